@@ -1,0 +1,9 @@
+// The compiled migrator reads its .sql files next to itself, so the build copies them.
+import { cpSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const target = join(root, 'dist/schema/migrations');
+mkdirSync(target, { recursive: true });
+cpSync(join(root, 'src/schema/migrations'), target, { recursive: true });

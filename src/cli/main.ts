@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { configCommand } from './config.js';
+import { migrateCommand } from './migrate.js';
+import { EXIT, exitCodeFor, reportError } from './output.js';
+import { statusCommand } from './status.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('agentmem')
+    .description('durable memory for AI agents, kept in PostgreSQL across several providers')
+    .version(VERSION)
+    .option('--config <path>', 'config file (default: ./agentmem.config.{json,ts,mjs,js} or $AGENTMEM_CONFIG)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nWith no provider configured, agentmem uses an embedded database in ./.agentmem/data.\nExit codes: 0 ok, 1 failure, 2 bad usage or invalid configuration.',
+    );
+  for (const command of [migrateCommand(), statusCommand(), configCommand()]) program.addCommand(command);
+  // Usage errors exit 2 (not commander's default 1), in every subcommand.
+  const override = (command: Command) => {
+    command.exitOverride();
+    for (const sub of command.commands) override(sub);
+  };
+  override(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    }
+    reportError(error, json);
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,52 @@
+import { redact, redactDeep } from '../config/index.js';
+import { AgentmemError } from '../errors/index.js';
+
+/** Everything the CLI prints goes through here, so nothing leaves unredacted. */
+export const out = {
+  line(text = ''): void {
+    process.stdout.write(`${redact(text)}\n`);
+  },
+  json(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(redactDeep(value), null, 2)}\n`);
+  },
+  /** Progress and notes: stderr, so stdout stays clean for --json and pipes. */
+  note(text: string): void {
+    process.stderr.write(`${redact(text)}\n`);
+  },
+};
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** Exit code for an error: bad config or usage is 2, everything else 1. */
+export function exitCodeFor(error: unknown): number {
+  if (
+    error instanceof AgentmemError &&
+    (error.code === 'CONFIG_INVALID' || error.code === 'USAGE' || error.code === 'PROVIDER_NOT_FOUND')
+  ) {
+    return EXIT.usage;
+  }
+  return EXIT.failure;
+}
+
+export function reportError(error: unknown, json: boolean): void {
+  if (json) {
+    const body =
+      error instanceof AgentmemError ? error.toJSON() : { error: 'INTERNAL', message: String((error as Error)?.message ?? error) };
+    out.json(body);
+  } else {
+    const message = error instanceof AgentmemError ? error.message : String((error as Error)?.stack ?? error);
+    out.note(`agentmem: ${message}`);
+  }
+}
+
+/** Render rows as an aligned text table. */
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cells = rows.map((row) => columns.map((c) => String(row[c] ?? '')));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}

@@ -1,0 +1,40 @@
+import { Command } from 'commander';
+import { systemStatus } from '../ops/status.js';
+import { withContext } from './context.js';
+import { EXIT, out, table } from './output.js';
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('show each configured provider: reachable, latency, server, pgvector, schema version')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      process.exitCode = await withContext(command, async ({ config, providers }) => {
+        const status = await systemStatus(config, providers);
+        if (flags.json) {
+          out.json(status);
+        } else {
+          out.line(`config: ${status.configSources.join(', ')}`);
+          out.line(`schema: ${status.schema}   checked at ${status.checkedAt}`);
+          out.line(
+            table(
+              status.providers.map((p) => ({
+                provider: p.name,
+                role: p.role,
+                kind: p.kind,
+                state: p.reachable ? 'up' : `DOWN: ${p.error?.message ?? ''}`,
+                latency: p.latencyMs === undefined ? '' : `${p.latencyMs} ms`,
+                server: p.serverVersion ?? '',
+                pgvector: p.vector ?? (p.reachable ? 'none' : ''),
+                schema: p.schemaVersion === undefined ? '' : `${p.schemaVersion}/${p.latestSchemaVersion}`,
+                target: p.target,
+              })),
+              ['provider', 'role', 'kind', 'state', 'latency', 'server', 'pgvector', 'schema', 'target'],
+            ),
+          );
+          const pending = status.providers.filter((p) => (p.pendingMigrations ?? 0) > 0);
+          if (pending.length) out.line(`\n${pending.map((p) => p.name).join(', ')}: migrations pending — run \`agentmem migrate up\``);
+        }
+        return status.providers.every((p) => p.reachable) ? EXIT.ok : EXIT.failure;
+      });
+    });
+}

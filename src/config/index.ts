@@ -1,0 +1,10 @@
+export { type LoadConfigOptions, loadConfig } from './load.js';
+export { REDACTED, redact, redactDeep, redactUrl, registerSecret } from './redact.js';
+export {
+  type AgentmemConfig,
+  type ConfigInput,
+  DEFAULT_TIMEOUTS,
+  type ProviderConfig,
+  type ResolvedProvider,
+  type Timeouts,
+} from './schema.js';

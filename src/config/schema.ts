@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/** Defaults chosen so that a paused or black-holed server costs seconds, never a hang. */
+export const DEFAULT_TIMEOUTS = {
+  connectMs: 5_000,
+  queryMs: 15_000,
+  statementMs: 10_000,
+  idleInTransactionMs: 30_000,
+} as const;
+
+const providerName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be letters, digits, "-" or "_" (at most 63 characters)');
+
+const postgresUrl = z
+  .string()
+  .refine((value) => /^postgres(ql)?:\/\//i.test(value), 'must be a postgres:// or postgresql:// URL')
+  .refine((value) => {
+    try {
+      new URL(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'is not a valid URL');
+
+export const timeoutsSchema = z
+  .object({
+    connectMs: z.number().int().min(100).max(600_000).default(DEFAULT_TIMEOUTS.connectMs),
+    queryMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_TIMEOUTS.queryMs),
+    statementMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_TIMEOUTS.statementMs),
+    idleInTransactionMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_TIMEOUTS.idleInTransactionMs),
+  })
+  .strict();
+
+export const poolSchema = z
+  .object({
+    max: z.number().int().min(1).max(500).default(10),
+    idleTimeoutMs: z.number().int().min(0).max(3_600_000).default(10_000),
+  })
+  .strict();
+
+export const providerSchema = z
+  .object({
+    name: providerName,
+    kind: z.enum(['postgres', 'embedded']).default('postgres'),
+    url: postgresUrl.optional(),
+    dataDir: z.string().min(1).optional(),
+    role: z.enum(['primary', 'replica']).optional(),
+    pool: poolSchema.default({ max: 10, idleTimeoutMs: 10_000 }),
+    timeouts: timeoutsSchema.default({ ...DEFAULT_TIMEOUTS }),
+  })
+  .strict()
+  .superRefine((provider, ctx) => {
+    if (provider.kind === 'postgres' && !provider.url) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required for a postgres provider' });
+    }
+  });
+
+export const configSchema = z
+  .object({
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+      .default('agentmem'),
+    tenant: z.string().min(1).max(200).default('default'),
+    providers: z.array(providerSchema).default([]),
+    failover: z
+      .object({
+        enabled: z.boolean().default(true),
+        order: z.array(providerName).optional(),
+      })
+      .strict()
+      .default({ enabled: true }),
+    embedded: z
+      .object({ dataDir: z.string().min(1).default('./.agentmem/data') })
+      .strict()
+      .default({ dataDir: './.agentmem/data' }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn') })
+      .strict()
+      .default({ level: 'warn' }),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const names = config.providers.map((p) => p.name);
+    names.forEach((name, index) => {
+      if (names.indexOf(name) !== index) {
+        ctx.addIssue({ code: 'custom', path: ['providers', index, 'name'], message: `duplicates provider "${name}"` });
+      }
+    });
+    const primaries = config.providers.filter((p) => p.role === 'primary');
+    if (primaries.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['providers'], message: 'more than one provider has role "primary"' });
+    }
+    for (const [index, name] of (config.failover.order ?? []).entries()) {
+      if (!names.includes(name)) {
+        ctx.addIssue({ code: 'custom', path: ['failover', 'order', index], message: `names unknown provider "${name}"` });
+      }
+    }
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ProviderConfigInput = z.input<typeof providerSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type Timeouts = z.output<typeof timeoutsSchema>;
+
+/** A validated config whose providers are in failover order, primary first. */
+export type AgentmemConfig = Omit<z.output<typeof configSchema>, 'providers'> & {
+  providers: ResolvedProvider[];
+  /** Where the config came from, for `config show`. */
+  sources: string[];
+};
+
+export type ResolvedProvider = ProviderConfig & { role: 'primary' | 'replica' };

@@ -1,0 +1,108 @@
+/**
+ * One error model for the whole library: every error agentmem throws on purpose
+ * is an AgentmemError with a stable `code`, so callers (and the CLI's exit codes)
+ * can branch on the code instead of parsing messages.
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'USAGE'
+  | 'VALIDATION'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'PROVIDER_TIMEOUT'
+  | 'PROVIDER_NOT_FOUND'
+  | 'DATA_DIR_LOCKED'
+  | 'MIGRATION_CHECKSUM'
+  | 'MIGRATION_FAILED'
+  | 'MIGRATION_LOCK_TIMEOUT'
+  | 'SCHEMA_DRIFT'
+  | 'NOT_FOUND'
+  | 'QUERY_FAILED';
+
+export class AgentmemError extends Error {
+  readonly code: ErrorCode;
+  /** Extra structured facts (never secrets) for --json output and logs. */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { error: this.code, message: this.message, ...this.details };
+  }
+}
+
+/** The configuration is invalid; the message names the field. CLI exit code 2. */
+export class ConfigError extends AgentmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('CONFIG_INVALID', message, details);
+  }
+}
+
+/** The command line was used wrongly. CLI exit code 2. */
+export class UsageError extends AgentmemError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** Input rejected before any SQL ran. */
+export class ValidationError extends AgentmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('VALIDATION', message, details);
+  }
+}
+
+export class NotFoundError extends AgentmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('NOT_FOUND', message, details);
+  }
+}
+
+/**
+ * A provider could not be reached or dropped the connection. Only this class of
+ * failure may move a call to another provider.
+ */
+export class ProviderUnavailableError extends AgentmemError {
+  constructor(provider: string, reason: string, options?: { cause?: unknown }) {
+    super('PROVIDER_UNAVAILABLE', `provider "${provider}" is unavailable: ${reason}`, { provider }, options);
+  }
+}
+
+/** A provider did not answer within the configured timeout (a hung or paused server). */
+export class ProviderTimeoutError extends AgentmemError {
+  constructor(provider: string, timeoutMs: number, what: string, options?: { cause?: unknown }) {
+    super('PROVIDER_TIMEOUT', `provider "${provider}" did not answer ${what} within ${timeoutMs} ms`, { provider, timeoutMs }, options);
+  }
+}
+
+export class ProviderNotFoundError extends AgentmemError {
+  constructor(name: string, known: string[]) {
+    super('PROVIDER_NOT_FOUND', `no provider named "${name}" (configured: ${known.join(', ') || 'none'})`, { provider: name, known });
+  }
+}
+
+/** The embedded data directory is held by another process. */
+export class DataDirLockedError extends AgentmemError {
+  constructor(dataDir: string) {
+    super(
+      'DATA_DIR_LOCKED',
+      `the embedded database at ${dataDir} is in use by another agentmem process; stop it first (PGlite cannot share a data directory safely)`,
+      { dataDir },
+    );
+  }
+}
+
+/** An SQL error the server reported (constraint, syntax, permission): never a reason to fail over. */
+export class QueryError extends AgentmemError {
+  readonly sqlState: string | undefined;
+  constructor(provider: string, message: string, sqlState: string | undefined, options?: { cause?: unknown }) {
+    super('QUERY_FAILED', `provider "${provider}": ${message}`, { provider, sqlState }, options);
+    this.sqlState = sqlState;
+  }
+}
+
+export class MigrationError extends AgentmemError {}

@@ -1,0 +1,61 @@
+import type { AgentmemConfig } from '../config/index.js';
+import { AgentmemError } from '../errors/index.js';
+import type { ProviderDescription, ProviderSet } from '../providers/index.js';
+import { Migrator } from '../schema/index.js';
+
+export interface ProviderStatus extends ProviderDescription {
+  reachable: boolean;
+  latencyMs?: number;
+  serverVersion?: string;
+  vector?: string | null;
+  schemaVersion?: number;
+  latestSchemaVersion?: number;
+  pendingMigrations?: number;
+  error?: { code: string; message: string };
+}
+
+export interface SystemStatus {
+  checkedAt: string;
+  schema: string;
+  configSources: string[];
+  providers: ProviderStatus[];
+}
+
+/** One direct look at each provider: reachable, how fast, which server, which schema version. */
+export async function systemStatus(config: AgentmemConfig, providers: ProviderSet): Promise<SystemStatus> {
+  const results: ProviderStatus[] = [];
+  for (const name of providers.names) {
+    const config_ = providers.configs.find((c) => c.name === name);
+    const base: ProviderDescription = {
+      name,
+      kind: config_?.kind ?? 'postgres',
+      role: config_?.role ?? 'replica',
+      target: '',
+    };
+    try {
+      const provider = await providers.get(name);
+      Object.assign(base, provider.describe());
+      const started = performance.now();
+      const { rows } = await provider.query<{ version: string; vector: string | null }>(
+        `SELECT current_setting('server_version') AS version,
+                (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS vector`,
+      );
+      const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+      const migration = await new Migrator(provider, { schema: config.schema }).status();
+      results.push({
+        ...base,
+        reachable: true,
+        latencyMs,
+        serverVersion: rows[0]?.version ?? 'unknown',
+        vector: rows[0]?.vector ?? null,
+        schemaVersion: migration.current,
+        latestSchemaVersion: migration.latest,
+        pendingMigrations: migration.pending.length,
+      });
+    } catch (error) {
+      const code = error instanceof AgentmemError ? error.code : 'INTERNAL';
+      results.push({ ...base, reachable: false, error: { code, message: (error as Error).message } });
+    }
+  }
+  return { checkedAt: new Date().toISOString(), schema: config.schema, configSources: config.sources, providers: results };
+}

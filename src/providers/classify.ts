@@ -1,0 +1,69 @@
+import { redact } from '../config/redact.js';
+import { AgentmemError, ProviderTimeoutError, ProviderUnavailableError, QueryError } from '../errors/index.js';
+
+/** Node socket/DNS errors that mean "could not talk to the server". */
+const CONNECTION_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+]);
+
+/** SQLSTATEs that mean the session is gone or the server is not accepting work. */
+function isConnectionSqlState(code: string): boolean {
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
+}
+
+const CONNECTION_MESSAGES = [
+  /connection terminated/i,
+  /not queryable/i,
+  /server closed the connection/i,
+  /the server does not support ssl/i,
+  /self[- ]signed certificate/i,
+  /certificate/i,
+  /socket hang up/i,
+  /write after end/i,
+];
+const TIMEOUT_MESSAGES = [/query read timeout/i, /timeout exceeded when trying to connect/i, /connection timeout/i];
+
+export type FailureClass = 'connection' | 'timeout' | 'sql';
+
+export function classifyFailure(error: unknown): FailureClass {
+  const err = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  const message = typeof err?.message === 'string' ? err.message : String(error);
+  if (TIMEOUT_MESSAGES.some((re) => re.test(message))) return 'timeout';
+  if (code && /^[0-9A-Z]{5}$/.test(code)) return isConnectionSqlState(code) ? 'connection' : 'sql';
+  if (CONNECTION_ERRNOS.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT/.test(code)) {
+    return 'connection';
+  }
+  if (CONNECTION_MESSAGES.some((re) => re.test(message))) return 'connection';
+  return 'sql';
+}
+
+/** Turn whatever the driver threw into an AgentmemError of the right class, with secrets removed. */
+export function toProviderError(provider: string, error: unknown, timeoutMs: number): AgentmemError {
+  if (error instanceof AgentmemError) return error;
+  const err = error as { code?: unknown; message?: unknown };
+  const message = redact(typeof err?.message === 'string' ? err.message : String(error));
+  switch (classifyFailure(error)) {
+    case 'timeout':
+      return new ProviderTimeoutError(provider, timeoutMs, /connect/i.test(message) ? 'a connection' : 'a query', { cause: error });
+    case 'connection':
+      return new ProviderUnavailableError(provider, message, { cause: error });
+    default:
+      return new QueryError(provider, message, typeof err?.code === 'string' ? err.code : undefined, { cause: error });
+  }
+}
+
+/** True for failures that say nothing about the SQL and may move a call to another provider. */
+export function isConnectionFailure(error: unknown): boolean {
+  return error instanceof ProviderUnavailableError || error instanceof ProviderTimeoutError;
+}

@@ -1,0 +1,128 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import lockfile from 'proper-lockfile';
+import type { ResolvedProvider, Timeouts } from '../config/index.js';
+import { DataDirLockedError } from '../errors/index.js';
+import { logger } from '../observability/logger.js';
+import { toProviderError } from './classify.js';
+import { inTransaction } from './transaction.js';
+import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult } from './types.js';
+
+type Release = () => Promise<void>;
+
+/**
+ * The embedded database: PGlite (Postgres compiled to WASM) in a local data
+ * directory, with pgvector. PGlite does not lock its directory, and two
+ * processes writing it corrupt it, so we hold a lock file for as long as it is open.
+ * PGlite is one session: every statement goes through one queue here, and a
+ * connection or transaction holds the queue until it ends.
+ */
+export class EmbeddedProvider implements Provider {
+  readonly kind = 'embedded' as const;
+  readonly name: string;
+  readonly role: 'primary' | 'replica';
+  readonly timeouts: Timeouts;
+  readonly dataDir: string;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    config: ResolvedProvider,
+    private readonly db: PGlite,
+    private readonly releaseLock: Release,
+  ) {
+    this.name = config.name;
+    this.role = config.role;
+    this.timeouts = config.timeouts;
+    this.dataDir = config.dataDir ?? '';
+  }
+
+  static async open(config: ResolvedProvider): Promise<EmbeddedProvider> {
+    const dataDir = config.dataDir;
+    if (!dataDir) throw new Error(`embedded provider ${config.name} has no dataDir`);
+    mkdirSync(dirname(dataDir), { recursive: true });
+    let release: Release;
+    try {
+      release = await lockfile.lock(dataDir, {
+        realpath: false,
+        lockfilePath: `${dataDir}.lock`,
+        stale: 10_000,
+        update: 2_000,
+        retries: 0,
+        onCompromised: (error) => logger().error({ dataDir, err: error.message }, 'embedded data directory lock lost'),
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ELOCKED') throw new DataDirLockedError(dataDir);
+      throw error;
+    }
+    try {
+      const db = await PGlite.create(dataDir, {
+        extensions: { vector },
+        // Same shapes as the pg driver gives: int8 as a string.
+        parsers: { 20: (value: string) => value },
+      });
+      return new EmbeddedProvider(config, db, release);
+    } catch (error) {
+      await release().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  describe(): ProviderDescription {
+    return { name: this.name, kind: this.kind, role: this.role, target: `embedded:${this.dataDir}` };
+  }
+
+  /** Run fn alone: PGlite has one session, so interleaving would mix transactions. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private readonly direct: Queryable = {
+    query: async <R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
+      try {
+        const result = await this.db.query<R>(sql, params as unknown[] | undefined);
+        return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+      } catch (error) {
+        throw toProviderError(this.name, error, this.timeouts.queryMs);
+      }
+    },
+    exec: async (sql: string): Promise<void> => {
+      try {
+        await this.db.exec(sql);
+      } catch (error) {
+        throw toProviderError(this.name, error, this.timeouts.queryMs);
+      }
+    },
+  };
+
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], _options?: QueryOptions): Promise<QueryResult<R>> {
+    return this.exclusive(() => this.direct.query<R>(sql, params));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.exclusive(() => this.direct.exec(sql));
+  }
+
+  withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T> {
+    return this.exclusive(() => fn(this.direct));
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.withConnection((connection) => inTransaction(connection, fn));
+  }
+
+  poolStats(): PoolStats {
+    return { total: 1, idle: 1, waiting: 0 };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.exclusive(() => this.db.close()).catch(() => undefined);
+    await this.releaseLock().catch(() => undefined);
+  }
+}

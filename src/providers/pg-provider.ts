@@ -1,0 +1,118 @@
+import pg from 'pg';
+import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index.js';
+import { logger } from '../observability/logger.js';
+import { classifyFailure, toProviderError } from './classify.js';
+import { inTransaction } from './transaction.js';
+import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult } from './types.js';
+
+// int8 and numeric stay strings (as PGlite is configured too): a bigint HLC does not fit a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+
+type PgQueryable = Pick<pg.PoolClient, 'query'>;
+
+async function runQuery<R>(
+  provider: string,
+  target: PgQueryable,
+  sql: string,
+  params: readonly unknown[] | undefined,
+  timeoutMs: number,
+): Promise<QueryResult<R>> {
+  try {
+    // query_timeout per call is a client-side bound: it fires even when the server is paused (SIGSTOP).
+    const result = await target.query({ text: sql, values: params as unknown[] | undefined, query_timeout: timeoutMs } as pg.QueryConfig);
+    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  } catch (error) {
+    throw toProviderError(provider, error, timeoutMs);
+  }
+}
+
+/** A provider backed by one pg Pool — one per provider per process, never one per call. */
+export class PgProvider implements Provider {
+  readonly kind = 'postgres' as const;
+  readonly name: string;
+  readonly role: 'primary' | 'replica';
+  readonly timeouts: Timeouts;
+  private readonly pool: pg.Pool;
+  private readonly target: string;
+  private closed = false;
+
+  constructor(config: ResolvedProvider) {
+    if (!config.url) throw new Error(`provider ${config.name} has no url`);
+    this.name = config.name;
+    this.role = config.role;
+    this.timeouts = config.timeouts;
+    this.target = redactUrl(config.url);
+    this.pool = new pg.Pool({
+      connectionString: config.url,
+      max: config.pool.max,
+      idleTimeoutMillis: config.pool.idleTimeoutMs,
+      // All three bounds, always: under SIGSTOP only the client-side ones fire.
+      connectionTimeoutMillis: config.timeouts.connectMs,
+      query_timeout: config.timeouts.queryMs,
+      statement_timeout: config.timeouts.statementMs,
+      idle_in_transaction_session_timeout: config.timeouts.idleInTransactionMs,
+      application_name: 'agentmem',
+      keepAlive: true,
+    });
+    // Without this listener, a server dying under idle pooled connections crashes the process.
+    this.pool.on('error', (error) => {
+      logger().warn({ provider: this.name, failure: classifyFailure(error), err: error.message }, 'idle connection lost');
+    });
+  }
+
+  describe(): ProviderDescription {
+    return { name: this.name, kind: this.kind, role: this.role, target: this.target };
+  }
+
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    return runQuery<R>(this.name, this.pool, sql, params, options?.timeoutMs ?? this.timeouts.queryMs);
+  }
+
+  async exec(sql: string, options?: QueryOptions): Promise<void> {
+    await this.query(sql, undefined, options);
+  }
+
+  async withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw toProviderError(this.name, error, this.timeouts.connectMs);
+    }
+    let broken: Error | undefined;
+    const connection: Queryable = {
+      query: async <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
+        try {
+          return await runQuery<R>(this.name, client, sql, params, options?.timeoutMs ?? this.timeouts.queryMs);
+        } catch (error) {
+          if (classifyFailure((error as { cause?: unknown }).cause ?? error) !== 'sql') broken = error as Error;
+          throw error;
+        }
+      },
+      exec: async (sql: string, options?: QueryOptions) => {
+        await connection.query(sql, undefined, options);
+      },
+    };
+    try {
+      return await fn(connection);
+    } finally {
+      // A connection that timed out or broke is destroyed, never handed to the next caller.
+      client.release(broken ?? false);
+    }
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.withConnection((connection) => inTransaction(connection, fn));
+  }
+
+  poolStats(): PoolStats {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // end() waits for every client to close; a paused server must not make shutdown hang.
+    await Promise.race([this.pool.end().catch(() => undefined), new Promise((r) => setTimeout(r, this.timeouts.connectMs).unref())]);
+  }
+}

@@ -1,0 +1,78 @@
+import { type AgentmemConfig, DEFAULT_TIMEOUTS, type ResolvedProvider } from '../config/index.js';
+import { ProviderNotFoundError, UsageError } from '../errors/index.js';
+import { EmbeddedProvider } from './embedded-provider.js';
+import { PgProvider } from './pg-provider.js';
+import type { Provider } from './types.js';
+
+/** The provider agentmem uses when none is configured, so a first command just works. */
+export function embeddedDefault(config: AgentmemConfig): ResolvedProvider {
+  return {
+    name: 'embedded',
+    kind: 'embedded',
+    role: 'primary',
+    dataDir: config.embedded.dataDir,
+    pool: { max: 1, idleTimeoutMs: 0 },
+    timeouts: { ...DEFAULT_TIMEOUTS },
+  };
+}
+
+export async function openProvider(config: ResolvedProvider): Promise<Provider> {
+  return config.kind === 'embedded' ? EmbeddedProvider.open(config) : new PgProvider(config);
+}
+
+/** Which providers a command acts on: `--provider NAME`, `--all`, or the default. */
+export interface ProviderSelection {
+  provider?: string | undefined;
+  all?: boolean | undefined;
+}
+
+/**
+ * Every configured provider, in failover order (primary first), each opened once
+ * per process. Closing the set closes every pool and the embedded database.
+ */
+export class ProviderSet {
+  private constructor(
+    readonly configs: ResolvedProvider[],
+    private readonly opened: Map<string, Provider>,
+  ) {}
+
+  static fromConfig(config: AgentmemConfig): ProviderSet {
+    const configs = config.providers.length ? config.providers : [embeddedDefault(config)];
+    return new ProviderSet(configs, new Map());
+  }
+
+  get names(): string[] {
+    return this.configs.map((c) => c.name);
+  }
+
+  /** Open (once) and return the named provider. */
+  async get(name: string): Promise<Provider> {
+    const existing = this.opened.get(name);
+    if (existing) return existing;
+    const config = this.configs.find((c) => c.name === name);
+    if (!config) throw new ProviderNotFoundError(name, this.names);
+    const provider = await openProvider(config);
+    this.opened.set(name, provider);
+    return provider;
+  }
+
+  primary(): Promise<Provider> {
+    return this.get(this.names[0] as string);
+  }
+
+  /** Resolve a selection to provider names; with neither flag, `fallback` decides. */
+  select(selection: ProviderSelection, fallback: 'all' | 'primary' = 'all'): string[] {
+    if (selection.provider && selection.all) throw new UsageError('use either --provider NAME or --all, not both');
+    if (selection.provider) {
+      if (!this.names.includes(selection.provider)) throw new ProviderNotFoundError(selection.provider, this.names);
+      return [selection.provider];
+    }
+    return selection.all || fallback === 'all' ? this.names : this.names.slice(0, 1);
+  }
+
+  async close(): Promise<void> {
+    const providers = [...this.opened.values()];
+    this.opened.clear();
+    await Promise.all(providers.map((p) => p.close()));
+  }
+}

@@ -1,0 +1,54 @@
+import type { Timeouts } from '../config/index.js';
+
+export interface QueryOptions {
+  /** Overrides the provider's query timeout for this one call (e.g. a long migration). */
+  timeoutMs?: number;
+}
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+/** Something SQL can be sent to: a provider, one of its connections, or a transaction. */
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
+  /** Several statements, no parameters (migration files). */
+  exec(sql: string, options?: QueryOptions): Promise<void>;
+}
+
+export type ProviderKind = 'postgres' | 'embedded';
+
+export interface ProviderDescription {
+  name: string;
+  kind: ProviderKind;
+  role: 'primary' | 'replica';
+  /** Where it points, with the password removed. */
+  target: string;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/**
+ * One Postgres endpoint. There are two implementations: a pooled connection to
+ * a server (`PgProvider`) and the embedded PGlite database (`EmbeddedProvider`).
+ * Errors leave a provider as AgentmemErrors already classified: connection-level
+ * (ProviderUnavailableError / ProviderTimeoutError) or SQL (QueryError).
+ */
+export interface Provider extends Queryable {
+  readonly name: string;
+  readonly kind: ProviderKind;
+  readonly role: 'primary' | 'replica';
+  readonly timeouts: Timeouts;
+  describe(): ProviderDescription;
+  /** One dedicated connection for a sequence of statements (session-level locks, SET). */
+  withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T>;
+  /** BEGIN … COMMIT on one connection; ROLLBACK when fn throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,39 @@
+/**
+ * The enums of the data model, defined once. The migrations' CHECK constraints
+ * are generated from these lists ({{memory_types}} etc. in the .sql files), and
+ * the validators use the same lists, so code and database cannot disagree.
+ */
+export const MEMORY_TYPES = [
+  'session_metadata',
+  'message_user',
+  'message_assistant',
+  'message_system',
+  'context',
+  'action',
+  'issue',
+  'decision',
+  'log',
+] as const;
+export type MemoryType = (typeof MEMORY_TYPES)[number];
+
+export const ATOM_TYPES = ['concept', 'procedure', 'specification', 'troubleshooting', 'pattern', 'reference', 'faq', 'safety'] as const;
+export type AtomType = (typeof ATOM_TYPES)[number];
+
+export const DIFFICULTY_LEVELS = ['beginner', 'intermediate', 'advanced', 'expert'] as const;
+export type Difficulty = (typeof DIFFICULTY_LEVELS)[number];
+
+export const SAFETY_LEVELS = ['info', 'caution', 'warning', 'danger'] as const;
+export type SafetyLevel = (typeof SAFETY_LEVELS)[number];
+
+const sqlList = (values: readonly string[]): string => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
+
+/** Values substituted into migration templates. */
+export function templateValues(schema: string): Record<string, string> {
+  return {
+    schema,
+    memory_types: sqlList(MEMORY_TYPES),
+    atom_types: sqlList(ATOM_TYPES),
+    difficulty_levels: sqlList(DIFFICULTY_LEVELS),
+    safety_levels: sqlList(SAFETY_LEVELS),
+  };
+}

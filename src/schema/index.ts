@@ -1,0 +1,11 @@
+export * from './enums.js';
+export { type MigrateAction, migrateProviders, type ProviderMigrationResult } from './migrate-providers.js';
+export { checksumOf, DEFAULT_MIGRATIONS_DIR, loadMigrations, type Migration, migrationLabel, render } from './migrations.js';
+export {
+  type AppliedMigration,
+  type MigrationRun,
+  type MigrationStatus,
+  type MigrationStep,
+  Migrator,
+  type MigratorOptions,
+} from './migrator.js';
