@@ -1,0 +1,21 @@
+import type { ResolvedProvider } from '../../src/config/index.js';
+import { DEFAULT_TIMEOUTS } from '../../src/config/index.js';
+import { PgProvider } from '../../src/providers/index.js';
+import type { PgServer } from './postgres.js';
+
+/** A provider config for a test server, with timeouts a test can afford to wait for. */
+export function providerConfig(server: PgServer, overrides: Partial<ResolvedProvider> = {}): ResolvedProvider {
+  return {
+    name: server.name,
+    kind: 'postgres',
+    url: server.url(),
+    role: 'primary',
+    pool: { max: 5, idleTimeoutMs: 10_000 },
+    timeouts: { ...DEFAULT_TIMEOUTS },
+    ...overrides,
+  };
+}
+
+export function pgProvider(server: PgServer, overrides: Partial<ResolvedProvider> = {}): PgProvider {
+  return new PgProvider(providerConfig(server, overrides));
+}
