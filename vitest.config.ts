@@ -10,5 +10,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    env: { AGENTMEM_LOG_LEVEL: 'error' },
   },
 });

@@ -5,7 +5,18 @@
  * root the servers run as the `postgres` user.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,7 +139,18 @@ export class PgServer {
     // A server just SIGKILLed can leave children for a moment; retry until its shared memory is gone.
     for (let attempt = 0; ; attempt++) {
       try {
-        runPg(join(this.binDir, 'pg_ctl'), ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', join(this.baseDir, 'server.log'), '-o', options]);
+        runPg(join(this.binDir, 'pg_ctl'), [
+          'start',
+          '-w',
+          '-t',
+          '60',
+          '-D',
+          this.dataDir,
+          '-l',
+          join(this.baseDir, 'server.log'),
+          '-o',
+          options,
+        ]);
         this.paused = false;
         return;
       } catch (error) {
@@ -188,7 +210,10 @@ export class PgServer {
   processIds(): number[] {
     const pid = this.pid();
     if (!pid) return [];
-    const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number);
     return [pid, ...children];
   }
 
@@ -225,7 +250,22 @@ export class PgServer {
 
   /** Run SQL as the superuser through psql over the unix socket (no pool involved). */
   psql(sql: string, database = 'postgres'): string {
-    return runPg(join(this.binDir, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', this.socketDir, '-p', String(this.port), '-d', database, '-c', sql]);
+    return runPg(join(this.binDir, 'psql'), [
+      '-X',
+      '-q',
+      '-A',
+      '-t',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      this.socketDir,
+      '-p',
+      String(this.port),
+      '-d',
+      database,
+      '-c',
+      sql,
+    ]);
   }
 }
 

@@ -94,7 +94,9 @@ describe('config loader', () => {
     expect((error as ConfigError).message).toMatch(/providers\[0\]\.pool\.max/);
     expect((error as ConfigError).message).not.toContain('Secret-pw-123');
 
-    const badUrl = await loadConfig({ cwd: emptyDir(), env: { AGENTMEM_PROVIDER_X_URL: 'mysql://u:Secret-pw-123@h/db' } }).catch((e: unknown) => e);
+    const badUrl = await loadConfig({ cwd: emptyDir(), env: { AGENTMEM_PROVIDER_X_URL: 'mysql://u:Secret-pw-123@h/db' } }).catch(
+      (e: unknown) => e,
+    );
     expect((badUrl as ConfigError).message).toMatch(/providers\[0\]\.url: must be a postgres/);
     expect((badUrl as ConfigError).message).not.toContain('Secret-pw-123');
 

@@ -1,0 +1,91 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DataDirLockedError, EmbeddedProvider, loadMigrations, Migrator } from '../../src/index.js';
+import { runCli } from '../harness/cli.js';
+
+const opened: EmbeddedProvider[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((p) => p.close()));
+});
+
+function embeddedConfig(dataDir: string) {
+  return {
+    name: 'embedded',
+    kind: 'embedded' as const,
+    role: 'primary' as const,
+    dataDir,
+    pool: { max: 1, idleTimeoutMs: 0 },
+    timeouts: { connectMs: 5000, queryMs: 15000, statementMs: 10000, idleInTransactionMs: 30000 },
+  };
+}
+
+describe('embedded PGlite provider', () => {
+  it('works with no config at all: migrate up, then status --json, from a fresh directory', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'agentmem-fresh-'));
+    const up = await runCli(['migrate', 'up'], { cwd });
+    expect(up.code).toBe(0);
+    expect(up.stdout).toMatch(/embedded: applied \d+ migration\(s\)/);
+    const status = await runCli(['migrate', 'status', '--json'], { cwd });
+    expect(status.code).toBe(0);
+    const json = JSON.parse(status.stdout);
+    expect(json.providers[0].provider).toBe('embedded');
+    expect(json.providers[0].status.pending).toEqual([]);
+    expect(json.providers[0].status.current).toBe(loadMigrations().at(-1)!.version);
+    const overall = await runCli(['status', '--json'], { cwd });
+    expect(overall.code).toBe(0);
+    const providers = JSON.parse(overall.stdout).providers;
+    expect(providers[0]).toMatchObject({ name: 'embedded', kind: 'embedded', reachable: true, vector: expect.any(String) });
+    expect(providers[0].target).toBe(`embedded:${join(cwd, '.agentmem/data')}`);
+  });
+
+  it('refuses a second opener of the same data directory, in-process and from another process', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'agentmem-lock-')), 'data');
+    const first = await EmbeddedProvider.open(embeddedConfig(dataDir));
+    opened.push(first);
+    await expect(EmbeddedProvider.open(embeddedConfig(dataDir))).rejects.toBeInstanceOf(DataDirLockedError);
+
+    const other = await runCli(['migrate', 'status'], { cwd: tmpdir(), env: { AGENTMEM_DATA_DIR: dataDir } });
+    expect(other.code).toBe(1);
+    expect(other.stdout + other.stderr).toMatch(/DATA_DIR_LOCKED.*in use by another agentmem process/);
+
+    // Once closed, the directory can be opened again and still holds its data.
+    await first.query('CREATE TABLE kept (v text)');
+    await first.query("INSERT INTO kept VALUES ('still here')");
+    await first.close();
+    const second = await EmbeddedProvider.open(embeddedConfig(dataDir));
+    opened.push(second);
+    const { rows } = await second.query<{ v: string }>('SELECT v FROM kept');
+    expect(rows).toEqual([{ v: 'still here' }]);
+  });
+
+  it('runs migrations up and down, and transactions roll back on error', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'agentmem-emb-')), 'data');
+    const provider = await EmbeddedProvider.open(embeddedConfig(dataDir));
+    opened.push(provider);
+    const migrator = new Migrator(provider, { schema: 'agentmem' });
+    await migrator.up();
+    await migrator.down({ to: 0 });
+    expect((await migrator.status()).current).toBe(0);
+    await migrator.up();
+    await provider.query('CREATE TABLE t (id int primary key)');
+    await expect(
+      provider.transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES (1)');
+        await tx.query('INSERT INTO t VALUES (1)');
+      }),
+    ).rejects.toMatchObject({ code: 'QUERY_FAILED', sqlState: '23505' });
+    expect((await provider.query('SELECT * FROM t')).rows).toEqual([]);
+    // Concurrent callers do not interleave inside each other's transactions.
+    await Promise.all([
+      provider.transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES (10)');
+        await new Promise((r) => setTimeout(r, 20));
+        await tx.query('INSERT INTO t VALUES (11)');
+      }),
+      provider.query('INSERT INTO t VALUES (20)'),
+    ]);
+    expect((await provider.query<{ id: number }>('SELECT id FROM t ORDER BY id')).rows.map((r) => r.id)).toEqual([10, 11, 20]);
+  });
+});

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isConnectionFailure, type PgProvider, ProviderTimeoutError, ProviderUnavailableError, QueryError } from '../../src/index.js';
+import { FaultProxy } from '../harness/fault-proxy.js';
+import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { pgProvider } from '../harness/providers.js';
+
+let cluster: PgCluster;
+const cleanups: (() => Promise<void>)[] = [];
+beforeAll(async () => {
+  cluster = await startCluster(3);
+});
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await cluster?.stop();
+});
+
+const FAST = { connectMs: 1000, queryMs: 1000, statementMs: 5000, idleInTransactionMs: 5000 };
+
+function track<T extends { close(): Promise<void> } | { stop(): Promise<void> }>(thing: T): T {
+  cleanups.push(() => ('close' in thing ? thing.close() : thing.stop()));
+  return thing;
+}
+
+/** Settles with the outcome, or rejects if the call is still pending long after every timeout (a hang). */
+async function outcome<T>(promise: Promise<T>, guardMs = 15_000): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`call still pending after ${guardMs} ms: it hung`)), guardMs);
+  });
+  try {
+    return await Promise.race([promise.then((value) => ({ ok: true as const, value })), guard]);
+  } catch (error) {
+    if ((error as Error).message.includes('it hung')) throw error;
+    return { ok: false, error };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Fill the pool with `n` open, idle connections. */
+async function warm(provider: PgProvider, n: number): Promise<void> {
+  await Promise.all(Array.from({ length: n }, () => provider.query('SELECT pg_sleep(0.05)')));
+  expect(provider.poolStats().idle).toBe(n);
+}
+
+describe('provider under real faults', () => {
+  it('a SIGSTOPped server makes queries fail with a timeout instead of hanging, on pooled and new connections', async () => {
+    const server = cluster.servers[0]!;
+    const provider = track(pgProvider(server, { timeouts: FAST, pool: { max: 4, idleTimeoutMs: 60_000 } }));
+    await warm(provider, 2);
+    server.pause();
+    try {
+      const onPooled = await outcome(provider.query('SELECT 1'));
+      expect(onPooled.ok).toBe(false);
+      if (!onPooled.ok) {
+        expect(onPooled.error).toBeInstanceOf(ProviderTimeoutError);
+        expect(isConnectionFailure(onPooled.error)).toBe(true);
+      }
+      // Every pooled connection is used up by now or destroyed; fresh connects also time out.
+      const results = await Promise.all([1, 2, 3, 4, 5].map(() => outcome(provider.query('SELECT 1'))));
+      for (const r of results) {
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.error).toBeInstanceOf(ProviderTimeoutError);
+      }
+      const tx = await outcome(provider.transaction((t) => t.query('SELECT 1')));
+      expect(tx.ok).toBe(false);
+    } finally {
+      server.resume();
+    }
+    const after = await outcome(provider.query<{ one: number }>('SELECT 1 AS one'));
+    expect(after).toEqual({ ok: true, value: { rows: [{ one: 1 }], rowCount: 1 } });
+  });
+
+  it('does not crash when the server is SIGKILLed under idle pooled connections, and recovers after restart', async () => {
+    const server = cluster.servers[1]!;
+    const provider = track(pgProvider(server, { timeouts: FAST, pool: { max: 5, idleTimeoutMs: 60_000 } }));
+    await warm(provider, 5);
+    await server.kill();
+    // The pool sees every idle socket close; without an 'error' listener this would kill the process.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(provider.poolStats().idle).toBe(0);
+    const down = await outcome(provider.query('SELECT 1'));
+    expect(down.ok).toBe(false);
+    if (!down.ok) expect(down.error).toBeInstanceOf(ProviderUnavailableError);
+    await server.start();
+    const up = await outcome(provider.query<{ n: number }>('SELECT 2 AS n'));
+    expect(up).toMatchObject({ ok: true, value: { rows: [{ n: 2 }] } });
+  });
+
+  it('survives pg_terminate_backend of its pooled connections', async () => {
+    const server = cluster.servers[2]!;
+    const provider = track(pgProvider(server, { timeouts: FAST, pool: { max: 3, idleTimeoutMs: 60_000 } }));
+    await warm(provider, 3);
+    server.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'agentmem'");
+    await new Promise((r) => setTimeout(r, 300));
+    const again = await outcome(provider.query<{ n: number }>('SELECT 3 AS n'));
+    expect(again).toMatchObject({ ok: true, value: { rows: [{ n: 3 }] } });
+    // A connection terminated mid-query is a connection failure (57P01), not an SQL error.
+    const killer = setTimeout(() => {
+      server.psql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'agentmem' AND query LIKE '%pg_sleep(3)%'",
+      );
+    }, 300);
+    const mid = await outcome(provider.query('SELECT pg_sleep(3)'));
+    clearTimeout(killer);
+    expect(mid.ok).toBe(false);
+    if (!mid.ok) {
+      expect(isConnectionFailure(mid.error)).toBe(true);
+    }
+  });
+
+  it('a black-holed network path times out; refused and reset paths fail fast as unavailable', async () => {
+    const server = cluster.servers[0]!;
+    const proxy = track(await FaultProxy.start(server.port));
+    const provider = track(pgProvider(server, { url: server.url({ port: proxy.port }), timeouts: FAST }));
+    expect((await provider.query<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+
+    await proxy.setMode({ kind: 'blackhole' });
+    const holed = await outcome(provider.query('SELECT 1'));
+    expect(holed.ok).toBe(false);
+    if (!holed.ok) expect(holed.error).toBeInstanceOf(ProviderTimeoutError);
+
+    await proxy.setMode({ kind: 'refuse' });
+    const refused = await outcome(provider.query('SELECT 1'));
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.error).toBeInstanceOf(ProviderUnavailableError);
+
+    await proxy.setMode({ kind: 'reset' });
+    const reset = await outcome(provider.query('SELECT 1'));
+    expect(reset.ok).toBe(false);
+    if (!reset.ok) expect(isConnectionFailure(reset.error)).toBe(true);
+
+    await proxy.setMode({ kind: 'latency', ms: 50, jitterMs: 10 });
+    expect((await provider.query<{ n: number }>('SELECT 4 AS n')).rows).toEqual([{ n: 4 }]);
+  });
+
+  it('SQL errors are QueryErrors, never connection failures', async () => {
+    const provider = track(pgProvider(cluster.servers[0]!, { timeouts: FAST }));
+    await provider.query('CREATE TABLE uniq (id int PRIMARY KEY)');
+    await provider.query('INSERT INTO uniq VALUES (1)');
+    for (const sql of ['INSERT INTO uniq VALUES (1)', 'SELEC 1', 'SELECT * FROM missing_table']) {
+      const result = await outcome(provider.query(sql));
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.error).toBeInstanceOf(QueryError);
+        expect(isConnectionFailure(result.error)).toBe(false);
+      }
+    }
+    // statement_timeout is set on every connection.
+    const { rows } = await provider.query<{ statement_timeout: string }>('SHOW statement_timeout');
+    expect(rows[0]?.statement_timeout).toBe('5s');
+  });
+});
