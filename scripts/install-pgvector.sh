@@ -10,7 +10,7 @@ if [ -f "/usr/share/postgresql/${PG_MAJOR}/extension/vector.control" ]; then
   echo "pgvector: already installed for PostgreSQL ${PG_MAJOR}"
   exit 0
 fi
-if [ ! -x "$PG_CONFIG" ]; then
+if [ ! -x "$PG_CONFIG" ] || [ ! -f "$("$PG_CONFIG" --includedir-server)/postgres.h" ]; then
   echo "pgvector: $PG_CONFIG missing; install postgresql-server-dev-${PG_MAJOR} first" >&2
   exit 1
 fi
