@@ -4,6 +4,7 @@
  */
 export * from './config/index.js';
 export * from './errors/index.js';
+export * from './memory/index.js';
 export { createLogger } from './observability/logger.js';
 export { type ProviderStatus, type SystemStatus, systemStatus } from './ops/status.js';
 export * from './providers/index.js';

@@ -27,6 +27,7 @@ async function run(command: Command, flags: MigrateFlags, action: MigrateAction)
     const names = providers.select(flags);
     const results = await migrateProviders(providers, names, action, {
       schema: config.schema,
+      embeddingDim: config.embedder.dimensions,
       onStep: flags.json
         ? undefined
         : ({ provider, phase, step }) => {

@@ -92,6 +92,18 @@ export function agentmemEnvConfig(env: Env): Partial<ConfigInput> {
   if (schema) out.schema = schema;
   const tenant = nonEmpty(env.AGENTMEM_TENANT);
   if (tenant) out.tenant = tenant;
+  const embedderKind = nonEmpty(env.AGENTMEM_EMBEDDER);
+  const embedderKey = nonEmpty(env.AGENTMEM_EMBEDDER_API_KEY) ?? nonEmpty(env.OPENAI_API_KEY);
+  if (embedderKind || nonEmpty(env.AGENTMEM_EMBEDDER_MODEL) || nonEmpty(env.AGENTMEM_EMBEDDER_BASE_URL)) {
+    const dimensions = nonEmpty(env.AGENTMEM_EMBEDDER_DIMENSIONS);
+    out.embedder = {
+      kind: (embedderKind ?? 'openai') as 'openai',
+      ...(nonEmpty(env.AGENTMEM_EMBEDDER_MODEL) ? { model: nonEmpty(env.AGENTMEM_EMBEDDER_MODEL) } : {}),
+      ...(nonEmpty(env.AGENTMEM_EMBEDDER_BASE_URL) ? { baseUrl: nonEmpty(env.AGENTMEM_EMBEDDER_BASE_URL) } : {}),
+      ...(dimensions ? { dimensions: Number(dimensions) } : {}),
+      ...(embedderKey ? { apiKey: embedderKey } : {}),
+    };
+  }
   const level = nonEmpty(env.AGENTMEM_LOG_LEVEL);
   if (level) out.log = { level: level as 'info' };
   return out;

@@ -129,6 +129,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Agent
       }
     }
   }
+  registerSecret(merged.embedder?.apiKey);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     throw new ConfigError(redact(formatIssues(parsed.error, sources.join(', ') || 'defaults')), {

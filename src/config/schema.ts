@@ -74,6 +74,35 @@ export const configSchema = z
       .object({ dataDir: z.string().min(1).default('./.agentmem/data') })
       .strict()
       .default({ dataDir: './.agentmem/data' }),
+    embedder: z
+      .object({
+        kind: z.enum(['local', 'openai']).default('local'),
+        model: z.string().min(1).max(200).optional(),
+        dimensions: z.number().int().min(1).max(16000).default(384),
+        baseUrl: z.string().url().optional(),
+        apiKey: z.string().min(1).optional(),
+        batchSize: z.number().int().min(1).max(2048).default(64),
+        timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+        maxRetries: z.number().int().min(0).max(10).default(4),
+      })
+      .strict()
+      .default({ kind: 'local', dimensions: 384, batchSize: 64, timeoutMs: 30_000, maxRetries: 4 }),
+    limits: z
+      .object({
+        /** Largest content (JSON-encoded bytes) one memory, message or atom may hold. */
+        maxContentBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
+      })
+      .strict()
+      .default({ maxContentBytes: 1024 * 1024 }),
+    settings: z
+      .object({ cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000) })
+      .strict()
+      .default({ cacheTtlMs: 30_000 }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn') })
       .strict()

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'MIGRATION_LOCK_TIMEOUT'
   | 'SCHEMA_DRIFT'
   | 'NOT_FOUND'
+  | 'EMBEDDER_FAILED'
+  | 'EMBEDDING_MISMATCH'
   | 'QUERY_FAILED';
 
 export class AgentmemError extends Error {
@@ -106,3 +108,17 @@ export class QueryError extends AgentmemError {
 }
 
 export class MigrationError extends AgentmemError {}
+
+/** The embedding service failed after its retries, or answered something unusable. */
+export class EmbedderError extends AgentmemError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super('EMBEDDER_FAILED', message, details, options);
+  }
+}
+
+/** Stored embeddings came from another model or dimension than the configured embedder. */
+export class EmbeddingMismatchError extends AgentmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('EMBEDDING_MISMATCH', message, details);
+  }
+}

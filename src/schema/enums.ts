@@ -27,10 +27,16 @@ export type SafetyLevel = (typeof SAFETY_LEVELS)[number];
 
 const sqlList = (values: readonly string[]): string => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
 
+/** The dimension of the built-in local embedder, and the default indexed dimension. */
+export const DEFAULT_EMBEDDING_DIM = 384;
+
 /** Values substituted into migration templates. */
-export function templateValues(schema: string): Record<string, string> {
+export function templateValues(schema: string, embeddingDim: number = DEFAULT_EMBEDDING_DIM): Record<string, string> {
+  if (!Number.isInteger(embeddingDim) || embeddingDim < 1 || embeddingDim > 16000)
+    throw new Error(`invalid embedding dimension ${embeddingDim}`);
   return {
     schema,
+    embedding_dim: String(embeddingDim),
     memory_types: sqlList(MEMORY_TYPES),
     atom_types: sqlList(ATOM_TYPES),
     difficulty_levels: sqlList(DIFFICULTY_LEVELS),

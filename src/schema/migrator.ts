@@ -38,6 +38,8 @@ export interface MigrationRun {
 
 export interface MigratorOptions {
   schema: string;
+  /** The embedding dimension vector indexes are built for (default 384, the local embedder's). */
+  embeddingDim?: number;
   migrations?: Migration[];
   /** How long to wait for another migrator to finish; default 120 s. */
   lockTimeoutMs?: number;
@@ -159,7 +161,10 @@ export class Migrator {
   private async apply(connection: Queryable, migration: Migration, direction: 'up' | 'down'): Promise<MigrationStep> {
     const step = { version: migration.version, name: migration.name, direction };
     this.options.onStep?.({ provider: this.provider.name, phase: 'start', step });
-    const sql = render(direction === 'up' ? migration.up : (migration.down as string), templateValues(this.options.schema));
+    const sql = render(
+      direction === 'up' ? migration.up : (migration.down as string),
+      templateValues(this.options.schema, this.options.embeddingDim),
+    );
     const started = performance.now();
     try {
       await inTransaction(connection, async (tx) => {

@@ -5,3 +5,4 @@ DROP TABLE IF EXISTS {{schema}}.memories;
 DROP TABLE IF EXISTS {{schema}}.sessions;
 DROP FUNCTION IF EXISTS {{schema}}.capture_change();
 DROP FUNCTION IF EXISTS {{schema}}.keywords_text(text[]);
+DROP FUNCTION IF EXISTS {{schema}}.cosine_distance(real[], real[]);

@@ -7,12 +7,26 @@
 
 CREATE SCHEMA IF NOT EXISTS {{schema}};
 
+-- pgvector where the server offers it and we may create it; without it,
+-- vector search falls back to exact cosine over the real[] column.
 DO $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') THEN
-    CREATE EXTENSION IF NOT EXISTS vector;
+  IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')
+     AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') THEN
+    BEGIN
+      CREATE EXTENSION vector;
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE NOTICE 'pgvector is available but this role may not create it; vector search will be exact';
+    END;
   END IF;
 END
+$$;
+
+-- Exact cosine distance over real[]: the fallback where pgvector is missing.
+CREATE FUNCTION {{schema}}.cosine_distance(a real[], b real[]) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT 1 - sum(x * y) / nullif(sqrt(sum(x * x)) * sqrt(sum(y * y)), 0)
+  FROM unnest(a, b) AS t(x, y)
 $$;
 
 CREATE FUNCTION {{schema}}.capture_change() RETURNS trigger
@@ -53,6 +67,7 @@ CREATE TABLE {{schema}}.memories (
   tenant_id       text        NOT NULL,
   id              uuid        NOT NULL,
   session_id      uuid,
+  user_id         text,
   memory_type     text        NOT NULL,
   seq             integer,
   content         jsonb       NOT NULL,
@@ -74,6 +89,7 @@ CREATE TABLE {{schema}}.memories (
   CONSTRAINT memories_embedding_dim_check CHECK (embedding IS NULL OR cardinality(embedding) = embedding_dim)
 );
 CREATE INDEX memories_session_idx ON {{schema}}.memories (tenant_id, session_id, seq, created_at);
+CREATE INDEX memories_user_idx ON {{schema}}.memories (tenant_id, user_id, created_at DESC);
 CREATE INDEX memories_type_idx ON {{schema}}.memories (tenant_id, memory_type, created_at DESC);
 CREATE INDEX memories_search_idx ON {{schema}}.memories USING gin (search);
 CREATE INDEX memories_expires_idx ON {{schema}}.memories (expires_at) WHERE expires_at IS NOT NULL;
@@ -151,6 +167,20 @@ CREATE TABLE {{schema}}.settings (
 CREATE INDEX settings_change_idx ON {{schema}}.settings (change_xid);
 CREATE TRIGGER settings_capture_change BEFORE INSERT OR UPDATE ON {{schema}}.settings
   FOR EACH ROW EXECUTE FUNCTION {{schema}}.capture_change();
+
+-- Embeddings are stored as real[] everywhere (one column type on every provider,
+-- so rows replicate between providers with and without pgvector). Where pgvector
+-- exists, an HNSW index over the cast serves the configured dimension.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') THEN
+    EXECUTE 'CREATE INDEX knowledge_atoms_embedding_hnsw_idx ON {{schema}}.knowledge_atoms
+      USING hnsw ((embedding::vector({{embedding_dim}})) vector_cosine_ops) WHERE embedding_dim = {{embedding_dim}}';
+    EXECUTE 'CREATE INDEX memories_embedding_hnsw_idx ON {{schema}}.memories
+      USING hnsw ((embedding::vector({{embedding_dim}})) vector_cosine_ops) WHERE embedding_dim = {{embedding_dim}}';
+  END IF;
+END
+$$;
 
 -- Tenant isolation in the database: a role that is not the tables' owner sees
 -- only the rows of the tenant named by the session setting agentmem.tenant_id.

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../schema/enums.js';
+import { cleanText, jsonObject, timestamp } from './validation.js';
+
+/** `prefix:slug`, the same pattern as the knowledge_atoms_atom_id_check constraint. */
+export const ATOM_ID_PATTERN = /^[a-z0-9][a-z0-9_-]*:[a-z0-9][a-z0-9._/-]*$/;
+export const atomId = z.string().max(300).regex(ATOM_ID_PATTERN, 'must look like prefix:slug (lower-case letters, digits, - _ . /)');
+
+const shortText = cleanText(500);
+
+/**
+ * One validator for knowledge atoms; its enums are the ones the database
+ * CHECK constraints are generated from. Accepts the field names of the system
+ * we replace (snake_case) as well as camelCase.
+ */
+export const atomSchema = z
+  .object({
+    atomId,
+    atomType: z.enum(ATOM_TYPES),
+    title: cleanText(500).min(1, 'must not be empty'),
+    summary: cleanText(5000).optional(),
+    content: cleanText(1_000_000).min(1, 'must not be empty'),
+    manufacturer: shortText.optional(),
+    productFamily: shortText.optional(),
+    productVersion: shortText.optional(),
+    difficulty: z.enum(DIFFICULTY_LEVELS).optional(),
+    prerequisites: z.array(atomId).max(200).default([]),
+    relatedAtoms: z.array(atomId).max(200).default([]),
+    sourceDocument: cleanText(1000).optional(),
+    sourcePages: cleanText(200).optional(),
+    sourceUrl: z.string().url().max(2000).optional(),
+    qualityScore: z.number().min(0).max(1).optional(),
+    safetyLevel: z.enum(SAFETY_LEVELS).optional(),
+    safetyNotes: cleanText(5000).optional(),
+    keywords: z.array(cleanText(200)).max(200).default([]),
+    citations: z
+      .array(z.union([cleanText(2000), jsonObject]))
+      .max(500)
+      .default([]),
+    metadata: jsonObject.default({}),
+    createdAt: timestamp.optional(),
+    lastValidatedAt: timestamp.optional(),
+  })
+  .strict();
+
+export type AtomInput = z.input<typeof atomSchema>;
+export type Atom = z.output<typeof atomSchema>;
+
+const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** snake_case keys → camelCase; nulls dropped (the system we replace wrote NULL for "absent"). */
+export function normaliseAtomInput(input: unknown): unknown {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value === null) continue;
+    out[camel(key)] = value;
+  }
+  // source_pages is often a number or a list in the wild.
+  if (typeof out.sourcePages === 'number') out.sourcePages = String(out.sourcePages);
+  if (Array.isArray(out.sourcePages)) out.sourcePages = out.sourcePages.join(',');
+  return out;
+}
+
+export interface AtomIssue {
+  field: string;
+  message: string;
+}
+
+/** Validate one atom; returns the parsed atom or the list of problems. */
+export function validateAtom(input: unknown): { ok: true; atom: Atom } | { ok: false; issues: AtomIssue[] } {
+  const result = atomSchema.safeParse(normaliseAtomInput(input));
+  if (result.success) return { ok: true, atom: result.data };
+  return { ok: false, issues: result.error.issues.map((i) => ({ field: i.path.join('.') || '(atom)', message: i.message })) };
+}

@@ -1,0 +1,72 @@
+import type { AgentmemConfig } from '../config/index.js';
+import { clock } from '../core/hlc.js';
+import { AgentmemError, QueryError } from '../errors/index.js';
+import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
+import type { Embedder } from './embedders.js';
+
+export class SchemaMissingError extends AgentmemError {
+  constructor(schema: string) {
+    super('SCHEMA_DRIFT', `the agentmem schema "${schema}" is missing or incomplete on this provider; run \`agentmem migrate up\``, {
+      schema,
+    });
+  }
+}
+
+/** What every part of the memory API shares: where to run, for which tenant, with which limits. */
+export class StoreContext {
+  constructor(
+    readonly executor: Executor,
+    readonly tenant: string,
+    readonly schema: string,
+    readonly limits: AgentmemConfig['limits'],
+    readonly embedder: Embedder,
+  ) {}
+
+  /** Schema-qualified table name. */
+  table(name: 'sessions' | 'memories' | 'knowledge_atoms' | 'settings'): string {
+    return `${this.schema}.${name}`;
+  }
+
+  /** A fresh version for a write. */
+  version(): string {
+    return clock.now().toString();
+  }
+
+  write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
+    return this.run('write', operation, fn);
+  }
+
+  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
+    return this.run('read', operation, fn);
+  }
+
+  private async run<T>(
+    kind: 'read' | 'write',
+    operation: string,
+    fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await this.executor[kind](operation, async (tx, context) => {
+        // Row-level security sees the tenant through this transaction-local setting.
+        await tx.query("SELECT set_config('agentmem.tenant_id', $1, true)", [this.tenant]);
+        return fn(tx, context);
+      });
+    } catch (error) {
+      if (
+        error instanceof QueryError &&
+        (error.sqlState === '42P01' || error.sqlState === '3F000') &&
+        error.message.includes(this.schema)
+      ) {
+        throw new SchemaMissingError(this.schema);
+      }
+      throw error;
+    }
+  }
+
+  withTenant(tenant: string): StoreContext {
+    return new StoreContext(this.executor, tenant, this.schema, this.limits, this.embedder);
+  }
+}
+
+export const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
+export const toDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : toDate(value));

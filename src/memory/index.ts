@@ -1,0 +1,28 @@
+export { type AtomImportReport, importAtoms, parseAtomsText } from './atom-import.js';
+export { type Atom, type AtomInput, type AtomIssue, atomSchema, validateAtom } from './atom-schema.js';
+export {
+  type AtomFilter,
+  type AtomHit,
+  type AtomSearchResult,
+  Atoms,
+  type SearchMode,
+  type SearchOptions,
+  type StoredAtom,
+  type VectorMethod,
+} from './atoms.js';
+export { SchemaMissingError, StoreContext } from './context.js';
+export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders.js';
+export { Memories, type Memory, type RecallFilter, type RememberInput } from './memories.js';
+export { approximateTokens, type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';
+export {
+  MESSAGE_ROLES,
+  type Message,
+  type MessageInput,
+  type MessageRole,
+  type Session,
+  type SessionFilter,
+  type SessionInput,
+  Sessions,
+} from './sessions.js';
+export { envNameFor, type Setting, Settings } from './settings.js';
+export { AgentMemory, createMemory, type MemoryOptions, PrimaryExecutor } from './store.js';

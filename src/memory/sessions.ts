@@ -1,0 +1,385 @@
+import { z } from 'zod';
+import { newId } from '../core/ids.js';
+import { NotFoundError, ValidationError } from '../errors/index.js';
+import type { Queryable } from '../providers/index.js';
+import { type StoreContext, toDate, toDateOrNull } from './context.js';
+import { type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';
+import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
+
+export const MESSAGE_ROLES = ['user', 'assistant', 'system'] as const;
+export type MessageRole = (typeof MESSAGE_ROLES)[number];
+const roleToType = (role: MessageRole) => `message_${role}` as const;
+
+export interface Session {
+  id: string;
+  agentId: string | null;
+  userId: string | null;
+  title: string | null;
+  metadata: Record<string, unknown>;
+  startedAt: Date;
+  endedAt: Date | null;
+}
+
+export interface Message {
+  id: string;
+  sessionId: string;
+  role: MessageRole;
+  content: string;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+  /** Position in the session, from 0. */
+  seq: number;
+}
+
+const sessionInput = z
+  .object({
+    id: uuid.optional(),
+    agentId: identifier.optional(),
+    userId: identifier.optional(),
+    title: cleanText(1000).optional(),
+    metadata: jsonObject.optional(),
+    startedAt: timestamp.optional(),
+    endedAt: timestamp.nullable().optional(),
+  })
+  .strict();
+export type SessionInput = z.input<typeof sessionInput>;
+
+const messageInput = z
+  .object({
+    id: uuid.optional(),
+    role: z.enum(MESSAGE_ROLES),
+    content: z.string(),
+    metadata: jsonObject.optional(),
+    createdAt: timestamp.optional(),
+    seq: z.number().int().min(0).optional(),
+  })
+  .strict();
+export type MessageInput = z.input<typeof messageInput>;
+
+const listFilter = z
+  .object({
+    agentId: identifier.optional(),
+    userId: identifier.optional(),
+    since: timestamp.optional(),
+    until: timestamp.optional(),
+    active: z.boolean().optional(),
+    limit: z.number().int().min(1).max(10_000).default(50),
+  })
+  .strict();
+export type SessionFilter = z.input<typeof listFilter>;
+
+const messagesFilter = z
+  .object({
+    limit: z.number().int().min(1).max(100_000).optional(),
+    before: timestamp.optional(),
+    role: z.enum(MESSAGE_ROLES).optional(),
+  })
+  .strict();
+export type MessagesFilter = z.input<typeof messagesFilter>;
+
+const SESSION_COLUMNS = 'id, agent_id, user_id, title, metadata, started_at, ended_at';
+const MESSAGE_COLUMNS = 'id, session_id, memory_type, content, metadata, created_at, seq';
+
+function toSession(row: Record<string, unknown>): Session {
+  return {
+    id: String(row.id),
+    agentId: (row.agent_id as string | null) ?? null,
+    userId: (row.user_id as string | null) ?? null,
+    title: (row.title as string | null) ?? null,
+    metadata: (row.metadata as Record<string, unknown>) ?? {},
+    startedAt: toDate(row.started_at),
+    endedAt: toDateOrNull(row.ended_at),
+  };
+}
+
+function toMessage(row: Record<string, unknown>): Message {
+  return {
+    id: String(row.id),
+    sessionId: String(row.session_id),
+    role: String(row.memory_type).replace('message_', '') as MessageRole,
+    content: row.content as string,
+    metadata: (row.metadata as Record<string, unknown>) ?? {},
+    createdAt: toDate(row.created_at),
+    seq: Number(row.seq),
+  };
+}
+
+/**
+ * Sessions and their messages. Messages are rows of `memories` with a
+ * message_* type, a session id and a position (`seq`). Every write is
+ * idempotent on the client-generated ids: re-saving a session inserts only the
+ * messages the database does not have yet, so a transcript is never duplicated.
+ */
+export class Sessions {
+  constructor(private readonly ctx: StoreContext) {}
+
+  private checkMessage(input: MessageInput, index?: number) {
+    const where = index === undefined ? 'message' : `messages[${index}]`;
+    const message = parseInput(messageInput, input, where);
+    checkJson(message.content, `${where}.content`);
+    checkJson(message.metadata ?? {}, `${where}.metadata`);
+    checkSize(message.content, `${where}.content`, this.ctx.limits.maxContentBytes);
+    checkSize(message.metadata ?? {}, `${where}.metadata`, this.ctx.limits.maxContentBytes);
+    return message;
+  }
+
+  private checkSession(input: SessionInput) {
+    const session = parseInput(sessionInput, input, 'session');
+    checkJson(session.metadata ?? {}, 'session.metadata');
+    checkSize(session.metadata ?? {}, 'session.metadata', this.ctx.limits.maxContentBytes);
+    return session;
+  }
+
+  async create(input: SessionInput = {}): Promise<Session> {
+    const session = this.checkSession(input);
+    const id = session.id ?? newId();
+    return this.ctx.write('session.create', async (tx, { provider }) => {
+      await this.upsertSession(tx, provider, id, session);
+      return this.requireSession(tx, id);
+    });
+  }
+
+  async get(id: string): Promise<Session | null> {
+    const sessionId = parseInput(uuid, id, 'session id');
+    return this.ctx.read('session.get', (tx) => this.findSession(tx, sessionId));
+  }
+
+  async list(filter: SessionFilter = {}): Promise<Session[]> {
+    const f = parseInput(listFilter, filter, 'session filter');
+    return this.ctx.read('session.list', async (tx) => {
+      const { rows } = await tx.query(
+        `SELECT ${SESSION_COLUMNS} FROM ${this.ctx.table('sessions')}
+          WHERE tenant_id = $1 AND deleted_at IS NULL
+            AND ($2::text IS NULL OR agent_id = $2)
+            AND ($3::text IS NULL OR user_id = $3)
+            AND ($4::timestamptz IS NULL OR started_at >= $4)
+            AND ($5::timestamptz IS NULL OR started_at < $5)
+            AND ($6::boolean IS NULL OR (ended_at IS NULL) = $6)
+          ORDER BY started_at DESC, id DESC
+          LIMIT $7`,
+        [this.ctx.tenant, f.agentId ?? null, f.userId ?? null, f.since ?? null, f.until ?? null, f.active ?? null, f.limit],
+      );
+      return rows.map(toSession);
+    });
+  }
+
+  async end(id: string, at: Date = new Date()): Promise<Session> {
+    const sessionId = parseInput(uuid, id, 'session id');
+    return this.ctx.write('session.end', async (tx, { provider }) => {
+      await tx.query(
+        `UPDATE ${this.ctx.table('sessions')} SET ended_at = $3, version = $4, origin = $5
+          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL AND ended_at IS NULL`,
+        [this.ctx.tenant, sessionId, at, this.ctx.version(), provider],
+      );
+      return this.requireSession(tx, sessionId);
+    });
+  }
+
+  /** Tombstone the session and every memory in it (the tombstones replicate). */
+  async delete(id: string): Promise<boolean> {
+    const sessionId = parseInput(uuid, id, 'session id');
+    return this.ctx.write('session.delete', async (tx, { provider }) => {
+      const version = this.ctx.version();
+      const { rowCount } = await tx.query(
+        `UPDATE ${this.ctx.table('sessions')} SET deleted_at = now(), version = $3, origin = $4
+          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
+        [this.ctx.tenant, sessionId, version, provider],
+      );
+      await tx.query(
+        `UPDATE ${this.ctx.table('memories')}
+            SET deleted_at = now(), content = 'null'::jsonb, metadata = '{}'::jsonb, embedding = NULL, version = $3, origin = $4
+          WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL`,
+        [this.ctx.tenant, sessionId, version, provider],
+      );
+      return rowCount > 0;
+    });
+  }
+
+  /** Append one message. Retrying with the same `id` returns the stored message, never a second copy. */
+  async addMessage(sessionId: string, input: MessageInput): Promise<Message> {
+    const id = parseInput(uuid, sessionId, 'session id');
+    const message = this.checkMessage(input);
+    const [stored] = await this.ctx.write('session.addMessage', async (tx, { provider }) => {
+      await this.lockSession(tx, id);
+      return this.insertMessages(tx, provider, id, [message]);
+    });
+    return stored as Message;
+  }
+
+  async getMessages(sessionId: string, filter: MessagesFilter = {}): Promise<Message[]> {
+    const id = parseInput(uuid, sessionId, 'session id');
+    const f = parseInput(messagesFilter, filter, 'message filter');
+    return this.ctx.read('session.getMessages', async (tx) => {
+      // The newest `limit` messages before `before`, returned oldest first.
+      const { rows } = await tx.query(
+        `SELECT * FROM (
+           SELECT ${MESSAGE_COLUMNS} FROM ${this.ctx.table('memories')}
+            WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL
+              AND memory_type IN ('message_user', 'message_assistant', 'message_system')
+              AND ($3::text IS NULL OR memory_type = $3)
+              AND ($4::timestamptz IS NULL OR created_at < $4)
+            ORDER BY seq DESC, created_at DESC, id DESC
+            LIMIT $5
+         ) newest ORDER BY seq, created_at, id`,
+        [this.ctx.tenant, id, f.role ? roleToType(f.role) : null, f.before ?? null, f.limit ?? null],
+      );
+      return rows.map(toMessage);
+    });
+  }
+
+  /**
+   * Save a whole session: its row and its transcript, in one transaction on one
+   * provider. Messages the database already has (same id) are left as they are;
+   * new ones are appended in the order given.
+   */
+  async save(snapshot: {
+    session: SessionInput & { id: string };
+    messages: MessageInput[];
+  }): Promise<{ session: Session; inserted: number; existing: number }> {
+    const session = this.checkSession(snapshot.session);
+    if (!session.id) throw new ValidationError('invalid session: id is required to save a session (create() assigns one)');
+    const messages = snapshot.messages.map((m, i) => this.checkMessage(m, i));
+    const sessionId = session.id;
+    return this.ctx.write('session.save', async (tx, { provider }) => {
+      await this.upsertSession(tx, provider, sessionId, session);
+      await this.lockSession(tx, sessionId);
+      const before = await this.countMessages(tx, sessionId);
+      await this.insertMessages(tx, provider, sessionId, messages);
+      const inserted = (await this.countMessages(tx, sessionId)) - before;
+      return { session: await this.requireSession(tx, sessionId), inserted, existing: messages.length - inserted };
+    });
+  }
+
+  /** The session and its whole transcript, exactly as stored. */
+  async load(id: string): Promise<{ session: Session; messages: Message[] } | null> {
+    const session = await this.get(id);
+    if (!session) return null;
+    return { session, messages: await this.getMessages(id) };
+  }
+
+  /** System messages plus the newest turns that fit in `maxTokens`. */
+  async contextWindow(sessionId: string, maxTokens: number, options: ContextWindowOptions = {}): Promise<Message[]> {
+    return selectContextWindow(await this.getMessages(sessionId), maxTokens, options);
+  }
+
+  async export(sessionId: string, format: 'openai' | 'langchain' | 'agentmem' = 'agentmem') {
+    const loaded = await this.load(sessionId);
+    if (!loaded) throw new NotFoundError(`no session ${sessionId}`, { sessionId });
+    if (format === 'openai') return toOpenAI(loaded.messages);
+    if (format === 'langchain') return toLangChain(loaded.messages);
+    return loaded;
+  }
+
+  private async upsertSession(tx: Queryable, provider: string, id: string, s: ReturnType<Sessions['checkSession']>): Promise<void> {
+    // Fields left out keep their stored value; a re-save that changes nothing
+    // leaves the row (and its version) alone.
+    await tx.query(
+      `INSERT INTO ${this.ctx.table('sessions')} AS s
+         (tenant_id, id, agent_id, user_id, title, metadata, started_at, ended_at, version, origin)
+       VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'::jsonb), $7, $8, $9, $10)
+       ON CONFLICT (tenant_id, id) DO UPDATE
+         SET agent_id = coalesce($3, s.agent_id), user_id = coalesce($4, s.user_id), title = coalesce($5, s.title),
+             metadata = coalesce($6::jsonb, s.metadata), ended_at = coalesce($8, s.ended_at),
+             version = EXCLUDED.version, origin = EXCLUDED.origin
+         WHERE s.deleted_at IS NULL
+           AND (s.agent_id, s.user_id, s.title, s.metadata, s.ended_at) IS DISTINCT FROM
+               (coalesce($3, s.agent_id), coalesce($4, s.user_id), coalesce($5, s.title), coalesce($6::jsonb, s.metadata), coalesce($8, s.ended_at))`,
+      [
+        this.ctx.tenant,
+        id,
+        s.agentId ?? null,
+        s.userId ?? null,
+        s.title ?? null,
+        s.metadata === undefined ? null : JSON.stringify(s.metadata),
+        s.startedAt ?? new Date(),
+        s.endedAt ?? null,
+        this.ctx.version(),
+        provider,
+      ],
+    );
+  }
+
+  private async insertMessages(
+    tx: Queryable,
+    provider: string,
+    sessionId: string,
+    messages: ReturnType<Sessions['checkMessage']>[],
+  ): Promise<Message[]> {
+    if (!messages.length) return [];
+    const { rows: nextRows } = await tx.query<{ next: number }>(
+      `SELECT coalesce(max(seq) + 1, 0) AS next FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND session_id = $2`,
+      [this.ctx.tenant, sessionId],
+    );
+    let next = Number(nextRows[0]?.next ?? 0);
+    const ids = messages.map((m) => m.id ?? newId());
+    const { rows: existingRows } = await tx.query<{ id: string }>(
+      `SELECT id FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      [this.ctx.tenant, ids],
+    );
+    const existing = new Set(existingRows.map((r) => r.id));
+    const now = Date.now();
+    const records = messages.flatMap((m, i) => {
+      const id = ids[i] as string;
+      if (existing.has(id)) return [];
+      existing.add(id); // the same id twice in one batch is one message
+      return [
+        {
+          id,
+          memory_type: roleToType(m.role),
+          seq: m.seq ?? next++,
+          content: m.content,
+          metadata: m.metadata ?? {},
+          created_at: (m.createdAt ?? new Date(now)).toISOString(),
+        },
+      ];
+    });
+    if (records.length) {
+      await tx.query(
+        `INSERT INTO ${this.ctx.table('memories')}
+           (tenant_id, id, session_id, user_id, memory_type, seq, content, metadata, created_at, version, origin)
+         SELECT $1, r.id, $2, s.user_id, r.memory_type, r.seq, r.content, r.metadata, r.created_at, $4, $5
+           FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, memory_type text, seq integer, content jsonb, metadata jsonb, created_at timestamptz)
+           LEFT JOIN ${this.ctx.table('sessions')} s ON s.tenant_id = $1 AND s.id = $2
+         ON CONFLICT (tenant_id, id) DO NOTHING`,
+        [this.ctx.tenant, sessionId, JSON.stringify(records), this.ctx.version(), provider],
+      );
+    }
+    const { rows } = await tx.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq`,
+      [this.ctx.tenant, ids],
+    );
+    const byId = new Map(rows.map((r) => [String(r.id), toMessage(r)]));
+    return ids.map((id) => byId.get(id)).filter((m): m is Message => m !== undefined);
+  }
+
+  private async countMessages(tx: Queryable, sessionId: string): Promise<number> {
+    const { rows } = await tx.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND session_id = $2`,
+      [this.ctx.tenant, sessionId],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Serialise writers of one session (positions are assigned under this lock). */
+  private async lockSession(tx: Queryable, id: string): Promise<void> {
+    const { rows } = await tx.query(
+      `SELECT 1 FROM ${this.ctx.table('sessions')} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`,
+      [this.ctx.tenant, id],
+    );
+    if (!rows.length) throw new NotFoundError(`no session ${id}`, { sessionId: id });
+  }
+
+  private async findSession(tx: Queryable, id: string): Promise<Session | null> {
+    const { rows } = await tx.query(
+      `SELECT ${SESSION_COLUMNS} FROM ${this.ctx.table('sessions')} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
+      [this.ctx.tenant, id],
+    );
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  private async requireSession(tx: Queryable, id: string): Promise<Session> {
+    const session = await this.findSession(tx, id);
+    if (!session) throw new NotFoundError(`no session ${id}`, { sessionId: id });
+    return session;
+  }
+}

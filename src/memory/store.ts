@@ -1,0 +1,118 @@
+import { type AgentmemConfig, type LoadConfigOptions, loadConfig } from '../config/index.js';
+import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
+import { ProviderSet } from '../providers/index.js';
+import { Migrator } from '../schema/index.js';
+import { Atoms } from './atoms.js';
+import { StoreContext } from './context.js';
+import { createEmbedder, type Embedder } from './embedders.js';
+import { Memories } from './memories.js';
+import { Sessions } from './sessions.js';
+import { Settings } from './settings.js';
+import { identifier, parseInput } from './validation.js';
+
+/**
+ * Sends every operation to the primary provider, opened on first use. The
+ * multi-provider Router (failover, latency routing) implements the same
+ * Executor interface and replaces this when several providers are configured.
+ */
+export class PrimaryExecutor implements Executor {
+  constructor(private readonly set: ProviderSet) {}
+
+  async write<T>(_operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
+    const provider = await this.set.primary();
+    return provider.transaction((tx) => fn(tx, { provider: provider.name }));
+  }
+
+  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
+    return this.write(operation, fn);
+  }
+}
+
+export interface MemoryOptions {
+  /** A loaded config, or options for loading one (default: the working directory and environment). */
+  config?: AgentmemConfig | LoadConfigOptions;
+  /** Tenant for every call (default: config.tenant). */
+  tenant?: string;
+  /** Where work runs (default: the primary provider of the config). */
+  executor?: Executor;
+  embedder?: Embedder;
+  /** Apply pending migrations to the primary before the first call (default: true for the embedded default). */
+  migrate?: boolean;
+}
+
+/** The agent-facing API. Nothing connects until the first call. */
+export class AgentMemory {
+  readonly sessions: Sessions;
+  readonly memories: Memories;
+  readonly atoms: Atoms;
+  readonly settings: Settings;
+
+  constructor(
+    readonly context: StoreContext,
+    readonly config: AgentmemConfig,
+    private readonly owned: ProviderSet | undefined,
+  ) {
+    this.sessions = new Sessions(context);
+    this.memories = new Memories(context);
+    this.atoms = new Atoms(context);
+    this.settings = new Settings(context, config.settings.cacheTtlMs);
+  }
+
+  get tenant(): string {
+    return this.context.tenant;
+  }
+
+  /** The same store, scoped to another tenant (shares connections). */
+  forTenant(tenant: string): AgentMemory {
+    return new AgentMemory(this.context.withTenant(parseInput(identifier, tenant, 'tenant')), this.config, undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.owned?.close();
+  }
+}
+
+export async function createMemory(options: MemoryOptions = {}): Promise<AgentMemory> {
+  const config =
+    options.config && 'providers' in options.config ? options.config : await loadConfig(options.config as LoadConfigOptions | undefined);
+  const tenant = parseInput(identifier, options.tenant ?? config.tenant, 'tenant');
+  const owned = options.executor ? undefined : ProviderSet.fromConfig(config);
+  let executor = options.executor ?? new PrimaryExecutor(owned as ProviderSet);
+  const migrate = options.migrate ?? config.providers.length === 0;
+  if (migrate && owned) executor = new MigratingExecutor(executor, owned, config);
+  const embedder = options.embedder ?? createEmbedder(config.embedder);
+  const context = new StoreContext(executor, tenant, config.schema, config.limits, embedder);
+  return new AgentMemory(context, config, owned);
+}
+
+/** Applies pending migrations to the primary once, before the first operation. */
+class MigratingExecutor implements Executor {
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    private readonly inner: Executor,
+    private readonly set: ProviderSet,
+    private readonly config: AgentmemConfig,
+  ) {}
+
+  private ensure(): Promise<void> {
+    this.ready ??= this.set
+      .primary()
+      .then((p) => new Migrator(p, { schema: this.config.schema, embeddingDim: this.config.embedder.dimensions }).up())
+      .then(() => undefined);
+    this.ready.catch(() => {
+      this.ready = undefined; // try again on the next call
+    });
+    return this.ready;
+  }
+
+  async write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
+    await this.ensure();
+    return this.inner.write(operation, fn);
+  }
+
+  async read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
+    await this.ensure();
+    return this.inner.read(operation, fn);
+  }
+}
