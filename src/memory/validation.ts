@@ -16,7 +16,10 @@ export function checkString(value: string, field: string): void {
 /** Walk a JSON value: strings clean, numbers finite, nothing that JSON cannot represent. */
 export function checkJson(value: unknown, field: string, path = field, seen = new Set<unknown>()): void {
   if (value === null || typeof value === 'boolean') return;
-  if (typeof value === 'string') return checkString(value, path);
+  if (typeof value === 'string') {
+    checkString(value, path);
+    return;
+  }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new ValidationError(`${path} is ${value}; JSON holds only finite numbers`, { field: path });
     return;
@@ -25,12 +28,14 @@ export function checkJson(value: unknown, field: string, path = field, seen = ne
   if (seen.has(value)) throw new ValidationError(`${path} contains a cycle`, { field: path });
   if (value instanceof Date) throw new ValidationError(`${path} is a Date; pass an ISO string inside JSON content`, { field: path });
   seen.add(value);
-  if (Array.isArray(value)) value.forEach((item, i) => checkJson(item, field, `${path}[${i}]`, seen));
-  else
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) checkJson(item, field, `${path}[${i}]`, seen);
+  } else {
     for (const [key, item] of Object.entries(value)) {
       checkString(key, `${path} key`);
       checkJson(item, field, `${path}.${key}`, seen);
     }
+  }
   seen.delete(value);
 }
 
