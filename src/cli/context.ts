@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type AgentmemConfig, loadConfig } from '../config/index.js';
+import { type AgentMemory, createMemory } from '../memory/index.js';
 import { setLogLevel } from '../observability/logger.js';
 import { ProviderSet } from '../providers/index.js';
 
@@ -32,5 +33,39 @@ export async function withContext<T>(command: Command, fn: (context: CommandCont
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await providers.close();
+  }
+}
+
+/** Run fn with the memory API over the configured providers; always closed afterwards. */
+export async function withMemory<T>(
+  command: Command,
+  fn: (memory: AgentMemory) => Promise<T>,
+  options: { tenant?: string } = {},
+): Promise<T> {
+  const globals = command.optsWithGlobals() as GlobalOptions & { tenant?: string };
+  const config = await loadConfig(globals.config ? { configPath: globals.config } : {});
+  setLogLevel(config.log.level);
+  const tenant = options.tenant ?? globals.tenant;
+  const memory = await createMemory({ config, ...(tenant ? { tenant } : {}) });
+  const onSignal = (signal: NodeJS.Signals) => {
+    void memory.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await fn(memory);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await memory.close();
+  }
+}
+
+/** Parse a command-line value as JSON when it is JSON, else keep it as a string. */
+export function jsonOrString(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
   }
 }

@@ -1,7 +1,12 @@
 import { Command, CommanderError } from 'commander';
+import { atomsCommand } from './atoms.js';
 import { configCommand } from './config.js';
+import { demoCommand } from './demo.js';
+import { memoryCommand } from './memory.js';
 import { migrateCommand } from './migrate.js';
 import { EXIT, exitCodeFor, reportError } from './output.js';
+import { sessionCommand } from './session.js';
+import { settingsCommand } from './settings.js';
 import { statusCommand } from './status.js';
 
 export const VERSION = '0.1.0';
@@ -11,12 +16,23 @@ export function buildProgram(): Command {
     .description('durable memory for AI agents, kept in PostgreSQL across several providers')
     .version(VERSION)
     .option('--config <path>', 'config file (default: ./agentmem.config.{json,ts,mjs,js} or $AGENTMEM_CONFIG)')
+    .option('--tenant <id>', 'act for this tenant (default: the config tenant)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       '\nWith no provider configured, agentmem uses an embedded database in ./.agentmem/data.\nExit codes: 0 ok, 1 failure, 2 bad usage or invalid configuration.',
     );
-  for (const command of [migrateCommand(), statusCommand(), configCommand()]) program.addCommand(command);
+  for (const command of [
+    demoCommand(),
+    sessionCommand(),
+    memoryCommand(),
+    atomsCommand(),
+    settingsCommand(),
+    migrateCommand(),
+    statusCommand(),
+    configCommand(),
+  ])
+    program.addCommand(command);
   // Usage errors exit 2 (not commander's default 1), in every subcommand.
   const override = (command: Command) => {
     command.exitOverride();

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { ValidationError } from '../errors/index.js';
+import { type AtomImportReport, type AtomSearchResult, importAtoms, parseAtomsText, validateAtom } from '../memory/index.js';
+import { withMemory } from './context.js';
+import { EXIT, out } from './output.js';
+import { collect, fraction, positiveInt } from './parsers.js';
+
+function readInput(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new ValidationError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+function printReport(report: AtomImportReport): void {
+  const verb = report.dryRun ? 'would import' : 'imported';
+  out.line(
+    `${report.total} atoms read; ${verb} ${report.dryRun ? report.total - report.invalid.length : report.inserted + report.updated}` +
+      (report.dryRun ? '' : ` (${report.inserted} new, ${report.updated} updated, ${report.unchanged} unchanged)`) +
+      `; ${report.invalid.length} invalid`,
+  );
+  for (const bad of report.invalid) {
+    const where = bad.line === undefined ? `#${bad.index}` : `line ${bad.line}`;
+    out.line(`  ${where}${bad.atomId ? ` ${bad.atomId}` : ''}: ${bad.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+  }
+}
+
+export function printSearch(result: AtomSearchResult): void {
+  out.line(`mode ${result.mode}${result.vectorMethod ? `, vector search: ${result.vectorMethod}` : ''}`);
+  if (!result.results.length) out.line('  no matches');
+  for (const [i, hit] of result.results.entries()) {
+    const ranks = [hit.textRank ? `text #${hit.textRank}` : '', hit.vectorRank ? `vector #${hit.vectorRank}` : '']
+      .filter(Boolean)
+      .join(', ');
+    out.line(`  ${i + 1}. ${hit.atom.atomId.padEnd(32)} ${hit.score.toFixed(4)}  ${hit.atom.title}${ranks ? `  (${ranks})` : ''}`);
+  }
+}
+
+export function atomsCommand(): Command {
+  const atoms = new Command('atoms').description('import, validate and search knowledge atoms');
+  atoms
+    .command('import')
+    .description('import atoms from JSON ({"atoms": [...]} or a list) or JSON Lines; invalid atoms are reported, valid ones imported')
+    .argument('<file>', 'file to read, or - for standard input')
+    .option('--dry-run', 'validate and report only; write nothing')
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, flags, command: Command) => {
+      const text = readInput(file);
+      process.exitCode = await withMemory(command, async (m) => {
+        const report = await importAtoms(m.atoms, text, { dryRun: Boolean(flags.dryRun) });
+        if (flags.json) out.json(report);
+        else printReport(report);
+        return report.invalid.length ? EXIT.failure : EXIT.ok;
+      });
+    });
+  atoms
+    .command('validate')
+    .description('check atoms against the schema without touching any database')
+    .argument('<file>', 'file to read, or - for standard input')
+    .option('--json', 'print the report as JSON')
+    .action((file: string, flags) => {
+      const entries = parseAtomsText(readInput(file));
+      const invalid = entries.flatMap((entry) => {
+        if (entry.parseError) return [{ index: entry.index, line: entry.line, issues: [{ field: '(line)', message: entry.parseError }] }];
+        const result = validateAtom(entry.value);
+        return result.ok ? [] : [{ index: entry.index, line: entry.line, issues: result.issues }];
+      });
+      const report = { total: entries.length, valid: entries.length - invalid.length, invalid };
+      if (flags.json) out.json(report);
+      else {
+        out.line(`${report.total} atoms, ${report.valid} valid, ${invalid.length} invalid`);
+        for (const bad of invalid) out.line(`  #${bad.index}: ${bad.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+      }
+      process.exitCode = invalid.length ? EXIT.failure : EXIT.ok;
+    });
+  atoms
+    .command('search')
+    .description('search atoms by text, vector or both (hybrid, the default)')
+    .argument('<query>')
+    .option('--mode <mode>', 'text | vector | hybrid', 'hybrid')
+    .option('--limit <n>', 'at most n results', positiveInt, 10)
+    .option('--type <types>', 'atom types, comma-separated or repeated', collect)
+    .option('--manufacturer <name>')
+    .option('--product-family <name>')
+    .option('--min-quality <0..1>', 'minimum quality score', fraction)
+    .option('--json', 'print the result as JSON')
+    .action(async (query: string, flags, command: Command) => {
+      await withMemory(command, async (m) => {
+        const result = await m.atoms.search(query, {
+          mode: flags.mode,
+          limit: flags.limit,
+          filter: {
+            ...(flags.type ? { atomTypes: flags.type } : {}),
+            ...(flags.manufacturer ? { manufacturer: flags.manufacturer } : {}),
+            ...(flags.productFamily ? { productFamily: flags.productFamily } : {}),
+            ...(flags.minQuality === undefined ? {} : { minQuality: flags.minQuality }),
+          },
+        });
+        if (flags.json) out.json(result);
+        else printSearch(result);
+      });
+    });
+  atoms
+    .command('reembed')
+    .description('recompute embeddings made by another model or dimension than the configured embedder')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags, command: Command) => {
+      await withMemory(command, async (m) => {
+        const count = await m.atoms.reembed((done, total) => {
+          if (!flags.json) out.note(`re-embedded ${done}/${total}`);
+        });
+        if (flags.json) out.json({ reembedded: count });
+        else out.line(`re-embedded ${count} atoms`);
+      });
+    });
+  return atoms;
+}

@@ -1,0 +1,70 @@
+import { Command } from 'commander';
+import { jsonOrString, withMemory } from './context.js';
+import { out, table } from './output.js';
+import { collect, fraction, positiveInt } from './parsers.js';
+
+export function memoryCommand(): Command {
+  const memory = new Command('memory').description('store and recall typed memories (decisions, actions, issues, context, logs …)');
+  memory
+    .command('add')
+    .description('store one memory and print its id')
+    .requiredOption('--type <type>', 'memory type, e.g. decision, action, issue, context, log')
+    .requiredOption('--content <json-or-text>', 'the content: JSON, or plain text')
+    .option('--metadata <json>', 'a JSON object of metadata')
+    .option('--session <id>', 'the session it belongs to')
+    .option('--user <id>', 'the user it is about')
+    .option('--importance <0..1>', 'importance from 0 to 1', fraction)
+    .option('--expires <time>', 'forget it after this time (ISO 8601)')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags, command: Command) => {
+      await withMemory(command, async (m) => {
+        const id = await m.memories.remember({
+          type: flags.type,
+          content: jsonOrString(flags.content),
+          ...(flags.metadata ? { metadata: jsonOrString(flags.metadata) as Record<string, unknown> } : {}),
+          ...(flags.session ? { sessionId: flags.session } : {}),
+          ...(flags.user ? { userId: flags.user } : {}),
+          ...(flags.importance === undefined ? {} : { importance: flags.importance }),
+          ...(flags.expires ? { expiresAt: flags.expires } : {}),
+        });
+        if (flags.json) out.json({ id });
+        else out.line(id);
+      });
+    });
+  memory
+    .command('search')
+    .description('recall memories; all filters apply before the limit')
+    .option('--text <query>', 'full-text query (web-search syntax: "phrase", -not, or)')
+    .option('--type <types>', 'memory types, comma-separated or repeated', collect)
+    .option('--session <id>', 'only this session')
+    .option('--user <id>', 'only this user')
+    .option('--since <time>', 'created at or after (ISO 8601)')
+    .option('--limit <n>', 'at most n memories', positiveInt, 20)
+    .option('--json', 'print the result as JSON')
+    .action(async (flags, command: Command) => {
+      await withMemory(command, async (m) => {
+        const found = await m.memories.recall({
+          ...(flags.text ? { text: flags.text } : {}),
+          ...(flags.type ? { types: flags.type } : {}),
+          ...(flags.session ? { sessionId: flags.session } : {}),
+          ...(flags.user ? { userId: flags.user } : {}),
+          ...(flags.since ? { since: flags.since } : {}),
+          limit: flags.limit,
+        });
+        if (flags.json) return out.json(found);
+        if (!found.length) return out.line('no memories found');
+        out.line(
+          table(
+            found.map((f) => ({
+              id: f.id,
+              type: f.type,
+              created: f.createdAt.toISOString(),
+              content: JSON.stringify(f.content).slice(0, 80),
+            })),
+            ['id', 'type', 'created', 'content'],
+          ),
+        );
+      });
+    });
+  return memory;
+}
