@@ -1,0 +1,70 @@
+/**
+ * The three kinds of database the memory API must work on: a native server
+ * with pgvector, a native server where pgvector cannot be created (the role is
+ * not a superuser — as on hosted plans without it), and the embedded PGlite.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AgentMemory, type AgentmemConfig, createMemory, loadConfig, type VectorMethod } from '../../src/index.js';
+import { type PgCluster, startCluster, TEST_PASSWORD } from './postgres.js';
+
+export interface Backend {
+  name: 'pg-vector' | 'pg-novector' | 'pglite';
+  config: AgentmemConfig;
+  expectedVectorMethod: VectorMethod;
+  /** A store for `tenant` (created once per tenant, closed by stop()). */
+  memory(tenant: string): Promise<AgentMemory>;
+}
+
+export interface Backends {
+  list: Backend[];
+  cluster: PgCluster;
+  stop(): Promise<void>;
+}
+
+export async function startBackends(): Promise<Backends> {
+  const cluster = await startCluster(2);
+  const [withVector, withoutVector] = cluster.servers as [
+    NonNullable<(typeof cluster.servers)[0]>,
+    NonNullable<(typeof cluster.servers)[0]>,
+  ];
+  withoutVector.psql(`CREATE ROLE nv LOGIN PASSWORD '${TEST_PASSWORD}'`);
+  withoutVector.psql('CREATE DATABASE novec OWNER nv');
+
+  const stores: AgentMemory[] = [];
+  const configFor = (providers: AgentmemConfig['providers'] | [], dataDir?: string) =>
+    loadConfig({
+      cwd: mkdtempSync(join(tmpdir(), 'agentmem-backend-')),
+      env: {},
+      overrides: {
+        providers: providers as never,
+        ...(dataDir ? { embedded: { dataDir } } : {}),
+        limits: { maxContentBytes: 64 * 1024 },
+      },
+    });
+  const backend = async (name: Backend['name'], config: AgentmemConfig, expectedVectorMethod: VectorMethod): Promise<Backend> => {
+    // One root store owns the connections; tenants share them.
+    const root = await createMemory({ config, migrate: true });
+    stores.push(root);
+    await root.settings.list(); // runs the migrations now
+    return { name, config, expectedVectorMethod, memory: async (tenant) => root.forTenant(tenant) };
+  };
+  const list = [
+    await backend('pg-vector', await configFor([{ name: 'native', url: withVector.url() } as never]), 'hnsw'),
+    await backend(
+      'pg-novector',
+      await configFor([{ name: 'novector', url: withoutVector.url({ user: 'nv', database: 'novec' }) } as never]),
+      'exact-sql',
+    ),
+    await backend('pglite', await configFor([], join(mkdtempSync(join(tmpdir(), 'agentmem-pglite-')), 'data')), 'hnsw'),
+  ];
+  return {
+    list,
+    cluster,
+    async stop() {
+      await Promise.all(stores.map((s) => s.close()));
+      await cluster.stop();
+    },
+  };
+}

@@ -1,0 +1,494 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AgentMemory,
+  EmbeddingMismatchError,
+  type Executor,
+  LocalHashEmbedder,
+  NotFoundError,
+  Settings,
+  StoreContext,
+  ValidationError,
+} from '../../src/index.js';
+import { type Backend, type Backends, startBackends } from '../harness/backends.js';
+
+let backends: Backends;
+beforeAll(async () => {
+  backends = await startBackends();
+});
+afterAll(async () => {
+  await backends?.stop();
+});
+
+const tenant = () => `t-${randomUUID().slice(0, 8)}`;
+const names = ['pg-vector', 'pg-novector', 'pglite'] as const;
+const backend = (name: (typeof names)[number]): Backend => backends.list.find((b) => b.name === name) as Backend;
+
+/** How many rows of a tenant a table holds, tombstones included (to prove "nothing was written"). */
+async function rowCount(memory: AgentMemory, table: 'sessions' | 'memories' | 'knowledge_atoms' | 'settings'): Promise<number> {
+  return memory.context.read('test.count', async (tx) => {
+    const { rows } = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM ${memory.context.table(table)} WHERE tenant_id = $1`, [
+      memory.tenant,
+    ]);
+    return Number(rows[0]?.n);
+  });
+}
+
+describe.each(names)('memory API on %s', (name) => {
+  it('creates, lists with filters, ends and deletes sessions', async () => {
+    const m = await backend(name).memory(tenant());
+    const a = await m.sessions.create({ agentId: 'agent-a', userId: 'alice', title: 'first', startedAt: new Date('2026-01-01T10:00:00Z') });
+    const b = await m.sessions.create({ agentId: 'agent-b', userId: 'alice', startedAt: new Date('2026-01-02T10:00:00Z') });
+    const c = await m.sessions.create({ agentId: 'agent-a', userId: 'bob', startedAt: new Date('2026-01-03T10:00:00Z') });
+    expect((await m.sessions.list()).map((s) => s.id)).toEqual([c.id, b.id, a.id]);
+    expect((await m.sessions.list({ agentId: 'agent-a' })).map((s) => s.id)).toEqual([c.id, a.id]);
+    expect((await m.sessions.list({ userId: 'alice' })).map((s) => s.id)).toEqual([b.id, a.id]);
+    expect((await m.sessions.list({ since: '2026-01-02T00:00:00Z', until: new Date('2026-01-03T00:00:00Z') })).map((s) => s.id)).toEqual([
+      b.id,
+    ]);
+    expect((await m.sessions.list({ limit: 1 })).map((s) => s.id)).toEqual([c.id]);
+    const ended = await m.sessions.end(b.id, new Date('2026-01-02T11:00:00Z'));
+    expect(ended.endedAt).toEqual(new Date('2026-01-02T11:00:00Z'));
+    expect((await m.sessions.list({ active: true })).map((s) => s.id)).toEqual([c.id, a.id]);
+    await m.sessions.addMessage(c.id, { role: 'user', content: 'hello' });
+    await m.memories.remember({ type: 'decision', content: { x: 1 }, sessionId: c.id });
+    expect(await m.sessions.delete(c.id)).toBe(true);
+    expect(await m.sessions.get(c.id)).toBeNull();
+    expect(await m.memories.recall({ sessionId: c.id })).toEqual([]);
+    expect(await m.sessions.delete(c.id)).toBe(false);
+    await expect(m.sessions.addMessage(c.id, { role: 'user', content: 'too late' })).rejects.toBeInstanceOf(NotFoundError);
+    expect(await m.sessions.get(a.id)).toMatchObject({ id: a.id, agentId: 'agent-a', userId: 'alice', title: 'first', endedAt: null });
+  });
+
+  it('round-trips a transcript exactly: ids, order, timestamps, content and metadata', async () => {
+    const m = await backend(name).memory(tenant());
+    const id = randomUUID();
+    const base = Date.parse('2026-03-04T05:06:07.089Z');
+    const messages = [
+      { id: randomUUID(), role: 'system' as const, content: 'Be brief.', metadata: {}, createdAt: new Date(base) },
+      {
+        id: randomUUID(),
+        role: 'user' as const,
+        content: 'Grüße 👋 — 你好 "quoted" \\ back\\slash\n\ttabs',
+        metadata: { lang: 'de', n: 1.5, nested: { list: [1, 'two', null, true] } },
+        createdAt: new Date(base + 1),
+      },
+      {
+        id: randomUUID(),
+        role: 'assistant' as const,
+        content: "'; DROP TABLE agentmem.memories; --",
+        metadata: { tool: null },
+        createdAt: new Date(base + 1),
+      },
+      { id: randomUUID(), role: 'user' as const, content: '', metadata: { empty: '' }, createdAt: new Date(base + 2) },
+    ];
+    const result = await m.sessions.save({
+      session: { id, agentId: 'agent', userId: 'user', title: 'round trip', metadata: { k: 'v' } },
+      messages,
+    });
+    expect(result).toMatchObject({ inserted: 4, existing: 0 });
+    const loaded = await m.sessions.load(id);
+    expect(loaded?.session).toMatchObject({ id, agentId: 'agent', userId: 'user', title: 'round trip', metadata: { k: 'v' } });
+    expect(loaded?.messages).toEqual(messages.map((msg, seq) => ({ ...msg, sessionId: id, seq })));
+  });
+
+  it('re-saving a session never duplicates messages; a retried addMessage is the same message', async () => {
+    const m = await backend(name).memory(tenant());
+    const session = await m.sessions.create({ agentId: 'agent' });
+    const first = [
+      { id: randomUUID(), role: 'user' as const, content: 'one' },
+      { id: randomUUID(), role: 'assistant' as const, content: 'two' },
+    ];
+    await m.sessions.save({ session: { id: session.id }, messages: first });
+    // The replaced system re-appended the whole transcript on every save; we must not.
+    const again = await m.sessions.save({
+      session: { id: session.id },
+      messages: [...first, { id: randomUUID(), role: 'user', content: 'three' }],
+    });
+    expect(again).toMatchObject({ inserted: 1, existing: 2 });
+    const third = await m.sessions.save({ session: { id: session.id }, messages: [...first] });
+    expect(third).toMatchObject({ inserted: 0, existing: 2 });
+    const retryId = randomUUID();
+    const a = await m.sessions.addMessage(session.id, { id: retryId, role: 'user', content: 'four' });
+    const b = await m.sessions.addMessage(session.id, { id: retryId, role: 'user', content: 'four' });
+    expect(b).toEqual(a);
+    const all = await m.sessions.getMessages(session.id);
+    expect(all.map((x) => x.content)).toEqual(['one', 'two', 'three', 'four']);
+    expect(all.map((x) => x.seq)).toEqual([0, 1, 2, 3]);
+    expect(await rowCount(m, 'memories')).toBe(4);
+    // Saving an unchanged session row leaves its version alone.
+    const version = async () =>
+      m.context.read(
+        'v',
+        async (tx) =>
+          (await tx.query<{ version: string }>(`SELECT version FROM ${m.context.table('sessions')} WHERE id = $1`, [session.id])).rows[0]
+            ?.version,
+      );
+    const before = await version();
+    await m.sessions.save({ session: { id: session.id }, messages: [] });
+    expect(await version()).toBe(before);
+  });
+
+  it('pages messages by limit, before and role; builds a context window; exports OpenAI and LangChain', async () => {
+    const m = await backend(name).memory(tenant());
+    const s = await m.sessions.create({});
+    const t0 = Date.parse('2026-05-01T00:00:00Z');
+    await m.sessions.addMessage(s.id, { role: 'system', content: 'You are a helpful agent.', createdAt: new Date(t0) });
+    for (let i = 1; i <= 6; i++) {
+      await m.sessions.addMessage(s.id, {
+        role: i % 2 ? 'user' : 'assistant',
+        content: `turn ${i} ${'x'.repeat(40)}`,
+        createdAt: new Date(t0 + i * 1000),
+      });
+    }
+    expect((await m.sessions.getMessages(s.id, { limit: 2 })).map((x) => x.seq)).toEqual([5, 6]);
+    expect((await m.sessions.getMessages(s.id, { limit: 2, before: new Date(t0 + 4000) })).map((x) => x.seq)).toEqual([2, 3]);
+    expect((await m.sessions.getMessages(s.id, { role: 'assistant' })).map((x) => x.seq)).toEqual([2, 4, 6]);
+    const window = await m.sessions.contextWindow(s.id, 50);
+    expect(window.map((x) => x.seq)).toEqual([0, 5, 6]);
+    const counted = await m.sessions.contextWindow(s.id, 3, { tokenCounter: () => 1 });
+    expect(counted.map((x) => x.seq)).toEqual([0, 5, 6]);
+    const openai = (await m.sessions.export(s.id, 'openai')) as { role: string; content: string }[];
+    expect(openai[0]).toEqual({ role: 'system', content: 'You are a helpful agent.' });
+    expect(openai).toHaveLength(7);
+    const langchain = (await m.sessions.export(s.id, 'langchain')) as { id: string[]; kwargs: { content: string } }[];
+    expect(langchain.map((x) => x.id[2])).toEqual([
+      'SystemMessage',
+      'HumanMessage',
+      'AIMessage',
+      'HumanMessage',
+      'AIMessage',
+      'HumanMessage',
+      'AIMessage',
+    ]);
+    await expect(m.sessions.export(randomUUID(), 'openai')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('recalls typed memories with every filter applied before the LIMIT', async () => {
+    const m = await backend(name).memory(tenant());
+    const s = await m.sessions.create({ userId: 'carol' });
+    const old = new Date('2026-01-01T00:00:00Z');
+    const decisions = [];
+    for (let i = 0; i < 3; i++) {
+      decisions.push(
+        await m.memories.remember({
+          type: 'decision',
+          content: { decision: `old decision ${i} about pumps` },
+          createdAt: new Date(old.getTime() + i),
+          sessionId: s.id,
+        }),
+      );
+    }
+    // 40 newer memories of another type: a LIMIT before the type filter would return no decisions.
+    for (let i = 0; i < 40; i++) await m.memories.remember({ type: 'log', content: { line: `log ${i}` }, userId: 'dave' });
+    const found = await m.memories.recall({ types: ['decision'], limit: 3 });
+    expect(found.map((f) => f.id).sort()).toEqual([...decisions].sort());
+    expect(found.every((f) => f.userId === 'carol')).toBe(true); // inherited from the session
+    expect((await m.memories.recall({ userId: 'carol', limit: 5 })).length).toBe(3);
+    expect((await m.memories.recall({ sessionId: s.id, limit: 2 })).map((f) => f.id)).toEqual([decisions[2], decisions[1]]);
+    expect((await m.memories.recall({ text: 'pumps', limit: 10 })).length).toBe(3);
+    expect((await m.memories.recall({ text: 'pumps', types: ['log'] })).length).toBe(0);
+    expect((await m.memories.recall({ since: '2026-06-01T00:00:00Z', limit: 100 })).length).toBe(40);
+    expect((await m.memories.recall({ types: ['log', 'decision'], limit: 100 })).length).toBe(43);
+    const one = await m.memories.get(decisions[0] as string);
+    expect(one).toMatchObject({ type: 'decision', content: { decision: 'old decision 0 about pumps' }, importance: 0.5, createdAt: old });
+    // Idempotent on id.
+    const id = randomUUID();
+    await m.memories.remember({ id, type: 'action', content: 'ran once' });
+    await m.memories.remember({ id, type: 'action', content: 'ran once' });
+    expect((await m.memories.recall({ types: ['action'] })).length).toBe(1);
+  });
+
+  it('hides expired memories, purges them in a sweep, and tombstones forgotten ones', async () => {
+    const m = await backend(name).memory(tenant());
+    const expired = await m.memories.remember({ type: 'context', content: 'stale', expiresAt: new Date(Date.now() - 1000) });
+    const live = await m.memories.remember({ type: 'context', content: 'fresh', expiresAt: new Date(Date.now() + 3_600_000) });
+    const forever = await m.memories.remember({ type: 'context', content: 'forever' });
+    expect(await m.memories.get(expired)).toBeNull();
+    expect((await m.memories.recall({ types: ['context'] })).map((x) => x.id).sort()).toEqual([live, forever].sort());
+    expect(await m.memories.sweepExpired()).toBe(1);
+    expect(await rowCount(m, 'memories')).toBe(2);
+    expect(await m.memories.forget(live)).toBe(true);
+    expect(await m.memories.forget(live)).toBe(false);
+    expect(await m.memories.get(live)).toBeNull();
+    // The tombstone stays (it replicates), with the content erased.
+    const erased = await m.context.read(
+      't',
+      async (tx) => (await tx.query(`SELECT content, deleted_at FROM ${m.context.table('memories')} WHERE id = $1`, [live])).rows[0],
+    );
+    expect(erased?.content).toBeNull();
+    expect(erased?.deleted_at).not.toBeNull();
+  });
+
+  it('imports atoms with a per-atom report, searches text/vector/hybrid, and walks related atoms', async () => {
+    const b = backend(name);
+    const m = await b.memory(tenant());
+    const { importAtoms } = await import('../../src/index.js');
+    const lines = [
+      JSON.stringify({
+        atom_id: 'pump:cavitation',
+        atom_type: 'troubleshooting',
+        title: 'Pump cavitation',
+        content: 'Gravel noise in a centrifugal pump means low suction pressure and vapour bubbles.',
+        keywords: ['pump', 'noise'],
+        related_atoms: ['pump:npsh'],
+      }),
+      JSON.stringify({
+        atom_id: 'pump:npsh',
+        atom_type: 'concept',
+        title: 'Net positive suction head',
+        content: 'NPSH available must exceed NPSH required.',
+        prerequisites: ['fluid:vapour-pressure'],
+      }),
+      JSON.stringify({
+        atom_id: 'fluid:vapour-pressure',
+        atom_type: 'concept',
+        title: 'Vapour pressure',
+        content: 'The pressure at which a liquid boils at a given temperature.',
+      }),
+      JSON.stringify({ atom_id: 'Bad Id', atom_type: 'concept', title: 'x', content: 'y' }),
+      '{not json',
+      JSON.stringify({ atom_id: 'pump:quality', atom_type: 'concept', title: 'x', content: 'y', quality_score: 7 }),
+      JSON.stringify({
+        atom_id: 'motor:bearing-grease',
+        atom_type: 'procedure',
+        title: 'Greasing motor bearings',
+        content: 'Add grease slowly with the motor running until the old grease is purged.',
+        manufacturer: 'acme',
+      }),
+    ];
+    const report = await importAtoms(m.atoms, lines.join('\n'));
+    expect(report).toMatchObject({ total: 7, inserted: 4, updated: 0, unchanged: 0 });
+    expect(report.invalid.map((i) => [i.line, i.issues[0]?.field])).toEqual([
+      [4, 'atomId'],
+      [5, '(line)'],
+      [6, 'qualityScore'],
+    ]);
+    const again = await importAtoms(m.atoms, lines.join('\n'));
+    expect(again).toMatchObject({ inserted: 0, updated: 0, unchanged: 4 });
+    const asObject = await importAtoms(
+      m.atoms,
+      JSON.stringify({
+        atoms: [{ atomId: 'pump:npsh', atomType: 'concept', title: 'NPSH', content: 'changed', prerequisites: ['fluid:vapour-pressure'] }],
+      }),
+    );
+    expect(asObject).toMatchObject({ inserted: 0, updated: 1 });
+    expect(await m.atoms.count()).toBe(4);
+    expect(await m.atoms.count({ manufacturer: 'acme' })).toBe(1);
+
+    const text = await m.atoms.search('gravel noise', { mode: 'text' });
+    expect(text.vectorMethod).toBeNull();
+    expect(text.results.map((r) => r.atom.atomId)).toEqual(['pump:cavitation']);
+    const vector = await m.atoms.search('centrifugal pump makes gravel noise', { mode: 'vector', limit: 2 });
+    expect(vector.vectorMethod).toBe(b.expectedVectorMethod);
+    expect(vector.results[0]?.atom.atomId).toBe('pump:cavitation');
+    expect(vector.results).toHaveLength(2);
+    // Hybrid: a keyword-only hit and vector-only hits both appear.
+    const hybrid = await m.atoms.search('vapour', { mode: 'hybrid', limit: 4 });
+    expect(hybrid.results.some((r) => r.textRank && !r.vectorRank) || hybrid.results.some((r) => r.textRank && r.vectorRank)).toBe(true);
+    expect(hybrid.results.some((r) => r.vectorRank && !r.textRank)).toBe(true);
+    expect(hybrid.results).toHaveLength(4);
+    const filtered = await m.atoms.search('grease the bearings', { mode: 'hybrid', filter: { manufacturer: 'acme' } });
+    expect(filtered.results.map((r) => r.atom.atomId)).toEqual(['motor:bearing-grease']);
+
+    const related = await m.atoms.related('pump:cavitation', 2);
+    expect(related.map((r) => [r.atom.atomId, r.depth])).toEqual([
+      ['pump:npsh', 1],
+      ['fluid:vapour-pressure', 2],
+    ]);
+    expect((await m.atoms.related('pump:cavitation', 1)).map((r) => r.atom.atomId)).toEqual(['pump:npsh']);
+    const stored = await m.atoms.get('pump:cavitation');
+    expect(stored).toMatchObject({
+      atomType: 'troubleshooting',
+      keywords: ['pump', 'noise'],
+      embeddingModel: 'agentmem-local-hash-v1',
+      embeddingDim: 384,
+    });
+    expect(await m.atoms.delete('pump:cavitation')).toBe(true);
+    expect(await m.atoms.get('pump:cavitation')).toBeNull();
+  });
+
+  it('a filtered vector query returns all k matches (filters before the LIMIT, iterative index scan)', async () => {
+    const b = backend(name);
+    const m = await b.memory(tenant());
+    const atoms = Array.from({ length: 240 }, (_, i) => ({
+      atomId: `gen:atom-${i}`,
+      atomType: 'reference' as const,
+      title: `Generated note ${i} about conveyor maintenance`,
+      content: `Conveyor belt maintenance note number ${i}: tension, tracking and splice inspection.`,
+      manufacturer: i % 24 === 0 ? 'rare-vendor' : 'common-vendor',
+    }));
+    await m.atoms.upsert(atoms);
+    // Make the planner walk the vector index (as it does on large tables), where a
+    // plain HNSW scan would find only the few filtered rows among its first candidates.
+    const indexOnly: Executor = {
+      write: (op, fn) => m.context.executor.write(op, fn),
+      read: (op, fn) =>
+        m.context.executor.read(op, async (tx, c) => {
+          await tx.query('SET LOCAL enable_sort = off');
+          await tx.query('SET LOCAL enable_seqscan = off');
+          return fn(tx, c);
+        }),
+    };
+    const forced = new AgentMemory(
+      new StoreContext(indexOnly, m.tenant, m.context.schema, m.context.limits, m.context.embedder),
+      b.config,
+      undefined,
+    );
+    for (const store of [m, forced]) {
+      const result = await store.atoms.search('conveyor belt tracking', {
+        mode: 'vector',
+        limit: 10,
+        filter: { manufacturer: 'rare-vendor' },
+      });
+      expect(result.results).toHaveLength(10);
+      expect(result.results.every((r) => r.atom.manufacturer === 'rare-vendor')).toBe(true);
+      const distances = result.results.map((r) => r.distance ?? 0);
+      expect(distances).toEqual([...distances].sort((x, y) => x - y));
+      const hybrid = await store.atoms.search('conveyor belt tracking', {
+        mode: 'hybrid',
+        limit: 10,
+        filter: { manufacturer: 'rare-vendor' },
+      });
+      expect(hybrid.results).toHaveLength(10);
+    }
+    if (b.expectedVectorMethod === 'hnsw') {
+      // The same query without the iterative scan loses rows: the check above can fail.
+      const vector = (await m.context.embedder.embed(['conveyor belt tracking']))[0] as number[];
+      const plain = await indexOnly.read('t', async (tx) => {
+        await tx.query("SELECT set_config('hnsw.iterative_scan', 'off', true)");
+        const { rows } = await tx.query(
+          `SELECT atom_id FROM ${m.context.table('knowledge_atoms')}
+            WHERE tenant_id = $1 AND deleted_at IS NULL AND manufacturer = 'rare-vendor' AND embedding_dim = 384
+            ORDER BY (embedding::vector(384)) <=> $2::vector(384) LIMIT 10`,
+          [m.tenant, `[${vector.join(',')}]`],
+        );
+        return rows.length;
+      });
+      expect(plain).toBeLessThan(10);
+    }
+  });
+
+  it('refuses to compare vectors from a different embedder', async () => {
+    const b = backend(name);
+    const t = tenant();
+    const m = await b.memory(t);
+    await m.atoms.upsert([{ atomId: 'x:one', atomType: 'concept', title: 'One', content: 'first atom' }]);
+    // The same database and connections, a different embedder.
+    const other = new AgentMemory(
+      new StoreContext(m.context.executor, t, m.context.schema, m.context.limits, new LocalHashEmbedder(64)),
+      b.config,
+      undefined,
+    );
+    try {
+      await expect(other.atoms.search('first', { mode: 'vector' })).rejects.toBeInstanceOf(EmbeddingMismatchError);
+      expect((await other.atoms.search('first', { mode: 'text' })).results).toHaveLength(1);
+      expect(await other.atoms.reembed()).toBe(1);
+      expect((await other.atoms.search('first', { mode: 'vector' })).results).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('stores settings with upsert, typed getters, env fallback and a cache that does not keep failures', async () => {
+    const m = await backend(name).memory(tenant());
+    await m.settings.set('memory', 'batch_size', 50, 'rows per batch');
+    await m.settings.set('memory', 'batch_size', 75);
+    await m.settings.set('features', 'hybrid', true);
+    await m.settings.set('search', 'weights', { text: 0.4, vector: 0.6 });
+    await m.settings.set('search', 'threshold', '0.25');
+    expect(await m.settings.getInt('memory', 'batch_size')).toBe(75);
+    expect(await m.settings.getBool('features', 'hybrid')).toBe(true);
+    expect(await m.settings.getJSON('search', 'weights')).toEqual({ text: 0.4, vector: 0.6 });
+    expect(await m.settings.getFloat('search', 'threshold')).toBe(0.25);
+    expect(await m.settings.getInt('memory', 'missing', 7)).toBe(7);
+    await expect(m.settings.getInt('features', 'hybrid')).rejects.toBeInstanceOf(ValidationError);
+    const list = await m.settings.list('memory');
+    expect(list).toMatchObject([{ category: 'memory', key: 'batch_size', value: 75, description: 'rows per batch' }]);
+    expect(await rowCount(m, 'settings')).toBe(4);
+    expect(await m.settings.delete('search', 'threshold')).toBe(true);
+    expect(await m.settings.get('search', 'threshold')).toBeUndefined();
+
+    // Environment fallback by CATEGORY_KEY.
+    const withEnv = new Settings(m.context, 60_000, { AGENT_MAX_TURNS: '12', AGENT_VERBOSE: 'yes' });
+    expect(await withEnv.getInt('agent', 'max_turns')).toBe(12);
+    expect(await withEnv.getBool('agent', 'verbose')).toBe(true);
+
+    // A failed load is not cached: the next call goes to the database again.
+    let failNext = true;
+    const flaky: Executor = {
+      write: (op, fn) => m.context.executor.write(op, fn),
+      read: (op, fn) => {
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error('provider hiccup'));
+        }
+        return m.context.executor.read(op, fn);
+      },
+    };
+    const cached = new Settings(new StoreContext(flaky, m.tenant, m.context.schema, m.context.limits, m.context.embedder), 60_000);
+    await expect(cached.getInt('memory', 'batch_size')).rejects.toThrow('provider hiccup');
+    expect(await cached.getInt('memory', 'batch_size')).toBe(75);
+    // A successful load is cached for the TTL …
+    await m.settings.set('memory', 'batch_size', 99);
+    expect(await cached.getInt('memory', 'batch_size')).toBe(75);
+    // … and a write through the same Settings refreshes it at once.
+    await cached.set('memory', 'batch_size', 100);
+    expect(await cached.getInt('memory', 'batch_size')).toBe(100);
+  });
+
+  it('rejects bad input before any SQL runs, and writes nothing', async () => {
+    const m = await backend(name).memory(tenant());
+    const s = await m.sessions.create({});
+    const before = {
+      sessions: await rowCount(m, 'sessions'),
+      memories: await rowCount(m, 'memories'),
+      atoms: await rowCount(m, 'knowledge_atoms'),
+    };
+    const bad: [string, () => Promise<unknown>][] = [
+      ['unknown memory type', () => m.memories.remember({ type: 'session_memory' as never, content: 'x' })],
+      ['wrong type', () => m.memories.remember({ type: 'log', content: 'x', importance: 'high' as never })],
+      ['NUL in content', () => m.memories.remember({ type: 'log', content: { text: 'a\u0000b' } })],
+      ['NUL in key', () => m.memories.remember({ type: 'log', content: { 'a\u0000': 1 } })],
+      ['lone surrogate', () => m.sessions.addMessage(s.id, { role: 'user', content: 'bad \ud800 text' })],
+      ['too large', () => m.memories.remember({ type: 'log', content: 'x'.repeat(70 * 1024) })],
+      ['NaN', () => m.memories.remember({ type: 'log', content: { n: Number.NaN } })],
+      ['injection in an identifier', () => m.sessions.create({ agentId: "x'; DROP TABLE agentmem.sessions; --" })],
+      ['injection in a setting key', () => m.settings.set('memory', "k' OR '1'='1", 1)],
+      ['bad session id', () => m.sessions.addMessage('1 OR 1=1', { role: 'user', content: 'x' })],
+      ['bad role', () => m.sessions.addMessage(s.id, { role: 'tool' as never, content: 'x' })],
+      [
+        'invalid atom in a batch',
+        () =>
+          m.atoms.upsert([
+            { atomId: 'ok:one', atomType: 'concept', title: 't', content: 'c' },
+            { atomId: 'ok:two', atomType: 'nope' as never, title: 't', content: 'c' },
+          ]),
+      ],
+      [
+        'save with one bad message',
+        () =>
+          m.sessions.save({
+            session: { id: s.id },
+            messages: [
+              { role: 'user', content: 'fine' },
+              { role: 'user', content: 'bad\u0000' },
+            ],
+          }),
+      ],
+    ];
+    for (const [label, call] of bad) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error, label).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).code, label).toBe('VALIDATION');
+    }
+    expect({
+      sessions: await rowCount(m, 'sessions'),
+      memories: await rowCount(m, 'memories'),
+      atoms: await rowCount(m, 'knowledge_atoms'),
+    }).toEqual(before);
+    // Injection text is just text where text belongs.
+    const id = await m.memories.remember({ type: 'log', content: "'; DROP TABLE agentmem.memories; --" });
+    expect((await m.memories.get(id))?.content).toBe("'; DROP TABLE agentmem.memories; --");
+  });
+});
