@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentmemConfig } from '../config/index.js';
-import { redact } from '../config/index.js';
+import { redact, registerSecret } from '../config/index.js';
 import { EmbedderError } from '../errors/index.js';
 
 /** Turns texts into vectors. Every stored vector records `model` and `dimensions`. */
@@ -82,6 +82,8 @@ export class OpenAIEmbedder implements Embedder {
   constructor(private readonly options: OpenAIEmbedderOptions) {
     this.model = options.model;
     this.dimensions = options.dimensions;
+    // The service may echo the key back in an error body; it must never reach our messages.
+    registerSecret(options.apiKey);
     const base = options.baseUrl.replace(/\/+$/, '');
     this.url = base.endsWith('/v1') ? `${base}/embeddings` : `${base}/v1/embeddings`;
   }
