@@ -60,7 +60,8 @@ describe('tenant isolation', () => {
     const client = new pg.Client({ connectionString: server.url({ user: 'agentmem_app' }) });
     await client.connect();
     try {
-      const everything = "SELECT DISTINCT tenant_id FROM agentmem.sessions UNION SELECT DISTINCT tenant_id FROM agentmem.memories UNION SELECT DISTINCT tenant_id FROM agentmem.settings";
+      const everything =
+        'SELECT DISTINCT tenant_id FROM agentmem.sessions UNION SELECT DISTINCT tenant_id FROM agentmem.memories UNION SELECT DISTINCT tenant_id FROM agentmem.settings';
       // No tenant named: nothing is visible at all.
       expect((await client.query(everything)).rows).toEqual([]);
       await client.query("SELECT set_config('agentmem.tenant_id', 'acme', false)");

@@ -5,7 +5,12 @@ import { EmbedderError, LocalHashEmbedder, OpenAIEmbedder } from '../../src/inde
 describe('local hash embedder', () => {
   it('is deterministic, normalised, and closer for related texts', async () => {
     const e = new LocalHashEmbedder(384);
-    const [a, a2, b, c] = await e.embed(['motor overheating after restart', 'motor overheating after restart', 'overheated motors', 'pump cavitation noise']);
+    const [a, a2, b, c] = await e.embed([
+      'motor overheating after restart',
+      'motor overheating after restart',
+      'overheated motors',
+      'pump cavitation noise',
+    ]);
     expect(a).toEqual(a2);
     expect(a).toHaveLength(384);
     const norm = Math.sqrt((a as number[]).reduce((s, v) => s + v * v, 0));
@@ -25,7 +30,13 @@ async function closeServer(): Promise<void> {
 }
 afterEach(closeServer);
 
-async function fakeEndpoint(handler: (body: { model: string; input: string[] }, req: IncomingMessage, call: number) => { status: number; body: unknown; headers?: Record<string, string> }) {
+async function fakeEndpoint(
+  handler: (
+    body: { model: string; input: string[] },
+    req: IncomingMessage,
+    call: number,
+  ) => { status: number; body: unknown; headers?: Record<string, string> },
+) {
   let calls = 0;
   server = createServer((req, res) => {
     let raw = '';
@@ -45,7 +56,10 @@ async function fakeEndpoint(handler: (body: { model: string; input: string[] }, 
   return { baseUrl: `http://127.0.0.1:${port}`, calls: () => calls };
 }
 
-const vectorsFor = (input: string[], dim: number) => ({ data: input.map((text, index) => ({ index, embedding: Array.from({ length: dim }, (_, j) => (text.length + j) / 100) })).reverse(), model: 'm' });
+const vectorsFor = (input: string[], dim: number) => ({
+  data: input.map((text, index) => ({ index, embedding: Array.from({ length: dim }, (_, j) => (text.length + j) / 100) })).reverse(),
+  model: 'm',
+});
 
 describe('OpenAI-compatible embedder', () => {
   it('batches requests, sends the key, and returns vectors in input order', async () => {
@@ -54,7 +68,13 @@ describe('OpenAI-compatible embedder', () => {
       seen.push({ size: body.input.length, auth: req.headers.authorization, model: body.model });
       return { status: 200, body: vectorsFor(body.input, 4) };
     });
-    const e = new OpenAIEmbedder({ baseUrl: endpoint.baseUrl, model: 'text-embedding-test', dimensions: 4, apiKey: 'sk-test-key', batchSize: 2 });
+    const e = new OpenAIEmbedder({
+      baseUrl: endpoint.baseUrl,
+      model: 'text-embedding-test',
+      dimensions: 4,
+      apiKey: 'sk-test-key',
+      batchSize: 2,
+    });
     const texts = ['a', 'bb', 'ccc', 'dddd', 'eeeee'];
     const vectors = await e.embed(texts);
     expect(seen).toEqual([

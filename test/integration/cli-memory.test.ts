@@ -1,0 +1,113 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../harness/cli.js';
+
+/** The memory commands, run as a user would, on the embedded default. */
+let cwd: string;
+beforeAll(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'agentmem-cli-memory-'));
+});
+const cli = (...args: string[]) => runCli(args, { cwd });
+const json = (text: string) => JSON.parse(text);
+
+describe('agentmem memory commands on the embedded default', () => {
+  it('demo runs on a fresh directory and prints readable results; --json prints one document', async () => {
+    const demo = await cli('demo');
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toMatch(/session [0-9a-f-]{36}: 5 messages saved/);
+    expect(demo.stdout).toMatch(/knowledge atoms: 10 read, 10 new/);
+    expect(demo.stdout).toMatch(/mode hybrid, vector search: hnsw/);
+    expect(demo.stdout).toMatch(/motor:overheating-causes/);
+    const again = await cli('demo', '--json');
+    expect(again.code).toBe(0);
+    const doc = json(again.stdout);
+    expect(doc.atoms).toMatchObject({ total: 10, inserted: 0, unchanged: 10 });
+    expect(doc.searches.map((s: { mode: string }) => s.mode)).toEqual(['text', 'vector', 'hybrid']);
+    expect(doc.session.messages).toHaveLength(5);
+  });
+
+  it('session list, show and export', async () => {
+    const list = await cli('session', 'list', '--json', '--agent', 'maintenance-assistant');
+    expect(list.code).toBe(0);
+    const sessions = json(list.stdout);
+    expect(sessions.length).toBe(2);
+    const show = await cli('session', 'show', sessions[0].id);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/\[0\] .* system +You are a maintenance assistant/);
+    const openai = json((await cli('session', 'export', sessions[0].id, '--format', 'openai')).stdout);
+    expect(openai[1]).toEqual({ role: 'user', content: expect.stringContaining('conveyor motor') });
+    const missing = await cli('session', 'show', '01a20ebd-c85c-7410-92f4-e909b9e06e03');
+    expect(missing.code).toBe(1);
+    const badId = await cli('session', 'show', 'not-a-uuid');
+    expect(badId.code).toBe(2);
+    expect(badId.stderr).toMatch(/session id/);
+  });
+
+  it('memory add and search, with validation errors as exit 2', async () => {
+    const added = await cli(
+      'memory',
+      'add',
+      '--type',
+      'decision',
+      '--content',
+      '{"decision":"switch to nightly backups"}',
+      '--importance',
+      '0.7',
+      '--json',
+    );
+    expect(added.code).toBe(0);
+    const { id } = json(added.stdout);
+    const found = json((await cli('memory', 'search', '--text', 'nightly backups', '--json')).stdout);
+    expect(found.map((m: { id: string }) => m.id)).toContain(id);
+    const byType = json((await cli('memory', 'search', '--type', 'decision', '--limit', '10', '--json')).stdout);
+    expect(byType.every((m: { type: string }) => m.type === 'decision')).toBe(true);
+    const bad = await cli('memory', 'add', '--type', 'session_memory', '--content', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/type/);
+  });
+
+  it('atoms validate, import (with a per-atom report) and search', async () => {
+    const file = join(cwd, 'atoms.jsonl');
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({
+          atom_id: 'hvac:filter-change',
+          atom_type: 'procedure',
+          title: 'Change an air handler filter',
+          content: 'Switch the fan off, slide the old filter out, note the airflow arrow, fit the new one.',
+        }),
+        JSON.stringify({ atom_id: 'hvac:bad', atom_type: 'unknown', title: 'x', content: 'y' }),
+      ].join('\n'),
+    );
+    const validate = await cli('atoms', 'validate', file, '--json');
+    expect(validate.code).toBe(1);
+    expect(json(validate.stdout)).toMatchObject({ total: 2, valid: 1 });
+    const dry = await cli('atoms', 'import', file, '--dry-run', '--json');
+    expect(json(dry.stdout)).toMatchObject({ dryRun: true, inserted: 0 });
+    const imported = await cli('atoms', 'import', file, '--json');
+    expect(imported.code).toBe(1); // one atom was invalid
+    const report = json(imported.stdout);
+    expect(report).toMatchObject({ total: 2, inserted: 1 });
+    expect(report.invalid[0]).toMatchObject({ line: 2, atomId: 'hvac:bad' });
+    const search = await cli('atoms', 'search', 'replace air filter', '--mode', 'hybrid', '--limit', '3', '--json');
+    expect(search.code).toBe(0);
+    expect(json(search.stdout).results[0].atom.atomId).toBe('hvac:filter-change');
+    const text = await cli('atoms', 'search', 'cavitation', '--mode', 'text');
+    expect(text.stdout).toMatch(/pump:cavitation/);
+  });
+
+  it('settings set, get and list', async () => {
+    expect((await cli('settings', 'set', 'memory', 'batch_size', '50', '--description', 'rows per batch')).code).toBe(0);
+    expect((await cli('settings', 'set', 'alerts', 'channel', 'telegram')).code).toBe(0);
+    const got = await cli('settings', 'get', 'memory', 'batch_size', '--json');
+    expect(json(got.stdout)).toEqual({ category: 'memory', key: 'batch_size', value: 50, found: true });
+    expect((await cli('settings', 'get', 'alerts', 'channel')).stdout.trim()).toBe('telegram');
+    const missing = await cli('settings', 'get', 'alerts', 'missing');
+    expect(missing.code).toBe(1);
+    const list = json((await cli('settings', 'list', '--json')).stdout);
+    expect(list.map((s: { category: string; key: string }) => `${s.category}.${s.key}`)).toEqual(['alerts.channel', 'memory.batch_size']);
+  });
+});
