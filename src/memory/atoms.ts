@@ -231,47 +231,61 @@ export class Atoms {
 
   async get(id: string): Promise<StoredAtom | null> {
     const key = parseInput(atomId, id, 'atom id');
-    return this.ctx.read('atoms.get', async (tx) => {
-      const { rows } = await tx.query(
-        `SELECT ${COLUMNS} FROM ${this.ctx.table('knowledge_atoms')} WHERE tenant_id = $1 AND atom_id = $2 AND deleted_at IS NULL`,
-        [this.ctx.tenant, key],
-      );
-      return rows[0] ? toAtom(rows[0]) : null;
-    });
+    return this.ctx.read(
+      'atoms.get',
+      async (tx) => {
+        const { rows } = await tx.query(
+          `SELECT ${COLUMNS} FROM ${this.ctx.table('knowledge_atoms')} WHERE tenant_id = $1 AND atom_id = $2 AND deleted_at IS NULL`,
+          [this.ctx.tenant, key],
+        );
+        return rows[0] ? toAtom(rows[0]) : null;
+      },
+      { single: true },
+    );
   }
 
   async delete(id: string): Promise<boolean> {
     const key = parseInput(atomId, id, 'atom id');
-    return this.ctx.write('atoms.delete', async (tx, { provider }) => {
-      const { rowCount } = await tx.query(
-        `UPDATE ${this.ctx.table('knowledge_atoms')} SET deleted_at = now(), version = $3, origin = $4
+    return this.ctx.write(
+      'atoms.delete',
+      async (tx, { provider }) => {
+        const { rowCount } = await tx.query(
+          `UPDATE ${this.ctx.table('knowledge_atoms')} SET deleted_at = now(), version = $3, origin = $4
           WHERE tenant_id = $1 AND atom_id = $2 AND deleted_at IS NULL`,
-        [this.ctx.tenant, key, this.ctx.version(), provider],
-      );
-      return rowCount > 0;
-    });
+          [this.ctx.tenant, key, this.ctx.version(), provider],
+        );
+        return rowCount > 0;
+      },
+      { single: true },
+    );
   }
 
   async count(filter: AtomFilter = {}): Promise<number> {
     const f = parseInput(filterSchema, filter, 'atom filter');
-    return this.ctx.read('atoms.count', async (tx) => {
-      const params: unknown[] = [this.ctx.tenant];
-      const { rows } = await tx.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ${this.ctx.table('knowledge_atoms')} WHERE ${filterSql(f, params)}`,
-        params,
-      );
-      return Number(rows[0]?.n ?? 0);
-    });
+    return this.ctx.read(
+      'atoms.count',
+      async (tx) => {
+        const params: unknown[] = [this.ctx.tenant];
+        const { rows } = await tx.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${this.ctx.table('knowledge_atoms')} WHERE ${filterSql(f, params)}`,
+          params,
+        );
+        return Number(rows[0]?.n ?? 0);
+      },
+      { single: true },
+    );
   }
 
   /** Atoms reachable through related_atoms and prerequisites, up to `depth` hops, nearest first. */
   async related(id: string, depth = 1): Promise<{ atom: StoredAtom; depth: number }[]> {
     const key = parseInput(atomId, id, 'atom id');
     const hops = parseInput(z.number().int().min(1).max(10), depth, 'depth');
-    return this.ctx.read('atoms.related', async (tx) => {
-      const t = this.ctx.table('knowledge_atoms');
-      const { rows } = await tx.query(
-        `WITH RECURSIVE walk(atom_id, depth) AS (
+    return this.ctx.read(
+      'atoms.related',
+      async (tx) => {
+        const t = this.ctx.table('knowledge_atoms');
+        const { rows } = await tx.query(
+          `WITH RECURSIVE walk(atom_id, depth) AS (
            SELECT n.atom_id, 1 FROM ${t} a CROSS JOIN LATERAL unnest(a.related_atoms || a.prerequisites) AS n(atom_id)
             WHERE a.tenant_id = $1 AND a.atom_id = $2 AND a.deleted_at IS NULL
            UNION
@@ -287,10 +301,12 @@ export class Atoms {
           WHERE w.atom_id <> $2
           GROUP BY a.id, a.tenant_id
           ORDER BY depth, a.atom_id`,
-        [this.ctx.tenant, key, hops],
-      );
-      return rows.map((r) => ({ atom: toAtom(r), depth: Number(r.depth) }));
-    });
+          [this.ctx.tenant, key, hops],
+        );
+        return rows.map((r) => ({ atom: toAtom(r), depth: Number(r.depth) }));
+      },
+      { single: true },
+    );
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<AtomSearchResult> {

@@ -32,25 +32,28 @@ export class StoreContext {
     return clock.now().toString();
   }
 
-  write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
-    return this.run('write', operation, fn);
+  /** A write; `single: true` when fn sends exactly one statement (no BEGIN/COMMIT needed). */
+  write<T>(
+    operation: string,
+    fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
+    options: { single?: boolean } = {},
+  ): Promise<T> {
+    return this.run('write', operation, fn, options);
   }
 
-  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
-    return this.run('read', operation, fn);
+  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options: { single?: boolean } = {}): Promise<T> {
+    return this.run('read', operation, fn, options);
   }
 
   private async run<T>(
     kind: 'read' | 'write',
     operation: string,
     fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
+    options: { single?: boolean },
   ): Promise<T> {
     try {
-      return await this.executor[kind](operation, async (tx, context) => {
-        // Row-level security sees the tenant through this transaction-local setting.
-        await tx.query("SELECT set_config('agentmem.tenant_id', $1, true)", [this.tenant]);
-        return fn(tx, context);
-      });
+      // Row-level security sees the tenant through this session setting.
+      return await this.executor[kind](operation, fn, { transaction: !options.single, settings: { 'agentmem.tenant_id': this.tenant } });
     } catch (error) {
       if (
         error instanceof QueryError &&

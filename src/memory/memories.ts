@@ -76,43 +76,51 @@ export class Memories {
     checkSize(m.content, 'content', this.ctx.limits.maxContentBytes);
     checkSize(m.metadata ?? {}, 'metadata', this.ctx.limits.maxContentBytes);
     const id = m.id ?? newId();
-    await this.ctx.write('memory.remember', async (tx, { provider }) => {
-      await tx.query(
-        `INSERT INTO ${this.ctx.table('memories')}
+    await this.ctx.write(
+      'memory.remember',
+      async (tx, { provider }) => {
+        await tx.query(
+          `INSERT INTO ${this.ctx.table('memories')}
            (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin)
          SELECT $1, $2, $3, coalesce($4, s.user_id), $5, $6, $7, $8, $9, $10, $11, $12
            FROM (SELECT 1) one
            LEFT JOIN ${this.ctx.table('sessions')} s ON s.tenant_id = $1 AND s.id = $3
          ON CONFLICT (tenant_id, id) DO NOTHING`,
-        [
-          this.ctx.tenant,
-          id,
-          m.sessionId ?? null,
-          m.userId ?? null,
-          m.type,
-          JSON.stringify(m.content),
-          JSON.stringify(m.metadata ?? {}),
-          m.importance ?? 0.5,
-          m.createdAt ?? new Date(),
-          m.expiresAt ?? null,
-          this.ctx.version(),
-          provider,
-        ],
-      );
-    });
+          [
+            this.ctx.tenant,
+            id,
+            m.sessionId ?? null,
+            m.userId ?? null,
+            m.type,
+            JSON.stringify(m.content),
+            JSON.stringify(m.metadata ?? {}),
+            m.importance ?? 0.5,
+            m.createdAt ?? new Date(),
+            m.expiresAt ?? null,
+            this.ctx.version(),
+            provider,
+          ],
+        );
+      },
+      { single: true },
+    );
     return id;
   }
 
   async get(id: string): Promise<Memory | null> {
     const memoryId = parseInput(uuid, id, 'memory id');
-    return this.ctx.read('memory.get', async (tx) => {
-      const { rows } = await tx.query(
-        `SELECT ${COLUMNS} FROM ${this.ctx.table('memories')}
+    return this.ctx.read(
+      'memory.get',
+      async (tx) => {
+        const { rows } = await tx.query(
+          `SELECT ${COLUMNS} FROM ${this.ctx.table('memories')}
           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
-        [this.ctx.tenant, memoryId],
-      );
-      return rows[0] ? toMemory(rows[0]) : null;
-    });
+          [this.ctx.tenant, memoryId],
+        );
+        return rows[0] ? toMemory(rows[0]) : null;
+      },
+      { single: true },
+    );
   }
 
   /**
@@ -121,9 +129,11 @@ export class Memories {
    */
   async recall(filter: RecallFilter = {}): Promise<Memory[]> {
     const f = parseInput(recallFilter, filter, 'recall filter');
-    return this.ctx.read('memory.recall', async (tx) => {
-      const { rows } = await tx.query(
-        `SELECT ${COLUMNS},
+    return this.ctx.read(
+      'memory.recall',
+      async (tx) => {
+        const { rows } = await tx.query(
+          `SELECT ${COLUMNS},
                 CASE WHEN $5::text IS NULL THEN NULL ELSE ts_rank(search, websearch_to_tsquery('english', $5)) END AS rank
            FROM ${this.ctx.table('memories')}
           WHERE tenant_id = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
@@ -136,34 +146,40 @@ export class Memories {
             AND ($8::real IS NULL OR importance >= $8)
           ORDER BY rank DESC NULLS LAST, created_at DESC, id DESC
           LIMIT $9`,
-        [
-          this.ctx.tenant,
-          f.types ?? null,
-          f.sessionId ?? null,
-          f.userId ?? null,
-          f.text ?? null,
-          f.since ?? null,
-          f.until ?? null,
-          f.minImportance ?? null,
-          f.limit,
-        ],
-      );
-      return rows.map(toMemory);
-    });
+          [
+            this.ctx.tenant,
+            f.types ?? null,
+            f.sessionId ?? null,
+            f.userId ?? null,
+            f.text ?? null,
+            f.since ?? null,
+            f.until ?? null,
+            f.minImportance ?? null,
+            f.limit,
+          ],
+        );
+        return rows.map(toMemory);
+      },
+      { single: true },
+    );
   }
 
   /** Forget a memory: its content is erased and a tombstone replicates the deletion. */
   async forget(id: string): Promise<boolean> {
     const memoryId = parseInput(uuid, id, 'memory id');
-    return this.ctx.write('memory.forget', async (tx, { provider }) => {
-      const { rowCount } = await tx.query(
-        `UPDATE ${this.ctx.table('memories')}
+    return this.ctx.write(
+      'memory.forget',
+      async (tx, { provider }) => {
+        const { rowCount } = await tx.query(
+          `UPDATE ${this.ctx.table('memories')}
             SET deleted_at = now(), content = 'null'::jsonb, metadata = '{}'::jsonb, embedding = NULL, version = $3, origin = $4
           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
-        [this.ctx.tenant, memoryId, this.ctx.version(), provider],
-      );
-      return rowCount > 0;
-    });
+          [this.ctx.tenant, memoryId, this.ctx.version(), provider],
+        );
+        return rowCount > 0;
+      },
+      { single: true },
+    );
   }
 
   /**
@@ -171,12 +187,16 @@ export class Memories {
    * (expires_at replicates with the row), so nothing needs to be tombstoned.
    */
   async sweepExpired(): Promise<number> {
-    return this.ctx.write('memory.sweepExpired', async (tx) => {
-      const { rowCount } = await tx.query(
-        `DELETE FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND expires_at IS NOT NULL AND expires_at <= now()`,
-        [this.ctx.tenant],
-      );
-      return rowCount;
-    });
+    return this.ctx.write(
+      'memory.sweepExpired',
+      async (tx) => {
+        const { rowCount } = await tx.query(
+          `DELETE FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND expires_at IS NOT NULL AND expires_at <= now()`,
+          [this.ctx.tenant],
+        );
+        return rowCount;
+      },
+      { single: true },
+    );
   }
 }

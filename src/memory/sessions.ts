@@ -141,14 +141,16 @@ export class Sessions {
 
   async get(id: string): Promise<Session | null> {
     const sessionId = parseInput(uuid, id, 'session id');
-    return this.ctx.read('session.get', (tx) => this.findSession(tx, sessionId));
+    return this.ctx.read('session.get', (tx) => this.findSession(tx, sessionId), { single: true });
   }
 
   async list(filter: SessionFilter = {}): Promise<Session[]> {
     const f = parseInput(listFilter, filter, 'session filter');
-    return this.ctx.read('session.list', async (tx) => {
-      const { rows } = await tx.query(
-        `SELECT ${SESSION_COLUMNS} FROM ${this.ctx.table('sessions')}
+    return this.ctx.read(
+      'session.list',
+      async (tx) => {
+        const { rows } = await tx.query(
+          `SELECT ${SESSION_COLUMNS} FROM ${this.ctx.table('sessions')}
           WHERE tenant_id = $1 AND deleted_at IS NULL
             AND ($2::text IS NULL OR agent_id = $2)
             AND ($3::text IS NULL OR user_id = $3)
@@ -157,10 +159,12 @@ export class Sessions {
             AND ($6::boolean IS NULL OR (ended_at IS NULL) = $6)
           ORDER BY started_at DESC, id DESC
           LIMIT $7`,
-        [this.ctx.tenant, f.agentId ?? null, f.userId ?? null, f.since ?? null, f.until ?? null, f.active ?? null, f.limit],
-      );
-      return rows.map(toSession);
-    });
+          [this.ctx.tenant, f.agentId ?? null, f.userId ?? null, f.since ?? null, f.until ?? null, f.active ?? null, f.limit],
+        );
+        return rows.map(toSession);
+      },
+      { single: true },
+    );
   }
 
   async end(id: string, at: Date = new Date()): Promise<Session> {
@@ -199,20 +203,63 @@ export class Sessions {
   async addMessage(sessionId: string, input: MessageInput): Promise<Message> {
     const id = parseInput(uuid, sessionId, 'session id');
     const message = this.checkMessage(input);
-    const [stored] = await this.ctx.write('session.addMessage', async (tx, { provider }) => {
-      await this.lockSession(tx, id);
-      return this.insertMessages(tx, provider, id, [message]);
-    });
-    return stored as Message;
+    const messageId = message.id ?? newId();
+    const sessions = this.ctx.table('sessions');
+    const memories = this.ctx.table('memories');
+    // One statement: bump the session's position counter (the row lock orders
+    // concurrent appends), insert the message at that position, or return the
+    // stored message when this id was already written.
+    const rows = await this.ctx.write(
+      'session.addMessage',
+      async (tx, { provider }) =>
+        (
+          await tx.query(
+            `WITH bumped AS (
+               UPDATE ${sessions} s
+                  SET next_seq = greatest(s.next_seq,
+                        coalesce((SELECT max(m.seq) + 1 FROM ${memories} m WHERE m.tenant_id = $1 AND m.session_id = $2), 0)) + 1
+                WHERE s.tenant_id = $1 AND s.id = $2 AND s.deleted_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM ${memories} WHERE tenant_id = $1 AND id = $3)
+               RETURNING s.user_id, s.next_seq - 1 AS seq
+             ), inserted AS (
+               INSERT INTO ${memories} (tenant_id, id, session_id, user_id, memory_type, seq, content, metadata, created_at, version, origin)
+               SELECT $1, $3, $2, b.user_id, $4, coalesce($5, b.seq), $6, $7, $8, $9, $10 FROM bumped b
+               ON CONFLICT (tenant_id, id) DO NOTHING
+               RETURNING ${MESSAGE_COLUMNS}
+             )
+             SELECT ${MESSAGE_COLUMNS} FROM inserted
+             UNION ALL
+             SELECT ${MESSAGE_COLUMNS} FROM ${memories}
+              WHERE tenant_id = $1 AND id = $3 AND session_id = $2 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM inserted)`,
+            [
+              this.ctx.tenant,
+              id,
+              messageId,
+              roleToType(message.role),
+              message.seq ?? null,
+              JSON.stringify(message.content),
+              JSON.stringify(message.metadata ?? {}),
+              message.createdAt ?? new Date(),
+              this.ctx.version(),
+              provider,
+            ],
+          )
+        ).rows,
+      { single: true },
+    );
+    if (!rows[0]) throw new NotFoundError(`no session ${id}`, { sessionId: id });
+    return toMessage(rows[0]);
   }
 
   async getMessages(sessionId: string, filter: MessagesFilter = {}): Promise<Message[]> {
     const id = parseInput(uuid, sessionId, 'session id');
     const f = parseInput(messagesFilter, filter, 'message filter');
-    return this.ctx.read('session.getMessages', async (tx) => {
-      // The newest `limit` messages before `before`, returned oldest first.
-      const { rows } = await tx.query(
-        `SELECT * FROM (
+    return this.ctx.read(
+      'session.getMessages',
+      async (tx) => {
+        // The newest `limit` messages before `before`, returned oldest first.
+        const { rows } = await tx.query(
+          `SELECT * FROM (
            SELECT ${MESSAGE_COLUMNS} FROM ${this.ctx.table('memories')}
             WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL
               AND memory_type IN ('message_user', 'message_assistant', 'message_system')
@@ -221,10 +268,12 @@ export class Sessions {
             ORDER BY seq DESC, created_at DESC, id DESC
             LIMIT $5
          ) newest ORDER BY seq, created_at, id`,
-        [this.ctx.tenant, id, f.role ? roleToType(f.role) : null, f.before ?? null, f.limit ?? null],
-      );
-      return rows.map(toMessage);
-    });
+          [this.ctx.tenant, id, f.role ? roleToType(f.role) : null, f.before ?? null, f.limit ?? null],
+        );
+        return rows.map(toMessage);
+      },
+      { single: true },
+    );
   }
 
   /**
@@ -307,7 +356,8 @@ export class Sessions {
   ): Promise<Message[]> {
     if (!messages.length) return [];
     const { rows: nextRows } = await tx.query<{ next: number }>(
-      `SELECT coalesce(max(seq) + 1, 0) AS next FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND session_id = $2`,
+      `SELECT greatest(s.next_seq, coalesce((SELECT max(m.seq) + 1 FROM ${this.ctx.table('memories')} m WHERE m.tenant_id = $1 AND m.session_id = $2), 0)) AS next
+         FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $2`,
       [this.ctx.tenant, sessionId],
     );
     let next = Number(nextRows[0]?.next ?? 0);
@@ -343,6 +393,11 @@ export class Sessions {
          ON CONFLICT (tenant_id, id) DO NOTHING`,
         [this.ctx.tenant, sessionId, JSON.stringify(records), this.ctx.version(), provider],
       );
+      await tx.query(`UPDATE ${this.ctx.table('sessions')} SET next_seq = $3 WHERE tenant_id = $1 AND id = $2 AND next_seq < $3`, [
+        this.ctx.tenant,
+        sessionId,
+        Math.max(next, ...records.map((r) => r.seq + 1)),
+      ]);
     }
     const { rows } = await tx.query(
       `SELECT ${MESSAGE_COLUMNS} FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq`,

@@ -46,30 +46,38 @@ export class Settings {
     if (value === undefined) throw new ValidationError('setting value is required (use delete() to remove a setting)');
     checkJson(value, 'setting value');
     checkSize(value, 'setting value', this.ctx.limits.maxContentBytes);
-    await this.ctx.write('settings.set', async (tx, { provider }) => {
-      await tx.query(
-        `INSERT INTO ${this.ctx.table('settings')} AS s (tenant_id, category, key, id, value, description, updated_at, version, origin)
+    await this.ctx.write(
+      'settings.set',
+      async (tx, { provider }) => {
+        await tx.query(
+          `INSERT INTO ${this.ctx.table('settings')} AS s (tenant_id, category, key, id, value, description, updated_at, version, origin)
          VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8)
          ON CONFLICT (tenant_id, category, key) DO UPDATE
            SET value = EXCLUDED.value, description = coalesce(EXCLUDED.description, s.description),
                updated_at = now(), deleted_at = NULL, version = EXCLUDED.version, origin = EXCLUDED.origin`,
-        [this.ctx.tenant, c, k, newId(), JSON.stringify(value), d ?? null, this.ctx.version(), provider],
-      );
-    });
+          [this.ctx.tenant, c, k, newId(), JSON.stringify(value), d ?? null, this.ctx.version(), provider],
+        );
+      },
+      { single: true },
+    );
     this.cache.delete(`${c}\u0000${k}`);
   }
 
   async delete(category: string, key: string): Promise<boolean> {
     const c = parseInput(settingName, category, 'setting category');
     const k = parseInput(settingName, key, 'setting key');
-    const removed = await this.ctx.write('settings.delete', async (tx, { provider }) => {
-      const { rowCount } = await tx.query(
-        `UPDATE ${this.ctx.table('settings')} SET deleted_at = now(), version = $4, origin = $5
+    const removed = await this.ctx.write(
+      'settings.delete',
+      async (tx, { provider }) => {
+        const { rowCount } = await tx.query(
+          `UPDATE ${this.ctx.table('settings')} SET deleted_at = now(), version = $4, origin = $5
           WHERE tenant_id = $1 AND category = $2 AND key = $3 AND deleted_at IS NULL`,
-        [this.ctx.tenant, c, k, this.ctx.version(), provider],
-      );
-      return rowCount > 0;
-    });
+          [this.ctx.tenant, c, k, this.ctx.version(), provider],
+        );
+        return rowCount > 0;
+      },
+      { single: true },
+    );
     this.cache.delete(`${c}\u0000${k}`);
     return removed;
   }
@@ -81,13 +89,17 @@ export class Settings {
     const cacheKey = `${c}\u0000${k}`;
     const cached = this.cache.get(cacheKey);
     if (cached && Date.now() - cached.loadedAt < this.ttlMs) return cached.found ? cached.value : undefined;
-    const entry = await this.ctx.read('settings.get', async (tx) => {
-      const { rows } = await tx.query<{ value: unknown }>(
-        `SELECT value FROM ${this.ctx.table('settings')} WHERE tenant_id = $1 AND category = $2 AND key = $3 AND deleted_at IS NULL`,
-        [this.ctx.tenant, c, k],
-      );
-      return { value: rows[0]?.value, found: rows.length > 0, loadedAt: Date.now() };
-    });
+    const entry = await this.ctx.read(
+      'settings.get',
+      async (tx) => {
+        const { rows } = await tx.query<{ value: unknown }>(
+          `SELECT value FROM ${this.ctx.table('settings')} WHERE tenant_id = $1 AND category = $2 AND key = $3 AND deleted_at IS NULL`,
+          [this.ctx.tenant, c, k],
+        );
+        return { value: rows[0]?.value, found: rows.length > 0, loadedAt: Date.now() };
+      },
+      { single: true },
+    );
     this.cache.set(cacheKey, entry);
     return entry.found ? entry.value : undefined;
   }

@@ -1,6 +1,5 @@
 import { type AgentmemConfig, type LoadConfigOptions, loadConfig } from '../config/index.js';
-import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
-import { ProviderSet } from '../providers/index.js';
+import { type ExecutionContext, type ExecutionOptions, type Executor, ProviderSet, type Queryable, runOn } from '../providers/index.js';
 import { Migrator } from '../schema/index.js';
 import { Atoms } from './atoms.js';
 import { StoreContext } from './context.js';
@@ -18,13 +17,12 @@ import { identifier, parseInput } from './validation.js';
 export class PrimaryExecutor implements Executor {
   constructor(private readonly set: ProviderSet) {}
 
-  async write<T>(_operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
-    const provider = await this.set.primary();
-    return provider.transaction((tx) => fn(tx, { provider: provider.name }));
+  async write<T>(_operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    return runOn(await this.set.primary(), fn, options);
   }
 
-  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
-    return this.write(operation, fn);
+  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    return this.write(operation, fn, options);
   }
 }
 
@@ -106,13 +104,13 @@ class MigratingExecutor implements Executor {
     return this.ready;
   }
 
-  async write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
+  async write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
     await this.ensure();
-    return this.inner.write(operation, fn);
+    return this.inner.write(operation, fn, options);
   }
 
-  async read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T> {
+  async read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
     await this.ensure();
-    return this.inner.read(operation, fn);
+    return this.inner.read(operation, fn, options);
   }
 }

@@ -7,8 +7,8 @@ import type { ResolvedProvider, Timeouts } from '../config/index.js';
 import { DataDirLockedError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { toProviderError } from './classify.js';
-import { inTransaction } from './transaction.js';
-import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult } from './types.js';
+import { applySessionSettings, inTransaction } from './transaction.js';
+import type { ConnectionOptions, PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult } from './types.js';
 
 type Release = () => Promise<void>;
 
@@ -107,12 +107,18 @@ export class EmbeddedProvider implements Provider {
     return this.exclusive(() => this.direct.exec(sql));
   }
 
-  withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T> {
-    return this.exclusive(() => fn(this.direct));
+  /** The settings PGlite's one session carries now. */
+  private readonly sessionSettings = new Map<string, string>();
+
+  withConnection<T>(fn: (connection: Queryable) => Promise<T>, options: ConnectionOptions = {}): Promise<T> {
+    return this.exclusive(async () => {
+      await applySessionSettings(this.direct, options.settings, this.sessionSettings);
+      return fn(this.direct);
+    });
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.withConnection((connection) => inTransaction(connection, fn));
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: ConnectionOptions): Promise<T> {
+    return this.withConnection((connection) => inTransaction(connection, fn), options);
   }
 
   poolStats(): PoolStats {

@@ -1,9 +1,20 @@
-import type { Queryable } from './types.js';
+import type { Provider, Queryable } from './types.js';
 
 /** What a logical operation learns about where it ran. */
 export interface ExecutionContext {
   /** The provider that ran it (written into `origin` on every row a write touches). */
   provider: string;
+}
+
+export interface ExecutionOptions {
+  /**
+   * Wrap fn in BEGIN … COMMIT (default true). An operation that is a single
+   * statement passes false: the statement is atomic on its own, and it saves
+   * two round trips.
+   */
+  transaction?: boolean;
+  /** Session settings the connection must carry (the tenant, for row-level security). */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -12,6 +23,19 @@ export interface ExecutionContext {
  * `operation` name labels metrics, logs and the slow-query log.
  */
 export interface Executor {
-  write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T>;
-  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>): Promise<T>;
+  write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T>;
+  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T>;
+}
+
+/** Run one logical operation on one provider, as the options ask. */
+export function runOn<T>(
+  provider: Provider,
+  fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
+  options: ExecutionOptions = {},
+): Promise<T> {
+  const context = { provider: provider.name };
+  const connection = options.settings ? { settings: options.settings } : {};
+  return options.transaction === false
+    ? provider.withConnection((c) => fn(c, context), connection)
+    : provider.transaction((tx) => fn(tx, context), connection);
 }

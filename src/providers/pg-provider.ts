@@ -2,8 +2,8 @@ import pg from 'pg';
 import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index.js';
 import { logger } from '../observability/logger.js';
 import { classifyFailure, toProviderError } from './classify.js';
-import { inTransaction } from './transaction.js';
-import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult } from './types.js';
+import { applySessionSettings, inTransaction } from './transaction.js';
+import type { ConnectionOptions, PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult } from './types.js';
 
 // int8 and numeric stay strings (as PGlite is configured too): a bigint HLC does not fit a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
@@ -72,7 +72,10 @@ export class PgProvider implements Provider {
     await this.query(sql, undefined, options);
   }
 
-  async withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T> {
+  /** Session settings each pooled connection carries now (gone with the connection). */
+  private readonly sessionSettings = new WeakMap<pg.PoolClient, Map<string, string>>();
+
+  async withConnection<T>(fn: (connection: Queryable) => Promise<T>, options: ConnectionOptions = {}): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -94,6 +97,9 @@ export class PgProvider implements Provider {
       },
     };
     try {
+      let applied = this.sessionSettings.get(client);
+      if (!applied) this.sessionSettings.set(client, (applied = new Map()));
+      await applySessionSettings(connection, options.settings, applied);
       return await fn(connection);
     } finally {
       // A connection that timed out or broke is destroyed, never handed to the next caller.
@@ -101,8 +107,8 @@ export class PgProvider implements Provider {
     }
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.withConnection((connection) => inTransaction(connection, fn));
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: ConnectionOptions): Promise<T> {
+    return this.withConnection((connection) => inTransaction(connection, fn), options);
   }
 
   poolStats(): PoolStats {

@@ -27,6 +27,16 @@ export interface ProviderDescription {
   target: string;
 }
 
+/** Per-call options for a dedicated connection. */
+export interface ConnectionOptions {
+  /**
+   * Session settings (e.g. agentmem.tenant_id) the connection must carry. They
+   * are set outside any transaction and remembered per connection, so a
+   * connection that already has them costs no extra round trip.
+   */
+  settings?: Readonly<Record<string, string>>;
+}
+
 export interface PoolStats {
   total: number;
   idle: number;
@@ -46,9 +56,9 @@ export interface Provider extends Queryable {
   readonly timeouts: Timeouts;
   describe(): ProviderDescription;
   /** One dedicated connection for a sequence of statements (session-level locks, SET). */
-  withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T>;
+  withConnection<T>(fn: (connection: Queryable) => Promise<T>, options?: ConnectionOptions): Promise<T>;
   /** BEGIN … COMMIT on one connection; ROLLBACK when fn throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: ConnectionOptions): Promise<T>;
   poolStats(): PoolStats;
   close(): Promise<void>;
 }

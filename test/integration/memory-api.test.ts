@@ -129,6 +129,18 @@ describe.each(names)('memory API on %s', (name) => {
     expect(await version()).toBe(before);
   });
 
+  it('concurrent appends to one session get distinct, gap-free positions', async () => {
+    const m = await backend(name).memory(tenant());
+    const s = await m.sessions.create({});
+    const added = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => m.sessions.addMessage(s.id, { role: 'user', content: `message ${i}` })),
+    );
+    expect(added.map((a) => a.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    const saved = await m.sessions.save({ session: { id: s.id }, messages: [{ role: 'assistant', content: 'after the burst' }] });
+    expect(saved.inserted).toBe(1);
+    expect((await m.sessions.addMessage(s.id, { role: 'user', content: 'last' })).seq).toBe(21);
+  });
+
   it('pages messages by limit, before and role; builds a context window; exports OpenAI and LangChain', async () => {
     const m = await backend(name).memory(tenant());
     const s = await m.sessions.create({});
@@ -322,13 +334,17 @@ describe.each(names)('memory API on %s', (name) => {
     // Make the planner walk the vector index (as it does on large tables), where a
     // plain HNSW scan would find only the few filtered rows among its first candidates.
     const indexOnly: Executor = {
-      write: (op, fn) => m.context.executor.write(op, fn),
-      read: (op, fn) =>
-        m.context.executor.read(op, async (tx, c) => {
-          await tx.query('SET LOCAL enable_sort = off');
-          await tx.query('SET LOCAL enable_seqscan = off');
-          return fn(tx, c);
-        }),
+      write: (op, fn, options) => m.context.executor.write(op, fn, options),
+      read: (op, fn, options) =>
+        m.context.executor.read(
+          op,
+          async (tx, c) => {
+            await tx.query('SET LOCAL enable_sort = off');
+            await tx.query('SET LOCAL enable_seqscan = off');
+            return fn(tx, c);
+          },
+          { ...options, transaction: true },
+        ),
     };
     const forced = new AgentMemory(
       new StoreContext(indexOnly, m.tenant, m.context.schema, m.context.limits, m.context.embedder),
@@ -417,13 +433,13 @@ describe.each(names)('memory API on %s', (name) => {
     // A failed load is not cached: the next call goes to the database again.
     let failNext = true;
     const flaky: Executor = {
-      write: (op, fn) => m.context.executor.write(op, fn),
-      read: (op, fn) => {
+      write: (op, fn, options) => m.context.executor.write(op, fn, options),
+      read: (op, fn, options) => {
         if (failNext) {
           failNext = false;
           return Promise.reject(new Error('provider hiccup'));
         }
-        return m.context.executor.read(op, fn);
+        return m.context.executor.read(op, fn, options);
       },
     };
     const cached = new Settings(new StoreContext(flaky, m.tenant, m.context.schema, m.context.limits, m.context.embedder), 60_000);

@@ -51,6 +51,9 @@ CREATE TABLE {{schema}}.sessions (
   metadata    jsonb       NOT NULL DEFAULT '{}'::jsonb,
   started_at  timestamptz NOT NULL DEFAULT now(),
   ended_at    timestamptz,
+  -- The next message position. Appends bump it in the same statement that
+  -- inserts the message, so concurrent appends get distinct positions.
+  next_seq    integer     NOT NULL DEFAULT 0,
   version     bigint      NOT NULL,
   origin      text        NOT NULL,
   deleted_at  timestamptz,
