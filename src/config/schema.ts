@@ -99,6 +99,13 @@ export const configSchema = z
       })
       .strict()
       .default({ maxContentBytes: 1024 * 1024 }),
+    search: z
+      .object({
+        /** HNSW candidate list size; larger finds more of the true nearest neighbours, slower. */
+        efSearch: z.number().int().min(10).max(1000).default(400),
+      })
+      .strict()
+      .default({ efSearch: 400 }),
     settings: z
       .object({ cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000) })
       .strict()

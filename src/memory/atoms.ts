@@ -367,7 +367,7 @@ export class Atoms {
         // Keep scanning the index until enough rows pass the filters, so a filtered query still returns k rows.
         await tx.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
       }
-      await tx.query("SELECT set_config('hnsw.ef_search', $1, true)", [String(Math.min(1000, Math.max(40, limit * 2)))]);
+      await tx.query("SELECT set_config('hnsw.ef_search', $1, true)", [String(Math.max(this.ctx.search.efSearch, limit))]);
     }
     params.push(limit);
     const { rows } = await tx.query(

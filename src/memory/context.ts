@@ -12,15 +12,37 @@ export class SchemaMissingError extends AgentmemError {
   }
 }
 
+export interface StoreParts {
+  executor: Executor;
+  tenant: string;
+  schema: string;
+  limits: AgentmemConfig['limits'];
+  search: AgentmemConfig['search'];
+  embedder: Embedder;
+}
+
 /** What every part of the memory API shares: where to run, for which tenant, with which limits. */
 export class StoreContext {
-  constructor(
-    readonly executor: Executor,
-    readonly tenant: string,
-    readonly schema: string,
-    readonly limits: AgentmemConfig['limits'],
-    readonly embedder: Embedder,
-  ) {}
+  readonly executor: Executor;
+  readonly tenant: string;
+  readonly schema: string;
+  readonly limits: AgentmemConfig['limits'];
+  readonly search: AgentmemConfig['search'];
+  readonly embedder: Embedder;
+
+  constructor(parts: StoreParts) {
+    this.executor = parts.executor;
+    this.tenant = parts.tenant;
+    this.schema = parts.schema;
+    this.limits = parts.limits;
+    this.search = parts.search;
+    this.embedder = parts.embedder;
+  }
+
+  /** The same context with some parts replaced (another tenant, executor or embedder). */
+  with(parts: Partial<StoreParts>): StoreContext {
+    return new StoreContext({ ...this, ...parts });
+  }
 
   /** Schema-qualified table name. */
   table(name: 'sessions' | 'memories' | 'knowledge_atoms' | 'settings'): string {
@@ -64,10 +86,6 @@ export class StoreContext {
       }
       throw error;
     }
-  }
-
-  withTenant(tenant: string): StoreContext {
-    return new StoreContext(this.executor, tenant, this.schema, this.limits, this.embedder);
   }
 }
 

@@ -62,7 +62,7 @@ export class AgentMemory {
 
   /** The same store, scoped to another tenant (shares connections). */
   forTenant(tenant: string): AgentMemory {
-    return new AgentMemory(this.context.withTenant(parseInput(identifier, tenant, 'tenant')), this.config, undefined);
+    return new AgentMemory(this.context.with({ tenant: parseInput(identifier, tenant, 'tenant') }), this.config, undefined);
   }
 
   async close(): Promise<void> {
@@ -79,7 +79,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
   const migrate = options.migrate ?? config.providers.length === 0;
   if (migrate && owned) executor = new MigratingExecutor(executor, owned, config);
   const embedder = options.embedder ?? createEmbedder(config.embedder);
-  const context = new StoreContext(executor, tenant, config.schema, config.limits, embedder);
+  const context = new StoreContext({ executor, tenant, schema: config.schema, limits: config.limits, search: config.search, embedder });
   return new AgentMemory(context, config, owned);
 }
 
@@ -94,13 +94,17 @@ class MigratingExecutor implements Executor {
   ) {}
 
   private ensure(): Promise<void> {
-    this.ready ??= this.set
-      .primary()
-      .then((p) => new Migrator(p, { schema: this.config.schema, embeddingDim: this.config.embedder.dimensions }).up())
-      .then(() => undefined);
-    this.ready.catch(() => {
-      this.ready = undefined; // try again on the next call
-    });
+    if (!this.ready) {
+      const ready = this.set
+        .primary()
+        .then((p) => new Migrator(p, { schema: this.config.schema, embeddingDim: this.config.embedder.dimensions }).up())
+        .then(() => undefined);
+      // A failed migration is tried again on the next call, not remembered.
+      ready.catch(() => {
+        if (this.ready === ready) this.ready = undefined;
+      });
+      this.ready = ready;
+    }
     return this.ready;
   }
 

@@ -7,7 +7,6 @@ import {
   LocalHashEmbedder,
   NotFoundError,
   Settings,
-  StoreContext,
   ValidationError,
 } from '../../src/index.js';
 import { type Backend, type Backends, startBackends } from '../harness/backends.js';
@@ -346,11 +345,7 @@ describe.each(names)('memory API on %s', (name) => {
           { ...options, transaction: true },
         ),
     };
-    const forced = new AgentMemory(
-      new StoreContext(indexOnly, m.tenant, m.context.schema, m.context.limits, m.context.embedder),
-      b.config,
-      undefined,
-    );
+    const forced = new AgentMemory(m.context.with({ executor: indexOnly }), b.config, undefined);
     for (const store of [m, forced]) {
       const result = await store.atoms.search('conveyor belt tracking', {
         mode: 'vector',
@@ -391,11 +386,7 @@ describe.each(names)('memory API on %s', (name) => {
     const m = await b.memory(t);
     await m.atoms.upsert([{ atomId: 'x:one', atomType: 'concept', title: 'One', content: 'first atom' }]);
     // The same database and connections, a different embedder.
-    const other = new AgentMemory(
-      new StoreContext(m.context.executor, t, m.context.schema, m.context.limits, new LocalHashEmbedder(64)),
-      b.config,
-      undefined,
-    );
+    const other = new AgentMemory(m.context.with({ embedder: new LocalHashEmbedder(64) }), b.config, undefined);
     try {
       await expect(other.atoms.search('first', { mode: 'vector' })).rejects.toBeInstanceOf(EmbeddingMismatchError);
       expect((await other.atoms.search('first', { mode: 'text' })).results).toHaveLength(1);
@@ -442,7 +433,7 @@ describe.each(names)('memory API on %s', (name) => {
         return m.context.executor.read(op, fn, options);
       },
     };
-    const cached = new Settings(new StoreContext(flaky, m.tenant, m.context.schema, m.context.limits, m.context.embedder), 60_000);
+    const cached = new Settings(m.context.with({ executor: flaky }), 60_000);
     await expect(cached.getInt('memory', 'batch_size')).rejects.toThrow('provider hiccup');
     expect(await cached.getInt('memory', 'batch_size')).toBe(75);
     // A successful load is cached for the TTL …

@@ -29,9 +29,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   FROM unnest(a, b) AS t(x, y)
 $$;
 
+-- Marks a row as changed by this transaction for change capture. Only versioned
+-- changes count: local bookkeeping (a session's next_seq) changes no version,
+-- so it is not re-shipped by replication and the update can stay HOT.
 CREATE FUNCTION {{schema}}.capture_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.version IS NOT DISTINCT FROM OLD.version THEN
+    RETURN NEW;
+  END IF;
   NEW.change_xid := pg_current_xact_id();
   RETURN NEW;
 END
