@@ -138,12 +138,17 @@ try {
   // 3. Loading a 1,000-message session.
   {
     const session = await memory.sessions.create({ agentId: 'bench-load' });
-    const messages = Array.from({ length: 1000 }, (_, i) => ({ role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant', content: `message ${i}: ${'lorem ipsum '.repeat(10)}` }));
+    const messages = Array.from({ length: 1000 }, (_, i) => ({
+      role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant',
+      content: `message ${i}: ${'lorem ipsum '.repeat(10)}`,
+    }));
     await memory.sessions.save({ session: { id: session.id }, messages });
     for (let i = 0; i < 5; i++) await memory.sessions.load(session.id);
     const times = await timeEach(50, () => memory.sessions.load(session.id));
     const rawTimes = await timeEach(50, () =>
-      raw.query("SELECT * FROM agentmem.memories WHERE tenant_id = 'bench' AND session_id = $1 AND deleted_at IS NULL ORDER BY seq", [session.id]),
+      raw.query("SELECT * FROM agentmem.memories WHERE tenant_id = 'bench' AND session_id = $1 AND deleted_at IS NULL ORDER BY seq", [
+        session.id,
+      ]),
     );
     results.session_load_1000 = { agentmem_ms: summarize(times), baseline_raw_select_ms: summarize(rawTimes) };
   }
@@ -161,7 +166,9 @@ try {
     const loadSeconds = (performance.now() - loadStart) / 1000;
     await raw.query('ANALYZE agentmem.knowledge_atoms');
     const rand = mulberry32(7);
-    const queries = Array.from({ length: QUERIES }, () => Array.from({ length: 4 }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' '));
+    const queries = Array.from({ length: QUERIES }, () =>
+      Array.from({ length: 4 }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' '),
+    );
     const store = memory.forTenant('corpus-3');
     for (const q of queries.slice(0, 10)) await store.atoms.search(q, { mode: 'hybrid' });
     const hybridTimes = await timeEach(QUERIES, (i) => store.atoms.search(queries[i] as string, { mode: 'hybrid', limit: 10 }));

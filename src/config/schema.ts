@@ -70,6 +70,19 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true }),
+    router: z
+      .object({
+        /** primary: reads go where writes go; nearest: lowest recent latency among providers holding the caller's writes. */
+        readMode: z.enum(['primary', 'nearest']).default('primary'),
+        probeIntervalMs: z.number().int().min(50).max(600_000).default(250),
+        probeTimeoutMs: z.number().int().min(50).max(60_000).default(800),
+        /** Consecutive connection failures that open a provider's circuit breaker. */
+        failureThreshold: z.number().int().min(1).max(100).default(3),
+        /** First wait before a half-open trial (doubles up to 10 s). */
+        breakMs: z.number().int().min(50).max(600_000).default(500),
+      })
+      .strict()
+      .default({ readMode: 'primary', probeIntervalMs: 250, probeTimeoutMs: 800, failureThreshold: 3, breakMs: 500 }),
     embedded: z
       .object({ dataDir: z.string().min(1).default('./.agentmem/data') })
       .strict()
@@ -102,10 +115,10 @@ export const configSchema = z
     search: z
       .object({
         /** HNSW candidate list size; larger finds more of the true nearest neighbours, slower. */
-        efSearch: z.number().int().min(10).max(1000).default(400),
+        efSearch: z.number().int().min(10).max(1000).default(800),
       })
       .strict()
-      .default({ efSearch: 400 }),
+      .default({ efSearch: 800 }),
     settings: z
       .object({ cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000) })
       .strict()

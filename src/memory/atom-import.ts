@@ -1,7 +1,6 @@
 import { ValidationError } from '../errors/index.js';
-import { type AtomIssue, validateAtom } from './atom-schema.js';
+import { type Atom, type AtomIssue, validateAtom } from './atom-schema.js';
 import type { Atoms } from './atoms.js';
-import { checkJson } from './validation.js';
 
 export interface AtomImportReport {
   total: number;
@@ -66,7 +65,7 @@ export async function importAtoms(atoms: Atoms, text: string, options: { dryRun?
     invalid: [],
     dryRun: Boolean(options.dryRun),
   };
-  const valid: unknown[] = [];
+  const valid: Atom[] = [];
   const seen = new Map<string, number>();
   for (const entry of entries) {
     const base = { index: entry.index, ...(entry.line === undefined ? {} : { line: entry.line }) };
@@ -82,8 +81,7 @@ export async function importAtoms(atoms: Atoms, text: string, options: { dryRun?
       continue;
     }
     try {
-      checkJson(result.atom.metadata, 'metadata');
-      checkJson(result.atom.citations, 'citations');
+      atoms.check(result.atom);
     } catch (error) {
       report.invalid.push({ ...base, atomId: result.atom.atomId, issues: [{ field: '(atom)', message: (error as Error).message }] });
       continue;
@@ -98,10 +96,10 @@ export async function importAtoms(atoms: Atoms, text: string, options: { dryRun?
       continue;
     }
     seen.set(result.atom.atomId, entry.index);
-    valid.push(entry.value);
+    valid.push(result.atom);
   }
   if (!options.dryRun && valid.length) {
-    const counts = await atoms.upsert(valid as never[]);
+    const counts = await atoms.upsertValid(valid);
     Object.assign(report, counts);
   }
   return report;

@@ -5,7 +5,7 @@ import type { Queryable } from '../providers/index.js';
 import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../schema/enums.js';
 import { type Atom, type AtomInput, atomId, validateAtom } from './atom-schema.js';
 import { type StoreContext, toDate, toDateOrNull } from './context.js';
-import { checkSize, cleanText, jsonObject, parseInput } from './validation.js';
+import { checkJson, checkSize, cleanText, jsonObject, parseInput } from './validation.js';
 
 export interface StoredAtom extends Atom {
   id: string;
@@ -142,9 +142,21 @@ export class Atoms {
           issues: result.issues,
         });
       }
-      checkSize(result.atom, `atoms[${index}]`, this.ctx.limits.maxContentBytes);
+      this.check(result.atom, `atoms[${index}]`);
       return result.atom;
     });
+    return this.upsertValid(atoms);
+  }
+
+  /** What the zod shape cannot see: clean JSON in metadata and citations, and the size limit. */
+  check(atom: Atom, field = 'atom'): void {
+    checkJson(atom.metadata, `${field}.metadata`);
+    checkJson(atom.citations, `${field}.citations`);
+    checkSize(atom, field, this.ctx.limits.maxContentBytes);
+  }
+
+  /** Upsert atoms that already passed validateAtom() (the importer validates each one for its report). */
+  async upsertValid(atoms: Atom[]): Promise<{ inserted: number; updated: number; unchanged: number }> {
     if (!atoms.length) return { inserted: 0, updated: 0, unchanged: 0 };
     const seen = new Set<string>();
     for (const atom of atoms) {

@@ -12,6 +12,11 @@ export class SchemaMissingError extends AgentmemError {
   }
 }
 
+/** The caller's last write, shared by the contexts derived from one store, for read-your-writes. */
+export interface WriteTokenHolder {
+  last?: { provider: string; at: bigint };
+}
+
 export interface StoreParts {
   executor: Executor;
   tenant: string;
@@ -19,6 +24,7 @@ export interface StoreParts {
   limits: AgentmemConfig['limits'];
   search: AgentmemConfig['search'];
   embedder: Embedder;
+  token?: WriteTokenHolder;
 }
 
 /** What every part of the memory API shares: where to run, for which tenant, with which limits. */
@@ -29,8 +35,10 @@ export class StoreContext {
   readonly limits: AgentmemConfig['limits'];
   readonly search: AgentmemConfig['search'];
   readonly embedder: Embedder;
+  readonly token: WriteTokenHolder;
 
   constructor(parts: StoreParts) {
+    this.token = parts.token ?? {};
     this.executor = parts.executor;
     this.tenant = parts.tenant;
     this.schema = parts.schema;
@@ -74,8 +82,22 @@ export class StoreContext {
     options: { single?: boolean },
   ): Promise<T> {
     try {
-      // Row-level security sees the tenant through this session setting.
-      return await this.executor[kind](operation, fn, { transaction: !options.single, settings: { 'agentmem.tenant_id': this.tenant } });
+      let ranOn: string | undefined;
+      const result = await this.executor[kind](
+        operation,
+        (tx, context) => {
+          ranOn = context.provider;
+          return fn(tx, context);
+        },
+        {
+          transaction: !options.single,
+          // Row-level security sees the tenant through this session setting.
+          settings: { 'agentmem.tenant_id': this.tenant },
+          ...(kind === 'read' && this.token.last ? { after: this.token.last } : {}),
+        },
+      );
+      if (kind === 'write' && ranOn) this.token.last = { provider: ranOn, at: clock.now() };
+      return result;
     } catch (error) {
       if (
         error instanceof QueryError &&

@@ -1,5 +1,15 @@
 import { type AgentmemConfig, type LoadConfigOptions, loadConfig } from '../config/index.js';
-import { type ExecutionContext, type ExecutionOptions, type Executor, ProviderSet, type Queryable, runOn } from '../providers/index.js';
+import {
+  DEFAULT_HEALTH,
+  type ExecutionContext,
+  type ExecutionOptions,
+  type Executor,
+  ProviderSet,
+  type Queryable,
+  Router,
+  type RouterOptions,
+  runOn,
+} from '../providers/index.js';
 import { Migrator } from '../schema/index.js';
 import { Atoms } from './atoms.js';
 import { StoreContext } from './context.js';
@@ -49,6 +59,8 @@ export class AgentMemory {
     readonly context: StoreContext,
     readonly config: AgentmemConfig,
     private readonly owned: ProviderSet | undefined,
+    /** The router, when this store owns one (configured providers). */
+    readonly router?: Router,
   ) {
     this.sessions = new Sessions(context);
     this.memories = new Memories(context);
@@ -62,11 +74,14 @@ export class AgentMemory {
 
   /** The same store, scoped to another tenant (shares connections). */
   forTenant(tenant: string): AgentMemory {
-    return new AgentMemory(this.context.with({ tenant: parseInput(identifier, tenant, 'tenant') }), this.config, undefined);
+    return new AgentMemory(this.context.with({ tenant: parseInput(identifier, tenant, 'tenant') }), this.config, undefined, this.router);
   }
 
+  /** Close the connections this store opened (a store from forTenant() shares them and closes nothing). */
   async close(): Promise<void> {
-    await this.owned?.close();
+    if (!this.owned) return;
+    await this.router?.stop();
+    await this.owned.close();
   }
 }
 
@@ -75,12 +90,24 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
     options.config && 'providers' in options.config ? options.config : await loadConfig(options.config as LoadConfigOptions | undefined);
   const tenant = parseInput(identifier, options.tenant ?? config.tenant, 'tenant');
   const owned = options.executor ? undefined : ProviderSet.fromConfig(config);
-  let executor = options.executor ?? new PrimaryExecutor(owned as ProviderSet);
+  // Configured providers go through the router (health, breakers, failover); the embedded default needs none.
+  const router = owned && config.providers.length ? (await Router.open(owned, routerOptions(config))).start() : undefined;
+  let executor = options.executor ?? router ?? new PrimaryExecutor(owned as ProviderSet);
   const migrate = options.migrate ?? config.providers.length === 0;
   if (migrate && owned) executor = new MigratingExecutor(executor, owned, config);
   const embedder = options.embedder ?? createEmbedder(config.embedder);
   const context = new StoreContext({ executor, tenant, schema: config.schema, limits: config.limits, search: config.search, embedder });
-  return new AgentMemory(context, config, owned);
+  return new AgentMemory(context, config, owned, router);
+}
+
+export function routerOptions(config: AgentmemConfig): Partial<RouterOptions> {
+  return {
+    readMode: config.router.readMode,
+    failover: config.failover.enabled,
+    probeIntervalMs: config.router.probeIntervalMs,
+    probeTimeoutMs: config.router.probeTimeoutMs,
+    health: { ...DEFAULT_HEALTH, failureThreshold: config.router.failureThreshold, breakMs: config.router.breakMs },
+  };
 }
 
 /** Applies pending migrations to the primary once, before the first operation. */

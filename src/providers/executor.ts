@@ -15,6 +15,8 @@ export interface ExecutionOptions {
   transaction?: boolean;
   /** Session settings the connection must carry (the tenant, for row-level security). */
   settings?: Readonly<Record<string, string>>;
+  /** Reads: the caller's last write, which the answering provider must already hold. */
+  after?: { provider: string; at: bigint };
 }
 
 /**

@@ -83,6 +83,13 @@ export class PgProvider implements Provider {
       throw toProviderError(this.name, error, this.timeouts.connectMs);
     }
     let broken: Error | undefined;
+    // A checked-out client has no pool listener: without this, a server dying between
+    // two statements of a transaction would crash the process.
+    const onError = (error: Error) => {
+      broken = error;
+      logger().warn({ provider: this.name, err: error.message }, 'connection lost while in use');
+    };
+    client.on('error', onError);
     const connection: Queryable = {
       query: async <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
         try {
@@ -97,11 +104,12 @@ export class PgProvider implements Provider {
       },
     };
     try {
-      let applied = this.sessionSettings.get(client);
-      if (!applied) this.sessionSettings.set(client, (applied = new Map()));
+      const applied = this.sessionSettings.get(client) ?? new Map<string, string>();
+      this.sessionSettings.set(client, applied);
       await applySessionSettings(connection, options.settings, applied);
       return await fn(connection);
     } finally {
+      client.off('error', onError);
       // A connection that timed out or broke is destroyed, never handed to the next caller.
       client.release(broken ?? false);
     }

@@ -71,6 +71,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* the process is gone already */
+  }
+}
+
 const live = new Set<PgServer>();
 process.once('exit', () => {
   // Last resort: a worker that exits without afterAll still leaves nothing running.
@@ -129,8 +137,9 @@ export class PgServer {
       `-p ${this.port}`,
       "-c listen_addresses='127.0.0.1'",
       `-c unix_socket_directories='${this.socketDir}'`,
+      // fsync off is safe against SIGKILL (the OS keeps what was written); synchronous_commit
+      // stays on, or an acknowledged commit could still sit in WAL buffers when a test kills the server.
       '-c fsync=off',
-      '-c synchronous_commit=off',
       '-c full_page_writes=off',
       '-c max_connections=200',
       '-c shared_buffers=32MB',
@@ -192,12 +201,12 @@ export class PgServer {
 
   /** SIGSTOP every process of the server: it accepts TCP but never answers. */
   pause(): void {
-    for (const pid of this.processIds()) process.kill(pid, 'SIGSTOP');
+    for (const pid of this.processIds()) signalQuietly(pid, 'SIGSTOP');
     this.paused = true;
   }
 
   resume(): void {
-    for (const pid of this.processIds()) process.kill(pid, 'SIGCONT');
+    for (const pid of this.processIds()) signalQuietly(pid, 'SIGCONT');
     this.paused = false;
   }
 

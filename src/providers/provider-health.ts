@@ -1,0 +1,143 @@
+import {
+  BrokenCircuitError,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  IsolatedCircuitError,
+} from 'cockatiel';
+import { ProviderUnavailableError } from '../errors/index.js';
+import { isConnectionFailure } from './classify.js';
+import type { Provider } from './types.js';
+
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+export interface HealthOptions {
+  /** Consecutive connection failures (real calls or probes) that open the breaker. */
+  failureThreshold: number;
+  /** First wait before a half-open trial; doubles up to maxBreakMs. */
+  breakMs: number;
+  maxBreakMs: number;
+  /** Weight of the newest latency sample in the moving average. */
+  ewmaAlpha: number;
+}
+
+export const DEFAULT_HEALTH: HealthOptions = { failureThreshold: 3, breakMs: 500, maxBreakMs: 10_000, ewmaAlpha: 0.3 };
+
+/**
+ * The router's view of one provider: a circuit breaker (cockatiel) fed by real
+ * calls and by active probes, and an exponentially weighted latency average.
+ * Only connection-level failures count; SQL errors say nothing about health.
+ * There is no cached verdict: the breaker moves with every call.
+ */
+export class ProviderHealth {
+  readonly breaker: CircuitBreakerPolicy;
+  private latency: number | undefined;
+  private lastErrorMessage: string | undefined;
+  private lastProbeAt: Date | undefined;
+  private isolation: { dispose(): void } | undefined;
+
+  constructor(
+    readonly provider: Provider,
+    private readonly options: HealthOptions = DEFAULT_HEALTH,
+  ) {
+    this.breaker = circuitBreaker(
+      handleWhen((error) => isConnectionFailure(error)),
+      {
+        halfOpenAfter: new ExponentialBackoff({ initialDelay: options.breakMs, maxDelay: options.maxBreakMs }),
+        breaker: new ConsecutiveBreaker(options.failureThreshold),
+      },
+    );
+  }
+
+  get name(): string {
+    return this.provider.name;
+  }
+
+  get state(): BreakerState {
+    if (this.isolation) return 'isolated';
+    switch (this.breaker.state) {
+      case CircuitState.Open:
+        return 'open';
+      case CircuitState.HalfOpen:
+        return 'half-open';
+      case CircuitState.Isolated:
+        return 'isolated';
+      default:
+        return 'closed';
+    }
+  }
+
+  /** May a call be sent now? (Half-open lets the breaker's own single trial through.) */
+  get available(): boolean {
+    return this.state === 'closed' || this.state === 'half-open';
+  }
+
+  get latencyMs(): number | undefined {
+    return this.latency;
+  }
+
+  get lastError(): string | undefined {
+    return this.lastErrorMessage;
+  }
+
+  get lastProbe(): Date | undefined {
+    return this.lastProbeAt;
+  }
+
+  /**
+   * Run fn through the breaker, recording latency. An open breaker is a
+   * ProviderUnavailableError; so is the breaker opening (say, on failed probes)
+   * while fn still waits — the caller moves on instead of waiting out a hung server.
+   */
+  async call<T>(fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let stopWatching: { dispose(): void } | undefined;
+    const opened = new Promise<never>((_, reject) => {
+      stopWatching = this.breaker.onBreak(() =>
+        reject(new ProviderUnavailableError(this.name, 'circuit breaker opened while the call waited')),
+      );
+    });
+    opened.catch(() => undefined);
+    try {
+      const result = await Promise.race([this.breaker.execute(() => fn()), opened]);
+      this.sample(performance.now() - started);
+      return result;
+    } catch (error) {
+      if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
+        throw new ProviderUnavailableError(this.name, `circuit breaker is ${this.state}`, { cause: error });
+      }
+      if (isConnectionFailure(error)) this.lastErrorMessage = (error as Error).message;
+      throw error;
+    } finally {
+      stopWatching?.dispose();
+    }
+  }
+
+  /** One cheap query, bounded by `timeoutMs`; its outcome feeds the breaker like real traffic. */
+  async probe(timeoutMs: number): Promise<boolean> {
+    this.lastProbeAt = new Date();
+    try {
+      await this.call(() => this.provider.query('SELECT 1', undefined, { timeoutMs }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Hold the breaker open (an operator taking a provider out, or verify's failover check). */
+  isolate(): () => void {
+    const handle = this.breaker.isolate();
+    this.isolation = handle;
+    return () => {
+      handle.dispose();
+      if (this.isolation === handle) this.isolation = undefined;
+    };
+  }
+
+  private sample(ms: number): void {
+    this.latency = this.latency === undefined ? ms : this.options.ewmaAlpha * ms + (1 - this.options.ewmaAlpha) * this.latency;
+  }
+}

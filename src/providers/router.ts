@@ -1,0 +1,237 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AgentmemError, ProviderUnavailableError } from '../errors/index.js';
+import { logger } from '../observability/logger.js';
+import { isConnectionFailure } from './classify.js';
+import { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';
+import { type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
+import type { ProviderSet } from './provider-set.js';
+import type { Queryable } from './types.js';
+
+export interface RouterOptions {
+  /** `primary`: reads go where writes go. `nearest`: the lowest-latency provider that has the caller's writes. */
+  readMode: 'primary' | 'nearest';
+  /** With failover off, every call goes to the primary only. */
+  failover: boolean;
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  health: HealthOptions;
+}
+
+export const DEFAULT_ROUTER: RouterOptions = {
+  readMode: 'primary',
+  failover: true,
+  probeIntervalMs: 250,
+  probeTimeoutMs: 800,
+  health: DEFAULT_HEALTH,
+};
+
+/** Where the caller's last write went: reads must not return anything older. */
+export interface WriteToken {
+  provider: string;
+  at: bigint;
+}
+
+export type RouterEvent =
+  | { type: 'breaker'; provider: string; state: BreakerState; reason?: string }
+  | { type: 'failover'; from: string; to: string; reason: string }
+  | { type: 'failback'; from: string; to: string }
+  | { type: 'fenced'; provider: string; reason: string }
+  | { type: 'unfenced'; provider: string };
+
+export interface ProviderRouteState {
+  name: string;
+  role: 'primary' | 'replica';
+  breaker: BreakerState;
+  latencyMs: number | undefined;
+  lastError: string | undefined;
+  /** Recovered, but kept from writes until replication has caught it up. */
+  fenced: boolean;
+  writer: boolean;
+}
+
+/**
+ * Every read and write goes through here. Writes go to the first available
+ * provider in failover order (the configured primary first); a logical
+ * operation runs whole on one provider. Only connection-level failures move a
+ * call to the next provider, as the same idempotent operation; SQL errors go
+ * straight to the caller.
+ */
+export class Router extends EventEmitter implements Executor {
+  private readonly healths: ProviderHealth[];
+  private writer: string;
+  private readonly fenced = new Set<string>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  /** Has the replication of `token` reached `provider`? (The replicator answers; until then only the written provider has it.) */
+  replicatedTo: (provider: string, token: WriteToken) => boolean = (provider, token) => provider === token.provider;
+  /** Is a recovered provider caught up? (The replicator answers; until then it waits for confirmCaughtUp().) */
+  catchUp: ((provider: string) => Promise<boolean>) | undefined;
+
+  private constructor(
+    readonly providers: ProviderSet,
+    healths: ProviderHealth[],
+    readonly options: RouterOptions,
+  ) {
+    super();
+    this.healths = healths;
+    this.writer = healths[0]?.name ?? '';
+    for (const health of healths) this.watch(health);
+  }
+
+  static async open(providers: ProviderSet, options: Partial<RouterOptions> = {}): Promise<Router> {
+    const merged = { ...DEFAULT_ROUTER, ...options, health: { ...DEFAULT_HEALTH, ...options.health } };
+    const healths: ProviderHealth[] = [];
+    for (const name of providers.names) healths.push(new ProviderHealth(await providers.get(name), merged.health));
+    return new Router(providers, healths, merged);
+  }
+
+  /** Start the active probes (each provider, every probeIntervalMs, bounded by probeTimeoutMs). */
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        // An open breaker refuses the probe until its backoff has passed; then the probe is its half-open trial.
+        await Promise.all(this.healths.map((h) => (h.state === 'isolated' ? undefined : h.probe(this.options.probeTimeoutMs))));
+        await this.tryUnfence();
+        await sleep(this.options.probeIntervalMs, undefined, { ref: false });
+      }
+    })();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  health(name: string): ProviderHealth {
+    const found = this.healths.find((h) => h.name === name);
+    if (!found) throw new AgentmemError('PROVIDER_NOT_FOUND', `no provider named "${name}"`);
+    return found;
+  }
+
+  /** The provider writes go to now. */
+  get currentWriter(): string {
+    return this.writer;
+  }
+
+  state(): ProviderRouteState[] {
+    return this.healths.map((h, index) => ({
+      name: h.name,
+      role: index === 0 ? 'primary' : 'replica',
+      breaker: h.state,
+      latencyMs: h.latencyMs === undefined ? undefined : Math.round(h.latencyMs * 100) / 100,
+      lastError: h.lastError,
+      fenced: this.fenced.has(h.name),
+      writer: h.name === this.writer,
+    }));
+  }
+
+  /** Replication caught `name` up: it may take writes again. */
+  confirmCaughtUp(name: string): void {
+    if (this.fenced.delete(name)) this.emitEvent({ type: 'unfenced', provider: name });
+  }
+
+  async write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    return this.attempt(operation, this.writeCandidates(), fn, options, true);
+  }
+
+  async read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    const after = options?.after;
+    if (this.options.readMode === 'nearest') {
+      const nearest = this.healths
+        .filter((h) => h.available && (!after || this.replicatedTo(h.name, after)))
+        .sort((a, b) => (a.latencyMs ?? Number.POSITIVE_INFINITY) - (b.latencyMs ?? Number.POSITIVE_INFINITY));
+      const rest = this.writeCandidates().filter((h) => !nearest.includes(h));
+      return this.attempt(operation, [...nearest, ...rest], fn, options, false);
+    }
+    return this.attempt(operation, this.writeCandidates(), fn, options, false);
+  }
+
+  /** Providers a write may go to, in order: available, not fenced; the primary alone when failover is off. */
+  private writeCandidates(): ProviderHealth[] {
+    const ordered = this.options.failover ? this.healths : this.healths.slice(0, 1);
+    const open = ordered.filter((h) => h.available && !this.fenced.has(h.name));
+    // Nothing looks healthy: still try each in order (a breaker may be wrong; the call is bounded).
+    return open.length ? open : ordered.filter((h) => !this.fenced.has(h.name) || ordered.length === 1);
+  }
+
+  private async attempt<T>(
+    operation: string,
+    candidates: ProviderHealth[],
+    fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
+    options: ExecutionOptions | undefined,
+    isWrite: boolean,
+  ): Promise<T> {
+    const failures: string[] = [];
+    let lastError: unknown;
+    for (const health of candidates) {
+      try {
+        const result = await health.call(() => runOn(health.provider, fn, options));
+        if (isWrite) this.noteWriter(health.name, failures.join('; '));
+        return result;
+      } catch (error) {
+        if (!isConnectionFailure(error)) throw error; // SQL errors are the caller's, on any provider
+        lastError = error;
+        failures.push(`${health.name}: ${(error as Error).message}`);
+        logger().debug({ operation, provider: health.name, err: (error as Error).message }, 'call moved to the next provider');
+      }
+    }
+    throw new ProviderUnavailableError(
+      candidates.length === 1 ? (candidates[0]?.name ?? 'none') : 'all',
+      failures.length ? failures.join('; ') : 'no provider is available',
+      { cause: lastError },
+    );
+  }
+
+  private noteWriter(name: string, reason: string): void {
+    if (name === this.writer) return;
+    const from = this.writer;
+    this.writer = name;
+    const primary = this.healths[0]?.name;
+    this.emitEvent(
+      name === primary
+        ? { type: 'failback', from, to: name }
+        : { type: 'failover', from, to: name, reason: reason || `${from} unavailable` },
+    );
+  }
+
+  private watch(health: ProviderHealth): void {
+    health.breaker.onBreak((reason) => {
+      const message = 'error' in reason ? (reason.error as Error).message : 'isolated';
+      this.emitEvent({ type: 'breaker', provider: health.name, state: 'open', reason: message });
+    });
+    health.breaker.onHalfOpen(() => this.emitEvent({ type: 'breaker', provider: health.name, state: 'half-open' }));
+    health.breaker.onReset(() => {
+      this.emitEvent({ type: 'breaker', provider: health.name, state: 'closed' });
+      // Writes went elsewhere while it was down: it must be caught up before it takes writes again.
+      if (health.name !== this.writer && this.healths.indexOf(health) < this.healths.findIndex((h) => h.name === this.writer)) {
+        this.fenced.add(health.name);
+        this.emitEvent({
+          type: 'fenced',
+          provider: health.name,
+          reason: `recovered while ${this.writer} took writes; waiting for catch-up`,
+        });
+      }
+    });
+  }
+
+  private async tryUnfence(): Promise<void> {
+    if (!this.catchUp) return;
+    for (const name of [...this.fenced]) {
+      try {
+        if (await this.catchUp(name)) this.confirmCaughtUp(name);
+      } catch (error) {
+        logger().warn({ provider: name, err: (error as Error).message }, 'catch-up check failed');
+      }
+    }
+  }
+
+  private emitEvent(event: RouterEvent): void {
+    logger().warn({ event }, `router: ${event.type}`);
+    this.emit('event', { ...event, at: new Date().toISOString() });
+  }
+}

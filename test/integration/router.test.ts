@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ProviderUnavailableError, QueryError } from '../../src/index.js';
+import { FaultProxy } from '../harness/fault-proxy.js';
+import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { idsOn, migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
+
+let cluster: PgCluster;
+const cleanups: (() => Promise<void>)[] = [];
+beforeAll(async () => {
+  cluster = await startCluster(3);
+  await migrateAll(cluster);
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  // Every test leaves all three servers running and answering.
+  for (const server of cluster.servers) {
+    server.resume();
+    if (!server.isRunning()) await server.start();
+  }
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function store(options: Parameters<typeof routedStore>[1] = {}): Promise<RoutedStore> {
+  const s = await routedStore(cluster, options);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Fails the test if the promise is still pending after `ms`: a guard against hangs, not a speed check. */
+async function noHang<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: the call hung`)), ms);
+  });
+  try {
+    return await Promise.race([promise, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Run `writers` loops of remember() until stop() is called; record every acknowledged id and every failure. */
+function writeLoad(s: RoutedStore, writers: number) {
+  const acked = new Map<string, string>(); // id → "writer:i"
+  const failures: unknown[] = [];
+  let running = true;
+  let longestMs = 0;
+  const loops = Array.from({ length: writers }, async (_, w) => {
+    for (let i = 0; running; i++) {
+      const id = randomUUID();
+      const started = performance.now();
+      try {
+        await s.memory.memories.remember({ id, type: 'log', content: { writer: w, i } });
+        acked.set(id, `${w}:${i}`);
+      } catch (error) {
+        failures.push(error);
+      }
+      longestMs = Math.max(longestMs, performance.now() - started);
+    }
+  });
+  return {
+    acked,
+    failures,
+    longest: () => longestMs,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+describe('router over three real servers', () => {
+  it('SIGKILL of the primary under write load: writes continue on the next provider, none lost, none duplicated', async () => {
+    const s = await store();
+    const load = writeLoad(s, 4);
+    await sleep(800);
+    await cluster.server('p1').kill();
+    await sleep(1500);
+    await load.stop();
+    expect(load.failures.map((f) => (f as Error).message)).toEqual([]);
+    expect(s.memory.router?.currentWriter).toBe('p2');
+    expect(s.events.some((e) => e.type === 'failover' && e.from === 'p1' && e.to === 'p2')).toBe(true);
+    expect(s.events.some((e) => e.type === 'breaker' && e.provider === 'p1' && e.state === 'open')).toBe(true);
+
+    await cluster.server('p1').start();
+    const held = await idsOn(cluster, 'router-test');
+    const everywhere = new Set([...held.values()].flatMap((ids) => [...ids]));
+    const missing = [...load.acked.keys()].filter((id) => !everywhere.has(id));
+    expect(missing).toEqual([]);
+    // No write was replayed under a new id: each (writer, i) has exactly one id.
+    const contents = new Set(load.acked.values());
+    expect(contents.size).toBe(load.acked.size);
+    expect(held.get('p3')?.size ?? 0).toBe(0); // p2 took over; p3 was never needed
+    await cluster.server('p1').psql("DELETE FROM agentmem.memories WHERE tenant_id = 'router-test'");
+    await cluster.server('p2').psql("DELETE FROM agentmem.memories WHERE tenant_id = 'router-test'");
+  });
+
+  it('SIGSTOP of the primary: no caller waits past its bound, the provider is marked down, traffic moves, and failback waits for catch-up', async () => {
+    const s = await store({ queryMs: 5000 });
+    const router = s.memory.router!;
+    await s.memory.memories.remember({ type: 'log', content: 'before' });
+    cluster.server('p1').pause();
+    // Each call is bounded by its query timeout (the breaker usually moves it sooner): none hangs.
+    const results = await noHang(
+      Promise.allSettled(Array.from({ length: 6 }, (_, i) => s.memory.memories.remember({ type: 'log', content: { during: i } }))),
+      15_000,
+    );
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(router.health('p1').state).toMatch(/open|half-open/);
+    expect(router.currentWriter).toBe('p2');
+
+    cluster.server('p1').resume();
+    for (let i = 0; i < 50 && router.health('p1').state !== 'closed'; i++) await sleep(100);
+    expect(router.health('p1').state).toBe('closed');
+    // Recovered, but fenced: p2 took writes meanwhile, so p1 waits for catch-up.
+    expect(router.state().find((p) => p.name === 'p1')?.fenced).toBe(true);
+    await s.memory.memories.remember({ type: 'log', content: 'still on p2' });
+    expect(router.currentWriter).toBe('p2');
+    router.confirmCaughtUp('p1');
+    await s.memory.memories.remember({ type: 'log', content: 'back on p1' });
+    expect(router.currentWriter).toBe('p1');
+    expect(s.events.map((e) => e.type)).toEqual(expect.arrayContaining(['failover', 'fenced', 'unfenced', 'failback']));
+  });
+
+  it('a black-holed network path to the primary moves traffic within the probe bound', async () => {
+    const proxy = await FaultProxy.start(cluster.server('p1').port);
+    cleanups.push(() => proxy.stop());
+    const s = await store({ urls: [cluster.server('p1').url({ port: proxy.port })] });
+    await s.memory.memories.remember({ type: 'log', content: 'via proxy' });
+    await proxy.setMode({ kind: 'blackhole' });
+    await noHang(s.memory.memories.remember({ type: 'log', content: 'black hole' }), 15_000);
+    expect(s.memory.router?.currentWriter).toBe('p2');
+    expect(s.memory.router?.health('p1').state).toMatch(/open|half-open/);
+  });
+
+  it('an SQL error does not fail over and does not count against the provider', async () => {
+    const s = await store();
+    const router = s.memory.router!;
+    const id = randomUUID();
+    const insert = (tx: { query: (sql: string, params: unknown[]) => Promise<unknown> }) =>
+      tx.query(
+        "INSERT INTO agentmem.settings (tenant_id, category, key, id, value, version, origin) VALUES ('router-test', 'c', 'dup', $1, '1', 1, 'x')",
+        [id],
+      );
+    await router.write('test.insert', (tx) => insert(tx));
+    for (let i = 0; i < 5; i++) {
+      await expect(router.write('test.insert', (tx) => insert(tx))).rejects.toBeInstanceOf(QueryError);
+    }
+    await expect(router.write('test.syntax', (tx) => tx.query('SELEC nonsense'))).rejects.toBeInstanceOf(QueryError);
+    expect(router.currentWriter).toBe('p1');
+    expect(router.health('p1').state).toBe('closed');
+    expect(s.events).toEqual([]);
+    // Only p1 ever saw the row.
+    expect(cluster.server('p2').psql("SELECT count(*) FROM agentmem.settings WHERE key = 'dup'").trim()).toBe('0');
+  });
+
+  it('a 1 s pause does not fail over', async () => {
+    const s = await store();
+    const load = writeLoad(s, 2);
+    await sleep(300);
+    cluster.server('p1').pause();
+    await sleep(1000);
+    cluster.server('p1').resume();
+    await sleep(500);
+    await load.stop();
+    expect(load.failures).toEqual([]);
+    expect(s.events.filter((e) => e.type === 'failover' || (e.type === 'breaker' && e.state === 'open'))).toEqual([]);
+    const held = await idsOn(cluster, 'router-test');
+    expect([...load.acked.keys()].every((id) => held.get('p1')?.has(id))).toBe(true);
+  });
+
+  it('pg_terminate_backend of pooled connections never crashes the process; writes go on', async () => {
+    const s = await store();
+    const load = writeLoad(s, 3);
+    await sleep(300);
+    for (let i = 0; i < 3; i++) {
+      cluster.server('p1').psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'agentmem'");
+      await sleep(200);
+    }
+    await load.stop();
+    expect(load.failures).toEqual([]);
+    expect(load.acked.size).toBeGreaterThan(0);
+  });
+
+  it('a commit whose acknowledgement was lost is not duplicated anywhere', async () => {
+    const proxy = await FaultProxy.start(cluster.server('p1').port);
+    cleanups.push(() => proxy.stop());
+    const s = await store({ urls: [cluster.server('p1').url({ port: proxy.port })] });
+    const session = await s.memory.sessions.create({ agentId: 'lost-ack' });
+    const messages = Array.from({ length: 5 }, (_, i) => ({ id: randomUUID(), role: 'user' as const, content: `m${i}` }));
+    // Cut the link right after the client sends COMMIT: the server commits, the client never hears so.
+    let armed = true;
+    proxy.onClientData = (chunk) => {
+      if (armed && chunk.includes('COMMIT')) {
+        armed = false;
+        return 'cut';
+      }
+      return undefined;
+    };
+    await s.memory.sessions.save({ session: { id: session.id }, messages });
+    expect(armed).toBe(false);
+    proxy.onClientData = undefined;
+    // Re-saving, wherever it lands, adds nothing.
+    await s.memory.sessions.save({ session: { id: session.id }, messages });
+    for (const server of cluster.servers) {
+      const counts = server
+        .psql(`SELECT count(*), count(DISTINCT id) FROM agentmem.memories WHERE tenant_id = 'router-test' AND session_id = '${session.id}'`)
+        .trim();
+      const [total, distinct] = counts.split('|').map(Number);
+      expect(total).toBe(distinct);
+      expect([0, 5]).toContain(total);
+    }
+    // A single-statement write cut after it was sent: retried as the same id, stored once.
+    const id = randomUUID();
+    armed = true;
+    proxy.onClientData = (chunk) => {
+      if (armed && chunk.includes(id)) {
+        armed = false;
+        return 'cut';
+      }
+      return undefined;
+    };
+    await s.memory.memories.remember({ id, type: 'decision', content: 'exactly once' });
+    const held = await idsOn(cluster, 'router-test');
+    expect([...held.values()].filter((ids) => ids.has(id)).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('+200 ms on one provider moves nearest reads off it; read-your-writes holds', async () => {
+    const proxy = await FaultProxy.start(cluster.server('p2').port);
+    cleanups.push(() => proxy.stop());
+    const s = await store({ readMode: 'nearest', urls: [cluster.server('p1').url(), cluster.server('p2').url({ port: proxy.port })] });
+    const router = s.memory.router!;
+    const where = () => router.read('test.where', async (_tx, context) => context.provider);
+    await sleep(600);
+    await proxy.setMode({ kind: 'latency', ms: 200 });
+    for (let i = 0; i < 40 && (router.health('p2').latencyMs ?? 0) < 100; i++) await sleep(100);
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add(await where());
+    expect(seen.has('p2')).toBe(false);
+    // After this caller writes, its reads go only where that write is (until replication says otherwise).
+    const id = await s.memory.memories.remember({ type: 'decision', content: 'read me back' });
+    for (let i = 0; i < 10; i++) {
+      expect((await s.memory.memories.get(id))?.content).toBe('read me back');
+    }
+    const nearestAfterWrite = await router.read('test.where', async (_tx, c) => c.provider, { after: s.memory.context.token.last! });
+    expect(nearestAfterWrite).toBe(s.memory.context.token.last?.provider);
+  });
+
+  it('with every provider down, a call fails with PROVIDER_UNAVAILABLE, bounded', async () => {
+    const s = await store();
+    for (const server of cluster.servers) await server.kill();
+    const error = await noHang(
+      s.memory.memories.remember({ type: 'log', content: 'nowhere' }).catch((e: unknown) => e),
+      20_000,
+    );
+    expect(error).toBeInstanceOf(ProviderUnavailableError);
+  });
+});
