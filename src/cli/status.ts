@@ -31,6 +31,17 @@ export function statusCommand(): Command {
               ['provider', 'role', 'kind', 'state', 'latency', 'server', 'pgvector', 'schema', 'target'],
             ),
           );
+          if (status.recentEvents.length) {
+            out.line('\nrecent router events:');
+            for (const event of status.recentEvents) {
+              const { at, type, ...rest } = event;
+              out.line(
+                `  ${at}  ${type.padEnd(9)} ${Object.entries(rest)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(' ')}`,
+              );
+            }
+          }
           const pending = status.providers.filter((p) => (p.pendingMigrations ?? 0) > 0);
           if (pending.length) out.line(`\n${pending.map((p) => p.name).join(', ')}: migrations pending — run \`agentmem migrate up\``);
         }

@@ -140,6 +140,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Agent
   return {
     ...config,
     embedded: { dataDir: resolve(cwd, config.embedded.dataDir) },
+    router: { ...config.router, eventLog: config.router.eventLog === false ? false : resolve(cwd, config.router.eventLog) },
     providers: orderProviders(config, cwd),
     sources: sources.length ? sources : ['defaults (embedded database)'],
   };

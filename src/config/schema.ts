@@ -80,9 +80,18 @@ export const configSchema = z
         failureThreshold: z.number().int().min(1).max(100).default(3),
         /** First wait before a half-open trial (doubles up to 10 s). */
         breakMs: z.number().int().min(50).max(600_000).default(500),
+        /** Router events (failover, breaker changes) as JSON Lines, shown by `agentmem status`; false for none. */
+        eventLog: z.union([z.string().min(1), z.literal(false)]).default('./.agentmem/events.jsonl'),
       })
       .strict()
-      .default({ readMode: 'primary', probeIntervalMs: 250, probeTimeoutMs: 800, failureThreshold: 3, breakMs: 500 }),
+      .default({
+        readMode: 'primary',
+        probeIntervalMs: 250,
+        probeTimeoutMs: 800,
+        failureThreshold: 3,
+        breakMs: 500,
+        eventLog: './.agentmem/events.jsonl',
+      }),
     embedded: z
       .object({ dataDir: z.string().min(1).default('./.agentmem/data') })
       .strict()

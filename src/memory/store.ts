@@ -1,13 +1,12 @@
 import { type AgentmemConfig, type LoadConfigOptions, loadConfig } from '../config/index.js';
 import {
-  DEFAULT_HEALTH,
   type ExecutionContext,
   type ExecutionOptions,
   type Executor,
   ProviderSet,
   type Queryable,
   Router,
-  type RouterOptions,
+  routerOptions,
   runOn,
 } from '../providers/index.js';
 import { Migrator } from '../schema/index.js';
@@ -98,16 +97,6 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
   const embedder = options.embedder ?? createEmbedder(config.embedder);
   const context = new StoreContext({ executor, tenant, schema: config.schema, limits: config.limits, search: config.search, embedder });
   return new AgentMemory(context, config, owned, router);
-}
-
-export function routerOptions(config: AgentmemConfig): Partial<RouterOptions> {
-  return {
-    readMode: config.router.readMode,
-    failover: config.failover.enabled,
-    probeIntervalMs: config.router.probeIntervalMs,
-    probeTimeoutMs: config.router.probeTimeoutMs,
-    health: { ...DEFAULT_HEALTH, failureThreshold: config.router.failureThreshold, breakMs: config.router.breakMs },
-  };
 }
 
 /** Applies pending migrations to the primary once, before the first operation. */

@@ -1,6 +1,6 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError } from '../errors/index.js';
-import type { ProviderDescription, ProviderSet } from '../providers/index.js';
+import { type ProviderDescription, type ProviderSet, type RouterEvent, readRecentEvents } from '../providers/index.js';
 import { Migrator } from '../schema/index.js';
 
 export interface ProviderStatus extends ProviderDescription {
@@ -19,6 +19,8 @@ export interface SystemStatus {
   schema: string;
   configSources: string[];
   providers: ProviderStatus[];
+  /** The newest router events (failover, failback, breaker changes) recorded by agentmem processes here. */
+  recentEvents: (RouterEvent & { at: string })[];
 }
 
 /** One direct look at each provider: reachable, how fast, which server, which schema version. */
@@ -57,5 +59,11 @@ export async function systemStatus(config: AgentmemConfig, providers: ProviderSe
       results.push({ ...base, reachable: false, error: { code, message: (error as Error).message } });
     }
   }
-  return { checkedAt: new Date().toISOString(), schema: config.schema, configSources: config.sources, providers: results };
+  return {
+    checkedAt: new Date().toISOString(),
+    schema: config.schema,
+    configSources: config.sources,
+    providers: results,
+    recentEvents: readRecentEvents(config.router.eventLog),
+  };
 }

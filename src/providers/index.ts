@@ -4,7 +4,16 @@ export { type ExecutionContext, type ExecutionOptions, type Executor, runOn } fr
 export { PgProvider } from './pg-provider.js';
 export { type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
 export { embeddedDefault, openProvider, type ProviderSelection, ProviderSet } from './provider-set.js';
-export { DEFAULT_ROUTER, type ProviderRouteState, Router, type RouterEvent, type RouterOptions, type WriteToken } from './router.js';
+export {
+  DEFAULT_ROUTER,
+  type ProviderRouteState,
+  Router,
+  type RouterEvent,
+  type RouterOptions,
+  readRecentEvents,
+  routerOptions,
+  type WriteToken,
+} from './router.js';
 export { applySessionSettings, inTransaction } from './transaction.js';
 export type {
   ConnectionOptions,

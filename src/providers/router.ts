@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError, ProviderUnavailableError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
+import { BREAKER_STATE_VALUE, breakerState, breakerTransitionsTotal, failoversTotal, routedCallsTotal } from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
 import { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';
 import { type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
@@ -16,6 +20,8 @@ export interface RouterOptions {
   probeIntervalMs: number;
   probeTimeoutMs: number;
   health: HealthOptions;
+  /** Append router events to this JSON Lines file (read by `agentmem status`); none when undefined. */
+  eventLog?: string | undefined;
 }
 
 export const DEFAULT_ROUTER: RouterOptions = {
@@ -76,7 +82,10 @@ export class Router extends EventEmitter implements Executor {
     super();
     this.healths = healths;
     this.writer = healths[0]?.name ?? '';
-    for (const health of healths) this.watch(health);
+    for (const health of healths) {
+      breakerState.set({ provider: health.name }, BREAKER_STATE_VALUE.closed);
+      this.watch(health);
+    }
   }
 
   static async open(providers: ProviderSet, options: Partial<RouterOptions> = {}): Promise<Router> {
@@ -169,12 +178,18 @@ export class Router extends EventEmitter implements Executor {
     const failures: string[] = [];
     let lastError: unknown;
     for (const health of candidates) {
+      const kind = isWrite ? 'write' : 'read';
       try {
         const result = await health.call(() => runOn(health.provider, fn, options));
+        routedCallsTotal.inc({ provider: health.name, kind, outcome: 'ok' });
         if (isWrite) this.noteWriter(health.name, failures.join('; '));
         return result;
       } catch (error) {
-        if (!isConnectionFailure(error)) throw error; // SQL errors are the caller's, on any provider
+        if (!isConnectionFailure(error)) {
+          routedCallsTotal.inc({ provider: health.name, kind, outcome: 'sql_error' });
+          throw error; // SQL errors are the caller's, on any provider
+        }
+        routedCallsTotal.inc({ provider: health.name, kind, outcome: 'connection_error' });
         lastError = error;
         failures.push(`${health.name}: ${(error as Error).message}`);
         logger().debug({ operation, provider: health.name, err: (error as Error).message }, 'call moved to the next provider');
@@ -231,7 +246,54 @@ export class Router extends EventEmitter implements Executor {
   }
 
   private emitEvent(event: RouterEvent): void {
+    const stamped = { ...event, at: new Date().toISOString() };
     logger().warn({ event }, `router: ${event.type}`);
-    this.emit('event', { ...event, at: new Date().toISOString() });
+    if (event.type === 'breaker') {
+      breakerState.set({ provider: event.provider }, BREAKER_STATE_VALUE[event.state]);
+      breakerTransitionsTotal.inc({ provider: event.provider, state: event.state });
+    }
+    if (event.type === 'failover' || event.type === 'failback') failoversTotal.inc({ kind: event.type, from: event.from, to: event.to });
+    if (this.options.eventLog) appendEvent(this.options.eventLog, stamped);
+    this.emit('event', stamped);
+  }
+}
+
+const EVENT_LOG_MAX_BYTES = 1024 * 1024;
+
+/** Append one event; the log rolls over to `<file>.1` past 1 MiB. A failing log never fails a call. */
+function appendEvent(file: string, event: object): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    try {
+      if (statSync(file).size > EVENT_LOG_MAX_BYTES) renameSync(file, `${file}.1`);
+    } catch {
+      /* no log yet */
+    }
+    appendFileSync(file, `${JSON.stringify(event)}\n`);
+  } catch (error) {
+    logger().warn({ file, err: (error as Error).message }, 'could not write the router event log');
+  }
+}
+
+/** Router options from the loaded config. */
+export function routerOptions(config: AgentmemConfig): Partial<RouterOptions> {
+  return {
+    readMode: config.router.readMode,
+    failover: config.failover.enabled,
+    probeIntervalMs: config.router.probeIntervalMs,
+    probeTimeoutMs: config.router.probeTimeoutMs,
+    health: { ...DEFAULT_HEALTH, failureThreshold: config.router.failureThreshold, breakMs: config.router.breakMs },
+    eventLog: config.router.eventLog === false ? undefined : config.router.eventLog,
+  };
+}
+
+/** The newest `count` events of a router event log (oldest first); none when there is no log. */
+export function readRecentEvents(file: string | false, count = 20): (RouterEvent & { at: string })[] {
+  if (!file) return [];
+  try {
+    const lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
+    return lines.slice(-count).map((line) => JSON.parse(line));
+  } catch {
+    return [];
   }
 }

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderUnavailableError, QueryError } from '../../src/index.js';
+import { registry } from '../../src/observability/metrics.js';
+import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
 import { idsOn, migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
 
 let cluster: PgCluster;
@@ -86,6 +90,17 @@ describe('router over three real servers', () => {
     expect(s.memory.router?.currentWriter).toBe('p2');
     expect(s.events.some((e) => e.type === 'failover' && e.from === 'p1' && e.to === 'p2')).toBe(true);
     expect(s.events.some((e) => e.type === 'breaker' && e.provider === 'p1' && e.state === 'open')).toBe(true);
+    // Counted as metrics, and visible to `agentmem status` (from the event log), without a password.
+    expect(await registry.getSingleMetricAsString('agentmem_failovers_total')).toMatch(/kind="failover",from="p1",to="p2"\} [1-9]/);
+    const cwd = dirname(dirname(s.config.router.eventLog as string));
+    writeFileSync(
+      join(cwd, 'agentmem.config.json'),
+      JSON.stringify({ providers: cluster.servers.map((x) => ({ name: x.name, url: x.url(), timeouts: { connectMs: 500 } })) }),
+    );
+    const status = await runCli(['status', '--json'], { cwd });
+    expect(status.stdout).not.toContain(TEST_PASSWORD);
+    const recent = JSON.parse(status.stdout).recentEvents as { type: string; from?: string; to?: string }[];
+    expect(recent.some((e) => e.type === 'failover' && e.from === 'p1' && e.to === 'p2')).toBe(true);
 
     await cluster.server('p1').start();
     const held = await idsOn(cluster, 'router-test');
