@@ -75,9 +75,11 @@ export const configSchema = z
         /** primary: reads go where writes go; nearest: lowest recent latency among providers holding the caller's writes. */
         readMode: z.enum(['primary', 'nearest']).default('primary'),
         probeIntervalMs: z.number().int().min(50).max(600_000).default(250),
-        probeTimeoutMs: z.number().int().min(50).max(60_000).default(800),
-        /** Consecutive connection failures that open a provider's circuit breaker. */
+        probeTimeoutMs: z.number().int().min(50).max(60_000).default(500),
+        /** Consecutive connection failures that open a provider's circuit breaker … */
         failureThreshold: z.number().int().min(1).max(100).default(3),
+        /** … once they span this long: shorter pauses never cause a failover. */
+        graceMs: z.number().int().min(0).max(600_000).default(2000),
         /** First wait before a half-open trial (doubles up to 10 s). */
         breakMs: z.number().int().min(50).max(600_000).default(500),
         /** Router events (failover, breaker changes) as JSON Lines, shown by `agentmem status`; false for none. */
@@ -87,8 +89,9 @@ export const configSchema = z
       .default({
         readMode: 'primary',
         probeIntervalMs: 250,
-        probeTimeoutMs: 800,
+        probeTimeoutMs: 500,
         failureThreshold: 3,
+        graceMs: 2000,
         breakMs: 500,
         eventLog: './.agentmem/events.jsonl',
       }),

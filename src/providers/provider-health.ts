@@ -2,21 +2,23 @@ import {
   BrokenCircuitError,
   type CircuitBreakerPolicy,
   CircuitState,
-  ConsecutiveBreaker,
   circuitBreaker,
   ExponentialBackoff,
   handleWhen,
+  type IBreaker,
   IsolatedCircuitError,
 } from 'cockatiel';
-import { ProviderUnavailableError } from '../errors/index.js';
+import { ProviderTimeoutError, ProviderUnavailableError } from '../errors/index.js';
 import { isConnectionFailure } from './classify.js';
 import type { Provider } from './types.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
 export interface HealthOptions {
-  /** Consecutive connection failures (real calls or probes) that open the breaker. */
+  /** Consecutive connection failures (real calls or probes) that open the breaker … */
   failureThreshold: number;
+  /** … once they have lasted this long: a shorter pause (a GC stall, a restart blip) is ridden out. */
+  graceMs: number;
   /** First wait before a half-open trial; doubles up to maxBreakMs. */
   breakMs: number;
   maxBreakMs: number;
@@ -24,7 +26,34 @@ export interface HealthOptions {
   ewmaAlpha: number;
 }
 
-export const DEFAULT_HEALTH: HealthOptions = { failureThreshold: 3, breakMs: 500, maxBreakMs: 10_000, ewmaAlpha: 0.3 };
+export const DEFAULT_HEALTH: HealthOptions = { failureThreshold: 3, graceMs: 2000, breakMs: 500, maxBreakMs: 10_000, ewmaAlpha: 0.3 };
+
+/**
+ * Opens after `threshold` consecutive failures spanning at least `graceMs`
+ * (cockatiel's ConsecutiveBreaker has no notion of time). A failed half-open
+ * trial opens again at once.
+ */
+export class GraceBreaker implements IBreaker {
+  state = { failures: 0, firstFailureAt: 0 };
+
+  constructor(
+    private readonly threshold: number,
+    private readonly graceMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  success(): void {
+    this.state = { failures: 0, firstFailureAt: 0 };
+  }
+
+  failure(circuit: CircuitState): boolean {
+    if (circuit === CircuitState.HalfOpen) return true;
+    const now = this.now();
+    if (this.state.failures === 0) this.state.firstFailureAt = now;
+    this.state.failures++;
+    return this.state.failures >= this.threshold && now - this.state.firstFailureAt >= this.graceMs;
+  }
+}
 
 /**
  * The router's view of one provider: a circuit breaker (cockatiel) fed by real
@@ -47,7 +76,7 @@ export class ProviderHealth {
       handleWhen((error) => isConnectionFailure(error)),
       {
         halfOpenAfter: new ExponentialBackoff({ initialDelay: options.breakMs, maxDelay: options.maxBreakMs }),
-        breaker: new ConsecutiveBreaker(options.failureThreshold),
+        breaker: new GraceBreaker(options.failureThreshold, options.graceMs),
       },
     );
   }
@@ -116,11 +145,23 @@ export class ProviderHealth {
     }
   }
 
-  /** One cheap query, bounded by `timeoutMs`; its outcome feeds the breaker like real traffic. */
+  /**
+   * One cheap query, bounded by `timeoutMs` as a whole (connecting included: a
+   * paused server accepts TCP and then never answers); its outcome feeds the
+   * breaker like real traffic.
+   */
   async probe(timeoutMs: number): Promise<boolean> {
     this.lastProbeAt = new Date();
     try {
-      await this.call(() => this.provider.query('SELECT 1', undefined, { timeoutMs }));
+      await this.call(() => {
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ProviderTimeoutError(this.name, timeoutMs, 'a health probe')), timeoutMs);
+        });
+        const query = this.provider.query('SELECT 1', undefined, { timeoutMs });
+        query.catch(() => undefined);
+        return Promise.race([query, bound]).finally(() => clearTimeout(timer));
+      });
       return true;
     } catch {
       return false;

@@ -28,7 +28,7 @@ export const DEFAULT_ROUTER: RouterOptions = {
   readMode: 'primary',
   failover: true,
   probeIntervalMs: 250,
-  probeTimeoutMs: 800,
+  probeTimeoutMs: 500,
   health: DEFAULT_HEALTH,
 };
 
@@ -282,7 +282,12 @@ export function routerOptions(config: AgentmemConfig): Partial<RouterOptions> {
     failover: config.failover.enabled,
     probeIntervalMs: config.router.probeIntervalMs,
     probeTimeoutMs: config.router.probeTimeoutMs,
-    health: { ...DEFAULT_HEALTH, failureThreshold: config.router.failureThreshold, breakMs: config.router.breakMs },
+    health: {
+      ...DEFAULT_HEALTH,
+      failureThreshold: config.router.failureThreshold,
+      graceMs: config.router.graceMs,
+      breakMs: config.router.breakMs,
+    },
     eventLog: config.router.eventLog === false ? undefined : config.router.eventLog,
   };
 }

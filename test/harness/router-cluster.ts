@@ -47,7 +47,14 @@ export async function routedStore(
         pool: { max: 8 },
         timeouts: { connectMs: 1000, queryMs: options.queryMs ?? 5000, statementMs: 5000, idleInTransactionMs: 5000 },
       })),
-      router: { readMode: options.readMode ?? 'primary', probeIntervalMs: 200, probeTimeoutMs: 600, failureThreshold: 3, breakMs: 300 },
+      router: {
+        readMode: options.readMode ?? 'primary',
+        probeIntervalMs: 250,
+        probeTimeoutMs: 500,
+        failureThreshold: 3,
+        graceMs: 2000,
+        breakMs: 300,
+      },
     },
   });
   const memory = await createMemory({ config, tenant: 'router-test' });
