@@ -128,9 +128,11 @@ export const configSchema = z
       .object({
         /** HNSW candidate list size; larger finds more of the true nearest neighbours, slower. */
         efSearch: z.number().int().min(10).max(1000).default(800),
+        /** Vector searches whose filters leave at most this many candidates are exact (0: always use the index). */
+        exactThreshold: z.number().int().min(0).max(10_000_000).default(20_000),
       })
       .strict()
-      .default({ efSearch: 800 }),
+      .default({ efSearch: 800, exactThreshold: 20_000 }),
     settings: z
       .object({ cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000) })
       .strict()

@@ -16,7 +16,7 @@ export interface StoredAtom extends Atom {
 }
 
 export type SearchMode = 'text' | 'vector' | 'hybrid';
-/** How the vector half was computed: an HNSW index, pgvector without an index, or plain SQL. */
+/** How the vector half was computed: the HNSW index, pgvector exactly (few candidates, or no index for the dimension), or plain SQL. */
 export type VectorMethod = 'hnsw' | 'exact-pgvector' | 'exact-sql';
 
 export interface AtomHit {
@@ -206,7 +206,8 @@ export class Atoms {
       metadata: atom.metadata,
       created_at: (atom.createdAt ?? new Date()).toISOString(),
       last_validated_at: atom.lastValidatedAt?.toISOString() ?? null,
-      embedding,
+      // As an array literal: casting text to real[] is far cheaper for the server than a JSON array of numbers.
+      embedding: pgArray(embedding),
       embedding_model: this.ctx.embedder.model,
       embedding_dim: this.ctx.embedder.dimensions,
     };
@@ -229,12 +230,12 @@ export class Atoms {
       SELECT $1, r.id, r.atom_id, r.created_at, r.atom_type, r.title, r.summary, r.content, r.manufacturer, r.product_family,
              r.product_version, r.difficulty, r.prerequisites, r.related_atoms, r.source_document, r.source_pages, r.source_url,
              r.quality_score, r.safety_level, r.safety_notes, r.keywords, r.citations, r.metadata, r.last_validated_at,
-             r.embedding, r.embedding_model, r.embedding_dim, $3, $4
+             r.embedding::real[], r.embedding_model, r.embedding_dim, $3, $4
         FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, atom_id text, created_at timestamptz, atom_type text, title text,
              summary text, content text, manufacturer text, product_family text, product_version text, difficulty text,
              prerequisites text[], related_atoms text[], source_document text, source_pages text, source_url text,
              quality_score real, safety_level text, safety_notes text, keywords text[], citations jsonb, metadata jsonb,
-             last_validated_at timestamptz, embedding real[], embedding_model text, embedding_dim integer)
+             last_validated_at timestamptz, embedding text, embedding_model text, embedding_dim integer)
       ON CONFLICT (tenant_id, atom_id) DO UPDATE
         SET (${content}) = (${excluded}), deleted_at = NULL, version = EXCLUDED.version, origin = EXCLUDED.origin
         WHERE a.deleted_at IS NOT NULL OR (${current}) IS DISTINCT FROM (${excluded})
@@ -332,9 +333,8 @@ export class Atoms {
       let vectorHits: AtomHit[] = [];
       if (vector) {
         const capability = await this.capability(tx, provider);
-        method = capability.method;
         await this.checkEmbeddings(tx, provider);
-        vectorHits = await this.vectorSearch(tx, vector, o.filter, pool, capability);
+        ({ hits: vectorHits, method } = await this.vectorSearch(tx, vector, o.filter, pool, capability));
       }
       if (o.mode === 'text') return { mode: o.mode, vectorMethod: null, results: textHits };
       if (o.mode === 'vector') return { mode: o.mode, vectorMethod: method, results: vectorHits };
@@ -363,18 +363,32 @@ export class Atoms {
     filter: z.output<typeof filterSchema>,
     limit: number,
     capability: VectorCapability,
-  ): Promise<AtomHit[]> {
+  ): Promise<{ hits: AtomHit[]; method: VectorMethod }> {
     const dim = this.ctx.embedder.dimensions;
+    const table = this.ctx.table('knowledge_atoms');
     const params: unknown[] = [this.ctx.tenant];
     // The dimension is inlined (an integer we own) so the planner can match the partial HNSW index.
     const where = `${filterSql(filter, params)} AND embedding_dim = ${dim}`;
+    let method = capability.method;
+    const threshold = this.ctx.search.exactThreshold;
+    if (method === 'hnsw' && threshold > 0) {
+      // A filter that leaves few candidates (one tenant of many, a rare vendor) is answered
+      // exactly: scanning them costs less than walking the graph past everyone else's rows.
+      const { rows } = await tx.query<{ n: string }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${where} LIMIT ${threshold + 1}) candidates`,
+        params,
+      );
+      if (Number(rows[0]?.n ?? 0) <= threshold) method = 'exact-pgvector';
+    }
     let distance: string;
-    if (capability.method === 'exact-sql') {
+    if (method === 'exact-sql') {
       params.push(pgArray(vector));
       distance = `${this.ctx.schema}.cosine_distance(embedding, $${params.length}::real[])`;
     } else {
       params.push(pgVector(vector));
       distance = `(embedding::vector(${dim})) <=> $${params.length}::vector(${dim})`;
+    }
+    if (method === 'hnsw') {
       if (capability.iterativeScan) {
         // Keep scanning the index until enough rows pass the filters, so a filtered query still returns k rows.
         await tx.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
@@ -382,18 +396,21 @@ export class Atoms {
       await tx.query("SELECT set_config('hnsw.ef_search', $1, true)", [String(Math.max(this.ctx.search.efSearch, limit))]);
     }
     params.push(limit);
+    // "+ 0" keeps the planner off the HNSW index when the search is meant to be exact.
+    const order = method === 'hnsw' ? distance : `(${distance}) + 0`;
     const { rows } = await tx.query(
-      `SELECT ${COLUMNS}, ${distance} AS distance FROM ${this.ctx.table('knowledge_atoms')}
+      `SELECT ${COLUMNS}, ${distance} AS distance FROM ${table}
         WHERE ${where}
-        ORDER BY ${distance}
+        ORDER BY ${order}
         LIMIT $${params.length}`,
       params,
     );
     // relaxed_order may return rows slightly out of order: sort by the exact distance.
-    return rows
+    const hits = rows
       .map((r) => ({ atom: toAtom(r), distance: Number(r.distance) }))
       .sort((a, b) => a.distance - b.distance || a.atom.atomId.localeCompare(b.atom.atomId))
       .map((hit, i) => ({ ...hit, score: 1 - hit.distance, vectorRank: i + 1 }));
+    return { hits, method };
   }
 
   /** What this provider can do for vector search (cached per provider). */

@@ -18,7 +18,8 @@ describe('agentmem memory commands on the embedded default', () => {
     expect(demo.code).toBe(0);
     expect(demo.stdout).toMatch(/session [0-9a-f-]{36}: 5 messages saved/);
     expect(demo.stdout).toMatch(/knowledge atoms: 10 read, 10 new/);
-    expect(demo.stdout).toMatch(/mode hybrid, vector search: hnsw/);
+    // Ten atoms: below search.exactThreshold, so the vector half is an exact pgvector scan.
+    expect(demo.stdout).toMatch(/mode hybrid, vector search: exact-pgvector/);
     expect(demo.stdout).toMatch(/motor:overheating-causes/);
     const again = await cli('demo', '--json');
     expect(again.code).toBe(0);

@@ -364,6 +364,21 @@ describe.each(names)('memory API on %s', (name) => {
       expect(hybrid.results).toHaveLength(10);
     }
     if (b.expectedVectorMethod === 'hnsw') {
+      // With the default threshold, a filter that leaves few candidates is answered exactly.
+      const exact = new AgentMemory(m.context.with({ search: { efSearch: 800, exactThreshold: 20_000 } }), b.config, undefined);
+      const exactResult = await exact.atoms.search('conveyor belt tracking', {
+        mode: 'vector',
+        limit: 10,
+        filter: { manufacturer: 'rare-vendor' },
+      });
+      expect(exactResult.vectorMethod).toBe('exact-pgvector');
+      expect(exactResult.results.map((r) => r.atom.atomId).sort()).toEqual(
+        (
+          await forced.atoms.search('conveyor belt tracking', { mode: 'vector', limit: 10, filter: { manufacturer: 'rare-vendor' } })
+        ).results
+          .map((r) => r.atom.atomId)
+          .sort(),
+      );
       // The same query without the iterative scan loses rows: the check above can fail.
       const vector = (await m.context.embedder.embed(['conveyor belt tracking']))[0] as number[];
       const plain = await indexOnly.read('t', async (tx) => {
