@@ -147,20 +147,19 @@ export class Settings {
   }
 
   async getInt(category: string, key: string, fallback?: number): Promise<number | undefined> {
-    const value = await this.raw(category, key);
-    if (value === undefined) return fallback;
-    const n = typeof value === 'string' ? Number(value.trim()) : value;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n))
-      throw new ValidationError(`setting ${category}.${key} is ${JSON.stringify(value)}, not an integer`);
-    return n;
+    return this.getNumber(category, key, fallback, Number.isSafeInteger, 'an integer');
   }
 
   async getFloat(category: string, key: string, fallback?: number): Promise<number | undefined> {
+    return this.getNumber(category, key, fallback, Number.isFinite, 'a number');
+  }
+
+  private async getNumber(category: string, key: string, fallback: number | undefined, accept: (n: number) => boolean, what: string) {
     const value = await this.raw(category, key);
     if (value === undefined) return fallback;
     const n = typeof value === 'string' ? Number(value.trim()) : value;
-    if (typeof n !== 'number' || !Number.isFinite(n))
-      throw new ValidationError(`setting ${category}.${key} is ${JSON.stringify(value)}, not a number`);
+    if (typeof n !== 'number' || !accept(n))
+      throw new ValidationError(`setting ${category}.${key} is ${JSON.stringify(value)}, not ${what}`);
     return n;
   }
 

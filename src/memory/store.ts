@@ -71,9 +71,15 @@ export class AgentMemory {
     return this.context.tenant;
   }
 
-  /** The same store, scoped to another tenant (shares connections). */
+  /** The same store, scoped to another tenant (shares connections and the router). */
   forTenant(tenant: string): AgentMemory {
-    return new AgentMemory(this.context.with({ tenant: parseInput(identifier, tenant, 'tenant') }), this.config, undefined, this.router);
+    // Another caller: its own read-your-writes token.
+    return new AgentMemory(
+      this.context.with({ tenant: parseInput(identifier, tenant, 'tenant'), token: {} }),
+      this.config,
+      undefined,
+      this.router,
+    );
   }
 
   /** Close the connections this store opened (a store from forTenant() shares them and closes nothing). */

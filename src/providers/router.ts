@@ -150,22 +150,32 @@ export class Router extends EventEmitter implements Executor {
 
   async read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
     const after = options?.after;
+    // Read-your-writes: only providers that hold the caller's last write may answer.
+    const holds = (h: ProviderHealth) => !after || this.replicatedTo(h.name, after);
+    let candidates: ProviderHealth[];
     if (this.options.readMode === 'nearest') {
-      const nearest = this.healths
-        .filter((h) => h.available && (!after || this.replicatedTo(h.name, after)))
+      candidates = this.healths
+        .filter((h) => h.available && !this.fenced.has(h.name) && holds(h))
         .sort((a, b) => (a.latencyMs ?? Number.POSITIVE_INFINITY) - (b.latencyMs ?? Number.POSITIVE_INFINITY));
-      const rest = this.writeCandidates().filter((h) => !nearest.includes(h));
-      return this.attempt(operation, [...nearest, ...rest], fn, options, false);
+    } else {
+      candidates = this.writeCandidates().filter(holds);
     }
-    return this.attempt(operation, this.writeCandidates(), fn, options, false);
+    if (!candidates.length && after) {
+      // Nobody reachable is known to hold the caller's write: ask where it was written (it may be back).
+      candidates = this.healths.filter((h) => h.name === after.provider);
+    }
+    return this.attempt(operation, candidates, fn, options, false);
   }
 
-  /** Providers a write may go to, in order: available, not fenced; the primary alone when failover is off. */
+  /** Providers a write may go to, in order: available and not fenced; the primary alone when failover is off. */
   private writeCandidates(): ProviderHealth[] {
     const ordered = this.options.failover ? this.healths : this.healths.slice(0, 1);
-    const open = ordered.filter((h) => h.available && !this.fenced.has(h.name));
-    // Nothing looks healthy: still try each in order (a breaker may be wrong; the call is bounded).
-    return open.length ? open : ordered.filter((h) => !this.fenced.has(h.name) || ordered.length === 1);
+    const ready = ordered.filter((h) => h.available && !this.fenced.has(h.name));
+    if (ready.length) return ready;
+    // Better a recovered provider that is still catching up than no provider at all.
+    const up = ordered.filter((h) => h.available);
+    // Nothing looks available: the breakers answer at once, so the caller gets a quick, clear error.
+    return up.length ? up : ordered;
   }
 
   private async attempt<T>(

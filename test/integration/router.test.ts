@@ -266,6 +266,22 @@ describe('router over three real servers', () => {
     expect(nearestAfterWrite).toBe(s.memory.context.token.last?.provider);
   });
 
+  it('a read never returns data older than the caller’s own last write, even across a failover', async () => {
+    const s = await store();
+    const first = await s.memory.memories.remember({ type: 'decision', content: 'written to p1' });
+    expect(s.memory.context.token.last?.provider).toBe('p1');
+    await cluster.server('p1').kill();
+    // p2 has not got the caller's write (no replication yet): refusing beats answering stale.
+    await expect(s.memory.memories.get(first)).rejects.toBeInstanceOf(ProviderUnavailableError);
+    // The next write lands on p2; from then on p2 answers, and holds that write.
+    const second = await s.memory.memories.remember({ type: 'decision', content: 'written to p2' });
+    expect(s.memory.context.token.last?.provider).toBe('p2');
+    expect((await s.memory.memories.get(second))?.content).toBe('written to p2');
+    // Another caller, with no writes of its own, may read anywhere available.
+    const other = s.memory.forTenant('router-test');
+    expect(await other.memories.get(first)).toBeNull();
+  });
+
   it('with every provider down, a call fails with PROVIDER_UNAVAILABLE, bounded', async () => {
     const s = await store();
     for (const server of cluster.servers) await server.kill();
