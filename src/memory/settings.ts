@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { newId } from '../core/ids.js';
 import { ValidationError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
@@ -173,5 +172,3 @@ export class Settings {
     this.cache.clear();
   }
 }
-
-export const settingSchemas = { name: settingName, value: z.unknown() };
