@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { memoryCommand } from './memory.js';
 import { migrateCommand } from './migrate.js';
 import { EXIT, exitCodeFor, reportError } from './output.js';
+import { schemaCommand } from './schema.js';
 import { sessionCommand } from './session.js';
 import { settingsCommand } from './settings.js';
 import { statusCommand } from './status.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     atomsCommand(),
     settingsCommand(),
     migrateCommand(),
+    schemaCommand(),
     statusCommand(),
     configCommand(),
   ])

@@ -239,17 +239,20 @@ export class Migrator {
   }
 
   private async bootstrap(connection: Queryable): Promise<void> {
-    await connection.exec(
-      `CREATE SCHEMA IF NOT EXISTS ${this.options.schema};
-       CREATE TABLE IF NOT EXISTS ${this.table} (
-         version     integer     PRIMARY KEY,
-         name        text        NOT NULL,
-         checksum    text        NOT NULL,
-         applied_at  timestamptz NOT NULL DEFAULT now(),
-         duration_ms integer     NOT NULL
-       );`,
-    );
+    await connection.exec(bootstrapSql(this.options.schema));
   }
+}
+
+/** The schema and the migrator's own bookkeeping table. */
+export function bootstrapSql(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${schema};
+    CREATE TABLE IF NOT EXISTS ${schema}.schema_versions (
+      version     integer     PRIMARY KEY,
+      name        text        NOT NULL,
+      checksum    text        NOT NULL,
+      applied_at  timestamptz NOT NULL DEFAULT now(),
+      duration_ms integer     NOT NULL
+    );`;
 }
 
 function currentOf(applied: { version: number }[]): number {

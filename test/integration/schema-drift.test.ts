@@ -1,0 +1,140 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemory, diffSchema, fixSchema, loadConfig, PgProvider, QueryError } from '../../src/index.js';
+import { runCli } from '../harness/cli.js';
+import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { providerConfig } from '../harness/providers.js';
+import { migrateAll } from '../harness/router-cluster.js';
+
+let cluster: PgCluster;
+let cwd: string;
+const providers: PgProvider[] = [];
+const provider = (name: string) => {
+  const p = new PgProvider(providerConfig(cluster.server(name), { name }));
+  providers.push(p);
+  return p;
+};
+const options = { schema: 'agentmem' };
+const cli = (...args: string[]) => runCli(args, { cwd });
+
+beforeAll(async () => {
+  cluster = await startCluster(3);
+  await migrateAll(cluster);
+  cwd = mkdtempSync(join(tmpdir(), 'agentmem-drift-'));
+  writeFileSync(
+    join(cwd, 'agentmem.config.json'),
+    JSON.stringify({ providers: cluster.servers.map((s) => ({ name: s.name, url: s.url() })) }),
+  );
+});
+afterAll(async () => {
+  await Promise.all(providers.map((p) => p.close()));
+  await cluster?.stop();
+});
+
+/** The CHECK the outage started with: the old five memory types, without session_metadata and the message types. */
+const OLD_CHECK = `ALTER TABLE agentmem.memories DROP CONSTRAINT memories_memory_type_check,
+  ADD CONSTRAINT memories_memory_type_check CHECK (memory_type IN ('context', 'decision', 'action', 'issue', 'log'))`;
+
+describe('schema drift', () => {
+  it('freshly migrated servers have no drift', async () => {
+    for (const name of ['p1', 'p2', 'p3']) expect((await diffSchema(provider(name), options)).items).toEqual([]);
+    const result = await cli('schema', 'diff');
+    expect(result.code).toBe(0);
+  });
+
+  it('finds the old 5-value CHECK on exactly one server, fixes only that server, and a session save works there', async () => {
+    cluster.server('p2').psql(OLD_CHECK);
+    // Some other drift on p3, which fixing p2 must leave alone.
+    cluster.server('p3').psql('DROP INDEX agentmem.sessions_user_idx');
+
+    const diff = await cli('schema', 'diff', '--json');
+    expect(diff.code).toBe(1);
+    const reports = JSON.parse(diff.stdout).providers as {
+      provider: string;
+      items: { object: string; kind: string; change: string; severity: string; fix: string[] }[];
+    }[];
+    const byName = Object.fromEntries(reports.map((r) => [r.provider, r.items]));
+    expect(byName.p1).toEqual([]);
+    expect(byName.p2).toHaveLength(1);
+    expect(byName.p2?.[0]).toMatchObject({
+      object: 'memories.memories_memory_type_check',
+      kind: 'constraint',
+      change: 'changed',
+      severity: 'blocking',
+    });
+    expect(byName.p2?.[0]?.fix.join(';')).toContain('session_metadata');
+    expect(byName.p3?.map((i) => i.object)).toEqual(['sessions.sessions_user_idx']);
+
+    // Writes of the code's types fail there, as in the outage.
+    // A store on p2 alone (its own directory: the config file here names all three).
+    const config = await loadConfig({
+      cwd: mkdtempSync(join(tmpdir(), 'agentmem-p2-')),
+      env: {},
+      overrides: { providers: [{ name: 'p2', url: cluster.server('p2').url() }] },
+    });
+    const onP2 = await createMemory({ config, tenant: 'drift' });
+    try {
+      await expect(onP2.memories.remember({ type: 'session_metadata', content: { title: 'x' } })).rejects.toBeInstanceOf(QueryError);
+
+      const dry = await cli('schema', 'fix', '--provider', 'p2', '--dry-run');
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toMatch(/would apply 2 statement\(s\)/);
+      expect(dry.stdout).toMatch(/ADD CONSTRAINT memories_memory_type_check CHECK/);
+      expect((await diffSchema(provider('p2'), options)).items).toHaveLength(1); // nothing changed
+
+      const needsYes = await cli('schema', 'fix', '--provider', 'p2');
+      expect(needsYes.code).toBe(2);
+
+      const fixed = await cli('schema', 'fix', '--provider', 'p2', '--yes');
+      expect(fixed.code).toBe(0);
+      expect(fixed.stdout).toMatch(/verified: no drift left/);
+      expect((await diffSchema(provider('p2'), options)).items).toEqual([]);
+      expect((await diffSchema(provider('p3'), options)).items.map((i) => i.object)).toEqual(['sessions.sessions_user_idx']);
+
+      const session = await onP2.sessions.create({ agentId: 'after-fix' });
+      await onP2.memories.remember({ type: 'session_metadata', content: { title: 'saved' }, sessionId: session.id });
+      const saved = await onP2.sessions.save({ session: { id: session.id }, messages: [{ role: 'user', content: 'works now' }] });
+      expect(saved.inserted).toBe(1);
+    } finally {
+      await onP2.close();
+    }
+    await fixSchema(provider('p3'), options);
+  });
+
+  it('detects and fixes a missing index, a changed default, a missing RLS policy and an unexpected constraint', async () => {
+    const p1 = cluster.server('p1');
+    p1.psql(`DROP INDEX agentmem.memories_type_idx;
+      ALTER TABLE agentmem.sessions ALTER COLUMN metadata SET DEFAULT '{"x": 1}'::jsonb;
+      DROP POLICY tenant_isolation ON agentmem.settings;
+      ALTER TABLE agentmem.memories ADD CONSTRAINT short_content CHECK (length(content::text) < 100)`);
+    const report = await diffSchema(provider('p1'), options);
+    const found = Object.fromEntries(report.items.map((i) => [i.object, [i.kind, i.change, i.severity]]));
+    expect(found).toEqual({
+      'memories.memories_type_idx': ['index', 'missing', 'warning'],
+      'sessions.metadata (default)': ['column', 'changed', 'warning'],
+      'settings.tenant_isolation': ['policy', 'missing', 'error'],
+      'memories.short_content': ['constraint', 'unexpected', 'blocking'],
+    });
+    expect(report.blocking).toBe(true);
+    const result = await fixSchema(provider('p1'), options);
+    expect(result.applied).toHaveLength(4);
+    expect(result.after?.items).toEqual([]);
+  });
+
+  it('refuses to drop an unexpected column that holds data unless told', async () => {
+    const p3 = cluster.server('p3');
+    p3.psql(`ALTER TABLE agentmem.settings ADD COLUMN legacy_note text;
+      INSERT INTO agentmem.settings (tenant_id, category, key, id, value, version, origin, legacy_note)
+      VALUES ('t', 'c', 'k', gen_random_uuid(), '1', 1, 'p3', 'keep me')`);
+    const refused = await fixSchema(provider('p3'), options);
+    expect(refused.refused.map((i) => i.object)).toEqual(['settings.legacy_note']);
+    expect(p3.psql("SELECT legacy_note FROM agentmem.settings WHERE key = 'k'").trim()).toBe('keep me');
+    const cliRefused = await cli('schema', 'fix', '--provider', 'p3', '--yes');
+    expect(cliRefused.code).toBe(1);
+    expect(cliRefused.stdout).toMatch(/REFUSED \(destructive/);
+    const forced = await fixSchema(provider('p3'), { ...options, allowDestructive: true });
+    expect(forced.after?.items).toEqual([]);
+  });
+});
