@@ -26,9 +26,10 @@ export function statusCommand(): Command {
                 server: p.serverVersion ?? '',
                 pgvector: p.vector ?? (p.reachable ? 'none' : ''),
                 schema: p.schemaVersion === undefined ? '' : `${p.schemaVersion}/${p.latestSchemaVersion}`,
+                drift: p.drift ? (p.drift.differences ? `${p.drift.blocking ? 'BLOCKING ' : ''}${p.drift.differences}` : 'none') : '',
                 target: p.target,
               })),
-              ['provider', 'role', 'kind', 'state', 'latency', 'server', 'pgvector', 'schema', 'target'],
+              ['provider', 'role', 'kind', 'state', 'latency', 'server', 'pgvector', 'schema', 'drift', 'target'],
             ),
           );
           if (status.recentEvents.length) {
@@ -41,6 +42,11 @@ export function statusCommand(): Command {
                   .join(' ')}`,
               );
             }
+          }
+          for (const p of status.providers.filter((x) => x.drift?.blocking)) {
+            out.line(
+              `\n${p.name}: takes no writes until its schema is fixed: ${p.drift?.summary} — run \`agentmem schema diff --provider ${p.name}\``,
+            );
           }
           const pending = status.providers.filter((p) => (p.pendingMigrations ?? 0) > 0);
           if (pending.length) out.line(`\n${pending.map((p) => p.name).join(', ')}: migrations pending — run \`agentmem migrate up\``);

@@ -9,7 +9,7 @@ import {
   routerOptions,
   runOn,
 } from '../providers/index.js';
-import { Migrator } from '../schema/index.js';
+import { diffSchema, Migrator } from '../schema/index.js';
 import { Atoms } from './atoms.js';
 import { StoreContext } from './context.js';
 import { createEmbedder, type Embedder } from './embedders.js';
@@ -96,7 +96,15 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
   const tenant = parseInput(identifier, options.tenant ?? config.tenant, 'tenant');
   const owned = options.executor ? undefined : ProviderSet.fromConfig(config);
   // Configured providers go through the router (health, breakers, failover); the embedded default needs none.
-  const router = owned && config.providers.length ? (await Router.open(owned, routerOptions(config))).start() : undefined;
+  const router = owned && config.providers.length ? await Router.open(owned, routerOptions(config)) : undefined;
+  if (router) {
+    router.driftCheck = async (provider) => {
+      const report = await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions });
+      const blocking = report.items.filter((i) => i.severity === 'blocking');
+      return { blocking: blocking.length > 0, summary: blocking.map((i) => `${i.kind} ${i.object} ${i.change}`).join(', ') };
+    };
+    router.start();
+  }
   let executor = options.executor ?? router ?? new PrimaryExecutor(owned as ProviderSet);
   const migrate = options.migrate ?? config.providers.length === 0;
   if (migrate && owned) executor = new MigratingExecutor(executor, owned, config);
@@ -120,7 +128,8 @@ class MigratingExecutor implements Executor {
       const ready = this.set
         .primary()
         .then((p) => new Migrator(p, { schema: this.config.schema, embeddingDim: this.config.embedder.dimensions }).up())
-        .then(() => undefined);
+        // The router saw the schema before it was migrated: let it look again.
+        .then(() => (this.inner instanceof Router ? this.inner.checkDrift() : undefined));
       // A failed migration is tried again on the next call, not remembered.
       ready.catch(() => {
         if (this.ready === ready) this.ready = undefined;

@@ -1,7 +1,7 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError } from '../errors/index.js';
 import { type ProviderDescription, type ProviderSet, type RouterEvent, readRecentEvents } from '../providers/index.js';
-import { Migrator } from '../schema/index.js';
+import { diffSchema, Migrator } from '../schema/index.js';
 
 export interface ProviderStatus extends ProviderDescription {
   reachable: boolean;
@@ -11,6 +11,8 @@ export interface ProviderStatus extends ProviderDescription {
   schemaVersion?: number;
   latestSchemaVersion?: number;
   pendingMigrations?: number;
+  /** Schema drift against the code: blocking drift keeps writes away from this provider. */
+  drift?: { blocking: boolean; differences: number; summary: string };
   error?: { code: string; message: string };
 }
 
@@ -44,6 +46,9 @@ export async function systemStatus(config: AgentmemConfig, providers: ProviderSe
       );
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
       const migration = await new Migrator(provider, { schema: config.schema }).status();
+      const drift = migration.current
+        ? await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions })
+        : undefined;
       results.push({
         ...base,
         reachable: true,
@@ -53,6 +58,15 @@ export async function systemStatus(config: AgentmemConfig, providers: ProviderSe
         schemaVersion: migration.current,
         latestSchemaVersion: migration.latest,
         pendingMigrations: migration.pending.length,
+        ...(drift
+          ? {
+              drift: {
+                blocking: drift.blocking,
+                differences: drift.items.length,
+                summary: drift.items.map((i) => `${i.severity} ${i.kind} ${i.object} ${i.change}`).join('; '),
+              },
+            }
+          : {}),
       });
     } catch (error) {
       const code = error instanceof AgentmemError ? error.code : 'INTERNAL';

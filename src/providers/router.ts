@@ -10,7 +10,7 @@ import { isConnectionFailure } from './classify.js';
 import { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';
 import { type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
 import type { ProviderSet } from './provider-set.js';
-import type { Queryable } from './types.js';
+import type { Provider, Queryable } from './types.js';
 
 export interface RouterOptions {
   /** `primary`: reads go where writes go. `nearest`: the lowest-latency provider that has the caller's writes. */
@@ -22,6 +22,8 @@ export interface RouterOptions {
   health: HealthOptions;
   /** Append router events to this JSON Lines file (read by `agentmem status`); none when undefined. */
   eventLog?: string | undefined;
+  /** How often to re-check schema drift (a fixed provider takes writes again). */
+  driftCheckMs: number;
 }
 
 export const DEFAULT_ROUTER: RouterOptions = {
@@ -30,6 +32,7 @@ export const DEFAULT_ROUTER: RouterOptions = {
   probeIntervalMs: 250,
   probeTimeoutMs: 500,
   health: DEFAULT_HEALTH,
+  driftCheckMs: 60_000,
 };
 
 /** Where the caller's last write went: reads must not return anything older. */
@@ -43,7 +46,9 @@ export type RouterEvent =
   | { type: 'failover'; from: string; to: string; reason: string }
   | { type: 'failback'; from: string; to: string }
   | { type: 'fenced'; provider: string; reason: string }
-  | { type: 'unfenced'; provider: string };
+  | { type: 'unfenced'; provider: string }
+  | { type: 'drift'; provider: string; reason: string }
+  | { type: 'drift-cleared'; provider: string };
 
 export interface ProviderRouteState {
   name: string;
@@ -53,6 +58,8 @@ export interface ProviderRouteState {
   lastError: string | undefined;
   /** Recovered, but kept from writes until replication has caught it up. */
   fenced: boolean;
+  /** Why the schema keeps it from writes, when it does. */
+  drift: string | undefined;
   writer: boolean;
 }
 
@@ -73,6 +80,15 @@ export class Router extends EventEmitter implements Executor {
   replicatedTo: (provider: string, token: WriteToken) => boolean = (provider, token) => provider === token.provider;
   /** Is a recovered provider caught up? (The replicator answers; until then it waits for confirmCaughtUp().) */
   catchUp: ((provider: string) => Promise<boolean>) | undefined;
+  /**
+   * Does a provider's schema differ from the code's in a way that breaks writes?
+   * (The schema layer answers.) Checked at start-up, every `driftCheckMs`, and
+   * before a fenced provider takes writes again.
+   */
+  driftCheck: ((provider: Provider) => Promise<{ blocking: boolean; summary: string }>) | undefined;
+  private readonly drifted = new Map<string, string>();
+  private driftReady: Promise<void> = Promise.resolve();
+  private lastDriftCheck = 0;
 
   private constructor(
     readonly providers: ProviderSet,
@@ -99,8 +115,12 @@ export class Router extends EventEmitter implements Executor {
   start(): this {
     if (this.running) return this;
     this.running = true;
+    // Writes wait for the first drift check, so none lands on a drifted provider at start-up.
+    this.driftReady = this.checkDrift();
     this.loop = (async () => {
       while (this.running) {
+        // In the background: a slow schema read must not delay the probes.
+        if (!this.driftPending && Date.now() - this.lastDriftCheck > this.options.driftCheckMs) void this.checkDrift();
         // An open breaker refuses the probe until its backoff has passed; then the probe is its half-open trial.
         await Promise.all(this.healths.map((h) => (h.state === 'isolated' ? undefined : h.probe(this.options.probeTimeoutMs))));
         await this.tryUnfence();
@@ -135,8 +155,51 @@ export class Router extends EventEmitter implements Executor {
       latencyMs: h.latencyMs === undefined ? undefined : Math.round(h.latencyMs * 100) / 100,
       lastError: h.lastError,
       fenced: this.fenced.has(h.name),
+      drift: this.drifted.get(h.name),
       writer: h.name === this.writer,
     }));
+  }
+
+  /**
+   * Check every provider for blocking schema drift (in parallel); drifted
+   * providers take no writes. A call always gets a check that starts after it
+   * was made (a check already under way may have looked before a migration).
+   */
+  checkDrift(): Promise<void> {
+    const run = this.driftQueue.then(() => this.runDriftCheck());
+    this.driftQueue = run.catch(() => undefined);
+    this.driftPending++;
+    return run.finally(() => {
+      this.driftPending--;
+    });
+  }
+
+  private driftQueue: Promise<void> = Promise.resolve();
+  private driftPending = 0;
+
+  private async runDriftCheck(): Promise<void> {
+    this.lastDriftCheck = Date.now();
+    const check = this.driftCheck;
+    if (!check) return;
+    await Promise.all(
+      this.healths
+        .filter((h) => h.available)
+        .map(async (health) => {
+          try {
+            const result = await check(health.provider);
+            const was = this.drifted.get(health.name);
+            if (result.blocking) {
+              this.drifted.set(health.name, result.summary);
+              if (was === undefined) this.emitEvent({ type: 'drift', provider: health.name, reason: result.summary });
+            } else if (was !== undefined) {
+              this.drifted.delete(health.name);
+              this.emitEvent({ type: 'drift-cleared', provider: health.name });
+            }
+          } catch (error) {
+            logger().warn({ provider: health.name, err: (error as Error).message }, 'schema drift check failed');
+          }
+        }),
+    );
   }
 
   /** Replication caught `name` up: it may take writes again. */
@@ -145,7 +208,16 @@ export class Router extends EventEmitter implements Executor {
   }
 
   async write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
-    return this.attempt(operation, this.writeCandidates(), fn, options, true);
+    await this.driftReady;
+    const candidates = this.writeCandidates().filter((h) => !this.drifted.has(h.name));
+    if (!candidates.length && this.drifted.size) {
+      const reasons = [...this.drifted].map(([name, why]) => `${name}: ${why}`).join('; ');
+      throw new ProviderUnavailableError(
+        'all',
+        `every reachable provider has blocking schema drift (${reasons}); run \`agentmem schema diff\``,
+      );
+    }
+    return this.attempt(operation, candidates, fn, options, true);
   }
 
   async read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
@@ -248,7 +320,10 @@ export class Router extends EventEmitter implements Executor {
     if (!this.catchUp) return;
     for (const name of [...this.fenced]) {
       try {
-        if (await this.catchUp(name)) this.confirmCaughtUp(name);
+        if (await this.catchUp(name)) {
+          await this.checkDrift();
+          this.confirmCaughtUp(name);
+        }
       } catch (error) {
         logger().warn({ provider: name, err: (error as Error).message }, 'catch-up check failed');
       }

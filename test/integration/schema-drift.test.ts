@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemory, diffSchema, fixSchema, loadConfig, PgProvider, QueryError } from '../../src/index.js';
+import { createMemory, diffSchema, fixSchema, loadConfig, PgProvider, ProviderUnavailableError, QueryError } from '../../src/index.js';
 import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
@@ -76,7 +76,19 @@ describe('schema drift', () => {
     });
     const onP2 = await createMemory({ config, tenant: 'drift' });
     try {
-      await expect(onP2.memories.remember({ type: 'session_metadata', content: { title: 'x' } })).rejects.toBeInstanceOf(QueryError);
+      // The router will not send writes to a provider with blocking drift, and says why.
+      const refused = await onP2.memories.remember({ type: 'session_metadata', content: { title: 'x' } }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ProviderUnavailableError);
+      expect((refused as Error).message).toMatch(/blocking schema drift \(p2: constraint memories.memories_memory_type_check changed\)/);
+      expect(onP2.router?.state()[0]?.drift).toMatch(/memories_memory_type_check/);
+      // Straight to the database (no router), the write fails as it did in the outage.
+      await expect(
+        provider('p2').query(
+          "INSERT INTO agentmem.memories (tenant_id, id, memory_type, content, version, origin) VALUES ('t', gen_random_uuid(), 'session_metadata', '{}', 1, 'x')",
+        ),
+      ).rejects.toBeInstanceOf(QueryError);
+      const status = JSON.parse((await cli('status', '--json')).stdout);
+      expect(status.providers.find((p: { name: string }) => p.name === 'p2').drift).toMatchObject({ blocking: true });
 
       const dry = await cli('schema', 'fix', '--provider', 'p2', '--dry-run');
       expect(dry.code).toBe(0);
@@ -93,6 +105,7 @@ describe('schema drift', () => {
       expect((await diffSchema(provider('p2'), options)).items).toEqual([]);
       expect((await diffSchema(provider('p3'), options)).items.map((i) => i.object)).toEqual(['sessions.sessions_user_idx']);
 
+      await onP2.router?.checkDrift(); // what the router does every router.driftCheckMs
       const session = await onP2.sessions.create({ agentId: 'after-fix' });
       await onP2.memories.remember({ type: 'session_metadata', content: { title: 'saved' }, sessionId: session.id });
       const saved = await onP2.sessions.save({ session: { id: session.id }, messages: [{ role: 'user', content: 'works now' }] });
