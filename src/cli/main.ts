@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { atomsCommand } from './atoms.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
+import { importCommand } from './import.js';
 import { memoryCommand } from './memory.js';
 import { migrateCommand } from './migrate.js';
 import { EXIT, exitCodeFor, reportError } from './output.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     memoryCommand(),
     atomsCommand(),
     settingsCommand(),
+    importCommand(),
     migrateCommand(),
     schemaCommand(),
     statusCommand(),

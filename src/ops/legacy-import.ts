@@ -1,0 +1,305 @@
+import { createHash } from 'node:crypto';
+import { DEFAULT_TIMEOUTS, redactUrl } from '../config/index.js';
+import { idForKey } from '../core/ids.js';
+import { type AgentMemory, validateAtom } from '../memory/index.js';
+import { PgProvider, type Queryable } from '../providers/index.js';
+import { MEMORY_TYPES, type MemoryType } from '../schema/index.js';
+
+/**
+ * Import from the database of the system agentmem replaces:
+ *   session_memories(session_id, user_id, memory_type, content, metadata, created_at)
+ *   knowledge_atoms(atom_id, atom_type, title, …, embedding vector(1536), …)
+ *   settings(setting_key, setting_value, category, description)
+ *   agent_factory_settings(category, key, value, description)
+ * It re-appended whole transcripts on every save; a message seen again (same
+ * session, role, content and message_index) is imported once. Ids are derived
+ * from the legacy identity, so running the import twice imports nothing new.
+ * Naive timestamps (without time zone) are read as UTC.
+ */
+export interface LegacyImportReport {
+  source: string;
+  dryRun: boolean;
+  sessions: Counts;
+  messages: Counts & { duplicates: number };
+  memories: Counts;
+  atoms: Counts & { invalid: { atomId: string | null; reasons: string[] }[] };
+  settings: Counts;
+  skipped: { table: string; reason: string }[];
+}
+
+interface Counts {
+  read: number;
+  imported: number;
+  existing: number;
+}
+
+const counts = (): Counts => ({ read: 0, imported: 0, existing: 0 });
+const ROLE_OF: Partial<Record<MemoryType, 'user' | 'assistant' | 'system'>> = {
+  message_user: 'user',
+  message_assistant: 'assistant',
+  message_system: 'system',
+};
+
+async function tableColumns(db: Queryable, table: string): Promise<Map<string, string> | undefined> {
+  const { rows } = await db.query<{ column_name: string; data_type: string }>(
+    `SELECT column_name, data_type FROM information_schema.columns
+      WHERE table_name = $1 AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY ordinal_position`,
+    [table],
+  );
+  return rows.length ? new Map(rows.map((r) => [r.column_name, r.data_type])) : undefined;
+}
+
+/** A timestamp column as an ISO string in UTC, whatever its type. */
+function utcExpression(column: string, type: string | undefined): string {
+  if (!type) return 'NULL';
+  return type === 'timestamp without time zone'
+    ? `to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+    : `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
+const parseJson = (value: unknown): unknown => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+};
+
+const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+
+export async function importLegacy(
+  memory: AgentMemory,
+  sourceUrl: string,
+  options: { dryRun?: boolean } = {},
+): Promise<LegacyImportReport> {
+  const source = new PgProvider({
+    name: 'legacy',
+    kind: 'postgres',
+    url: sourceUrl,
+    role: 'replica',
+    preparedStatements: false,
+    pool: { max: 2, idleTimeoutMs: 1000 },
+    timeouts: { ...DEFAULT_TIMEOUTS, queryMs: 120_000, statementMs: 120_000 },
+  } as never);
+  const report: LegacyImportReport = {
+    source: redactUrl(sourceUrl),
+    dryRun: Boolean(options.dryRun),
+    sessions: counts(),
+    messages: { ...counts(), duplicates: 0 },
+    memories: counts(),
+    atoms: { ...counts(), invalid: [] },
+    settings: counts(),
+    skipped: [],
+  };
+  try {
+    await importSessionMemories(memory, source, report, Boolean(options.dryRun));
+    await importAtoms(memory, source, report, Boolean(options.dryRun));
+    await importSettings(memory, source, report, Boolean(options.dryRun));
+  } finally {
+    await source.close();
+  }
+  return report;
+}
+
+async function importSessionMemories(memory: AgentMemory, source: Queryable, report: LegacyImportReport, dryRun: boolean): Promise<void> {
+  const columns = await tableColumns(source, 'session_memories');
+  if (!columns) {
+    report.skipped.push({ table: 'session_memories', reason: 'not found' });
+    return;
+  }
+  const { rows } = await source.query<{
+    session_id: string;
+    user_id: string | null;
+    memory_type: string;
+    content: unknown;
+    metadata: unknown;
+    created_at: string | null;
+  }>(
+    `SELECT session_id::text AS session_id, ${columns.has('user_id') ? 'user_id::text' : 'NULL'} AS user_id, memory_type,
+            content, ${columns.has('metadata') ? 'metadata' : 'NULL'} AS metadata, ${utcExpression('created_at', columns.get('created_at'))} AS created_at
+       FROM session_memories ORDER BY session_id, created_at`,
+  );
+  const bySession = new Map<string, typeof rows>();
+  for (const row of rows) bySession.set(row.session_id, [...(bySession.get(row.session_id) ?? []), row]);
+  const tenant = memory.tenant;
+
+  for (const [legacySession, sessionRows] of bySession) {
+    const sessionId = idForKey(tenant, 'legacy-session', legacySession);
+    const meta = sessionRows.find((r) => r.memory_type === 'session_metadata');
+    const metaContent = (parseJson(meta?.content) ?? {}) as Record<string, unknown>;
+    const startedAt =
+      sessionRows
+        .map((r) => r.created_at)
+        .filter(Boolean)
+        .sort()[0] ?? undefined;
+    const userId = sessionRows.find((r) => r.user_id)?.user_id ?? undefined;
+
+    // Transcript: one message per (role, content, message_index), in index (then time) order.
+    const seen = new Set<string>();
+    const messages = [];
+    for (const row of sessionRows) {
+      const role = ROLE_OF[row.memory_type as MemoryType];
+      if (!role) continue;
+      report.messages.read++;
+      const metadata = (parseJson(row.metadata) ?? {}) as Record<string, unknown>;
+      const content = typeof row.content === 'string' ? row.content : JSON.stringify(row.content);
+      const index = metadata.message_index ?? null;
+      const key = JSON.stringify([role, content, index]);
+      if (seen.has(key)) {
+        report.messages.duplicates++;
+        continue;
+      }
+      seen.add(key);
+      messages.push({
+        id: idForKey(tenant, 'legacy-message', `${legacySession}\u0000${hash([role, content, index])}`),
+        role,
+        content,
+        metadata,
+        ...(row.created_at ? { createdAt: new Date(row.created_at) } : {}),
+        index: typeof index === 'number' ? index : Number.POSITIVE_INFINITY,
+      });
+    }
+    messages.sort((a, b) => a.index - b.index || (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0));
+    report.sessions.read++;
+    if (!dryRun) {
+      try {
+        const existed = await memory.sessions.get(sessionId);
+        const saved = await memory.sessions.save({
+          session: {
+            id: sessionId,
+            ...(userId ? { userId } : {}),
+            ...(typeof metaContent.title === 'string' ? { title: metaContent.title } : {}),
+            ...(startedAt ? { startedAt } : {}),
+            metadata: { legacy_session_id: legacySession, ...metaContent },
+          },
+          messages: messages.map(({ index: _index, ...m }, seq) => ({ ...m, seq })),
+        });
+        report.sessions[existed ? 'existing' : 'imported']++;
+        report.messages.imported += saved.inserted;
+        report.messages.existing += saved.existing;
+      } catch (error) {
+        report.skipped.push({ table: 'session_memories', reason: `session ${legacySession}: ${(error as Error).message}` });
+        continue;
+      }
+    }
+
+    // Everything else is a typed memory of that session.
+    for (const row of sessionRows) {
+      if (ROLE_OF[row.memory_type as MemoryType] || row.memory_type === 'session_metadata') continue;
+      report.memories.read++;
+      if (!(MEMORY_TYPES as readonly string[]).includes(row.memory_type)) {
+        report.skipped.push({ table: 'session_memories', reason: `unknown memory_type "${row.memory_type}" in session ${legacySession}` });
+        continue;
+      }
+      const id = idForKey(tenant, 'legacy-memory', `${legacySession}\u0000${hash([row.memory_type, row.content, row.created_at])}`);
+      if (dryRun) continue;
+      if (await memory.memories.get(id)) {
+        report.memories.existing++;
+        continue;
+      }
+      try {
+        await memory.memories.remember({
+          id,
+          type: row.memory_type as MemoryType,
+          content: parseJson(row.content) ?? null,
+          metadata: (parseJson(row.metadata) ?? {}) as Record<string, unknown>,
+          sessionId,
+          ...(row.user_id ? { userId: row.user_id } : {}),
+          ...(row.created_at ? { createdAt: row.created_at } : {}),
+        });
+        report.memories.imported++;
+      } catch (error) {
+        report.skipped.push({
+          table: 'session_memories',
+          reason: `${row.memory_type} in session ${legacySession}: ${(error as Error).message}`,
+        });
+      }
+    }
+  }
+}
+
+async function importAtoms(memory: AgentMemory, source: Queryable, report: LegacyImportReport, dryRun: boolean): Promise<void> {
+  const columns = await tableColumns(source, 'knowledge_atoms');
+  if (!columns) {
+    report.skipped.push({ table: 'knowledge_atoms', reason: 'not found' });
+    return;
+  }
+  // The legacy 1536-dimension embeddings came from another model: atoms are re-embedded here.
+  const wanted = [
+    'atom_id',
+    'atom_type',
+    'title',
+    'summary',
+    'content',
+    'manufacturer',
+    'product_family',
+    'product_version',
+    'difficulty',
+    'prerequisites',
+    'related_atoms',
+    'source_document',
+    'source_pages',
+    'source_url',
+    'quality_score',
+    'safety_level',
+    'safety_notes',
+    'keywords',
+    'citations',
+  ].filter((c) => columns.has(c));
+  const times = ['created_at', 'last_validated_at'].filter((c) => columns.has(c)).map((c) => `${utcExpression(c, columns.get(c))} AS ${c}`);
+  const { rows } = await source.query(`SELECT ${[...wanted, ...times].join(', ')} FROM knowledge_atoms ORDER BY atom_id`);
+  const valid = [];
+  for (const row of rows) {
+    report.atoms.read++;
+    const input = {
+      ...row,
+      citations: parseJson(row.citations) ?? [],
+      quality_score: row.quality_score === null ? null : Number(row.quality_score),
+    };
+    const result = validateAtom(input);
+    if (!result.ok) {
+      report.atoms.invalid.push({ atomId: (row.atom_id as string) ?? null, reasons: result.issues.map((i) => `${i.field}: ${i.message}`) });
+      continue;
+    }
+    valid.push(result.atom);
+  }
+  if (dryRun || !valid.length) return;
+  const result = await memory.atoms.upsertValid(valid);
+  report.atoms.imported += result.inserted + result.updated;
+  report.atoms.existing += result.unchanged;
+}
+
+async function importSettings(memory: AgentMemory, source: Queryable, report: LegacyImportReport, dryRun: boolean): Promise<void> {
+  const found: { category: string; key: string; value: unknown; description: string | null }[] = [];
+  if (await tableColumns(source, 'settings')) {
+    const { rows } = await source.query<{ category: string | null; key: string; value: string; description: string | null }>(
+      'SELECT category, setting_key AS key, setting_value AS value, description FROM settings ORDER BY 1, 2',
+    );
+    for (const r of rows)
+      found.push({ category: r.category ?? 'general', key: r.key, value: parseJson(r.value), description: r.description });
+  } else report.skipped.push({ table: 'settings', reason: 'not found' });
+  if (await tableColumns(source, 'agent_factory_settings')) {
+    const { rows } = await source.query<{ category: string; key: string; value: string; description: string | null }>(
+      'SELECT category, key, value, description FROM agent_factory_settings ORDER BY 1, 2',
+    );
+    for (const r of rows) found.push({ category: r.category, key: r.key, value: parseJson(r.value), description: r.description });
+  } else report.skipped.push({ table: 'agent_factory_settings', reason: 'not found' });
+
+  for (const s of found) {
+    report.settings.read++;
+    if (dryRun) continue;
+    try {
+      memory.settings.clearCache();
+      const current = await memory.settings.get(s.category, s.key);
+      if (JSON.stringify(current) === JSON.stringify(s.value)) {
+        report.settings.existing++;
+        continue;
+      }
+      await memory.settings.set(s.category, s.key, s.value, s.description ?? undefined);
+      report.settings.imported++;
+    } catch (error) {
+      report.skipped.push({ table: 'settings', reason: `${s.category}.${s.key}: ${(error as Error).message}` });
+    }
+  }
+}
