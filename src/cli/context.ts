@@ -13,52 +13,47 @@ export interface CommandContext {
   providers: ProviderSet;
 }
 
-/**
- * Load config, open providers lazily, run the command, and always close every
- * pool and the embedded database — also on Ctrl-C / SIGTERM.
- */
-export async function withContext<T>(command: Command, fn: (context: CommandContext) => Promise<T>): Promise<T> {
-  const globals = command.optsWithGlobals() as GlobalOptions;
-  const config = await loadConfig(globals.config ? { configPath: globals.config } : {});
-  setLogLevel(config.log.level);
-  const providers = ProviderSet.fromConfig(config);
-  const onSignal = (signal: NodeJS.Signals) => {
-    void providers.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await fn({ config, providers });
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await providers.close();
-  }
-}
-
-/** Run fn with the memory API over the configured providers; always closed afterwards. */
-export async function withMemory<T>(
-  command: Command,
-  fn: (memory: AgentMemory) => Promise<T>,
-  options: { tenant?: string } = {},
-): Promise<T> {
+async function commandConfig(command: Command): Promise<{ config: AgentmemConfig; tenant: string | undefined }> {
   const globals = command.optsWithGlobals() as GlobalOptions & { tenant?: string };
   const config = await loadConfig(globals.config ? { configPath: globals.config } : {});
   setLogLevel(config.log.level);
-  const tenant = options.tenant ?? globals.tenant;
-  const memory = await createMemory({ config, ...(tenant ? { tenant } : {}) });
+  return { config, tenant: globals.tenant };
+}
+
+/** Run fn, then close — also when Ctrl-C or SIGTERM arrives while it runs. */
+async function closingOnSignal<T>(close: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
   const onSignal = (signal: NodeJS.Signals) => {
-    void memory.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await fn(memory);
+    return await fn();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await memory.close();
+    await close();
   }
+}
+
+/** Load config, open providers lazily, run the command, and always close every pool and the embedded database. */
+export async function withContext<T>(command: Command, fn: (context: CommandContext) => Promise<T>): Promise<T> {
+  const { config } = await commandConfig(command);
+  const providers = ProviderSet.fromConfig(config);
+  return closingOnSignal(
+    () => providers.close(),
+    () => fn({ config, providers }),
+  );
+}
+
+/** Run fn with the memory API over the configured providers; always closed afterwards. */
+export async function withMemory<T>(command: Command, fn: (memory: AgentMemory) => Promise<T>): Promise<T> {
+  const { config, tenant } = await commandConfig(command);
+  const memory = await createMemory({ config, ...(tenant ? { tenant } : {}) });
+  return closingOnSignal(
+    () => memory.close(),
+    () => fn(memory),
+  );
 }
 
 /** Parse a command-line value as JSON when it is JSON, else keep it as a string. */
