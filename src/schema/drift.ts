@@ -66,6 +66,12 @@ class RollbackScratch extends Error {}
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * Expected catalogs, per provider, schema, version and dimension: building one runs
+ * DDL (rolled back), which the router's periodic drift check should not repeat.
+ */
+const expectedCache = new Map<string, Catalog>();
+
 /** Compare one provider's live schema with what the code expects. Reads only (the scratch schema is rolled back). */
 export async function diffSchema(provider: Provider, options: DriftOptions): Promise<DriftReport> {
   const status = await new Migrator(provider, {
@@ -74,7 +80,18 @@ export async function diffSchema(provider: Provider, options: DriftOptions): Pro
   }).status();
   return provider.withConnection(async (db) => {
     const live = await readCatalog(db, options.schema);
-    const expected = await expectedCatalog(db, options, status.current);
+    const cacheKey = options.migrations
+      ? undefined
+      : JSON.stringify([
+          provider.name,
+          provider.describe().target,
+          options.schema,
+          status.current,
+          options.embeddingDim ?? null,
+          live.extensions,
+        ]);
+    const expected = (cacheKey && expectedCache.get(cacheKey)) || (await expectedCatalog(db, options, status.current));
+    if (cacheKey) expectedCache.set(cacheKey, expected);
     const items = compareCatalogs(expected, live, options.schema);
     if (status.pending.length) {
       items.push({
