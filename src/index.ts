@@ -8,4 +8,5 @@ export * from './memory/index.js';
 export { createLogger } from './observability/logger.js';
 export { type ProviderStatus, type SystemStatus, systemStatus } from './ops/status.js';
 export * from './providers/index.js';
+export * from './replication/index.js';
 export * from './schema/index.js';

@@ -45,7 +45,14 @@ describe('migrator on real PostgreSQL servers', () => {
       expect(after.ok).toBe(true);
       expect(after.current).toBe(after.latest);
       expect(after.applied.every((a) => a.state === 'applied' && a.checksum.length === 64 && a.durationMs >= 0)).toBe(true);
-      expect(await tables(p, 'agentmem')).toEqual(['knowledge_atoms', 'memories', 'schema_versions', 'sessions', 'settings']);
+      expect(await tables(p, 'agentmem')).toEqual([
+        'knowledge_atoms',
+        'memories',
+        'replication_watermarks',
+        'schema_versions',
+        'sessions',
+        'settings',
+      ]);
       // Running again applies nothing.
       expect((await migrator.up()).steps).toEqual([]);
     }

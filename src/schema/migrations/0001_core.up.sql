@@ -79,7 +79,9 @@ CREATE TABLE {{schema}}.memories (
   user_id         text,
   memory_type     text        NOT NULL,
   seq             integer,
-  content         jsonb       NOT NULL,
+  -- Nullable: JSON null and SQL NULL are the same value to agentmem (replication
+  -- moves rows as JSON, where the two cannot be told apart).
+  content         jsonb,
   metadata        jsonb       NOT NULL DEFAULT '{}'::jsonb,
   importance      real        NOT NULL DEFAULT 0.5,
   created_at      timestamptz NOT NULL DEFAULT now(),
@@ -164,7 +166,7 @@ CREATE TABLE {{schema}}.settings (
   category    text        NOT NULL,
   key         text        NOT NULL,
   id          uuid        NOT NULL,
-  value       jsonb       NOT NULL,
+  value       jsonb,
   description text,
   updated_at  timestamptz NOT NULL DEFAULT now(),
   version     bigint      NOT NULL,

@@ -1,0 +1,144 @@
+import { clock } from '../core/hlc.js';
+import type { Provider, Queryable } from '../providers/index.js';
+import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
+
+export interface LinkResult {
+  source: string;
+  target: string;
+  table: string;
+  applied: number;
+  batches: number;
+  /** The source change position everything below which is now on the target. */
+  position: string;
+}
+
+/** One changed row as the source printed it (JSON text), and its version. */
+export interface ChangeRow {
+  json: string;
+  version: string;
+}
+
+export interface ReplicatorOptions {
+  schema: string;
+  /** Rows per batch read from a source. */
+  batchSize?: number;
+  /** Batches per link per run, so one run is bounded. */
+  maxBatches?: number;
+}
+
+/**
+ * Copies changes between providers without superuser rights or replication
+ * slots. Change capture: every versioned write sets `change_xid` to its
+ * transaction id (trigger). A source is read only below the oldest transaction
+ * still running there (`pg_snapshot_xmin(pg_current_snapshot())`), so a long
+ * transaction that commits after later ones is never skipped. Apply: an upsert
+ * that keeps the higher (version, origin); the target's watermark for the
+ * source moves in the same transaction as the rows it covers, and only forward.
+ */
+export class Replicator {
+  private readonly batchSize: number;
+  private readonly maxBatches: number;
+
+  constructor(private readonly options: ReplicatorOptions) {
+    this.batchSize = options.batchSize ?? 1000;
+    this.maxBatches = options.maxBatches ?? 1000;
+  }
+
+  /** Replicate every table from `source` to `target`. */
+  async sync(source: Provider, target: Provider): Promise<LinkResult[]> {
+    const results: LinkResult[] = [];
+    for (const table of REPLICATED_TABLES) results.push(await this.syncTable(source, target, table));
+    return results;
+  }
+
+  async syncTable(source: Provider, target: Provider, table: ReplicatedTable): Promise<LinkResult> {
+    const result: LinkResult = { source: source.name, target: target.name, table: table.name, applied: 0, batches: 0, position: '0' };
+    let position = await this.watermark(target, source.name, table.name);
+    for (let batch = 0; batch < this.maxBatches; batch++) {
+      const { rows, next } = await this.readChanges(source, table, position);
+      if (next === position && rows.length === 0) break;
+      const applied = await this.apply(target, source.name, table, rows, next);
+      result.applied += applied;
+      result.batches++;
+      position = next;
+      if (rows.length < this.batchSize) break;
+    }
+    result.position = position;
+    return result;
+  }
+
+  /** The target's watermark for (source, table); '0' when nothing was applied yet. */
+  async watermark(target: Provider, source: string, table: string): Promise<string> {
+    const { rows } = await target.query<{ position: string }>(
+      `SELECT position::text AS position FROM ${this.options.schema}.replication_watermarks WHERE source = $1 AND table_name = $2`,
+      [source, table],
+    );
+    return rows[0]?.position ?? '0';
+  }
+
+  /**
+   * Changes at or above `from` and below the source's horizon (its oldest
+   * running transaction), in change order. A batch ends on a transaction
+   * boundary, so a transaction's rows are never split between two batches.
+   */
+  async readChanges(source: Provider, table: ReplicatedTable, from: string): Promise<{ rows: ChangeRow[]; next: string }> {
+    const t = `${this.options.schema}.${table.name}`;
+    // Rows travel as JSON text, never parsed here: a bigint version must not pass through a JS number.
+    const { rows } = await source.query<{ xid: string; horizon: string; row: string; version: string }>(
+      `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon)
+       SELECT c.change_xid::text AS xid, h.horizon::text AS horizon, c.version::text AS version,
+              (to_jsonb(c) - 'search' - 'change_xid')::text AS row
+         FROM ${t} c, h
+        WHERE c.change_xid >= $1::xid8 AND c.change_xid < h.horizon
+        ORDER BY c.change_xid
+        LIMIT $2`,
+      [from, this.batchSize],
+    );
+    if (!rows.length) {
+      const { rows: h } = await source.query<{ horizon: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon');
+      // Nothing below the horizon: everything up to it is known to be here already.
+      const horizon = h[0]?.horizon ?? from;
+      return { rows: [], next: BigInt(horizon) > BigInt(from) ? horizon : from };
+    }
+    const pick = (r: { row: string; version: string }): ChangeRow => ({ json: r.row, version: r.version });
+    if (rows.length < this.batchSize) return { rows: rows.map(pick), next: rows[0]?.horizon ?? from };
+    const last = rows[rows.length - 1]?.xid as string;
+    const whole = rows.filter((r) => r.xid !== last);
+    if (whole.length) return { rows: whole.map(pick), next: last };
+    // One transaction larger than a batch: take all of its rows at once.
+    const { rows: all } = await source.query<{ row: string; version: string }>(
+      `SELECT (to_jsonb(c) - 'search' - 'change_xid')::text AS row, c.version::text AS version FROM ${t} c WHERE c.change_xid = $1::xid8`,
+      [last],
+    );
+    return { rows: all.map(pick), next: (BigInt(last) + 1n).toString() };
+  }
+
+  /** Upsert rows keeping the higher (version, origin), and move the watermark, in one transaction. */
+  async apply(target: Provider, source: string, table: ReplicatedTable, rows: ChangeRow[], next: string): Promise<number> {
+    const t = `${this.options.schema}.${table.name}`;
+    const cols = table.columns.join(', ');
+    const updates = table.columns.filter((c) => !table.key.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
+    return target.transaction(async (tx: Queryable) => {
+      let applied = 0;
+      if (rows.length) {
+        const { rowCount } = await tx.query(
+          `INSERT INTO ${t} AS t (${cols})
+           SELECT ${cols} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)
+           ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updates.join(', ')}
+           WHERE (EXCLUDED.version, EXCLUDED.origin) > (t.version, t.origin)`,
+          [`[${rows.map((r) => r.json).join(',')}]`],
+        );
+        applied = rowCount;
+        clock.observe(rows.reduce((max, r) => (BigInt(r.version) > max ? BigInt(r.version) : max), 0n));
+      }
+      await tx.query(
+        `INSERT INTO ${this.options.schema}.replication_watermarks AS w (source, table_name, position, rows_total)
+         VALUES ($1, $2, $3::xid8, $4)
+         ON CONFLICT (source, table_name) DO UPDATE
+           SET position = greatest(w.position, EXCLUDED.position), rows_total = w.rows_total + EXCLUDED.rows_total, updated_at = now()`,
+        [source, table.name, next, applied],
+      );
+      return applied;
+    });
+  }
+}

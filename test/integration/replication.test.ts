@@ -1,0 +1,121 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentMemory, createMemory, loadConfig, PgProvider, REPLICATED_TABLES, Replicator } from '../../src/index.js';
+import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { providerConfig } from '../harness/providers.js';
+import { migrateAll } from '../harness/router-cluster.js';
+
+let cluster: PgCluster;
+const opened: { close(): Promise<void> }[] = [];
+const provider = (name: string) => {
+  const p = new PgProvider(providerConfig(cluster.server(name), { name }));
+  opened.push(p);
+  return p;
+};
+/** A store that writes to one server only. */
+async function storeOn(name: string, tenant: string): Promise<AgentMemory> {
+  const config = await loadConfig({
+    cwd: mkdtempSync(join(tmpdir(), 'agentmem-repl-')),
+    env: {},
+    overrides: { providers: [{ name, url: cluster.server(name).url() }] },
+  });
+  const memory = await createMemory({ config, tenant });
+  opened.push(memory);
+  return memory;
+}
+const replicator = new Replicator({ schema: 'agentmem', batchSize: 50 });
+const table = (name: string) => REPLICATED_TABLES.find((t) => t.name === name)!;
+
+beforeAll(async () => {
+  cluster = await startCluster(3);
+  await migrateAll(cluster);
+});
+afterAll(async () => {
+  for (const o of opened) await o.close().catch(() => undefined);
+  await cluster?.stop();
+});
+
+describe('replication (change capture and apply)', () => {
+  it('never skips a transaction that commits after later ones', async () => {
+    const p1 = provider('p1');
+    const p2 = provider('p2');
+    const store = await storeOn('p1', 'ooo');
+    // Transaction A starts first and stays open while B commits.
+    const holder = new pg.Client({ connectionString: cluster.server('p1').url() });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(
+        "INSERT INTO agentmem.memories (tenant_id, id, memory_type, content, version, origin) VALUES ('ooo', gen_random_uuid(), 'log', '\"A\"', 1, 'p1')",
+      );
+      const b = await store.memories.remember({ type: 'log', content: 'B' });
+      const first = await replicator.syncTable(p1, p2, table('memories'));
+      const onP2 = async () =>
+        (await p2.query<{ content: string }>("SELECT content FROM agentmem.memories WHERE tenant_id = 'ooo' ORDER BY 1")).rows.map(
+          (r) => r.content,
+        );
+      // B is committed but lies above A's still-running transaction: not read yet, and the watermark stays below A.
+      expect(await onP2()).toEqual([]);
+      expect(first.applied).toBe(0);
+      await holder.query('COMMIT');
+      const second = await replicator.syncTable(p1, p2, table('memories'));
+      expect(second.applied).toBe(2);
+      expect(await onP2()).toEqual(['A', 'B']);
+      expect((await p2.query('SELECT id FROM agentmem.memories WHERE id = $1', [b])).rowCount).toBe(1);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('applies idempotently, carries tombstones, and keeps the exact version', async () => {
+    const p1 = provider('p1');
+    const p3 = provider('p3');
+    const store = await storeOn('p1', 'tomb');
+    const session = await store.sessions.create({ title: 'to replicate' });
+    await store.sessions.save({
+      session: { id: session.id },
+      messages: [
+        { role: 'user', content: 'hello 👋' },
+        { role: 'assistant', content: 'hi' },
+      ],
+    });
+    const gone = await store.memories.remember({ type: 'decision', content: { keep: false } });
+    await store.memories.forget(gone);
+    await replicator.sync(p1, p3);
+    const again = await replicator.sync(p1, p3);
+    expect(again.reduce((n, r) => n + r.applied, 0)).toBe(0);
+    const read = (p: PgProvider) =>
+      p.query<{ id: string; version: string; content: unknown; deleted: boolean }>(
+        "SELECT id, version::text, content, deleted_at IS NOT NULL AS deleted FROM agentmem.memories WHERE tenant_id = 'tomb' ORDER BY id",
+      );
+    expect((await read(p3)).rows).toEqual((await read(p1)).rows);
+    expect((await read(p3)).rows.find((r) => r.id === gone)?.deleted).toBe(true);
+    // Replicated back to where it came from: nothing changes (same version, same origin).
+    const back = await replicator.sync(p3, p1);
+    expect(back.reduce((n, r) => n + r.applied, 0)).toBe(0);
+  });
+
+  it('concurrent updates of one setting on two providers converge to the same value', async () => {
+    const p1 = provider('p1');
+    const p2 = provider('p2');
+    const a = await storeOn('p1', 'conv');
+    const b = await storeOn('p2', 'conv');
+    await a.settings.set('llm', 'model', 'from-p1');
+    await b.settings.set('llm', 'model', 'from-p2'); // later HLC version in this process
+    await replicator.sync(p1, p2);
+    await replicator.sync(p2, p1);
+    const value = async (p: PgProvider) =>
+      (await p.query<{ value: unknown }>("SELECT value FROM agentmem.settings WHERE tenant_id = 'conv' AND key = 'model'")).rows[0]?.value;
+    expect(await value(p1)).toBe('from-p2');
+    expect(await value(p2)).toBe('from-p2');
+    // And again the other way round.
+    await a.settings.set('llm', 'model', 'from-p1-again');
+    await replicator.sync(p2, p1);
+    await replicator.sync(p1, p2);
+    expect(await value(p1)).toBe('from-p1-again');
+    expect(await value(p2)).toBe('from-p1-again');
+  });
+});
