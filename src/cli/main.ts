@@ -10,6 +10,7 @@ import { schemaCommand } from './schema.js';
 import { sessionCommand } from './session.js';
 import { settingsCommand } from './settings.js';
 import { statusCommand } from './status.js';
+import { syncCommand } from './sync.js';
 
 export const VERSION = '0.1.0';
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     migrateCommand(),
     schemaCommand(),
     statusCommand(),
+    syncCommand(),
     configCommand(),
   ])
     program.addCommand(command);

@@ -113,24 +113,32 @@ export class Replicator {
     return { rows: all.map(pick), next: (BigInt(last) + 1n).toString() };
   }
 
-  /** Upsert rows keeping the higher (version, origin), and move the watermark, in one transaction. */
-  async apply(target: Provider, source: string, table: ReplicatedTable, rows: ChangeRow[], next: string): Promise<number> {
+  /** Upsert rows keeping the higher (version, origin): the one merge rule, used by replication and repair. */
+  async upsertRows(tx: Queryable, table: ReplicatedTable, rows: ChangeRow[], options: { force?: boolean } = {}): Promise<number> {
+    if (!rows.length) return 0;
     const t = `${this.options.schema}.${table.name}`;
     const cols = table.columns.join(', ');
     const updates = table.columns.filter((c) => !table.key.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
+    const { rowCount } = await tx.query(
+      `INSERT INTO ${t} AS t (${cols})
+       SELECT ${cols} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)
+       ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updates.join(', ')}
+       ${options.force ? '' : 'WHERE (EXCLUDED.version, EXCLUDED.origin) > (t.version, t.origin)'}`,
+      [`[${rows.map((r) => r.json).join(',')}]`],
+    );
+    clock.observe(rows.reduce((max, r) => (BigInt(r.version) > max ? BigInt(r.version) : max), 0n));
+    return rowCount;
+  }
+
+  /** Apply rows outside the change stream (repair), in one transaction; `force` overwrites even an equal version. */
+  applyRows(target: Provider, table: ReplicatedTable, rows: ChangeRow[], options: { force?: boolean } = {}): Promise<number> {
+    return target.transaction((tx) => this.upsertRows(tx, table, rows, options));
+  }
+
+  /** Upsert rows and move the watermark, in one transaction. */
+  async apply(target: Provider, source: string, table: ReplicatedTable, rows: ChangeRow[], next: string): Promise<number> {
     return target.transaction(async (tx: Queryable) => {
-      let applied = 0;
-      if (rows.length) {
-        const { rowCount } = await tx.query(
-          `INSERT INTO ${t} AS t (${cols})
-           SELECT ${cols} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)
-           ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updates.join(', ')}
-           WHERE (EXCLUDED.version, EXCLUDED.origin) > (t.version, t.origin)`,
-          [`[${rows.map((r) => r.json).join(',')}]`],
-        );
-        applied = rowCount;
-        clock.observe(rows.reduce((max, r) => (BigInt(r.version) > max ? BigInt(r.version) : max), 0n));
-      }
+      const applied = await this.upsertRows(tx, table, rows);
       await tx.query(
         `INSERT INTO ${this.options.schema}.replication_watermarks AS w (source, table_name, position, rows_total)
          VALUES ($1, $2, $3::xid8, $4)

@@ -1,9 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentMemory, createMemory, loadConfig, PgProvider, REPLICATED_TABLES, Replicator } from '../../src/index.js';
+import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll } from '../harness/router-cluster.js';
@@ -117,5 +118,56 @@ describe('replication (change capture and apply)', () => {
     await replicator.sync(p1, p2);
     expect(await value(p1)).toBe('from-p1-again');
     expect(await value(p2)).toBe('from-p1-again');
+  });
+
+  it('agentmem sync status, run, verify and repair bring three providers to equal checksums', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'agentmem-sync-'));
+    writeFileSync(
+      join(cwd, 'agentmem.config.json'),
+      JSON.stringify({ providers: cluster.servers.map((s) => ({ name: s.name, url: s.url() })) }),
+    );
+    const cli = (...args: string[]) => runCli(args, { cwd });
+    const a = await storeOn('p1', 'mesh');
+    const b = await storeOn('p2', 'mesh');
+    const session = await a.sessions.create({ title: 'on p1' });
+    await a.sessions.addMessage(session.id, { role: 'user', content: 'written on p1' });
+    await b.memories.remember({ type: 'issue', content: { text: 'written on p2' } });
+    await b.atoms.upsert([{ atomId: 'sync:atom', atomType: 'concept', title: 'Replicated atom', content: 'travels to every provider' }]);
+
+    const lagging = JSON.parse((await cli('sync', 'status', '--json')).stdout).links as {
+      source: string;
+      target: string;
+      table: string;
+      lagRows: number;
+    }[];
+    expect(lagging.some((l) => l.source === 'p2' && l.table === 'knowledge_atoms' && l.lagRows > 0)).toBe(true);
+    expect((await cli('sync', 'verify')).code).toBe(1);
+
+    const run = await cli('sync', 'run', '--json');
+    expect(run.code).toBe(0);
+    const verify = await cli('sync', 'verify', '--json');
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.stdout).equal).toBe(true);
+    const caughtUp = JSON.parse((await cli('sync', 'status', '--json')).stdout).links as { lagRows: number }[];
+    expect(caughtUp.every((l) => l.lagRows === 0)).toBe(true);
+    for (const name of ['p1', 'p2', 'p3']) {
+      expect(cluster.server(name).psql("SELECT title FROM agentmem.knowledge_atoms WHERE atom_id = 'sync:atom'").trim()).toBe(
+        'Replicated atom',
+      );
+    }
+
+    // Damage p3 behind replication's back: a lost row and a changed one.
+    cluster.server('p3').psql(`DELETE FROM agentmem.knowledge_atoms WHERE atom_id = 'sync:atom';
+      UPDATE agentmem.memories SET content = '"tampered"' WHERE tenant_id = 'mesh' AND memory_type = 'issue'`);
+    const broken = await cli('sync', 'verify', '--json');
+    expect(broken.code).toBe(1);
+    const differences = JSON.parse(broken.stdout).differences as { table: string }[];
+    expect([...new Set(differences.map((d) => d.table))].sort()).toEqual(['knowledge_atoms', 'memories']);
+    const repair = await cli('sync', 'repair', '--json');
+    expect(repair.code).toBe(0);
+    expect(JSON.parse(repair.stdout).after.equal).toBe(true);
+    expect(
+      cluster.server('p3').psql("SELECT content FROM agentmem.memories WHERE tenant_id = 'mesh' AND memory_type = 'issue'").trim(),
+    ).toBe('{"text": "written on p2"}');
   });
 });

@@ -1,0 +1,100 @@
+import { Command } from 'commander';
+import type { Provider } from '../providers/index.js';
+import { Replicator, repairProviders, runSync, syncStatus, verifyProviders } from '../replication/index.js';
+import { type CommandContext, withContext } from './context.js';
+import { EXIT, out, table } from './output.js';
+
+async function allProviders({ providers }: CommandContext): Promise<Provider[]> {
+  const opened: Provider[] = [];
+  for (const name of providers.names) opened.push(await providers.get(name));
+  return opened;
+}
+
+export function syncCommand(): Command {
+  const sync = new Command('sync').description('replication between providers: status, run, verify, repair');
+  sync
+    .command('status')
+    .description('lag per link (source → target, per table) in rows and seconds')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      await withContext(command, async (context) => {
+        const status = await syncStatus(await allProviders(context), context.config.schema);
+        if (flags.json) return out.json({ links: status });
+        out.line(
+          table(
+            status.map((s) => ({
+              link: `${s.source} → ${s.target}`,
+              table: s.table,
+              lag_rows: s.lagRows,
+              lag_s: s.lagSeconds,
+              applied: s.appliedTotal,
+              last: s.lastAppliedAt ?? '',
+            })),
+            ['link', 'table', 'lag_rows', 'lag_s', 'applied', 'last'],
+          ),
+        );
+      });
+    });
+  sync
+    .command('run')
+    .description('replicate every link once')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      await withContext(command, async (context) => {
+        const replicator = new Replicator({ schema: context.config.schema });
+        const results = await runSync(await allProviders(context), replicator, (r) => {
+          if (!flags.json && r.applied) out.note(`${r.source} → ${r.target} ${r.table}: ${r.applied} row(s)`);
+        });
+        if (flags.json) out.json({ links: results });
+        else out.line(`applied ${results.reduce((n, r) => n + r.applied, 0)} row(s) over ${results.length} link-tables`);
+      });
+    });
+  sync
+    .command('verify')
+    .description('compare per-table, per-bucket checksums between providers; exit 1 when any bucket differs')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      process.exitCode = await withContext(command, async (context) => {
+        const report = await verifyProviders(await allProviders(context), context.config.schema, (done, total, name) => {
+          if (!flags.json) out.note(`[${'#'.repeat(done)}${'.'.repeat(total - done)}] ${name}`);
+        });
+        if (flags.json) out.json(report);
+        else {
+          for (const t of report.tables)
+            out.line(`${t.table.padEnd(16)} ${t.differing ? `${t.differing} of ${t.buckets} buckets differ` : 'equal'}`);
+          for (const d of report.differences)
+            out.line(
+              `  ${d.table} bucket ${d.bucket}: ${Object.entries(d.providers)
+                .map(([p, v]) => `${p}=${v ?? 'empty'}`)
+                .join('  ')}`,
+            );
+          out.line(report.equal ? 'all providers equal' : 'providers differ: run `agentmem sync repair`');
+        }
+        return report.equal ? EXIT.ok : EXIT.failure;
+      });
+    });
+  sync
+    .command('repair')
+    .description('make differing buckets equal (last writer wins), then verify again')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      process.exitCode = await withContext(command, async (context) => {
+        const providers = await allProviders(context);
+        const before = await verifyProviders(providers, context.config.schema);
+        const applied = await repairProviders(
+          providers,
+          context.config.schema,
+          new Replicator({ schema: context.config.schema }),
+          before.differences,
+        );
+        const after = await verifyProviders(providers, context.config.schema);
+        if (flags.json) out.json({ differingBefore: before.differences.length, applied, after });
+        else
+          out.line(
+            `${before.differences.length} differing bucket(s); applied ${applied} row(s); ${after.equal ? 'all providers equal now' : 'still different'}`,
+          );
+        return after.equal ? EXIT.ok : EXIT.failure;
+      });
+    });
+  return sync;
+}

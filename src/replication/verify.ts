@@ -1,0 +1,129 @@
+import type { Provider } from '../providers/index.js';
+import type { ChangeRow, Replicator } from './replicator.js';
+import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
+
+export const BUCKETS = 64;
+
+export interface BucketDiff {
+  table: string;
+  bucket: number;
+  /** provider → "count:checksum" (absent: the bucket is empty there). */
+  providers: Record<string, string | null>;
+}
+
+export interface VerifyReport {
+  providers: string[];
+  tables: { table: string; buckets: number; differing: number }[];
+  differences: BucketDiff[];
+  equal: boolean;
+}
+
+/** Which bucket a row falls in; the same expression on every provider. */
+function bucketExpression(table: ReplicatedTable): string {
+  return `(abs(hashtextextended(${table.key.map((k) => `${k}::text`).join(` || '\\u0001' || `)}, 0)) % ${BUCKETS})::int`;
+}
+
+/**
+ * The row as it must be equal everywhere: the replicated columns in canonical
+ * jsonb text (local bookkeeping — change_xid, next_seq, generated search — left out).
+ */
+function rowText(): string {
+  return `(to_jsonb(t) - 'search' - 'change_xid' - 'next_seq')::text`;
+}
+
+async function checksums(provider: Provider, schema: string, table: ReplicatedTable): Promise<Map<number, string>> {
+  return provider.withConnection(async (db) => {
+    // Timestamps print in the session's time zone: make it the same everywhere.
+    await db.query("SELECT set_config('TimeZone', 'UTC', false)");
+    const { rows } = await db.query<{ bucket: number; n: string; sum: string }>(
+      `SELECT ${bucketExpression(table)} AS bucket, count(*)::text AS n,
+              md5(string_agg(md5(${rowText()}), '' ORDER BY ${table.key.join(', ')})) AS sum
+         FROM ${schema}.${table.name} t GROUP BY 1`,
+    );
+    return new Map(rows.map((r) => [Number(r.bucket), `${r.n}:${r.sum}`]));
+  });
+}
+
+/** Compare every replicated table between providers, bucket by bucket. */
+export async function verifyProviders(
+  providers: Provider[],
+  schema: string,
+  onProgress?: (done: number, total: number, table: string) => void,
+): Promise<VerifyReport> {
+  const report: VerifyReport = { providers: providers.map((p) => p.name), tables: [], differences: [], equal: true };
+  let done = 0;
+  for (const table of REPLICATED_TABLES) {
+    const sums = await Promise.all(providers.map((p) => checksums(p, schema, table)));
+    let differing = 0;
+    for (let bucket = 0; bucket < BUCKETS; bucket++) {
+      const values = sums.map((s) => s.get(bucket) ?? null);
+      if (values.every((v) => v === values[0])) continue;
+      differing++;
+      report.differences.push({
+        table: table.name,
+        bucket,
+        providers: Object.fromEntries(providers.map((p, i) => [p.name, values[i] ?? null])),
+      });
+    }
+    report.tables.push({ table: table.name, buckets: BUCKETS, differing });
+    onProgress?.(++done, REPLICATED_TABLES.length, table.name);
+  }
+  report.equal = report.differences.length === 0;
+  return report;
+}
+
+/**
+ * Make differing buckets equal. For each row key the winner is the highest
+ * (version, origin), as in replication; where copies share a version but differ
+ * (damage behind replication's back) the copy most providers hold wins, ties
+ * broken by checksum. The winner is written to every provider that differs.
+ */
+export async function repairProviders(providers: Provider[], schema: string, replicator: Replicator, diffs: BucketDiff[]): Promise<number> {
+  let applied = 0;
+  for (const diff of diffs) {
+    const table = REPLICATED_TABLES.find((t) => t.name === diff.table) as ReplicatedTable;
+    const keyText = table.key.map((k) => `${k}::text`).join(` || '\u0001' || `);
+    const copies = new Map<string, Map<string, { row: ChangeRow; sum: string; origin: string }>>(); // key → provider → copy
+    for (const provider of providers) {
+      const rows = await provider.withConnection(async (db) => {
+        await db.query("SELECT set_config('TimeZone', 'UTC', false)");
+        return (
+          await db.query<{ key: string; json: string; version: string; origin: string; sum: string }>(
+            `SELECT ${keyText} AS key, (to_jsonb(t) - 'search' - 'change_xid')::text AS json, t.version::text AS version, t.origin,
+                    md5(${rowText()}) AS sum
+               FROM ${schema}.${table.name} t WHERE ${bucketExpression(table)} = $1`,
+            [diff.bucket],
+          )
+        ).rows;
+      });
+      for (const r of rows) {
+        const byProvider = copies.get(r.key) ?? new Map();
+        byProvider.set(provider.name, { row: { json: r.json, version: r.version }, sum: r.sum, origin: r.origin });
+        copies.set(r.key, byProvider);
+      }
+    }
+    const writes = new Map<string, ChangeRow[]>(); // provider → rows to force
+    for (const byProvider of copies.values()) {
+      const all = [...byProvider.values()];
+      const newest = all.reduce((best, c) => {
+        const v = BigInt(c.row.version);
+        const b = BigInt(best.row.version);
+        return v > b || (v === b && c.origin > best.origin) ? c : best;
+      });
+      const contenders = all.filter((c) => c.row.version === newest.row.version && c.origin === newest.origin);
+      const votes = new Map<string, number>();
+      for (const c of contenders) votes.set(c.sum, (votes.get(c.sum) ?? 0) + 1);
+      const [winningSum] = [...votes.entries()].sort((x, y) => y[1] - x[1] || (y[0] > x[0] ? 1 : -1))[0] as [string, number];
+      const winner = contenders.find((c) => c.sum === winningSum) as (typeof contenders)[number];
+      for (const provider of providers) {
+        if (byProvider.get(provider.name)?.sum === winner.sum) continue;
+        writes.set(provider.name, [...(writes.get(provider.name) ?? []), winner.row]);
+      }
+    }
+    for (const provider of providers) {
+      const rows = writes.get(provider.name);
+      if (rows?.length) applied += await replicator.applyRows(provider, table, rows, { force: true });
+    }
+  }
+  return applied;
+}
