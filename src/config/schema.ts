@@ -124,6 +124,17 @@ export const configSchema = z
       })
       .strict()
       .default({ maxContentBytes: 1024 * 1024 }),
+    replication: z
+      .object({
+        /** Replicate between configured providers in the background (every process may; the merge is idempotent). */
+        enabled: z.boolean().default(true),
+        intervalMs: z.number().int().min(50).max(3_600_000).default(1000),
+        /** async: acknowledge after one provider committed; sync: after a second one committed too (RPO 0). */
+        ack: z.enum(['async', 'sync']).default('async'),
+        batchSize: z.number().int().min(1).max(100_000).default(1000),
+      })
+      .strict()
+      .default({ enabled: true, intervalMs: 1000, ack: 'async', batchSize: 1000 }),
     search: z
       .object({
         /** HNSW candidate list size; larger finds more of the true nearest neighbours, slower. */

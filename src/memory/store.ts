@@ -9,6 +9,7 @@ import {
   routerOptions,
   runOn,
 } from '../providers/index.js';
+import { ReplicationLoop, Replicator } from '../replication/index.js';
 import { diffSchema, Migrator } from '../schema/index.js';
 import { Atoms } from './atoms.js';
 import { StoreContext } from './context.js';
@@ -60,6 +61,8 @@ export class AgentMemory {
     private readonly owned: ProviderSet | undefined,
     /** The router, when this store owns one (configured providers). */
     readonly router?: Router,
+    /** Background replication between the configured providers. */
+    readonly replication?: ReplicationLoop,
   ) {
     this.sessions = new Sessions(context);
     this.memories = new Memories(context);
@@ -85,6 +88,7 @@ export class AgentMemory {
   /** Close the connections this store opened (a store from forTenant() shares them and closes nothing). */
   async close(): Promise<void> {
     if (!this.owned) return;
+    await this.replication?.stop();
     await this.router?.stop();
     await this.owned.close();
   }
@@ -97,6 +101,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
   const owned = options.executor ? undefined : ProviderSet.fromConfig(config);
   // Configured providers go through the router (health, breakers, failover); the embedded default needs none.
   const router = owned && config.providers.length ? await Router.open(owned, routerOptions(config)) : undefined;
+  let replication: ReplicationLoop | undefined;
   if (router) {
     router.driftCheck = async (provider) => {
       const report = await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions });
@@ -104,13 +109,20 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
       return { blocking: blocking.length > 0, summary: blocking.map((i) => `${i.kind} ${i.object} ${i.change}`).join(', ') };
     };
     router.start();
+    if (config.replication.enabled && config.providers.length > 1) {
+      replication = new ReplicationLoop(
+        router,
+        new Replicator({ schema: config.schema, batchSize: config.replication.batchSize }),
+        config.replication.intervalMs,
+      ).start();
+    }
   }
   let executor = options.executor ?? router ?? new PrimaryExecutor(owned as ProviderSet);
   const migrate = options.migrate ?? config.providers.length === 0;
   if (migrate && owned) executor = new MigratingExecutor(executor, owned, config);
   const embedder = options.embedder ?? createEmbedder(config.embedder);
   const context = new StoreContext({ executor, tenant, schema: config.schema, limits: config.limits, search: config.search, embedder });
-  return new AgentMemory(context, config, owned, router);
+  return new AgentMemory(context, config, owned, router, replication);
 }
 
 /** Applies pending migrations to the primary once, before the first operation. */

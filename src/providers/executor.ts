@@ -17,6 +17,8 @@ export interface ExecutionOptions {
   settings?: Readonly<Record<string, string>>;
   /** Reads: the caller's last write, which the answering provider must already hold. */
   after?: { provider: string; at: bigint };
+  /** Writes: `sync` acknowledges only after a second provider committed the same operation too. */
+  ack?: 'async' | 'sync';
 }
 
 /**

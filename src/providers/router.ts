@@ -24,6 +24,8 @@ export interface RouterOptions {
   eventLog?: string | undefined;
   /** How often to re-check schema drift (a fixed provider takes writes again). */
   driftCheckMs: number;
+  /** Default acknowledgement for writes (a call may override it). */
+  ack: 'async' | 'sync';
 }
 
 export const DEFAULT_ROUTER: RouterOptions = {
@@ -33,6 +35,7 @@ export const DEFAULT_ROUTER: RouterOptions = {
   probeTimeoutMs: 500,
   health: DEFAULT_HEALTH,
   driftCheckMs: 60_000,
+  ack: 'async',
 };
 
 /** Where the caller's last write went: reads must not return anything older. */
@@ -142,6 +145,11 @@ export class Router extends EventEmitter implements Executor {
     return found;
   }
 
+  /** Providers whose breaker lets calls through now (fenced ones included: they need catching up). */
+  availableProviders(): Provider[] {
+    return this.healths.filter((h) => h.available).map((h) => h.provider);
+  }
+
   /** The provider writes go to now. */
   get currentWriter(): string {
     return this.writer;
@@ -202,6 +210,12 @@ export class Router extends EventEmitter implements Executor {
     );
   }
 
+  private fence(name: string, reason: string): void {
+    if (this.fenced.has(name)) return;
+    this.fenced.add(name);
+    this.emitEvent({ type: 'fenced', provider: name, reason });
+  }
+
   /** Replication caught `name` up: it may take writes again. */
   confirmCaughtUp(name: string): void {
     if (this.fenced.delete(name)) this.emitEvent({ type: 'unfenced', provider: name });
@@ -217,7 +231,36 @@ export class Router extends EventEmitter implements Executor {
         `every reachable provider has blocking schema drift (${reasons}); run \`agentmem schema diff\``,
       );
     }
-    return this.attempt(operation, candidates, fn, options, true);
+    const result = await this.attempt(operation, candidates, fn, options, true);
+    if ((options?.ack ?? this.options.ack) === 'sync') await this.secondCopy(operation, fn, options);
+    return result;
+  }
+
+  /**
+   * Sync acknowledgement: run the same operation (same ids: idempotent) on the
+   * next available provider too, so losing the writer for good loses nothing.
+   */
+  private async secondCopy<T>(
+    operation: string,
+    fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<void> {
+    const others = this.healths.filter((h) => h.name !== this.writer && h.available && !this.drifted.has(h.name));
+    if (!others.length) {
+      throw new ProviderUnavailableError(
+        'all',
+        `sync acknowledgement needs a second provider and none besides ${this.writer} is available; the write is committed on ${this.writer} only`,
+      );
+    }
+    try {
+      await this.attempt(`${operation}.sync-copy`, others, fn, options, false);
+    } catch (error) {
+      if (!isConnectionFailure(error)) throw error;
+      throw new ProviderUnavailableError(
+        'all',
+        `sync acknowledgement needs a second provider and none besides ${this.writer} answered; the write is committed on ${this.writer} only (${(error as Error).message})`,
+      );
+    }
   }
 
   async read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
@@ -258,13 +301,18 @@ export class Router extends EventEmitter implements Executor {
     isWrite: boolean,
   ): Promise<T> {
     const failures: string[] = [];
+    const failed: string[] = [];
     let lastError: unknown;
     for (const health of candidates) {
       const kind = isWrite ? 'write' : 'read';
       try {
         const result = await health.call(() => runOn(health.provider, fn, options));
         routedCallsTotal.inc({ provider: health.name, kind, outcome: 'ok' });
-        if (isWrite) this.noteWriter(health.name, failures.join('; '));
+        if (isWrite) {
+          // Providers skipped for this write missed it: they wait for catch-up before taking writes again.
+          for (const skipped of failed) this.fence(skipped, `missed writes that went to ${health.name}`);
+          this.noteWriter(health.name, failures.join('; '));
+        }
         return result;
       } catch (error) {
         if (!isConnectionFailure(error)) {
@@ -272,6 +320,7 @@ export class Router extends EventEmitter implements Executor {
           throw error; // SQL errors are the caller's, on any provider
         }
         routedCallsTotal.inc({ provider: health.name, kind, outcome: 'connection_error' });
+        failed.push(health.name);
         lastError = error;
         failures.push(`${health.name}: ${(error as Error).message}`);
         logger().debug({ operation, provider: health.name, err: (error as Error).message }, 'call moved to the next provider');
@@ -374,6 +423,7 @@ export function routerOptions(config: AgentmemConfig): Partial<RouterOptions> {
       breakMs: config.router.breakMs,
     },
     eventLog: config.router.eventLog === false ? undefined : config.router.eventLog,
+    ack: config.replication.ack,
   };
 }
 

@@ -35,7 +35,13 @@ export interface RoutedStore {
 /** A store over the cluster's servers (p1 primary), with fast timeouts a test can afford. */
 export async function routedStore(
   cluster: PgCluster,
-  options: { urls?: string[]; readMode?: 'primary' | 'nearest'; queryMs?: number } = {},
+  options: {
+    urls?: string[];
+    readMode?: 'primary' | 'nearest';
+    queryMs?: number;
+    /** Off unless asked for: most router tests look at one provider's rows at a time. */
+    replication?: { enabled?: boolean; ack?: 'async' | 'sync'; intervalMs?: number };
+  } = {},
 ): Promise<RoutedStore> {
   const config = await loadConfig({
     cwd: mkdtempSync(join(tmpdir(), 'agentmem-router-')),
@@ -47,6 +53,7 @@ export async function routedStore(
         pool: { max: 8 },
         timeouts: { connectMs: 1000, queryMs: options.queryMs ?? 5000, statementMs: 5000, idleInTransactionMs: 5000 },
       })),
+      replication: { enabled: false, intervalMs: 200, ack: 'async', batchSize: 1000, ...options.replication },
       router: {
         readMode: options.readMode ?? 'primary',
         probeIntervalMs: 250,

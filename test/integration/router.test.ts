@@ -282,6 +282,39 @@ describe('router over three real servers', () => {
     expect(await other.memories.get(first)).toBeNull();
   });
 
+  it('sync acknowledgement: a write is on two providers before it returns (RPO 0)', async () => {
+    const s = await store({ replication: { enabled: false, ack: 'sync' } });
+    const id = await s.memory.memories.remember({ type: 'decision', content: 'must survive p1' });
+    await cluster.server('p1').kill();
+    const held = await idsOn(cluster, 'router-test');
+    expect(held.get('p2')?.has(id)).toBe(true);
+    // With only one provider left, a sync write cannot be acknowledged: it says so.
+    await cluster.server('p3').kill();
+    await expect(s.memory.memories.remember({ type: 'log', content: 'alone' })).rejects.toThrow(
+      /sync acknowledgement needs a second provider/,
+    );
+  });
+
+  it('a recovered primary is caught up by replication, then takes writes again (failback)', async () => {
+    const s = await store({ replication: { enabled: true, intervalMs: 200 } });
+    const router = s.memory.router!;
+    await s.memory.memories.remember({ type: 'log', content: 'before' });
+    await cluster.server('p1').kill();
+    const during = [];
+    for (let i = 0; i < 5; i++) during.push(await s.memory.memories.remember({ type: 'log', content: { during: i } }));
+    expect(router.currentWriter).toBe('p2');
+    await cluster.server('p1').start();
+    for (let i = 0; i < 100 && router.currentWriter !== 'p1'; i++) {
+      await sleep(100);
+      await s.memory.memories.remember({ type: 'log', content: 'probe write' });
+    }
+    expect(router.currentWriter).toBe('p1');
+    expect(s.events.map((e) => e.type)).toEqual(expect.arrayContaining(['failover', 'fenced', 'unfenced', 'failback']));
+    // Everything written during the outage reached p1 before it took writes again.
+    const held = await idsOn(cluster, 'router-test');
+    expect(during.every((id) => held.get('p1')?.has(id))).toBe(true);
+  });
+
   it('with every provider down, a call fails with PROVIDER_UNAVAILABLE, bounded', async () => {
     const s = await store();
     for (const server of cluster.servers) await server.kill();

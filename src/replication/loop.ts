@@ -1,0 +1,67 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { logger } from '../observability/logger.js';
+import type { Router } from '../providers/index.js';
+import { runSync } from './links.js';
+import type { Replicator } from './replicator.js';
+
+/**
+ * Background replication for a process that owns a router: every interval it
+ * replicates between the providers that are up. It also answers the router's
+ * catch-up question for a recovered provider: caught up once a pass into it
+ * brings nothing new.
+ */
+export class ReplicationLoop {
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly router: Router,
+    private readonly replicator: Replicator,
+    private readonly intervalMs: number,
+  ) {
+    router.catchUp = (name) => this.catchUp(name);
+  }
+
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          const providers = this.router.availableProviders();
+          if (providers.length > 1) await runSync(providers, this.replicator, undefined, 2);
+        } catch (error) {
+          // A provider failing mid-pass is the router's business; the next pass tries again.
+          logger().debug({ err: (error as Error).message }, 'replication pass interrupted');
+        }
+        await sleep(this.intervalMs, undefined, { ref: false });
+      }
+    })();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Pull everything the other providers have into `name`; true when a pass finds nothing left. */
+  async catchUp(name: string): Promise<boolean> {
+    const providers = this.router.availableProviders();
+    const target = providers.find((p) => p.name === name);
+    if (!target) return false;
+    for (let pass = 0; pass < 3; pass++) {
+      let applied = 0;
+      let full = false;
+      for (const source of providers) {
+        if (source === target) continue;
+        for (const r of await this.replicator.sync(source, target)) {
+          applied += r.applied;
+          full ||= r.batches > 1;
+        }
+      }
+      if (!applied && !full) return true;
+    }
+    return false;
+  }
+}
