@@ -55,13 +55,13 @@ export class Replicator {
     const result: LinkResult = { source: source.name, target: target.name, table: table.name, applied: 0, batches: 0, position: '0' };
     let position = await this.watermark(target, source.name, table.name);
     for (let batch = 0; batch < this.maxBatches; batch++) {
-      const { rows, next } = await this.readChanges(source, table, position);
+      const { rows, next, more } = await this.readChanges(source, table, position);
       if (next === position && rows.length === 0) break;
       const applied = await this.apply(target, source.name, table, rows, next);
       result.applied += applied;
       result.batches++;
       position = next;
-      if (rows.length < this.batchSize) break;
+      if (!more) break;
     }
     result.position = position;
     return result;
@@ -81,7 +81,7 @@ export class Replicator {
    * running transaction), in change order. A batch ends on a transaction
    * boundary, so a transaction's rows are never split between two batches.
    */
-  async readChanges(source: Provider, table: ReplicatedTable, from: string): Promise<{ rows: ChangeRow[]; next: string }> {
+  async readChanges(source: Provider, table: ReplicatedTable, from: string): Promise<{ rows: ChangeRow[]; next: string; more: boolean }> {
     const t = `${this.options.schema}.${table.name}`;
     // Rows travel as JSON text, never parsed here: a bigint version must not pass through a JS number.
     const { rows } = await source.query<{ xid: string; horizon: string; row: string; version: string }>(
@@ -98,19 +98,19 @@ export class Replicator {
       const { rows: h } = await source.query<{ horizon: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon');
       // Nothing below the horizon: everything up to it is known to be here already.
       const horizon = h[0]?.horizon ?? from;
-      return { rows: [], next: BigInt(horizon) > BigInt(from) ? horizon : from };
+      return { rows: [], next: BigInt(horizon) > BigInt(from) ? horizon : from, more: false };
     }
     const pick = (r: { row: string; version: string }): ChangeRow => ({ json: r.row, version: r.version });
-    if (rows.length < this.batchSize) return { rows: rows.map(pick), next: rows[0]?.horizon ?? from };
+    if (rows.length < this.batchSize) return { rows: rows.map(pick), next: rows[0]?.horizon ?? from, more: false };
     const last = rows[rows.length - 1]?.xid as string;
     const whole = rows.filter((r) => r.xid !== last);
-    if (whole.length) return { rows: whole.map(pick), next: last };
+    if (whole.length) return { rows: whole.map(pick), next: last, more: true };
     // One transaction larger than a batch: take all of its rows at once.
     const { rows: all } = await source.query<{ row: string; version: string }>(
       `SELECT (to_jsonb(c) - 'search' - 'change_xid')::text AS row, c.version::text AS version FROM ${t} c WHERE c.change_xid = $1::xid8`,
       [last],
     );
-    return { rows: all.map(pick), next: (BigInt(last) + 1n).toString() };
+    return { rows: all.map(pick), next: (BigInt(last) + 1n).toString(), more: true };
   }
 
   /** Upsert rows keeping the higher (version, origin): the one merge rule, used by replication and repair. */
