@@ -31,14 +31,19 @@ function rowText(): string {
   return `(to_jsonb(t) - 'search' - 'change_xid' - 'next_seq')::text`;
 }
 
+/** Checksums read a whole table: give them minutes, not the per-call query timeout. */
+const VERIFY_TIMEOUT_MS = 10 * 60_000;
+
 async function checksums(provider: Provider, schema: string, table: ReplicatedTable): Promise<Map<number, string>> {
-  return provider.withConnection(async (db) => {
+  return provider.transaction(async (tx) => {
     // Timestamps print in the session's time zone: make it the same everywhere.
-    await db.query("SELECT set_config('TimeZone', 'UTC', false)");
-    const { rows } = await db.query<{ bucket: number; n: string; sum: string }>(
+    await tx.query("SELECT set_config('TimeZone', 'UTC', true), set_config('statement_timeout', $1, true)", [String(VERIFY_TIMEOUT_MS)]);
+    const { rows } = await tx.query<{ bucket: number; n: string; sum: string }>(
       `SELECT ${bucketExpression(table)} AS bucket, count(*)::text AS n,
               md5(string_agg(md5(${rowText()}), '' ORDER BY ${table.key.join(', ')})) AS sum
          FROM ${schema}.${table.name} t GROUP BY 1`,
+      undefined,
+      { timeoutMs: VERIFY_TIMEOUT_MS },
     );
     return new Map(rows.map((r) => [Number(r.bucket), `${r.n}:${r.sum}`]));
   });
@@ -85,14 +90,17 @@ export async function repairProviders(providers: Provider[], schema: string, rep
     const keyText = table.key.map((k) => `${k}::text`).join(` || '\u0001' || `);
     const copies = new Map<string, Map<string, { row: ChangeRow; sum: string; origin: string }>>(); // key → provider → copy
     for (const provider of providers) {
-      const rows = await provider.withConnection(async (db) => {
-        await db.query("SELECT set_config('TimeZone', 'UTC', false)");
+      const rows = await provider.transaction(async (db) => {
+        await db.query("SELECT set_config('TimeZone', 'UTC', true), set_config('statement_timeout', $1, true)", [
+          String(VERIFY_TIMEOUT_MS),
+        ]);
         return (
           await db.query<{ key: string; json: string; version: string; origin: string; sum: string }>(
             `SELECT ${keyText} AS key, (to_jsonb(t) - 'search' - 'change_xid')::text AS json, t.version::text AS version, t.origin,
                     md5(${rowText()}) AS sum
                FROM ${schema}.${table.name} t WHERE ${bucketExpression(table)} = $1`,
             [diff.bucket],
+            { timeoutMs: VERIFY_TIMEOUT_MS },
           )
         ).rows;
       });

@@ -258,23 +258,12 @@ export class PgServer {
   }
 
   /** Run SQL as the superuser through psql over the unix socket (no pool involved). */
-  psql(sql: string, database = 'postgres'): string {
-    return runPg(join(this.binDir, 'psql'), [
-      '-X',
-      '-q',
-      '-A',
-      '-t',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-h',
-      this.socketDir,
-      '-p',
-      String(this.port),
-      '-d',
-      database,
-      '-c',
-      sql,
-    ]);
+  psql(sql: string, database = 'postgres', timeoutMs = 60_000): string {
+    return runPg(
+      join(this.binDir, 'psql'),
+      ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', this.socketDir, '-p', String(this.port), '-d', database, '-c', sql],
+      timeoutMs,
+    );
   }
 }
 
