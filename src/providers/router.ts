@@ -91,7 +91,10 @@ export class Router extends EventEmitter implements Executor {
   driftCheck: ((provider: Provider) => Promise<{ blocking: boolean; summary: string }>) | undefined;
   private readonly drifted = new Map<string, string>();
   private driftReady: Promise<void> = Promise.resolve();
+  private driftQueue: Promise<void> = Promise.resolve();
+  private driftPending = 0;
   private lastDriftCheck = 0;
+  private unfencing: Promise<void> | undefined;
 
   private constructor(
     readonly providers: ProviderSet,
@@ -126,7 +129,10 @@ export class Router extends EventEmitter implements Executor {
         if (!this.driftPending && Date.now() - this.lastDriftCheck > this.options.driftCheckMs) void this.checkDrift();
         // An open breaker refuses the probe until its backoff has passed; then the probe is its half-open trial.
         await Promise.all(this.healths.map((h) => (h.state === 'isolated' ? undefined : h.probe(this.options.probeTimeoutMs))));
-        await this.tryUnfence();
+        // In the background too: catching a provider up can take a while, and probes must keep their cadence.
+        this.unfencing ??= this.tryUnfence().finally(() => {
+          this.unfencing = undefined;
+        });
         await sleep(this.options.probeIntervalMs, undefined, { ref: false });
       }
     })();
@@ -136,6 +142,7 @@ export class Router extends EventEmitter implements Executor {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    await this.unfencing;
     this.loop = undefined;
   }
 
@@ -181,9 +188,6 @@ export class Router extends EventEmitter implements Executor {
       this.driftPending--;
     });
   }
-
-  private driftQueue: Promise<void> = Promise.resolve();
-  private driftPending = 0;
 
   private async runDriftCheck(): Promise<void> {
     this.lastDriftCheck = Date.now();
@@ -300,18 +304,17 @@ export class Router extends EventEmitter implements Executor {
     options: ExecutionOptions | undefined,
     isWrite: boolean,
   ): Promise<T> {
-    const failures: string[] = [];
-    const failed: string[] = [];
+    const kind = isWrite ? 'write' : 'read';
+    const failures: { provider: string; message: string }[] = [];
     let lastError: unknown;
     for (const health of candidates) {
-      const kind = isWrite ? 'write' : 'read';
       try {
         const result = await health.call(() => runOn(health.provider, fn, options));
         routedCallsTotal.inc({ provider: health.name, kind, outcome: 'ok' });
         if (isWrite) {
           // Providers skipped for this write missed it: they wait for catch-up before taking writes again.
-          for (const skipped of failed) this.fence(skipped, `missed writes that went to ${health.name}`);
-          this.noteWriter(health.name, failures.join('; '));
+          for (const skipped of failures) this.fence(skipped.provider, `missed writes that went to ${health.name}`);
+          this.noteWriter(health.name, describe(failures));
         }
         return result;
       } catch (error) {
@@ -320,15 +323,14 @@ export class Router extends EventEmitter implements Executor {
           throw error; // SQL errors are the caller's, on any provider
         }
         routedCallsTotal.inc({ provider: health.name, kind, outcome: 'connection_error' });
-        failed.push(health.name);
         lastError = error;
-        failures.push(`${health.name}: ${(error as Error).message}`);
+        failures.push({ provider: health.name, message: (error as Error).message });
         logger().debug({ operation, provider: health.name, err: (error as Error).message }, 'call moved to the next provider');
       }
     }
     throw new ProviderUnavailableError(
       candidates.length === 1 ? (candidates[0]?.name ?? 'none') : 'all',
-      failures.length ? failures.join('; ') : 'no provider is available',
+      failures.length ? describe(failures) : 'no provider is available',
       { cause: lastError },
     );
   }
@@ -391,6 +393,8 @@ export class Router extends EventEmitter implements Executor {
     this.emit('event', stamped);
   }
 }
+
+const describe = (failures: { provider: string; message: string }[]) => failures.map((f) => `${f.provider}: ${f.message}`).join('; ');
 
 const EVENT_LOG_MAX_BYTES = 1024 * 1024;
 
