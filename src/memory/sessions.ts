@@ -292,9 +292,7 @@ export class Sessions {
     return this.ctx.write('session.save', async (tx, { provider }) => {
       await this.upsertSession(tx, provider, sessionId, session);
       await this.lockSession(tx, sessionId);
-      const before = await this.countMessages(tx, sessionId);
-      await this.insertMessages(tx, provider, sessionId, messages);
-      const inserted = (await this.countMessages(tx, sessionId)) - before;
+      const inserted = await this.insertMessages(tx, provider, sessionId, messages);
       return { session: await this.requireSession(tx, sessionId), inserted, existing: messages.length - inserted };
     });
   }
@@ -348,13 +346,14 @@ export class Sessions {
     );
   }
 
+  /** Insert the messages the session does not have yet, after its current last position; returns how many. */
   private async insertMessages(
     tx: Queryable,
     provider: string,
     sessionId: string,
     messages: ReturnType<Sessions['checkMessage']>[],
-  ): Promise<Message[]> {
-    if (!messages.length) return [];
+  ): Promise<number> {
+    if (!messages.length) return 0;
     const { rows: nextRows } = await tx.query<{ next: number }>(
       `SELECT greatest(s.next_seq, coalesce((SELECT max(m.seq) + 1 FROM ${this.ctx.table('memories')} m WHERE m.tenant_id = $1 AND m.session_id = $2), 0)) AS next
          FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $2`,
@@ -383,36 +382,22 @@ export class Sessions {
         },
       ];
     });
-    if (records.length) {
-      await tx.query(
-        `INSERT INTO ${this.ctx.table('memories')}
+    if (!records.length) return 0;
+    const { rowCount } = await tx.query(
+      `INSERT INTO ${this.ctx.table('memories')}
            (tenant_id, id, session_id, user_id, memory_type, seq, content, metadata, created_at, version, origin)
          SELECT $1, r.id, $2, s.user_id, r.memory_type, r.seq, r.content, r.metadata, r.created_at, $4, $5
            FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, memory_type text, seq integer, content jsonb, metadata jsonb, created_at timestamptz)
            LEFT JOIN ${this.ctx.table('sessions')} s ON s.tenant_id = $1 AND s.id = $2
          ON CONFLICT (tenant_id, id) DO NOTHING`,
-        [this.ctx.tenant, sessionId, JSON.stringify(records), this.ctx.version(), provider],
-      );
-      await tx.query(`UPDATE ${this.ctx.table('sessions')} SET next_seq = $3 WHERE tenant_id = $1 AND id = $2 AND next_seq < $3`, [
-        this.ctx.tenant,
-        sessionId,
-        Math.max(next, ...records.map((r) => r.seq + 1)),
-      ]);
-    }
-    const { rows } = await tx.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq`,
-      [this.ctx.tenant, ids],
+      [this.ctx.tenant, sessionId, JSON.stringify(records), this.ctx.version(), provider],
     );
-    const byId = new Map(rows.map((r) => [String(r.id), toMessage(r)]));
-    return ids.map((id) => byId.get(id)).filter((m): m is Message => m !== undefined);
-  }
-
-  private async countMessages(tx: Queryable, sessionId: string): Promise<number> {
-    const { rows } = await tx.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND session_id = $2`,
-      [this.ctx.tenant, sessionId],
-    );
-    return Number(rows[0]?.n ?? 0);
+    await tx.query(`UPDATE ${this.ctx.table('sessions')} SET next_seq = $3 WHERE tenant_id = $1 AND id = $2 AND next_seq < $3`, [
+      this.ctx.tenant,
+      sessionId,
+      Math.max(next, ...records.map((r) => r.seq + 1)),
+    ]);
+    return rowCount;
   }
 
   /** Serialise writers of one session (positions are assigned under this lock). */
