@@ -13,6 +13,18 @@ export const out = {
   note(text: string): void {
     process.stderr.write(`${redact(text)}\n`);
   },
+  /**
+   * A progress bar on stderr: redrawn in place on a terminal, one line per step
+   * otherwise (so logs of a long run still show where it got to).
+   */
+  progress(done: number, total: number, label: string): void {
+    const width = 30;
+    const filled = total ? Math.round((done / total) * width) : width;
+    const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${redact(label)}`;
+    if (process.stderr.isTTY)
+      process.stderr.write(`\r${text.padEnd(process.stderr.columns ? process.stderr.columns - 1 : 0)}${done >= total ? '\n' : ''}`);
+    else process.stderr.write(`${text}\n`);
+  },
 };
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;

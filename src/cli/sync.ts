@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import type { Provider } from '../providers/index.js';
-import { Replicator, repairProviders, runSync, syncStatus, verifyProviders } from '../replication/index.js';
+import { purgeTombstones, Replicator, repairProviders, runSync, syncStatus, verifyProviders } from '../replication/index.js';
 import { type CommandContext, withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
+import { duration } from './parsers.js';
 
 async function allProviders({ providers }: CommandContext): Promise<Provider[]> {
   const opened: Provider[] = [];
@@ -11,7 +12,7 @@ async function allProviders({ providers }: CommandContext): Promise<Provider[]> 
 }
 
 export function syncCommand(): Command {
-  const sync = new Command('sync').description('replication between providers: status, run, verify, repair');
+  const sync = new Command('sync').description('replication between providers: status, run, verify, repair, purge');
   sync
     .command('status')
     .description('lag per link (source → target, per table) in rows and seconds')
@@ -55,9 +56,7 @@ export function syncCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       process.exitCode = await withContext(command, async (context) => {
-        const report = await verifyProviders(await allProviders(context), context.config.schema, (done, total, name) => {
-          if (!flags.json) out.note(`[${'#'.repeat(done)}${'.'.repeat(total - done)}] ${name}`);
-        });
+        const report = await verifyProviders(await allProviders(context), context.config.schema, progress(flags));
         if (flags.json) out.json(report);
         else {
           for (const t of report.tables)
@@ -80,14 +79,15 @@ export function syncCommand(): Command {
     .action(async (flags: { json?: boolean }, command: Command) => {
       process.exitCode = await withContext(command, async (context) => {
         const providers = await allProviders(context);
-        const before = await verifyProviders(providers, context.config.schema);
+        const before = await verifyProviders(providers, context.config.schema, progress(flags));
         const applied = await repairProviders(
           providers,
           context.config.schema,
           new Replicator({ schema: context.config.schema }),
           before.differences,
+          progress(flags),
         );
-        const after = await verifyProviders(providers, context.config.schema);
+        const after = await verifyProviders(providers, context.config.schema, progress(flags));
         if (flags.json) out.json({ differingBefore: before.differences.length, applied, after });
         else
           out.line(
@@ -96,5 +96,24 @@ export function syncCommand(): Command {
         return after.equal ? EXIT.ok : EXIT.failure;
       });
     });
+  sync
+    .command('purge')
+    .description('delete tombstones for good, only those every provider already holds (runs a sync first)')
+    .option('--older-than <duration>', 'only tombstones deleted longer ago than this (e.g. 7d, 12h)', duration, 7 * 86_400_000)
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { olderThan: number; json?: boolean }, command: Command) => {
+      await withContext(command, async (context) => {
+        const providers = await allProviders(context);
+        await runSync(providers, new Replicator({ schema: context.config.schema }));
+        const results = await purgeTombstones(providers, context.config.schema, { olderThanMs: flags.olderThan });
+        if (flags.json) return out.json({ tables: results });
+        out.line(table(results as unknown as Record<string, unknown>[], ['table', 'candidates', 'purged', 'kept']));
+      });
+    });
   return sync;
+}
+
+/** Progress on stderr for a human; nothing for --json (stdout stays one document, stderr quiet). */
+function progress(flags: { json?: boolean }): ((done: number, total: number, step: string) => void) | undefined {
+  return flags.json ? undefined : (done, total, step) => out.progress(done, total, step);
 }

@@ -1,3 +1,4 @@
+import { HybridLogicalClock } from '../core/hlc.js';
 import type { Provider } from '../providers/index.js';
 import type { LinkResult, Replicator } from './replicator.js';
 import { REPLICATED_TABLES } from './tables.js';
@@ -8,8 +9,9 @@ export interface LinkStatus {
   table: string;
   /** Rows changed on the source that the target has not applied yet. */
   lagRows: number;
-  /** Seconds since the link last moved while rows wait (0 when caught up). */
+  /** Seconds since the oldest waiting row that originated on the source was written (0 when caught up). */
   lagSeconds: number;
+  oldestWaitingAt: string | null;
   appliedTotal: number;
   lastAppliedAt: string | null;
 }
@@ -33,19 +35,35 @@ export async function runSync(
 ): Promise<LinkResult[]> {
   const results: LinkResult[] = [];
   for (let pass = 0; pass < maxPasses; pass++) {
-    let applied = 0;
-    for (const [source, target] of links(providers)) {
-      for (const result of await replicator.sync(source, target)) {
-        results.push(result);
-        applied += result.applied;
-        onLink?.(result);
-      }
-    }
-    if (!applied) break;
+    // Targets in parallel, each target's sources one after another: two links
+    // never write into the same database at once (no lock-order deadlocks between
+    // them), and a pass takes about as long as the slowest target's links.
+    const perTarget = await Promise.all(
+      providers.map(async (target) => {
+        const got: LinkResult[] = [];
+        for (const source of providers) {
+          if (source === target) continue;
+          for (const result of await replicator.sync(source, target)) {
+            got.push(result);
+            onLink?.(result);
+          }
+        }
+        return got;
+      }),
+    );
+    const passResults = perTarget.flat();
+    results.push(...passResults);
+    if (!passResults.some((r) => r.applied)) break;
   }
   return results;
 }
 
+/**
+ * Lag per link and table. Seconds are measured from the change time (the HLC
+ * wall time of the oldest waiting row that originated on the source) to now;
+ * waiting rows that originated elsewhere are echoes, already held by their
+ * origin, and count in rows but not in seconds.
+ */
 export async function syncStatus(providers: Provider[], schema: string): Promise<LinkStatus[]> {
   const out: LinkStatus[] = [];
   for (const [source, target] of links(providers)) {
@@ -55,20 +73,22 @@ export async function syncStatus(providers: Provider[], schema: string): Promise
     );
     for (const table of REPLICATED_TABLES) {
       const mark = marks.find((m) => m.table_name === table.name);
-      const { rows } = await source.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM ${schema}.${table.name} WHERE change_xid >= $1::xid8`,
-        [mark?.position ?? '0'],
+      const { rows } = await source.query<{ n: string; oldest: string | null }>(
+        `SELECT count(*)::text AS n, min(version) FILTER (WHERE origin = $2)::text AS oldest
+           FROM ${schema}.${table.name} WHERE change_xid >= $1::xid8`,
+        [mark?.position ?? '0', source.name],
       );
       const lagRows = Number(rows[0]?.n ?? 0);
-      const last = mark ? new Date(mark.updated_at) : null;
+      const oldest = rows[0]?.oldest ? HybridLogicalClock.wallTime(BigInt(rows[0].oldest)) : null;
       out.push({
         source: source.name,
         target: target.name,
         table: table.name,
         lagRows,
-        lagSeconds: lagRows && last ? Math.round((Date.now() - last.getTime()) / 100) / 10 : lagRows ? Number.NaN : 0,
+        lagSeconds: oldest ? Math.max(0, Math.round((Date.now() - oldest.getTime()) / 100) / 10) : 0,
+        oldestWaitingAt: oldest?.toISOString() ?? null,
         appliedTotal: Number(mark?.rows_total ?? 0),
-        lastAppliedAt: last?.toISOString() ?? null,
+        lastAppliedAt: mark ? new Date(mark.updated_at).toISOString() : null,
       });
     }
   }

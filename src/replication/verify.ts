@@ -53,12 +53,19 @@ async function checksums(provider: Provider, schema: string, table: ReplicatedTa
 export async function verifyProviders(
   providers: Provider[],
   schema: string,
-  onProgress?: (done: number, total: number, table: string) => void,
+  onProgress?: (done: number, total: number, step: string) => void,
 ): Promise<VerifyReport> {
   const report: VerifyReport = { providers: providers.map((p) => p.name), tables: [], differences: [], equal: true };
   let done = 0;
   for (const table of REPLICATED_TABLES) {
-    const sums = await Promise.all(providers.map((p) => checksums(p, schema, table)));
+    const total = REPLICATED_TABLES.length * providers.length;
+    const sums = await Promise.all(
+      providers.map(async (p) => {
+        const sum = await checksums(p, schema, table);
+        onProgress?.(++done, total, `${table.name} on ${p.name}`);
+        return sum;
+      }),
+    );
     let differing = 0;
     for (let bucket = 0; bucket < BUCKETS; bucket++) {
       const values = sums.map((s) => s.get(bucket) ?? null);
@@ -71,7 +78,6 @@ export async function verifyProviders(
       });
     }
     report.tables.push({ table: table.name, buckets: BUCKETS, differing });
-    onProgress?.(++done, REPLICATED_TABLES.length, table.name);
   }
   report.equal = report.differences.length === 0;
   return report;
@@ -83,9 +89,15 @@ export async function verifyProviders(
  * (damage behind replication's back) the copy most providers hold wins, ties
  * broken by checksum. The winner is written to every provider that differs.
  */
-export async function repairProviders(providers: Provider[], schema: string, replicator: Replicator, diffs: BucketDiff[]): Promise<number> {
+export async function repairProviders(
+  providers: Provider[],
+  schema: string,
+  replicator: Replicator,
+  diffs: BucketDiff[],
+  onProgress?: (done: number, total: number, step: string) => void,
+): Promise<number> {
   let applied = 0;
-  for (const diff of diffs) {
+  for (const [index, diff] of diffs.entries()) {
     const table = REPLICATED_TABLES.find((t) => t.name === diff.table) as ReplicatedTable;
     const keyText = table.key.map((k) => `${k}::text`).join(` || '\u0001' || `);
     const copies = new Map<string, Map<string, { row: ChangeRow; sum: string; origin: string }>>(); // key → provider → copy
@@ -132,6 +144,7 @@ export async function repairProviders(providers: Provider[], schema: string, rep
       const rows = writes.get(provider.name);
       if (rows?.length) applied += await replicator.applyRows(provider, table, rows, { force: true });
     }
+    onProgress?.(index + 1, diffs.length, `${diff.table} bucket ${diff.bucket}`);
   }
   return applied;
 }

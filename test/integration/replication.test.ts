@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentMemory, createMemory, loadConfig, PgProvider, REPLICATED_TABLES, Replicator } from '../../src/index.js';
+import {
+  type AgentMemory,
+  createMemory,
+  loadConfig,
+  PgProvider,
+  purgeTombstones,
+  REPLICATED_TABLES,
+  Replicator,
+  runSync,
+  syncStatus,
+} from '../../src/index.js';
 import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
@@ -169,5 +179,46 @@ describe('replication (change capture and apply)', () => {
     expect(
       cluster.server('p3').psql("SELECT content FROM agentmem.memories WHERE tenant_id = 'mesh' AND memory_type = 'issue'").trim(),
     ).toBe('{"text": "written on p2"}');
+  });
+
+  it('lag in seconds counts from the change time; tombstones are purged only once every provider holds them', async () => {
+    const [p1, p2, p3] = ['p1', 'p2', 'p3'].map(provider) as [PgProvider, PgProvider, PgProvider];
+    const store = await storeOn('p1', 'purge');
+    const everywhere = await store.memories.remember({ type: 'log', content: 'deleted everywhere' });
+    const halfway = await store.memories.remember({ type: 'log', content: 'deleted on two of three' });
+    await store.memories.forget(everywhere);
+    await new Promise((r) => setTimeout(r, 1200));
+    const lag = (await syncStatus([p1, p3], 'agentmem')).find((l) => l.source === 'p1' && l.target === 'p3' && l.table === 'memories');
+    expect(lag?.lagRows).toBeGreaterThan(0);
+    expect(lag?.lagSeconds).toBeGreaterThanOrEqual(1.2);
+    await runSync([p1, p2, p3], replicator);
+    expect((await syncStatus([p1, p3], 'agentmem')).every((l) => l.lagRows === 0 && l.lagSeconds === 0)).toBe(true);
+    await store.memories.forget(halfway);
+    await replicator.sync(p1, p2); // p3 has not seen this delete yet
+
+    const count = (p: PgProvider) =>
+      p
+        .query<{ id: string }>("SELECT id FROM agentmem.memories WHERE tenant_id = 'purge' ORDER BY id")
+        .then((r) => r.rows.map((x) => x.id));
+    const results = await purgeTombstones([p1, p2, p3], 'agentmem', { olderThanMs: 0 });
+    const memories = results.find((r) => r.table === 'memories');
+    expect(memories?.kept).toBeGreaterThanOrEqual(1);
+    for (const p of [p1, p2]) expect(await count(p)).toEqual([halfway]);
+    expect(await count(p3)).toEqual([halfway]); // still live on p3, and never purged there
+
+    // The CLI syncs first, so the last tombstone reaches p3 and then goes everywhere.
+    const cwd = mkdtempSync(join(tmpdir(), 'agentmem-purge-'));
+    writeFileSync(
+      join(cwd, 'agentmem.config.json'),
+      JSON.stringify({ providers: cluster.servers.map((s) => ({ name: s.name, url: s.url() })) }),
+    );
+    const young = await runCli(['sync', 'purge', '--json'], { cwd }); // default: only tombstones older than 7 days
+    expect(young.code).toBe(0);
+    expect(await count(p1)).toEqual([halfway]);
+    const purge = await runCli(['sync', 'purge', '--older-than', '0s', '--json'], { cwd });
+    expect(purge.code).toBe(0);
+    expect(JSON.parse(purge.stdout).tables.find((t: { table: string }) => t.table === 'memories').purged).toBeGreaterThanOrEqual(1);
+    for (const p of [p1, p2, p3]) expect(await count(p)).toEqual([]);
+    expect((await runCli(['sync', 'verify'], { cwd })).code).toBe(0);
   });
 });
