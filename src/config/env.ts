@@ -69,7 +69,7 @@ export function legacyEnvConfig(env: Env): Partial<ConfigInput> {
 /**
  * agentmem's own variables: AGENTMEM_PROVIDER_<NAME>_URL (one per provider),
  * AGENTMEM_PRIMARY, AGENTMEM_FAILOVER_ORDER, AGENTMEM_DATA_DIR, AGENTMEM_SCHEMA,
- * AGENTMEM_TENANT, AGENTMEM_LOG_LEVEL.
+ * AGENTMEM_TENANT, AGENTMEM_LOG_LEVEL, and the alert channels (below).
  */
 export function agentmemEnvConfig(env: Env): Partial<ConfigInput> {
   const out: Partial<ConfigInput> = {};
@@ -106,5 +106,34 @@ export function agentmemEnvConfig(env: Env): Partial<ConfigInput> {
   }
   const level = nonEmpty(env.AGENTMEM_LOG_LEVEL);
   if (level) out.log = { level: level as 'info' };
+  const alerts = alertEnvConfig(env);
+  if (alerts) out.monitor = { alerts };
   return out;
+}
+
+/**
+ * Alert channels from the environment: TELEGRAM_BOT_TOKEN and
+ * TELEGRAM_ADMIN_CHAT_ID (the names the system we replace used),
+ * AGENTMEM_TELEGRAM_BASE_URL, AGENTMEM_ALERT_WEBHOOK_URL, AGENTMEM_ALERTMANAGER_URL.
+ */
+function alertEnvConfig(env: Env): NonNullable<ConfigInput['monitor']>['alerts'] | undefined {
+  const token = nonEmpty(env.TELEGRAM_BOT_TOKEN);
+  const chatId = nonEmpty(env.TELEGRAM_ADMIN_CHAT_ID);
+  const telegramUrl = nonEmpty(env.AGENTMEM_TELEGRAM_BASE_URL);
+  const webhook = nonEmpty(env.AGENTMEM_ALERT_WEBHOOK_URL);
+  const alertmanager = nonEmpty(env.AGENTMEM_ALERTMANAGER_URL);
+  if (!token && !chatId && !telegramUrl && !webhook && !alertmanager) return undefined;
+  return {
+    ...(token || chatId || telegramUrl
+      ? {
+          telegram: {
+            ...(token ? { botToken: token } : {}),
+            ...(chatId ? { chatId } : {}),
+            ...(telegramUrl ? { baseUrl: telegramUrl } : {}),
+          },
+        }
+      : {}),
+    ...(webhook ? { webhook: { url: webhook } } : {}),
+    ...(alertmanager ? { alertmanager: { url: alertmanager } } : {}),
+  };
 }

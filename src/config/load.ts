@@ -46,11 +46,24 @@ function mergeProviders(...lists: (ProviderConfigInput[] | undefined)[]): Provid
   return [...merged.values()];
 }
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Later layers win field by field, nested sections included (an env variable sets one field, not a whole section). */
+function deepMerge(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(layer)) {
+    if (value === undefined) continue;
+    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? deepMerge(out[key], value) : value;
+  }
+  return out;
+}
+
 function mergeLayers(layers: Partial<ConfigInput>[]): ConfigInput {
-  const out: ConfigInput = {};
+  let out: ConfigInput = {};
   for (const layer of layers) {
     const { providers, ...rest } = layer;
-    Object.assign(out, rest);
+    out = deepMerge(out as Record<string, unknown>, rest) as ConfigInput;
     if (providers) out.providers = mergeProviders(out.providers, providers);
   }
   return out;
@@ -130,6 +143,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Agent
     }
   }
   registerSecret(merged.embedder?.apiKey);
+  registerSecret(merged.monitor?.alerts?.telegram?.botToken);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     throw new ConfigError(redact(formatIssues(parsed.error, sources.join(', ') || 'defaults')), {
@@ -141,6 +155,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Agent
     ...config,
     embedded: { dataDir: resolve(cwd, config.embedded.dataDir) },
     router: { ...config.router, eventLog: config.router.eventLog === false ? false : resolve(cwd, config.router.eventLog) },
+    monitor: {
+      ...config.monitor,
+      history: {
+        ...config.monitor.history,
+        file: config.monitor.history.file === false ? false : resolve(cwd, config.monitor.history.file),
+      },
+    },
     providers: orderProviders(config, cwd),
     sources: sources.length ? sources : ['defaults (embedded database)'],
   };

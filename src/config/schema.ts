@@ -55,6 +55,65 @@ export const providerSchema = z
     }
   });
 
+const retrySchema = z
+  .object({
+    /** Attempts after the first, with exponential backoff from `backoffMs`. */
+    retries: z.number().int().min(0).max(10).default(3),
+    backoffMs: z.number().int().min(10).max(60_000).default(500),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+  })
+  .strict();
+
+export const MONITOR_DEFAULTS = {
+  intervalMs: 60_000,
+  slowQueryMs: 500,
+  replicationLagSeconds: 60,
+  history: { file: './.agentmem/health.jsonl', retentionDays: 400 },
+  slo: 0.999,
+  alerts: { rateLimitPerMinute: 20, retries: 3, backoffMs: 500, timeoutMs: 5_000 },
+} as const;
+
+export const monitorSchema = z
+  .object({
+    /** How often `agentmem monitor` checks health. */
+    intervalMs: z.number().int().min(100).max(86_400_000).default(MONITOR_DEFAULTS.intervalMs),
+    /** Operations slower than this are logged (operation, provider, duration; never parameters) and alerted on. */
+    slowQueryMs: z.number().int().min(1).max(600_000).default(MONITOR_DEFAULTS.slowQueryMs),
+    /** Replication lag (seconds) above which an alert fires. */
+    replicationLagSeconds: z.number().min(0).max(86_400).default(MONITOR_DEFAULTS.replicationLagSeconds),
+    /** Health history (JSON Lines, one sample per check) for `agentmem sla`; kept this many days. */
+    history: z
+      .object({
+        file: z.union([z.string().min(1), z.literal(false)]).default(MONITOR_DEFAULTS.history.file),
+        retentionDays: z.number().int().min(1).max(3650).default(MONITOR_DEFAULTS.history.retentionDays),
+      })
+      .strict()
+      .default({ ...MONITOR_DEFAULTS.history }),
+    /** Availability objective for the error budget and burn rate (0.999 = 99.9%). */
+    slo: z.number().gt(0).lt(1).default(MONITOR_DEFAULTS.slo),
+    alerts: retrySchema
+      .extend({
+        /** At most this many notifications per channel per minute; the rest are dropped and counted. */
+        rateLimitPerMinute: z.number().int().min(1).max(10_000).default(MONITOR_DEFAULTS.alerts.rateLimitPerMinute),
+        /** Telegram Bot API; the token and chat id come from TELEGRAM_BOT_TOKEN and TELEGRAM_ADMIN_CHAT_ID. */
+        telegram: z
+          .object({
+            baseUrl: z.string().url().default('https://api.telegram.org'),
+            botToken: z.string().min(1).optional(),
+            chatId: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
+        /** A generic webhook: each alert is POSTed as JSON. */
+        webhook: z.object({ url: z.string().url() }).strict().optional(),
+        /** Prometheus Alertmanager: alerts are POSTed to {url}/api/v2/alerts. */
+        alertmanager: z.object({ url: z.string().url() }).strict().optional(),
+      })
+      .strict()
+      .default({ ...MONITOR_DEFAULTS.alerts }),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     schema: z
@@ -148,6 +207,7 @@ export const configSchema = z
       .object({ cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000) })
       .strict()
       .default({ cacheTtlMs: 30_000 }),
+    monitor: monitorSchema.default(MONITOR_DEFAULTS),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn') })
       .strict()

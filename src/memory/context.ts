@@ -1,6 +1,8 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { clock } from '../core/hlc.js';
 import { AgentmemError, QueryError } from '../errors/index.js';
+import { logger } from '../observability/logger.js';
+import { errorsTotal, queryDuration, slowQueriesTotal } from '../observability/metrics.js';
 import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
 import type { Embedder } from './embedders.js';
 
@@ -25,6 +27,8 @@ export interface StoreParts {
   search: AgentmemConfig['search'];
   embedder: Embedder;
   token?: WriteTokenHolder;
+  /** Operations slower than this are logged and counted (default 500 ms). */
+  slowQueryMs?: number;
 }
 
 /** What every part of the memory API shares: where to run, for which tenant, with which limits. */
@@ -36,9 +40,11 @@ export class StoreContext {
   readonly search: AgentmemConfig['search'];
   readonly embedder: Embedder;
   readonly token: WriteTokenHolder;
+  readonly slowQueryMs: number;
 
   constructor(parts: StoreParts) {
     this.token = parts.token ?? {};
+    this.slowQueryMs = parts.slowQueryMs ?? 500;
     this.executor = parts.executor;
     this.tenant = parts.tenant;
     this.schema = parts.schema;
@@ -75,14 +81,19 @@ export class StoreContext {
     return this.run('read', operation, fn, options);
   }
 
+  private observe(operation: string, provider: string | undefined, started: number): void {
+    observeOperation(operation, provider, started, this.slowQueryMs);
+  }
+
   private async run<T>(
     kind: 'read' | 'write',
     operation: string,
     fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
     options: { single?: boolean },
   ): Promise<T> {
+    const started = performance.now();
+    let ranOn: string | undefined;
     try {
-      let ranOn: string | undefined;
       const result = await this.executor[kind](
         operation,
         (tx, context) => {
@@ -97,8 +108,11 @@ export class StoreContext {
         },
       );
       if (kind === 'write' && ranOn) this.token.last = { provider: ranOn, at: clock.now() };
+      this.observe(operation, ranOn, started);
       return result;
     } catch (error) {
+      this.observe(operation, ranOn, started);
+      errorsTotal.inc({ class: error instanceof AgentmemError ? error.code : 'INTERNAL', operation });
       if (
         error instanceof QueryError &&
         (error.sqlState === '42P01' || error.sqlState === '3F000') &&
@@ -108,6 +122,20 @@ export class StoreContext {
       }
       throw error;
     }
+  }
+}
+
+/**
+ * Duration per operation and provider, and the slow-query log: operation name,
+ * provider and duration only — never parameters, which may hold user content.
+ */
+function observeOperation(operation: string, provider: string | undefined, started: number, slowQueryMs: number): void {
+  const ms = performance.now() - started;
+  const labels = { operation, provider: provider ?? 'none' };
+  queryDuration.observe(labels, ms / 1000);
+  if (ms >= slowQueryMs) {
+    slowQueriesTotal.inc(labels);
+    logger().warn({ operation, provider: labels.provider, durationMs: Math.round(ms * 10) / 10, thresholdMs: slowQueryMs }, 'slow query');
   }
 }
 

@@ -121,7 +121,15 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
   const migrate = options.migrate ?? config.providers.length === 0;
   if (migrate && owned) executor = new MigratingExecutor(executor, owned, config);
   const embedder = options.embedder ?? createEmbedder(config.embedder);
-  const context = new StoreContext({ executor, tenant, schema: config.schema, limits: config.limits, search: config.search, embedder });
+  const context = new StoreContext({
+    executor,
+    tenant,
+    schema: config.schema,
+    limits: config.limits,
+    search: config.search,
+    embedder,
+    slowQueryMs: config.monitor.slowQueryMs,
+  });
   return new AgentMemory(context, config, owned, router, replication);
 }
 

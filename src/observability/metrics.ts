@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** agentmem's Prometheus metrics, in their own registry (exposed by `serve --metrics` / the monitor). */
 export const registry = new Registry();
@@ -32,3 +32,77 @@ export const routedCallsTotal = new Counter({
 });
 
 export const BREAKER_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2, isolated: 3 } as const;
+
+// Health, as the last check saw it (the monitor and `serve --metrics` run checks).
+
+export const providerUp = new Gauge({
+  name: 'agentmem_provider_up',
+  help: 'Whether the provider answered its last health check (1) or not (0).',
+  labelNames: ['provider'] as const,
+  registers: [registry],
+});
+
+export const probeDuration = new Histogram({
+  name: 'agentmem_probe_duration_seconds',
+  help: 'Round trip of a health probe (SELECT 1) per provider.',
+  labelNames: ['provider'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [registry],
+});
+
+export const queryDuration = new Histogram({
+  name: 'agentmem_query_duration_seconds',
+  help: 'Duration of memory API operations (one logical operation = one transaction), by operation and provider.',
+  labelNames: ['operation', 'provider'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+export const errorsTotal = new Counter({
+  name: 'agentmem_errors_total',
+  help: 'Failed memory API operations by error class (the agentmem error code) and operation.',
+  labelNames: ['class', 'operation'] as const,
+  registers: [registry],
+});
+
+export const slowQueriesTotal = new Counter({
+  name: 'agentmem_slow_queries_total',
+  help: 'Memory API operations slower than monitor.slowQueryMs.',
+  labelNames: ['operation', 'provider'] as const,
+  registers: [registry],
+});
+
+export const replicationLagSeconds = new Gauge({
+  name: 'agentmem_replication_lag_seconds',
+  help: 'Age of the oldest change on the source that the target has not applied, per link.',
+  labelNames: ['source', 'target'] as const,
+  registers: [registry],
+});
+
+export const replicationLagRows = new Gauge({
+  name: 'agentmem_replication_lag_rows',
+  help: 'Changed rows on the source that the target has not applied, per link.',
+  labelNames: ['source', 'target'] as const,
+  registers: [registry],
+});
+
+export const poolConnections = new Gauge({
+  name: 'agentmem_pool_connections',
+  help: 'Connection pool per provider: connections in use, idle, and callers waiting for one.',
+  labelNames: ['provider', 'state'] as const,
+  registers: [registry],
+});
+
+export const tableRows = new Gauge({
+  name: 'agentmem_table_rows',
+  help: 'Live rows (not deleted) per provider and table, from the last health check.',
+  labelNames: ['provider', 'table'] as const,
+  registers: [registry],
+});
+
+export const alertsSentTotal = new Counter({
+  name: 'agentmem_alerts_sent_total',
+  help: 'Alert notifications per channel and outcome (sent, failed, rate_limited).',
+  labelNames: ['channel', 'outcome'] as const,
+  registers: [registry],
+});

@@ -1,0 +1,185 @@
+import type { AgentmemConfig } from '../config/index.js';
+import { AgentmemError } from '../errors/index.js';
+import type { BreakerState, PoolStats, Provider, ProviderSet, Router } from '../providers/index.js';
+import { readRecentEvents } from '../providers/index.js';
+import { syncStatus } from '../replication/index.js';
+import { diffSchema } from '../schema/index.js';
+
+export type HealthState = 'healthy' | 'degraded' | 'down';
+
+export const COUNTED_TABLES = ['sessions', 'memories', 'knowledge_atoms', 'settings'] as const;
+export type CountedTable = (typeof COUNTED_TABLES)[number];
+
+export interface ProviderHealthReport {
+  name: string;
+  kind: string;
+  role: string;
+  target: string;
+  up: boolean;
+  /** Round trip of SELECT 1, in ms. */
+  probeMs: number | null;
+  /** A real read of agentmem's tables on this provider (not through failover): live rows per table. */
+  testQuery: { ok: boolean; ms: number | null; error?: string };
+  counts: Record<CountedTable, number> | null;
+  schemaVersion: number | null;
+  drift: { blocking: boolean; differences: number } | null;
+  /** From this process's router when there is one, else the state agentmem processes last recorded (event log). */
+  breaker: BreakerState | 'unknown';
+  pool: PoolStats | null;
+  error?: { code: string; message: string };
+}
+
+export interface LinkLag {
+  source: string;
+  target: string;
+  lagRows: number;
+  lagSeconds: number;
+}
+
+export interface HealthReport {
+  /** UTC, ISO 8601. */
+  checkedAt: string;
+  state: HealthState;
+  /** Why the state is not healthy, one line per reason. */
+  reasons: string[];
+  providers: ProviderHealthReport[];
+  replication: { maxLagSeconds: number; maxLagRows: number; links: LinkLag[] } | null;
+  durationMs: number;
+}
+
+export interface HealthOptions {
+  /** Bound on each query of the check (a SIGSTOPped server costs this, not a hang). */
+  timeoutMs?: number;
+  router?: Router;
+  /** Skip the schema drift comparison (the monitor runs it less often than every check). */
+  drift?: boolean;
+}
+
+/** Exit code for a health state: 0 healthy, 1 degraded, 2 down. */
+export const HEALTH_EXIT: Record<HealthState, number> = { healthy: 0, degraded: 1, down: 2 };
+
+/** One direct check of every provider (never through failover), and replication lag between those that are up. */
+export async function checkHealth(config: AgentmemConfig, providers: ProviderSet, options: HealthOptions = {}): Promise<HealthReport> {
+  const started = performance.now();
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const recorded = lastRecordedBreakers(config);
+  const routed = new Map((options.router?.state() ?? []).map((s) => [s.name, s.breaker]));
+  const opened: Provider[] = [];
+  const reports = await Promise.all(
+    providers.names.map(async (name) => {
+      const base = providers.configs.find((c) => c.name === name);
+      const report: ProviderHealthReport = {
+        name,
+        kind: base?.kind ?? 'postgres',
+        role: base?.role ?? 'replica',
+        target: '',
+        up: false,
+        probeMs: null,
+        testQuery: { ok: false, ms: null },
+        counts: null,
+        schemaVersion: null,
+        drift: null,
+        breaker: routed.get(name) ?? recorded.get(name) ?? 'unknown',
+        pool: null,
+      };
+      try {
+        const provider = await providers.get(name);
+        report.target = provider.describe().target;
+        let t = performance.now();
+        await provider.query('SELECT 1', [], { timeoutMs });
+        report.probeMs = round(performance.now() - t);
+        report.up = true;
+        opened.push(provider);
+        t = performance.now();
+        try {
+          report.counts = await countRows(provider, config.schema, timeoutMs);
+          report.testQuery = { ok: true, ms: round(performance.now() - t) };
+        } catch (error) {
+          report.testQuery = { ok: false, ms: round(performance.now() - t), error: (error as Error).message };
+        }
+        if (options.drift !== false) {
+          const drift = await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions });
+          report.schemaVersion = drift.schemaVersion ?? null;
+          report.drift = { blocking: drift.blocking, differences: drift.items.length };
+        }
+        report.pool = provider.poolStats();
+      } catch (error) {
+        if (!report.up) report.breaker = routed.get(name) ?? 'open';
+        report.error = {
+          code: error instanceof AgentmemError ? error.code : 'INTERNAL',
+          message: (error as Error).message,
+        };
+      }
+      return report;
+    }),
+  );
+  const up = reports.filter((r) => r.up);
+  const replication =
+    up.length > 1
+      ? await replicationLag(
+          up.map((r) => opened.find((p) => p.name === r.name) as Provider),
+          config,
+        )
+      : null;
+
+  const reasons: string[] = [];
+  for (const r of reports) {
+    if (!r.up) reasons.push(`${r.name} is down: ${r.error?.message ?? 'no answer'}`);
+    else if (!r.testQuery.ok) reasons.push(`${r.name}: test query failed: ${r.testQuery.error}`);
+    if (r.drift?.blocking) reasons.push(`${r.name}: schema drift blocks writes (${r.drift.differences} difference(s))`);
+  }
+  if (replication && replication.maxLagSeconds > config.monitor.replicationLagSeconds) {
+    reasons.push(`replication lag ${replication.maxLagSeconds} s is above ${config.monitor.replicationLagSeconds} s`);
+  }
+  const state: HealthState = up.length === 0 ? 'down' : reasons.length ? 'degraded' : 'healthy';
+  return {
+    checkedAt: new Date().toISOString(),
+    state,
+    reasons,
+    providers: reports,
+    replication,
+    durationMs: round(performance.now() - started),
+  };
+}
+
+async function countRows(provider: Provider, schema: string, timeoutMs: number): Promise<Record<CountedTable, number>> {
+  const { rows } = await provider.query<Record<CountedTable, string>>(
+    `SELECT ${COUNTED_TABLES.map((t) => `(SELECT count(*) FROM ${schema}.${t} WHERE deleted_at IS NULL)::text AS ${t}`).join(', ')}`,
+    [],
+    { timeoutMs },
+  );
+  const row = rows[0];
+  return Object.fromEntries(COUNTED_TABLES.map((t) => [t, Number(row?.[t] ?? 0)])) as Record<CountedTable, number>;
+}
+
+/** Lag per link (all tables together): rows waiting and the age of the oldest. */
+async function replicationLag(providers: Provider[], config: AgentmemConfig): Promise<HealthReport['replication']> {
+  try {
+    const status = await syncStatus(providers, config.schema);
+    const links = new Map<string, LinkLag>();
+    for (const s of status) {
+      const key = `${s.source}→${s.target}`;
+      const link = links.get(key) ?? { source: s.source, target: s.target, lagRows: 0, lagSeconds: 0 };
+      link.lagRows += s.lagRows;
+      link.lagSeconds = Math.max(link.lagSeconds, s.lagSeconds);
+      links.set(key, link);
+    }
+    const all = [...links.values()];
+    return {
+      maxLagSeconds: Math.max(0, ...all.map((l) => l.lagSeconds)),
+      maxLagRows: Math.max(0, ...all.map((l) => l.lagRows)),
+      links: all,
+    };
+  } catch {
+    return null; // a provider failed mid-check: the per-provider results already say so
+  }
+}
+
+/** The breaker state each provider last had in any agentmem process here (router event log). */
+function lastRecordedBreakers(config: AgentmemConfig): Map<string, BreakerState> {
+  const states = new Map<string, BreakerState>();
+  for (const event of readRecentEvents(config.router.eventLog, 200)) if (event.type === 'breaker') states.set(event.provider, event.state);
+  return states;
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
