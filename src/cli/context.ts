@@ -20,13 +20,19 @@ async function commandConfig(command: Command): Promise<{ config: AgentmemConfig
   return { config, tenant: globals.tenant };
 }
 
-/** Run fn, then close — also when Ctrl-C or SIGTERM arrives while it runs. */
-async function closingOnSignal<T>(close: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
+/**
+ * Run fn, then close — also when Ctrl-C or SIGTERM arrives while it runs
+ * (unless the command handles signals itself: long-running loops stop cleanly
+ * and return, and are closed here afterwards).
+ */
+async function closingOnSignal<T>(close: () => Promise<void>, fn: () => Promise<T>, handleSignals = true): Promise<T> {
   const onSignal = (signal: NodeJS.Signals) => {
     void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  if (handleSignals) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
   try {
     return await fn();
   } finally {
@@ -36,13 +42,35 @@ async function closingOnSignal<T>(close: () => Promise<void>, fn: () => Promise<
   }
 }
 
+/** Resolves when SIGINT or SIGTERM arrives (for a loop that stops by itself); `dispose` removes the handlers. */
+export function untilSignal(): { stopped: Promise<NodeJS.Signals>; dispose(): void } {
+  let handler: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    handler = resolve;
+  });
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    stopped,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
 /** Load config, open providers lazily, run the command, and always close every pool and the embedded database. */
-export async function withContext<T>(command: Command, fn: (context: CommandContext) => Promise<T>): Promise<T> {
+export async function withContext<T>(
+  command: Command,
+  fn: (context: CommandContext) => Promise<T>,
+  options: { handleSignals?: boolean } = {},
+): Promise<T> {
   const { config } = await commandConfig(command);
   const providers = ProviderSet.fromConfig(config);
   return closingOnSignal(
     () => providers.close(),
     () => fn({ config, providers }),
+    options.handleSignals ?? true,
   );
 }
 

@@ -2,15 +2,19 @@ import { Command, CommanderError } from 'commander';
 import { atomsCommand } from './atoms.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
+import { healthCommand } from './health.js';
 import { importCommand } from './import.js';
 import { memoryCommand } from './memory.js';
 import { migrateCommand } from './migrate.js';
+import { monitorCommand, serveCommand } from './monitor.js';
 import { EXIT, exitCodeFor, reportError } from './output.js';
 import { schemaCommand } from './schema.js';
 import { sessionCommand } from './session.js';
 import { settingsCommand } from './settings.js';
+import { slaCommand } from './sla.js';
 import { statusCommand } from './status.js';
 import { syncCommand } from './sync.js';
+import { verifyCommand } from './verify.js';
 
 export const VERSION = '0.1.0';
 
@@ -36,6 +40,11 @@ export function buildProgram(): Command {
     schemaCommand(),
     statusCommand(),
     syncCommand(),
+    verifyCommand(),
+    healthCommand(),
+    monitorCommand(),
+    serveCommand(),
+    slaCommand(),
     configCommand(),
   ])
     program.addCommand(command);

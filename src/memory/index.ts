@@ -25,4 +25,4 @@ export {
   Sessions,
 } from './sessions.js';
 export { envNameFor, type Setting, Settings } from './settings.js';
-export { AgentMemory, createMemory, type MemoryOptions, PrimaryExecutor } from './store.js';
+export { AgentMemory, createMemory, DirectExecutor, type MemoryOptions, PrimaryExecutor } from './store.js';

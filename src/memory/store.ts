@@ -3,6 +3,7 @@ import {
   type ExecutionContext,
   type ExecutionOptions,
   type Executor,
+  type Provider,
   ProviderSet,
   type Queryable,
   Router,
@@ -29,6 +30,19 @@ export class PrimaryExecutor implements Executor {
 
   async write<T>(_operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
     return runOn(await this.set.primary(), fn, options);
+  }
+
+  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    return this.write(operation, fn, options);
+  }
+}
+
+/** Sends every operation to one given provider: no routing, no failover (self-tests, per-provider checks). */
+export class DirectExecutor implements Executor {
+  constructor(private readonly provider: Provider) {}
+
+  write<T>(_operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    return runOn(this.provider, fn, options);
   }
 
   read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {

@@ -34,3 +34,65 @@ export function runCli(
     });
   });
 }
+
+export interface RunningCli {
+  /** Resolves with the first stderr line matching `pattern` (rejects after timeoutMs). */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Send a signal and wait for the process to exit. */
+  stop(signal?: NodeJS.Signals): Promise<CliResult>;
+  readonly stderr: string;
+}
+
+/** Start a long-running command (monitor, serve); the test must stop() it. */
+export function startCli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): RunningCli {
+  const env: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env };
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      const line = stderr.split('\n').find((l) => w.pattern.test(l));
+      if (line) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    check();
+  });
+  const exited = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return {
+    get stderr() {
+      return stderr;
+    },
+    waitForLog(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms; stderr:\n${stderr}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command } from 'commander';
+import { conditionsFrom } from '../ops/alerts/index.js';
+import { checkHealth, HEALTH_EXIT, type HealthReport } from '../ops/health.js';
+import { recordHealthMetrics } from '../ops/health-metrics.js';
+import { notifierFor } from '../ops/monitor.js';
+import { untilSignal, withContext } from './context.js';
+import { out, table } from './output.js';
+import { duration, positiveInt } from './parsers.js';
+
+interface HealthFlags {
+  json?: boolean;
+  watch?: number;
+  alert?: boolean;
+  timeout: number;
+}
+
+export function healthCommand(): Command {
+  return new Command('health')
+    .description('check every provider directly: up/down, probe latency, a test query, row counts, replication lag, breaker state')
+    .option('--json', 'one JSON document per check on stdout, nothing else (JSON Lines with --watch)')
+    .option('--watch <seconds>', 'check again every SECONDS until interrupted', positiveInt)
+    .option('--alert', 'send alerts for new and cleared conditions through the configured channels')
+    .option('--timeout <duration>', 'bound on each query of a check (e.g. 5s)', duration, 5000)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 every provider healthy, 1 degraded (some down, drifted or lagging), 2 all providers down.\nTimes are UTC (ISO 8601).',
+    )
+    .action(async (flags: HealthFlags, command: Command) => {
+      process.exitCode = await withContext(
+        command,
+        async ({ config, providers }) => {
+          const notifier = flags.alert ? notifierFor(config) : undefined;
+          const once = async (): Promise<HealthReport> => {
+            const report = await checkHealth(config, providers, { timeoutMs: flags.timeout });
+            recordHealthMetrics(report);
+            if (notifier) await notifier.evaluate(conditionsFrom(report, config));
+            if (flags.json) {
+              if (flags.watch) process.stdout.write(`${JSON.stringify(report)}\n`);
+              else out.json(report);
+            } else printReport(report);
+            return report;
+          };
+          if (!flags.watch) return HEALTH_EXIT[(await once()).state];
+          const signal = untilSignal();
+          let last: HealthReport | undefined;
+          try {
+            let stopped = false;
+            void signal.stopped.then(() => {
+              stopped = true;
+            });
+            while (!stopped) {
+              last = await once();
+              await Promise.race([sleep(flags.watch * 1000), signal.stopped]);
+            }
+          } finally {
+            signal.dispose();
+          }
+          return last ? HEALTH_EXIT[last.state] : 1;
+        },
+        { handleSignals: !flags.watch },
+      );
+    });
+}
+
+function printReport(report: HealthReport): void {
+  out.line(`agentmem health: ${report.state.toUpperCase()}   ${report.checkedAt}   (${report.durationMs} ms)`);
+  out.line(
+    table(
+      report.providers.map((p) => ({
+        provider: p.name,
+        role: p.role,
+        state: p.up ? 'up' : 'DOWN',
+        probe: p.probeMs === null ? '' : `${p.probeMs} ms`,
+        test_query: p.testQuery.ok ? `ok ${p.testQuery.ms} ms` : p.up ? 'FAILED' : '',
+        sessions: p.counts?.sessions ?? '',
+        memories: p.counts?.memories ?? '',
+        atoms: p.counts?.knowledge_atoms ?? '',
+        settings: p.counts?.settings ?? '',
+        schema: p.schemaVersion ?? '',
+        drift: p.drift ? (p.drift.differences ? `${p.drift.blocking ? 'BLOCKING ' : ''}${p.drift.differences}` : 'none') : '',
+        breaker: p.breaker,
+        pool: p.pool ? `${p.pool.total - p.pool.idle}/${p.pool.total} used, ${p.pool.waiting} waiting` : '',
+      })),
+      [
+        'provider',
+        'role',
+        'state',
+        'probe',
+        'test_query',
+        'sessions',
+        'memories',
+        'atoms',
+        'settings',
+        'schema',
+        'drift',
+        'breaker',
+        'pool',
+      ],
+    ),
+  );
+  if (report.replication) {
+    out.line(
+      `replication: max lag ${report.replication.maxLagSeconds} s, ${report.replication.maxLagRows} row(s) waiting on the slowest link`,
+    );
+  }
+  for (const reason of report.reasons) out.line(`  - ${reason}`);
+}

@@ -1,0 +1,101 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { UsageError } from '../errors/index.js';
+import { logger, setLogLevel } from '../observability/logger.js';
+import { type MetricsServer, startMetricsServer } from '../ops/metrics-server.js';
+import { Monitor } from '../ops/monitor.js';
+import { untilSignal, withContext } from './context.js';
+import { EXIT } from './output.js';
+import { duration } from './parsers.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
+  return n;
+}
+
+interface LoopFlags {
+  interval?: number;
+  metricsPort?: number;
+  host: string;
+  logLevel: string;
+}
+
+/** Run a Monitor until SIGINT/SIGTERM, optionally with a metrics endpoint; exit 0 after a clean stop. */
+async function runLoop(command: Command, flags: LoopFlags, options: { history: boolean; alerts: boolean; name: string }): Promise<number> {
+  return withContext(
+    command,
+    async ({ config, providers }) => {
+      setLogLevel(flags.logLevel);
+      const intervalMs = flags.interval ?? config.monitor.intervalMs;
+      const log = logger().child({ component: options.name });
+      const monitor = new Monitor(config, providers, {
+        intervalMs,
+        history: options.history,
+        alerts: options.alerts,
+        onCheck: (report) =>
+          log[report.state === 'healthy' ? 'info' : 'warn'](
+            {
+              state: report.state,
+              checkedAt: report.checkedAt,
+              up: report.providers.filter((p) => p.up).map((p) => p.name),
+              down: report.providers.filter((p) => !p.up).map((p) => p.name),
+              maxLagSeconds: report.replication?.maxLagSeconds ?? null,
+              reasons: report.reasons,
+              durationMs: report.durationMs,
+            },
+            'health check',
+          ),
+      });
+      const signal = untilSignal();
+      let server: MetricsServer | undefined;
+      try {
+        if (flags.metricsPort !== undefined) {
+          server = await startMetricsServer({ port: flags.metricsPort, host: flags.host, health: () => monitor.lastReport });
+          log.info({ metrics: `${server.url}/metrics` }, 'metrics endpoint listening');
+        }
+        monitor.start();
+        log.info({ intervalMs, providers: providers.names, history: options.history, alerts: options.alerts }, `${options.name} started`);
+        const received = await signal.stopped;
+        log.info({ signal: received }, `${options.name} stopping`);
+        await monitor.stop();
+      } finally {
+        signal.dispose();
+        await server?.close();
+      }
+      log.info(`${options.name} stopped`);
+      return EXIT.ok;
+    },
+    { handleSignals: false },
+  );
+}
+
+export function monitorCommand(): Command {
+  return new Command('monitor')
+    .description('long-running health loop: checks every interval, keeps SLA history, sends alerts, logs JSON (stops cleanly on SIGTERM)')
+    .option('--interval <duration>', 'time between checks (default: monitor.intervalMs, 60s)', duration)
+    .option('--metrics-port <port>', 'also expose Prometheus metrics on this port (GET /metrics, /healthz)', port)
+    .option('--host <address>', 'address for the metrics endpoint', '127.0.0.1')
+    .option('--no-alerts', 'do not send alerts')
+    .option('--log-level <level>', 'log level (JSON lines on stderr)', 'info')
+    .action(async (flags: LoopFlags & { alerts: boolean }, command: Command) => {
+      process.exitCode = await runLoop(command, flags, { history: true, alerts: flags.alerts, name: 'monitor' });
+    });
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve Prometheus metrics (GET /metrics) and a health endpoint (GET /healthz), refreshed by periodic health checks')
+    .option('--metrics', 'serve the metrics endpoint (required: the HTTP memory API is not part of this release)')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', port, 9464)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--interval <duration>', 'time between health checks', duration, 15_000)
+    .option('--log-level <level>', 'log level (JSON lines on stderr)', 'info')
+    .action(async (flags: { metrics?: boolean; port: number; host: string; interval: number; logLevel: string }, command: Command) => {
+      if (!flags.metrics) throw new UsageError('nothing to serve: pass --metrics');
+      process.exitCode = await runLoop(
+        command,
+        { interval: flags.interval, metricsPort: flags.port, host: flags.host, logLevel: flags.logLevel },
+        { history: false, alerts: false, name: 'serve' },
+      );
+    });
+}

@@ -1,0 +1,119 @@
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import type { AgentmemConfig } from '../../config/index.js';
+import type { Condition } from './conditions.js';
+
+/** A change worth telling someone about: a condition started (firing) or cleared (resolved). */
+export interface AlertEvent {
+  status: 'firing' | 'resolved';
+  condition: Condition;
+  /** When the condition started (UTC ISO). */
+  since: string;
+  at: string;
+}
+
+export interface AlertChannel {
+  readonly name: string;
+  send(event: AlertEvent): Promise<void>;
+}
+
+export class ChannelError extends Error {}
+
+async function postJson(url: string, body: unknown, timeoutMs: number): Promise<void> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (!response.ok) {
+    const text = await response.text().catch(() => '');
+    throw new ChannelError(`HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+  }
+}
+
+export function messageText(event: AlertEvent): string {
+  const c = event.condition;
+  return event.status === 'firing'
+    ? `🔴 agentmem ${c.severity.toUpperCase()}: ${c.summary} (since ${event.since})`
+    : `✅ agentmem RESOLVED: ${c.name}${c.provider ? ` on ${c.provider}` : ''} (was: ${c.summary}; ${event.since} → ${event.at})`;
+}
+
+/** Telegram Bot API: sendMessage to the admin chat. */
+export class TelegramChannel implements AlertChannel {
+  readonly name = 'telegram';
+  constructor(private readonly options: { baseUrl: string; botToken: string; chatId: string; timeoutMs: number }) {}
+  send(event: AlertEvent): Promise<void> {
+    const url = `${this.options.baseUrl.replace(/\/$/, '')}/bot${this.options.botToken}/sendMessage`;
+    return postJson(
+      url,
+      { chat_id: this.options.chatId, text: messageText(event), disable_web_page_preview: true },
+      this.options.timeoutMs,
+    );
+  }
+}
+
+/** A generic webhook: the event as JSON. */
+export class WebhookChannel implements AlertChannel {
+  readonly name = 'webhook';
+  constructor(private readonly options: { url: string; timeoutMs: number }) {}
+  send(event: AlertEvent): Promise<void> {
+    return postJson(
+      this.options.url,
+      { source: 'agentmem', status: event.status, ...event.condition, since: event.since, at: event.at, text: messageText(event) },
+      this.options.timeoutMs,
+    );
+  }
+}
+
+/** Prometheus Alertmanager API v2: an alert with endsAt set is a resolution. */
+export class AlertmanagerChannel implements AlertChannel {
+  readonly name = 'alertmanager';
+  constructor(private readonly options: { url: string; timeoutMs: number }) {}
+  send(event: AlertEvent): Promise<void> {
+    const c = event.condition;
+    return postJson(
+      `${this.options.url.replace(/\/$/, '')}/api/v2/alerts`,
+      [
+        {
+          labels: {
+            alertname: `agentmem_${c.name}`,
+            severity: c.severity,
+            service: 'agentmem',
+            ...(c.provider ? { provider: c.provider } : {}),
+          },
+          annotations: { summary: c.summary },
+          startsAt: event.since,
+          ...(event.status === 'resolved' ? { endsAt: event.at } : {}),
+        },
+      ],
+      this.options.timeoutMs,
+    );
+  }
+}
+
+/** The channels the config enables (Telegram needs both a token and a chat id). */
+export function channelsFromConfig(config: AgentmemConfig): AlertChannel[] {
+  const a = config.monitor.alerts;
+  const channels: AlertChannel[] = [];
+  if (a.telegram?.botToken && a.telegram.chatId) {
+    channels.push(
+      new TelegramChannel({
+        baseUrl: a.telegram.baseUrl,
+        botToken: a.telegram.botToken,
+        chatId: a.telegram.chatId,
+        timeoutMs: a.timeoutMs,
+      }),
+    );
+  }
+  if (a.webhook) channels.push(new WebhookChannel({ url: a.webhook.url, timeoutMs: a.timeoutMs }));
+  if (a.alertmanager) channels.push(new AlertmanagerChannel({ url: a.alertmanager.url, timeoutMs: a.timeoutMs }));
+  return channels;
+}
+
+/** Retries with exponential backoff (cockatiel), each attempt bounded by the channel's timeout. */
+export function withRetries(options: { retries: number; backoffMs: number }) {
+  return retry(handleAll, {
+    maxAttempts: options.retries,
+    backoff: new ExponentialBackoff({ initialDelay: options.backoffMs, maxDelay: options.backoffMs * 16 }),
+  });
+}

@@ -1,0 +1,69 @@
+import type { AgentmemConfig } from '../../config/index.js';
+import type { HealthReport } from '../health.js';
+
+export type Severity = 'critical' | 'warning';
+
+/** Something wrong right now. The key identifies it: one alert per key until it clears. */
+export interface Condition {
+  key: string;
+  name: 'provider_down' | 'all_down' | 'degraded' | 'slow_query' | 'replication_lag' | 'schema_drift';
+  severity: Severity;
+  provider?: string;
+  summary: string;
+}
+
+/** The alert conditions a health check shows. */
+export function conditionsFrom(report: HealthReport, config: AgentmemConfig): Condition[] {
+  const out: Condition[] = [];
+  const down = report.providers.filter((p) => !p.up);
+  if (report.state === 'down') {
+    out.push({
+      key: 'all_down',
+      name: 'all_down',
+      severity: 'critical',
+      summary: 'every provider is down: agents cannot read or write memory',
+    });
+  } else if (report.state === 'degraded') {
+    out.push({ key: 'degraded', name: 'degraded', severity: 'warning', summary: `degraded: ${report.reasons.join('; ')}` });
+  }
+  for (const p of down) {
+    out.push({
+      key: `provider_down:${p.name}`,
+      name: 'provider_down',
+      severity: 'critical',
+      provider: p.name,
+      summary: `${p.name} is down: ${p.error?.message ?? 'no answer'}`,
+    });
+  }
+  for (const p of report.providers) {
+    const ms = p.testQuery.ms;
+    if (p.up && ms !== null && ms > config.monitor.slowQueryMs) {
+      out.push({
+        key: `slow_query:${p.name}`,
+        name: 'slow_query',
+        severity: 'warning',
+        provider: p.name,
+        summary: `${p.name}: test query took ${ms} ms (threshold ${config.monitor.slowQueryMs} ms)`,
+      });
+    }
+    if (p.drift && p.drift.differences > 0) {
+      out.push({
+        key: `schema_drift:${p.name}`,
+        name: 'schema_drift',
+        severity: p.drift.blocking ? 'critical' : 'warning',
+        provider: p.name,
+        summary: `${p.name}: schema differs from the code (${p.drift.differences} difference(s)${p.drift.blocking ? ', writes blocked' : ''}); run \`agentmem schema diff --provider ${p.name}\``,
+      });
+    }
+  }
+  const lag = report.replication?.maxLagSeconds ?? 0;
+  if (lag > config.monitor.replicationLagSeconds) {
+    out.push({
+      key: 'replication_lag',
+      name: 'replication_lag',
+      severity: 'warning',
+      summary: `replication lag ${lag} s is above ${config.monitor.replicationLagSeconds} s`,
+    });
+  }
+  return out;
+}

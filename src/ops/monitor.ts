@@ -1,0 +1,96 @@
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentmemConfig } from '../config/index.js';
+import { logger } from '../observability/logger.js';
+import type { ProviderSet } from '../providers/index.js';
+import { AlertNotifier, channelsFromConfig, conditionsFrom } from './alerts/index.js';
+import { checkHealth, type HealthReport } from './health.js';
+import { recordHealthMetrics } from './health-metrics.js';
+import { HealthHistory, sampleOf } from './history.js';
+
+export interface MonitorOptions {
+  intervalMs: number;
+  /** Record samples for `agentmem sla`. */
+  history: boolean;
+  /** Send alerts through the configured channels. */
+  alerts: boolean;
+  /** Called after each check (the CLI prints or logs it). */
+  onCheck?: (report: HealthReport) => void;
+}
+
+/** Where alert state lives between runs: beside the health history, or in memory when there is none. */
+export function alertStateFile(config: AgentmemConfig): string | false {
+  return config.monitor.history.file ? join(dirname(config.monitor.history.file), 'alerts-state.json') : false;
+}
+
+export function notifierFor(config: AgentmemConfig): AlertNotifier {
+  const a = config.monitor.alerts;
+  return new AlertNotifier(channelsFromConfig(config), {
+    retries: a.retries,
+    backoffMs: a.backoffMs,
+    rateLimitPerMinute: a.rateLimitPerMinute,
+    stateFile: alertStateFile(config),
+  });
+}
+
+/**
+ * The long-running loop: a health check every interval, published as metrics,
+ * kept as history, and turned into alerts. One check failing in an unexpected
+ * way is logged and the loop goes on; stop() ends it between checks.
+ */
+export class Monitor {
+  private stopping = new AbortController();
+  private running: Promise<void> | undefined;
+  private last: HealthReport | undefined;
+  private readonly history: HealthHistory | undefined;
+  private readonly notifier: AlertNotifier | undefined;
+
+  constructor(
+    private readonly config: AgentmemConfig,
+    private readonly providers: ProviderSet,
+    private readonly options: MonitorOptions,
+  ) {
+    const file = config.monitor.history.file;
+    this.history = options.history && file ? new HealthHistory(file, config.monitor.history.retentionDays) : undefined;
+    this.notifier = options.alerts ? notifierFor(config) : undefined;
+  }
+
+  get lastReport(): HealthReport | undefined {
+    return this.last;
+  }
+
+  start(): this {
+    this.running ??= this.loop();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running;
+  }
+
+  /** One check: health, metrics, history, alerts. */
+  async checkOnce(): Promise<HealthReport> {
+    const report = await checkHealth(this.config, this.providers, { timeoutMs: Math.min(this.options.intervalMs, 10_000) });
+    this.last = report;
+    recordHealthMetrics(report);
+    this.history?.append(sampleOf(report, this.options.intervalMs / 1000));
+    if (this.notifier) await this.notifier.evaluate(conditionsFrom(report, this.config));
+    this.options.onCheck?.(report);
+    return report;
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      const started = Date.now();
+      try {
+        await this.checkOnce();
+      } catch (error) {
+        logger().error({ err: (error as Error).message }, 'health check failed unexpectedly');
+      }
+      const wait = Math.max(0, this.options.intervalMs - (Date.now() - started));
+      await sleep(wait, undefined, { signal }).catch(() => undefined);
+    }
+  }
+}

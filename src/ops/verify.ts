@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentmemConfig, ResolvedProvider } from '../config/index.js';
+import { AgentmemError } from '../errors/index.js';
+import { createMemory, DirectExecutor } from '../memory/index.js';
+import type { Provider, ProviderSet } from '../providers/index.js';
+import { syncStatus } from '../replication/index.js';
+import { diffSchema, Migrator } from '../schema/index.js';
+
+export type CheckStatus = 'PASS' | 'FAIL' | 'WARN';
+
+export interface CheckResult {
+  /** Stable name, e.g. `drift:p2`, so scripts and tests can pick one check. */
+  check: string;
+  status: CheckStatus;
+  detail: string;
+  provider?: string;
+  ms: number;
+}
+
+export interface VerifyResult {
+  checkedAt: string;
+  ok: boolean;
+  summary: Record<CheckStatus, number>;
+  checks: CheckResult[];
+}
+
+/** The tenant verify writes under, so it never touches an agent's data. */
+export const VERIFY_TENANT = 'agentmem-verify';
+
+/**
+ * A deployment self-test. Every check runs even when an earlier one fails,
+ * and says what it saw. The failover check is real: it forces the primary's
+ * breaker open, routes a write, and restores it.
+ */
+export async function verifyDeployment(config: AgentmemConfig, providers: ProviderSet): Promise<VerifyResult> {
+  const checks: CheckResult[] = [];
+  const run = async (check: string, provider: string | undefined, fn: () => Promise<[CheckStatus, string]>) => {
+    const started = performance.now();
+    let status: CheckStatus;
+    let detail: string;
+    try {
+      [status, detail] = await fn();
+    } catch (error) {
+      status = 'FAIL';
+      detail = error instanceof AgentmemError ? `${error.code}: ${error.message}` : (error as Error).message;
+    }
+    checks.push({ check, status, detail, ...(provider ? { provider } : {}), ms: Math.round((performance.now() - started) * 10) / 10 });
+  };
+
+  await run('config', undefined, async () => ['PASS', `valid (${config.sources.join(', ')}); ${providers.names.length} provider(s)`]);
+  const reachable: Provider[] = [];
+  for (const name of providers.names) {
+    const resolved = providers.configs.find((c) => c.name === name) as ResolvedProvider;
+    await run(`reachable:${name}`, name, async () => {
+      const provider = await providers.get(name);
+      const started = performance.now();
+      const { rows } = await provider.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+      reachable.push(provider);
+      return ['PASS', `PostgreSQL ${rows[0]?.v} in ${Math.round((performance.now() - started) * 10) / 10} ms`];
+    });
+    await run(`tls:${name}`, name, async () => tlsCheck(resolved));
+  }
+  for (const provider of reachable) {
+    const name = provider.name;
+    await run(`schema-version:${name}`, name, async () => {
+      const status = await new Migrator(provider, { schema: config.schema }).status();
+      if (status.pending.length)
+        return [
+          'FAIL',
+          `at version ${status.current ?? 'none'}, ${status.pending.length} migration(s) pending: run \`agentmem migrate up\``,
+        ];
+      return ['PASS', `version ${status.current} (latest)`];
+    });
+    await run(`drift:${name}`, name, async () => {
+      const drift = await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions });
+      if (!drift.items.length) return ['PASS', 'schema matches the code'];
+      const summary = drift.items.map((i) => `${i.severity} ${i.kind} ${i.object} ${i.change}`).join('; ');
+      return [
+        'FAIL',
+        `${drift.items.length} difference(s)${drift.blocking ? ' (writes blocked)' : ''}: ${summary} — run \`agentmem schema diff --provider ${name}\``,
+      ];
+    });
+    await run(`round-trip:${name}`, name, () => roundTrip(config, provider));
+  }
+  await run('atoms', undefined, () => atomsCheck(config, reachable[0]));
+  await run('replication-lag', undefined, async () => {
+    if (providers.names.length < 2) return ['PASS', 'one provider: nothing to replicate'];
+    if (reachable.length < 2) return ['FAIL', 'fewer than two providers reachable: replication cannot run'];
+    const status = await syncStatus(reachable, config.schema);
+    const worst = status.reduce((a, b) => (b.lagSeconds > a.lagSeconds ? b : a));
+    const rows = status.reduce((n, s) => n + s.lagRows, 0);
+    const detail = `max lag ${worst.lagSeconds} s (${worst.source} → ${worst.target} ${worst.table}), ${rows} row(s) waiting`;
+    return [worst.lagSeconds > config.monitor.replicationLagSeconds ? 'WARN' : 'PASS', detail];
+  });
+  await run('failover', undefined, () => failoverCheck(config));
+
+  const summary = { PASS: 0, FAIL: 0, WARN: 0 };
+  for (const c of checks) summary[c.status]++;
+  return { checkedAt: new Date().toISOString(), ok: summary.FAIL === 0, summary, checks };
+}
+
+function tlsCheck(provider: ResolvedProvider): [CheckStatus, string] {
+  if (provider.kind === 'embedded' || !provider.url) return ['PASS', 'embedded: no network'];
+  const url = new URL(provider.url);
+  const host = decodeURIComponent(url.hostname || url.searchParams.get('host') || '');
+  const mode = url.searchParams.get('sslmode') ?? (url.searchParams.get('ssl') === 'true' ? 'require' : 'none');
+  if (!host || host.startsWith('/') || /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)$/i.test(host)) {
+    return ['PASS', `local connection (${host || 'socket'}): TLS not needed (sslmode ${mode})`];
+  }
+  if (mode === 'verify-full') return ['PASS', 'sslmode verify-full: encrypted, certificate and host name checked'];
+  return ['WARN', `sslmode ${mode} to a remote host: weaker than verify-full (add ?sslmode=verify-full to the URL)`];
+}
+
+/** Save a session with a transcript on this provider directly, reload it, compare exactly, delete it. */
+async function roundTrip(config: AgentmemConfig, provider: Provider): Promise<[CheckStatus, string]> {
+  const memory = await createMemory({ config, tenant: VERIFY_TENANT, executor: new DirectExecutor(provider) });
+  try {
+    const id = randomUUID();
+    const messages = [
+      { role: 'system' as const, content: 'agentmem verify' },
+      { role: 'user' as const, content: 'round trip: ünïcödé ✓ 🧠 "quotes" \\ backslash', metadata: { n: 1, nested: { ok: true } } },
+      { role: 'assistant' as const, content: 'line one\nline two\ttab — and trailing space ' },
+    ];
+    await memory.sessions.save({ session: { id, title: 'verify', metadata: { check: 'round-trip' } }, messages });
+    const loaded = await memory.sessions.load(id);
+    if (!loaded) return ['FAIL', 'saved session not found on reload'];
+    const got = loaded.messages.map((m) => JSON.stringify([m.role, m.content, m.metadata ?? {}]));
+    const want = messages.map((m) => JSON.stringify([m.role, m.content, m.metadata ?? {}]));
+    const same = got.length === want.length && got.every((g, i) => g === want[i]) && loaded.session.title === 'verify';
+    const deleted = await memory.sessions.delete(id);
+    if (!same) return ['FAIL', `reloaded session differs: ${got.join(' | ')}`];
+    if (!deleted || (await memory.sessions.get(id))) return ['FAIL', 'session saved and reloaded, but delete did not take'];
+    return ['PASS', `session with ${messages.length} messages saved, reloaded exactly and deleted`];
+  } finally {
+    await memory.close();
+  }
+}
+
+/** How many atoms there are, and whether a search finds one of them by its own title. */
+async function atomsCheck(config: AgentmemConfig, provider: Provider | undefined): Promise<[CheckStatus, string]> {
+  if (!provider) return ['FAIL', 'no provider reachable'];
+  const { rows } = await provider.query<{ n: string; tenant_id: string | null; title: string | null; id: string | null }>(
+    `SELECT (SELECT count(*) FROM ${config.schema}.knowledge_atoms WHERE deleted_at IS NULL)::text AS n, a.tenant_id, a.title, a.id::text AS id
+       FROM (SELECT 1) one LEFT JOIN LATERAL (
+         SELECT tenant_id, title, id FROM ${config.schema}.knowledge_atoms WHERE deleted_at IS NULL ORDER BY version DESC LIMIT 1) a ON true`,
+  );
+  const row = rows[0];
+  const count = Number(row?.n ?? 0);
+  if (!count || !row?.tenant_id || !row.title)
+    return ['WARN', 'no knowledge atoms yet: search not checked (import some with `agentmem import atoms`)'];
+  const memory = await createMemory({ config, tenant: row.tenant_id, executor: new DirectExecutor(provider) });
+  try {
+    const result = await memory.atoms.search(row.title, { mode: 'hybrid', limit: 10 });
+    const found = result.results.some((hit) => hit.atom.id === row.id);
+    return found
+      ? [
+          'PASS',
+          `${count} atom(s) on ${provider.name}; hybrid search for "${row.title.slice(0, 40)}" found it (${result.vectorMethod ?? 'text only'})`,
+        ]
+      : ['FAIL', `${count} atom(s), but a hybrid search for the title "${row.title.slice(0, 40)}" did not find that atom`];
+  } finally {
+    await memory.close();
+  }
+}
+
+/**
+ * A real failover: through the router, with the primary's breaker forced open,
+ * a write must land on another provider; then the breaker is restored.
+ */
+async function failoverCheck(config: AgentmemConfig): Promise<[CheckStatus, string]> {
+  if (config.providers.length < 2) return ['WARN', 'one provider configured: there is nothing to fail over to'];
+  const memory = await createMemory({
+    config: { ...config, replication: { ...config.replication, enabled: false }, router: { ...config.router, eventLog: false } },
+    tenant: VERIFY_TENANT,
+  });
+  try {
+    const router = memory.router;
+    if (!router) return ['FAIL', 'no router over the configured providers'];
+    const primary = config.providers[0]?.name as string;
+    const restore = router.health(primary).isolate();
+    let landed: string | undefined;
+    try {
+      const id = await memory.memories.remember({ type: 'log', content: { check: 'failover' } });
+      landed = memory.context.token.last?.provider;
+      await memory.memories.forget(id);
+    } finally {
+      restore();
+    }
+    if (!landed || landed === primary) return ['FAIL', `with ${primary}'s breaker open the write went to ${landed ?? 'nowhere'}`];
+    return ['PASS', `with ${primary}'s breaker forced open, a write was routed to ${landed}; breaker restored`];
+  } finally {
+    await memory.close();
+  }
+}
