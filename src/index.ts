@@ -8,7 +8,7 @@ export * from './memory/index.js';
 export { createLogger } from './observability/logger.js';
 export * from './ops/alerts/index.js';
 export { checkHealth, HEALTH_EXIT, type HealthReport, type HealthState, type ProviderHealthReport } from './ops/health.js';
-export { type HealthSample, HealthHistory, sampleOf } from './ops/history.js';
+export { HealthHistory, type HealthSample, sampleOf } from './ops/history.js';
 export { startMetricsServer } from './ops/metrics-server.js';
 export { Monitor } from './ops/monitor.js';
 export { computeSla, type SlaReport } from './ops/sla.js';

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { registry } from '../../src/observability/metrics.js';
+import { ROOT } from '../harness/cli.js';
+
+type Rule = {
+  record?: string;
+  alert?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+};
+const rules = parse(readFileSync(join(ROOT, 'docs/ops/alert-rules.yml'), 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
+const allRules = rules.groups.flatMap((g) => g.rules);
+const dashboard = JSON.parse(readFileSync(join(ROOT, 'docs/ops/grafana-dashboard.json'), 'utf8')) as {
+  panels: { title: string; targets: { expr: string }[] }[];
+};
+
+/** Every series an expression reads: agentmem_* metrics (histogram suffixes stripped) and agentmem:* recording rules. */
+function seriesIn(expr: string): string[] {
+  return [...expr.matchAll(/\bagentmem[_:][a-z0-9_:]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, ''));
+}
+
+describe('docs/ops: Grafana dashboard and Prometheus rules', () => {
+  const exported = new Set(registry.getMetricsAsArray().map((m) => m.name));
+  const recorded = new Set(allRules.flatMap((r) => (r.record ? [r.record] : [])));
+
+  it('use only metrics agentmem exports and series the rules record', () => {
+    const used = [...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...allRules.map((r) => r.expr)].flatMap(seriesIn);
+    expect(used.length).toBeGreaterThan(20);
+    const unknown = [...new Set(used)].filter((name) => !exported.has(name) && !recorded.has(name));
+    expect(unknown).toEqual([]);
+  });
+
+  it('every alert has a severity, a summary and a runbook section that exists', () => {
+    const runbook = readFileSync(join(ROOT, 'docs/ops/RUNBOOK.md'), 'utf8');
+    const anchors = new Set(
+      [...runbook.matchAll(/^#+ (.+)$/gm)].map((m) =>
+        (m[1] as string)
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
+    for (const rule of allRules.filter((r) => r.alert)) {
+      expect(['critical', 'warning'], rule.alert).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary, rule.alert).toBeTruthy();
+      const anchor = rule.annotations?.runbook?.split('#')[1];
+      expect(anchors.has(anchor ?? ''), `${rule.alert} → #${anchor}`).toBe(true);
+    }
+  });
+
+  it('has multi-window burn-rate alerts for a 99.9% SLO (14.4x and 6x page, 1x ticket)', () => {
+    const burn = allRules.filter((r) => r.alert?.startsWith('AgentmemErrorBudgetBurn'));
+    const factors = burn.map((r) => /\(([\d.]+) \* 0\.001\)/.exec(r.expr)?.[1]);
+    expect(factors.sort()).toEqual(['1', '14.4', '6']);
+    for (const r of burn) expect(r.expr.match(/agentmem:system_error_ratio:rate\w+/g)).toHaveLength(2);
+  });
+});
