@@ -81,10 +81,6 @@ export class StoreContext {
     return this.run('read', operation, fn, options);
   }
 
-  private observe(operation: string, provider: string | undefined, started: number): void {
-    observeOperation(operation, provider, started, this.slowQueryMs);
-  }
-
   private async run<T>(
     kind: 'read' | 'write',
     operation: string,
@@ -108,10 +104,10 @@ export class StoreContext {
         },
       );
       if (kind === 'write' && ranOn) this.token.last = { provider: ranOn, at: clock.now() };
-      this.observe(operation, ranOn, started);
+      observeOperation(operation, ranOn, started, this.slowQueryMs);
       return result;
     } catch (error) {
-      this.observe(operation, ranOn, started);
+      observeOperation(operation, ranOn, started, this.slowQueryMs);
       errorsTotal.inc({ class: error instanceof AgentmemError ? error.code : 'INTERNAL', operation });
       if (
         error instanceof QueryError &&
