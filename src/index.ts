@@ -6,6 +6,8 @@ export * from './config/index.js';
 export * from './errors/index.js';
 export * from './memory/index.js';
 export { createLogger } from './observability/logger.js';
+/** agentmem's Prometheus registry, for an application that serves its own /metrics. */
+export { registry as metricsRegistry } from './observability/metrics.js';
 export * from './ops/alerts/index.js';
 export { checkHealth, HEALTH_EXIT, type HealthReport, type HealthState, type ProviderHealthReport } from './ops/health.js';
 export { HealthHistory, type HealthSample, sampleOf } from './ops/history.js';

@@ -9,6 +9,7 @@ import {
   IsolatedCircuitError,
 } from 'cockatiel';
 import { ProviderTimeoutError, ProviderUnavailableError } from '../errors/index.js';
+import { probeDuration } from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
 import type { Provider } from './types.js';
 
@@ -152,6 +153,7 @@ export class ProviderHealth {
    */
   async probe(timeoutMs: number): Promise<boolean> {
     this.lastProbeAt = new Date();
+    const started = performance.now();
     try {
       await this.call(() => {
         let timer: NodeJS.Timeout | undefined;
@@ -162,6 +164,7 @@ export class ProviderHealth {
         query.catch(() => undefined);
         return Promise.race([query, bound]).finally(() => clearTimeout(timer));
       });
+      probeDuration.observe({ provider: this.name }, (performance.now() - started) / 1000);
       return true;
     } catch {
       return false;

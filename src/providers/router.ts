@@ -5,7 +5,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError, ProviderUnavailableError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
-import { BREAKER_STATE_VALUE, breakerState, breakerTransitionsTotal, failoversTotal, routedCallsTotal } from '../observability/metrics.js';
+import {
+  BREAKER_STATE_VALUE,
+  breakerState,
+  breakerTransitionsTotal,
+  failoversTotal,
+  poolConnections,
+  providerUp,
+  routedCallsTotal,
+} from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
 import { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';
 import { type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
@@ -128,7 +136,10 @@ export class Router extends EventEmitter implements Executor {
         // In the background: a slow schema read must not delay the probes.
         if (!this.driftPending && Date.now() - this.lastDriftCheck > this.options.driftCheckMs) void this.checkDrift();
         // An open breaker refuses the probe until its backoff has passed; then the probe is its half-open trial.
-        await Promise.all(this.healths.map((h) => (h.state === 'isolated' ? undefined : h.probe(this.options.probeTimeoutMs))));
+        const answered = await Promise.all(
+          this.healths.map((h) => (h.state === 'isolated' ? undefined : h.probe(this.options.probeTimeoutMs))),
+        );
+        this.publishMetrics(answered);
         // In the background too: catching a provider up can take a while, and probes must keep their cadence.
         this.unfencing ??= this.tryUnfence().finally(() => {
           this.unfencing = undefined;
@@ -137,6 +148,18 @@ export class Router extends EventEmitter implements Executor {
       }
     })();
     return this;
+  }
+
+  /** What this process sees of each provider, for a metrics endpoint in the same process. */
+  private publishMetrics(answered: (boolean | undefined)[]): void {
+    for (const [i, h] of this.healths.entries()) {
+      const up = answered[i];
+      if (up !== undefined) providerUp.set({ provider: h.name }, up ? 1 : 0);
+      const pool = h.provider.poolStats();
+      poolConnections.set({ provider: h.name, state: 'in_use' }, pool.total - pool.idle);
+      poolConnections.set({ provider: h.name, state: 'idle' }, pool.idle);
+      poolConnections.set({ provider: h.name, state: 'waiting' }, pool.waiting);
+    }
   }
 
   async stop(): Promise<void> {

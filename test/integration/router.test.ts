@@ -92,6 +92,12 @@ describe('router over three real servers', () => {
     expect(s.events.some((e) => e.type === 'breaker' && e.provider === 'p1' && e.state === 'open')).toBe(true);
     // Counted as metrics, and visible to `agentmem status` (from the event log), without a password.
     expect(await registry.getSingleMetricAsString('agentmem_failovers_total')).toMatch(/kind="failover",from="p1",to="p2"\} [1-9]/);
+    // The router's probes publish what this process sees: p1 down, the others up, pool use, operation durations.
+    expect(await registry.getSingleMetricAsString('agentmem_provider_up')).toMatch(/provider="p1"\} 0[\s\S]*provider="p2"\} 1/);
+    expect(await registry.getSingleMetricAsString('agentmem_pool_connections')).toMatch(/provider="p2",state="idle"\} \d/);
+    expect(await registry.getSingleMetricAsString('agentmem_query_duration_seconds')).toMatch(
+      /agentmem_query_duration_seconds_count\{operation="memory.remember",provider="p2"\} [1-9]/,
+    );
     const cwd = dirname(dirname(s.config.router.eventLog as string));
     writeFileSync(
       join(cwd, 'agentmem.config.json'),
