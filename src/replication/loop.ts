@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../observability/logger.js';
 import type { Router } from '../providers/index.js';
 import { runSync } from './links.js';
-import type { Replicator } from './replicator.js';
+import type { LinkResult, Replicator } from './replicator.js';
+import { REPLICATED_TABLES } from './tables.js';
 
 /**
  * Background replication for a process that owns a router: every interval it
@@ -14,12 +15,34 @@ export class ReplicationLoop {
   private running = false;
   private loop: Promise<void> | undefined;
 
+  /** Per link ("source>target") and table: the HLC time before which every acknowledged write is on the target. */
+  private readonly coverage = new Map<string, Map<string, bigint>>();
+
   constructor(
     private readonly router: Router,
     private readonly replicator: Replicator,
     private readonly intervalMs: number,
   ) {
     router.catchUp = (name) => this.catchUp(name);
+    // Read-your-writes: a provider holds the caller's last write once every table's link from
+    // where it was written has covered the time of that write.
+    router.replicatedTo = (provider, token) => provider === token.provider || this.covered(token.provider, provider) > token.at;
+  }
+
+  /** The time up to which `target` holds everything acknowledged on `source` (every table), 0 when unknown. */
+  covered(source: string, target: string): bigint {
+    const tables = this.coverage.get(`${source}>${target}`);
+    if (!tables || tables.size < REPLICATED_TABLES.length) return 0n;
+    return [...tables.values()].reduce((min, t) => (t < min ? t : min));
+  }
+
+  private record(result: LinkResult): void {
+    if (!result.coveredAt) return;
+    const key = `${result.source}>${result.target}`;
+    const tables = this.coverage.get(key) ?? new Map<string, bigint>();
+    const at = BigInt(result.coveredAt);
+    if (at > (tables.get(result.table) ?? 0n)) tables.set(result.table, at);
+    this.coverage.set(key, tables);
   }
 
   start(): this {
@@ -29,7 +52,7 @@ export class ReplicationLoop {
       while (this.running) {
         try {
           const providers = this.router.availableProviders();
-          if (providers.length > 1) await runSync(providers, this.replicator, undefined, 2);
+          if (providers.length > 1) await runSync(providers, this.replicator, (r) => this.record(r), 2);
         } catch (error) {
           // A provider failing mid-pass is the router's business; the next pass tries again.
           logger().debug({ err: (error as Error).message }, 'replication pass interrupted');
@@ -56,6 +79,7 @@ export class ReplicationLoop {
       for (const source of providers) {
         if (source === target) continue;
         for (const r of await this.replicator.sync(source, target)) {
+          this.record(r);
           applied += r.applied;
           full ||= r.batches > 1;
         }

@@ -10,6 +10,12 @@ export interface LinkResult {
   batches: number;
   /** The source change position everything below which is now on the target. */
   position: string;
+  /**
+   * An HLC time (as a decimal string) such that every write this process saw
+   * acknowledged on the source before it is now on the target; null when this
+   * run cannot vouch for any. Read-your-writes routing uses it.
+   */
+  coveredAt: string | null;
 }
 
 /** One changed row as the source printed it (JSON text), and its version. */
@@ -38,6 +44,8 @@ export interface ReplicatorOptions {
 export class Replicator {
   private readonly batchSize: number;
   private readonly maxBatches: number;
+  /** Per link and table, reads whose transaction-id bound the link's position has not passed yet (oldest first). */
+  private readonly pendingReads = new Map<string, { stamp: bigint; xmax: bigint }[]>();
 
   constructor(private readonly options: ReplicatorOptions) {
     this.batchSize = options.batchSize ?? 1000;
@@ -52,10 +60,26 @@ export class Replicator {
   }
 
   async syncTable(source: Provider, target: Provider, table: ReplicatedTable): Promise<LinkResult> {
-    const result: LinkResult = { source: source.name, target: target.name, table: table.name, applied: 0, batches: 0, position: '0' };
+    const result: LinkResult = {
+      source: source.name,
+      target: target.name,
+      table: table.name,
+      applied: 0,
+      batches: 0,
+      position: '0',
+      coveredAt: null,
+    };
     let position = await this.watermark(target, source.name, table.name);
+    // Each read notes the HLC time just before it and the source's next transaction id then. Every
+    // transaction acknowledged before that time has a smaller id, so once the link's position
+    // passes that id (in this run or a later one), everything acknowledged before then is on the target.
+    const key = `${source.name}>${target.name}>${table.name}`;
+    const reads = this.pendingReads.get(key) ?? [];
+    this.pendingReads.set(key, reads);
     for (let batch = 0; batch < this.maxBatches; batch++) {
-      const { rows, next, more } = await this.readChanges(source, table, position);
+      const stamp = clock.now();
+      const { rows, next, more, xmax } = await this.readChanges(source, table, position);
+      if (xmax !== undefined) reads.push({ stamp, xmax: BigInt(xmax) });
       if (next === position && rows.length === 0) break;
       const applied = await this.apply(target, source.name, table, rows, next);
       result.applied += applied;
@@ -64,6 +88,11 @@ export class Replicator {
       if (!more) break;
     }
     result.position = position;
+    const reached = BigInt(position);
+    let covered: bigint | undefined;
+    while (reads[0] && reads[0].xmax <= reached) covered = reads.shift()?.stamp;
+    if (reads.length > 256) reads.splice(0, reads.length - 256);
+    result.coveredAt = covered === undefined ? null : covered.toString();
     return result;
   }
 
@@ -81,12 +110,16 @@ export class Replicator {
    * running transaction), in change order. A batch ends on a transaction
    * boundary, so a transaction's rows are never split between two batches.
    */
-  async readChanges(source: Provider, table: ReplicatedTable, from: string): Promise<{ rows: ChangeRow[]; next: string; more: boolean }> {
+  async readChanges(
+    source: Provider,
+    table: ReplicatedTable,
+    from: string,
+  ): Promise<{ rows: ChangeRow[]; next: string; more: boolean; xmax?: string }> {
     const t = `${this.options.schema}.${table.name}`;
     // Rows travel as JSON text, never parsed here: a bigint version must not pass through a JS number.
-    const { rows } = await source.query<{ xid: string; horizon: string; row: string; version: string }>(
-      `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon)
-       SELECT c.change_xid::text AS xid, h.horizon::text AS horizon, c.version::text AS version,
+    const { rows } = await source.query<{ xid: string; horizon: string; xmax: string; row: string; version: string }>(
+      `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon, pg_snapshot_xmax(pg_current_snapshot()) AS xmax)
+       SELECT c.change_xid::text AS xid, h.horizon::text AS horizon, h.xmax::text AS xmax, c.version::text AS version,
               (to_jsonb(c) - 'search' - 'change_xid')::text AS row
          FROM ${t} c, h
         WHERE c.change_xid >= $1::xid8 AND c.change_xid < h.horizon
@@ -95,13 +128,15 @@ export class Replicator {
       [from, this.batchSize],
     );
     if (!rows.length) {
-      const { rows: h } = await source.query<{ horizon: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon');
+      const { rows: h } = await source.query<{ horizon: string; xmax: string }>(
+        'SELECT pg_snapshot_xmin(s)::text AS horizon, pg_snapshot_xmax(s)::text AS xmax FROM pg_current_snapshot() s',
+      );
       // Nothing below the horizon: everything up to it is known to be here already.
       const horizon = h[0]?.horizon ?? from;
-      return { rows: [], next: BigInt(horizon) > BigInt(from) ? horizon : from, more: false };
+      return { rows: [], next: BigInt(horizon) > BigInt(from) ? horizon : from, more: false, ...(h[0] ? { xmax: h[0].xmax } : {}) };
     }
     const pick = (r: { row: string; version: string }): ChangeRow => ({ json: r.row, version: r.version });
-    if (rows.length < this.batchSize) return { rows: rows.map(pick), next: rows[0]?.horizon ?? from, more: false };
+    if (rows.length < this.batchSize) return { rows: rows.map(pick), next: rows[0]?.horizon ?? from, more: false, xmax: rows[0]?.xmax as string };
     const last = rows[rows.length - 1]?.xid as string;
     const whole = rows.filter((r) => r.xid !== last);
     if (whole.length) return { rows: whole.map(pick), next: last, more: true };

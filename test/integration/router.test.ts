@@ -272,6 +272,36 @@ describe('router over three real servers', () => {
     expect(nearestAfterWrite).toBe(s.memory.context.token.last?.provider);
   });
 
+  it('with replication running, nearest reads move to the nearest provider once it holds the caller’s write, and never earlier', async () => {
+    const proxy = await FaultProxy.start(cluster.server('p1').port);
+    cleanups.push(() => proxy.stop());
+    await proxy.setMode({ kind: 'latency', ms: 20 });
+    const s = await store({
+      readMode: 'nearest',
+      urls: [cluster.server('p1').url({ port: proxy.port })],
+      replication: { enabled: true, intervalMs: 50 },
+    });
+    const router = s.memory.router!;
+    for (let i = 0; i < 40 && (router.health('p1').latencyMs ?? 0) < 15; i++) await sleep(100);
+    const where = () => router.read('test.where', async (_tx, c) => c.provider, { after: s.memory.context.token.last! });
+    // Write to the (slow) primary and read back at once, again and again, while replication races
+    // the reads: a read sent to a provider before the write reached it would come back empty.
+    for (let i = 0; i < 40; i++) {
+      const id = await s.memory.memories.remember({ type: 'log', content: { i } });
+      expect(s.memory.context.token.last?.provider).toBe('p1');
+      if (i % 4 === 3) await sleep(100);
+      expect((await s.memory.memories.get(id))?.content).toEqual({ i });
+    }
+    // Once replication has carried the caller's last write, its reads go to the nearest provider.
+    const id = await s.memory.memories.remember({ type: 'decision', content: 'near me' });
+    const token = s.memory.context.token.last!;
+    expect(await where()).toBe('p1');
+    for (let i = 0; i < 150 && !router.replicatedTo('p2', token); i++) await sleep(100);
+    expect(router.replicatedTo('p2', token)).toBe(true);
+    expect(['p2', 'p3']).toContain(await where());
+    expect((await s.memory.memories.get(id))?.content).toBe('near me');
+  });
+
   it('a read never returns data older than the caller’s own last write, even across a failover', async () => {
     const s = await store();
     const first = await s.memory.memories.remember({ type: 'decision', content: 'written to p1' });
