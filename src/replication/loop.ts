@@ -33,7 +33,9 @@ export class ReplicationLoop {
   covered(source: string, target: string): bigint {
     const tables = this.coverage.get(`${source}>${target}`);
     if (!tables || tables.size < REPLICATED_TABLES.length) return 0n;
-    return [...tables.values()].reduce((min, t) => (t < min ? t : min));
+    let oldest: bigint | undefined; // bigints: Math.min does not apply
+    for (const at of tables.values()) if (oldest === undefined || at < oldest) oldest = at;
+    return oldest ?? 0n;
   }
 
   private record(result: LinkResult): void {

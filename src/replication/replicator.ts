@@ -136,7 +136,8 @@ export class Replicator {
       return { rows: [], next: BigInt(horizon) > BigInt(from) ? horizon : from, more: false, ...(h[0] ? { xmax: h[0].xmax } : {}) };
     }
     const pick = (r: { row: string; version: string }): ChangeRow => ({ json: r.row, version: r.version });
-    if (rows.length < this.batchSize) return { rows: rows.map(pick), next: rows[0]?.horizon ?? from, more: false, xmax: rows[0]?.xmax as string };
+    if (rows.length < this.batchSize)
+      return { rows: rows.map(pick), next: rows[0]?.horizon ?? from, more: false, xmax: rows[0]?.xmax as string };
     const last = rows[rows.length - 1]?.xid as string;
     const whole = rows.filter((r) => r.xid !== last);
     if (whole.length) return { rows: whole.map(pick), next: last, more: true };
