@@ -15,7 +15,7 @@ export { startMetricsServer } from './ops/metrics-server.js';
 export { Monitor } from './ops/monitor.js';
 export { computeSla, type SlaReport } from './ops/sla.js';
 export { type ProviderStatus, type SystemStatus, systemStatus } from './ops/status.js';
-export { type CheckResult, VERIFY_TENANT, type VerifyResult, verifyDeployment } from './ops/verify.js';
+export { type CheckResult, tlsCheck, VERIFY_TENANT, type VerifyResult, verifyDeployment } from './ops/verify.js';
 export * from './providers/index.js';
 export * from './replication/index.js';
 export * from './schema/index.js';

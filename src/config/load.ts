@@ -144,6 +144,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Agent
   }
   registerSecret(merged.embedder?.apiKey);
   registerSecret(merged.monitor?.alerts?.telegram?.botToken);
+  // Webhook URLs often carry their secret in the path (Slack, Discord): never print one.
+  registerSecret(merged.monitor?.alerts?.webhook?.url);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     throw new ConfigError(redact(formatIssues(parsed.error, sources.join(', ') || 'defaults')), {

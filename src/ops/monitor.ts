@@ -74,10 +74,24 @@ export class Monitor {
     const report = await checkHealth(this.config, this.providers, { timeoutMs: Math.min(this.options.intervalMs, 10_000) });
     this.last = report;
     recordHealthMetrics(report);
-    this.history?.append(sampleOf(report, this.options.intervalMs / 1000));
+    this.history?.append(sampleOf(report, this.sampleSeconds(report)));
     if (this.notifier) await this.notifier.evaluate(conditionsFrom(report, this.config));
     this.options.onCheck?.(report);
     return report;
+  }
+
+  private previousCheckAt: number | undefined;
+
+  /**
+   * The time a sample stands for: since the previous check (a check slowed by
+   * timeouts covers its real span), at most two intervals (time the monitor was
+   * not running counts neither way), the interval for the first one.
+   */
+  private sampleSeconds(report: HealthReport): number {
+    const at = Date.parse(report.checkedAt);
+    const since = this.previousCheckAt === undefined ? this.options.intervalMs : at - this.previousCheckAt;
+    this.previousCheckAt = at;
+    return Math.min(Math.max(since, 0), 2 * this.options.intervalMs) / 1000;
   }
 
   private async loop(): Promise<void> {

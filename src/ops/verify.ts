@@ -100,7 +100,8 @@ export async function verifyDeployment(config: AgentmemConfig, providers: Provid
   return { checkedAt: new Date().toISOString(), ok: summary.FAIL === 0, summary, checks };
 }
 
-function tlsCheck(provider: ResolvedProvider): [CheckStatus, string] {
+/** TLS as the provider's URL asks for it: verify-full for a remote host, or a warning. */
+export function tlsCheck(provider: ResolvedProvider): [CheckStatus, string] {
   if (provider.kind === 'embedded' || !provider.url) return ['PASS', 'embedded: no network'];
   const url = new URL(provider.url);
   const host = decodeURIComponent(url.hostname || url.searchParams.get('host') || '');
