@@ -1,6 +1,6 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError } from '../errors/index.js';
-import type { BreakerState, PoolStats, Provider, ProviderSet, Router } from '../providers/index.js';
+import type { BreakerState, PoolStats, Provider, ProviderSet } from '../providers/index.js';
 import { readRecentEvents } from '../providers/index.js';
 import { syncStatus } from '../replication/index.js';
 import { diffSchema } from '../schema/index.js';
@@ -23,7 +23,7 @@ export interface ProviderHealthReport {
   counts: Record<CountedTable, number> | null;
   schemaVersion: number | null;
   drift: { blocking: boolean; differences: number } | null;
-  /** From this process's router when there is one, else the state agentmem processes last recorded (event log). */
+  /** Open when this check could not reach it, else the state agentmem processes here last recorded (event log). */
   breaker: BreakerState | 'unknown';
   pool: PoolStats | null;
   error?: { code: string; message: string };
@@ -50,9 +50,6 @@ export interface HealthReport {
 export interface HealthOptions {
   /** Bound on each query of the check (a SIGSTOPped server costs this, not a hang). */
   timeoutMs?: number;
-  router?: Router;
-  /** Skip the schema drift comparison (the monitor runs it less often than every check). */
-  drift?: boolean;
 }
 
 /** Exit code for a health state: 0 healthy, 1 degraded, 2 down. */
@@ -63,33 +60,27 @@ export async function checkHealth(config: AgentmemConfig, providers: ProviderSet
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 5000;
   const recorded = lastRecordedBreakers(config);
-  const routed = new Map((options.router?.state() ?? []).map((s) => [s.name, s.breaker]));
-  const opened: Provider[] = [];
-  const reports = await Promise.all(
-    providers.names.map(async (name) => {
-      const base = providers.configs.find((c) => c.name === name);
+  const checked = await Promise.all(
+    providers.names.map(async (name): Promise<{ report: ProviderHealthReport; provider?: Provider }> => {
       const report: ProviderHealthReport = {
-        name,
-        kind: base?.kind ?? 'postgres',
-        role: base?.role ?? 'replica',
-        target: '',
+        ...providers.configured(name),
         up: false,
         probeMs: null,
         testQuery: { ok: false, ms: null },
         counts: null,
         schemaVersion: null,
         drift: null,
-        breaker: routed.get(name) ?? recorded.get(name) ?? 'unknown',
+        breaker: recorded.get(name) ?? 'unknown',
         pool: null,
       };
+      let provider: Provider | undefined;
       try {
-        const provider = await providers.get(name);
+        provider = await providers.get(name);
         report.target = provider.describe().target;
         let t = performance.now();
         await provider.query('SELECT 1', [], { timeoutMs });
         report.probeMs = round(performance.now() - t);
         report.up = true;
-        opened.push(provider);
         t = performance.now();
         try {
           report.counts = await countRows(provider, config.schema, timeoutMs);
@@ -97,30 +88,23 @@ export async function checkHealth(config: AgentmemConfig, providers: ProviderSet
         } catch (error) {
           report.testQuery = { ok: false, ms: round(performance.now() - t), error: (error as Error).message };
         }
-        if (options.drift !== false) {
-          const drift = await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions });
-          report.schemaVersion = drift.schemaVersion ?? null;
-          report.drift = { blocking: drift.blocking, differences: drift.items.length };
-        }
+        const drift = await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions });
+        report.schemaVersion = drift.schemaVersion ?? null;
+        report.drift = { blocking: drift.blocking, differences: drift.items.length };
         report.pool = provider.poolStats();
       } catch (error) {
-        if (!report.up) report.breaker = routed.get(name) ?? 'open';
+        if (!report.up) report.breaker = 'open';
         report.error = {
           code: error instanceof AgentmemError ? error.code : 'INTERNAL',
           message: (error as Error).message,
         };
       }
-      return report;
+      return { report, ...(report.up && provider ? { provider } : {}) };
     }),
   );
-  const up = reports.filter((r) => r.up);
-  const replication =
-    up.length > 1
-      ? await replicationLag(
-          up.map((r) => opened.find((p) => p.name === r.name) as Provider),
-          config,
-        )
-      : null;
+  const reports = checked.map((c) => c.report);
+  const up = checked.flatMap((c) => (c.provider ? [c.provider] : []));
+  const replication = up.length > 1 ? await replicationLag(up, config) : null;
 
   const reasons: string[] = [];
   for (const r of reports) {

@@ -29,13 +29,7 @@ export interface SystemStatus {
 export async function systemStatus(config: AgentmemConfig, providers: ProviderSet): Promise<SystemStatus> {
   const results: ProviderStatus[] = [];
   for (const name of providers.names) {
-    const config_ = providers.configs.find((c) => c.name === name);
-    const base: ProviderDescription = {
-      name,
-      kind: config_?.kind ?? 'postgres',
-      role: config_?.role ?? 'replica',
-      target: '',
-    };
+    const base = providers.configured(name);
     try {
       const provider = await providers.get(name);
       Object.assign(base, provider.describe());

@@ -2,7 +2,7 @@ import { type AgentmemConfig, DEFAULT_TIMEOUTS, type ResolvedProvider } from '..
 import { ProviderNotFoundError, UsageError } from '../errors/index.js';
 import { EmbeddedProvider } from './embedded-provider.js';
 import { PgProvider } from './pg-provider.js';
-import type { Provider } from './types.js';
+import type { Provider, ProviderDescription } from './types.js';
 
 /** The provider agentmem uses when none is configured, so a first command just works. */
 export function embeddedDefault(config: AgentmemConfig): ResolvedProvider {
@@ -54,6 +54,12 @@ export class ProviderSet {
     const provider = await openProvider(config);
     this.opened.set(name, provider);
     return provider;
+  }
+
+  /** What the config says of a provider, before it is opened (the target is filled in once it is). */
+  configured(name: string): ProviderDescription {
+    const config = this.configs.find((c) => c.name === name);
+    return { name, kind: config?.kind ?? 'postgres', role: config?.role ?? 'replica', target: '' };
   }
 
   primary(): Promise<Provider> {
