@@ -93,6 +93,13 @@ export const poolConnections = new Gauge({
   registers: [registry],
 });
 
+/** Publish one provider's pool statistics (router probes and health checks both do). */
+export function recordPoolStats(provider: string, pool: { total: number; idle: number; waiting: number }): void {
+  poolConnections.set({ provider, state: 'in_use' }, pool.total - pool.idle);
+  poolConnections.set({ provider, state: 'idle' }, pool.idle);
+  poolConnections.set({ provider, state: 'waiting' }, pool.waiting);
+}
+
 export const tableRows = new Gauge({
   name: 'agentmem_table_rows',
   help: 'Live rows (not deleted) per provider and table, from the last health check.',

@@ -1,9 +1,9 @@
 import {
   BREAKER_STATE_VALUE,
   breakerState,
-  poolConnections,
   probeDuration,
   providerUp,
+  recordPoolStats,
   replicationLagRows,
   replicationLagSeconds,
   tableRows,
@@ -16,11 +16,7 @@ export function recordHealthMetrics(report: HealthReport): void {
     providerUp.set({ provider: p.name }, p.up ? 1 : 0);
     if (p.probeMs !== null) probeDuration.observe({ provider: p.name }, p.probeMs / 1000);
     if (p.breaker !== 'unknown') breakerState.set({ provider: p.name }, BREAKER_STATE_VALUE[p.breaker]);
-    if (p.pool) {
-      poolConnections.set({ provider: p.name, state: 'in_use' }, p.pool.total - p.pool.idle);
-      poolConnections.set({ provider: p.name, state: 'idle' }, p.pool.idle);
-      poolConnections.set({ provider: p.name, state: 'waiting' }, p.pool.waiting);
-    }
+    if (p.pool) recordPoolStats(p.name, p.pool);
     for (const [table, rows] of Object.entries(p.counts ?? {})) tableRows.set({ provider: p.name, table }, rows);
   }
   replicationLagSeconds.reset();

@@ -10,8 +10,8 @@ import {
   breakerState,
   breakerTransitionsTotal,
   failoversTotal,
-  poolConnections,
   providerUp,
+  recordPoolStats,
   routedCallsTotal,
 } from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
@@ -155,10 +155,7 @@ export class Router extends EventEmitter implements Executor {
     for (const [i, h] of this.healths.entries()) {
       const up = answered[i];
       if (up !== undefined) providerUp.set({ provider: h.name }, up ? 1 : 0);
-      const pool = h.provider.poolStats();
-      poolConnections.set({ provider: h.name, state: 'in_use' }, pool.total - pool.idle);
-      poolConnections.set({ provider: h.name, state: 'idle' }, pool.idle);
-      poolConnections.set({ provider: h.name, state: 'waiting' }, pool.waiting);
+      recordPoolStats(h.name, h.provider.poolStats());
     }
   }
 
