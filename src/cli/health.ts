@@ -1,9 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
-import { conditionsFrom } from '../ops/alerts/index.js';
-import { checkHealth, HEALTH_EXIT, type HealthReport } from '../ops/health.js';
-import { recordHealthMetrics } from '../ops/health-metrics.js';
-import { notifierFor } from '../ops/monitor.js';
+import { HEALTH_EXIT, type HealthReport } from '../ops/health.js';
+import { Monitor } from '../ops/monitor.js';
 import { untilSignal, withContext } from './context.js';
 import { out, table } from './output.js';
 import { duration, positiveInt } from './parsers.js';
@@ -30,32 +27,28 @@ export function healthCommand(): Command {
       process.exitCode = await withContext(
         command,
         async ({ config, providers }) => {
-          const notifier = flags.alert ? notifierFor(config) : undefined;
-          const once = async (): Promise<HealthReport> => {
-            const report = await checkHealth(config, providers, { timeoutMs: flags.timeout });
-            recordHealthMetrics(report);
-            if (notifier) await notifier.evaluate(conditionsFrom(report, config));
-            if (flags.json) {
-              if (flags.watch) process.stdout.write(`${JSON.stringify(report)}\n`);
+          // The monitor's check (health, metrics, alerts), without its history: the same work, printed.
+          const monitor = new Monitor(config, providers, {
+            intervalMs: (flags.watch ?? 0) * 1000,
+            timeoutMs: flags.timeout,
+            history: false,
+            alerts: flags.alert === true,
+            onCheck: (report) => {
+              if (!flags.json) printReport(report);
+              else if (flags.watch) process.stdout.write(`${JSON.stringify(report)}\n`);
               else out.json(report);
-            } else printReport(report);
-            return report;
-          };
-          if (!flags.watch) return HEALTH_EXIT[(await once()).state];
+            },
+          });
+          if (!flags.watch) return HEALTH_EXIT[(await monitor.checkOnce()).state];
           const signal = untilSignal();
-          let last: HealthReport | undefined;
           try {
-            let stopped = false;
-            void signal.stopped.then(() => {
-              stopped = true;
-            });
-            while (!stopped) {
-              last = await once();
-              await Promise.race([sleep(flags.watch * 1000), signal.stopped]);
-            }
+            monitor.start();
+            await signal.stopped;
+            await monitor.stop();
           } finally {
             signal.dispose();
           }
+          const last = monitor.lastReport;
           return last ? HEALTH_EXIT[last.state] : 1;
         },
         { handleSignals: !flags.watch },

@@ -14,16 +14,18 @@ export interface MonitorOptions {
   history: boolean;
   /** Send alerts through the configured channels. */
   alerts: boolean;
+  /** Bound on each query of a check (default: the interval, at most 10 s). */
+  timeoutMs?: number;
   /** Called after each check (the CLI prints or logs it). */
   onCheck?: (report: HealthReport) => void;
 }
 
 /** Where alert state lives between runs: beside the health history, or in memory when there is none. */
-export function alertStateFile(config: AgentmemConfig): string | false {
+function alertStateFile(config: AgentmemConfig): string | false {
   return config.monitor.history.file ? join(dirname(config.monitor.history.file), 'alerts-state.json') : false;
 }
 
-export function notifierFor(config: AgentmemConfig): AlertNotifier {
+function notifierFor(config: AgentmemConfig): AlertNotifier {
   const a = config.monitor.alerts;
   return new AlertNotifier(channelsFromConfig(config), {
     retries: a.retries,
@@ -71,7 +73,8 @@ export class Monitor {
 
   /** One check: health, metrics, history, alerts. */
   async checkOnce(): Promise<HealthReport> {
-    const report = await checkHealth(this.config, this.providers, { timeoutMs: Math.min(this.options.intervalMs, 10_000) });
+    const timeoutMs = this.options.timeoutMs ?? Math.min(this.options.intervalMs, 10_000);
+    const report = await checkHealth(this.config, this.providers, { timeoutMs });
     this.last = report;
     recordHealthMetrics(report);
     this.history?.append(sampleOf(report, this.sampleSeconds(report)));
