@@ -11,28 +11,17 @@ export interface CliResult {
 }
 
 /** Run the built CLI as a user would, in its own process (async: never blocks this event loop). */
-export function runCli(
+export async function runCli(
   args: string[],
   options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
-  const env: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const running = startCli(args, options);
+  const timer = setTimeout(() => running.kill('SIGKILL'), options.timeoutMs ?? 90_000);
+  try {
+    return await running.exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface RunningCli {
@@ -40,6 +29,9 @@ export interface RunningCli {
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Send a signal and wait for the process to exit. */
   stop(signal?: NodeJS.Signals): Promise<CliResult>;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when the process has exited (rejects when it could not be started). */
+  readonly exited: Promise<CliResult>;
   readonly stderr: string;
 }
 
@@ -66,8 +58,16 @@ export function startCli(args: string[], options: { cwd?: string; env?: Record<s
     stderr += d;
     check();
   });
-  const exited = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  const kill = (signal: NodeJS.Signals) => {
+    if (child.exitCode === null) child.kill(signal);
+  };
   return {
+    exited,
+    kill,
     get stderr() {
       return stderr;
     },
@@ -88,8 +88,8 @@ export function startCli(args: string[], options: { cwd?: string; env?: Record<s
       });
     },
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      kill(signal);
+      const timer = setTimeout(() => kill('SIGKILL'), 20_000);
       const result = await exited;
       clearTimeout(timer);
       return result;
