@@ -67,17 +67,28 @@ export function legacyEnvConfig(env: Env): Partial<ConfigInput> {
 }
 
 /**
- * agentmem's own variables: AGENTMEM_PROVIDER_<NAME>_URL (one per provider),
+ * agentmem's own variables: AGENTMEM_PROVIDER_<NAME>_URL (one per provider) and
+ * AGENTMEM_PROVIDER_<NAME>_DIRECT_URL (its direct connection, optional),
  * AGENTMEM_PRIMARY, AGENTMEM_FAILOVER_ORDER, AGENTMEM_DATA_DIR, AGENTMEM_SCHEMA,
  * AGENTMEM_TENANT, AGENTMEM_LOG_LEVEL, and the alert channels (below).
  */
 export function agentmemEnvConfig(env: Env): Partial<ConfigInput> {
   const out: Partial<ConfigInput> = {};
   const providers: ProviderConfigInput[] = [];
+  const directUrls = new Map<string, string>();
   for (const [key, value] of Object.entries(env)) {
-    const match = /^AGENTMEM_PROVIDER_([A-Z0-9_]+)_URL$/i.exec(key);
     const url = nonEmpty(value);
+    const direct = /^AGENTMEM_PROVIDER_([A-Z0-9_]+)_DIRECT_URL$/i.exec(key);
+    if (direct?.[1]) {
+      if (url) directUrls.set(direct[1].toLowerCase().replace(/_/g, '-'), url);
+      continue;
+    }
+    const match = /^AGENTMEM_PROVIDER_([A-Z0-9_]+)_URL$/i.exec(key);
     if (match?.[1] && url) providers.push({ name: match[1].toLowerCase().replace(/_/g, '-'), url });
+  }
+  for (const provider of providers) {
+    const direct = directUrls.get(provider.name);
+    if (direct) provider.directUrl = direct;
   }
   providers.sort((a, b) => a.name.localeCompare(b.name));
   const primary = nonEmpty(env.AGENTMEM_PRIMARY)?.toLowerCase();

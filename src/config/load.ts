@@ -133,10 +133,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Agent
   const merged = mergeLayers(layers);
   // Register every password before validation can echo anything back.
   for (const provider of merged.providers ?? []) {
-    if (typeof provider?.url === 'string') {
+    for (const url of [provider?.url, provider?.directUrl]) {
+      if (typeof url !== 'string') continue;
       try {
-        registerSecret(decodeURIComponent(new URL(provider.url).password));
-        registerSecret(new URL(provider.url).password);
+        registerSecret(decodeURIComponent(new URL(url).password));
+        registerSecret(new URL(url).password);
       } catch {
         /* an invalid URL is reported by validation below */
       }

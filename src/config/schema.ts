@@ -43,6 +43,13 @@ export const providerSchema = z
     name: providerName,
     kind: z.enum(['postgres', 'embedded']).default('postgres'),
     url: postgresUrl.optional(),
+    /**
+     * A direct (session-mode) connection for the work that needs one or must see
+     * every tenant: migrations, replication, verify, health counts, schema fix.
+     * Point it at a role that owns the tables or has BYPASSRLS when `url` is a
+     * restricted application role or a transaction pooler. Default: `url`.
+     */
+    directUrl: postgresUrl.optional(),
     dataDir: z.string().min(1).optional(),
     role: z.enum(['primary', 'replica']).optional(),
     pool: poolSchema.default({ max: 10, idleTimeoutMs: 10_000 }),

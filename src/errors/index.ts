@@ -8,6 +8,9 @@ export type ErrorCode =
   | 'USAGE'
   | 'VALIDATION'
   | 'PROVIDER_UNAVAILABLE'
+  | 'OUTCOME_UNKNOWN'
+  | 'NOT_DURABLE'
+  | 'ACCESS_INCOMPLETE'
   | 'PROVIDER_TIMEOUT'
   | 'PROVIDER_NOT_FOUND'
   | 'DATA_DIR_LOCKED'
@@ -78,6 +81,58 @@ export class ProviderUnavailableError extends AgentmemError {
 export class ProviderTimeoutError extends AgentmemError {
   constructor(provider: string, timeoutMs: number, what: string, options?: { cause?: unknown }) {
     super('PROVIDER_TIMEOUT', `provider "${provider}" did not answer ${what} within ${timeoutMs} ms`, { provider, timeoutMs }, options);
+  }
+}
+
+/**
+ * A write may or may not have committed: the connection died (or the provider
+ * stopped answering) while the statement or its COMMIT was in flight, and no
+ * other provider could settle it. Retrying with the same ids is safe: every
+ * write is idempotent, and copies of one id converge to exactly one row. The
+ * ids the library generated for the write are in `details`.
+ */
+export class OutcomeUnknownError extends AgentmemError {
+  constructor(providers: string[], reason: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(
+      'OUTCOME_UNKNOWN',
+      `the write may have committed on ${providers.join(', ')} (${reason}); retry it with the same id to be sure`,
+      { providers, ...details },
+      options,
+    );
+  }
+}
+
+/**
+ * With `replication.ack: "sync"`, the write committed on one provider but no
+ * second provider could be made to hold it (and what it depends on) in time.
+ * It is not lost while `committedOn` survives, and replication will copy it,
+ * but it is not yet safe against losing that provider. Retrying with the same
+ * ids is safe.
+ */
+export class NotDurableError extends AgentmemError {
+  constructor(committedOn: string, reason: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(
+      'NOT_DURABLE',
+      `the write committed on ${committedOn} only and is not yet safe against losing it: ${reason}; retry it with the same id`,
+      { committedOn, ...details },
+      options,
+    );
+  }
+}
+
+/**
+ * Replication, verification or health counting connected as a role that cannot
+ * see every tenant's rows (row-level security applies to it). Running anyway
+ * would copy nothing, call empty tables equal, and move watermarks past rows it
+ * never saw.
+ */
+export class AccessIncompleteError extends AgentmemError {
+  constructor(provider: string, role: string, details: Record<string, unknown> = {}) {
+    super(
+      'ACCESS_INCOMPLETE',
+      `provider "${provider}": role "${role}" is subject to row-level security and cannot see every tenant; give the provider a \`directUrl\` for a role that owns the tables or has BYPASSRLS (see docs/ops/RUNBOOK.md#roles)`,
+      { provider, role, ...details },
+    );
   }
 }
 

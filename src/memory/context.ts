@@ -1,6 +1,6 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { clock } from '../core/hlc.js';
-import { AgentmemError, QueryError } from '../errors/index.js';
+import { AgentmemError, NotDurableError, OutcomeUnknownError, QueryError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { errorsTotal, queryDuration, slowQueriesTotal } from '../observability/metrics.js';
 import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
@@ -68,13 +68,24 @@ export class StoreContext {
     return clock.now().toString();
   }
 
-  /** A write; `single: true` when fn sends exactly one statement (no BEGIN/COMMIT needed). */
-  write<T>(
+  /**
+   * A write; `single: true` when fn sends exactly one statement (no BEGIN/COMMIT
+   * needed). `ids` are the ids the write uses: when its outcome is unknown or it
+   * is not yet durable, the error carries them, so the caller can retry the very
+   * same write (ids the library generated included).
+   */
+  async write<T>(
     operation: string,
     fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
-    options: { single?: boolean } = {},
+    options: { single?: boolean; ids?: Record<string, string> } = {},
   ): Promise<T> {
-    return this.run('write', operation, fn, options);
+    try {
+      return await this.run('write', operation, fn, options);
+    } catch (error) {
+      if (options.ids && (error instanceof OutcomeUnknownError || error instanceof NotDurableError))
+        Object.assign(error.details, options.ids);
+      throw error;
+    }
   }
 
   read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options: { single?: boolean } = {}): Promise<T> {

@@ -102,7 +102,7 @@ export class Memories {
           ],
         );
       },
-      { single: true },
+      { single: true, ids: { id } },
     );
     return id;
   }

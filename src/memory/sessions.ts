@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { newId } from '../core/ids.js';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { Queryable } from '../providers/index.js';
+import { MESSAGE_TYPES } from '../schema/enums.js';
 import { type StoreContext, toDate, toDateOrNull } from './context.js';
 import { type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
@@ -27,7 +28,12 @@ export interface Message {
   content: string;
   metadata: Record<string, unknown>;
   createdAt: Date;
-  /** Position in the session, from 0. */
+  /**
+   * Index in the session's transcript, from 0: the rank of the message in the
+   * order every provider agrees on (see `Sessions`). A message acknowledged
+   * before a failover but replicated after it takes its place in that order,
+   * so the indexes of later messages can grow by one when it arrives.
+   */
   seq: number;
 }
 
@@ -51,7 +57,6 @@ const messageInput = z
     content: z.string(),
     metadata: jsonObject.optional(),
     createdAt: timestamp.optional(),
-    seq: z.number().int().min(0).optional(),
   })
   .strict();
 export type MessageInput = z.input<typeof messageInput>;
@@ -78,7 +83,8 @@ const messagesFilter = z
 export type MessagesFilter = z.input<typeof messagesFilter>;
 
 const SESSION_COLUMNS = 'id, agent_id, user_id, title, metadata, started_at, ended_at';
-const MESSAGE_COLUMNS = 'id, session_id, memory_type, content, metadata, created_at, seq';
+const MESSAGE_COLUMNS = 'id, session_id, memory_type, content, metadata, created_at';
+const MESSAGE_TYPE_LIST = MESSAGE_TYPES.map((t) => `'${t}'`).join(', ');
 
 function toSession(row: Record<string, unknown>): Session {
   return {
@@ -106,9 +112,15 @@ function toMessage(row: Record<string, unknown>): Message {
 
 /**
  * Sessions and their messages. Messages are rows of `memories` with a
- * message_* type, a session id and a position (`seq`). Every write is
- * idempotent on the client-generated ids: re-saving a session inserts only the
- * messages the database does not have yet, so a transcript is never duplicated.
+ * message_* type, a session id and a position. Every write is idempotent on the
+ * client-generated ids: re-saving a session inserts only the messages the
+ * database does not have yet, so a transcript is never duplicated.
+ *
+ * Order: a message's position is the writer's hybrid-logical-clock value at the
+ * append, raised above the session's last position on the provider that took
+ * it. A transcript is ordered by (position, id) — a total order that every
+ * provider agrees on once replicated, and that follows acknowledgement order
+ * across failover (a later write has a later clock). `seq` is the rank in it.
  */
 export class Sessions {
   constructor(private readonly ctx: StoreContext) {}
@@ -133,10 +145,14 @@ export class Sessions {
   async create(input: SessionInput = {}): Promise<Session> {
     const session = this.checkSession(input);
     const id = session.id ?? newId();
-    return this.ctx.write('session.create', async (tx, { provider }) => {
-      await this.upsertSession(tx, provider, id, session);
-      return this.requireSession(tx, id);
-    });
+    return this.ctx.write(
+      'session.create',
+      async (tx, { provider }) => {
+        await this.upsertSession(tx, provider, id, session);
+        return this.requireSession(tx, id);
+      },
+      { ids: { sessionId: id } },
+    );
   }
 
   async get(id: string): Promise<Session | null> {
@@ -204,51 +220,28 @@ export class Sessions {
     const id = parseInput(uuid, sessionId, 'session id');
     const message = this.checkMessage(input);
     const messageId = message.id ?? newId();
-    const sessions = this.ctx.table('sessions');
-    const memories = this.ctx.table('memories');
-    // One statement: bump the session's position counter (the row lock orders
-    // concurrent appends), insert the message at that position, or return the
-    // stored message when this id was already written.
-    const rows = await this.ctx.write(
+    // One statement (append_message, migration 0003): lock the session row, insert the
+    // message after the session's last position, or return the stored message for this id.
+    return this.ctx.write(
       'session.addMessage',
-      async (tx, { provider }) =>
-        (
-          await tx.query(
-            `WITH bumped AS (
-               UPDATE ${sessions} s
-                  SET next_seq = greatest(s.next_seq,
-                        coalesce((SELECT max(m.seq) + 1 FROM ${memories} m WHERE m.tenant_id = $1 AND m.session_id = $2), 0)) + 1
-                WHERE s.tenant_id = $1 AND s.id = $2 AND s.deleted_at IS NULL
-                  AND NOT EXISTS (SELECT 1 FROM ${memories} WHERE tenant_id = $1 AND id = $3)
-               RETURNING s.user_id, s.next_seq - 1 AS seq
-             ), inserted AS (
-               INSERT INTO ${memories} (tenant_id, id, session_id, user_id, memory_type, seq, content, metadata, created_at, version, origin)
-               SELECT $1, $3, $2, b.user_id, $4, coalesce($5, b.seq), $6, $7, $8, $9, $10 FROM bumped b
-               ON CONFLICT (tenant_id, id) DO NOTHING
-               RETURNING ${MESSAGE_COLUMNS}
-             )
-             SELECT ${MESSAGE_COLUMNS} FROM inserted
-             UNION ALL
-             SELECT ${MESSAGE_COLUMNS} FROM ${memories}
-              WHERE tenant_id = $1 AND id = $3 AND session_id = $2 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM inserted)`,
-            [
-              this.ctx.tenant,
-              id,
-              messageId,
-              roleToType(message.role),
-              message.seq ?? null,
-              JSON.stringify(message.content),
-              JSON.stringify(message.metadata ?? {}),
-              message.createdAt ?? new Date(),
-              this.ctx.version(),
-              provider,
-            ],
-          )
-        ).rows,
-      { single: true },
+      async (tx, { provider }) => {
+        const { rows } = await tx.query(`SELECT * FROM ${this.ctx.schema}.append_message($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+          this.ctx.tenant,
+          id,
+          messageId,
+          roleToType(message.role),
+          JSON.stringify(message.content),
+          JSON.stringify(message.metadata ?? {}),
+          message.createdAt ?? new Date(),
+          this.ctx.version(),
+          provider,
+        ]);
+        // Thrown inside the operation, so the router knows the write did not happen here.
+        if (!rows[0]) throw new NotFoundError(`no session ${id}`, { sessionId: id });
+        return toMessage(rows[0]);
+      },
+      { single: true, ids: { sessionId: id, messageId } },
     );
-    if (!rows[0]) throw new NotFoundError(`no session ${id}`, { sessionId: id });
-    return toMessage(rows[0]);
   }
 
   async getMessages(sessionId: string, filter: MessagesFilter = {}): Promise<Message[]> {
@@ -257,17 +250,19 @@ export class Sessions {
     return this.ctx.read(
       'session.getMessages',
       async (tx) => {
-        // The newest `limit` messages before `before`, returned oldest first.
+        // Rank every live message in the agreed order, then take the newest `limit`
+        // that match the filters, returned oldest first.
         const { rows } = await tx.query(
           `SELECT * FROM (
-           SELECT ${MESSAGE_COLUMNS} FROM ${this.ctx.table('memories')}
-            WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL
-              AND memory_type IN ('message_user', 'message_assistant', 'message_system')
-              AND ($3::text IS NULL OR memory_type = $3)
-              AND ($4::timestamptz IS NULL OR created_at < $4)
-            ORDER BY seq DESC, created_at DESC, id DESC
-            LIMIT $5
-         ) newest ORDER BY seq, created_at, id`,
+             SELECT * FROM (
+               SELECT ${MESSAGE_COLUMNS}, row_number() OVER (ORDER BY position, id) - 1 AS seq
+                 FROM ${this.ctx.table('memories')}
+                WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL AND memory_type IN (${MESSAGE_TYPE_LIST})
+             ) ranked
+             WHERE ($3::text IS NULL OR memory_type = $3) AND ($4::timestamptz IS NULL OR created_at < $4)
+             ORDER BY seq DESC
+             LIMIT $5
+           ) newest ORDER BY seq`,
           [this.ctx.tenant, id, f.role ? roleToType(f.role) : null, f.before ?? null, f.limit ?? null],
         );
         return rows.map(toMessage);
@@ -346,7 +341,10 @@ export class Sessions {
     );
   }
 
-  /** Insert the messages the session does not have yet, after its current last position; returns how many. */
+  /**
+   * Insert the messages the session does not have yet, in the order given, after
+   * the session's last position (the caller holds the session's row lock); returns how many.
+   */
   private async insertMessages(
     tx: Queryable,
     provider: string,
@@ -354,12 +352,13 @@ export class Sessions {
     messages: ReturnType<Sessions['checkMessage']>[],
   ): Promise<number> {
     if (!messages.length) return 0;
-    const { rows: nextRows } = await tx.query<{ next: number }>(
-      `SELECT greatest(s.next_seq, coalesce((SELECT max(m.seq) + 1 FROM ${this.ctx.table('memories')} m WHERE m.tenant_id = $1 AND m.session_id = $2), 0)) AS next
-         FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $2`,
-      [this.ctx.tenant, sessionId],
+    const version = this.ctx.version();
+    const { rows: lastRows } = await tx.query<{ next: string }>(
+      `SELECT greatest($3::bigint, coalesce(max(position) + 1, 0))::text AS next FROM ${this.ctx.table('memories')}
+        WHERE tenant_id = $1 AND session_id = $2`,
+      [this.ctx.tenant, sessionId, version],
     );
-    let next = Number(nextRows[0]?.next ?? 0);
+    let next = BigInt(lastRows[0]?.next ?? version);
     const ids = messages.map((m) => m.id ?? newId());
     const { rows: existingRows } = await tx.query<{ id: string }>(
       `SELECT id FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
@@ -375,7 +374,8 @@ export class Sessions {
         {
           id,
           memory_type: roleToType(m.role),
-          seq: m.seq ?? next++,
+          // A string in JSON: a clock value does not survive a JS number.
+          position: (next++).toString(),
           content: m.content,
           metadata: m.metadata ?? {},
           created_at: (m.createdAt ?? new Date(now)).toISOString(),
@@ -385,18 +385,13 @@ export class Sessions {
     if (!records.length) return 0;
     const { rowCount } = await tx.query(
       `INSERT INTO ${this.ctx.table('memories')}
-           (tenant_id, id, session_id, user_id, memory_type, seq, content, metadata, created_at, version, origin)
-         SELECT $1, r.id, $2, s.user_id, r.memory_type, r.seq, r.content, r.metadata, r.created_at, $4, $5
-           FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, memory_type text, seq integer, content jsonb, metadata jsonb, created_at timestamptz)
+           (tenant_id, id, session_id, user_id, memory_type, position, content, metadata, created_at, version, origin)
+         SELECT $1, r.id, $2, s.user_id, r.memory_type, r.position, r.content, r.metadata, r.created_at, $4, $5
+           FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, memory_type text, position bigint, content jsonb, metadata jsonb, created_at timestamptz)
            LEFT JOIN ${this.ctx.table('sessions')} s ON s.tenant_id = $1 AND s.id = $2
          ON CONFLICT (tenant_id, id) DO NOTHING`,
-      [this.ctx.tenant, sessionId, JSON.stringify(records), this.ctx.version(), provider],
+      [this.ctx.tenant, sessionId, JSON.stringify(records), version, provider],
     );
-    await tx.query(`UPDATE ${this.ctx.table('sessions')} SET next_seq = $3 WHERE tenant_id = $1 AND id = $2 AND next_seq < $3`, [
-      this.ctx.tenant,
-      sessionId,
-      Math.max(next, ...records.map((r) => r.seq + 1)),
-    ]);
     return rowCount;
   }
 

@@ -10,7 +10,7 @@ import {
   routerOptions,
   runOn,
 } from '../providers/index.js';
-import { ReplicationLoop, Replicator } from '../replication/index.js';
+import { ReplicationLoop, Replicator, SyncAcknowledger } from '../replication/index.js';
 import { diffSchema, Migrator } from '../schema/index.js';
 import { Atoms } from './atoms.js';
 import { StoreContext } from './context.js';
@@ -123,12 +123,13 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
       return { blocking: blocking.length > 0, summary: blocking.map((i) => `${i.kind} ${i.object} ${i.change}`).join(', ') };
     };
     router.start();
-    if (config.replication.enabled && config.providers.length > 1) {
-      replication = new ReplicationLoop(
-        router,
-        new Replicator({ schema: config.schema, batchSize: config.replication.batchSize }),
-        config.replication.intervalMs,
-      ).start();
+    if (config.providers.length > 1) {
+      const replicator = new Replicator({ schema: config.schema, batchSize: config.replication.batchSize });
+      if (config.replication.ack === 'sync') {
+        const acknowledger = new SyncAcknowledger(replicator);
+        router.confirmDurable = (source, target, at) => acknowledger.confirm(source, target, at);
+      }
+      if (config.replication.enabled) replication = new ReplicationLoop(router, replicator, config.replication.intervalMs).start();
     }
   }
   let executor = options.executor ?? router ?? new PrimaryExecutor(owned as ProviderSet);

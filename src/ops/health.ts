@@ -3,7 +3,7 @@ import { AgentmemError } from '../errors/index.js';
 import type { BreakerState, PoolStats, Provider, ProviderSet } from '../providers/index.js';
 import { readRecentEvents } from '../providers/index.js';
 import { syncStatus } from '../replication/index.js';
-import { diffSchema } from '../schema/index.js';
+import { diffSchema, requireAllTenants } from '../schema/index.js';
 
 export type HealthState = 'healthy' | 'degraded' | 'down';
 
@@ -126,7 +126,10 @@ export async function checkHealth(config: AgentmemConfig, providers: ProviderSet
   };
 }
 
-async function countRows(provider: Provider, schema: string, timeoutMs: number): Promise<Record<CountedTable, number>> {
+/** Live rows of every tenant, through the direct connection: a count of 0 must never mean "hidden by row-level security". */
+async function countRows(app: Provider, schema: string, timeoutMs: number): Promise<Record<CountedTable, number>> {
+  const provider = app.direct();
+  await requireAllTenants(provider, schema);
   const { rows } = await provider.query<Record<CountedTable, string>>(
     `SELECT ${COUNTED_TABLES.map((t) => `(SELECT count(*) FROM ${schema}.${t} WHERE deleted_at IS NULL)::text AS ${t}`).join(', ')}`,
     [],

@@ -173,7 +173,7 @@ async function importSessionMemories(memory: AgentMemory, source: Queryable, rep
             ...(startedAt ? { startedAt } : {}),
             metadata: { legacy_session_id: legacySession, ...metaContent },
           },
-          messages: messages.map(({ index: _index, ...m }, seq) => ({ ...m, seq })),
+          messages: messages.map(({ index: _index, ...m }) => m),
         });
         report.sessions[existed ? 'existing' : 'imported']++;
         report.messages.imported += saved.inserted;

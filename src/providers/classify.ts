@@ -16,9 +16,22 @@ const CONNECTION_ERRNOS = new Set([
   'ENETDOWN',
 ]);
 
-/** SQLSTATEs that mean the session is gone or the server is not accepting work. */
+/**
+ * SQLSTATEs that say nothing about the SQL: the session is gone, the server is
+ * not accepting work, or it refuses us (class 28: a rotated password, pg_hba;
+ * 3D000: the database is not there). Each is a provider failure to fail over
+ * from and alert on, never the caller's error.
+ */
 function isConnectionSqlState(code: string): boolean {
-  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
+  return (
+    code.startsWith('08') ||
+    code.startsWith('28') ||
+    code === '3D000' ||
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    code === '53300'
+  );
 }
 
 const CONNECTION_MESSAGES = [
@@ -61,6 +74,19 @@ export function toProviderError(provider: string, error: unknown, timeoutMs: num
     default:
       return new QueryError(provider, message, typeof err?.code === 'string' ? err.code : undefined, { cause: error });
   }
+}
+
+/**
+ * A failure while opening a connection. Whatever it is — refused, timed out,
+ * authentication, TLS, a CA file that cannot be read (ENOENT) — no statement
+ * ran, and the provider cannot serve: it is a provider failure.
+ */
+export function toConnectError(provider: string, error: unknown, timeoutMs: number): AgentmemError {
+  const classified = toProviderError(provider, error, timeoutMs);
+  if (!(classified instanceof QueryError)) return classified;
+  return new ProviderUnavailableError(provider, `cannot connect: ${classified.message.replace(`provider "${provider}": `, '')}`, {
+    cause: error,
+  });
 }
 
 /** True for failures that say nothing about the SQL and may move a call to another provider. */

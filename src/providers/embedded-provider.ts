@@ -81,7 +81,7 @@ export class EmbeddedProvider implements Provider {
     return run;
   }
 
-  private readonly direct: Queryable = {
+  private readonly session: Queryable = {
     query: async <R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
       try {
         const result = await this.db.query<R>(sql, params as unknown[] | undefined);
@@ -100,11 +100,11 @@ export class EmbeddedProvider implements Provider {
   };
 
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], _options?: QueryOptions): Promise<QueryResult<R>> {
-    return this.exclusive(() => this.direct.query<R>(sql, params));
+    return this.exclusive(() => this.session.query<R>(sql, params));
   }
 
   exec(sql: string): Promise<void> {
-    return this.exclusive(() => this.direct.exec(sql));
+    return this.exclusive(() => this.session.exec(sql));
   }
 
   /** The settings PGlite's one session carries now. */
@@ -112,8 +112,8 @@ export class EmbeddedProvider implements Provider {
 
   withConnection<T>(fn: (connection: Queryable) => Promise<T>, options: ConnectionOptions = {}): Promise<T> {
     return this.exclusive(async () => {
-      await applySessionSettings(this.direct, options.settings, this.sessionSettings);
-      return fn(this.direct);
+      await applySessionSettings(this.session, options.settings, this.sessionSettings);
+      return fn(this.session);
     });
   }
 
@@ -123,6 +123,11 @@ export class EmbeddedProvider implements Provider {
 
   poolStats(): PoolStats {
     return { total: 1, idle: 1, waiting: 0 };
+  }
+
+  /** One database, one session: the embedded provider is its own direct connection. */
+  direct(): Provider {
+    return this;
   }
 
   async close(): Promise<void> {

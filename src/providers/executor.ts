@@ -31,15 +31,35 @@ export interface Executor {
   read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T>;
 }
 
+/**
+ * How far one run got, for telling "failed, nothing written" from "may have
+ * committed". `maybeCommitted` turns true when the work could take effect on
+ * the server even if the caller never hears back: a single statement once it
+ * is sent, a transaction once its COMMIT is.
+ */
+export interface RunProgress {
+  maybeCommitted: boolean;
+}
+
 /** Run one logical operation on one provider, as the options ask. */
 export function runOn<T>(
   provider: Provider,
   fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
   options: ExecutionOptions = {},
+  progress: RunProgress = { maybeCommitted: false },
 ): Promise<T> {
   const context = { provider: provider.name };
   const connection = options.settings ? { settings: options.settings } : {};
-  return options.transaction === false
-    ? provider.withConnection((c) => fn(c, context), connection)
-    : provider.transaction((tx) => fn(tx, context), connection);
+  if (options.transaction === false) {
+    return provider.withConnection((c) => {
+      progress.maybeCommitted = true;
+      return fn(c, context);
+    }, connection);
+  }
+  // A failure before COMMIT rolls the transaction back (also when the connection dies).
+  return provider.transaction(async (tx) => {
+    const result = await fn(tx, context);
+    progress.maybeCommitted = true;
+    return result;
+  }, connection);
 }

@@ -14,6 +14,7 @@ export {
   routerOptions,
   type WriteToken,
 } from './router.js';
+export { boundedWait, Pause } from './timing.js';
 export { applySessionSettings, inTransaction } from './transaction.js';
 export type {
   ConnectionOptions,

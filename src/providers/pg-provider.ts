@@ -1,12 +1,20 @@
 import pg from 'pg';
 import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index.js';
 import { logger } from '../observability/logger.js';
-import { classifyFailure, toProviderError } from './classify.js';
+import { classifyFailure, toConnectError, toProviderError } from './classify.js';
+import { boundedWait } from './timing.js';
 import { applySessionSettings, inTransaction } from './transaction.js';
 import type { ConnectionOptions, PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult } from './types.js';
 
-// int8 and numeric stay strings (as PGlite is configured too): a bigint HLC does not fit a JS number.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+/**
+ * int8 stays a string (as PGlite is configured too): a bigint HLC does not fit a
+ * JS number. Set per pool, never through pg.types globally, so an application
+ * that embeds agentmem keeps its own parsing.
+ */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (value: string) => value : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
 
 type PgQueryable = Pick<pg.PoolClient, 'query'>;
 
@@ -35,8 +43,9 @@ export class PgProvider implements Provider {
   private readonly pool: pg.Pool;
   private readonly target: string;
   private closed = false;
+  private directProvider: PgProvider | undefined;
 
-  constructor(config: ResolvedProvider) {
+  constructor(private readonly config: ResolvedProvider) {
     if (!config.url) throw new Error(`provider ${config.name} has no url`);
     this.name = config.name;
     this.role = config.role;
@@ -53,10 +62,19 @@ export class PgProvider implements Provider {
       idle_in_transaction_session_timeout: config.timeouts.idleInTransactionMs,
       application_name: 'agentmem',
       keepAlive: true,
+      types: TYPES,
     });
     // Without this listener, a server dying under idle pooled connections crashes the process.
     this.pool.on('error', (error) => {
       logger().warn({ provider: this.name, failure: classifyFailure(error), err: error.message }, 'idle connection lost');
+    });
+    // Every client gets a listener for its whole life, from the moment it connects: a FATAL
+    // (pg_terminate_backend) can arrive in the same network chunk as the first ReadyForQuery,
+    // after the pool drops its idle listener and before a caller could attach one.
+    this.pool.on('connect', (client) => {
+      client.on('error', (error) => {
+        logger().debug({ provider: this.name, failure: classifyFailure(error), err: error.message }, 'connection lost');
+      });
     });
   }
 
@@ -65,7 +83,7 @@ export class PgProvider implements Provider {
   }
 
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    return runQuery<R>(this.name, this.pool, sql, params, options?.timeoutMs ?? this.timeouts.queryMs);
+    return this.withConnection((connection) => connection.query<R>(sql, params, options));
   }
 
   async exec(sql: string, options?: QueryOptions): Promise<void> {
@@ -75,19 +93,25 @@ export class PgProvider implements Provider {
   /** Session settings each pooled connection carries now (gone with the connection). */
   private readonly sessionSettings = new WeakMap<pg.PoolClient, Map<string, string>>();
 
-  async withConnection<T>(fn: (connection: Queryable) => Promise<T>, options: ConnectionOptions = {}): Promise<T> {
-    let client: pg.PoolClient;
+  /**
+   * A connection from the pool. Whatever fails while connecting (refused,
+   * authentication, TLS, a missing CA file) is a provider failure, never an SQL
+   * error: the router moves on to another provider.
+   */
+  private async connect(): Promise<pg.PoolClient> {
     try {
-      client = await this.pool.connect();
+      return await this.pool.connect();
     } catch (error) {
-      throw toProviderError(this.name, error, this.timeouts.connectMs);
+      throw toConnectError(this.name, error, this.timeouts.connectMs);
     }
+  }
+
+  async withConnection<T>(fn: (connection: Queryable) => Promise<T>, options: ConnectionOptions = {}): Promise<T> {
+    const client = await this.connect();
     let broken: Error | undefined;
-    // A checked-out client has no pool listener: without this, a server dying between
-    // two statements of a transaction would crash the process.
+    // Marks the connection for destruction; the pool's per-client listener keeps the process alive.
     const onError = (error: Error) => {
       broken = error;
-      logger().warn({ provider: this.name, err: error.message }, 'connection lost while in use');
     };
     client.on('error', onError);
     const connection: Queryable = {
@@ -119,6 +143,18 @@ export class PgProvider implements Provider {
     return this.withConnection((connection) => inTransaction(connection, fn), options);
   }
 
+  direct(): Provider {
+    if (!this.config.directUrl || this.config.directUrl === this.config.url) return this;
+    // A small pool of its own: replication, verify and migrations, never the application's traffic.
+    this.directProvider ??= new PgProvider({
+      ...this.config,
+      url: this.config.directUrl,
+      directUrl: undefined,
+      pool: { ...this.config.pool, max: Math.min(this.config.pool.max, 4) },
+    });
+    return this.directProvider;
+  }
+
   poolStats(): PoolStats {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
@@ -127,6 +163,12 @@ export class PgProvider implements Provider {
     if (this.closed) return;
     this.closed = true;
     // end() waits for every client to close; a paused server must not make shutdown hang.
-    await Promise.race([this.pool.end().catch(() => undefined), new Promise((r) => setTimeout(r, this.timeouts.connectMs).unref())]);
+    await Promise.all([
+      boundedWait(
+        this.pool.end().catch(() => undefined),
+        this.timeouts.connectMs,
+      ),
+      this.directProvider?.close(),
+    ]);
   }
 }

@@ -13,6 +13,14 @@ import { probeDuration } from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
 import type { Provider } from './types.js';
 
+/** The breaker opened while a call waited: the caller moves on, the call may still complete. */
+export class AbandonedCallError extends ProviderUnavailableError {
+  readonly abandoned = true;
+  constructor(provider: string) {
+    super(provider, 'circuit breaker opened while the call waited');
+  }
+}
+
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
 export interface HealthOptions {
@@ -126,9 +134,8 @@ export class ProviderHealth {
     const started = performance.now();
     let stopWatching: { dispose(): void } | undefined;
     const opened = new Promise<never>((_, reject) => {
-      stopWatching = this.breaker.onBreak(() =>
-        reject(new ProviderUnavailableError(this.name, 'circuit breaker opened while the call waited')),
-      );
+      // The call goes on in the background and may still take effect: `abandoned` says so.
+      stopWatching = this.breaker.onBreak(() => reject(new AbandonedCallError(this.name)));
     });
     opened.catch(() => undefined);
     try {

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentmemConfig } from '../config/index.js';
-import { AgentmemError, ProviderUnavailableError } from '../errors/index.js';
+import { clock } from '../core/hlc.js';
+import { AgentmemError, NotDurableError, NotFoundError, OutcomeUnknownError, ProviderUnavailableError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import {
   BREAKER_STATE_VALUE,
@@ -15,9 +15,10 @@ import {
   routedCallsTotal,
 } from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
-import { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';
-import { type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
+import { type ExecutionContext, type ExecutionOptions, type Executor, type RunProgress, runOn } from './executor.js';
+import { AbandonedCallError, type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
 import type { ProviderSet } from './provider-set.js';
+import { Pause } from './timing.js';
 import type { Provider, Queryable } from './types.js';
 
 export interface RouterOptions {
@@ -86,6 +87,7 @@ export class Router extends EventEmitter implements Executor {
   private writer: string;
   private readonly fenced = new Set<string>();
   private running = false;
+  private pause = new Pause();
   private loop: Promise<void> | undefined;
   /** Has the replication of `token` reached `provider`? (The replicator answers; until then only the written provider has it.) */
   replicatedTo: (provider: string, token: WriteToken) => boolean = (provider, token) => provider === token.provider;
@@ -97,6 +99,11 @@ export class Router extends EventEmitter implements Executor {
    * before a fenced provider takes writes again.
    */
   driftCheck: ((provider: Provider) => Promise<{ blocking: boolean; summary: string }>) | undefined;
+  /**
+   * Sync acknowledgement: resolve once `target` holds everything `source` held
+   * at HLC time `at`; reject when it cannot. (The replication layer answers.)
+   */
+  confirmDurable: ((source: Provider, target: Provider, at: bigint) => Promise<void>) | undefined;
   private readonly drifted = new Map<string, string>();
   private driftReady: Promise<void> = Promise.resolve();
   private driftQueue: Promise<void> = Promise.resolve();
@@ -129,6 +136,7 @@ export class Router extends EventEmitter implements Executor {
   start(): this {
     if (this.running) return this;
     this.running = true;
+    this.pause = new Pause();
     // Writes wait for the first drift check, so none lands on a drifted provider at start-up.
     this.driftReady = this.checkDrift();
     this.loop = (async () => {
@@ -144,7 +152,7 @@ export class Router extends EventEmitter implements Executor {
         this.unfencing ??= this.tryUnfence().finally(() => {
           this.unfencing = undefined;
         });
-        await sleep(this.options.probeIntervalMs, undefined, { ref: false });
+        await this.pause.for(this.options.probeIntervalMs);
       }
     })();
     return this;
@@ -161,6 +169,7 @@ export class Router extends EventEmitter implements Executor {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.pause.wake();
     await this.loop;
     await this.unfencing;
     this.loop = undefined;
@@ -255,36 +264,34 @@ export class Router extends EventEmitter implements Executor {
         `every reachable provider has blocking schema drift (${reasons}); run \`agentmem schema diff\``,
       );
     }
-    const result = await this.attempt(operation, candidates, fn, options, true);
-    if ((options?.ack ?? this.options.ack) === 'sync') await this.secondCopy(operation, fn, options);
-    return result;
+    const { value, provider } = await this.attempt(operation, candidates, fn, options, true);
+    if ((options?.ack ?? this.options.ack) === 'sync') await this.makeDurable(provider, clock.now());
+    return value;
   }
 
   /**
-   * Sync acknowledgement: run the same operation (same ids: idempotent) on the
-   * next available provider too, so losing the writer for good loses nothing.
+   * Sync acknowledgement: before the caller hears success, a second provider
+   * must hold everything the writer held when the write was acknowledged — the
+   * write itself and whatever it depends on (its session row, earlier
+   * messages). The replication layer copies it (`confirmDurable`); re-running
+   * the operation elsewhere is no substitute, since there it may find nothing
+   * to act on and still "succeed".
    */
-  private async secondCopy<T>(
-    operation: string,
-    fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
-    options?: ExecutionOptions,
-  ): Promise<void> {
-    const others = this.healths.filter((h) => h.name !== this.writer && h.available && !this.drifted.has(h.name));
-    if (!others.length) {
-      throw new ProviderUnavailableError(
-        'all',
-        `sync acknowledgement needs a second provider and none besides ${this.writer} is available; the write is committed on ${this.writer} only`,
-      );
+  private async makeDurable(writer: string, at: bigint): Promise<void> {
+    const confirm = this.confirmDurable;
+    if (!confirm) throw new NotDurableError(writer, 'sync acknowledgement needs replication between the providers, and none is set up');
+    const targets = this.healths.filter((h) => h.name !== writer && h.available && !this.drifted.has(h.name)).map((h) => h.provider);
+    if (!targets.length) throw new NotDurableError(writer, `no provider besides ${writer} is available`);
+    const failures: string[] = [];
+    for (const target of targets) {
+      try {
+        await confirm(this.health(writer).provider, target, at);
+        return;
+      } catch (error) {
+        failures.push(`${target.name}: ${(error as Error).message}`);
+      }
     }
-    try {
-      await this.attempt(`${operation}.sync-copy`, others, fn, options, false);
-    } catch (error) {
-      if (!isConnectionFailure(error)) throw error;
-      throw new ProviderUnavailableError(
-        'all',
-        `sync acknowledgement needs a second provider and none besides ${this.writer} answered; the write is committed on ${this.writer} only (${(error as Error).message})`,
-      );
-    }
+    throw new NotDurableError(writer, failures.join('; '));
   }
 
   async read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
@@ -303,7 +310,7 @@ export class Router extends EventEmitter implements Executor {
       // Nobody reachable is known to hold the caller's write: ask where it was written (it may be back).
       candidates = this.healths.filter((h) => h.name === after.provider);
     }
-    return this.attempt(operation, candidates, fn, options, false);
+    return (await this.attempt(operation, candidates, fn, options, false)).value;
   }
 
   /** Providers a write may go to, in order: available and not fenced; the primary alone when failover is off. */
@@ -323,31 +330,53 @@ export class Router extends EventEmitter implements Executor {
     fn: (tx: Queryable, context: ExecutionContext) => Promise<T>,
     options: ExecutionOptions | undefined,
     isWrite: boolean,
-  ): Promise<T> {
+  ): Promise<{ value: T; provider: string }> {
     const kind = isWrite ? 'write' : 'read';
     const failures: { provider: string; message: string }[] = [];
+    // Providers where this write may have committed although the call failed.
+    const uncertain: string[] = [];
     let lastError: unknown;
     for (const health of candidates) {
+      const progress: RunProgress = { maybeCommitted: false };
       try {
-        const result = await health.call(() => runOn(health.provider, fn, options));
+        const result = await health.call(() => runOn(health.provider, fn, options, progress));
         routedCallsTotal.inc({ provider: health.name, kind, outcome: 'ok' });
         if (isWrite) {
           // Providers skipped for this write missed it: they wait for catch-up before taking writes again.
           for (const skipped of failures) this.fence(skipped.provider, `missed writes that went to ${health.name}`);
           this.noteWriter(health.name, describe(failures));
         }
-        return result;
+        return { value: result, provider: health.name };
       } catch (error) {
         if (!isConnectionFailure(error)) {
           routedCallsTotal.inc({ provider: health.name, kind, outcome: 'sql_error' });
-          throw error; // SQL errors are the caller's, on any provider
+          // SQL errors are the caller's, on any provider — unless an earlier try may have written.
+          if (isWrite && uncertain.length) {
+            throw new OutcomeUnknownError(
+              uncertain,
+              `${describe(failures)}; then ${health.name}: ${(error as Error).message}`,
+              {},
+              { cause: error },
+            );
+          }
+          if (isWrite && failures.length && error instanceof NotFoundError) {
+            // The provider that took over may not have received the row yet: that is not "it does not exist".
+            throw new ProviderUnavailableError(
+              failures.map((f) => f.provider).join(', '),
+              `${describe(failures)}; ${health.name}, which took the write instead, has no such record (yet): ${error.message}`,
+              { cause: error },
+            );
+          }
+          throw error;
         }
         routedCallsTotal.inc({ provider: health.name, kind, outcome: 'connection_error' });
+        if (isWrite && (progress.maybeCommitted || error instanceof AbandonedCallError)) uncertain.push(health.name);
         lastError = error;
         failures.push({ provider: health.name, message: (error as Error).message });
         logger().debug({ operation, provider: health.name, err: (error as Error).message }, 'call moved to the next provider');
       }
     }
+    if (uncertain.length) throw new OutcomeUnknownError(uncertain, describe(failures), {}, { cause: lastError });
     throw new ProviderUnavailableError(
       candidates.length === 1 ? (candidates[0]?.name ?? 'none') : 'all',
       failures.length ? describe(failures) : 'no provider is available',

@@ -60,5 +60,11 @@ export interface Provider extends Queryable {
   /** BEGIN … COMMIT on one connection; ROLLBACK when fn throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: ConnectionOptions): Promise<T>;
   poolStats(): PoolStats;
+  /**
+   * The connection for work that needs a session or must see every tenant
+   * (migrations, replication, verify, health counts, schema fix): the
+   * provider's `directUrl` when one is configured, else this provider itself.
+   */
+  direct(): Provider;
   close(): Promise<void>;
 }

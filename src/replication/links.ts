@@ -2,6 +2,7 @@ import { HybridLogicalClock } from '../core/hlc.js';
 import type { Provider } from '../providers/index.js';
 import type { LinkResult, Replicator } from './replicator.js';
 import { REPLICATED_TABLES } from './tables.js';
+import { allTenantConnections } from './verify.js';
 
 export interface LinkStatus {
   source: string;
@@ -64,7 +65,8 @@ export async function runSync(
  * waiting rows that originated elsewhere are echoes, already held by their
  * origin, and count in rows but not in seconds.
  */
-export async function syncStatus(providers: Provider[], schema: string): Promise<LinkStatus[]> {
+export async function syncStatus(all: Provider[], schema: string): Promise<LinkStatus[]> {
+  const providers = await allTenantConnections(all, schema);
   const out: LinkStatus[] = [];
   for (const [source, target] of links(providers)) {
     const { rows: marks } = await target.query<{ table_name: string; position: string; rows_total: string; updated_at: Date }>(

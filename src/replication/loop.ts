@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { AccessIncompleteError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
-import type { Router } from '../providers/index.js';
+import { Pause, type Router } from '../providers/index.js';
 import { runSync } from './links.js';
-import type { LinkResult, Replicator } from './replicator.js';
-import { REPLICATED_TABLES } from './tables.js';
+import type { Replicator } from './replicator.js';
 
 /**
  * Background replication for a process that owns a router: every interval it
@@ -13,10 +12,9 @@ import { REPLICATED_TABLES } from './tables.js';
  */
 export class ReplicationLoop {
   private running = false;
+  private pause = new Pause();
   private loop: Promise<void> | undefined;
-
-  /** Per link ("source>target") and table: the HLC time before which every acknowledged write is on the target. */
-  private readonly coverage = new Map<string, Map<string, bigint>>();
+  private refusedBecause: string | undefined;
 
   constructor(
     private readonly router: Router,
@@ -26,40 +24,29 @@ export class ReplicationLoop {
     router.catchUp = (name) => this.catchUp(name);
     // Read-your-writes: a provider holds the caller's last write once every table's link from
     // where it was written has covered the time of that write.
-    router.replicatedTo = (provider, token) => provider === token.provider || this.covered(token.provider, provider) > token.at;
-  }
-
-  /** The time up to which `target` holds everything acknowledged on `source` (every table), 0 when unknown. */
-  covered(source: string, target: string): bigint {
-    const tables = this.coverage.get(`${source}>${target}`);
-    if (!tables || tables.size < REPLICATED_TABLES.length) return 0n;
-    let oldest: bigint | undefined; // bigints: Math.min does not apply
-    for (const at of tables.values()) if (oldest === undefined || at < oldest) oldest = at;
-    return oldest ?? 0n;
-  }
-
-  private record(result: LinkResult): void {
-    if (!result.coveredAt) return;
-    const key = `${result.source}>${result.target}`;
-    const tables = this.coverage.get(key) ?? new Map<string, bigint>();
-    const at = BigInt(result.coveredAt);
-    if (at > (tables.get(result.table) ?? 0n)) tables.set(result.table, at);
-    this.coverage.set(key, tables);
+    router.replicatedTo = (provider, token) => provider === token.provider || replicator.covered(token.provider, provider) > token.at;
   }
 
   start(): this {
     if (this.running) return this;
     this.running = true;
+    this.pause = new Pause();
     this.loop = (async () => {
       while (this.running) {
         try {
           const providers = this.router.availableProviders();
-          if (providers.length > 1) await runSync(providers, this.replicator, (r) => this.record(r), 2);
+          if (providers.length > 1) await runSync(providers, this.replicator, undefined, 2);
         } catch (error) {
-          // A provider failing mid-pass is the router's business; the next pass tries again.
-          logger().debug({ err: (error as Error).message }, 'replication pass interrupted');
+          if (error instanceof AccessIncompleteError) {
+            // Nothing replicates until the operator gives it a role that sees every tenant: say so, once per cause.
+            if (error.message !== this.refusedBecause) logger().error({ err: error.message }, 'replication refused');
+            this.refusedBecause = error.message;
+          } else {
+            // A provider failing mid-pass is the router's business; the next pass tries again.
+            logger().debug({ err: (error as Error).message }, 'replication pass interrupted');
+          }
         }
-        await sleep(this.intervalMs, undefined, { ref: false });
+        await this.pause.for(this.intervalMs);
       }
     })();
     return this;
@@ -67,6 +54,7 @@ export class ReplicationLoop {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.pause.wake();
     await this.loop;
   }
 
@@ -81,7 +69,6 @@ export class ReplicationLoop {
       for (const source of providers) {
         if (source === target) continue;
         for (const r of await this.replicator.sync(source, target)) {
-          this.record(r);
           applied += r.applied;
           full ||= r.batches > 1;
         }

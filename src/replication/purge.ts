@@ -1,5 +1,6 @@
 import type { Provider } from '../providers/index.js';
 import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
+import { allTenantConnections } from './verify.js';
 
 export interface PurgeResult {
   table: string;
@@ -24,7 +25,8 @@ export interface PurgeOptions {
  * (and later re-send) the live row. Deleting by (key, version) means a row
  * written again since is never touched. Needs every provider reachable.
  */
-export async function purgeTombstones(providers: Provider[], schema: string, options: PurgeOptions): Promise<PurgeResult[]> {
+export async function purgeTombstones(all: Provider[], schema: string, options: PurgeOptions): Promise<PurgeResult[]> {
+  const providers = await allTenantConnections(all, schema);
   const [first, ...others] = providers;
   if (!first) return [];
   const chunk = options.chunk ?? 5000;

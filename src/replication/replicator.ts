@@ -1,5 +1,7 @@
 import { clock } from '../core/hlc.js';
+import { KeyedMutex } from '../core/keyed-mutex.js';
 import type { Provider, Queryable } from '../providers/index.js';
+import { requireAllTenants } from '../schema/index.js';
 import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
 
 export interface LinkResult {
@@ -46,6 +48,15 @@ export class Replicator {
   private readonly maxBatches: number;
   /** Per link and table, reads whose transaction-id bound the link's position has not passed yet (oldest first). */
   private readonly pendingReads = new Map<string, { stamp: bigint; xmax: bigint }[]>();
+  /** Per link and table, the newest HLC time before which every acknowledged write is on the target. */
+  private readonly coverage = new Map<string, bigint>();
+  /**
+   * Runs into one target, one at a time in this process (the background loop,
+   * sync acknowledgements, catch-up): two of them upserting the same rows in
+   * another order could deadlock, and a link's read/position bookkeeping must
+   * not interleave with itself.
+   */
+  private readonly intoTarget = new KeyedMutex();
 
   constructor(private readonly options: ReplicatorOptions) {
     this.batchSize = options.batchSize ?? 1000;
@@ -59,7 +70,28 @@ export class Replicator {
     return results;
   }
 
-  async syncTable(source: Provider, target: Provider, table: ReplicatedTable): Promise<LinkResult> {
+  syncTable(source: Provider, target: Provider, table: ReplicatedTable): Promise<LinkResult> {
+    // The direct connections: replication must see every tenant (row-level security would hide rows).
+    return this.intoTarget.run(target.name, () => this.syncTableNow(source.direct(), target.direct(), table));
+  }
+
+  /**
+   * The HLC time before which every write acknowledged on `source` (as this
+   * process saw it) is on `target`, in every table; 0 when unknown.
+   */
+  covered(source: string, target: string): bigint {
+    let oldest: bigint | undefined; // bigints: Math.min does not apply
+    for (const table of REPLICATED_TABLES) {
+      const at = this.coverage.get(`${source}>${target}>${table.name}`) ?? 0n;
+      if (oldest === undefined || at < oldest) oldest = at;
+    }
+    return oldest ?? 0n;
+  }
+
+  private async syncTableNow(source: Provider, target: Provider, table: ReplicatedTable): Promise<LinkResult> {
+    // A role that sees only some tenants would copy nothing and still move the watermark past what it missed.
+    await requireAllTenants(source, this.options.schema);
+    await requireAllTenants(target, this.options.schema);
     const result: LinkResult = {
       source: source.name,
       target: target.name,
@@ -93,12 +125,13 @@ export class Replicator {
     while (reads[0] && reads[0].xmax <= reached) covered = reads.shift()?.stamp;
     if (reads.length > 256) reads.splice(0, reads.length - 256);
     result.coveredAt = covered === undefined ? null : covered.toString();
+    if (covered !== undefined && covered > (this.coverage.get(key) ?? 0n)) this.coverage.set(key, covered);
     return result;
   }
 
   /** The target's watermark for (source, table); '0' when nothing was applied yet. */
   async watermark(target: Provider, source: string, table: string): Promise<string> {
-    const { rows } = await target.query<{ position: string }>(
+    const { rows } = await target.direct().query<{ position: string }>(
       `SELECT position::text AS position FROM ${this.options.schema}.replication_watermarks WHERE source = $1 AND table_name = $2`,
       [source, table],
     );
@@ -168,7 +201,7 @@ export class Replicator {
 
   /** Apply rows outside the change stream (repair), in one transaction; `force` overwrites even an equal version. */
   applyRows(target: Provider, table: ReplicatedTable, rows: ChangeRow[], options: { force?: boolean } = {}): Promise<number> {
-    return target.transaction((tx) => this.upsertRows(tx, table, rows, options));
+    return target.direct().transaction((tx) => this.upsertRows(tx, table, rows, options));
   }
 
   /** Upsert rows and move the watermark, in one transaction. */

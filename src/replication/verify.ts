@@ -1,4 +1,5 @@
 import type { Provider } from '../providers/index.js';
+import { requireAllTenants } from '../schema/index.js';
 import type { ChangeRow, Replicator } from './replicator.js';
 import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
 
@@ -25,10 +26,10 @@ function bucketExpression(table: ReplicatedTable): string {
 
 /**
  * The row as it must be equal everywhere: the replicated columns in canonical
- * jsonb text (local bookkeeping — change_xid, next_seq, generated search — left out).
+ * jsonb text (local bookkeeping — change_xid, generated search — left out).
  */
 function rowText(): string {
-  return `(to_jsonb(t) - 'search' - 'change_xid' - 'next_seq')::text`;
+  return `(to_jsonb(t) - 'search' - 'change_xid')::text`;
 }
 
 /** Checksums read a whole table: give them minutes, not the per-call query timeout. */
@@ -49,6 +50,13 @@ async function checksums(provider: Provider, schema: string, table: ReplicatedTa
   });
 }
 
+/** Each provider's direct connection, once it is known to see every tenant. */
+export async function allTenantConnections(providers: Provider[], schema: string): Promise<Provider[]> {
+  const direct = providers.map((p) => p.direct());
+  for (const provider of direct) await requireAllTenants(provider, schema);
+  return direct;
+}
+
 /** Compare every replicated table between providers, bucket by bucket. */
 export async function verifyProviders(
   providers: Provider[],
@@ -56,11 +64,13 @@ export async function verifyProviders(
   onProgress?: (done: number, total: number, step: string) => void,
 ): Promise<VerifyReport> {
   const report: VerifyReport = { providers: providers.map((p) => p.name), tables: [], differences: [], equal: true };
+  // Every tenant, through each provider's direct connection: rows hidden by row-level security must never count as equal.
+  const direct = await allTenantConnections(providers, schema);
   let done = 0;
   for (const table of REPLICATED_TABLES) {
     const total = REPLICATED_TABLES.length * providers.length;
     const sums = await Promise.all(
-      providers.map(async (p) => {
+      direct.map(async (p) => {
         const sum = await checksums(p, schema, table);
         onProgress?.(++done, total, `${table.name} on ${p.name}`);
         return sum;
@@ -97,11 +107,12 @@ export async function repairProviders(
   onProgress?: (done: number, total: number, step: string) => void,
 ): Promise<number> {
   let applied = 0;
+  const direct = await allTenantConnections(providers, schema);
   for (const [index, diff] of diffs.entries()) {
     const table = REPLICATED_TABLES.find((t) => t.name === diff.table) as ReplicatedTable;
     const keyText = table.key.map((k) => `${k}::text`).join(` || '\u0001' || `);
     const copies = new Map<string, Map<string, { row: ChangeRow; sum: string; origin: string }>>(); // key → provider → copy
-    for (const provider of providers) {
+    for (const provider of direct) {
       const rows = await provider.transaction(async (db) => {
         await db.query("SELECT set_config('TimeZone', 'UTC', true), set_config('statement_timeout', $1, true)", [
           String(VERIFY_TIMEOUT_MS),

@@ -73,7 +73,9 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 const expectedCache = new Map<string, Catalog>();
 
 /** Compare one provider's live schema with what the code expects. Reads only (the scratch schema is rolled back). */
-export async function diffSchema(provider: Provider, options: DriftOptions): Promise<DriftReport> {
+export async function diffSchema(app: Provider, options: DriftOptions): Promise<DriftReport> {
+  // The direct connection: building the expected catalog runs (rolled-back) DDL, which an application role may not do.
+  const provider = app.direct();
   const status = await new Migrator(provider, {
     schema: options.schema,
     ...(options.migrations ? { migrations: options.migrations } : {}),
@@ -393,9 +395,11 @@ export interface FixResult {
  * again to verify. Destructive fixes are refused unless `allowDestructive`.
  */
 export async function fixSchema(
-  provider: Provider,
+  app: Provider,
   options: DriftOptions & { dryRun?: boolean; allowDestructive?: boolean },
 ): Promise<FixResult> {
+  // DDL runs on the direct connection (directUrl): the owner, in a session of its own.
+  const provider = app.direct();
   const before = await diffSchema(provider, options);
   const refused = before.items.filter((i) => i.destructive && !options.allowDestructive);
   const statements = before.items.filter((i) => !refused.includes(i)).flatMap((i) => i.fix);

@@ -16,6 +16,9 @@ export const MEMORY_TYPES = [
 ] as const;
 export type MemoryType = (typeof MEMORY_TYPES)[number];
 
+/** The memory types that are messages of a session transcript. */
+export const MESSAGE_TYPES = MEMORY_TYPES.filter((t) => t.startsWith('message_'));
+
 export const ATOM_TYPES = ['concept', 'procedure', 'specification', 'troubleshooting', 'pattern', 'reference', 'faq', 'safety'] as const;
 export type AtomType = (typeof ATOM_TYPES)[number];
 
@@ -38,6 +41,7 @@ export function templateValues(schema: string, embeddingDim: number = DEFAULT_EM
     schema,
     embedding_dim: String(embeddingDim),
     memory_types: sqlList(MEMORY_TYPES),
+    message_types: sqlList(MESSAGE_TYPES),
     atom_types: sqlList(ATOM_TYPES),
     difficulty_levels: sqlList(DIFFICULTY_LEVELS),
     safety_levels: sqlList(SAFETY_LEVELS),

@@ -1,3 +1,4 @@
+export { requireAllTenants, type TenantAccess, tenantAccess } from './access.js';
 export { type Catalog, readCatalog, type TableCatalog } from './catalog.js';
 export { compareCatalogs, type DriftItem, type DriftReport, type DriftSeverity, diffSchema, type FixResult, fixSchema } from './drift.js';
 export * from './enums.js';

@@ -63,10 +63,14 @@ export class Migrator {
   private readonly lockTimeoutMs: number;
   private readonly statementTimeoutMs: number;
 
+  private readonly provider: Provider;
+
   constructor(
-    private readonly provider: Provider,
+    provider: Provider,
     private readonly options: MigratorOptions,
   ) {
+    // Migrations hold a session advisory lock and run DDL: the direct connection (directUrl), never a pooler.
+    this.provider = provider.direct();
     this.migrations = options.migrations ?? loadMigrations();
     this.lockTimeoutMs = options.lockTimeoutMs ?? 120_000;
     this.statementTimeoutMs = options.statementTimeoutMs ?? 600_000;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderUnavailableError, QueryError } from '../../src/index.js';
+import { NotDurableError, ProviderUnavailableError, QueryError } from '../../src/index.js';
 import { registry } from '../../src/observability/metrics.js';
 import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
@@ -34,6 +34,15 @@ async function store(options: Parameters<typeof routedStore>[1] = {}): Promise<R
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until `check` holds (bounded: a guard against hangs, not a speed check). */
+async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await sleep(50);
+  }
+}
 
 /** Fails the test if the promise is still pending after `ms`: a guard against hangs, not a speed check. */
 async function noHang<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -324,11 +333,20 @@ describe('router over three real servers', () => {
     await cluster.server('p1').kill();
     const held = await idsOn(cluster, 'router-test');
     expect(held.get('p2')?.has(id)).toBe(true);
-    // With only one provider left, a sync write cannot be acknowledged: it says so.
+    // With only one provider left, a sync write cannot be acknowledged: it says so, names where it
+    // committed, and carries the id to retry with.
     await cluster.server('p3').kill();
-    await expect(s.memory.memories.remember({ type: 'log', content: 'alone' })).rejects.toThrow(
-      /sync acknowledgement needs a second provider/,
-    );
+    const alone = await s.memory.memories.remember({ type: 'log', content: 'alone' }).catch((e) => e);
+    expect(alone).toBeInstanceOf(NotDurableError);
+    expect(alone.details).toMatchObject({ committedOn: 'p2' });
+    expect(typeof alone.details.id).toBe('string');
+    // The retry with the same id, once a second provider is back, is acknowledged and stores one row.
+    await cluster.server('p3').start();
+    await waitFor(() => s.memory.router?.state().find((p) => p.name === 'p3')?.breaker === 'closed');
+    await s.memory.memories.remember({ id: alone.details.id, type: 'log', content: 'alone' });
+    const after = await idsOn(cluster, 'router-test');
+    expect(after.get('p2')?.has(alone.details.id)).toBe(true);
+    expect(after.get('p3')?.has(alone.details.id)).toBe(true);
   });
 
   it('a recovered primary is caught up by replication, then takes writes again (failback)', async () => {
