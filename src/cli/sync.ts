@@ -34,6 +34,9 @@ export function syncCommand(): Command {
             ['link', 'table', 'lag_rows', 'lag_s', 'applied', 'last'],
           ),
         );
+        for (const changed of new Map(status.filter((s) => s.sourceChanged).map((s) => [`${s.source} → ${s.target}`, s.sourceChanged]))) {
+          out.line(`${changed[0]}: the source is another server now (${changed[1]}); \`agentmem sync run\` re-captures everything from it`);
+        }
       });
     });
   sync

@@ -86,6 +86,13 @@ export const replicationLagRows = new Gauge({
   registers: [registry],
 });
 
+export const sourceChangesTotal = new Counter({
+  name: 'agentmem_replication_source_changes_total',
+  help: 'Tables whose replication source turned out to be another server (restored or replaced) and were re-captured from the start.',
+  labelNames: ['source', 'target'] as const,
+  registers: [registry],
+});
+
 export const poolConnections = new Gauge({
   name: 'agentmem_pool_connections',
   help: 'Connection pool per provider: connections in use, idle, and callers waiting for one.',

@@ -34,6 +34,8 @@ export interface LinkLag {
   target: string;
   lagRows: number;
   lagSeconds: number;
+  /** The source is another server than replication knew (restored or replaced); it re-captures from it. */
+  sourceChanged?: string;
 }
 
 export interface HealthReport {
@@ -112,6 +114,13 @@ export async function checkHealth(config: AgentmemConfig, providers: ProviderSet
     else if (!r.testQuery.ok) reasons.push(`${r.name}: test query failed: ${r.testQuery.error}`);
     if (r.drift?.blocking) reasons.push(`${r.name}: schema drift blocks writes (${r.drift.differences} difference(s))`);
   }
+  for (const link of replication?.links ?? []) {
+    if (link.sourceChanged) {
+      reasons.push(
+        `${link.source} is another server than ${link.target} replicated from (${link.sourceChanged}); replication re-captures everything from it (\`agentmem sync run\`)`,
+      );
+    }
+  }
   if (replication && replication.maxLagSeconds > config.monitor.replicationLagSeconds) {
     reasons.push(`replication lag ${replication.maxLagSeconds} s is above ${config.monitor.replicationLagSeconds} s`);
   }
@@ -149,6 +158,7 @@ async function replicationLag(providers: Provider[], config: AgentmemConfig): Pr
       const link = links.get(key) ?? { source: s.source, target: s.target, lagRows: 0, lagSeconds: 0 };
       link.lagRows += s.lagRows;
       link.lagSeconds = Math.max(link.lagSeconds, s.lagSeconds);
+      if (s.sourceChanged) link.sourceChanged = s.sourceChanged;
       links.set(key, link);
     }
     const all = [...links.values()];

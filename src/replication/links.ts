@@ -1,6 +1,6 @@
 import { HybridLogicalClock } from '../core/hlc.js';
 import type { Provider } from '../providers/index.js';
-import type { LinkResult, Replicator } from './replicator.js';
+import { type LinkResult, type Replicator, serverIdentity, sourceChange } from './replicator.js';
 import { REPLICATED_TABLES } from './tables.js';
 import { allTenantConnections } from './verify.js';
 
@@ -15,6 +15,12 @@ export interface LinkStatus {
   oldestWaitingAt: string | null;
   appliedTotal: number;
   lastAppliedAt: string | null;
+  /**
+   * Set when the source is another server than the watermark was recorded for
+   * (restored or replaced): the next run re-captures everything from it, and
+   * lagRows counts all of it.
+   */
+  sourceChanged: string | null;
 }
 
 /** Every ordered pair of providers: each is a source and a target. */
@@ -69,16 +75,26 @@ export async function syncStatus(all: Provider[], schema: string): Promise<LinkS
   const providers = await allTenantConnections(all, schema);
   const out: LinkStatus[] = [];
   for (const [source, target] of links(providers)) {
-    const { rows: marks } = await target.query<{ table_name: string; position: string; rows_total: string; updated_at: Date }>(
-      `SELECT table_name, position::text AS position, rows_total::text AS rows_total, updated_at FROM ${schema}.replication_watermarks WHERE source = $1`,
+    const { rows: marks } = await target.query<{
+      table_name: string;
+      position: string;
+      rows_total: string;
+      updated_at: Date;
+      source_system: string | null;
+    }>(
+      `SELECT table_name, position::text AS position, rows_total::text AS rows_total, updated_at, source_system
+         FROM ${schema}.replication_watermarks WHERE source = $1`,
       [source.name],
     );
+    const system = await serverIdentity(source);
+    const { rows: snapshot } = await source.query<{ xmax: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax');
     for (const table of REPLICATED_TABLES) {
       const mark = marks.find((m) => m.table_name === table.name);
+      const changed = mark ? sourceChange({ position: mark.position, system: mark.source_system }, system, snapshot[0]?.xmax) : undefined;
       const { rows } = await source.query<{ n: string; oldest: string | null }>(
         `SELECT count(*)::text AS n, min(version) FILTER (WHERE origin = $2)::text AS oldest
            FROM ${schema}.${table.name} WHERE change_xid >= $1::xid8`,
-        [mark?.position ?? '0', source.name],
+        [changed ? '0' : (mark?.position ?? '0'), source.name],
       );
       const lagRows = Number(rows[0]?.n ?? 0);
       const oldest = rows[0]?.oldest ? HybridLogicalClock.wallTime(BigInt(rows[0].oldest)) : null;
@@ -91,6 +107,7 @@ export async function syncStatus(all: Provider[], schema: string): Promise<LinkS
         oldestWaitingAt: oldest?.toISOString() ?? null,
         appliedTotal: Number(mark?.rows_total ?? 0),
         lastAppliedAt: mark ? new Date(mark.updated_at).toISOString() : null,
+        sourceChanged: changed ?? null,
       });
     }
   }

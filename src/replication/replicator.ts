@@ -1,6 +1,8 @@
 import { clock } from '../core/hlc.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
-import type { Provider, Queryable } from '../providers/index.js';
+import { logger } from '../observability/logger.js';
+import { sourceChangesTotal } from '../observability/metrics.js';
+import { isConnectionFailure, type Provider, type Queryable } from '../providers/index.js';
 import { requireAllTenants } from '../schema/index.js';
 import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
 
@@ -12,6 +14,8 @@ export interface LinkResult {
   batches: number;
   /** The source change position everything below which is now on the target. */
   position: string;
+  /** Set when the source is not the server the watermark was recorded for (restored, replaced): the link starts over. */
+  sourceChanged?: string;
   /**
    * An HLC time (as a decimal string) such that every write this process saw
    * acknowledged on the source before it is now on the target; null when this
@@ -24,6 +28,54 @@ export interface LinkResult {
 export interface ChangeRow {
   json: string;
   version: string;
+}
+
+const rowsJson = (rows: ChangeRow[]): string => `[${rows.map((r) => r.json).join(',')}]`;
+
+/** The clock moves past every version it has seen, so a later local write wins over what was copied in. */
+function observeVersions(rows: ChangeRow[]): void {
+  clock.observe(rows.reduce((max, r) => (BigInt(r.version) > max ? BigInt(r.version) : max), 0n));
+}
+
+interface Watermark {
+  position: string;
+  /** The source server's system identifier when the watermark was recorded (null: unknown). */
+  system: string | null;
+}
+
+const identities = new WeakMap<Provider, { at: number; id: string | null }>();
+
+/**
+ * The server behind a provider: its system identifier (initdb's, unchanged by
+ * restarts, new for a restored or replaced server), or null where the role may
+ * not read it. Cached for 30 s per provider.
+ */
+export async function serverIdentity(provider: Provider): Promise<string | null> {
+  const cached = identities.get(provider);
+  if (cached && Date.now() - cached.at < 30_000) return cached.id;
+  let id: string | null = null;
+  try {
+    const { rows } = await provider.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()');
+    id = rows[0]?.id ?? null;
+  } catch (error) {
+    if (isConnectionFailure(error)) throw error;
+    // permission denied (pg_control_system needs superuser or a grant): the counter check below still applies
+  }
+  identities.set(provider, { at: Date.now(), id });
+  return id;
+}
+
+/**
+ * Why the source is not the server the watermark was recorded for, or
+ * undefined when it is: another system identifier, or a transaction counter
+ * below the stored position (a restored or re-created server starts lower).
+ */
+export function sourceChange(mark: Watermark, system: string | null, xmax: string | undefined): string | undefined {
+  if (mark.system && system && mark.system !== system) return `system identifier ${system}, watermark recorded for ${mark.system}`;
+  if (xmax !== undefined && BigInt(xmax) < BigInt(mark.position)) {
+    return `its transaction counter (${xmax}) is below the stored position ${mark.position}`;
+  }
+  return undefined;
 }
 
 export interface ReplicatorOptions {
@@ -51,10 +103,10 @@ export class Replicator {
   /** Per link and table, the newest HLC time before which every acknowledged write is on the target. */
   private readonly coverage = new Map<string, bigint>();
   /**
-   * Runs into one target, one at a time in this process (the background loop,
-   * sync acknowledgements, catch-up): two of them upserting the same rows in
-   * another order could deadlock, and a link's read/position bookkeeping must
-   * not interleave with itself.
+   * Runs into one table of one target, one at a time in this process (the
+   * background loop, sync acknowledgements, catch-up): two of them upserting
+   * the same rows in another order could deadlock, and a link's read/position
+   * bookkeeping must not interleave with itself.
    */
   private readonly intoTarget = new KeyedMutex();
 
@@ -65,14 +117,13 @@ export class Replicator {
 
   /** Replicate every table from `source` to `target`. */
   async sync(source: Provider, target: Provider): Promise<LinkResult[]> {
-    const results: LinkResult[] = [];
-    for (const table of REPLICATED_TABLES) results.push(await this.syncTable(source, target, table));
-    return results;
+    // Tables in parallel: different rows, so no lock conflicts between them.
+    return Promise.all(REPLICATED_TABLES.map((table) => this.syncTable(source, target, table)));
   }
 
   syncTable(source: Provider, target: Provider, table: ReplicatedTable): Promise<LinkResult> {
     // The direct connections: replication must see every tenant (row-level security would hide rows).
-    return this.intoTarget.run(target.name, () => this.syncTableNow(source.direct(), target.direct(), table));
+    return this.intoTarget.run(`${target.name}>${table.name}`, () => this.syncTableNow(source.direct(), target.direct(), table));
   }
 
   /**
@@ -101,21 +152,37 @@ export class Replicator {
       position: '0',
       coveredAt: null,
     };
-    let position = await this.watermark(target, source.name, table.name);
+    const mark = await this.watermarkRow(target, source.name, table.name);
+    let position = mark.position;
+    const system = await serverIdentity(source);
     // Each read notes the HLC time just before it and the source's next transaction id then. Every
     // transaction acknowledged before that time has a smaller id, so once the link's position
     // passes that id (in this run or a later one), everything acknowledged before then is on the target.
     const key = `${source.name}>${target.name}>${table.name}`;
     const reads = this.pendingReads.get(key) ?? [];
     this.pendingReads.set(key, reads);
+    const read = async (from: string) => ({ stamp: clock.now(), ...(await this.readChanges(source, table, from)) });
+    let batchRead = await read(position);
+    const changed = sourceChange(mark, system, batchRead.xmax);
+    if (changed) {
+      // Start over from the beginning of the new server's history: re-applying what the target has is a no-op (LWW).
+      await this.restartLink(target, source.name, table.name, system, changed);
+      reads.length = 0;
+      result.sourceChanged = changed;
+      position = '0';
+      batchRead = await read(position);
+    }
     for (let batch = 0; batch < this.maxBatches; batch++) {
-      const stamp = clock.now();
-      const { rows, next, more, xmax } = await this.readChanges(source, table, position);
+      if (batch > 0) batchRead = await read(position);
+      const { stamp, rows, next, more, xmax } = batchRead;
       if (xmax !== undefined) reads.push({ stamp, xmax: BigInt(xmax) });
       if (next === position && rows.length === 0) break;
-      const applied = await this.apply(target, source.name, table, rows, next);
-      result.applied += applied;
-      result.batches++;
+      if (rows.length) {
+        result.applied += await this.apply(target, source.name, table, rows, next, system);
+        result.batches++;
+      }
+      // Nothing changed below the horizon: the target holds this table up to it, with no write needed
+      // (the stored watermark stays where it is; the next run finds nothing there again).
       position = next;
       if (!more) break;
     }
@@ -131,11 +198,30 @@ export class Replicator {
 
   /** The target's watermark for (source, table); '0' when nothing was applied yet. */
   async watermark(target: Provider, source: string, table: string): Promise<string> {
-    const { rows } = await target.direct().query<{ position: string }>(
-      `SELECT position::text AS position FROM ${this.options.schema}.replication_watermarks WHERE source = $1 AND table_name = $2`,
-      [source, table],
+    return (await this.watermarkRow(target, source, table)).position;
+  }
+
+  private async watermarkRow(target: Provider, source: string, table: string): Promise<Watermark> {
+    const { rows } = await target
+      .direct()
+      .query<{ position: string; source_system: string | null }>(
+        `SELECT position::text AS position, source_system FROM ${this.options.schema}.replication_watermarks WHERE source = $1 AND table_name = $2`,
+        [source, table],
+      );
+    return { position: rows[0]?.position ?? '0', system: rows[0]?.source_system ?? null };
+  }
+
+  /** One table of the link from `source` starts over at position 0, recorded against the server now behind the name. */
+  private async restartLink(target: Provider, source: string, table: string, system: string | null, reason: string): Promise<void> {
+    await target.query(
+      `UPDATE ${this.options.schema}.replication_watermarks SET position = '0', source_system = $3 WHERE source = $1 AND table_name = $2`,
+      [source, table, system],
     );
-    return rows[0]?.position ?? '0';
+    sourceChangesTotal.inc({ source, target: target.name });
+    logger().error(
+      { source, target: target.name, table, reason },
+      'replication source is a different server now: re-capturing everything from it',
+    );
   }
 
   /**
@@ -150,23 +236,25 @@ export class Replicator {
   ): Promise<{ rows: ChangeRow[]; next: string; more: boolean; xmax?: string }> {
     const t = `${this.options.schema}.${table.name}`;
     // Rows travel as JSON text, never parsed here: a bigint version must not pass through a JS number.
-    const { rows } = await source.query<{ xid: string; horizon: string; xmax: string; row: string; version: string }>(
-      `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon, pg_snapshot_xmax(pg_current_snapshot()) AS xmax)
-       SELECT c.change_xid::text AS xid, h.horizon::text AS horizon, h.xmax::text AS xmax, c.version::text AS version,
-              (to_jsonb(c) - 'search' - 'change_xid')::text AS row
-         FROM ${t} c, h
-        WHERE c.change_xid >= $1::xid8 AND c.change_xid < h.horizon
-        ORDER BY c.change_xid
-        LIMIT $2`,
+    // One round trip also when nothing changed: the horizon comes back on a row of its own.
+    const { rows: read } = await source.query<{ xid: string | null; horizon: string; xmax: string; row: string; version: string }>(
+      `WITH h AS (SELECT pg_snapshot_xmin(s) AS horizon, pg_snapshot_xmax(s) AS xmax FROM pg_current_snapshot() s)
+       SELECT c.change_xid::text AS xid, h.horizon::text AS horizon, h.xmax::text AS xmax, c.version::text AS version, c.row
+         FROM h LEFT JOIN LATERAL (
+           SELECT c.change_xid, c.version, (to_jsonb(c) - 'search' - 'change_xid')::text AS row
+             FROM ${t} c
+            WHERE c.change_xid >= $1::xid8 AND c.change_xid < h.horizon
+            ORDER BY c.change_xid
+            LIMIT $2
+         ) c ON true
+        ORDER BY c.change_xid`,
       [from, this.batchSize],
     );
+    const rows = read.filter((r) => r.xid !== null);
     if (!rows.length) {
-      const { rows: h } = await source.query<{ horizon: string; xmax: string }>(
-        'SELECT pg_snapshot_xmin(s)::text AS horizon, pg_snapshot_xmax(s)::text AS xmax FROM pg_current_snapshot() s',
-      );
       // Nothing below the horizon: everything up to it is known to be here already.
-      const horizon = h[0]?.horizon ?? from;
-      return { rows: [], next: BigInt(horizon) > BigInt(from) ? horizon : from, more: false, ...(h[0] ? { xmax: h[0].xmax } : {}) };
+      const horizon = read[0]?.horizon ?? from;
+      return { rows: [], next: BigInt(horizon) > BigInt(from) ? horizon : from, more: false, ...(read[0] ? { xmax: read[0].xmax } : {}) };
     }
     const pick = (r: { row: string; version: string }): ChangeRow => ({ json: r.row, version: r.version });
     if (rows.length < this.batchSize)
@@ -185,18 +273,20 @@ export class Replicator {
   /** Upsert rows keeping the higher (version, origin): the one merge rule, used by replication and repair. */
   async upsertRows(tx: Queryable, table: ReplicatedTable, rows: ChangeRow[], options: { force?: boolean } = {}): Promise<number> {
     if (!rows.length) return 0;
+    const { rowCount } = await tx.query(this.upsertSql(table, options), [rowsJson(rows)]);
+    observeVersions(rows);
+    return rowCount;
+  }
+
+  /** The upsert of a JSON array of rows ($1): insert, or overwrite a lower (version, origin); `force` overwrites any. */
+  private upsertSql(table: ReplicatedTable, options: { force?: boolean } = {}): string {
     const t = `${this.options.schema}.${table.name}`;
     const cols = table.columns.join(', ');
     const updates = table.columns.filter((c) => !table.key.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
-    const { rowCount } = await tx.query(
-      `INSERT INTO ${t} AS t (${cols})
+    return `INSERT INTO ${t} AS t (${cols})
        SELECT ${cols} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)
        ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updates.join(', ')}
-       ${options.force ? '' : 'WHERE (EXCLUDED.version, EXCLUDED.origin) > (t.version, t.origin)'}`,
-      [`[${rows.map((r) => r.json).join(',')}]`],
-    );
-    clock.observe(rows.reduce((max, r) => (BigInt(r.version) > max ? BigInt(r.version) : max), 0n));
-    return rowCount;
+       ${options.force ? '' : 'WHERE (EXCLUDED.version, EXCLUDED.origin) > (t.version, t.origin)'}`;
   }
 
   /** Apply rows outside the change stream (repair), in one transaction; `force` overwrites even an equal version. */
@@ -205,17 +295,26 @@ export class Replicator {
   }
 
   /** Upsert rows and move the watermark, in one transaction. */
-  async apply(target: Provider, source: string, table: ReplicatedTable, rows: ChangeRow[], next: string): Promise<number> {
-    return target.transaction(async (tx: Queryable) => {
-      const applied = await this.upsertRows(tx, table, rows);
-      await tx.query(
-        `INSERT INTO ${this.options.schema}.replication_watermarks AS w (source, table_name, position, rows_total)
-         VALUES ($1, $2, $3::xid8, $4)
-         ON CONFLICT (source, table_name) DO UPDATE
-           SET position = greatest(w.position, EXCLUDED.position), rows_total = w.rows_total + EXCLUDED.rows_total, updated_at = now()`,
-        [source, table.name, next, applied],
-      );
-      return applied;
-    });
+  async apply(
+    target: Provider,
+    source: string,
+    table: ReplicatedTable,
+    rows: ChangeRow[],
+    next: string,
+    sourceSystem: string | null = null,
+  ): Promise<number> {
+    // One statement, so one round trip and atomic on its own: the rows and the watermark that covers them.
+    const { rows: result } = await target.query<{ applied: string }>(
+      `WITH applied AS (${this.upsertSql(table)} RETURNING 1)
+       INSERT INTO ${this.options.schema}.replication_watermarks AS w (source, table_name, position, rows_total, source_system)
+       SELECT $2, $3, $4::xid8, count(*), $5 FROM applied
+       ON CONFLICT (source, table_name) DO UPDATE
+         SET position = greatest(w.position, EXCLUDED.position), rows_total = w.rows_total + EXCLUDED.rows_total, updated_at = now(),
+             source_system = coalesce(EXCLUDED.source_system, w.source_system)
+       RETURNING (SELECT count(*) FROM applied)::text AS applied`,
+      [rowsJson(rows), source, table.name, next, sourceSystem],
+    );
+    observeVersions(rows);
+    return Number(result[0]?.applied ?? 0);
   }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE {{schema}}.replication_watermarks DROP COLUMN IF EXISTS source_system;
