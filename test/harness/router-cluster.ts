@@ -37,10 +37,13 @@ export async function routedStore(
   cluster: PgCluster,
   options: {
     urls?: string[];
+    /** Each provider's directUrl (replication, verify, migrations), when it differs from its url. */
+    directUrls?: (string | undefined)[];
     readMode?: 'primary' | 'nearest';
     queryMs?: number;
     /** Off unless asked for: most router tests look at one provider's rows at a time. */
     replication?: { enabled?: boolean; ack?: 'async' | 'sync'; intervalMs?: number };
+    tenant?: string;
   } = {},
 ): Promise<RoutedStore> {
   const config = await loadConfig({
@@ -50,6 +53,7 @@ export async function routedStore(
       providers: cluster.servers.map((s, i) => ({
         name: s.name,
         url: options.urls?.[i] ?? s.url(),
+        ...(options.directUrls?.[i] ? { directUrl: options.directUrls[i] } : {}),
         pool: { max: 8 },
         timeouts: { connectMs: 1000, queryMs: options.queryMs ?? 5000, statementMs: 5000, idleInTransactionMs: 5000 },
       })),
@@ -64,7 +68,7 @@ export async function routedStore(
       },
     },
   });
-  const memory = await createMemory({ config, tenant: 'router-test' });
+  const memory = await createMemory({ config, tenant: options.tenant ?? 'router-test' });
   const events: (RouterEvent & { at: string })[] = [];
   memory.router?.on('event', (event) => events.push(event));
   return { memory, config, events, close: () => memory.close() };
