@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentmemConfig, ResolvedProvider } from '../config/index.js';
-import { AgentmemError } from '../errors/index.js';
+import { AccessIncompleteError, AgentmemError } from '../errors/index.js';
 import { createMemory, DirectExecutor } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
 import type { Provider, ProviderSet } from '../providers/index.js';
 import { syncStatus } from '../replication/index.js';
-import { diffSchema, Migrator } from '../schema/index.js';
+import { diffSchema, Migrator, tenantAccess } from '../schema/index.js';
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'WARN';
 
@@ -81,6 +81,12 @@ export async function verifyDeployment(config: AgentmemConfig, providers: Provid
         `${drift.items.length} difference(s)${drift.blocking ? ' (writes blocked)' : ''}: ${summary} — run \`agentmem schema diff --provider ${name}\``,
       ];
     });
+    await run(`tenant-isolation:${name}`, name, () => isolationCheck(config, provider));
+    await run(`replication-access:${name}`, name, async () => {
+      const access = await tenantAccess(provider.direct(), config.schema);
+      if (!access.seesAllTenants) throw new AccessIncompleteError(name, access.role, { reason: access.reason });
+      return ['PASS', `replication, verify and health connect as "${access.role}" (${access.reason}): every tenant is visible`];
+    });
     await run(`round-trip:${name}`, name, () => roundTrip(config, provider));
   }
   await run('atoms', undefined, () => atomsCheck(config, reachable[0]));
@@ -114,6 +120,22 @@ export function tlsCheck(provider: ResolvedProvider): [CheckStatus, string] {
 }
 
 /** Save a session with a transcript on this provider directly, reload it, compare exactly, delete it. */
+/**
+ * Does the database itself keep tenants apart for the application's role? An
+ * owner (without FORCE ROW LEVEL SECURITY), a superuser or a BYPASSRLS role
+ * sees every tenant: isolation then rests on agentmem's own queries alone.
+ */
+async function isolationCheck(config: AgentmemConfig, provider: Provider): Promise<[CheckStatus, string]> {
+  if (provider.kind === 'embedded') return ['PASS', 'embedded: one process, no other database users'];
+  const access = await tenantAccess(provider, config.schema);
+  if (!access.seesAllTenants)
+    return ['PASS', `the application connects as "${access.role}", ${access.reason}: the database enforces tenant isolation`];
+  return [
+    'WARN',
+    `the application connects as "${access.role}" (${access.reason}), which bypasses row-level security: tenant isolation rests on agentmem's queries alone; connect as a non-owner role and give replication a directUrl (docs/ops/RUNBOOK.md#roles)`,
+  ];
+}
+
 async function roundTrip(config: AgentmemConfig, provider: Provider): Promise<[CheckStatus, string]> {
   const memory = await createMemory({ config, tenant: VERIFY_TENANT, executor: new DirectExecutor(provider) });
   try {
@@ -149,7 +171,7 @@ async function atomsCheck(config: AgentmemConfig, provider: Provider | undefined
   const row = rows[0];
   const count = Number(row?.n ?? 0);
   if (!count || !row?.tenant_id || !row.title)
-    return ['WARN', 'no knowledge atoms yet: search not checked (import some with `agentmem import atoms`)'];
+    return ['WARN', 'no knowledge atoms yet: search not checked (import some with `agentmem atoms import`)'];
   const memory = await createMemory({ config, tenant: row.tenant_id, executor: new DirectExecutor(provider) });
   try {
     const result = await memory.atoms.search(row.title, { mode: 'hybrid', limit: 10 });
