@@ -74,7 +74,7 @@ try {
     for (let i = 0; i < 200; i++) {
       await memory.sessions.addMessage(session.id, { role: 'user', content });
       await raw.query(
-        "INSERT INTO agentmem.memories (tenant_id, id, session_id, memory_type, seq, content, metadata, created_at, version, origin) VALUES ('raw', $1, $2, 'message_user', $3, $4, '{}', now(), 1, 'bench')",
+        "INSERT INTO agentmem.memories (tenant_id, id, session_id, memory_type, position, content, metadata, created_at, version, origin) VALUES ('raw', $1, $2, 'message_user', $3, $4, '{}', now(), 1, 'bench')",
         [randomUUID(), rawSession, -1 - i, JSON.stringify(content)],
       );
     }
@@ -82,7 +82,7 @@ try {
     const rawStart = performance.now();
     const rawTimes = await timeEach(MESSAGES, () =>
       raw.query(
-        "INSERT INTO agentmem.memories (tenant_id, id, session_id, memory_type, seq, content, metadata, created_at, version, origin) VALUES ('raw', $1, $2, 'message_user', $3, $4, $5, $6, $7, 'bench')",
+        "INSERT INTO agentmem.memories (tenant_id, id, session_id, memory_type, position, content, metadata, created_at, version, origin) VALUES ('raw', $1, $2, 'message_user', $3, $4, $5, $6, $7, 'bench')",
         [randomUUID(), rawSession, seq++, JSON.stringify(content), '{}', new Date(), Date.now()],
       ),
     );
@@ -163,7 +163,7 @@ try {
     for (let i = 0; i < 5; i++) await memory.sessions.load(session.id);
     const times = await timeEach(50, () => memory.sessions.load(session.id));
     const rawTimes = await timeEach(50, () =>
-      raw.query("SELECT * FROM agentmem.memories WHERE tenant_id = 'bench' AND session_id = $1 AND deleted_at IS NULL ORDER BY seq", [
+      raw.query("SELECT * FROM agentmem.memories WHERE tenant_id = 'bench' AND session_id = $1 AND deleted_at IS NULL ORDER BY position, id", [
         session.id,
       ]),
     );

@@ -7,6 +7,7 @@ import { importCommand } from './import.js';
 import { memoryCommand } from './memory.js';
 import { migrateCommand } from './migrate.js';
 import { monitorCommand, serveCommand } from './monitor.js';
+import { useHumanLogs } from '../observability/logger.js';
 import { EXIT, exitCodeFor, reportError } from './output.js';
 import { schemaCommand } from './schema.js';
 import { sessionCommand } from './session.js';
@@ -60,6 +61,9 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   const json = argv.includes('--json');
+  // People read what most commands print; with --json, and from the long-running services, logs are JSON lines for a machine.
+  const service = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (!json && service !== 'monitor' && service !== 'serve') useHumanLogs();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

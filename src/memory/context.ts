@@ -99,12 +99,16 @@ export class StoreContext {
     options: { single?: boolean },
   ): Promise<T> {
     const started = performance.now();
+    // The slow-query log times the statements, from when the provider runs them: a first call's
+    // start-up (opening the embedded database, migrating it) is not a slow query.
+    let queryStarted = started;
     let ranOn: string | undefined;
     try {
       const result = await this.executor[kind](
         operation,
         (tx, context) => {
           ranOn = context.provider;
+          queryStarted = performance.now();
           return fn(tx, context);
         },
         {
@@ -115,10 +119,10 @@ export class StoreContext {
         },
       );
       if (kind === 'write' && ranOn) this.token.last = { provider: ranOn, at: clock.now() };
-      observeOperation(operation, ranOn, started, this.slowQueryMs);
+      observeOperation(operation, ranOn, started, queryStarted, this.slowQueryMs);
       return result;
     } catch (error) {
-      observeOperation(operation, ranOn, started, this.slowQueryMs);
+      observeOperation(operation, ranOn, started, queryStarted, this.slowQueryMs);
       errorsTotal.inc({ class: error instanceof AgentmemError ? error.code : 'INTERNAL', operation });
       if (
         error instanceof QueryError &&
@@ -136,10 +140,17 @@ export class StoreContext {
  * Duration per operation and provider, and the slow-query log: operation name,
  * provider and duration only — never parameters, which may hold user content.
  */
-function observeOperation(operation: string, provider: string | undefined, started: number, slowQueryMs: number): void {
-  const ms = performance.now() - started;
+function observeOperation(
+  operation: string,
+  provider: string | undefined,
+  started: number,
+  queryStarted: number,
+  slowQueryMs: number,
+): void {
+  const now = performance.now();
   const labels = { operation, provider: provider ?? 'none' };
-  queryDuration.observe(labels, ms / 1000);
+  queryDuration.observe(labels, (now - started) / 1000);
+  const ms = now - queryStarted;
   if (ms >= slowQueryMs) {
     slowQueriesTotal.inc(labels);
     logger().warn({ operation, provider: labels.provider, durationMs: Math.round(ms * 10) / 10, thresholdMs: slowQueryMs }, 'slow query');
