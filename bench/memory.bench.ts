@@ -163,9 +163,10 @@ try {
     for (let i = 0; i < 5; i++) await memory.sessions.load(session.id);
     const times = await timeEach(50, () => memory.sessions.load(session.id));
     const rawTimes = await timeEach(50, () =>
-      raw.query("SELECT * FROM agentmem.memories WHERE tenant_id = 'bench' AND session_id = $1 AND deleted_at IS NULL ORDER BY position, id", [
-        session.id,
-      ]),
+      raw.query(
+        "SELECT * FROM agentmem.memories WHERE tenant_id = 'bench' AND session_id = $1 AND deleted_at IS NULL ORDER BY position, id",
+        [session.id],
+      ),
     );
     results.session_load_1000 = { agentmem_ms: summarize(times), baseline_raw_select_ms: summarize(rawTimes) };
   }

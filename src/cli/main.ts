@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { useHumanLogs } from '../observability/logger.js';
 import { atomsCommand } from './atoms.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
@@ -7,7 +8,6 @@ import { importCommand } from './import.js';
 import { memoryCommand } from './memory.js';
 import { migrateCommand } from './migrate.js';
 import { monitorCommand, serveCommand } from './monitor.js';
-import { useHumanLogs } from '../observability/logger.js';
 import { EXIT, exitCodeFor, reportError } from './output.js';
 import { schemaCommand } from './schema.js';
 import { sessionCommand } from './session.js';
