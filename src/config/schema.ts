@@ -50,6 +50,13 @@ export const providerSchema = z
      * restricted application role or a transaction pooler. Default: `url`.
      */
     directUrl: postgresUrl.optional(),
+    /**
+     * `transaction` when `url` goes through a transaction pooler (PgBouncer):
+     * then nothing may rely on a session there (migrations and `schema fix`
+     * need `directUrl`). Default: recognised from the URL — Neon's `-pooler`
+     * hosts, Supabase's pooler (port 6543, `pooler.supabase.com`), `?pgbouncer=true`.
+     */
+    pooler: z.enum(['transaction', 'none']).optional(),
     dataDir: z.string().min(1).optional(),
     role: z.enum(['primary', 'replica']).optional(),
     pool: poolSchema.default({ max: 10, idleTimeoutMs: 10_000 }),

@@ -53,11 +53,14 @@ export function classifyFailure(error: unknown): FailureClass {
   const code = typeof err?.code === 'string' ? err.code : '';
   const message = typeof err?.message === 'string' ? err.message : String(error);
   if (TIMEOUT_MESSAGES.some((re) => re.test(message))) return 'timeout';
-  if (code && /^[0-9A-Z]{5}$/.test(code)) return isConnectionSqlState(code) ? 'connection' : 'sql';
+  // Errnos first: "EPIPE" has the shape of a SQLSTATE.
   if (CONNECTION_ERRNOS.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT/.test(code)) {
     return 'connection';
   }
+  if (code && /^[0-9A-Z]{5}$/.test(code)) return isConnectionSqlState(code) ? 'connection' : 'sql';
   if (CONNECTION_MESSAGES.some((re) => re.test(message))) return 'connection';
+  // Some socket errors reach us with the errno only in the message ("write EPIPE").
+  if ([...CONNECTION_ERRNOS].some((errno) => message.includes(errno))) return 'connection';
   return 'sql';
 }
 

@@ -7,8 +7,8 @@ import type { ResolvedProvider, Timeouts } from '../config/index.js';
 import { DataDirLockedError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { toProviderError } from './classify.js';
-import { applySessionSettings, inTransaction } from './transaction.js';
-import type { ConnectionOptions, PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult } from './types.js';
+import { inTransaction, settingsStatement } from './transaction.js';
+import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 type Release = () => Promise<void>;
 
@@ -107,18 +107,21 @@ export class EmbeddedProvider implements Provider {
     return this.exclusive(() => this.session.exec(sql));
   }
 
-  /** The settings PGlite's one session carries now. */
-  private readonly sessionSettings = new Map<string, string>();
+  /** Nothing pools in front of an embedded database. */
+  readonly pooled = false;
 
-  withConnection<T>(fn: (connection: Queryable) => Promise<T>, options: ConnectionOptions = {}): Promise<T> {
-    return this.exclusive(async () => {
-      await applySessionSettings(this.session, options.settings, this.sessionSettings);
-      return fn(this.session);
-    });
+  withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T> {
+    return this.exclusive(() => fn(this.session));
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: ConnectionOptions): Promise<T> {
-    return this.withConnection((connection) => inTransaction(connection, fn), options);
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const settings = settingsStatement(options.settings ?? {});
+    return this.exclusive(() =>
+      inTransaction(this.session, async (tx) => {
+        if (settings) await tx.query(settings.sql, settings.params);
+        return fn(tx);
+      }),
+    );
   }
 
   poolStats(): PoolStats {

@@ -49,17 +49,27 @@ export function runOn<T>(
   progress: RunProgress = { maybeCommitted: false },
 ): Promise<T> {
   const context = { provider: provider.name };
-  const connection = options.settings ? { settings: options.settings } : {};
-  if (options.transaction === false) {
+  const settings = options.settings ? { settings: options.settings } : {};
+  if (options.transaction === false && !options.settings) {
     return provider.withConnection((c) => {
       progress.maybeCommitted = true;
       return fn(c, context);
-    }, connection);
+    });
+  }
+  if (options.transaction === false) {
+    // One statement with this transaction's settings (the tenant): sent with BEGIN and COMMIT in one round trip.
+    return provider.transaction(
+      (tx) => {
+        progress.maybeCommitted = true;
+        return fn(tx, context);
+      },
+      { ...settings, single: true },
+    );
   }
   // A failure before COMMIT rolls the transaction back (also when the connection dies).
   return provider.transaction(async (tx) => {
     const result = await fn(tx, context);
     progress.maybeCommitted = true;
     return result;
-  }, connection);
+  }, settings);
 }

@@ -1,7 +1,7 @@
 export { classifyFailure, type FailureClass, isConnectionFailure, toProviderError } from './classify.js';
 export { EmbeddedProvider } from './embedded-provider.js';
 export { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';
-export { PgProvider } from './pg-provider.js';
+export { looksPooled, PgProvider } from './pg-provider.js';
 export { type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
 export { embeddedDefault, openProvider, type ProviderSelection, ProviderSet } from './provider-set.js';
 export {
@@ -15,9 +15,8 @@ export {
   type WriteToken,
 } from './router.js';
 export { boundedWait, Pause } from './timing.js';
-export { applySessionSettings, inTransaction } from './transaction.js';
+export { inTransaction, settingsStatement } from './transaction.js';
 export type {
-  ConnectionOptions,
   PoolStats,
   Provider,
   ProviderDescription,
@@ -25,4 +24,5 @@ export type {
   Queryable,
   QueryOptions,
   QueryResult,
+  TransactionOptions,
 } from './types.js';

@@ -3,8 +3,8 @@ import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index
 import { logger } from '../observability/logger.js';
 import { classifyFailure, toConnectError, toProviderError } from './classify.js';
 import { boundedWait } from './timing.js';
-import { applySessionSettings, inTransaction } from './transaction.js';
-import type { ConnectionOptions, PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult } from './types.js';
+import { settingsStatement } from './transaction.js';
+import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 /**
  * int8 stays a string (as PGlite is configured too): a bigint HLC does not fit a
@@ -17,6 +17,21 @@ const TYPES = {
 };
 
 type PgQueryable = Pick<pg.PoolClient, 'query'>;
+
+/** Is this URL a transaction pooler's (PgBouncer; Neon's `-pooler` hosts; Supabase's pooler)? */
+export function looksPooled(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (
+      parsed.searchParams.get('pgbouncer') === 'true' ||
+      parsed.hostname.includes('-pooler.') ||
+      parsed.hostname.endsWith('pooler.supabase.com') ||
+      parsed.port === '6543'
+    );
+  } catch {
+    return false;
+  }
+}
 
 async function runQuery<R>(
   provider: string,
@@ -44,6 +59,7 @@ export class PgProvider implements Provider {
   private readonly target: string;
   private closed = false;
   private directProvider: PgProvider | undefined;
+  readonly pooled: boolean;
 
   constructor(private readonly config: ResolvedProvider) {
     if (!config.url) throw new Error(`provider ${config.name} has no url`);
@@ -51,19 +67,22 @@ export class PgProvider implements Provider {
     this.role = config.role;
     this.timeouts = config.timeouts;
     this.target = redactUrl(config.url);
+    this.pooled = config.pooler ? config.pooler === 'transaction' : looksPooled(config.url);
     this.pool = new pg.Pool({
       connectionString: config.url,
       max: config.pool.max,
       idleTimeoutMillis: config.pool.idleTimeoutMs,
-      // All three bounds, always: under SIGSTOP only the client-side ones fire.
+      // Client-side bounds: under SIGSTOP only these fire. The server-side ones
+      // (statement_timeout, idle_in_transaction_session_timeout) are set per
+      // transaction, never as startup parameters: PgBouncer rejects those it does not track.
       connectionTimeoutMillis: config.timeouts.connectMs,
       query_timeout: config.timeouts.queryMs,
-      statement_timeout: config.timeouts.statementMs,
-      idle_in_transaction_session_timeout: config.timeouts.idleInTransactionMs,
       application_name: 'agentmem',
       keepAlive: true,
       types: TYPES,
-    });
+      // Lets BEGIN, the transaction's settings, a statement and COMMIT go out together.
+      pipeline: true,
+    } as pg.PoolConfig);
     // Without this listener, a server dying under idle pooled connections crashes the process.
     this.pool.on('error', (error) => {
       logger().warn({ provider: this.name, failure: classifyFailure(error), err: error.message }, 'idle connection lost');
@@ -82,6 +101,7 @@ export class PgProvider implements Provider {
     return { name: this.name, kind: this.kind, role: this.role, target: this.target };
   }
 
+  /** One statement on its own (autocommit), bounded by the client-side timeouts. */
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
     return this.withConnection((connection) => connection.query<R>(sql, params, options));
   }
@@ -89,9 +109,6 @@ export class PgProvider implements Provider {
   async exec(sql: string, options?: QueryOptions): Promise<void> {
     await this.query(sql, undefined, options);
   }
-
-  /** Session settings each pooled connection carries now (gone with the connection). */
-  private readonly sessionSettings = new WeakMap<pg.PoolClient, Map<string, string>>();
 
   /**
    * A connection from the pool. Whatever fails while connecting (refused,
@@ -106,14 +123,15 @@ export class PgProvider implements Provider {
     }
   }
 
-  async withConnection<T>(fn: (connection: Queryable) => Promise<T>, options: ConnectionOptions = {}): Promise<T> {
+  /** fn with a checked-out client; a client that broke or timed out is destroyed, never handed to the next caller. */
+  private async withClient<T>(fn: (client: pg.PoolClient, connection: Queryable, broke: (error: Error) => void) => Promise<T>): Promise<T> {
     const client = await this.connect();
     let broken: Error | undefined;
     // Marks the connection for destruction; the pool's per-client listener keeps the process alive.
-    const onError = (error: Error) => {
+    const broke = (error: Error) => {
       broken = error;
     };
-    client.on('error', onError);
+    client.on('error', broke);
     const connection: Queryable = {
       query: async <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
         try {
@@ -128,19 +146,68 @@ export class PgProvider implements Provider {
       },
     };
     try {
-      const applied = this.sessionSettings.get(client) ?? new Map<string, string>();
-      this.sessionSettings.set(client, applied);
-      await applySessionSettings(connection, options.settings, applied);
-      return await fn(connection);
+      return await fn(client, connection, broke);
     } finally {
-      client.off('error', onError);
-      // A connection that timed out or broke is destroyed, never handed to the next caller.
+      client.off('error', broke);
       client.release(broken ?? false);
     }
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: ConnectionOptions): Promise<T> {
-    return this.withConnection((connection) => inTransaction(connection, fn), options);
+  withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T> {
+    return this.withClient((_client, connection) => fn(connection));
+  }
+
+  /**
+   * BEGIN, then this transaction's settings — the server-side timeouts always,
+   * plus the caller's (the tenant) — sent together; fn; COMMIT. With `single`,
+   * fn's one statement and the COMMIT go out with them: one round trip.
+   * Nothing outlives the transaction, so it works through a transaction pooler.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const settings = settingsStatement({
+      statement_timeout: String(this.timeouts.statementMs),
+      idle_in_transaction_session_timeout: String(this.timeouts.idleInTransactionMs),
+      ...options.settings,
+    }) as { sql: string; params: string[] };
+    return this.withClient(async (client, connection, broke) => {
+      const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[] }[], timeoutMs = this.timeouts.queryMs) => {
+        // Issued together (pipeline mode); each answer is awaited, so every failure is seen.
+        const answers = await Promise.allSettled(statements.map((st) => runQuery<R>(this.name, client, st.sql, st.params, timeoutMs)));
+        const failure = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+        if (failure) {
+          if (classifyFailure((failure.reason as { cause?: unknown }).cause ?? failure.reason) !== 'sql') broke(failure.reason as Error);
+          throw failure.reason;
+        }
+        return answers.map((a) => (a as PromiseFulfilledResult<QueryResult<R>>).value);
+      };
+      if (options.single) {
+        let sent = false;
+        const single: Queryable = {
+          query: async <R>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
+            if (sent) throw new Error('a single-statement operation sent a second statement');
+            sent = true;
+            const answers = await pipelined<R>(
+              [{ sql: 'BEGIN' }, settings, { sql, ...(params ? { params } : {}) }, { sql: 'COMMIT' }],
+              queryOptions?.timeoutMs,
+            );
+            return answers[2] as QueryResult<R>;
+          },
+          exec: async (sql: string, queryOptions?: QueryOptions) => {
+            await single.query(sql, undefined, queryOptions);
+          },
+        };
+        return fn(single);
+      }
+      await pipelined([{ sql: 'BEGIN' }, settings]);
+      try {
+        const result = await fn(connection);
+        await connection.query('COMMIT');
+        return result;
+      } catch (error) {
+        await connection.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   direct(): Provider {
@@ -150,6 +217,7 @@ export class PgProvider implements Provider {
       ...this.config,
       url: this.config.directUrl,
       directUrl: undefined,
+      pooler: undefined,
       pool: { ...this.config.pool, max: Math.min(this.config.pool.max, 4) },
     });
     return this.directProvider;

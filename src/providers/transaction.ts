@@ -14,19 +14,14 @@ export async function inTransaction<T>(connection: Queryable, fn: (tx: Queryable
 }
 
 /**
- * Bring a connection's session settings up to date with one statement, or
- * none when it already has them. `applied` is what this connection was given
- * before (owned by the caller, one per connection).
+ * One statement that sets every setting for the current transaction only
+ * (`set_config(name, value, true)`), or undefined when there is none.
  */
-export async function applySessionSettings(
-  connection: Queryable,
-  wanted: Readonly<Record<string, string>> | undefined,
-  applied: Map<string, string>,
-): Promise<void> {
-  if (!wanted) return;
-  const changes = Object.entries(wanted).filter(([key, value]) => applied.get(key) !== value);
-  if (!changes.length) return;
-  const calls = changes.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ');
-  await connection.query(`SELECT ${calls}`, changes.flat());
-  for (const [key, value] of changes) applied.set(key, value);
+export function settingsStatement(settings: Readonly<Record<string, string>>): { sql: string; params: string[] } | undefined {
+  const entries = Object.entries(settings);
+  if (!entries.length) return undefined;
+  return {
+    sql: `SELECT ${entries.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
+    params: entries.flat(),
+  };
 }

@@ -27,14 +27,20 @@ export interface ProviderDescription {
   target: string;
 }
 
-/** Per-call options for a dedicated connection. */
-export interface ConnectionOptions {
+/** Per-call options for a transaction. */
+export interface TransactionOptions {
   /**
-   * Session settings (e.g. agentmem.tenant_id) the connection must carry. They
-   * are set outside any transaction and remembered per connection, so a
-   * connection that already has them costs no extra round trip.
+   * Settings (e.g. agentmem.tenant_id) for this transaction only
+   * (`set_config(…, true)`). Never session state: through a transaction pooler
+   * the next transaction may run on another server connection, with another
+   * client's session.
    */
   settings?: Readonly<Record<string, string>>;
+  /**
+   * fn sends exactly one statement: BEGIN, the settings, the statement and
+   * COMMIT go to the server together, in one round trip.
+   */
+  single?: boolean;
 }
 
 export interface PoolStats {
@@ -55,10 +61,19 @@ export interface Provider extends Queryable {
   readonly role: 'primary' | 'replica';
   readonly timeouts: Timeouts;
   describe(): ProviderDescription;
-  /** One dedicated connection for a sequence of statements (session-level locks, SET). */
-  withConnection<T>(fn: (connection: Queryable) => Promise<T>, options?: ConnectionOptions): Promise<T>;
-  /** BEGIN … COMMIT on one connection; ROLLBACK when fn throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: ConnectionOptions): Promise<T>;
+  /**
+   * One dedicated connection for a sequence of statements that need a session
+   * (an advisory lock held across transactions). Through a transaction pooler
+   * there is no such session: use `direct()`.
+   */
+  withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T>;
+  /** BEGIN … COMMIT on one connection, with the settings for this transaction; ROLLBACK when fn throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * True when the provider's URL goes through a transaction pooler (PgBouncer;
+   * Neon's and Supabase's pooled URLs), so it cannot hold a session.
+   */
+  readonly pooled: boolean;
   poolStats(): PoolStats;
   /**
    * The connection for work that needs a session or must see every tenant

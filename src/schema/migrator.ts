@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MigrationError } from '../errors/index.js';
+import { ConfigError, MigrationError } from '../errors/index.js';
 import type { Provider, Queryable } from '../providers/index.js';
 import { inTransaction } from '../providers/index.js';
 import { templateValues } from './enums.js';
@@ -216,6 +216,15 @@ export class Migrator {
 
   /** Hold the migration lock for fn, waiting (bounded) while another migrator has it. */
   private locked<T>(fn: (connection: Queryable) => Promise<T>): Promise<T> {
+    if (this.provider.pooled) {
+      // A session advisory lock through a transaction pooler lands on some other client's session.
+      return Promise.reject(
+        new ConfigError(
+          `provider "${this.provider.name}" connects through a transaction pooler, and migrations hold a session lock: give it a \`directUrl\` (a direct connection: Neon's URL without "-pooler", Supabase's on port 5432)`,
+          { provider: this.provider.name },
+        ),
+      );
+    }
     return this.provider.withConnection(async (connection) => {
       const key = `agentmem.migrate.${this.options.schema}`;
       const deadline = Date.now() + this.lockTimeoutMs;

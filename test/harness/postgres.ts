@@ -32,7 +32,7 @@ function findBinDir(): string {
   return join(root, preferred, 'bin');
 }
 
-const isRoot = process.getuid?.() === 0;
+export const isRoot = process.getuid?.() === 0;
 let postgresIds: { uid: number; gid: number } | undefined;
 function serverUser(): { uid: number; gid: number } | undefined {
   if (!isRoot) return undefined;
@@ -55,7 +55,7 @@ function runPg(binary: string, args: string[], timeoutMs = 60_000): string {
   return result.stdout;
 }
 
-function giveToServerUser(path: string): void {
+export function giveToServerUser(path: string): void {
   const ids = serverUser();
   if (ids) execFileSync('chown', ['-R', `${ids.uid}:${ids.gid}`, path]);
 }

@@ -146,8 +146,18 @@ describe('provider under real faults', () => {
         expect(isConnectionFailure(result.error)).toBe(false);
       }
     }
-    // statement_timeout is set on every connection.
+    // The server-side timeouts are set for every transaction, not the session (a pooler may hand the session to others).
+    const inside = await provider.transaction((tx) =>
+      tx.query<{ s: string; i: string }>(
+        "SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i",
+      ),
+    );
+    expect(inside.rows[0]).toEqual({ s: '5s', i: '5s' });
+    const single = await provider.transaction((tx) => tx.query<{ s: string }>("SELECT current_setting('statement_timeout') AS s"), {
+      single: true,
+    });
+    expect(single.rows[0]?.s).toBe('5s');
     const { rows } = await provider.query<{ statement_timeout: string }>('SHOW statement_timeout');
-    expect(rows[0]?.statement_timeout).toBe('5s');
+    expect(rows[0]?.statement_timeout).toBe('0');
   });
 });

@@ -9,6 +9,8 @@ describe('failure classes', () => {
     for (const code of ['28P01', '28000', '3D000', '57P01', '08006'])
       expect(classifyFailure({ code, message: 'x' }), code).toBe('connection');
     for (const code of ['23505', '42P01', '22P02']) expect(classifyFailure({ code, message: 'x' }), code).toBe('sql');
+    // An errno with the shape of a SQLSTATE is still a socket error.
+    expect(classifyFailure({ code: 'EPIPE', message: 'write EPIPE' })).toBe('connection');
     expect(toProviderError('p1', { code: '28P01', message: 'password authentication failed for user "x"' }, 1000)).toBeInstanceOf(
       ProviderUnavailableError,
     );
