@@ -3,8 +3,9 @@
 // after changing them (a test checks every metric a panel uses exists).
 import { writeFileSync } from 'node:fs';
 
-// Grafana's import placeholder for the data source, literally "${DS_PROMETHEUS}".
-const ds = { type: 'prometheus', uid: ['$', '{DS_PROMETHEUS}'].join('') };
+// Every panel reads the dashboard's `datasource` variable, literally "${datasource}": it works
+// both when imported in the UI and when provisioned from a file (which fills in no import inputs).
+const ds = { type: 'prometheus', uid: ['$', '{datasource}'].join('') };
 let id = 0;
 const panel = (title, type, targets, grid, extra = {}) => ({
   id: ++id,
@@ -136,7 +137,6 @@ const panels = [
 ];
 
 const dashboard = {
-  __inputs: [{ name: 'DS_PROMETHEUS', label: 'Prometheus', type: 'datasource', pluginId: 'prometheus', pluginName: 'Prometheus' }],
   title: 'agentmem',
   uid: 'agentmem-overview',
   description: 'agentmem providers, operations, replication and the 99.9% availability SLO (recording rules in alert-rules.yml).',
@@ -146,7 +146,9 @@ const dashboard = {
   version: 1,
   refresh: '30s',
   time: { from: 'now-6h', to: 'now' },
-  templating: { list: [] },
+  templating: {
+    list: [{ name: 'datasource', label: 'Prometheus', type: 'datasource', query: 'prometheus', current: {}, hide: 0, refresh: 1 }],
+  },
   annotations: { list: [] },
   panels,
 };

@@ -3,7 +3,7 @@ import { HEALTH_EXIT, type HealthReport } from '../ops/health.js';
 import { Monitor } from '../ops/monitor.js';
 import { untilSignal, withContext } from './context.js';
 import { out, table } from './output.js';
-import { duration, positiveInt } from './parsers.js';
+import { durationOption } from './parsers.js';
 
 interface HealthFlags {
   json?: boolean;
@@ -16,9 +16,11 @@ export function healthCommand(): Command {
   return new Command('health')
     .description('check every provider directly: up/down, probe latency, a test query, row counts, replication lag, breaker state')
     .option('--json', 'one JSON document per check on stdout, nothing else (JSON Lines with --watch)')
-    .option('--watch <seconds>', 'check again every SECONDS until interrupted', positiveInt)
+    .addOption(
+      durationOption('--watch <duration>', 'check again every DURATION until interrupted (e.g. 30s, 5m; a bare number is seconds)'),
+    )
     .option('--alert', 'send alerts for new and cleared conditions through the configured channels')
-    .option('--timeout <duration>', 'bound on each query of a check (e.g. 5s)', duration, 5000)
+    .addOption(durationOption('--timeout <duration>', 'bound on each query of a check', 5000))
     .addHelpText(
       'after',
       '\nExit codes: 0 every provider healthy, 1 degraded (some down, drifted or lagging), 2 all providers down.\nTimes are UTC (ISO 8601).',
@@ -29,7 +31,7 @@ export function healthCommand(): Command {
         async ({ config, providers }) => {
           // The monitor's check (health, metrics, alerts), without its history: the same work, printed.
           const monitor = new Monitor(config, providers, {
-            intervalMs: (flags.watch ?? 0) * 1000,
+            intervalMs: flags.watch ?? 0,
             timeoutMs: flags.timeout,
             history: false,
             alerts: flags.alert === true,

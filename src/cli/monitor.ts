@@ -5,7 +5,7 @@ import { type MetricsServer, startMetricsServer } from '../ops/metrics-server.js
 import { Monitor } from '../ops/monitor.js';
 import { untilSignal, withContext } from './context.js';
 import { EXIT } from './output.js';
-import { duration } from './parsers.js';
+import { durationOption } from './parsers.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -72,7 +72,7 @@ async function runLoop(command: Command, flags: LoopFlags, options: { history: b
 export function monitorCommand(): Command {
   return new Command('monitor')
     .description('long-running health loop: checks every interval, keeps SLA history, sends alerts, logs JSON (stops cleanly on SIGTERM)')
-    .option('--interval <duration>', 'time between checks (default: monitor.intervalMs, 60s)', duration)
+    .addOption(durationOption('--interval <duration>', 'time between checks, e.g. 30s or 5m (default: monitor.intervalMs, 60s)'))
     .option('--metrics-port <port>', 'also expose Prometheus metrics on this port (GET /metrics, /healthz)', port)
     .option('--host <address>', 'address for the metrics endpoint', '127.0.0.1')
     .option('--no-alerts', 'do not send alerts')
@@ -88,7 +88,7 @@ export function serveCommand(): Command {
     .option('--metrics', 'serve the metrics endpoint (required: the HTTP memory API is not part of this release)')
     .option('--port <port>', 'port to listen on (0 picks a free one)', port, 9464)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--interval <duration>', 'time between health checks', duration, 15_000)
+    .addOption(durationOption('--interval <duration>', 'time between health checks', 15_000))
     .option('--log-level <level>', 'log level (JSON lines on stderr)', 'info')
     .action(async (flags: { metrics?: boolean; port: number; host: string; interval: number; logLevel: string }, command: Command) => {
       if (!flags.metrics) throw new UsageError('nothing to serve: pass --metrics');

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 export function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number');
@@ -23,9 +23,46 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** A duration such as `500ms`, `30s`, `15m`, `12h`, `7d` (a bare number is seconds), in milliseconds. */
+/** Node's timers take at most 2^31-1 ms; a longer wait fires at once (and a loop spins). */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/**
+ * A duration such as `500ms`, `30s`, `15m`, `12h`, `7d` (a bare number is
+ * seconds), in milliseconds; from 1 ms to 24 days.
+ */
 export function duration(value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError('must be a duration such as 30s, 15m, 12h or 7d');
-  return Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000);
+  if (!match) throw new InvalidArgumentError('must be a duration such as 500ms, 30s, 15m, 12h or 7d (a bare number is seconds)');
+  const ms = Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
+  if (ms < 1) throw new InvalidArgumentError('must be at least 1ms');
+  if (ms > MAX_DURATION_MS) throw new InvalidArgumentError('must be at most 24d');
+  return ms;
+}
+
+/** A duration as a person writes it: 500ms, 15s, 5m, 12h, 7d. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** A `--flag <duration>` option whose default is shown in the units it is written in. */
+export function durationOption(flags: string, description: string, defaultMs?: number): Option {
+  const option = new Option(flags, description).argParser(duration);
+  return defaultMs === undefined ? option : option.default(defaultMs, formatDuration(defaultMs));
+}
+
+/** A whole number from 1 to `max`. */
+export function boundedInt(max: number): (value: string) => number {
+  return (value) => {
+    const n = positiveInt(value);
+    if (n > max) throw new InvalidArgumentError(`must be at most ${max}`);
+    return n;
+  };
 }

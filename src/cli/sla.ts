@@ -4,7 +4,7 @@ import { HealthHistory } from '../ops/history.js';
 import { type Availability, computeSla } from '../ops/sla.js';
 import { withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
-import { positiveInt } from './parsers.js';
+import { boundedInt } from './parsers.js';
 
 const percent = (a: Availability) => (a.availability === null ? 'no data' : `${(a.availability * 100).toFixed(3)}%`);
 const hours = (seconds: number) => `${(seconds / 3600).toFixed(2)} h`;
@@ -14,7 +14,7 @@ export function slaCommand(): Command {
     .description(
       "availability per provider and for the whole system (writes possible), error budget left and burn rate, from the monitor's health history",
     )
-    .option('--days <n>', 'window in days', positiveInt, 30)
+    .option('--days <n>', 'window in days (at most 3650)', boundedInt(3650), 30)
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExit codes: 0 within the objective (monitor.slo), 1 error budget spent.')
     .action(async (flags: { days: number; json?: boolean }, command: Command) => {

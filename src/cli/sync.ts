@@ -3,7 +3,7 @@ import type { Provider } from '../providers/index.js';
 import { purgeTombstones, Replicator, repairProviders, runSync, syncStatus, verifyProviders } from '../replication/index.js';
 import { type CommandContext, withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
-import { duration } from './parsers.js';
+import { durationOption } from './parsers.js';
 
 async function allProviders({ providers }: CommandContext): Promise<Provider[]> {
   const opened: Provider[] = [];
@@ -102,7 +102,7 @@ export function syncCommand(): Command {
   sync
     .command('purge')
     .description('delete tombstones for good, only those every provider already holds (runs a sync first)')
-    .option('--older-than <duration>', 'only tombstones deleted longer ago than this (e.g. 7d, 12h)', duration, 7 * 86_400_000)
+    .addOption(durationOption('--older-than <duration>', 'only tombstones deleted longer ago than this (e.g. 7d, 12h)', 7 * 86_400_000))
     .option('--json', 'print the result as JSON')
     .action(async (flags: { olderThan: number; json?: boolean }, command: Command) => {
       await withContext(command, async (context) => {

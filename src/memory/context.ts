@@ -140,6 +140,10 @@ export class StoreContext {
  * Duration per operation and provider, and the slow-query log: operation name,
  * provider and duration only — never parameters, which may hold user content.
  */
+/** The error classes alert rules watch; each operation's series start at 0 the first time it runs. */
+const ALERTED_CLASSES = ['PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT', 'QUERY_FAILED', 'OUTCOME_UNKNOWN', 'NOT_DURABLE', 'INTERNAL'];
+const seenOperations = new Set<string>();
+
 function observeOperation(
   operation: string,
   provider: string | undefined,
@@ -148,6 +152,10 @@ function observeOperation(
   slowQueryMs: number,
 ): void {
   const now = performance.now();
+  if (!seenOperations.has(operation)) {
+    seenOperations.add(operation);
+    for (const errorClass of ALERTED_CLASSES) errorsTotal.inc({ class: errorClass, operation }, 0);
+  }
   const labels = { operation, provider: provider ?? 'none' };
   queryDuration.observe(labels, (now - started) / 1000);
   const ms = now - queryStarted;

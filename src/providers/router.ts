@@ -122,6 +122,11 @@ export class Router extends EventEmitter implements Executor {
     for (const health of healths) {
       breakerState.set({ provider: health.name }, BREAKER_STATE_VALUE.closed);
       this.watch(health);
+      // Every failover series exists at 0 from the start: a counter born at 1 is invisible to increase().
+      for (const to of healths) {
+        if (to === health) continue;
+        for (const kind of ['failover', 'failback'] as const) failoversTotal.inc({ kind, from: health.name, to: to.name }, 0);
+      }
     }
   }
 

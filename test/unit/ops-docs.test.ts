@@ -16,7 +16,8 @@ type Rule = {
 const rules = parse(readFileSync(join(ROOT, 'docs/ops/alert-rules.yml'), 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
 const allRules = rules.groups.flatMap((g) => g.rules);
 const dashboard = JSON.parse(readFileSync(join(ROOT, 'docs/ops/grafana-dashboard.json'), 'utf8')) as {
-  panels: { title: string; targets: { expr: string }[] }[];
+  panels: { title: string; datasource: { uid: string }; targets: { expr: string; datasource: { uid: string } }[] }[];
+  templating: { list: { name: string; type: string; query: string }[] };
 };
 
 /** Every series an expression reads: agentmem_* metrics (histogram suffixes stripped) and agentmem:* recording rules. */
@@ -33,6 +34,17 @@ describe('docs/ops: Grafana dashboard and Prometheus rules', () => {
     expect(used.length).toBeGreaterThan(20);
     const unknown = [...new Set(used)].filter((name) => !exported.has(name) && !recorded.has(name));
     expect(unknown).toEqual([]);
+  });
+
+  it('the dashboard picks its Prometheus from a datasource variable, so file provisioning works', () => {
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+    );
+    const variable = ['$', '{datasource}'].join('');
+    for (const panel of dashboard.panels) {
+      expect(panel.datasource.uid, panel.title).toBe(variable);
+      for (const target of panel.targets) expect(target.datasource.uid, panel.title).toBe(variable);
+    }
   });
 
   it('every alert has a severity, a summary and a runbook section that exists', () => {

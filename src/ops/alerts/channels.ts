@@ -14,6 +14,12 @@ export interface AlertEvent {
 export interface AlertChannel {
   readonly name: string;
   send(event: AlertEvent): Promise<void>;
+  /**
+   * Re-post every active alert at every evaluation (Alertmanager): it resolves
+   * an alert nobody re-sends within its resolve_timeout. A person's channel
+   * (Telegram, a webhook) hears of a condition once, and again when it clears.
+   */
+  readonly repeatsActive?: boolean;
 }
 
 export class ChannelError extends Error {}
@@ -65,11 +71,18 @@ export class WebhookChannel implements AlertChannel {
   }
 }
 
-/** Prometheus Alertmanager API v2: an alert with endsAt set is a resolution. */
+/**
+ * Prometheus Alertmanager API v2. Active alerts are re-posted at every
+ * evaluation with `endsAt` a while ahead (`holdMs`), as Alertmanager expects of
+ * a client: if the sender stops (the monitor died), the alert resolves on its
+ * own then instead of firing forever. A resolution sets `endsAt` to now.
+ */
 export class AlertmanagerChannel implements AlertChannel {
   readonly name = 'alertmanager';
-  constructor(private readonly options: { url: string; timeoutMs: number }) {}
+  readonly repeatsActive = true;
+  constructor(private readonly options: { url: string; timeoutMs: number; holdMs?: number }) {}
   send(event: AlertEvent): Promise<void> {
+    const holdMs = this.options.holdMs ?? 5 * 60_000;
     const c = event.condition;
     return postJson(
       `${this.options.url.replace(/\/$/, '')}/api/v2/alerts`,
@@ -83,7 +96,7 @@ export class AlertmanagerChannel implements AlertChannel {
           },
           annotations: { summary: c.summary },
           startsAt: event.since,
-          ...(event.status === 'resolved' ? { endsAt: event.at } : {}),
+          endsAt: event.status === 'resolved' ? event.at : new Date(Date.parse(event.at) + holdMs).toISOString(),
         },
       ],
       this.options.timeoutMs,
@@ -106,7 +119,11 @@ export function channelsFromConfig(config: AgentmemConfig): AlertChannel[] {
     );
   }
   if (a.webhook) channels.push(new WebhookChannel({ url: a.webhook.url, timeoutMs: a.timeoutMs }));
-  if (a.alertmanager) channels.push(new AlertmanagerChannel({ url: a.alertmanager.url, timeoutMs: a.timeoutMs }));
+  if (a.alertmanager) {
+    // Held a few checks ahead: resolved by Alertmanager only if the monitor stops re-posting it.
+    const holdMs = Math.max(5 * 60_000, 3 * config.monitor.intervalMs);
+    channels.push(new AlertmanagerChannel({ url: a.alertmanager.url, timeoutMs: a.timeoutMs, holdMs }));
+  }
   return channels;
 }
 

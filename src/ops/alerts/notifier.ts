@@ -41,6 +41,10 @@ export class AlertNotifier {
   ) {
     this.policy = withRetries(options);
     this.load();
+    // Series born at 0, so the first failure after a start is an increase() an alert rule can see.
+    for (const channel of channels) {
+      for (const outcome of ['sent', 'failed', 'rate_limited'] as const) alertsSentTotal.inc({ channel: channel.name, outcome }, 0);
+    }
   }
 
   get activeKeys(): string[] {
@@ -66,23 +70,39 @@ export class AlertNotifier {
     for (const event of events) {
       for (const channel of this.channels) outcomes.push(await this.deliver(channel, event, now.getTime()));
     }
+    // Conditions still active: re-posted to the channels that expect it (not rate-limited: they de-duplicate).
+    const ongoing = [...next.values()].filter((a) => !events.some((e) => e.condition.key === a.condition.key));
+    for (const channel of this.channels.filter((c) => c.repeatsActive)) {
+      for (const active of ongoing) {
+        const event: AlertEvent = { status: 'firing', condition: active.condition, since: active.since, at };
+        outcomes.push(await this.deliver(channel, event, now.getTime(), { repeat: true }));
+      }
+    }
     return { events, outcomes };
   }
 
-  private async deliver(channel: AlertChannel, event: AlertEvent, now: number): Promise<DeliveryReport['outcomes'][number]> {
+  private async deliver(
+    channel: AlertChannel,
+    event: AlertEvent,
+    now: number,
+    options: { repeat?: boolean } = {},
+  ): Promise<DeliveryReport['outcomes'][number]> {
     const base = { channel: channel.name, status: event.status, key: event.condition.key };
-    const recent = (this.sentAt.get(channel.name) ?? []).filter((t) => now - t < 60_000);
-    if (recent.length >= this.options.rateLimitPerMinute) {
-      alertsSentTotal.inc({ channel: channel.name, outcome: 'rate_limited' });
-      logger().warn({ ...base }, 'alert dropped: channel rate limit reached');
-      return { ...base, outcome: 'rate_limited' };
+    if (!options.repeat) {
+      const recent = (this.sentAt.get(channel.name) ?? []).filter((t) => now - t < 60_000);
+      if (recent.length >= this.options.rateLimitPerMinute) {
+        alertsSentTotal.inc({ channel: channel.name, outcome: 'rate_limited' });
+        logger().warn({ ...base }, 'alert dropped: channel rate limit reached');
+        return { ...base, outcome: 'rate_limited' };
+      }
+      recent.push(now);
+      this.sentAt.set(channel.name, recent);
     }
-    recent.push(now);
-    this.sentAt.set(channel.name, recent);
     try {
       await this.policy.execute(() => channel.send(event));
       alertsSentTotal.inc({ channel: channel.name, outcome: 'sent' });
-      logger().info({ ...base }, 'alert sent');
+      if (options.repeat) logger().debug({ ...base }, 'active alert re-posted');
+      else logger().info({ ...base }, 'alert sent');
       return { ...base, outcome: 'sent' };
     } catch (error) {
       alertsSentTotal.inc({ channel: channel.name, outcome: 'failed' });
