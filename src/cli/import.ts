@@ -10,10 +10,13 @@ function printReport(r: LegacyImportReport): void {
     );
   out.line(`import from ${r.source}${r.dryRun ? ' (dry run: nothing written)' : ''}`);
   line('sessions', r.sessions);
+  line('chats', r.conversations, ' (conversation_sessions)');
   line('messages', r.messages, `, re-appended duplicates dropped ${r.messages.duplicates}`);
   line('memories', r.memories);
   line('atoms', r.atoms, `, invalid ${r.atoms.invalid.length}`);
   line('settings', r.settings);
+  for (const key of r.settings.shadowed)
+    out.line(`  setting ${key}: the two legacy tables disagree; agent_factory_settings' value was kept`);
   for (const bad of r.atoms.invalid) out.line(`  invalid atom ${bad.atomId ?? '(no id)'}: ${bad.reasons.join('; ')}`);
   for (const s of r.skipped) out.line(`  skipped ${s.table}: ${s.reason}`);
 }

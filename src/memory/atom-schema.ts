@@ -1,10 +1,13 @@
 import { z } from 'zod';
-import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../schema/enums.js';
+import { ATOM_ID_PATTERN_SOURCE, ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../schema/enums.js';
 import { cleanText, jsonObject, timestamp } from './validation.js';
 
-/** `prefix:slug`, the same pattern as the knowledge_atoms_atom_id_check constraint. */
-export const ATOM_ID_PATTERN = /^[a-z0-9][a-z0-9_-]*:[a-z0-9][a-z0-9._/-]*$/;
-export const atomId = z.string().max(300).regex(ATOM_ID_PATTERN, 'must look like prefix:slug (lower-case letters, digits, - _ . /)');
+/** `prefix:slug` or `manufacturer:product:topic-slug`: the pattern of the knowledge_atoms_atom_id_check constraint. */
+export const ATOM_ID_PATTERN = new RegExp(ATOM_ID_PATTERN_SOURCE);
+export const atomId = z
+  .string()
+  .max(300)
+  .regex(ATOM_ID_PATTERN, 'must look like prefix:slug or manufacturer:product:topic-slug (letters, digits, - _ . /)');
 
 const shortText = cleanText(500);
 

@@ -6,11 +6,21 @@ import { PgProvider, type Queryable } from '../providers/index.js';
 import { MEMORY_TYPES, type MemoryType } from '../schema/index.js';
 
 /**
- * Import from the database of the system agentmem replaces:
- *   session_memories(session_id, user_id, memory_type, content, metadata, created_at)
- *   knowledge_atoms(atom_id, atom_type, title, …, embedding vector(1536), …)
- *   settings(setting_key, setting_value, category, description)
- *   agent_factory_settings(category, key, value, description)
+ * Import from the database of the system agentmem replaces (its schema files
+ * and the rows its Python storage writes):
+ *   session_memories(session_id, user_id, memory_type, content jsonb, metadata, created_at)
+ *     - a message row keeps its whole message in `content`: {role, content,
+ *       timestamp, metadata, message_index}; the metadata column stays unset;
+ *     - one session_metadata row per session: {created_at, last_active, metadata, message_count};
+ *     - other types (context, decision, …): content and metadata as given;
+ *   conversation_sessions(session_id, user_id, telegram_user_id, messages jsonb
+ *     [{role, content, timestamp}], context_summary, last_topic, created_at, updated_at)
+ *   knowledge_atoms(atom_id manufacturer:product:topic-slug, atom_type incl. fault,
+ *     …, source_pages integer[], embedding vector(1536), …)
+ *   settings(setting_key, setting_value, category, description) and
+ *   agent_factory_settings(category, key, value, description): where both hold
+ *     a key, agent_factory_settings (what the settings service reads) wins and
+ *     the other is reported as shadowed.
  * It re-appended whole transcripts on every save; a message seen again (same
  * session, role, content and message_index) is imported once. Ids are derived
  * from the legacy identity, so running the import twice imports nothing new.
@@ -21,9 +31,11 @@ export interface LegacyImportReport {
   dryRun: boolean;
   sessions: Counts;
   messages: Counts & { duplicates: number };
+  conversations: Counts;
   memories: Counts;
   atoms: Counts & { invalid: { atomId: string | null; reasons: string[] }[] };
-  settings: Counts;
+  /** Settings whose two legacy tables disagree: agent_factory_settings' value was kept. */
+  settings: Counts & { shadowed: string[] };
   skipped: { table: string; reason: string }[];
 }
 
@@ -33,6 +45,7 @@ interface Counts {
   existing: number;
 }
 
+const ROLES = ['user', 'assistant', 'system'] as const;
 const counts = (): Counts => ({ read: 0, imported: 0, existing: 0 });
 const ROLE_OF: Partial<Record<MemoryType, 'user' | 'assistant' | 'system'>> = {
   message_user: 'user',
@@ -66,6 +79,45 @@ const parseJson = (value: unknown): unknown => {
   }
 };
 
+/** A timestamp as the Python code wrote it (`datetime.isoformat()`, usually without a zone) read as UTC. */
+function utcIso(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !value.trim()) return undefined;
+  const text = /(Z|[+-]\d\d:?\d\d)$/.test(value.trim()) ? value.trim() : `${value.trim()}Z`;
+  const at = new Date(text);
+  return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
+}
+
+const asObject = (value: unknown): Record<string, unknown> =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+/**
+ * One message row. The Python storage keeps the whole message in `content`:
+ * {role, content, timestamp, metadata, message_index}; older rows hold the
+ * text there and the index in the metadata column.
+ */
+function legacyMessage(
+  content: unknown,
+  metadataColumn: unknown,
+  typeRole: 'user' | 'assistant' | 'system',
+): { role: 'user' | 'assistant' | 'system'; content: string; metadata: Record<string, unknown>; index: unknown; timestamp?: string } {
+  const parsed = parseJson(content);
+  const column = asObject(parseJson(metadataColumn));
+  const envelope = asObject(parsed);
+  if (typeof envelope.content === 'string') {
+    const role = envelope.role === 'user' || envelope.role === 'assistant' || envelope.role === 'system' ? envelope.role : typeRole;
+    const timestamp = utcIso(envelope.timestamp);
+    return {
+      role,
+      content: envelope.content,
+      metadata: { ...column, ...asObject(envelope.metadata) },
+      index: envelope.message_index ?? column.message_index ?? null,
+      ...(timestamp ? { timestamp } : {}),
+    };
+  }
+  const { message_index: index = null, ...metadata } = column;
+  return { role: typeRole, content: typeof parsed === 'string' ? parsed : JSON.stringify(parsed), metadata, index };
+}
+
 const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
 
 export async function importLegacy(
@@ -87,13 +139,15 @@ export async function importLegacy(
     dryRun: Boolean(options.dryRun),
     sessions: counts(),
     messages: { ...counts(), duplicates: 0 },
+    conversations: counts(),
     memories: counts(),
     atoms: { ...counts(), invalid: [] },
-    settings: counts(),
+    settings: { ...counts(), shadowed: [] },
     skipped: [],
   };
   try {
     await importSessionMemories(memory, source, report, Boolean(options.dryRun));
+    await importConversations(memory, source, report, Boolean(options.dryRun));
     await importAtoms(memory, source, report, Boolean(options.dryRun));
     await importSettings(memory, source, report, Boolean(options.dryRun));
   } finally {
@@ -127,37 +181,41 @@ async function importSessionMemories(memory: AgentMemory, source: Queryable, rep
   for (const [legacySession, sessionRows] of bySession) {
     const sessionId = idForKey(tenant, 'legacy-session', legacySession);
     const meta = sessionRows.find((r) => r.memory_type === 'session_metadata');
-    const metaContent = (parseJson(meta?.content) ?? {}) as Record<string, unknown>;
+    // {created_at, last_active, metadata, message_count}, as the Python storage writes it.
+    const metaContent = asObject(parseJson(meta?.content));
+    const sessionMetadata = asObject(metaContent.metadata);
+    const title = typeof sessionMetadata.title === 'string' ? sessionMetadata.title : metaContent.title;
     const startedAt =
+      utcIso(metaContent.created_at) ??
       sessionRows
         .map((r) => r.created_at)
         .filter(Boolean)
-        .sort()[0] ?? undefined;
+        .sort()[0] ??
+      undefined;
     const userId = sessionRows.find((r) => r.user_id)?.user_id ?? undefined;
 
     // Transcript: one message per (role, content, message_index), in index (then time) order.
     const seen = new Set<string>();
     const messages = [];
     for (const row of sessionRows) {
-      const role = ROLE_OF[row.memory_type as MemoryType];
-      if (!role) continue;
+      const typeRole = ROLE_OF[row.memory_type as MemoryType];
+      if (!typeRole) continue;
       report.messages.read++;
-      const metadata = (parseJson(row.metadata) ?? {}) as Record<string, unknown>;
-      const content = typeof row.content === 'string' ? row.content : JSON.stringify(row.content);
-      const index = metadata.message_index ?? null;
-      const key = JSON.stringify([role, content, index]);
+      const message = legacyMessage(row.content, row.metadata, typeRole);
+      const key = JSON.stringify([message.role, message.content, message.index]);
       if (seen.has(key)) {
         report.messages.duplicates++;
         continue;
       }
       seen.add(key);
+      const at = message.timestamp ?? row.created_at;
       messages.push({
-        id: idForKey(tenant, 'legacy-message', `${legacySession}\u0000${hash([role, content, index])}`),
-        role,
-        content,
-        metadata,
-        ...(row.created_at ? { createdAt: new Date(row.created_at) } : {}),
-        index: typeof index === 'number' ? index : Number.POSITIVE_INFINITY,
+        id: idForKey(tenant, 'legacy-message', `${legacySession}\u0000${hash([message.role, message.content, message.index])}`),
+        role: message.role,
+        content: message.content,
+        metadata: message.metadata,
+        ...(at ? { createdAt: new Date(at) } : {}),
+        index: typeof message.index === 'number' ? message.index : Number.POSITIVE_INFINITY,
       });
     }
     messages.sort((a, b) => a.index - b.index || (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0));
@@ -169,9 +227,13 @@ async function importSessionMemories(memory: AgentMemory, source: Queryable, rep
           session: {
             id: sessionId,
             ...(userId ? { userId } : {}),
-            ...(typeof metaContent.title === 'string' ? { title: metaContent.title } : {}),
+            ...(typeof title === 'string' ? { title } : {}),
             ...(startedAt ? { startedAt } : {}),
-            metadata: { legacy_session_id: legacySession, ...metaContent },
+            metadata: {
+              legacy_session_id: legacySession,
+              ...sessionMetadata,
+              ...(utcIso(metaContent.last_active) ? { last_active: utcIso(metaContent.last_active) } : {}),
+            },
           },
           messages: messages.map(({ index: _index, ...m }) => m),
         });
@@ -215,6 +277,81 @@ async function importSessionMemories(memory: AgentMemory, source: Queryable, rep
           reason: `${row.memory_type} in session ${legacySession}: ${(error as Error).message}`,
         });
       }
+    }
+  }
+}
+
+/** The Telegram bot's conversations: one row per session, its messages as a JSON array. */
+async function importConversations(memory: AgentMemory, source: Queryable, report: LegacyImportReport, dryRun: boolean): Promise<void> {
+  const columns = await tableColumns(source, 'conversation_sessions');
+  if (!columns) {
+    report.skipped.push({ table: 'conversation_sessions', reason: 'not found' });
+    return;
+  }
+  const optional = (column: string, cast = '') => (columns.has(column) ? `${column}${cast}` : 'NULL');
+  const { rows } = await source.query<{
+    session_id: string;
+    user_id: string | null;
+    telegram_user_id: string | null;
+    messages: unknown;
+    context_summary: string | null;
+    last_topic: string | null;
+    created_at: string | null;
+    updated_at: string | null;
+  }>(
+    `SELECT session_id::text AS session_id, ${optional('user_id', '::text')} AS user_id, ${optional('telegram_user_id', '::text')} AS telegram_user_id,
+            ${optional('messages')} AS messages, ${optional('context_summary')} AS context_summary, ${optional('last_topic')} AS last_topic,
+            ${utcExpression('created_at', columns.get('created_at'))} AS created_at, ${utcExpression('updated_at', columns.get('updated_at'))} AS updated_at
+       FROM conversation_sessions ORDER BY session_id`,
+  );
+  const tenant = memory.tenant;
+  for (const row of rows) {
+    report.conversations.read++;
+    const list = parseJson(row.messages);
+    const messages = (Array.isArray(list) ? list : []).flatMap((entry, index) => {
+      const m = asObject(entry);
+      const role = ROLES.find((r) => r === m.role);
+      if (!role || typeof m.content !== 'string') {
+        report.skipped.push({ table: 'conversation_sessions', reason: `session ${row.session_id}: message ${index} has no role/content` });
+        return [];
+      }
+      report.messages.read++;
+      const at = utcIso(m.timestamp);
+      const { role: _r, content: _c, timestamp: _t, ...rest } = m;
+      return [
+        {
+          id: idForKey(tenant, 'legacy-conversation-message', `${row.session_id}\u0000${index}`),
+          role,
+          content: m.content,
+          metadata: rest,
+          ...(at ? { createdAt: new Date(at) } : {}),
+        },
+      ];
+    });
+    if (dryRun) continue;
+    try {
+      const sessionId = idForKey(tenant, 'legacy-conversation', row.session_id);
+      const existed = await memory.sessions.get(sessionId);
+      const saved = await memory.sessions.save({
+        session: {
+          id: sessionId,
+          ...(row.user_id ? { userId: row.user_id } : {}),
+          ...(row.last_topic ? { title: row.last_topic } : {}),
+          ...(row.created_at ? { startedAt: row.created_at } : {}),
+          metadata: {
+            legacy_conversation_id: row.session_id,
+            ...(row.telegram_user_id ? { telegram_user_id: row.telegram_user_id } : {}),
+            ...(row.context_summary ? { context_summary: row.context_summary } : {}),
+            ...(row.updated_at ? { updated_at: row.updated_at } : {}),
+          },
+        },
+        messages,
+      });
+      report.conversations[existed ? 'existing' : 'imported']++;
+      report.messages.imported += saved.inserted;
+      report.messages.existing += saved.existing;
+    } catch (error) {
+      report.skipped.push({ table: 'conversation_sessions', reason: `session ${row.session_id}: ${(error as Error).message}` });
     }
   }
 }
@@ -271,23 +408,34 @@ async function importAtoms(memory: AgentMemory, source: Queryable, report: Legac
 }
 
 async function importSettings(memory: AgentMemory, source: Queryable, report: LegacyImportReport, dryRun: boolean): Promise<void> {
-  const found: { category: string; key: string; value: unknown; description: string | null }[] = [];
-  if (await tableColumns(source, 'settings')) {
-    const { rows } = await source.query<{ category: string | null; key: string; value: string; description: string | null }>(
-      'SELECT category, setting_key AS key, setting_value AS value, description FROM settings ORDER BY 1, 2',
-    );
-    for (const r of rows)
-      found.push({ category: r.category ?? 'general', key: r.key, value: parseJson(r.value), description: r.description });
-  } else report.skipped.push({ table: 'settings', reason: 'not found' });
+  // agent_factory_settings is what the replaced settings service read: where both tables hold a key, it wins.
+  const found = new Map<string, { category: string; key: string; value: unknown; description: string | null }>();
   if (await tableColumns(source, 'agent_factory_settings')) {
     const { rows } = await source.query<{ category: string; key: string; value: string; description: string | null }>(
       'SELECT category, key, value, description FROM agent_factory_settings ORDER BY 1, 2',
     );
-    for (const r of rows) found.push({ category: r.category, key: r.key, value: parseJson(r.value), description: r.description });
+    for (const r of rows) {
+      report.settings.read++;
+      found.set(`${r.category}\u0000${r.key}`, { ...r, value: parseJson(r.value) });
+    }
   } else report.skipped.push({ table: 'agent_factory_settings', reason: 'not found' });
+  if (await tableColumns(source, 'settings')) {
+    const { rows } = await source.query<{ category: string | null; key: string; value: string; description: string | null }>(
+      'SELECT category, setting_key AS key, setting_value AS value, description FROM settings ORDER BY 1, 2',
+    );
+    for (const r of rows) {
+      const category = r.category ?? 'general';
+      const key = `${category}\u0000${r.key}`;
+      report.settings.read++;
+      const winner = found.get(key);
+      if (!winner) found.set(key, { category, key: r.key, value: parseJson(r.value), description: r.description });
+      else if (JSON.stringify(winner.value) !== JSON.stringify(parseJson(r.value))) {
+        report.settings.shadowed.push(`${category}.${r.key}`);
+      }
+    }
+  } else report.skipped.push({ table: 'settings', reason: 'not found' });
 
-  for (const s of found) {
-    report.settings.read++;
+  for (const s of found.values()) {
     if (dryRun) continue;
     try {
       memory.settings.clearCache();

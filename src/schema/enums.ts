@@ -19,7 +19,18 @@ export type MemoryType = (typeof MEMORY_TYPES)[number];
 /** The memory types that are messages of a session transcript. */
 export const MESSAGE_TYPES = MEMORY_TYPES.filter((t) => t.startsWith('message_'));
 
-export const ATOM_TYPES = ['concept', 'procedure', 'specification', 'troubleshooting', 'pattern', 'reference', 'faq', 'safety'] as const;
+/** `fault` is the system we replace's name for a troubleshooting atom; both are kept as written. */
+export const ATOM_TYPES = [
+  'concept',
+  'procedure',
+  'specification',
+  'troubleshooting',
+  'fault',
+  'pattern',
+  'reference',
+  'faq',
+  'safety',
+] as const;
 export type AtomType = (typeof ATOM_TYPES)[number];
 
 export const DIFFICULTY_LEVELS = ['beginner', 'intermediate', 'advanced', 'expert'] as const;
@@ -27,6 +38,14 @@ export type Difficulty = (typeof DIFFICULTY_LEVELS)[number];
 
 export const SAFETY_LEVELS = ['info', 'caution', 'warning', 'danger'] as const;
 export type SafetyLevel = (typeof SAFETY_LEVELS)[number];
+
+/**
+ * A knowledge atom id: `prefix:slug`, or the replaced system's
+ * `manufacturer:product:topic-slug` — segments of letters (either case),
+ * digits and - _ . (and / after the first), separated by colons. The same
+ * pattern is the knowledge_atoms_atom_id_check constraint (migration 0005).
+ */
+export const ATOM_ID_PATTERN_SOURCE = '^[A-Za-z0-9][A-Za-z0-9_.-]*(:[A-Za-z0-9][A-Za-z0-9._/-]*)+$';
 
 const sqlList = (values: readonly string[]): string => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
 
@@ -45,5 +64,6 @@ export function templateValues(schema: string, embeddingDim: number = DEFAULT_EM
     atom_types: sqlList(ATOM_TYPES),
     difficulty_levels: sqlList(DIFFICULTY_LEVELS),
     safety_levels: sqlList(SAFETY_LEVELS),
+    atom_id_pattern: `'${ATOM_ID_PATTERN_SOURCE}'`,
   };
 }

@@ -8,49 +8,103 @@ import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres
 import { migrateAll } from '../harness/router-cluster.js';
 
 /**
- * A database in the replaced system's layout: naive timestamps, transcripts
- * re-appended on every save, both settings tables, 1536-dimension embeddings,
- * and a few atoms its schema allowed but ours does not.
+ * A database in the replaced system's real layout — the tables, columns,
+ * types and constraints of its schema files (docs/database/supabase_complete_schema.sql
+ * with the memory_type CHECK of scripts/ops/fix_neon_schema_constraint.sql,
+ * agent_factory_settings, conversation_sessions) — holding rows in the shapes
+ * its Python storage writes: a message keeps role, text, timestamp, metadata
+ * and message_index inside the jsonb content (the metadata column unset),
+ * every save re-inserts the whole transcript, one session_metadata row per
+ * session, naive ISO timestamps.
  */
 const LEGACY = `
+SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS vector;
-CREATE TABLE session_memories (
-  id serial PRIMARY KEY, session_id text NOT NULL, user_id text, memory_type text NOT NULL,
-  content text NOT NULL, metadata jsonb DEFAULT '{}', created_at timestamp DEFAULT now());
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+
 CREATE TABLE knowledge_atoms (
-  id serial PRIMARY KEY, atom_id text UNIQUE, atom_type text, title text, summary text, content text,
-  manufacturer text, product_family text, product_version text, difficulty text, prerequisites text[],
-  related_atoms text[], source_document text, source_pages text, source_url text, quality_score numeric,
-  safety_level text, safety_notes text, keywords text[], embedding vector(1536), citations jsonb,
-  created_at timestamp DEFAULT now(), last_validated_at timestamp);
-CREATE TABLE settings (setting_key text PRIMARY KEY, setting_value text, category text, description text);
-CREATE TABLE agent_factory_settings (category text, key text, value text, description text, PRIMARY KEY (category, key));
+  id uuid PRIMARY KEY DEFAULT uuid_generate_v4(),
+  atom_id text UNIQUE NOT NULL,
+  atom_type text NOT NULL CHECK (atom_type IN ('concept', 'procedure', 'specification', 'pattern', 'fault', 'reference')),
+  title text NOT NULL, summary text NOT NULL, content text NOT NULL,
+  manufacturer text NOT NULL, product_family text, product_version text,
+  difficulty text NOT NULL CHECK (difficulty IN ('beginner', 'intermediate', 'advanced', 'expert')),
+  prerequisites text[] DEFAULT ARRAY[]::text[], related_atoms text[] DEFAULT ARRAY[]::text[],
+  source_document text NOT NULL, source_pages integer[] NOT NULL, source_url text, citations jsonb DEFAULT '[]'::jsonb,
+  quality_score double precision DEFAULT 1.0 CHECK (quality_score >= 0.0 AND quality_score <= 1.0),
+  safety_level text DEFAULT 'info' CHECK (safety_level IN ('info', 'caution', 'warning', 'danger')), safety_notes text,
+  keywords text[] DEFAULT ARRAY[]::text[], embedding vector(1536),
+  created_at timestamptz DEFAULT now(), last_validated_at timestamptz);
 
--- Session s-1 saved three times: each save re-appended the whole transcript.
+CREATE TABLE session_memories (
+  id uuid PRIMARY KEY DEFAULT uuid_generate_v4(),
+  session_id text NOT NULL, user_id text NOT NULL,
+  memory_type text NOT NULL CONSTRAINT session_memories_memory_type_check CHECK (memory_type IN (
+    'session_metadata', 'message_user', 'message_assistant', 'message_system', 'context', 'action', 'issue', 'decision', 'log')),
+  content jsonb NOT NULL, metadata jsonb DEFAULT '{}'::jsonb, created_at timestamptz DEFAULT now());
+
+CREATE TABLE settings (
+  id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), setting_key text UNIQUE NOT NULL, setting_value text NOT NULL,
+  category text DEFAULT 'general', description text, created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now());
+
+CREATE TABLE agent_factory_settings (
+  id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), category text NOT NULL, key text NOT NULL, value text NOT NULL, description text,
+  created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now(), UNIQUE (category, key));
+
+CREATE TABLE conversation_sessions (
+  session_id text PRIMARY KEY, user_id text NOT NULL, telegram_user_id bigint,
+  messages jsonb NOT NULL DEFAULT '[]'::jsonb, context_summary text, last_topic text,
+  created_at timestamp DEFAULT now(), updated_at timestamp DEFAULT now());
+
+-- Session s-1, saved three times: its metadata row replaced each time, its transcript re-inserted each time.
+INSERT INTO session_memories (session_id, user_id, memory_type, content, created_at) VALUES
+  ('s-1', 'alice', 'session_metadata',
+     '{"created_at": "2025-03-01T09:00:00.250000", "last_active": "2025-03-01T09:11:00", "metadata": {"title": "Pump noise", "plant": "north"}, "message_count": 3}',
+     '2025-03-01T09:11:00.100000');
+INSERT INTO session_memories (session_id, user_id, memory_type, content, created_at)
+SELECT 's-1', 'alice', m.type, m.content::jsonb, m.at::timestamptz FROM (VALUES
+  ('message_user', '{"role": "user", "content": "The pump sounds like gravel", "timestamp": "2025-03-01T09:00:01", "metadata": {"channel": "telegram"}, "message_index": 0}', '2025-03-01T09:00:01'),
+  ('message_assistant', '{"role": "assistant", "content": "That is cavitation: check the suction side.", "timestamp": "2025-03-01T09:00:05.500000", "metadata": {}, "message_index": 1}', '2025-03-01T09:00:05.500000'),
+  ('message_user', '{"role": "user", "content": "The pump sounds like gravel", "timestamp": "2025-03-01T09:00:01", "metadata": {"channel": "telegram"}, "message_index": 0}', '2025-03-01T09:00:01'),
+  ('message_assistant', '{"role": "assistant", "content": "That is cavitation: check the suction side.", "timestamp": "2025-03-01T09:00:05.500000", "metadata": {}, "message_index": 1}', '2025-03-01T09:00:05.500000'),
+  ('message_user', '{"role": "user", "content": "Strainer was clogged, thanks", "timestamp": "2025-03-01T09:10:00", "metadata": {}, "message_index": 2}', '2025-03-01T09:10:00'),
+  ('message_user', '{"role": "user", "content": "The pump sounds like gravel", "timestamp": "2025-03-01T09:00:01", "metadata": {"channel": "telegram"}, "message_index": 0}', '2025-03-01T09:00:01'),
+  ('message_assistant', '{"role": "assistant", "content": "That is cavitation: check the suction side.", "timestamp": "2025-03-01T09:00:05.500000", "metadata": {}, "message_index": 1}', '2025-03-01T09:00:05.500000'),
+  ('message_user', '{"role": "user", "content": "Strainer was clogged, thanks", "timestamp": "2025-03-01T09:10:00", "metadata": {}, "message_index": 2}', '2025-03-01T09:10:00')
+) AS m(type, content, at);
+-- A memory atom saved by save_memory_atom: content and metadata as given.
 INSERT INTO session_memories (session_id, user_id, memory_type, content, metadata, created_at) VALUES
-  ('s-1', 'alice', 'session_metadata', '{"title": "Pump noise"}', '{}', '2025-03-01 09:00:00'),
-  ('s-1', 'alice', 'message_user', 'The pump sounds like gravel', '{"message_index": 0}', '2025-03-01 09:00:01'),
-  ('s-1', 'alice', 'message_assistant', 'That is cavitation: check the suction side.', '{"message_index": 1}', '2025-03-01 09:00:05'),
-  ('s-1', 'alice', 'message_user', 'The pump sounds like gravel', '{"message_index": 0}', '2025-03-01 09:05:00'),
-  ('s-1', 'alice', 'message_assistant', 'That is cavitation: check the suction side.', '{"message_index": 1}', '2025-03-01 09:05:00'),
-  ('s-1', 'alice', 'message_user', 'Strainer was clogged, thanks', '{"message_index": 2}', '2025-03-01 09:10:00'),
-  ('s-1', 'alice', 'message_user', 'The pump sounds like gravel', '{"message_index": 0}', '2025-03-01 09:11:00'),
-  ('s-1', 'alice', 'message_assistant', 'That is cavitation: check the suction side.', '{"message_index": 1}', '2025-03-01 09:11:00'),
-  ('s-1', 'alice', 'message_user', 'Strainer was clogged, thanks', '{"message_index": 2}', '2025-03-01 09:11:00'),
-  ('s-1', 'alice', 'decision', '{"decision": "clean strainers weekly"}', '{}', '2025-03-01 09:12:00'),
-  ('s-2', 'bob', 'message_system', 'You are terse.', '{"message_index": 0}', '2025-03-02 10:00:00'),
-  ('s-2', 'bob', 'message_user', 'Reset the VFD?', '{"message_index": 1}', '2025-03-02 10:00:02'),
-  ('s-2', 'bob', 'log', 'user asked about VFD', '{}', '2025-03-02 10:00:03');
+  ('s-1', 'alice', 'decision', '{"title": "Clean strainers weekly", "rationale": "clogging caused cavitation"}', '{"priority": "high"}', '2025-03-01T09:12:00'),
+  ('s-2', 'bob', 'session_metadata', '{"created_at": "2025-03-02T10:00:00", "last_active": "2025-03-02T10:00:02", "metadata": {}, "message_count": 2}', '{}', '2025-03-02T10:00:02'),
+  ('s-2', 'bob', 'message_system', '{"role": "system", "content": "You are terse.", "timestamp": "2025-03-02T10:00:00", "metadata": {}, "message_index": 0}', '{}', '2025-03-02T10:00:00'),
+  ('s-2', 'bob', 'message_user', '{"role": "user", "content": "Reset the VFD?", "timestamp": "2025-03-02T10:00:02", "metadata": {}, "message_index": 1}', '{}', '2025-03-02T10:00:02'),
+  ('s-2', 'bob', 'log', '{"event": "user asked about VFD"}', '{}', '2025-03-02T10:00:03');
 
-INSERT INTO knowledge_atoms (atom_id, atom_type, title, summary, content, keywords, quality_score, safety_level, embedding, citations, created_at) VALUES
-  ('pump:cavitation', 'troubleshooting', 'Pump cavitation', 'Gravel noise', 'Low suction pressure makes vapour bubbles.', '{pump,noise}', 0.9, 'caution',
-     array_fill(0.01::real, ARRAY[1536])::vector, '["Pump handbook p. 12"]', '2025-01-01 00:00:00'),
-  ('vfd:reset', 'procedure', 'Reset a VFD fault', NULL, 'Find the cause before resetting.', '{vfd}', 0.8, 'danger', NULL, '[]', '2025-01-02 00:00:00'),
-  ('BAD ID', 'procedure', 'Bad id', NULL, 'x', '{}', 0.5, NULL, NULL, '[]', now()),
-  ('pump:odd', 'howto', 'Unknown type', NULL, 'x', '{}', 1.5, NULL, NULL, '[]', now());
+INSERT INTO knowledge_atoms (atom_id, atom_type, title, summary, content, manufacturer, product_family, difficulty,
+    source_document, source_pages, related_atoms, quality_score, safety_level, keywords, embedding, citations, created_at) VALUES
+  ('Siemens:S7-1200:motor-start-fault', 'fault', 'Motor does not start', 'F0001 at start', 'Check the contactor coil and the overload relay.',
+     'Siemens', 'S7-1200', 'intermediate', 'S7-1200 System Manual', '{112,113}', '{ABB:ACS580:overcurrent-trip}', 0.9, 'warning', '{motor,start}',
+     array_fill(0.01::real, ARRAY[1536])::vector, '[{"id": 1, "url": "https://example.com/s7", "title": "S7-1200 manual"}]', '2025-01-01T00:00:00'),
+  ('ABB:ACS580:overcurrent-trip', 'procedure', 'Reset an overcurrent trip', 'F0001', 'Find the cause before resetting.',
+     'ABB', 'ACS580', 'beginner', 'ACS580 Firmware Manual', '{45}', '{}', 0.8, 'danger', '{vfd}', NULL, '[]', '2025-01-02T00:00:00'),
+  ('BAD ID', 'procedure', 'Bad id', 'x', 'x', 'Acme', NULL, 'beginner', 'doc', '{1}', '{}', 0.5, 'info', '{}', NULL, '[]', now()),
+  ('Acme:pump:no-url', 'reference', 'Unlinked', 'x', 'x', 'Acme', NULL, 'expert', 'doc', '{2}', '{}', 0.5, 'info', '{}', NULL, '[]', now());
+UPDATE knowledge_atoms SET source_url = 'see the binder on shelf 3' WHERE atom_id = 'Acme:pump:no-url';
 
-INSERT INTO settings VALUES ('batch_size', '50', 'memory', 'rows per batch'), ('model', 'gpt-4o', 'llm', NULL);
-INSERT INTO agent_factory_settings VALUES ('alerts', 'telegram_enabled', 'true', 'send alerts'), ('memory', 'retention_days', '30', NULL);
+INSERT INTO settings (setting_key, setting_value, category, description) VALUES
+  ('DEFAULT_MODEL', 'gpt-4', 'llm', 'Default LLM model for agents'),
+  ('BATCH_SIZE', '50', 'memory', 'Batch size for memory operations'),
+  ('USE_HYBRID_SEARCH', 'true', 'memory', 'Enable hybrid vector + text search');
+INSERT INTO agent_factory_settings (category, key, value, description) VALUES
+  ('llm', 'DEFAULT_MODEL', 'gpt-4o', 'Default LLM model'),
+  ('memory', 'BATCH_SIZE', '50', NULL),
+  ('alerts', 'telegram_enabled', 'true', 'send alerts');
+
+INSERT INTO conversation_sessions (session_id, user_id, telegram_user_id, messages, context_summary, last_topic, created_at, updated_at) VALUES
+  ('test_session_001', 'test_user_free', 123456789,
+   '[{"role": "user", "content": "Motor running hot", "timestamp": "2025-12-15T10:00:00Z"},
+     {"role": "assistant", "content": "Let me help diagnose that...", "timestamp": "2025-12-15T10:00:05Z"}]',
+   'overheating motor, user on free tier', 'motor overheating', '2025-12-15T10:00:00', '2025-12-15T10:00:05');
 `;
 
 let cluster: PgCluster;
@@ -71,14 +125,15 @@ afterAll(async () => {
 });
 
 describe('agentmem import legacy', () => {
-  it('imports exactly once: duplicated transcripts collapsed, timestamps kept as UTC, invalid atoms reported', async () => {
+  it('imports the real layout exactly once: transcripts from the content envelope, conversations, upstream atoms, one value per setting', async () => {
     const from = cluster.servers[1]!.url({ database: 'legacy' });
     const dry = await runCli(['import', 'legacy', '--from', from, '--dry-run', '--json'], { cwd });
     const dryReport = JSON.parse(dry.stdout);
     expect(dryReport).toMatchObject({
       dryRun: true,
       sessions: { read: 2, imported: 0 },
-      messages: { read: 10, duplicates: 5 },
+      conversations: { read: 1, imported: 0 },
+      messages: { read: 12, duplicates: 5 },
       atoms: { read: 4 },
     });
     expect(dry.stdout).not.toContain(TEST_PASSWORD);
@@ -87,47 +142,78 @@ describe('agentmem import legacy', () => {
     expect(first.code).toBe(1); // two atoms were invalid
     const report = JSON.parse(first.stdout);
     expect(report.sessions).toEqual({ read: 2, imported: 2, existing: 0 });
-    expect(report.messages).toEqual({ read: 10, imported: 5, existing: 0, duplicates: 5 });
+    expect(report.conversations).toEqual({ read: 1, imported: 1, existing: 0 });
+    expect(report.messages).toEqual({ read: 12, imported: 7, existing: 0, duplicates: 5 });
     expect(report.memories).toEqual({ read: 2, imported: 2, existing: 0 });
     expect(report.atoms).toMatchObject({ read: 4, imported: 2, existing: 0 });
-    expect(report.atoms.invalid.map((i: { atomId: string }) => i.atomId)).toEqual(['BAD ID', 'pump:odd']);
-    expect(report.atoms.invalid[1].reasons.join(' ')).toMatch(/atomType.*qualityScore|qualityScore.*atomType/s);
-    expect(report.settings).toEqual({ read: 4, imported: 4, existing: 0 });
+    expect(report.atoms.invalid.map((i: { atomId: string }) => i.atomId)).toEqual(['Acme:pump:no-url', 'BAD ID']);
+    expect(report.atoms.invalid[0].reasons.join(' ')).toMatch(/sourceUrl/);
+    expect(report.settings).toEqual({ read: 6, imported: 4, existing: 0, shadowed: ['llm.DEFAULT_MODEL'] });
+    expect(report.skipped).toEqual([]);
 
     const second = await runCli(['import', 'legacy', '--from', from, '--json'], { cwd });
     const again = JSON.parse(second.stdout);
     expect(again.sessions).toEqual({ read: 2, imported: 0, existing: 2 });
-    expect(again.messages).toMatchObject({ imported: 0, existing: 5 });
+    expect(again.conversations).toEqual({ read: 1, imported: 0, existing: 1 });
+    expect(again.messages).toMatchObject({ imported: 0, existing: 7 });
     expect(again.memories).toEqual({ read: 2, imported: 0, existing: 2 });
     expect(again.atoms).toMatchObject({ imported: 0, existing: 2 });
-    expect(again.settings).toEqual({ read: 4, imported: 0, existing: 4 });
+    expect(again.settings).toEqual({ read: 6, imported: 0, existing: 4, shadowed: ['llm.DEFAULT_MODEL'] });
+    expect(second.code).toBe(1); // the two invalid atoms are still reported
 
     // What landed is exact.
     const config = await loadConfig({ cwd, env: {} });
     const memory = await createMemory({ config });
     try {
       const sessions = await memory.sessions.list();
-      expect(sessions.map((s) => s.title ?? '').sort()).toEqual(['', 'Pump noise']);
+      expect(sessions.map((s) => s.title ?? '').sort()).toEqual(['', 'Pump noise', 'motor overheating']);
       const pump = sessions.find((s) => s.title === 'Pump noise')!;
-      expect(pump).toMatchObject({ userId: 'alice', startedAt: new Date('2025-03-01T09:00:00Z'), metadata: { legacy_session_id: 's-1' } });
+      expect(pump).toMatchObject({
+        userId: 'alice',
+        startedAt: new Date('2025-03-01T09:00:00.250Z'),
+        metadata: { legacy_session_id: 's-1', plant: 'north', last_active: '2025-03-01T09:11:00.000Z' },
+      });
       const transcript = await memory.sessions.getMessages(pump.id);
-      expect(transcript.map((m) => [m.seq, m.role, m.content, m.createdAt.toISOString()])).toEqual([
-        [0, 'user', 'The pump sounds like gravel', '2025-03-01T09:00:01.000Z'],
-        [1, 'assistant', 'That is cavitation: check the suction side.', '2025-03-01T09:00:05.000Z'],
-        [2, 'user', 'Strainer was clogged, thanks', '2025-03-01T09:10:00.000Z'],
+      expect(transcript.map((m) => [m.seq, m.role, m.content, m.createdAt.toISOString(), m.metadata])).toEqual([
+        [0, 'user', 'The pump sounds like gravel', '2025-03-01T09:00:01.000Z', { channel: 'telegram' }],
+        [1, 'assistant', 'That is cavitation: check the suction side.', '2025-03-01T09:00:05.500Z', {}],
+        [2, 'user', 'Strainer was clogged, thanks', '2025-03-01T09:10:00.000Z', {}],
       ]);
       const decision = await memory.memories.recall({ types: ['decision'] });
-      expect(decision.map((d) => [d.content, d.createdAt.toISOString(), d.userId])).toEqual([
-        [{ decision: 'clean strainers weekly' }, '2025-03-01T09:12:00.000Z', 'alice'],
+      expect(decision.map((d) => [d.content, d.metadata, d.createdAt.toISOString(), d.userId])).toEqual([
+        [
+          { title: 'Clean strainers weekly', rationale: 'clogging caused cavitation' },
+          { priority: 'high' },
+          '2025-03-01T09:12:00.000Z',
+          'alice',
+        ],
       ]);
-      expect(await memory.atoms.get('pump:cavitation')).toMatchObject({
-        keywords: ['pump', 'noise'],
-        embeddingDim: 384,
-        citations: ['Pump handbook p. 12'],
+      const telegram = sessions.find((s) => s.title === 'motor overheating')!;
+      expect(telegram).toMatchObject({
+        userId: 'test_user_free',
+        metadata: {
+          legacy_conversation_id: 'test_session_001',
+          telegram_user_id: '123456789',
+          context_summary: 'overheating motor, user on free tier',
+        },
       });
-      expect(await memory.settings.getInt('memory', 'batch_size')).toBe(50);
+      expect((await memory.sessions.getMessages(telegram.id)).map((m) => [m.role, m.content, m.createdAt.toISOString()])).toEqual([
+        ['user', 'Motor running hot', '2025-12-15T10:00:00.000Z'],
+        ['assistant', 'Let me help diagnose that...', '2025-12-15T10:00:05.000Z'],
+      ]);
+      expect(await memory.atoms.get('Siemens:S7-1200:motor-start-fault')).toMatchObject({
+        atomType: 'fault',
+        manufacturer: 'Siemens',
+        sourcePages: '112,113',
+        relatedAtoms: ['ABB:ACS580:overcurrent-trip'],
+        keywords: ['motor', 'start'],
+        embeddingDim: 384,
+        citations: [{ id: 1, url: 'https://example.com/s7', title: 'S7-1200 manual' }],
+      });
+      expect(await memory.settings.getJSON('llm', 'DEFAULT_MODEL')).toBe('gpt-4o');
+      expect(await memory.settings.getInt('memory', 'BATCH_SIZE')).toBe(50);
+      expect(await memory.settings.getBool('memory', 'USE_HYBRID_SEARCH')).toBe(true);
       expect(await memory.settings.getBool('alerts', 'telegram_enabled')).toBe(true);
-      expect(await memory.settings.getJSON('llm', 'model')).toBe('gpt-4o');
     } finally {
       await memory.close();
     }
