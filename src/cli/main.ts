@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { useHumanLogs } from '../observability/logger.js';
 import { atomsCommand } from './atoms.js';
 import { configCommand } from './config.js';
+import { credentialsCommand } from './credentials.js';
 import { demoCommand } from './demo.js';
 import { healthCommand } from './health.js';
 import { importCommand } from './import.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     monitorCommand(),
     serveCommand(),
     slaCommand(),
+    credentialsCommand(),
     configCommand(),
   ])
     program.addCommand(command);

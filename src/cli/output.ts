@@ -9,6 +9,13 @@ export const out = {
   json(value: unknown): void {
     process.stdout.write(`${JSON.stringify(redactDeep(value), null, 2)}\n`);
   },
+  /**
+   * The one unredacted output: a secret the user asked for and must store
+   * (a rotated password's URL), printed once on stdout, never logged.
+   */
+  reveal(secret: string): void {
+    process.stdout.write(secret);
+  },
   /** Progress and notes: stderr, so stdout stays clean for --json and pipes. */
   note(text: string): void {
     process.stderr.write(`${redact(text)}\n`);

@@ -3,7 +3,7 @@ import type { AgentmemConfig, ResolvedProvider } from '../config/index.js';
 import { AccessIncompleteError, AgentmemError } from '../errors/index.js';
 import { createMemory, DirectExecutor } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
-import type { Provider, ProviderSet } from '../providers/index.js';
+import { isLocalHost, PgProvider, type Provider, type ProviderSet, sslMode, urlHost, withTlsDefault } from '../providers/index.js';
 import { syncStatus } from '../replication/index.js';
 import { diffSchema, Migrator, tenantAccess } from '../schema/index.js';
 
@@ -59,7 +59,7 @@ export async function verifyDeployment(config: AgentmemConfig, providers: Provid
       reachable.push(provider);
       return ['PASS', `PostgreSQL ${rows[0]?.v} in ${Math.round((performance.now() - started) * 10) / 10} ms`];
     });
-    await run(`tls:${name}`, name, async () => tlsCheck(resolved));
+    await run(`tls:${name}`, name, async () => tlsConnectionCheck(resolved, await providers.get(name)));
   }
   for (const provider of reachable) {
     const name = provider.name;
@@ -106,20 +106,42 @@ export async function verifyDeployment(config: AgentmemConfig, providers: Provid
   return { checkedAt: new Date().toISOString(), ok: summary.FAIL === 0, summary, checks };
 }
 
-/** TLS as the provider's URL asks for it: verify-full for a remote host, or a warning. */
+/**
+ * What the URL allows, before connecting: a remote provider must use
+ * verify-full (the default agentmem applies when a URL names no sslmode);
+ * loopback and sockets may go without TLS.
+ */
 export function tlsCheck(provider: ResolvedProvider): [CheckStatus, string] {
   if (provider.kind === 'embedded' || !provider.url) return ['PASS', 'embedded: no network'];
-  const url = new URL(provider.url);
-  const host = decodeURIComponent(url.hostname || url.searchParams.get('host') || '');
-  const mode = url.searchParams.get('sslmode') ?? (url.searchParams.get('ssl') === 'true' ? 'require' : 'none');
-  if (!host || host.startsWith('/') || /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)$/i.test(host)) {
-    return ['PASS', `local connection (${host || 'socket'}): TLS not needed (sslmode ${mode})`];
-  }
+  const host = urlHost(provider.url);
+  const mode = sslMode(withTlsDefault(provider.url));
+  if (isLocalHost(host)) return ['PASS', `local connection (${host || 'socket'}): TLS not required (sslmode ${mode})`];
   if (mode === 'verify-full') return ['PASS', 'sslmode verify-full: encrypted, certificate and host name checked'];
-  return ['WARN', `sslmode ${mode} to a remote host: weaker than verify-full (add ?sslmode=verify-full to the URL)`];
+  return [
+    'FAIL',
+    `sslmode ${mode} to a remote host: the certificate is not verified (use sslmode=verify-full, with sslrootcert for a private CA)`,
+  ];
 }
 
-/** Save a session with a transcript on this provider directly, reload it, compare exactly, delete it. */
+/**
+ * TLS as the connection really is: the handshake's protocol and the client's
+ * own verification result, not only what the URL asks for. A URL that asks
+ * for TLS on loopback is held to its handshake too.
+ */
+async function tlsConnectionCheck(resolved: ResolvedProvider, provider: Provider): Promise<[CheckStatus, string]> {
+  const policy = tlsCheck(resolved);
+  if (!(provider instanceof PgProvider) || !resolved.url) return policy;
+  const mode = sslMode(withTlsDefault(resolved.url));
+  const local = isLocalHost(urlHost(resolved.url));
+  if (local && (mode === 'none' || mode === 'disable')) return policy;
+  const tls = await provider.tls();
+  if (!tls.encrypted) return [local ? 'WARN' : 'FAIL', `sslmode ${mode}, but the connection is not encrypted`];
+  const what = `${tls.protocol} ${tls.cipher}, server certificate ${tls.subject ?? '?'} (valid to ${tls.validTo ?? '?'})`;
+  if (!tls.verified) return [local ? 'WARN' : 'FAIL', `${what} not verified: ${tls.verifyError ?? 'no verification'} (sslmode ${mode})`];
+  if (policy[0] === 'FAIL') return policy;
+  return ['PASS', `${what} verified (sslmode ${mode})`];
+}
+
 /**
  * Does the database itself keep tenants apart for the application's role? An
  * owner (without FORCE ROW LEVEL SECURITY), a superuser or a BYPASSRLS role

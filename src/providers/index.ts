@@ -15,6 +15,7 @@ export {
   type WriteToken,
 } from './router.js';
 export { boundedWait, Pause } from './timing.js';
+export { isLocalHost, sslMode, type TlsInfo, urlHost, withTlsDefault } from './tls.js';
 export { inTransaction, settingsStatement } from './transaction.js';
 export type {
   PoolStats,

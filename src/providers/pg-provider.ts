@@ -3,6 +3,7 @@ import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index
 import { logger } from '../observability/logger.js';
 import { classifyFailure, toConnectError, toProviderError } from './classify.js';
 import { boundedWait } from './timing.js';
+import { type TlsInfo, tlsHint, tlsOf, withTlsDefault } from './tls.js';
 import { settingsStatement } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
@@ -69,7 +70,7 @@ export class PgProvider implements Provider {
     this.target = redactUrl(config.url);
     this.pooled = config.pooler ? config.pooler === 'transaction' : looksPooled(config.url);
     this.pool = new pg.Pool({
-      connectionString: config.url,
+      connectionString: withTlsDefault(config.url),
       max: config.pool.max,
       idleTimeoutMillis: config.pool.idleTimeoutMs,
       // Client-side bounds: under SIGSTOP only these fire. The server-side ones
@@ -119,8 +120,13 @@ export class PgProvider implements Provider {
     try {
       return await this.pool.connect();
     } catch (error) {
-      throw toConnectError(this.name, error, this.timeouts.connectMs);
+      throw toConnectError(this.name, error, this.timeouts.connectMs, tlsHint(error, this.config.url as string));
     }
+  }
+
+  /** What the TLS handshake of a pooled connection established (protocol, verification, certificate). */
+  tls(): Promise<TlsInfo> {
+    return this.withClient(async (client) => tlsOf((client as unknown as { connection: { stream: unknown } }).connection.stream));
   }
 
   /** fn with a checked-out client; a client that broke or timed out is destroyed, never handed to the next caller. */

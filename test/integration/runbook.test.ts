@@ -97,7 +97,6 @@ describe('docs/ops/RUNBOOK.md', () => {
           HOME: process.env.HOME,
           PROVIDER: 'p3',
           NEW_PRIMARY: 'p2',
-          NEW_URL: cluster.server('p3').url(),
         },
       });
       if (result.status !== 0) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TIMEOUTS, type ResolvedProvider, tlsCheck } from '../../src/index.js';
+import { DEFAULT_TIMEOUTS, type ResolvedProvider, tlsCheck, withTlsDefault } from '../../src/index.js';
 
 const provider = (url: string): ResolvedProvider => ({
   name: 'x',
@@ -11,17 +11,16 @@ const provider = (url: string): ResolvedProvider => ({
 });
 
 describe('verify: TLS check per provider', () => {
-  it('passes verify-full to a remote host and warns on anything weaker', () => {
+  it('passes verify-full to a remote host (the default when a URL names no sslmode) and fails anything weaker', () => {
     expect(tlsCheck(provider('postgres://u:p@db.example.com/app?sslmode=verify-full'))[0]).toBe('PASS');
+    expect(tlsCheck(provider('postgres://u:p@db.example.com/app'))[0]).toBe('PASS');
+    expect(withTlsDefault('postgres://u:p@db.example.com/app')).toBe('postgres://u:p@db.example.com/app?sslmode=verify-full');
+    expect(withTlsDefault('postgres://u:p@127.0.0.1:5432/app')).toBe('postgres://u:p@127.0.0.1:5432/app');
     for (const mode of ['require', 'verify-ca', 'prefer', 'disable']) {
       const [status, detail] = tlsCheck(provider(`postgres://u:p@db.example.com/app?sslmode=${mode}`));
-      expect(status, mode).toBe('WARN');
-      expect(detail).toContain('weaker than verify-full');
+      expect(status, mode).toBe('FAIL');
+      expect(detail).toContain('not verified');
     }
-    expect(tlsCheck(provider('postgres://u:p@db.example.com/app'))).toEqual([
-      'WARN',
-      'sslmode none to a remote host: weaker than verify-full (add ?sslmode=verify-full to the URL)',
-    ]);
   });
 
   it('does not ask for TLS on loopback or a Unix socket', () => {
