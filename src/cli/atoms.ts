@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { MAX_CONTENT_BYTES } from '../config/index.js';
 import { ValidationError } from '../errors/index.js';
-import { type AtomImportReport, type AtomSearchResult, importAtoms, parseAtomsText, validateAtom } from '../memory/index.js';
+import { type AtomImportReport, type AtomSearchResult, importAtoms, parseAtomsText, validateAtomEntries } from '../memory/index.js';
 import { withMemory } from './context.js';
 import { EXIT, out } from './output.js';
 import { collect, fraction, positiveInt } from './parsers.js';
@@ -62,11 +63,8 @@ export function atomsCommand(): Command {
     .option('--json', 'print the report as JSON')
     .action((file: string, flags) => {
       const entries = parseAtomsText(readInput(file));
-      const invalid = entries.flatMap((entry) => {
-        if (entry.parseError) return [{ index: entry.index, line: entry.line, issues: [{ field: '(line)', message: entry.parseError }] }];
-        const result = validateAtom(entry.value);
-        return result.ok ? [] : [{ index: entry.index, line: entry.line, issues: result.issues }];
-      });
+      // The same decision `atoms import` makes, atom by atom.
+      const { invalid } = validateAtomEntries(entries, { maxBytes: MAX_CONTENT_BYTES });
       const report = { total: entries.length, valid: entries.length - invalid.length, invalid };
       if (flags.json) out.json(report);
       else {

@@ -30,11 +30,11 @@ export const MAX_DURATION_MS = 2 ** 31 - 1;
  * A duration such as `500ms`, `30s`, `15m`, `12h`, `7d` (a bare number is
  * seconds), in milliseconds; from 1 ms to 24 days.
  */
-export function duration(value: string): number {
+export function duration(value: string, minMs = 1): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
   if (!match) throw new InvalidArgumentError('must be a duration such as 500ms, 30s, 15m, 12h or 7d (a bare number is seconds)');
   const ms = Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
-  if (ms < 1) throw new InvalidArgumentError('must be at least 1ms');
+  if (ms < minMs) throw new InvalidArgumentError(`must be at least ${formatDuration(minMs)}`);
   if (ms > MAX_DURATION_MS) throw new InvalidArgumentError('must be at most 24d');
   return ms;
 }
@@ -52,9 +52,9 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-/** A `--flag <duration>` option whose default is shown in the units it is written in. */
-export function durationOption(flags: string, description: string, defaultMs?: number): Option {
-  const option = new Option(flags, description).argParser(duration);
+/** A `--flag <duration>` option whose default is shown in the units it is written in; at least `minMs` (a loop's interval: 1ms). */
+export function durationOption(flags: string, description: string, defaultMs?: number, minMs = 1): Option {
+  const option = new Option(flags, description).argParser((value: string) => duration(value, minMs));
   return defaultMs === undefined ? option : option.default(defaultMs, formatDuration(defaultMs));
 }
 

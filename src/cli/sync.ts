@@ -102,7 +102,9 @@ export function syncCommand(): Command {
   sync
     .command('purge')
     .description('delete tombstones for good, only those every provider already holds (runs a sync first)')
-    .addOption(durationOption('--older-than <duration>', 'only tombstones deleted longer ago than this (e.g. 7d, 12h)', 7 * 86_400_000))
+    .addOption(
+      durationOption('--older-than <duration>', 'only tombstones deleted longer ago than this (e.g. 7d, 12h; 0s: all)', 7 * 86_400_000, 0),
+    )
     .option('--json', 'print the result as JSON')
     .action(async (flags: { olderThan: number; json?: boolean }, command: Command) => {
       await withContext(command, async (context) => {

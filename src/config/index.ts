@@ -4,6 +4,7 @@ export {
   type AgentmemConfig,
   type ConfigInput,
   DEFAULT_TIMEOUTS,
+  MAX_CONTENT_BYTES,
   type ProviderConfig,
   type ResolvedProvider,
   type Timeouts,

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** The most content one row may hold (see limits.maxContentBytes). */
+export const MAX_CONTENT_BYTES = 1024 * 1024;
+
 /** Defaults chosen so that a paused or black-holed server costs seconds, never a hang. */
 export const DEFAULT_TIMEOUTS = {
   connectMs: 5_000,
@@ -187,16 +190,23 @@ export const configSchema = z
       .default({ kind: 'local', dimensions: 384, batchSize: 64, timeoutMs: 30_000, maxRetries: 4 }),
     limits: z
       .object({
-        /** Largest content (JSON-encoded bytes) one memory, message or atom may hold. */
+        /**
+         * Largest content (JSON-encoded bytes) one memory, message or atom may
+         * hold. At most 1 MiB: the full-text index of a row holds at most 1 MB
+         * of text, and a larger value would fail in the database after the fact.
+         */
         maxContentBytes: z
           .number()
           .int()
           .min(1024)
-          .max(64 * 1024 * 1024)
-          .default(1024 * 1024),
+          .max(
+            MAX_CONTENT_BYTES,
+            `must be at most ${MAX_CONTENT_BYTES} (1 MiB): PostgreSQL's full-text index holds at most 1 MB of text per row`,
+          )
+          .default(MAX_CONTENT_BYTES),
       })
       .strict()
-      .default({ maxContentBytes: 1024 * 1024 }),
+      .default({ maxContentBytes: MAX_CONTENT_BYTES }),
     replication: z
       .object({
         /** Replicate between configured providers in the background (every process may; the merge is idempotent). */

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors/index.js';
+import { QueryError, ValidationError } from '../errors/index.js';
 import { type Atom, type AtomIssue, validateAtom } from './atom-schema.js';
 import type { Atoms } from './atoms.js';
 
@@ -55,40 +55,33 @@ function parseLines(text: string): Entry[] {
  * Validate every atom, report each invalid one with its problems, and upsert
  * the valid ones in one transaction (nothing is written with `dryRun`).
  */
-export async function importAtoms(atoms: Atoms, text: string, options: { dryRun?: boolean } = {}): Promise<AtomImportReport> {
-  const entries = parseAtomsText(text);
-  const report: AtomImportReport = {
-    total: entries.length,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    invalid: [],
-    dryRun: Boolean(options.dryRun),
-  };
+/**
+ * Validate parsed entries one by one: what `atoms validate` reports and what
+ * `atoms import` then writes are the same decision, atom by atom.
+ */
+export function validateAtomEntries(
+  entries: Entry[],
+  options: { maxBytes?: number } = {},
+): { valid: Atom[]; invalid: AtomImportReport['invalid'] } {
   const valid: Atom[] = [];
+  const invalid: AtomImportReport['invalid'] = [];
   const seen = new Map<string, number>();
   for (const entry of entries) {
     const base = { index: entry.index, ...(entry.line === undefined ? {} : { line: entry.line }) };
     if (entry.parseError) {
-      report.invalid.push({ ...base, issues: [{ field: '(line)', message: `not valid JSON: ${entry.parseError}` }] });
+      invalid.push({ ...base, issues: [{ field: '(line)', message: `not valid JSON: ${entry.parseError}` }] });
       continue;
     }
-    const result = validateAtom(entry.value);
+    const result = validateAtom(entry.value, options);
     if (!result.ok) {
-      const atomId =
-        (entry.value as { atom_id?: unknown; atomId?: unknown } | null)?.atom_id ?? (entry.value as { atomId?: unknown } | null)?.atomId;
-      report.invalid.push({ ...base, ...(typeof atomId === 'string' ? { atomId } : {}), issues: result.issues });
-      continue;
-    }
-    try {
-      atoms.check(result.atom);
-    } catch (error) {
-      report.invalid.push({ ...base, atomId: result.atom.atomId, issues: [{ field: '(atom)', message: (error as Error).message }] });
+      const value = entry.value as { atom_id?: unknown; atomId?: unknown } | null;
+      const atomId = value && typeof value === 'object' ? (value.atom_id ?? value.atomId) : undefined;
+      invalid.push({ ...base, ...(typeof atomId === 'string' ? { atomId } : {}), issues: result.issues });
       continue;
     }
     const first = seen.get(result.atom.atomId);
     if (first !== undefined) {
-      report.invalid.push({
+      invalid.push({
         ...base,
         atomId: result.atom.atomId,
         issues: [{ field: 'atomId', message: `duplicates the atom at index ${first}` }],
@@ -98,9 +91,47 @@ export async function importAtoms(atoms: Atoms, text: string, options: { dryRun?
     seen.set(result.atom.atomId, entry.index);
     valid.push(result.atom);
   }
-  if (!options.dryRun && valid.length) {
-    const counts = await atoms.upsertValid(valid);
-    Object.assign(report, counts);
+  return { valid, invalid };
+}
+
+export async function importAtoms(
+  atoms: Atoms,
+  text: string,
+  options: { dryRun?: boolean; maxBytes?: number } = {},
+): Promise<AtomImportReport> {
+  const entries = parseAtomsText(text);
+  const { valid, invalid } = validateAtomEntries(entries, { maxBytes: options.maxBytes ?? atoms.maxContentBytes });
+  const report: AtomImportReport = {
+    total: entries.length,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    invalid,
+    dryRun: Boolean(options.dryRun),
+  };
+  if (options.dryRun || !valid.length) return report;
+  try {
+    Object.assign(report, await atoms.upsertValid(valid));
+  } catch (error) {
+    if (!(error instanceof QueryError)) throw error;
+    // The database refused the batch: one atom at a time, so one bad atom is reported and the rest still land.
+    for (const atom of valid) {
+      try {
+        const counts = await atoms.upsertValid([atom]);
+        report.inserted += counts.inserted;
+        report.updated += counts.updated;
+        report.unchanged += counts.unchanged;
+      } catch (single) {
+        if (!(single instanceof QueryError)) throw single;
+        const index = entries.findIndex(
+          (e) =>
+            (e.value as { atom_id?: unknown; atomId?: unknown })?.atom_id === atom.atomId ||
+            (e.value as { atomId?: unknown })?.atomId === atom.atomId,
+        );
+        report.invalid.push({ index, atomId: atom.atomId, issues: [{ field: '(database)', message: single.message }] });
+      }
+    }
+    report.invalid.sort((a, b) => a.index - b.index);
   }
   return report;
 }

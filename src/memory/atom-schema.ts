@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { ValidationError } from '../errors/index.js';
 import { ATOM_ID_PATTERN_SOURCE, ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../schema/enums.js';
-import { cleanText, jsonObject, timestamp } from './validation.js';
+import { checkJson, checkSize, cleanText, cleanUrl, jsonObject, timestamp } from './validation.js';
 
 /** `prefix:slug` or `manufacturer:product:topic-slug`: the pattern of the knowledge_atoms_atom_id_check constraint. */
 export const ATOM_ID_PATTERN = new RegExp(ATOM_ID_PATTERN_SOURCE);
@@ -31,7 +32,7 @@ export const atomSchema = z
     relatedAtoms: z.array(atomId).max(200).default([]),
     sourceDocument: cleanText(1000).optional(),
     sourcePages: cleanText(200).optional(),
-    sourceUrl: z.string().url().max(2000).optional(),
+    sourceUrl: cleanUrl(2000).optional(),
     qualityScore: z.number().min(0).max(1).optional(),
     safetyLevel: z.enum(SAFETY_LEVELS).optional(),
     safetyNotes: cleanText(5000).optional(),
@@ -70,9 +71,26 @@ export interface AtomIssue {
   message: string;
 }
 
-/** Validate one atom; returns the parsed atom or the list of problems. */
-export function validateAtom(input: unknown): { ok: true; atom: Atom } | { ok: false; issues: AtomIssue[] } {
+/**
+ * Validate one atom — its shape, and what the shape cannot see: clean JSON in
+ * metadata and citations and, given `maxBytes`, its size. The one check that
+ * `atoms validate`, `atoms import` and `atoms.upsert()` share, so they agree.
+ */
+export function validateAtom(
+  input: unknown,
+  options: { maxBytes?: number } = {},
+): { ok: true; atom: Atom } | { ok: false; issues: AtomIssue[] } {
   const result = atomSchema.safeParse(normaliseAtomInput(input));
-  if (result.success) return { ok: true, atom: result.data };
-  return { ok: false, issues: result.error.issues.map((i) => ({ field: i.path.join('.') || '(atom)', message: i.message })) };
+  if (!result.success) {
+    return { ok: false, issues: result.error.issues.map((i) => ({ field: i.path.join('.') || '(atom)', message: i.message })) };
+  }
+  try {
+    checkJson(result.data.metadata, 'metadata');
+    checkJson(result.data.citations, 'citations');
+    if (options.maxBytes !== undefined) checkSize(result.data, '(atom)', options.maxBytes);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    return { ok: false, issues: [{ field: String(error.details.field ?? '(atom)'), message: error.message }] };
+  }
+  return { ok: true, atom: result.data };
 }

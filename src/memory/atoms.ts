@@ -5,7 +5,7 @@ import type { Queryable } from '../providers/index.js';
 import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../schema/enums.js';
 import { type Atom, type AtomInput, atomId, validateAtom } from './atom-schema.js';
 import { type StoreContext, toDate, toDateOrNull } from './context.js';
-import { checkJson, checkSize, cleanText, jsonObject, parseInput } from './validation.js';
+import { cleanText, jsonObject, parseInput } from './validation.js';
 
 export interface StoredAtom extends Atom {
   id: string;
@@ -132,27 +132,25 @@ export class Atoms {
 
   constructor(private readonly ctx: StoreContext) {}
 
+  /** The size limit every atom is checked against (limits.maxContentBytes). */
+  get maxContentBytes(): number {
+    return this.ctx.limits.maxContentBytes;
+  }
+
   /** Validate, embed and upsert atoms in one transaction. Invalid input throws before anything is written. */
   async upsert(inputs: AtomInput[]): Promise<{ inserted: number; updated: number; unchanged: number }> {
+    if (!Array.isArray(inputs)) throw new ValidationError('invalid atoms: expected an array of atoms', { got: typeof inputs });
     const atoms = inputs.map((input, index) => {
-      const result = validateAtom(input);
+      const result = validateAtom(input, { maxBytes: this.ctx.limits.maxContentBytes });
       if (!result.ok) {
         throw new ValidationError(`invalid atom at index ${index}: ${result.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, {
           index,
           issues: result.issues,
         });
       }
-      this.check(result.atom, `atoms[${index}]`);
       return result.atom;
     });
     return this.upsertValid(atoms);
-  }
-
-  /** What the zod shape cannot see: clean JSON in metadata and citations, and the size limit. */
-  check(atom: Atom, field = 'atom'): void {
-    checkJson(atom.metadata, `${field}.metadata`);
-    checkJson(atom.citations, `${field}.citations`);
-    checkSize(atom, field, this.ctx.limits.maxContentBytes);
   }
 
   /** Upsert atoms that already passed validateAtom() (the importer validates each one for its report). */
@@ -163,7 +161,7 @@ export class Atoms {
       if (seen.has(atom.atomId)) throw new ValidationError(`atom ${atom.atomId} appears twice in one batch`, { atomId: atom.atomId });
       seen.add(atom.atomId);
     }
-    const embeddings = await this.ctx.embedder.embed(atoms.map(embeddingText));
+    const embeddings = await this.ctx.embed(atoms.map(embeddingText));
     return this.ctx.write('atoms.upsert', async (tx, { provider }) => {
       let inserted = 0;
       let updated = 0;
@@ -325,7 +323,7 @@ export class Atoms {
   async search(query: string, options: SearchOptions = {}): Promise<AtomSearchResult> {
     const text = parseInput(cleanText(2000).min(1, 'must not be empty'), query, 'search query');
     const o = parseInput(searchSchema, options, 'search options');
-    const vector = o.mode === 'text' ? undefined : (await this.ctx.embedder.embed([text]))[0];
+    const vector = o.mode === 'text' ? undefined : (await this.ctx.embed([text]))[0];
     return this.ctx.read(`atoms.search.${o.mode}`, async (tx, { provider }) => {
       const pool = o.mode === 'hybrid' ? Math.max(o.limit * 4, 40) : o.limit;
       const textHits = o.mode === 'vector' ? [] : await this.textSearch(tx, text, o.filter, pool);
@@ -473,7 +471,7 @@ export class Atoms {
     let done = 0;
     for (let start = 0; start < stale.length; start += 500) {
       const chunk = stale.slice(start, start + 500);
-      const vectors = await this.ctx.embedder.embed(
+      const vectors = await this.ctx.embed(
         chunk.map((r) => embeddingText({ title: r.title, summary: r.summary ?? undefined, content: r.content, keywords: r.keywords })),
       );
       await this.ctx.write('atoms.reembed', async (tx, { provider }) => {

@@ -1,6 +1,6 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { clock } from '../core/hlc.js';
-import { AgentmemError, NotDurableError, OutcomeUnknownError, QueryError } from '../errors/index.js';
+import { AgentmemError, EmbedderError, NotDurableError, OutcomeUnknownError, QueryError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { errorsTotal, queryDuration, slowQueriesTotal } from '../observability/metrics.js';
 import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
@@ -13,6 +13,9 @@ export class SchemaMissingError extends AgentmemError {
     });
   }
 }
+
+/** The largest finite 4-byte float: embeddings are stored as real[] and cast to pgvector's vector. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** The caller's last write, shared by the contexts derived from one store, for read-your-writes. */
 export interface WriteTokenHolder {
@@ -61,6 +64,32 @@ export class StoreContext {
   /** Schema-qualified table name. */
   table(name: 'sessions' | 'memories' | 'knowledge_atoms' | 'settings'): string {
     return `${this.schema}.${name}`;
+  }
+
+  /**
+   * Embed texts and check what came back before any of it reaches SQL: one
+   * vector per text, each of the embedder's dimension, every number finite and
+   * within a 4-byte float (pgvector's and real[]'s range).
+   */
+  async embed(texts: string[]): Promise<number[][]> {
+    const vectors: unknown = await this.embedder.embed(texts);
+    const fail = (reason: string) =>
+      new EmbedderError(`the embedder ${this.embedder.model} returned ${reason}`, { model: this.embedder.model, texts: texts.length });
+    if (!Array.isArray(vectors) || vectors.length !== texts.length) {
+      throw fail(`${Array.isArray(vectors) ? vectors.length : 'no list of'} vectors for ${texts.length} texts`);
+    }
+    for (const [i, vector] of vectors.entries()) {
+      if (!Array.isArray(vector) || vector.length !== this.embedder.dimensions) {
+        throw fail(
+          `a vector of ${Array.isArray(vector) ? vector.length : typeof vector} dimensions at ${i}, expected ${this.embedder.dimensions}`,
+        );
+      }
+      for (const x of vector) {
+        if (typeof x !== 'number' || !Number.isFinite(x) || Math.abs(x) > FLOAT32_MAX)
+          throw fail(`a value that is not a finite 4-byte float (${x}) at ${i}`);
+      }
+    }
+    return vectors as number[][];
   }
 
   /** A fresh version for a write. */

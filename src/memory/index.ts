@@ -1,4 +1,4 @@
-export { type AtomImportReport, importAtoms, parseAtomsText } from './atom-import.js';
+export { type AtomImportReport, importAtoms, parseAtomsText, validateAtomEntries } from './atom-import.js';
 export { type Atom, type AtomInput, type AtomIssue, atomSchema, validateAtom } from './atom-schema.js';
 export {
   type AtomFilter,

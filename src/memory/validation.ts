@@ -13,30 +13,63 @@ export function checkString(value: string, field: string): void {
   if (!value.isWellFormed()) throw new ValidationError(`${field} is not valid UTF-8 (it contains a lone surrogate)`, { field });
 }
 
-/** Walk a JSON value: strings clean, numbers finite, nothing that JSON cannot represent. */
-export function checkJson(value: unknown, field: string, path = field, seen = new Set<unknown>()): void {
-  if (value === null || typeof value === 'boolean') return;
-  if (typeof value === 'string') {
-    checkString(value, path);
-    return;
-  }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new ValidationError(`${path} is ${value}; JSON holds only finite numbers`, { field: path });
-    return;
-  }
-  if (typeof value !== 'object') throw new ValidationError(`${path} is a ${typeof value}; only JSON values can be stored`, { field: path });
-  if (seen.has(value)) throw new ValidationError(`${path} contains a cycle`, { field: path });
-  if (value instanceof Date) throw new ValidationError(`${path} is a Date; pass an ISO string inside JSON content`, { field: path });
-  seen.add(value);
-  if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) checkJson(item, field, `${path}[${i}]`, seen);
-  } else {
-    for (const [key, item] of Object.entries(value)) {
-      checkString(key, `${path} key`);
-      checkJson(item, field, `${path}.${key}`, seen);
+/** How deep a JSON value may nest: far beyond real content, far below a stack overflow. */
+export const MAX_JSON_DEPTH = 100;
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Walk a JSON value without recursion (a hostile value nested 100,000 deep
+ * must get a clear error, not a stack overflow): strings clean, numbers
+ * finite, only plain objects and arrays — a Map, a Set, a Date or a class
+ * instance would not come back as it went in — at most MAX_JSON_DEPTH deep,
+ * and no cycles.
+ */
+export function checkJson(root: unknown, field: string): void {
+  // Each entry is a value to check, or the marker that its children are done (to track the current path's ancestors).
+  const stack: { value: unknown; path: string; depth: number; leave?: boolean }[] = [{ value: root, path: field, depth: 0 }];
+  const ancestors = new Set<unknown>();
+  while (stack.length) {
+    const { value, path, depth, leave } = stack.pop() as (typeof stack)[number];
+    if (leave) {
+      ancestors.delete(value);
+      continue;
+    }
+    if (value === null || typeof value === 'boolean') continue;
+    if (typeof value === 'string') {
+      checkString(value, path);
+      continue;
+    }
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new ValidationError(`${path} is ${value}; JSON holds only finite numbers`, { field: path });
+      continue;
+    }
+    if (typeof value !== 'object') {
+      throw new ValidationError(`${path} is ${value === undefined ? 'undefined' : `a ${typeof value}`}; only JSON values can be stored`, {
+        field: path,
+      });
+    }
+    if (ancestors.has(value)) throw new ValidationError(`${path} contains a cycle`, { field: path });
+    if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`${path} is nested more than ${MAX_JSON_DEPTH} levels deep`, { field: path });
+    if (value instanceof Date) throw new ValidationError(`${path} is a Date; pass an ISO string inside JSON content`, { field: path });
+    if (!Array.isArray(value) && !isPlainObject(value)) {
+      const kind = (value as object).constructor?.name ?? 'object';
+      throw new ValidationError(`${path} is a ${kind}; only plain objects, arrays and JSON scalars can be stored`, { field: path });
+    }
+    ancestors.add(value);
+    stack.push({ value, path, depth, leave: true });
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 });
+    } else {
+      for (const [key, item] of Object.entries(value)) {
+        checkString(key, `${path} key`);
+        stack.push({ value: item, path: `${path}.${key}`, depth: depth + 1 });
+      }
     }
   }
-  seen.delete(value);
 }
 
 export function checkSize(value: unknown, field: string, maxBytes: number): void {
@@ -80,4 +113,20 @@ export const timestamp = z
   .transform((v) => (v instanceof Date ? v : new Date(v)))
   .refine((d) => !Number.isNaN(d.getTime()), 'is not a valid time');
 
-export const jsonObject = z.record(z.string(), z.unknown());
+/** A JSON object: plain (not a Map, a class instance or an array), and everything in it clean JSON (checkJson). */
+export const jsonObject = z
+  .custom<Record<string, unknown>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && isPlainObject(value),
+    'must be a plain JSON object',
+  )
+  .superRefine((value, ctx) => {
+    try {
+      checkJson(value, '(this object)');
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.message });
+    }
+  });
+
+/** A URL field: no NUL or lone surrogate (a URL parser lets both through), bounded. */
+export const cleanUrl = (max: number) => cleanText(max).pipe(z.string().url('must be a URL'));

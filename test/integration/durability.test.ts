@@ -273,11 +273,15 @@ describe('durability', () => {
     // The database enforces isolation for the application role: it sees one tenant's rows at most.
     expect(row('p1', "SET ROLE agentmem_app; SELECT count(*) FROM agentmem.memories WHERE tenant_id = 't-a'")).toBe('0');
 
-    // Without directUrl: refuse, say why, move no watermark.
+    // Without directUrl: refuse, say why, move no watermark (the store's own loop stopped first, so nothing else moves them).
+    await s.close();
     const app = appUrls.map((url, i) => new PgProvider(providerConfig(cluster.servers[i]!, { url })));
     cleanups.push(() => Promise.all(app.map((p) => p.close())).then(() => undefined));
     const marks = () =>
-      row('p2', "SELECT coalesce(string_agg(source || table_name || position::text, ','), '') FROM agentmem.replication_watermarks");
+      row(
+        'p2',
+        "SELECT coalesce(string_agg(source || table_name || position::text || ':' || rows_total, ',' ORDER BY source, table_name), '') FROM agentmem.replication_watermarks",
+      );
     const before = marks();
     await expect(runSync(app, new Replicator({ schema: 'agentmem' }))).rejects.toBeInstanceOf(AccessIncompleteError);
     await expect(verifyProviders(app, 'agentmem')).rejects.toThrow(/row-level security.*directUrl/);
