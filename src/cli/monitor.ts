@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors/index.js';
 import { logger, setLogLevel } from '../observability/logger.js';
 import { type MetricsServer, startMetricsServer } from '../ops/metrics-server.js';
@@ -69,6 +69,8 @@ async function runLoop(command: Command, flags: LoopFlags, options: { history: b
   );
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 export function monitorCommand(): Command {
   return new Command('monitor')
     .description('long-running health loop: checks every interval, keeps SLA history, sends alerts, logs JSON (stops cleanly on SIGTERM)')
@@ -76,7 +78,7 @@ export function monitorCommand(): Command {
     .option('--metrics-port <port>', 'also expose Prometheus metrics on this port (GET /metrics, /healthz)', port)
     .option('--host <address>', 'address for the metrics endpoint', '127.0.0.1')
     .option('--no-alerts', 'do not send alerts')
-    .option('--log-level <level>', 'log level (JSON lines on stderr)', 'info')
+    .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (flags: LoopFlags & { alerts: boolean }, command: Command) => {
       process.exitCode = await runLoop(command, flags, { history: true, alerts: flags.alerts, name: 'monitor' });
     });
@@ -89,7 +91,7 @@ export function serveCommand(): Command {
     .option('--port <port>', 'port to listen on (0 picks a free one)', port, 9464)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .addOption(durationOption('--interval <duration>', 'time between health checks', 15_000))
-    .option('--log-level <level>', 'log level (JSON lines on stderr)', 'info')
+    .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (flags: { metrics?: boolean; port: number; host: string; interval: number; logLevel: string }, command: Command) => {
       if (!flags.metrics) throw new UsageError('nothing to serve: pass --metrics');
       process.exitCode = await runLoop(

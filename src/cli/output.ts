@@ -44,16 +44,19 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.failure;
 }
 
+/**
+ * One line (or one JSON document) per error, never a stack: an error from
+ * outside the error model is reported as INTERNAL with its message only
+ * (AGENTMEM_DEBUG=1 adds the stack, for a bug report).
+ */
 export function reportError(error: unknown, json: boolean): void {
-  if (json) {
-    const body =
-      error instanceof AgentmemError ? error.toJSON() : { error: 'INTERNAL', message: String((error as Error)?.message ?? error) };
-    out.json(body);
-  } else {
-    const message = error instanceof AgentmemError ? error.message : String((error as Error)?.stack ?? error);
-    out.note(`agentmem: ${message}`);
-  }
+  const body = error instanceof AgentmemError ? error.toJSON() : { error: 'INTERNAL', message: firstLine(error) };
+  if (json) out.json(body);
+  else out.note(`agentmem: ${error instanceof AgentmemError ? firstLine(error) : `internal error: ${firstLine(error)}`}`);
+  if (process.env.AGENTMEM_DEBUG && error instanceof Error && error.stack) out.note(error.stack);
 }
+
+const firstLine = (error: unknown): string => String((error as Error)?.message ?? error).split('\n')[0] as string;
 
 /** Render rows as an aligned text table. */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {

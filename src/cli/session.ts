@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { EXPORT_FORMATS } from '../memory/index.js';
 import { withMemory } from './context.js';
 import { EXIT, out, table } from './output.js';
 import { positiveInt } from './parsers.js';
@@ -72,7 +73,7 @@ export function sessionCommand(): Command {
     .command('export')
     .description('print a session as JSON in OpenAI, LangChain or agentmem form')
     .argument('<id>', 'session id')
-    .option('--format <format>', 'openai | langchain | agentmem', 'agentmem')
+    .addOption(new Option('--format <format>', 'transcript format').choices(EXPORT_FORMATS).default('agentmem'))
     .action(async (id: string, flags, command: Command) => {
       await withMemory(command, async (memory) => {
         out.json(await memory.sessions.export(id, flags.format));

@@ -1,5 +1,5 @@
 export { type LoadConfigOptions, loadConfig } from './load.js';
-export { REDACTED, redact, redactDeep, redactUrl, registerSecret } from './redact.js';
+export { REDACTED, redact, redactDeep, redactUrl, registerSecret, registerUrlSecrets } from './redact.js';
 export {
   type AgentmemConfig,
   type ConfigInput,

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 import { agentmemEnvConfig, legacyEnvConfig } from './env.js';
-import { redact, registerSecret } from './redact.js';
+import { redact, registerSecret, registerUrlSecrets } from './redact.js';
 import { type AgentmemConfig, type ConfigInput, configSchema, type ProviderConfigInput, type ResolvedProvider } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -145,8 +145,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Agent
   }
   registerSecret(merged.embedder?.apiKey);
   registerSecret(merged.monitor?.alerts?.telegram?.botToken);
-  // Webhook URLs often carry their secret in the path (Slack, Discord): never print one.
-  registerSecret(merged.monitor?.alerts?.webhook?.url);
+  // Webhook and Alertmanager URLs often carry their secret in the path or query (Slack, Discord): never print any part.
+  registerUrlSecrets(merged.monitor?.alerts?.webhook?.url);
+  registerUrlSecrets(merged.monitor?.alerts?.alertmanager?.url);
+  registerUrlSecrets(merged.monitor?.alerts?.telegram?.baseUrl);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     throw new ConfigError(redact(formatIssues(parsed.error, sources.join(', ') || 'defaults')), {

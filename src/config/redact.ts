@@ -50,3 +50,29 @@ export function redactUrl(url: string): string {
 export function redactDeep<T>(value: T): T {
   return JSON.parse(redact(JSON.stringify(value))) as T;
 }
+
+/**
+ * Register every part of a URL that may be a credential: the password, each
+ * query value, and each path segment that looks like a token (8+ characters
+ * with a digit, or 20+ characters). Webhook and bot URLs carry their secret in
+ * the path or the query, and a receiver's error body may echo any part of it.
+ */
+export function registerUrlSecrets(url: string | undefined | null): void {
+  if (!url) return;
+  registerSecret(url);
+  try {
+    const parsed = new URL(url);
+    registerSecret(parsed.password);
+    registerSecret(decodeURIComponent(parsed.password));
+    for (const value of parsed.searchParams.values()) if (value.length >= 6) registerSecret(value);
+    for (const segment of parsed.pathname.split('/')) {
+      const part = decodeURIComponent(segment);
+      if ((part.length >= 8 && /\d/.test(part)) || part.length >= 20) {
+        registerSecret(part);
+        registerSecret(segment);
+      }
+    }
+  } catch {
+    /* not a URL: the whole string is registered */
+  }
+}

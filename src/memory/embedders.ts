@@ -117,7 +117,8 @@ export class OpenAIEmbedder implements Embedder {
           signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
         });
         if (response.ok) return this.parse(await response.json(), input.length);
-        const body = redact((await response.text()).slice(0, 300));
+        // Redacted before it is cut: a key cut in half would no longer match.
+        const body = redact(await response.text()).slice(0, 300);
         failure = `HTTP ${response.status}: ${body}`;
         const retryable = response.status === 429 || response.status >= 500;
         if (!retryable) throw new EmbedderError(`embedding request to ${this.url} failed: ${failure}`, { status: response.status });

@@ -15,6 +15,8 @@ export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type 
 export { Memories, type Memory, type RecallFilter, type RememberInput } from './memories.js';
 export { approximateTokens, type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';
 export {
+  EXPORT_FORMATS,
+  type ExportFormat,
   MESSAGE_ROLES,
   type Message,
   type MessageInput,

@@ -61,6 +61,13 @@ const messageInput = z
   .strict();
 export type MessageInput = z.input<typeof messageInput>;
 
+/** What save() takes, checked before anything else looks inside it. */
+const saveInput = z.object({ session: z.record(z.string(), z.unknown()), messages: z.array(z.unknown()).max(100_000) }).strict();
+
+/** The transcript formats export() writes. */
+export const EXPORT_FORMATS = ['openai', 'langchain', 'agentmem'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
 const listFilter = z
   .object({
     agentId: identifier.optional(),
@@ -280,9 +287,10 @@ export class Sessions {
     session: SessionInput & { id: string };
     messages: MessageInput[];
   }): Promise<{ session: Session; inserted: number; existing: number }> {
-    const session = this.checkSession(snapshot.session);
+    const shape = parseInput(saveInput, snapshot, 'session snapshot');
+    const session = this.checkSession(shape.session as SessionInput);
     if (!session.id) throw new ValidationError('invalid session: id is required to save a session (create() assigns one)');
-    const messages = snapshot.messages.map((m, i) => this.checkMessage(m, i));
+    const messages = shape.messages.map((m, i) => this.checkMessage(m as MessageInput, i));
     const sessionId = session.id;
     return this.ctx.write('session.save', async (tx, { provider }) => {
       await this.upsertSession(tx, provider, sessionId, session);
@@ -304,7 +312,8 @@ export class Sessions {
     return selectContextWindow(await this.getMessages(sessionId), maxTokens, options);
   }
 
-  async export(sessionId: string, format: 'openai' | 'langchain' | 'agentmem' = 'agentmem') {
+  async export(sessionId: string, format: ExportFormat = 'agentmem') {
+    parseInput(z.enum(EXPORT_FORMATS), format, 'export format');
     const loaded = await this.load(sessionId);
     if (!loaded) throw new NotFoundError(`no session ${sessionId}`, { sessionId });
     if (format === 'openai') return toOpenAI(loaded.messages);

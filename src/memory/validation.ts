@@ -53,7 +53,7 @@ export function checkJson(root: unknown, field: string): void {
       });
     }
     if (ancestors.has(value)) throw new ValidationError(`${path} contains a cycle`, { field: path });
-    if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`${path} is nested more than ${MAX_JSON_DEPTH} levels deep`, { field: path });
+    if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`${field} is nested more than ${MAX_JSON_DEPTH} levels deep`, { field });
     if (value instanceof Date) throw new ValidationError(`${path} is a Date; pass an ISO string inside JSON content`, { field: path });
     if (!Array.isArray(value) && !isPlainObject(value)) {
       const kind = (value as object).constructor?.name ?? 'object';

@@ -183,28 +183,29 @@ async function roundTrip(config: AgentmemConfig, provider: Provider): Promise<[C
 }
 
 /** How many atoms there are, and whether a search finds one of them by its own title. */
+/**
+ * Counts atoms (a number, never another tenant's content), then proves search
+ * end to end with a probe atom of verify's own tenant: upserted, found by a
+ * hybrid search for its title, deleted again.
+ */
 async function atomsCheck(config: AgentmemConfig, provider: Provider | undefined): Promise<[CheckStatus, string]> {
   if (!provider) return ['FAIL', 'no provider reachable'];
-  const { rows } = await provider.query<{ n: string; tenant_id: string | null; title: string | null; id: string | null }>(
-    `SELECT (SELECT count(*) FROM ${config.schema}.knowledge_atoms WHERE deleted_at IS NULL)::text AS n, a.tenant_id, a.title, a.id::text AS id
-       FROM (SELECT 1) one LEFT JOIN LATERAL (
-         SELECT tenant_id, title, id FROM ${config.schema}.knowledge_atoms WHERE deleted_at IS NULL ORDER BY version DESC LIMIT 1) a ON true`,
-  );
-  const row = rows[0];
-  const count = Number(row?.n ?? 0);
-  if (!count || !row?.tenant_id || !row.title)
-    return ['WARN', 'no knowledge atoms yet: search not checked (import some with `agentmem atoms import`)'];
-  const memory = await createMemory({ config, tenant: row.tenant_id, executor: new DirectExecutor(provider) });
+  const { rows } = await provider
+    .direct()
+    .query<{ n: string }>(`SELECT count(*)::text AS n FROM ${config.schema}.knowledge_atoms WHERE deleted_at IS NULL`);
+  const count = Number(rows[0]?.n ?? 0);
+  const memory = await createMemory({ config, tenant: VERIFY_TENANT, executor: new DirectExecutor(provider) });
+  const probeId = `agentmem-verify:probe-${randomUUID()}`;
+  const title = `agentmem verify probe ${randomUUID().slice(0, 8)} bearing lubrication`;
   try {
-    const result = await memory.atoms.search(row.title, { mode: 'hybrid', limit: 10 });
-    const found = result.results.some((hit) => hit.atom.id === row.id);
+    await memory.atoms.upsert([{ atomId: probeId, atomType: 'reference', title, content: `${title}: a self-test atom, deleted again.` }]);
+    const result = await memory.atoms.search(title, { mode: 'hybrid', limit: 10 });
+    const found = result.results.some((hit) => hit.atom.atomId === probeId);
     return found
-      ? [
-          'PASS',
-          `${count} atom(s) on ${provider.name}; hybrid search for "${row.title.slice(0, 40)}" found it (${result.vectorMethod ?? 'text only'})`,
-        ]
-      : ['FAIL', `${count} atom(s), but a hybrid search for the title "${row.title.slice(0, 40)}" did not find that atom`];
+      ? ['PASS', `${count} atom(s) on ${provider.name}; a hybrid search found verify's probe atom (${result.vectorMethod ?? 'text only'})`]
+      : ['FAIL', `${count} atom(s) on ${provider.name}, but a hybrid search for verify's probe atom did not find it`];
   } finally {
+    await memory.atoms.delete(probeId).catch(() => false);
     await memory.close();
   }
 }

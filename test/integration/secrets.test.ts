@@ -1,8 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../harness/cli.js';
+import { runCli, startCli } from '../harness/cli.js';
 import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
 
 /**
@@ -71,5 +73,97 @@ describe('a canary password never appears in CLI output or logs', () => {
     expect(runs[10]?.code).toBe(2);
     expect(JSON.parse(runs[11]?.stdout ?? '{}').providers.map((p: { name: string }) => p.name)).toEqual(['neon', 'supabase']);
     expect(runs[12]?.code).toBe(1); // supabase on port 5432 is not there; neon is
+  });
+});
+
+/** A receiver that fails and echoes what it was sent — the URL, the headers, the body — as careless servers do. */
+async function echoingFailure(): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (d) => {
+      body += d;
+    });
+    request.on('end', () => {
+      response
+        .writeHead(500, { 'content-type': 'text/plain' })
+        .end(`bad request to ${request.url} with ${JSON.stringify(request.headers)}: ${body}`.padEnd(400, '.'));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Every file agentmem wrote under `dir`, as text (state files, histories, event logs): all but the config itself. */
+function filesUnder(dir: string): string {
+  let text = '';
+  for (const name of readdirSync(dir)) {
+    if (name === 'agentmem.config.json') continue;
+    const path = join(dir, name);
+    text += statSync(path).isDirectory() ? filesUnder(path) : readFileSync(path, 'utf8');
+  }
+  return text;
+}
+
+describe('canary secrets in every configuration place never leave the process', () => {
+  it('webhook and Alertmanager URLs (path and query tokens), the Telegram token and the embedder key: 0 occurrences in stdout, stderr, logs, files and /metrics', async () => {
+    const server = cluster.servers[0]!;
+    const echo = await echoingFailure();
+    const canaries = {
+      webhookPath: 'CanaryHookPath7a1b2c3d4e5f',
+      webhookQuery: 'CanaryHookQuery9z8y7x',
+      alertmanagerQuery: 'CanaryAmToken5q6w7e',
+      telegram: '123456:CanaryTelegramToken-abcdef',
+      embedderKey: 'sk-CanaryEmbedderKey-0123456789abcdef',
+    };
+    const cwd = configDir({
+      providers: [
+        { name: 'p1', url: server.url() },
+        { name: 'p2', url: server.url({ port: 1 }), timeouts: { connectMs: 300 } },
+      ],
+      log: { level: 'trace' },
+      embedder: { kind: 'openai', baseUrl: `${echo.url}/v1`, apiKey: canaries.embedderKey, dimensions: 8, model: 'canary-embedder' },
+      monitor: {
+        alerts: {
+          webhook: { url: `${echo.url}/hooks/${canaries.webhookPath}?token=${canaries.webhookQuery}` },
+          alertmanager: { url: `${echo.url}/am?auth=${canaries.alertmanagerQuery}` },
+          telegram: { botToken: canaries.telegram, chatId: '-1001', baseUrl: echo.url },
+          retries: 0,
+        },
+      },
+    });
+    try {
+      const runs = [
+        await runCli(['migrate', 'up', '--provider', 'p1'], { cwd }),
+        await runCli(['health', '--alert', '--timeout', '1s'], { cwd }),
+        await runCli(['health', '--json', '--alert', '--timeout', '1s'], { cwd }),
+        await runCli(['verify', '--json'], { cwd }),
+        await runCli(['config', 'show', '--json'], { cwd }),
+        await runCli(['memory', 'add', '--type', 'log', '--content', 'x'], { cwd }),
+        await runCli(['atoms', 'search', 'pump'], { cwd }),
+      ];
+      const monitor = startCli(['monitor', '--interval', '1s', '--metrics-port', '0', '--log-level', 'trace'], { cwd });
+      const listening = await monitor.waitForLog(/metrics endpoint listening/);
+      const port = /127\.0\.0\.1:(\d+)\/metrics/.exec(listening)?.[1];
+      await new Promise((r) => setTimeout(r, 2500));
+      const metrics = port ? await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()) : '';
+      const stopped = await monitor.stop('SIGTERM');
+      const everything = [...runs.flatMap((r) => [r.stdout, r.stderr]), stopped.stdout, stopped.stderr, metrics, filesUnder(cwd)].join(
+        '\n',
+      );
+      for (const [name, canary] of Object.entries(canaries)) {
+        expect(everything.split(canary).length - 1, name).toBe(0);
+      }
+      // Not vacuous: the channels were tried and failed, the embedder was called and failed, metrics were served.
+      expect(everything).toContain('alert channel failed');
+      expect(runs[5]?.code).toBe(0);
+      expect(runs[6]?.code).toBe(1);
+      expect(runs[6]?.stderr).toMatch(/embed/i);
+      expect(metrics).toContain('agentmem_provider_up');
+    } finally {
+      await echo.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
-import type { AgentmemConfig } from '../../config/index.js';
+import { type AgentmemConfig, redact } from '../../config/index.js';
 import type { Condition } from './conditions.js';
 
 /** A change worth telling someone about: a condition started (firing) or cleared (resolved). */
@@ -33,7 +33,8 @@ async function postJson(url: string, body: unknown, timeoutMs: number): Promise<
   });
   if (!response.ok) {
     const text = await response.text().catch(() => '');
-    throw new ChannelError(`HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+    // Redacted before it is cut: a secret cut in half would no longer match.
+    throw new ChannelError(`HTTP ${response.status}${text ? `: ${redact(text).slice(0, 200)}` : ''}`);
   }
 }
 
