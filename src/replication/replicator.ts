@@ -123,7 +123,10 @@ export class Replicator {
 
   syncTable(source: Provider, target: Provider, table: ReplicatedTable): Promise<LinkResult> {
     // The direct connections: replication must see every tenant (row-level security would hide rows).
-    return this.intoTarget.run(`${target.name}>${table.name}`, () => this.syncTableNow(source.direct(), target.direct(), table));
+    // Sessions and memories share a lock: a session's message count (kept by a trigger) must see
+    // its messages and its session row arrive one after the other, not both in flight at once.
+    const lock = table.name === 'memories' ? 'sessions' : table.name;
+    return this.intoTarget.run(`${target.name}>${lock}`, () => this.syncTableNow(source.direct(), target.direct(), table));
   }
 
   /**

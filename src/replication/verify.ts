@@ -26,10 +26,10 @@ function bucketExpression(table: ReplicatedTable): string {
 
 /**
  * The row as it must be equal everywhere: the replicated columns in canonical
- * jsonb text (local bookkeeping — change_xid, generated search — left out).
+ * jsonb text (local bookkeeping — change_xid, message_count, generated search — left out).
  */
 function rowText(): string {
-  return `(to_jsonb(t) - 'search' - 'change_xid')::text`;
+  return `(to_jsonb(t) - 'search' - 'change_xid' - 'message_count')::text`;
 }
 
 /** Checksums read a whole table: give them minutes, not the per-call query timeout. */

@@ -110,6 +110,33 @@ describe('replication (change capture and apply)', () => {
     expect(back.reduce((n, r) => n + r.applied, 0)).toBe(0);
   });
 
+  it('a transcript replicated elsewhere continues there in order: the next append gets the next index and position', async () => {
+    const [p1, p2] = [provider('p1'), provider('p2')];
+    const on1 = await storeOn('p1', 'transcript');
+    const session = await on1.sessions.create({});
+    for (let i = 0; i < 5; i++) await on1.sessions.addMessage(session.id, { role: 'user', content: `on p1 ${i}` });
+    await runSync([p1, p2], replicator);
+    const on2 = await storeOn('p2', 'transcript');
+    const next = await on2.sessions.addMessage(session.id, { role: 'assistant', content: 'on p2' });
+    expect(next.seq).toBe(5);
+    await on2.sessions.delete(session.id).catch(() => undefined);
+    const again = await storeOn('p2', 'transcript');
+    const other = await again.sessions.create({});
+    await again.sessions.save({
+      session: { id: other.id },
+      messages: [
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+      ],
+    });
+    expect((await again.sessions.addMessage(other.id, { role: 'user', content: 'c' })).seq).toBe(2);
+    expect((await again.sessions.getMessages(other.id)).map((m) => [m.seq, m.content])).toEqual([
+      [0, 'a'],
+      [1, 'b'],
+      [2, 'c'],
+    ]);
+  });
+
   it('concurrent updates of one setting on two providers converge to the same value', async () => {
     const p1 = provider('p1');
     const p2 = provider('p2');
