@@ -4,7 +4,7 @@ import { logger } from '../observability/logger.js';
 import { classifyFailure, toConnectError, toProviderError } from './classify.js';
 import { boundedWait } from './timing.js';
 import { type TlsInfo, tlsHint, tlsOf, withTlsDefault } from './tls.js';
-import { settingsStatement } from './transaction.js';
+import { inTransaction, settingsStatement } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 /**
@@ -204,15 +204,7 @@ export class PgProvider implements Provider {
         };
         return fn(single);
       }
-      await pipelined([{ sql: 'BEGIN' }, settings]);
-      try {
-        const result = await fn(connection);
-        await connection.query('COMMIT');
-        return result;
-      } catch (error) {
-        await connection.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+      return inTransaction(connection, fn, () => pipelined([{ sql: 'BEGIN' }, settings]));
     });
   }
 

@@ -1,9 +1,17 @@
 import type { Queryable } from './types.js';
 
-/** BEGIN … COMMIT on one connection; ROLLBACK (best effort) when fn throws. */
-export async function inTransaction<T>(connection: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-  await connection.query('BEGIN');
+/**
+ * BEGIN … COMMIT on one connection; ROLLBACK (best effort) when anything fails —
+ * also the start (`begin`, which may send BEGIN together with the transaction's
+ * settings), so a connection never goes back to its pool inside a transaction.
+ */
+export async function inTransaction<T>(
+  connection: Queryable,
+  fn: (tx: Queryable) => Promise<T>,
+  begin: () => Promise<unknown> = () => connection.query('BEGIN'),
+): Promise<T> {
   try {
+    await begin();
     const result = await fn(connection);
     await connection.query('COMMIT');
     return result;

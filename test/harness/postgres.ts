@@ -267,6 +267,16 @@ export class PgServer {
   }
 }
 
+/**
+ * The application role docs/ops/RUNBOOK.md#roles describes: it may read and
+ * write agentmem's tables and owns none of them, so row-level security applies.
+ */
+export function createAppRole(server: PgServer, name = 'agentmem_app'): void {
+  server.psql(`CREATE ROLE ${name} LOGIN PASSWORD '${TEST_PASSWORD}';
+    GRANT USAGE ON SCHEMA agentmem TO ${name};
+    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agentmem TO ${name};`);
+}
+
 /** initdb once, into a directory the server user owns. */
 function initTemplate(dir: string): void {
   mkdirSync(dir, { recursive: true });

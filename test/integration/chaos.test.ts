@@ -184,6 +184,16 @@ function expectClean(run: WorkloadRun): Ledger {
   return run.ledger as Ledger;
 }
 
+/** Every acknowledged write on every provider, once, in acknowledgement order, with all providers equal. */
+function expectEverywhere(ledger: Ledger, check: Check): void {
+  expect(ledger.acked.length).toBeGreaterThan(100);
+  expect(check.missing).toEqual([]);
+  expect(check.duplicated).toBe(0);
+  expect(check.positionClashes).toBe(0);
+  expect(check.outOfOrder).toBe(0);
+  expect(check.equal).toBe(true);
+}
+
 const urls = () => cluster.servers.map((s, i) => s.url({ port: proxies[i]?.port }));
 
 describe('chaos (100 faults over the file)', () => {
@@ -197,12 +207,7 @@ describe('chaos (100 faults over the file)', () => {
     const ledger = expectClean(run);
     const check = await settleAndCheck(ledger);
     console.log(`chaos (sync): ${JSON.stringify(figures(run, plan, check))}`);
-    expect(ledger.acked.length).toBeGreaterThan(100);
-    expect(check.missing).toEqual([]);
-    expect(check.duplicated).toBe(0);
-    expect(check.positionClashes).toBe(0);
-    expect(check.outOfOrder).toBe(0);
-    expect(check.equal).toBe(true);
+    expectEverywhere(ledger, check);
   }, 240_000);
 
   it('connection-kill storms (30) on every server under 4 writers: the process never crashes and every acknowledged write is everywhere', async () => {
@@ -215,12 +220,7 @@ describe('chaos (100 faults over the file)', () => {
     const ledger = expectClean(run);
     const check = await settleAndCheck(ledger);
     console.log(`chaos (storms): ${JSON.stringify(figures(run, plan, check))}`);
-    expect(ledger.acked.length).toBeGreaterThan(100);
-    expect(check.missing).toEqual([]);
-    expect(check.duplicated).toBe(0);
-    expect(check.positionClashes).toBe(0);
-    expect(check.outOfOrder).toBe(0);
-    expect(check.equal).toBe(true);
+    expectEverywhere(ledger, check);
   }, 240_000);
 
   it('async acknowledgement, 25 faults, then the writing provider lost for good: every missing write lies within the lag measured at the loss', async () => {

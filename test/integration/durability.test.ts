@@ -18,7 +18,7 @@ import {
 } from '../../src/index.js';
 import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
-import { hasPgvector, type PgCluster, type PgServer, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
+import { createAppRole, hasPgvector, type PgCluster, type PgServer, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
 import { runWorkload } from '../harness/workload-process.js';
@@ -36,9 +36,7 @@ beforeAll(async () => {
   cluster = await startCluster(3);
   await migrateAll(cluster);
   for (const server of cluster.servers) {
-    server.psql(`CREATE ROLE agentmem_app LOGIN PASSWORD '${TEST_PASSWORD}';
-      GRANT USAGE ON SCHEMA agentmem TO agentmem_app;
-      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agentmem TO agentmem_app;`);
+    createAppRole(server);
   }
 });
 afterEach(async () => {

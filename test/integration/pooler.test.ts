@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, Migrator, PgProvider } from '../../src/index.js';
 import { runCli } from '../harness/cli.js';
 import { PgBouncer } from '../harness/pgbouncer.js';
-import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
+import { createAppRole, type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll, routedStore } from '../harness/router-cluster.js';
 
@@ -23,9 +23,7 @@ beforeAll(async () => {
   cluster = await startCluster(2);
   await migrateAll(cluster);
   for (const server of cluster.servers) {
-    server.psql(`CREATE ROLE agentmem_app LOGIN PASSWORD '${TEST_PASSWORD}';
-      GRANT USAGE ON SCHEMA agentmem TO agentmem_app;
-      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agentmem TO agentmem_app;`);
+    createAppRole(server);
   }
   bouncer = await PgBouncer.start(cluster.server('p1'), ['postgres', 'agentmem_app']);
 });

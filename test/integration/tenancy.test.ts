@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentMemory, createMemory, loadConfig } from '../../src/index.js';
-import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
+import { createAppRole, type PgCluster, startCluster } from '../harness/postgres.js';
 
 /**
  * Tenants are isolated by row-level security in the database, not only by the
@@ -26,9 +26,7 @@ beforeAll(async () => {
   });
   await owner.settings.list();
   // The application's role: may read and write the tables, owns none of them.
-  server.psql(`CREATE ROLE agentmem_app LOGIN PASSWORD '${TEST_PASSWORD}';
-    GRANT USAGE ON SCHEMA agentmem TO agentmem_app;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agentmem TO agentmem_app;`);
+  createAppRole(server);
   app = await createMemory({
     config: await loadConfig({ cwd, env: {}, overrides: { providers: [{ name: 'main', url: server.url({ user: 'agentmem_app' }) }] } }),
     tenant: 'acme',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgProvider } from '../../src/index.js';
 import { runCli } from '../harness/cli.js';
-import { giveToServerUser, type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
+import { createAppRole, giveToServerUser, type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll } from '../harness/router-cluster.js';
 
@@ -79,9 +79,7 @@ beforeAll(async () => {
   server.psql(`ALTER SYSTEM SET ssl_cert_file = '${join(dir, 'server.crt')}'`);
   server.psql(`ALTER SYSTEM SET ssl_key_file = '${join(dir, 'server.key')}'`);
   server.psql('SELECT pg_reload_conf()');
-  server.psql(`CREATE ROLE agentmem_app LOGIN PASSWORD '${TEST_PASSWORD}';
-    GRANT USAGE ON SCHEMA agentmem TO agentmem_app;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agentmem TO agentmem_app;`);
+  createAppRole(server);
 });
 afterAll(async () => {
   await cluster?.stop();
