@@ -244,7 +244,7 @@ export class Replicator {
       `WITH h AS (SELECT pg_snapshot_xmin(s) AS horizon, pg_snapshot_xmax(s) AS xmax FROM pg_current_snapshot() s)
        SELECT c.change_xid::text AS xid, h.horizon::text AS horizon, h.xmax::text AS xmax, c.version::text AS version, c.row
          FROM h LEFT JOIN LATERAL (
-           SELECT c.change_xid, c.version, (to_jsonb(c) - 'search' - 'change_xid')::text AS row
+           SELECT c.change_xid, c.version, ${table.rowJson('c')}::text AS row
              FROM ${t} c
             WHERE c.change_xid >= $1::xid8 AND c.change_xid < h.horizon
             ORDER BY c.change_xid
@@ -267,7 +267,7 @@ export class Replicator {
     if (whole.length) return { rows: whole.map(pick), next: last, more: true };
     // One transaction larger than a batch: take all of its rows at once.
     const { rows: all } = await source.query<{ row: string; version: string }>(
-      `SELECT (to_jsonb(c) - 'search' - 'change_xid')::text AS row, c.version::text AS version FROM ${t} c WHERE c.change_xid = $1::xid8`,
+      `SELECT ${table.rowJson('c')}::text AS row, c.version::text AS version FROM ${t} c WHERE c.change_xid = $1::xid8`,
       [last],
     );
     return { rows: all.map(pick), next: (BigInt(last) + 1n).toString(), more: true };

@@ -26,10 +26,10 @@ function bucketExpression(table: ReplicatedTable): string {
 
 /**
  * The row as it must be equal everywhere: the replicated columns in canonical
- * jsonb text (local bookkeeping — change_xid, message_count, generated search — left out).
+ * jsonb text (local bookkeeping and generated columns left out, as the table registry says).
  */
-function rowText(): string {
-  return `(to_jsonb(t) - 'search' - 'change_xid' - 'message_count')::text`;
+function rowText(table: ReplicatedTable): string {
+  return `${table.rowJson('t')}::text`;
 }
 
 /** Checksums read a whole table: give them minutes, not the per-call query timeout. */
@@ -41,7 +41,7 @@ async function checksums(provider: Provider, schema: string, table: ReplicatedTa
     await tx.query("SELECT set_config('TimeZone', 'UTC', true), set_config('statement_timeout', $1, true)", [String(VERIFY_TIMEOUT_MS)]);
     const { rows } = await tx.query<{ bucket: number; n: string; sum: string }>(
       `SELECT ${bucketExpression(table)} AS bucket, count(*)::text AS n,
-              md5(string_agg(md5(${rowText()}), '' ORDER BY ${table.key.join(', ')})) AS sum
+              md5(string_agg(md5(${rowText(table)}), '' ORDER BY ${table.key.join(', ')})) AS sum
          FROM ${schema}.${table.name} t GROUP BY 1`,
       undefined,
       { timeoutMs: VERIFY_TIMEOUT_MS },
@@ -119,8 +119,8 @@ export async function repairProviders(
         ]);
         return (
           await db.query<{ key: string; json: string; version: string; origin: string; sum: string }>(
-            `SELECT ${keyText} AS key, (to_jsonb(t) - 'search' - 'change_xid')::text AS json, t.version::text AS version, t.origin,
-                    md5(${rowText()}) AS sum
+            `SELECT ${keyText} AS key, ${rowText(table)} AS json, t.version::text AS version, t.origin,
+                    md5(${rowText(table)}) AS sum
                FROM ${schema}.${table.name} t WHERE ${bucketExpression(table)} = $1`,
             [diff.bucket],
             { timeoutMs: VERIFY_TIMEOUT_MS },

@@ -12,3 +12,5 @@ export {
   Migrator,
   type MigratorOptions,
 } from './migrator.js';
+export { schemaOptions } from './options.js';
+export { type ColumnDef, type ColumnRole, sharedColumns, sharedRowJson, TABLES, type TableDef, type TableName, table } from './tables.js';

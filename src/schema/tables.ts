@@ -1,0 +1,187 @@
+/**
+ * The one definition of agentmem's tables: every column with its type (as
+ * PostgreSQL's format_type() prints it) and its role, each table's key, and
+ * whether it is replicated, tenant-scoped and backed up. Replication, verify,
+ * purge and the import derive their column lists from here, and a test checks
+ * this registry against the catalog of a freshly migrated server — a column
+ * added to a migration but not here fails it.
+ */
+export type TableName = 'sessions' | 'memories' | 'knowledge_atoms' | 'settings' | 'replication_watermarks' | 'schema_versions';
+
+/**
+ * - `data`: the row's content, copied between providers and compared by checksums;
+ * - `replication`: version, origin, tombstone — copied and compared too;
+ * - `local`: this provider's own bookkeeping (its change position, a counter a trigger keeps): never copied or compared;
+ * - `generated`: computed by the database from other columns: rebuilt by each provider.
+ */
+export type ColumnRole = 'data' | 'replication' | 'local' | 'generated';
+
+export interface ColumnDef {
+  name: string;
+  type: string;
+  role: ColumnRole;
+}
+
+export interface TableDef {
+  name: TableName;
+  key: string[];
+  columns: ColumnDef[];
+  /** Copied between providers by replication, and compared by `sync verify`. */
+  replicated: boolean;
+  /** Rows belong to one tenant (tenant_id, row-level security). */
+  tenantScoped: boolean;
+  /** Part of a backup of agentmem's data. */
+  backedUp: boolean;
+}
+
+const col = (name: string, type: string, role: ColumnRole = 'data'): ColumnDef => ({ name, type, role });
+const tz = 'timestamp with time zone';
+
+/** Version, origin and tombstone (replicated), and the change position (local), on every replicated table. */
+const replicationColumns = [
+  col('version', 'bigint', 'replication'),
+  col('origin', 'text', 'replication'),
+  col('deleted_at', tz, 'replication'),
+  col('change_xid', 'xid8', 'local'),
+];
+
+const memoryTable = (name: TableName, key: string[], columns: ColumnDef[]): TableDef => ({
+  name,
+  key,
+  columns: [...columns, ...replicationColumns],
+  replicated: true,
+  tenantScoped: true,
+  backedUp: true,
+});
+
+export const TABLES: readonly TableDef[] = [
+  memoryTable(
+    'sessions',
+    ['tenant_id', 'id'],
+    [
+      col('tenant_id', 'text'),
+      col('id', 'uuid'),
+      col('agent_id', 'text'),
+      col('user_id', 'text'),
+      col('title', 'text'),
+      col('metadata', 'jsonb'),
+      col('started_at', tz),
+      col('ended_at', tz),
+      col('message_count', 'integer', 'local'),
+    ],
+  ),
+  memoryTable(
+    'memories',
+    ['tenant_id', 'id'],
+    [
+      col('tenant_id', 'text'),
+      col('id', 'uuid'),
+      col('session_id', 'uuid'),
+      col('user_id', 'text'),
+      col('memory_type', 'text'),
+      col('position', 'bigint'),
+      col('content', 'jsonb'),
+      col('metadata', 'jsonb'),
+      col('importance', 'real'),
+      col('created_at', tz),
+      col('expires_at', tz),
+      col('search', 'tsvector', 'generated'),
+      col('embedding', 'real[]'),
+      col('embedding_model', 'text'),
+      col('embedding_dim', 'integer'),
+    ],
+  ),
+  memoryTable(
+    'knowledge_atoms',
+    ['tenant_id', 'id'],
+    [
+      col('tenant_id', 'text'),
+      col('id', 'uuid'),
+      col('atom_id', 'text'),
+      col('atom_type', 'text'),
+      col('title', 'text'),
+      col('summary', 'text'),
+      col('content', 'text'),
+      col('manufacturer', 'text'),
+      col('product_family', 'text'),
+      col('product_version', 'text'),
+      col('difficulty', 'text'),
+      col('prerequisites', 'text[]'),
+      col('related_atoms', 'text[]'),
+      col('source_document', 'text'),
+      col('source_pages', 'text'),
+      col('source_url', 'text'),
+      col('quality_score', 'real'),
+      col('safety_level', 'text'),
+      col('safety_notes', 'text'),
+      col('keywords', 'text[]'),
+      col('citations', 'jsonb'),
+      col('metadata', 'jsonb'),
+      col('created_at', tz),
+      col('last_validated_at', tz),
+      col('search', 'tsvector', 'generated'),
+      col('embedding', 'real[]'),
+      col('embedding_model', 'text'),
+      col('embedding_dim', 'integer'),
+    ],
+  ),
+  memoryTable(
+    'settings',
+    ['tenant_id', 'category', 'key'],
+    [
+      col('tenant_id', 'text'),
+      col('category', 'text'),
+      col('key', 'text'),
+      col('id', 'uuid'),
+      col('value', 'jsonb'),
+      col('description', 'text'),
+      col('updated_at', tz),
+    ],
+  ),
+  {
+    name: 'replication_watermarks',
+    key: ['source', 'table_name'],
+    columns: [
+      col('source', 'text', 'local'),
+      col('table_name', 'text', 'local'),
+      col('position', 'xid8', 'local'),
+      col('rows_total', 'bigint', 'local'),
+      col('updated_at', tz, 'local'),
+      col('source_system', 'text', 'local'),
+    ],
+    replicated: false,
+    tenantScoped: false,
+    backedUp: false,
+  },
+  {
+    name: 'schema_versions',
+    key: ['version'],
+    columns: [
+      col('version', 'integer', 'local'),
+      col('name', 'text', 'local'),
+      col('checksum', 'text', 'local'),
+      col('applied_at', tz, 'local'),
+      col('duration_ms', 'integer', 'local'),
+    ],
+    replicated: false,
+    tenantScoped: false,
+    backedUp: false,
+  },
+];
+
+export function table(name: TableName): TableDef {
+  const found = TABLES.find((t) => t.name === name);
+  if (!found) throw new Error(`no table ${name} in the registry`);
+  return found;
+}
+
+/** The columns replication copies and checksums compare: data and replication columns. */
+export function sharedColumns(t: TableDef): string[] {
+  return t.columns.filter((c) => c.role === 'data' || c.role === 'replication').map((c) => c.name);
+}
+
+/** A row as JSON with this provider's own columns left out: `(to_jsonb(alias) - 'a' - 'b')`. */
+export function sharedRowJson(t: TableDef, alias: string): string {
+  const own = t.columns.filter((c) => c.role === 'local' || c.role === 'generated').map((c) => `'${c.name}'`);
+  return `(to_jsonb(${alias})${own.map((name) => ` - ${name}`).join('')})`;
+}

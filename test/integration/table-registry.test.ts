@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgProvider, readCatalog, TABLES } from '../../src/index.js';
+import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { providerConfig } from '../harness/providers.js';
+import { migrateAll } from '../harness/router-cluster.js';
+
+/**
+ * The table registry (src/schema/tables.ts) is the one definition every
+ * column list derives from: it must know exactly the tables and columns a
+ * freshly migrated server has, with the same types. A column a migration adds
+ * and the registry misses would silently not replicate, verify or back up.
+ */
+let cluster: PgCluster;
+let provider: PgProvider;
+beforeAll(async () => {
+  cluster = await startCluster(1);
+  await migrateAll(cluster);
+  provider = new PgProvider(providerConfig(cluster.servers[0]!));
+});
+afterAll(async () => {
+  await provider?.close();
+  await cluster?.stop();
+});
+
+describe('table registry', () => {
+  it('matches the catalog of a freshly migrated server: every table, every column, every type, every key', async () => {
+    const catalog = await readCatalog(provider, 'agentmem');
+    expect(Object.keys(catalog.tables).sort()).toEqual(TABLES.map((t) => t.name).sort());
+    for (const table of TABLES) {
+      const live = catalog.tables[table.name];
+      const columns = Object.fromEntries(Object.entries(live?.columns ?? {}).map(([name, c]) => [name, c.type]));
+      expect(columns, table.name).toEqual(Object.fromEntries(table.columns.map((c) => [c.name, c.type])));
+      const generated = Object.entries(live?.columns ?? {})
+        .filter(([, c]) => c.generated)
+        .map(([name]) => name);
+      expect(generated, table.name).toEqual(table.columns.filter((c) => c.role === 'generated').map((c) => c.name));
+      const primary = Object.values(live?.constraints ?? {}).find((c) => c.kind === 'primary key');
+      expect(primary?.definition, table.name).toBe(`PRIMARY KEY (${table.key.join(', ')})`);
+    }
+  });
+});
