@@ -2,6 +2,7 @@
  * agentmem — the library entry. A deliberate, small public API: config,
  * providers, the migrator, status, and the error classes.
  */
+export { createMemory, type MemoryOptions } from './agentmem.js';
 export * from './config/index.js';
 export * from './errors/index.js';
 export * from './memory/index.js';

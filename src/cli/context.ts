@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { createMemory } from '../agentmem.js';
 import { type AgentmemConfig, loadConfig } from '../config/index.js';
-import { type AgentMemory, createMemory } from '../memory/index.js';
+import type { AgentMemory } from '../memory/index.js';
 import { setLogLevel } from '../observability/logger.js';
 import { ProviderSet } from '../providers/index.js';
 

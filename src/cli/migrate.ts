@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { type MigrateAction, migrateProviders, type ProviderMigrationResult } from '../schema/index.js';
+import { type MigrateAction, migrateProviders, type ProviderMigrationResult, schemaOptions } from '../schema/index.js';
 import { withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
 
@@ -26,8 +26,7 @@ async function run(command: Command, flags: MigrateFlags, action: MigrateAction)
   return withContext(command, async ({ config, providers }) => {
     const names = providers.select(flags);
     const results = await migrateProviders(providers, names, action, {
-      schema: config.schema,
-      embeddingDim: config.embedder.dimensions,
+      ...schemaOptions(config),
       onStep: flags.json
         ? undefined
         : ({ provider, phase, step }) => {

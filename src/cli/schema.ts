@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { type DriftReport, diffSchema, type FixResult, fixSchema } from '../schema/index.js';
+import { type DriftReport, diffSchema, type FixResult, fixSchema, schemaOptions } from '../schema/index.js';
 import { withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
 
@@ -47,7 +47,7 @@ export function schemaCommand(): Command {
         const reports: (DriftReport | { provider: string; error: string })[] = [];
         for (const name of providers.select(flags)) {
           try {
-            reports.push(await diffSchema(await providers.get(name), { schema: config.schema, embeddingDim: config.embedder.dimensions }));
+            reports.push(await diffSchema(await providers.get(name), schemaOptions(config)));
           } catch (error) {
             reports.push({ provider: name, error: (error as Error).message });
           }
@@ -82,8 +82,7 @@ export function schemaCommand(): Command {
         for (const name of providers.select(flags)) {
           results.push(
             await fixSchema(await providers.get(name), {
-              schema: config.schema,
-              embeddingDim: config.embedder.dimensions,
+              ...schemaOptions(config),
               dryRun: Boolean(flags.dryRun),
               allowDestructive: Boolean(flags.allowDestructive),
             }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { ATOM_ID_PATTERN_SOURCE, ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../core/enums.js';
 import { ValidationError } from '../errors/index.js';
-import { ATOM_ID_PATTERN_SOURCE, ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../schema/enums.js';
 import { checkJson, checkSize, cleanText, cleanUrl, jsonObject, timestamp } from './validation.js';
 
 /** `prefix:slug` or `manufacturer:product:topic-slug`: the pattern of the knowledge_atoms_atom_id_check constraint. */

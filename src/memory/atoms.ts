@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../core/enums.js';
 import { idForKey } from '../core/ids.js';
 import { EmbeddingMismatchError, ValidationError } from '../errors/index.js';
 import type { Queryable } from '../providers/index.js';
-import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../schema/enums.js';
 import { type Atom, type AtomInput, atomId, validateAtom } from './atom-schema.js';
 import { type StoreContext, toDate, toDateOrNull } from './context.js';
 import { cleanText, jsonObject, parseInput } from './validation.js';

@@ -27,4 +27,4 @@ export {
   Sessions,
 } from './sessions.js';
 export { envNameFor, type Setting, Settings } from './settings.js';
-export { AgentMemory, createMemory, DirectExecutor, type MemoryOptions, PrimaryExecutor } from './store.js';
+export { AgentMemory, DirectExecutor, openMemory, PrimaryExecutor, type StoreOptions } from './store.js';

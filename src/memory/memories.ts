@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
 import { newId } from '../core/ids.js';
-import { MEMORY_TYPES, type MemoryType } from '../schema/enums.js';
 import { type StoreContext, toDate, toDateOrNull } from './context.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { MESSAGE_TYPES } from '../core/enums.js';
 import { newId } from '../core/ids.js';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { Queryable } from '../providers/index.js';
-import { MESSAGE_TYPES } from '../schema/enums.js';
 import { type StoreContext, toDate, toDateOrNull } from './context.js';
 import { type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';

@@ -3,7 +3,7 @@ import { AgentmemError } from '../errors/index.js';
 import type { BreakerState, PoolStats, Provider, ProviderSet } from '../providers/index.js';
 import { readRecentEvents } from '../providers/index.js';
 import { syncStatus } from '../replication/index.js';
-import { diffSchema, requireAllTenants } from '../schema/index.js';
+import { diffSchema, requireAllTenants, schemaOptions } from '../schema/index.js';
 
 export type HealthState = 'healthy' | 'degraded' | 'down';
 
@@ -90,7 +90,7 @@ export async function checkHealth(config: AgentmemConfig, providers: ProviderSet
         } catch (error) {
           report.testQuery = { ok: false, ms: round(performance.now() - t), error: (error as Error).message };
         }
-        const drift = await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions });
+        const drift = await diffSchema(provider, schemaOptions(config));
         report.schemaVersion = drift.schemaVersion ?? null;
         report.drift = { blocking: drift.blocking, differences: drift.items.length };
         report.pool = provider.poolStats();

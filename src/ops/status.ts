@@ -1,7 +1,7 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError } from '../errors/index.js';
 import { type ProviderDescription, type ProviderSet, type RouterEvent, readRecentEvents } from '../providers/index.js';
-import { diffSchema, Migrator } from '../schema/index.js';
+import { diffSchema, Migrator, schemaOptions } from '../schema/index.js';
 
 export interface ProviderStatus extends ProviderDescription {
   reachable: boolean;
@@ -40,9 +40,7 @@ export async function systemStatus(config: AgentmemConfig, providers: ProviderSe
       );
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
       const migration = await new Migrator(provider, { schema: config.schema }).status();
-      const drift = migration.current
-        ? await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions })
-        : undefined;
+      const drift = migration.current ? await diffSchema(provider, schemaOptions(config)) : undefined;
       results.push({
         ...base,
         reachable: true,

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { createMemory } from '../agentmem.js';
 import type { AgentmemConfig, ResolvedProvider } from '../config/index.js';
 import { AccessIncompleteError, AgentmemError } from '../errors/index.js';
-import { createMemory, DirectExecutor } from '../memory/index.js';
+import { DirectExecutor } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
 import { isLocalHost, PgProvider, type Provider, type ProviderSet, sslMode, urlHost, withTlsDefault } from '../providers/index.js';
 import { syncStatus } from '../replication/index.js';
-import { diffSchema, Migrator, tenantAccess } from '../schema/index.js';
+import { diffSchema, Migrator, schemaOptions, tenantAccess } from '../schema/index.js';
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'WARN';
 
@@ -73,7 +74,7 @@ export async function verifyDeployment(config: AgentmemConfig, providers: Provid
       return ['PASS', `version ${status.current} (latest)`];
     });
     await run(`drift:${name}`, name, async () => {
-      const drift = await diffSchema(provider, { schema: config.schema, embeddingDim: config.embedder.dimensions });
+      const drift = await diffSchema(provider, schemaOptions(config));
       if (!drift.items.length) return ['PASS', 'schema matches the code'];
       const summary = drift.items.map((i) => `${i.severity} ${i.kind} ${i.object} ${i.change}`).join('; ');
       return [

@@ -9,6 +9,7 @@ export {
   type ProviderRouteState,
   Router,
   type RouterEvent,
+  type RouterHooks,
   type RouterOptions,
   readRecentEvents,
   routerOptions,

@@ -53,6 +53,24 @@ export interface WriteToken {
   at: bigint;
 }
 
+/**
+ * What the router asks the layers it knows nothing of — given when it is
+ * opened (src/agentmem.ts wires them), never assigned afterwards.
+ */
+export interface RouterHooks {
+  /** Has the replication of `token` reached `provider`? (Without replication, only the written provider has it.) */
+  replicatedTo?: (provider: string, token: WriteToken) => boolean;
+  /** Is a recovered provider caught up? (Without this, it waits for confirmCaughtUp().) */
+  catchUp?: (provider: string) => Promise<boolean>;
+  /**
+   * Does a provider's schema differ from the code's in a way that breaks writes?
+   * Checked at start-up, every `driftCheckMs`, and before a fenced provider takes writes again.
+   */
+  driftCheck?: (provider: Provider) => Promise<{ blocking: boolean; summary: string }>;
+  /** Sync acknowledgement: resolve once `target` holds everything `source` held at HLC time `at`; reject when it cannot. */
+  confirmDurable?: (source: Provider, target: Provider, at: bigint) => Promise<void>;
+}
+
 export type RouterEvent =
   | { type: 'breaker'; provider: string; state: BreakerState; reason?: string }
   | { type: 'failover'; from: string; to: string; reason: string }
@@ -89,21 +107,6 @@ export class Router extends EventEmitter implements Executor {
   private running = false;
   private pause = new Pause();
   private loop: Promise<void> | undefined;
-  /** Has the replication of `token` reached `provider`? (The replicator answers; until then only the written provider has it.) */
-  replicatedTo: (provider: string, token: WriteToken) => boolean = (provider, token) => provider === token.provider;
-  /** Is a recovered provider caught up? (The replicator answers; until then it waits for confirmCaughtUp().) */
-  catchUp: ((provider: string) => Promise<boolean>) | undefined;
-  /**
-   * Does a provider's schema differ from the code's in a way that breaks writes?
-   * (The schema layer answers.) Checked at start-up, every `driftCheckMs`, and
-   * before a fenced provider takes writes again.
-   */
-  driftCheck: ((provider: Provider) => Promise<{ blocking: boolean; summary: string }>) | undefined;
-  /**
-   * Sync acknowledgement: resolve once `target` holds everything `source` held
-   * at HLC time `at`; reject when it cannot. (The replication layer answers.)
-   */
-  confirmDurable: ((source: Provider, target: Provider, at: bigint) => Promise<void>) | undefined;
   private readonly drifted = new Map<string, string>();
   private driftReady: Promise<void> = Promise.resolve();
   private driftQueue: Promise<void> = Promise.resolve();
@@ -115,6 +118,7 @@ export class Router extends EventEmitter implements Executor {
     readonly providers: ProviderSet,
     healths: ProviderHealth[],
     readonly options: RouterOptions,
+    private readonly hooks: RouterHooks,
   ) {
     super();
     this.healths = healths;
@@ -130,11 +134,16 @@ export class Router extends EventEmitter implements Executor {
     }
   }
 
-  static async open(providers: ProviderSet, options: Partial<RouterOptions> = {}): Promise<Router> {
+  static async open(providers: ProviderSet, options: Partial<RouterOptions> = {}, hooks: RouterHooks = {}): Promise<Router> {
     const merged = { ...DEFAULT_ROUTER, ...options, health: { ...DEFAULT_HEALTH, ...options.health } };
     const healths: ProviderHealth[] = [];
     for (const name of providers.names) healths.push(new ProviderHealth(await providers.get(name), merged.health));
-    return new Router(providers, healths, merged);
+    return new Router(providers, healths, merged, hooks);
+  }
+
+  /** Has the replication of `token` reached `provider`? */
+  replicatedTo(provider: string, token: WriteToken): boolean {
+    return this.hooks.replicatedTo ? this.hooks.replicatedTo(provider, token) : provider === token.provider;
   }
 
   /** Start the active probes (each provider, every probeIntervalMs, bounded by probeTimeoutMs). */
@@ -225,7 +234,7 @@ export class Router extends EventEmitter implements Executor {
 
   private async runDriftCheck(): Promise<void> {
     this.lastDriftCheck = Date.now();
-    const check = this.driftCheck;
+    const check = this.hooks.driftCheck;
     if (!check) return;
     await Promise.all(
       this.healths
@@ -283,7 +292,7 @@ export class Router extends EventEmitter implements Executor {
    * to act on and still "succeed".
    */
   private async makeDurable(writer: string, at: bigint): Promise<void> {
-    const confirm = this.confirmDurable;
+    const confirm = this.hooks.confirmDurable;
     if (!confirm) throw new NotDurableError(writer, 'sync acknowledgement needs replication between the providers, and none is set up');
     const targets = this.healths.filter((h) => h.name !== writer && h.available && !this.drifted.has(h.name)).map((h) => h.provider);
     if (!targets.length) throw new NotDurableError(writer, `no provider besides ${writer} is available`);
@@ -422,10 +431,11 @@ export class Router extends EventEmitter implements Executor {
   }
 
   private async tryUnfence(): Promise<void> {
-    if (!this.catchUp) return;
+    const catchUp = this.hooks.catchUp;
+    if (!catchUp) return;
     for (const name of [...this.fenced]) {
       try {
-        if (await this.catchUp(name)) {
+        if (await catchUp(name)) {
           await this.checkDrift();
           this.confirmCaughtUp(name);
         }

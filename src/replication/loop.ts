@@ -1,14 +1,14 @@
 import { AccessIncompleteError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
-import { Pause, type Router } from '../providers/index.js';
+import { Pause, type Provider } from '../providers/index.js';
 import { runSync } from './links.js';
 import type { Replicator } from './replicator.js';
 
 /**
  * Background replication for a process that owns a router: every interval it
  * replicates between the providers that are up. It also answers the router's
- * catch-up question for a recovered provider: caught up once a pass into it
- * brings nothing new.
+ * catch-up question for a recovered provider (through the hook src/agentmem.ts
+ * wires): caught up once a pass into it brings nothing new.
  */
 export class ReplicationLoop {
   private running = false;
@@ -17,15 +17,11 @@ export class ReplicationLoop {
   private refusedBecause: string | undefined;
 
   constructor(
-    private readonly router: Router,
+    /** The providers up now (the router's view). */
+    private readonly availableProviders: () => Provider[],
     private readonly replicator: Replicator,
     private readonly intervalMs: number,
-  ) {
-    router.catchUp = (name) => this.catchUp(name);
-    // Read-your-writes: a provider holds the caller's last write once every table's link from
-    // where it was written has covered the time of that write.
-    router.replicatedTo = (provider, token) => provider === token.provider || replicator.covered(token.provider, provider) > token.at;
-  }
+  ) {}
 
   start(): this {
     if (this.running) return this;
@@ -34,7 +30,7 @@ export class ReplicationLoop {
     this.loop = (async () => {
       while (this.running) {
         try {
-          const providers = this.router.availableProviders();
+          const providers = this.availableProviders();
           if (providers.length > 1) await runSync(providers, this.replicator, undefined, 2);
         } catch (error) {
           if (error instanceof AccessIncompleteError) {
@@ -60,7 +56,7 @@ export class ReplicationLoop {
 
   /** Pull everything the other providers have into `name`; true when a pass finds nothing left. */
   async catchUp(name: string): Promise<boolean> {
-    const providers = this.router.availableProviders();
+    const providers = this.availableProviders();
     const target = providers.find((p) => p.name === name);
     if (!target) return false;
     for (let pass = 0; pass < 3; pass++) {

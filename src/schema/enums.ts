@@ -1,51 +1,7 @@
-/**
- * The enums of the data model, defined once. The migrations' CHECK constraints
- * are generated from these lists ({{memory_types}} etc. in the .sql files), and
- * the validators use the same lists, so code and database cannot disagree.
- */
-export const MEMORY_TYPES = [
-  'session_metadata',
-  'message_user',
-  'message_assistant',
-  'message_system',
-  'context',
-  'action',
-  'issue',
-  'decision',
-  'log',
-] as const;
-export type MemoryType = (typeof MEMORY_TYPES)[number];
+import { ATOM_ID_PATTERN_SOURCE, ATOM_TYPES, DIFFICULTY_LEVELS, MEMORY_TYPES, MESSAGE_TYPES, SAFETY_LEVELS } from '../core/enums.js';
 
-/** The memory types that are messages of a session transcript. */
-export const MESSAGE_TYPES = MEMORY_TYPES.filter((t) => t.startsWith('message_'));
-
-/** `fault` is the system we replace's name for a troubleshooting atom; both are kept as written. */
-export const ATOM_TYPES = [
-  'concept',
-  'procedure',
-  'specification',
-  'troubleshooting',
-  'fault',
-  'pattern',
-  'reference',
-  'faq',
-  'safety',
-] as const;
-export type AtomType = (typeof ATOM_TYPES)[number];
-
-export const DIFFICULTY_LEVELS = ['beginner', 'intermediate', 'advanced', 'expert'] as const;
-export type Difficulty = (typeof DIFFICULTY_LEVELS)[number];
-
-export const SAFETY_LEVELS = ['info', 'caution', 'warning', 'danger'] as const;
-export type SafetyLevel = (typeof SAFETY_LEVELS)[number];
-
-/**
- * A knowledge atom id: `prefix:slug`, or the replaced system's
- * `manufacturer:product:topic-slug` — segments of letters (either case),
- * digits and - _ . (and / after the first), separated by colons. The same
- * pattern is the knowledge_atoms_atom_id_check constraint (migration 0005).
- */
-export const ATOM_ID_PATTERN_SOURCE = '^[A-Za-z0-9][A-Za-z0-9_.-]*(:[A-Za-z0-9][A-Za-z0-9._/-]*)+$';
+// The lists live in core/ (the memory API validates with them); the migrations render them from here.
+export * from '../core/enums.js';
 
 const sqlList = (values: readonly string[]): string => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
 
