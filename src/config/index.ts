@@ -2,6 +2,7 @@ export { type LoadConfigOptions, loadConfig } from './load.js';
 export { REDACTED, redact, redactDeep, redactUrl, registerSecret, registerUrlSecrets } from './redact.js';
 export {
   type AgentmemConfig,
+  CONFIG_DEFAULTS,
   type ConfigInput,
   DEFAULT_TIMEOUTS,
   MAX_CONTENT_BYTES,

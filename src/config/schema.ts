@@ -62,8 +62,8 @@ export const providerSchema = z
     pooler: z.enum(['transaction', 'none']).optional(),
     dataDir: z.string().min(1).optional(),
     role: z.enum(['primary', 'replica']).optional(),
-    pool: poolSchema.default({ max: 10, idleTimeoutMs: 10_000 }),
-    timeouts: timeoutsSchema.default({ ...DEFAULT_TIMEOUTS }),
+    pool: poolSchema.prefault({}),
+    timeouts: timeoutsSchema.prefault({}),
   })
   .strict()
   .superRefine((provider, ctx) => {
@@ -145,7 +145,7 @@ export const configSchema = z
         order: z.array(providerName).optional(),
       })
       .strict()
-      .default({ enabled: true }),
+      .prefault({}),
     router: z
       .object({
         /** primary: reads go where writes go; nearest: lowest recent latency among providers holding the caller's writes. */
@@ -162,19 +162,11 @@ export const configSchema = z
         eventLog: z.union([z.string().min(1), z.literal(false)]).default('./.agentmem/events.jsonl'),
       })
       .strict()
-      .default({
-        readMode: 'primary',
-        probeIntervalMs: 250,
-        probeTimeoutMs: 500,
-        failureThreshold: 3,
-        graceMs: 2000,
-        breakMs: 500,
-        eventLog: './.agentmem/events.jsonl',
-      }),
+      .prefault({}),
     embedded: z
       .object({ dataDir: z.string().min(1).default('./.agentmem/data') })
       .strict()
-      .default({ dataDir: './.agentmem/data' }),
+      .prefault({}),
     embedder: z
       .object({
         kind: z.enum(['local', 'openai']).default('local'),
@@ -187,7 +179,7 @@ export const configSchema = z
         maxRetries: z.number().int().min(0).max(10).default(4),
       })
       .strict()
-      .default({ kind: 'local', dimensions: 384, batchSize: 64, timeoutMs: 30_000, maxRetries: 4 }),
+      .prefault({}),
     limits: z
       .object({
         /**
@@ -206,7 +198,7 @@ export const configSchema = z
           .default(MAX_CONTENT_BYTES),
       })
       .strict()
-      .default({ maxContentBytes: MAX_CONTENT_BYTES }),
+      .prefault({}),
     replication: z
       .object({
         /** Replicate between configured providers in the background (every process may; the merge is idempotent). */
@@ -217,7 +209,7 @@ export const configSchema = z
         batchSize: z.number().int().min(1).max(100_000).default(1000),
       })
       .strict()
-      .default({ enabled: true, intervalMs: 1000, ack: 'async', batchSize: 1000 }),
+      .prefault({}),
     search: z
       .object({
         /** HNSW candidate list size; larger finds more of the true nearest neighbours, slower. */
@@ -226,16 +218,16 @@ export const configSchema = z
         exactThreshold: z.number().int().min(0).max(10_000_000).default(20_000),
       })
       .strict()
-      .default({ efSearch: 800, exactThreshold: 20_000 }),
+      .prefault({}),
     settings: z
       .object({ cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000) })
       .strict()
-      .default({ cacheTtlMs: 30_000 }),
+      .prefault({}),
     monitor: monitorSchema.default(MONITOR_DEFAULTS),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn') })
       .strict()
-      .default({ level: 'warn' }),
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -255,6 +247,9 @@ export const configSchema = z
       }
     }
   });
+
+/** Every default, from the one place each is written (the schema above). */
+export const CONFIG_DEFAULTS = configSchema.parse({});
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ProviderConfigInput = z.input<typeof providerSchema>;

@@ -8,6 +8,7 @@ import {
   type IBreaker,
   IsolatedCircuitError,
 } from 'cockatiel';
+import { CONFIG_DEFAULTS } from '../config/index.js';
 import { ProviderTimeoutError, ProviderUnavailableError } from '../errors/index.js';
 import { probeDuration } from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
@@ -35,7 +36,14 @@ export interface HealthOptions {
   ewmaAlpha: number;
 }
 
-export const DEFAULT_HEALTH: HealthOptions = { failureThreshold: 3, graceMs: 2000, breakMs: 500, maxBreakMs: 10_000, ewmaAlpha: 0.3 };
+/** The configurable parts come from the config's defaults; the rest are the router's own. */
+export const DEFAULT_HEALTH: HealthOptions = {
+  failureThreshold: CONFIG_DEFAULTS.router.failureThreshold,
+  graceMs: CONFIG_DEFAULTS.router.graceMs,
+  breakMs: CONFIG_DEFAULTS.router.breakMs,
+  maxBreakMs: 10_000,
+  ewmaAlpha: 0.3,
+};
 
 /**
  * Opens after `threshold` consecutive failures spanning at least `graceMs`

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AgentmemConfig } from '../config/index.js';
+import { type AgentmemConfig, CONFIG_DEFAULTS } from '../config/index.js';
 import { clock } from '../core/hlc.js';
 import { AgentmemError, NotDurableError, NotFoundError, OutcomeUnknownError, ProviderUnavailableError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
@@ -38,13 +38,13 @@ export interface RouterOptions {
 }
 
 export const DEFAULT_ROUTER: RouterOptions = {
-  readMode: 'primary',
-  failover: true,
-  probeIntervalMs: 250,
-  probeTimeoutMs: 500,
+  readMode: CONFIG_DEFAULTS.router.readMode,
+  failover: CONFIG_DEFAULTS.failover.enabled,
+  probeIntervalMs: CONFIG_DEFAULTS.router.probeIntervalMs,
+  probeTimeoutMs: CONFIG_DEFAULTS.router.probeTimeoutMs,
   health: DEFAULT_HEALTH,
   driftCheckMs: 60_000,
-  ack: 'async',
+  ack: CONFIG_DEFAULTS.replication.ack,
 };
 
 /** Where the caller's last write went: reads must not return anything older. */
