@@ -60,6 +60,27 @@ export function untilSignal(): { stopped: Promise<NodeJS.Signals>; dispose(): vo
   };
 }
 
+/**
+ * The one lifecycle of a long-running command: start the loop, run until
+ * SIGINT or SIGTERM, stop it cleanly (the caller closes the rest afterwards).
+ * Resolves with the signal that arrived.
+ */
+export async function runUntilSignal(
+  loop: { start(): unknown; stop(): Promise<void> },
+  onSignal?: (signal: NodeJS.Signals) => void,
+): Promise<NodeJS.Signals> {
+  const signal = untilSignal();
+  try {
+    loop.start();
+    const received = await signal.stopped;
+    onSignal?.(received);
+    await loop.stop();
+    return received;
+  } finally {
+    signal.dispose();
+  }
+}
+
 /** Load config, open providers lazily, run the command, and always close every pool and the embedded database. */
 export async function withContext<T>(
   command: Command,

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { HEALTH_EXIT, type HealthReport } from '../ops/health.js';
 import { Monitor } from '../ops/monitor.js';
-import { untilSignal, withContext } from './context.js';
+import { runUntilSignal, withContext } from './context.js';
 import { out, table } from './output.js';
 import { durationOption } from './parsers.js';
 
@@ -42,14 +42,7 @@ export function healthCommand(): Command {
             },
           });
           if (!flags.watch) return HEALTH_EXIT[(await monitor.checkOnce()).state];
-          const signal = untilSignal();
-          try {
-            monitor.start();
-            await signal.stopped;
-            await monitor.stop();
-          } finally {
-            signal.dispose();
-          }
+          await runUntilSignal(monitor);
           const last = monitor.lastReport;
           return last ? HEALTH_EXIT[last.state] : 1;
         },

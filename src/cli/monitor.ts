@@ -3,7 +3,7 @@ import { UsageError } from '../errors/index.js';
 import { logger, setLogLevel } from '../observability/logger.js';
 import { type MetricsServer, startMetricsServer } from '../ops/metrics-server.js';
 import { Monitor } from '../ops/monitor.js';
-import { untilSignal, withContext } from './context.js';
+import { runUntilSignal, withContext } from './context.js';
 import { EXIT } from './output.js';
 import { durationOption } from './parsers.js';
 
@@ -46,20 +46,15 @@ async function runLoop(command: Command, flags: LoopFlags, options: { history: b
             'health check',
           ),
       });
-      const signal = untilSignal();
       let server: MetricsServer | undefined;
       try {
         if (flags.metricsPort !== undefined) {
           server = await startMetricsServer({ port: flags.metricsPort, host: flags.host, health: () => monitor.lastReport });
           log.info({ metrics: `${server.url}/metrics` }, 'metrics endpoint listening');
         }
-        monitor.start();
         log.info({ intervalMs, providers: providers.names, history: options.history, alerts: options.alerts }, `${options.name} started`);
-        const received = await signal.stopped;
-        log.info({ signal: received }, `${options.name} stopping`);
-        await monitor.stop();
+        await runUntilSignal(monitor, (received) => log.info({ signal: received }, `${options.name} stopping`));
       } finally {
-        signal.dispose();
         await server?.close();
       }
       log.info(`${options.name} stopped`);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
+import { hint } from '../core/commands.js';
 import type { Provider } from '../providers/index.js';
-import { purgeTombstones, Replicator, repairProviders, runSync, syncStatus, verifyProviders } from '../replication/index.js';
+import { purgeTombstones, Replicator, repairAndVerify, runSync, syncStatus, verifyProviders } from '../replication/index.js';
 import { type CommandContext, withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
 import { durationOption } from './parsers.js';
@@ -70,7 +71,7 @@ export function syncCommand(): Command {
                 .map(([p, v]) => `${p}=${v ?? 'empty'}`)
                 .join('  ')}`,
             );
-          out.line(report.equal ? 'all providers equal' : 'providers differ: run `agentmem sync repair`');
+          out.line(report.equal ? 'all providers equal' : `providers differ: run ${hint('syncRepair')}`);
         }
         return report.equal ? EXIT.ok : EXIT.failure;
       });
@@ -81,22 +82,13 @@ export function syncCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       process.exitCode = await withContext(command, async (context) => {
-        const providers = await allProviders(context);
-        const before = await verifyProviders(providers, context.config.schema, progress(flags));
-        const applied = await repairProviders(
-          providers,
-          context.config.schema,
-          new Replicator({ schema: context.config.schema }),
-          before.differences,
-          progress(flags),
-        );
-        const after = await verifyProviders(providers, context.config.schema, progress(flags));
-        if (flags.json) out.json({ differingBefore: before.differences.length, applied, after });
+        const report = await repairAndVerify(await allProviders(context), context.config.schema, progress(flags));
+        if (flags.json) out.json(report);
         else
           out.line(
-            `${before.differences.length} differing bucket(s); applied ${applied} row(s); ${after.equal ? 'all providers equal now' : 'still different'}`,
+            `${report.differingBefore} differing bucket(s); applied ${report.applied} row(s); ${report.after.equal ? 'all providers equal now' : 'still different'}`,
           );
-        return after.equal ? EXIT.ok : EXIT.failure;
+        return report.after.equal ? EXIT.ok : EXIT.failure;
       });
     });
   sync

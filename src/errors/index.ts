@@ -1,3 +1,4 @@
+import { hint } from '../core/commands.js';
 /**
  * One error model for the whole library: every error agentmem throws on purpose
  * is an AgentmemError with a stable `code`, so callers (and the CLI's exit codes)
@@ -21,7 +22,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'EMBEDDER_FAILED'
   | 'EMBEDDING_MISMATCH'
-  | 'QUERY_FAILED';
+  | 'QUERY_FAILED'
+  | 'ALERT_CHANNEL_FAILED';
 
 export class AgentmemError extends Error {
   readonly code: ErrorCode;
@@ -133,6 +135,30 @@ export class AccessIncompleteError extends AgentmemError {
       `provider "${provider}": role "${role}" is subject to row-level security and cannot see every tenant; give the provider a \`directUrl\` for a role that owns the tables or has BYPASSRLS (see docs/ops/RUNBOOK.md#roles)`,
       { provider, role, ...details },
     );
+  }
+}
+
+/** The breaker opened while a call waited: the caller moves on, and the call may still complete. */
+export class AbandonedCallError extends ProviderUnavailableError {
+  readonly abandoned = true;
+  constructor(provider: string) {
+    super(provider, 'circuit breaker opened while the call waited');
+  }
+}
+
+/** The agentmem schema is missing or incomplete on a provider. */
+export class SchemaMissingError extends AgentmemError {
+  constructor(schema: string) {
+    super('SCHEMA_DRIFT', `the agentmem schema "${schema}" is missing or incomplete on this provider; run ${hint('migrateUp')}`, {
+      schema,
+    });
+  }
+}
+
+/** An alert channel (Telegram, a webhook, Alertmanager) refused or failed a notification. */
+export class ChannelError extends AgentmemError {
+  constructor(message: string) {
+    super('ALERT_CHANNEL_FAILED', message);
   }
 }
 

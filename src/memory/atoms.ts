@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hint } from '../core/commands.js';
 import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../core/enums.js';
 import { idForKey } from '../core/ids.js';
 import { EmbeddingMismatchError, ValidationError } from '../errors/index.js';
@@ -449,7 +450,7 @@ export class Atoms {
     if (other) {
       throw new EmbeddingMismatchError(
         `knowledge atoms were embedded with ${other.embedding_model} (${other.embedding_dim} dimensions) but the configured embedder is ` +
-          `${this.ctx.embedder.model} (${this.ctx.embedder.dimensions}); run \`agentmem atoms reembed\` or configure the same embedder`,
+          `${this.ctx.embedder.model} (${this.ctx.embedder.dimensions}); run ${hint('atomsReembed')} or configure the same embedder`,
         { stored: other.embedding_model, storedDim: Number(other.embedding_dim), configured: this.ctx.embedder.model },
       );
     }

@@ -1,18 +1,10 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { clock } from '../core/hlc.js';
-import { AgentmemError, EmbedderError, NotDurableError, OutcomeUnknownError, QueryError } from '../errors/index.js';
+import { AgentmemError, EmbedderError, NotDurableError, OutcomeUnknownError, QueryError, SchemaMissingError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { errorsTotal, queryDuration, slowQueriesTotal } from '../observability/metrics.js';
 import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
 import type { Embedder } from './embedders.js';
-
-export class SchemaMissingError extends AgentmemError {
-  constructor(schema: string) {
-    super('SCHEMA_DRIFT', `the agentmem schema "${schema}" is missing or incomplete on this provider; run \`agentmem migrate up\``, {
-      schema,
-    });
-  }
-}
 
 /** The largest finite 4-byte float: embeddings are stored as real[] and cast to pgvector's vector. */
 const FLOAT32_MAX = 3.4028234663852886e38;

@@ -10,7 +10,7 @@ export {
   type StoredAtom,
   type VectorMethod,
 } from './atoms.js';
-export { SchemaMissingError, StoreContext } from './context.js';
+export { StoreContext } from './context.js';
 export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders.js';
 export { Memories, type Memory, type RecallFilter, type RememberInput } from './memories.js';
 export { approximateTokens, type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';

@@ -1,4 +1,5 @@
 import type { AgentmemConfig } from '../config/index.js';
+import { hint } from '../core/commands.js';
 import { AgentmemError } from '../errors/index.js';
 import type { BreakerState, PoolStats, Provider, ProviderSet } from '../providers/index.js';
 import { readRecentEvents } from '../providers/index.js';
@@ -117,7 +118,7 @@ export async function checkHealth(config: AgentmemConfig, providers: ProviderSet
   for (const link of replication?.links ?? []) {
     if (link.sourceChanged) {
       reasons.push(
-        `${link.source} is another server than ${link.target} replicated from (${link.sourceChanged}); replication re-captures everything from it (\`agentmem sync run\`)`,
+        `${link.source} is another server than ${link.target} replicated from (${link.sourceChanged}); replication re-captures everything from it (${hint('syncRun')})`,
       );
     }
   }

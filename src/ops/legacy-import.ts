@@ -148,7 +148,7 @@ export async function importLegacy(
   try {
     await importSessionMemories(memory, source, report, Boolean(options.dryRun));
     await importConversations(memory, source, report, Boolean(options.dryRun));
-    await importAtoms(memory, source, report, Boolean(options.dryRun));
+    await importLegacyAtoms(memory, source, report, Boolean(options.dryRun));
     await importSettings(memory, source, report, Boolean(options.dryRun));
   } finally {
     await source.close();
@@ -356,7 +356,7 @@ async function importConversations(memory: AgentMemory, source: Queryable, repor
   }
 }
 
-async function importAtoms(memory: AgentMemory, source: Queryable, report: LegacyImportReport, dryRun: boolean): Promise<void> {
+async function importLegacyAtoms(memory: AgentMemory, source: Queryable, report: LegacyImportReport, dryRun: boolean): Promise<void> {
   const columns = await tableColumns(source, 'knowledge_atoms');
   if (!columns) {
     report.skipped.push({ table: 'knowledge_atoms', reason: 'not found' });

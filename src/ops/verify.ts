@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createMemory } from '../agentmem.js';
 import type { AgentmemConfig, ResolvedProvider } from '../config/index.js';
+import { hint } from '../core/commands.js';
 import { AccessIncompleteError, AgentmemError } from '../errors/index.js';
 import { DirectExecutor } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
@@ -67,10 +68,7 @@ export async function verifyDeployment(config: AgentmemConfig, providers: Provid
     await run(`schema-version:${name}`, name, async () => {
       const status = await new Migrator(provider, { schema: config.schema }).status();
       if (status.pending.length)
-        return [
-          'FAIL',
-          `at version ${status.current ?? 'none'}, ${status.pending.length} migration(s) pending: run \`agentmem migrate up\``,
-        ];
+        return ['FAIL', `at version ${status.current ?? 'none'}, ${status.pending.length} migration(s) pending: run ${hint('migrateUp')}`];
       return ['PASS', `version ${status.current} (latest)`];
     });
     await run(`drift:${name}`, name, async () => {
@@ -79,7 +77,7 @@ export async function verifyDeployment(config: AgentmemConfig, providers: Provid
       const summary = drift.items.map((i) => `${i.severity} ${i.kind} ${i.object} ${i.change}`).join('; ');
       return [
         'FAIL',
-        `${drift.items.length} difference(s)${drift.blocking ? ' (writes blocked)' : ''}: ${summary} — run \`agentmem schema diff --provider ${name}\``,
+        `${drift.items.length} difference(s)${drift.blocking ? ' (writes blocked)' : ''}: ${summary} — run ${hint('schemaDiff', `--provider ${name}`)}`,
       ];
     });
     await run(`tenant-isolation:${name}`, name, () => isolationCheck(config, provider));

@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import lockfile from 'proper-lockfile';
 import type { ResolvedProvider, Timeouts } from '../config/index.js';
-import { DataDirLockedError } from '../errors/index.js';
+import { ConfigError, DataDirLockedError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { toProviderError } from './classify.js';
 import { inTransaction, settingsStatement } from './transaction.js';
@@ -41,7 +41,7 @@ export class EmbeddedProvider implements Provider {
 
   static async open(config: ResolvedProvider): Promise<EmbeddedProvider> {
     const dataDir = config.dataDir;
-    if (!dataDir) throw new Error(`embedded provider ${config.name} has no dataDir`);
+    if (!dataDir) throw new ConfigError(`embedded provider ${config.name} has no dataDir`, { provider: config.name });
     mkdirSync(dirname(dataDir), { recursive: true });
     let release: Release;
     try {

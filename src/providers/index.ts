@@ -2,7 +2,7 @@ export { classifyFailure, type FailureClass, isConnectionFailure, toProviderErro
 export { EmbeddedProvider } from './embedded-provider.js';
 export { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';
 export { looksPooled, PgProvider } from './pg-provider.js';
-export { type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
+export { type BreakerOptions, type BreakerState, DEFAULT_HEALTH, ProviderHealth } from './provider-health.js';
 export { embeddedDefault, openProvider, type ProviderSelection, ProviderSet } from './provider-set.js';
 export {
   DEFAULT_ROUTER,

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index.js';
+import { ConfigError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { classifyFailure, toConnectError, toProviderError } from './classify.js';
 import { boundedWait } from './timing.js';
@@ -63,7 +64,7 @@ export class PgProvider implements Provider {
   readonly pooled: boolean;
 
   constructor(private readonly config: ResolvedProvider) {
-    if (!config.url) throw new Error(`provider ${config.name} has no url`);
+    if (!config.url) throw new ConfigError(`provider ${config.name} has no url`, { provider: config.name });
     this.name = config.name;
     this.role = config.role;
     this.timeouts = config.timeouts;

@@ -9,22 +9,14 @@ import {
   IsolatedCircuitError,
 } from 'cockatiel';
 import { CONFIG_DEFAULTS } from '../config/index.js';
-import { ProviderTimeoutError, ProviderUnavailableError } from '../errors/index.js';
+import { AbandonedCallError, ProviderTimeoutError, ProviderUnavailableError } from '../errors/index.js';
 import { probeDuration } from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
 import type { Provider } from './types.js';
 
-/** The breaker opened while a call waited: the caller moves on, the call may still complete. */
-export class AbandonedCallError extends ProviderUnavailableError {
-  readonly abandoned = true;
-  constructor(provider: string) {
-    super(provider, 'circuit breaker opened while the call waited');
-  }
-}
-
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
-export interface HealthOptions {
+export interface BreakerOptions {
   /** Consecutive connection failures (real calls or probes) that open the breaker … */
   failureThreshold: number;
   /** … once they have lasted this long: a shorter pause (a GC stall, a restart blip) is ridden out. */
@@ -37,7 +29,7 @@ export interface HealthOptions {
 }
 
 /** The configurable parts come from the config's defaults; the rest are the router's own. */
-export const DEFAULT_HEALTH: HealthOptions = {
+export const DEFAULT_HEALTH: BreakerOptions = {
   failureThreshold: CONFIG_DEFAULTS.router.failureThreshold,
   graceMs: CONFIG_DEFAULTS.router.graceMs,
   breakMs: CONFIG_DEFAULTS.router.breakMs,
@@ -87,7 +79,7 @@ export class ProviderHealth {
 
   constructor(
     readonly provider: Provider,
-    private readonly options: HealthOptions = DEFAULT_HEALTH,
+    private readonly options: BreakerOptions = DEFAULT_HEALTH,
   ) {
     this.breaker = circuitBreaker(
       handleWhen((error) => isConnectionFailure(error)),

@@ -2,8 +2,16 @@ import { EventEmitter } from 'node:events';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type AgentmemConfig, CONFIG_DEFAULTS } from '../config/index.js';
+import { hint } from '../core/commands.js';
 import { clock } from '../core/hlc.js';
-import { AgentmemError, NotDurableError, NotFoundError, OutcomeUnknownError, ProviderUnavailableError } from '../errors/index.js';
+import {
+  AbandonedCallError,
+  NotDurableError,
+  NotFoundError,
+  OutcomeUnknownError,
+  ProviderNotFoundError,
+  ProviderUnavailableError,
+} from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import {
   BREAKER_STATE_VALUE,
@@ -16,7 +24,7 @@ import {
 } from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
 import { type ExecutionContext, type ExecutionOptions, type Executor, type RunProgress, runOn } from './executor.js';
-import { AbandonedCallError, type BreakerState, DEFAULT_HEALTH, type HealthOptions, ProviderHealth } from './provider-health.js';
+import { type BreakerOptions, type BreakerState, DEFAULT_HEALTH, ProviderHealth } from './provider-health.js';
 import type { ProviderSet } from './provider-set.js';
 import { Pause } from './timing.js';
 import type { Provider, Queryable } from './types.js';
@@ -28,7 +36,7 @@ export interface RouterOptions {
   failover: boolean;
   probeIntervalMs: number;
   probeTimeoutMs: number;
-  health: HealthOptions;
+  health: BreakerOptions;
   /** Append router events to this JSON Lines file (read by `agentmem status`); none when undefined. */
   eventLog?: string | undefined;
   /** How often to re-check schema drift (a fixed provider takes writes again). */
@@ -191,7 +199,11 @@ export class Router extends EventEmitter implements Executor {
 
   health(name: string): ProviderHealth {
     const found = this.healths.find((h) => h.name === name);
-    if (!found) throw new AgentmemError('PROVIDER_NOT_FOUND', `no provider named "${name}"`);
+    if (!found)
+      throw new ProviderNotFoundError(
+        name,
+        this.healths.map((h) => h.name),
+      );
     return found;
   }
 
@@ -275,7 +287,7 @@ export class Router extends EventEmitter implements Executor {
       const reasons = [...this.drifted].map(([name, why]) => `${name}: ${why}`).join('; ');
       throw new ProviderUnavailableError(
         'all',
-        `every reachable provider has blocking schema drift (${reasons}); run \`agentmem schema diff\``,
+        `every reachable provider has blocking schema drift (${reasons}); run ${hint('schemaDiff')}`,
       );
     }
     const { value, provider } = await this.attempt(operation, candidates, fn, options, true);

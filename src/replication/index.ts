@@ -4,4 +4,12 @@ export { type PurgeOptions, type PurgeResult, purgeTombstones } from './purge.js
 export { type ChangeRow, type LinkResult, Replicator, type ReplicatorOptions } from './replicator.js';
 export { SyncAcknowledger } from './sync-ack.js';
 export { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
-export { BUCKETS, type BucketDiff, repairProviders, type VerifyReport, verifyProviders } from './verify.js';
+export {
+  BUCKETS,
+  type BucketDiff,
+  type RepairReport,
+  repairAndVerify,
+  repairProviders,
+  type VerifyReport,
+  verifyProviders,
+} from './verify.js';

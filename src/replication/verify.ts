@@ -1,6 +1,6 @@
 import type { Provider } from '../providers/index.js';
 import { requireAllTenants } from '../schema/index.js';
-import type { ChangeRow, Replicator } from './replicator.js';
+import { type ChangeRow, Replicator } from './replicator.js';
 import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
 
 export const BUCKETS = 64;
@@ -158,4 +158,25 @@ export async function repairProviders(
     onProgress?.(index + 1, diffs.length, `${diff.table} bucket ${diff.bucket}`);
   }
   return applied;
+}
+
+export interface RepairReport {
+  /** Differing buckets found first. */
+  differingBefore: number;
+  /** Rows written to make them equal. */
+  applied: number;
+  /** The verification after the repair. */
+  after: VerifyReport;
+}
+
+/** Verify, repair what differs, and verify again: the whole of `agentmem sync repair`, as one library call. */
+export async function repairAndVerify(
+  providers: Provider[],
+  schema: string,
+  onProgress?: (done: number, total: number, step: string) => void,
+): Promise<RepairReport> {
+  const before = await verifyProviders(providers, schema, onProgress);
+  const applied = await repairProviders(providers, schema, new Replicator({ schema }), before.differences, onProgress);
+  const after = await verifyProviders(providers, schema, onProgress);
+  return { differingBefore: before.differences.length, applied, after };
 }

@@ -1,5 +1,6 @@
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { type AgentmemConfig, redact } from '../../config/index.js';
+import { ChannelError } from '../../errors/index.js';
 import type { Condition } from './conditions.js';
 
 /** A change worth telling someone about: a condition started (firing) or cleared (resolved). */
@@ -21,8 +22,6 @@ export interface AlertChannel {
    */
   readonly repeatsActive?: boolean;
 }
-
-export class ChannelError extends Error {}
 
 async function postJson(url: string, body: unknown, timeoutMs: number): Promise<void> {
   const response = await fetch(url, {
