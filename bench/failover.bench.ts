@@ -7,7 +7,7 @@
  * BENCH_TRIALS (5) trials of each fault; BENCH_ROUNDS (3000) calls for the overhead.
  */
 import pg from 'pg';
-import { ProviderSet, Router } from '../src/index.js';
+import { ProviderSet, Router } from '../src/ops.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { migrateAll, routedStore } from '../test/harness/router-cluster.js';
 import { summarize, timeEach } from './stats.js';

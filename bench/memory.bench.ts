@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { AgentMemory, type AtomInput, createMemory, LocalHashEmbedder, loadConfig } from '../src/index.js';
+import { AgentMemory, type AtomInput, createMemory, loadConfig } from '../src/index.js';
+import { LocalHashEmbedder } from '../src/ops.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { summarize, timeEach } from './stats.js';
 

@@ -1,22 +1,65 @@
 /**
- * agentmem — the library entry. A deliberate, small public API: config,
- * providers, the migrator, status, and the error classes.
+ * agentmem — the memory API. A chosen, small surface: open a store, use its
+ * sessions, memories, knowledge atoms and settings, catch its errors, and
+ * serve its metrics. Operations (health, verify, monitor, replication,
+ * migrations, providers) are in `agentmem/ops`.
+ *
+ * @example
+ * import { createMemory } from 'agentmem';
+ * const memory = await createMemory({ tenant: 'acme' });
+ * const session = await memory.sessions.create({ agentId: 'support-bot' });
+ * await memory.sessions.addMessage(session.id, { role: 'user', content: 'My order is late' });
+ * await memory.close();
  */
 export { createMemory, type MemoryOptions } from './agentmem.js';
-export * from './config/index.js';
-export * from './errors/index.js';
-export * from './memory/index.js';
-export { createLogger } from './observability/logger.js';
+export { type AgentmemConfig, CONFIG_DEFAULTS, type LoadConfigOptions, loadConfig } from './config/index.js';
+export {
+  AccessIncompleteError,
+  AgentmemError,
+  ChannelError,
+  ConfigError,
+  DataDirLockedError,
+  EmbedderError,
+  EmbeddingMismatchError,
+  type ErrorCode,
+  MigrationError,
+  NotDurableError,
+  NotFoundError,
+  OutcomeUnknownError,
+  ProviderNotFoundError,
+  ProviderTimeoutError,
+  ProviderUnavailableError,
+  QueryError,
+  SchemaMissingError,
+  UsageError,
+  ValidationError,
+} from './errors/index.js';
+export {
+  AgentMemory,
+  type Atom,
+  type AtomFilter,
+  type AtomImportReport,
+  type AtomInput,
+  type AtomSearchResult,
+  type ContextWindowOptions,
+  createEmbedder,
+  type Embedder,
+  EXPORT_FORMATS,
+  type ExportFormat,
+  type Memory,
+  type Message,
+  type MessageInput,
+  type MessageRole,
+  type RecallFilter,
+  type RememberInput,
+  type SearchOptions,
+  type Session,
+  type SessionFilter,
+  type SessionInput,
+  type Setting,
+  type VectorMethod,
+  validateAtom,
+} from './memory/index.js';
 /** agentmem's Prometheus registry, for an application that serves its own /metrics. */
 export { registry as metricsRegistry } from './observability/metrics.js';
-export * from './ops/alerts/index.js';
-export { checkHealth, HEALTH_EXIT, type HealthReport, type HealthState, type ProviderHealthReport } from './ops/health.js';
-export { HealthHistory, type HealthSample, sampleOf } from './ops/history.js';
 export { startMetricsServer } from './ops/metrics-server.js';
-export { Monitor } from './ops/monitor.js';
-export { computeSla, type SlaReport } from './ops/sla.js';
-export { type ProviderStatus, type SystemStatus, systemStatus } from './ops/status.js';
-export { type CheckResult, tlsCheck, VERIFY_TENANT, type VerifyResult, verifyDeployment } from './ops/verify.js';
-export * from './providers/index.js';
-export * from './replication/index.js';
-export * from './schema/index.js';

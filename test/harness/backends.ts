@@ -6,7 +6,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AgentMemory, type AgentmemConfig, createMemory, loadConfig, type VectorMethod } from '../../src/index.js';
+import type { VectorMethod } from '../../src/index.js';
+import { type AgentMemory, type AgentmemConfig, createMemory, loadConfig } from '../../src/index.js';
 import { type PgCluster, startCluster, TEST_PASSWORD } from './postgres.js';
 
 export interface Backend {

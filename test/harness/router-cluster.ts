@@ -1,15 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type AgentMemory,
-  type AgentmemConfig,
-  createMemory,
-  loadConfig,
-  Migrator,
-  PgProvider,
-  type RouterEvent,
-} from '../../src/index.js';
+import { type AgentMemory, type AgentmemConfig, createMemory, loadConfig } from '../../src/index.js';
+import { Migrator, PgProvider, type RouterEvent } from '../../src/ops.js';
 import type { PgCluster } from './postgres.js';
 import { providerConfig } from './providers.js';
 

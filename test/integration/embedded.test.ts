@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataDirLockedError, EmbeddedProvider, loadMigrations, Migrator } from '../../src/index.js';
+import { DataDirLockedError } from '../../src/index.js';
+import { EmbeddedProvider, loadMigrations, Migrator } from '../../src/ops.js';
 import { runCli } from '../harness/cli.js';
 
 const opened: EmbeddedProvider[] = [];

@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AgentMemory,
-  EmbeddingMismatchError,
-  type Executor,
-  LocalHashEmbedder,
-  NotFoundError,
-  Settings,
-  ValidationError,
-} from '../../src/index.js';
+import { AgentMemory, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
+import { type Executor, LocalHashEmbedder, Settings } from '../../src/ops.js';
 import { type Backend, type Backends, startBackends } from '../harness/backends.js';
 
 let backends: Backends;
@@ -234,7 +227,7 @@ describe.each(names)('memory API on %s', (name) => {
   it('imports atoms with a per-atom report, searches text/vector/hybrid, and walks related atoms', async () => {
     const b = backend(name);
     const m = await b.memory(tenant());
-    const { importAtoms } = await import('../../src/index.js');
+    const { importAtoms } = await import('../../src/ops.js');
     const lines = [
       JSON.stringify({
         atom_id: 'pump:cavitation',

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isConnectionFailure, type PgProvider, ProviderTimeoutError, ProviderUnavailableError, QueryError } from '../../src/index.js';
+import { ProviderTimeoutError, ProviderUnavailableError, QueryError } from '../../src/index.js';
+import { isConnectionFailure, type PgProvider } from '../../src/ops.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { pgProvider } from '../harness/providers.js';

@@ -3,18 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AgentMemory,
-  createMemory,
-  loadConfig,
-  PgProvider,
-  purgeTombstones,
-  REPLICATED_TABLES,
-  Replicator,
-  runSync,
-  syncStatus,
-  verifyProviders,
-} from '../../src/index.js';
+import { type AgentMemory, createMemory, loadConfig } from '../../src/index.js';
+import { PgProvider, purgeTombstones, REPLICATED_TABLES, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops.js';
 import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgProvider, readCatalog, TABLES } from '../../src/index.js';
+import { PgProvider, readCatalog, TABLES } from '../../src/ops.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll } from '../harness/router-cluster.js';

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redact, redactUrl } from '../../src/index.js';
+import { ConfigError, loadConfig } from '../../src/index.js';
+import { redact, redactUrl } from '../../src/ops.js';
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'agentmem-config-'));
 

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbedderError, LocalHashEmbedder, OpenAIEmbedder } from '../../src/index.js';
+import { EmbedderError } from '../../src/index.js';
+import { LocalHashEmbedder, OpenAIEmbedder } from '../../src/ops.js';
 
 describe('local hash embedder', () => {
   it('is deterministic, normalised, and closer for related texts', async () => {

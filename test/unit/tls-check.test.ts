@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TIMEOUTS, type ResolvedProvider, tlsCheck, withTlsDefault } from '../../src/index.js';
+import { DEFAULT_TIMEOUTS, type ResolvedProvider, tlsCheck, withTlsDefault } from '../../src/ops.js';
 
 const provider = (url: string): ResolvedProvider => ({
   name: 'x',
