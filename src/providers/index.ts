@@ -4,17 +4,9 @@ export { type ExecutionContext, type ExecutionOptions, type Executor, runOn } fr
 export { looksPooled, PgProvider } from './pg-provider.js';
 export { type BreakerOptions, type BreakerState, DEFAULT_HEALTH, ProviderHealth } from './provider-health.js';
 export { embeddedDefault, openProvider, type ProviderSelection, ProviderSet } from './provider-set.js';
-export {
-  DEFAULT_ROUTER,
-  type ProviderRouteState,
-  Router,
-  type RouterEvent,
-  type RouterHooks,
-  type RouterOptions,
-  readRecentEvents,
-  routerOptions,
-  type WriteToken,
-} from './router.js';
+export { type ProviderRouteState, Router, type RouterHooks, type WriteToken } from './router.js';
+export { type RouterEvent, readRecentEvents, type StampedRouterEvent } from './router-events.js';
+export { DEFAULT_ROUTER, type RouterOptions, routerOptions } from './router-options.js';
 export { boundedWait, Pause } from './timing.js';
 export { isLocalHost, sslMode, type TlsInfo, urlHost, withTlsDefault } from './tls.js';
 export { inTransaction, settingsStatement } from './transaction.js';

@@ -1,7 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { type AgentmemConfig, CONFIG_DEFAULTS } from '../config/index.js';
 import { hint } from '../core/commands.js';
 import { clock } from '../core/hlc.js';
 import {
@@ -16,44 +13,20 @@ import { logger } from '../observability/logger.js';
 import {
   BREAKER_STATE_VALUE,
   breakerState,
-  breakerTransitionsTotal,
   failoversTotal,
   providerUp,
   recordPoolStats,
   routedCallsTotal,
 } from '../observability/metrics.js';
 import { isConnectionFailure } from './classify.js';
+import { DriftGate } from './drift-gate.js';
 import { type ExecutionContext, type ExecutionOptions, type Executor, type RunProgress, runOn } from './executor.js';
-import { type BreakerOptions, type BreakerState, DEFAULT_HEALTH, ProviderHealth } from './provider-health.js';
+import { type BreakerState, DEFAULT_HEALTH, ProviderHealth } from './provider-health.js';
 import type { ProviderSet } from './provider-set.js';
+import { type RouterEvent, recordEvent } from './router-events.js';
+import { DEFAULT_ROUTER, type RouterOptions } from './router-options.js';
 import { Pause } from './timing.js';
 import type { Provider, Queryable } from './types.js';
-
-export interface RouterOptions {
-  /** `primary`: reads go where writes go. `nearest`: the lowest-latency provider that has the caller's writes. */
-  readMode: 'primary' | 'nearest';
-  /** With failover off, every call goes to the primary only. */
-  failover: boolean;
-  probeIntervalMs: number;
-  probeTimeoutMs: number;
-  health: BreakerOptions;
-  /** Append router events to this JSON Lines file (read by `agentmem status`); none when undefined. */
-  eventLog?: string | undefined;
-  /** How often to re-check schema drift (a fixed provider takes writes again). */
-  driftCheckMs: number;
-  /** Default acknowledgement for writes (a call may override it). */
-  ack: 'async' | 'sync';
-}
-
-export const DEFAULT_ROUTER: RouterOptions = {
-  readMode: CONFIG_DEFAULTS.router.readMode,
-  failover: CONFIG_DEFAULTS.failover.enabled,
-  probeIntervalMs: CONFIG_DEFAULTS.router.probeIntervalMs,
-  probeTimeoutMs: CONFIG_DEFAULTS.router.probeTimeoutMs,
-  health: DEFAULT_HEALTH,
-  driftCheckMs: 60_000,
-  ack: CONFIG_DEFAULTS.replication.ack,
-};
 
 /** Where the caller's last write went: reads must not return anything older. */
 export interface WriteToken {
@@ -78,15 +51,6 @@ export interface RouterHooks {
   /** Sync acknowledgement: resolve once `target` holds everything `source` held at HLC time `at`; reject when it cannot. */
   confirmDurable?: (source: Provider, target: Provider, at: bigint) => Promise<void>;
 }
-
-export type RouterEvent =
-  | { type: 'breaker'; provider: string; state: BreakerState; reason?: string }
-  | { type: 'failover'; from: string; to: string; reason: string }
-  | { type: 'failback'; from: string; to: string }
-  | { type: 'fenced'; provider: string; reason: string }
-  | { type: 'unfenced'; provider: string }
-  | { type: 'drift'; provider: string; reason: string }
-  | { type: 'drift-cleared'; provider: string };
 
 export interface ProviderRouteState {
   name: string;
@@ -115,11 +79,7 @@ export class Router extends EventEmitter implements Executor {
   private running = false;
   private pause = new Pause();
   private loop: Promise<void> | undefined;
-  private readonly drifted = new Map<string, string>();
-  private driftReady: Promise<void> = Promise.resolve();
-  private driftQueue: Promise<void> = Promise.resolve();
-  private driftPending = 0;
-  private lastDriftCheck = 0;
+  private readonly drift: DriftGate;
   private unfencing: Promise<void> | undefined;
 
   private constructor(
@@ -130,6 +90,7 @@ export class Router extends EventEmitter implements Executor {
   ) {
     super();
     this.healths = healths;
+    this.drift = new DriftGate(hooks.driftCheck, (event) => this.emitEvent(event));
     this.writer = healths[0]?.name ?? '';
     for (const health of healths) {
       breakerState.set({ provider: health.name }, BREAKER_STATE_VALUE.closed);
@@ -160,11 +121,11 @@ export class Router extends EventEmitter implements Executor {
     this.running = true;
     this.pause = new Pause();
     // Writes wait for the first drift check, so none lands on a drifted provider at start-up.
-    this.driftReady = this.checkDrift();
+    this.drift.ready = this.checkDrift();
     this.loop = (async () => {
       while (this.running) {
         // In the background: a slow schema read must not delay the probes.
-        if (!this.driftPending && Date.now() - this.lastDriftCheck > this.options.driftCheckMs) void this.checkDrift();
+        this.drift.checkIfDue(this.healths, this.options.driftCheckMs);
         // An open breaker refuses the probe until its backoff has passed; then the probe is its half-open trial.
         const answered = await Promise.all(
           this.healths.map((h) => (h.state === 'isolated' ? undefined : h.probe(this.options.probeTimeoutMs))),
@@ -225,7 +186,7 @@ export class Router extends EventEmitter implements Executor {
       latencyMs: h.latencyMs === undefined ? undefined : Math.round(h.latencyMs * 100) / 100,
       lastError: h.lastError,
       fenced: this.fenced.has(h.name),
-      drift: this.drifted.get(h.name),
+      drift: this.drift.reason(h.name),
       writer: h.name === this.writer,
     }));
   }
@@ -236,37 +197,7 @@ export class Router extends EventEmitter implements Executor {
    * was made (a check already under way may have looked before a migration).
    */
   checkDrift(): Promise<void> {
-    const run = this.driftQueue.then(() => this.runDriftCheck());
-    this.driftQueue = run.catch(() => undefined);
-    this.driftPending++;
-    return run.finally(() => {
-      this.driftPending--;
-    });
-  }
-
-  private async runDriftCheck(): Promise<void> {
-    this.lastDriftCheck = Date.now();
-    const check = this.hooks.driftCheck;
-    if (!check) return;
-    await Promise.all(
-      this.healths
-        .filter((h) => h.available)
-        .map(async (health) => {
-          try {
-            const result = await check(health.provider);
-            const was = this.drifted.get(health.name);
-            if (result.blocking) {
-              this.drifted.set(health.name, result.summary);
-              if (was === undefined) this.emitEvent({ type: 'drift', provider: health.name, reason: result.summary });
-            } else if (was !== undefined) {
-              this.drifted.delete(health.name);
-              this.emitEvent({ type: 'drift-cleared', provider: health.name });
-            }
-          } catch (error) {
-            logger().warn({ provider: health.name, err: (error as Error).message }, 'schema drift check failed');
-          }
-        }),
-    );
+    return this.drift.run(this.healths);
   }
 
   private fence(name: string, reason: string): void {
@@ -281,13 +212,12 @@ export class Router extends EventEmitter implements Executor {
   }
 
   async write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
-    await this.driftReady;
-    const candidates = this.writeCandidates().filter((h) => !this.drifted.has(h.name));
-    if (!candidates.length && this.drifted.size) {
-      const reasons = [...this.drifted].map(([name, why]) => `${name}: ${why}`).join('; ');
+    await this.drift.ready;
+    const candidates = this.writeCandidates().filter((h) => !this.drift.has(h.name));
+    if (!candidates.length && this.drift.size) {
       throw new ProviderUnavailableError(
         'all',
-        `every reachable provider has blocking schema drift (${reasons}); run ${hint('schemaDiff')}`,
+        `every reachable provider has blocking schema drift (${this.drift.describe()}); run ${hint('schemaDiff')}`,
       );
     }
     const { value, provider } = await this.attempt(operation, candidates, fn, options, true);
@@ -306,7 +236,7 @@ export class Router extends EventEmitter implements Executor {
   private async makeDurable(writer: string, at: bigint): Promise<void> {
     const confirm = this.hooks.confirmDurable;
     if (!confirm) throw new NotDurableError(writer, 'sync acknowledgement needs replication between the providers, and none is set up');
-    const targets = this.healths.filter((h) => h.name !== writer && h.available && !this.drifted.has(h.name)).map((h) => h.provider);
+    const targets = this.healths.filter((h) => h.name !== writer && h.available && !this.drift.has(h.name)).map((h) => h.provider);
     if (!targets.length) throw new NotDurableError(writer, `no provider besides ${writer} is available`);
     const failures: string[] = [];
     for (const target of targets) {
@@ -458,62 +388,8 @@ export class Router extends EventEmitter implements Executor {
   }
 
   private emitEvent(event: RouterEvent): void {
-    const stamped = { ...event, at: new Date().toISOString() };
-    logger().warn({ event }, `router: ${event.type}`);
-    if (event.type === 'breaker') {
-      breakerState.set({ provider: event.provider }, BREAKER_STATE_VALUE[event.state]);
-      breakerTransitionsTotal.inc({ provider: event.provider, state: event.state });
-    }
-    if (event.type === 'failover' || event.type === 'failback') failoversTotal.inc({ kind: event.type, from: event.from, to: event.to });
-    if (this.options.eventLog) appendEvent(this.options.eventLog, stamped);
-    this.emit('event', stamped);
+    this.emit('event', recordEvent(event, this.options.eventLog));
   }
 }
 
 const describe = (failures: { provider: string; message: string }[]) => failures.map((f) => `${f.provider}: ${f.message}`).join('; ');
-
-const EVENT_LOG_MAX_BYTES = 1024 * 1024;
-
-/** Append one event; the log rolls over to `<file>.1` past 1 MiB. A failing log never fails a call. */
-function appendEvent(file: string, event: object): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    try {
-      if (statSync(file).size > EVENT_LOG_MAX_BYTES) renameSync(file, `${file}.1`);
-    } catch {
-      /* no log yet */
-    }
-    appendFileSync(file, `${JSON.stringify(event)}\n`);
-  } catch (error) {
-    logger().warn({ file, err: (error as Error).message }, 'could not write the router event log');
-  }
-}
-
-/** Router options from the loaded config. */
-export function routerOptions(config: AgentmemConfig): Partial<RouterOptions> {
-  return {
-    readMode: config.router.readMode,
-    failover: config.failover.enabled,
-    probeIntervalMs: config.router.probeIntervalMs,
-    probeTimeoutMs: config.router.probeTimeoutMs,
-    health: {
-      ...DEFAULT_HEALTH,
-      failureThreshold: config.router.failureThreshold,
-      graceMs: config.router.graceMs,
-      breakMs: config.router.breakMs,
-    },
-    eventLog: config.router.eventLog === false ? undefined : config.router.eventLog,
-    ack: config.replication.ack,
-  };
-}
-
-/** The newest `count` events of a router event log (oldest first); none when there is no log. */
-export function readRecentEvents(file: string | false, count = 20): (RouterEvent & { at: string })[] {
-  if (!file) return [];
-  try {
-    const lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
-    return lines.slice(-count).map((line) => JSON.parse(line));
-  } catch {
-    return [];
-  }
-}
