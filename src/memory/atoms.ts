@@ -1,137 +1,32 @@
 import { z } from 'zod';
-import { hint } from '../core/commands.js';
-import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../core/enums.js';
 import { idForKey } from '../core/ids.js';
-import { EmbeddingMismatchError, ValidationError } from '../errors/index.js';
-import type { Queryable } from '../providers/index.js';
+import { ValidationError } from '../errors/index.js';
+import { type AtomFilter, COLUMNS, embeddingText, filterSchema, filterSql, pgArray, type StoredAtom, toAtom } from './atom-rows.js';
 import { type Atom, type AtomInput, atomId, validateAtom } from './atom-schema.js';
-import { type StoreContext, toDate, toDateOrNull } from './context.js';
-import { cleanText, jsonObject, parseInput } from './validation.js';
-
-export interface StoredAtom extends Atom {
-  id: string;
-  createdAt: Date;
-  lastValidatedAt: Date | undefined;
-  embeddingModel: string | null;
-  embeddingDim: number | null;
-}
-
-export type SearchMode = 'text' | 'vector' | 'hybrid';
-/** How the vector half was computed: the HNSW index, pgvector exactly (few candidates, or no index for the dimension), or plain SQL. */
-export type VectorMethod = 'hnsw' | 'exact-pgvector' | 'exact-sql';
-
-export interface AtomHit {
-  atom: StoredAtom;
-  score: number;
-  textRank?: number;
-  vectorRank?: number;
-  distance?: number;
-}
-
-export interface AtomSearchResult {
-  mode: SearchMode;
-  vectorMethod: VectorMethod | null;
-  results: AtomHit[];
-}
-
-const filterSchema = z
-  .object({
-    atomTypes: z.array(z.enum(ATOM_TYPES)).min(1).optional(),
-    manufacturer: cleanText(500).optional(),
-    productFamily: cleanText(500).optional(),
-    difficulty: z.enum(DIFFICULTY_LEVELS).optional(),
-    safetyLevels: z.array(z.enum(SAFETY_LEVELS)).min(1).optional(),
-    minQuality: z.number().min(0).max(1).optional(),
-    keywords: z.array(cleanText(200)).min(1).optional(),
-    metadata: jsonObject.optional(),
-  })
-  .strict();
-export type AtomFilter = z.input<typeof filterSchema>;
-
-const searchSchema = z
-  .object({
-    mode: z.enum(['text', 'vector', 'hybrid']).default('hybrid'),
-    limit: z.number().int().min(1).max(1000).default(10),
-    filter: filterSchema.default({}),
-  })
-  .strict();
-export type SearchOptions = z.input<typeof searchSchema>;
-
-/** Reciprocal rank fusion constant (the usual 60). */
-const RRF_K = 60;
-
-const COLUMNS = `id, atom_id, atom_type, title, summary, content, manufacturer, product_family, product_version, difficulty,
-  prerequisites, related_atoms, source_document, source_pages, source_url, quality_score, safety_level, safety_notes,
-  keywords, citations, metadata, created_at, last_validated_at, embedding_model, embedding_dim`;
-
-const opt = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
-
-function toAtom(row: Record<string, unknown>): StoredAtom {
-  return {
-    id: String(row.id),
-    atomId: String(row.atom_id),
-    atomType: row.atom_type as Atom['atomType'],
-    title: String(row.title),
-    summary: opt(row.summary as string | null),
-    content: String(row.content),
-    manufacturer: opt(row.manufacturer as string | null),
-    productFamily: opt(row.product_family as string | null),
-    productVersion: opt(row.product_version as string | null),
-    difficulty: opt(row.difficulty as Atom['difficulty'] | null),
-    prerequisites: (row.prerequisites as string[]) ?? [],
-    relatedAtoms: (row.related_atoms as string[]) ?? [],
-    sourceDocument: opt(row.source_document as string | null),
-    sourcePages: opt(row.source_pages as string | null),
-    sourceUrl: opt(row.source_url as string | null),
-    qualityScore: row.quality_score === null || row.quality_score === undefined ? undefined : Number(row.quality_score),
-    safetyLevel: opt(row.safety_level as Atom['safetyLevel'] | null),
-    safetyNotes: opt(row.safety_notes as string | null),
-    keywords: (row.keywords as string[]) ?? [],
-    citations: (row.citations as Atom['citations']) ?? [],
-    metadata: (row.metadata as Record<string, unknown>) ?? {},
-    createdAt: toDate(row.created_at),
-    lastValidatedAt: toDateOrNull(row.last_validated_at) ?? undefined,
-    embeddingModel: (row.embedding_model as string | null) ?? null,
-    embeddingDim: row.embedding_dim === null || row.embedding_dim === undefined ? null : Number(row.embedding_dim),
-  };
-}
-
-/** Parameterised WHERE fragments for the filters; `params` already holds the tenant as $1. */
-function filterSql(filter: z.output<typeof filterSchema>, params: unknown[]): string {
-  const clauses = ['tenant_id = $1', 'deleted_at IS NULL'];
-  const bind = (value: unknown) => {
-    params.push(value);
-    return `$${params.length}`;
-  };
-  if (filter.atomTypes) clauses.push(`atom_type = ANY(${bind(filter.atomTypes)}::text[])`);
-  if (filter.manufacturer) clauses.push(`manufacturer = ${bind(filter.manufacturer)}`);
-  if (filter.productFamily) clauses.push(`product_family = ${bind(filter.productFamily)}`);
-  if (filter.difficulty) clauses.push(`difficulty = ${bind(filter.difficulty)}`);
-  if (filter.safetyLevels) clauses.push(`safety_level = ANY(${bind(filter.safetyLevels)}::text[])`);
-  if (filter.minQuality !== undefined) clauses.push(`quality_score >= ${bind(filter.minQuality)}`);
-  if (filter.keywords) clauses.push(`keywords && ${bind(filter.keywords)}::text[]`);
-  if (filter.metadata) clauses.push(`metadata @> ${bind(JSON.stringify(filter.metadata))}::jsonb`);
-  return clauses.join(' AND ');
-}
-
-const pgArray = (values: number[]) => `{${values.join(',')}}`;
-const pgVector = (values: number[]) => `[${values.join(',')}]`;
-
-interface VectorCapability {
-  method: VectorMethod;
-  iterativeScan: boolean;
-}
+import { AtomSearch, type AtomSearchResult, type SearchOptions } from './atom-search.js';
+import type { StoreContext } from './context.js';
+import { parseInput } from './validation.js';
 
 /**
- * Knowledge atoms: validated, embedded, upserted by atom_id, searched by full
- * text, by vector and by both (reciprocal rank fusion). All filters run in SQL
- * before the LIMIT.
+ * Knowledge atoms: validated, embedded, upserted by atom_id, read, counted,
+ * walked by relation; search is AtomSearch's (atom-search.ts).
  */
 export class Atoms {
-  private readonly capabilities = new Map<string, VectorCapability>();
-  private readonly embeddingChecked = new Map<string, number>();
+  private readonly searcher: AtomSearch;
 
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(private readonly ctx: StoreContext) {
+    this.searcher = new AtomSearch(ctx);
+  }
+
+  /**
+   * Search by full text, by vector or both (hybrid, reciprocal rank fusion).
+   *
+   * @example
+   * const { results } = await memory.atoms.search('pump noise', { mode: 'hybrid', limit: 5 });
+   */
+  search(query: string, options: SearchOptions = {}): Promise<AtomSearchResult> {
+    return this.searcher.search(query, options);
+  }
 
   /** The size limit every atom is checked against (limits.maxContentBytes). */
   get maxContentBytes(): number {
@@ -321,142 +216,6 @@ export class Atoms {
     );
   }
 
-  async search(query: string, options: SearchOptions = {}): Promise<AtomSearchResult> {
-    const text = parseInput(cleanText(2000).min(1, 'must not be empty'), query, 'search query');
-    const o = parseInput(searchSchema, options, 'search options');
-    const vector = o.mode === 'text' ? undefined : (await this.ctx.embed([text]))[0];
-    return this.ctx.read(`atoms.search.${o.mode}`, async (tx, { provider }) => {
-      const pool = o.mode === 'hybrid' ? Math.max(o.limit * 4, 40) : o.limit;
-      const textHits = o.mode === 'vector' ? [] : await this.textSearch(tx, text, o.filter, pool);
-      let method: VectorMethod | null = null;
-      let vectorHits: AtomHit[] = [];
-      if (vector) {
-        const capability = await this.capability(tx, provider);
-        await this.checkEmbeddings(tx, provider);
-        ({ hits: vectorHits, method } = await this.vectorSearch(tx, vector, o.filter, pool, capability));
-      }
-      if (o.mode === 'text') return { mode: o.mode, vectorMethod: null, results: textHits };
-      if (o.mode === 'vector') return { mode: o.mode, vectorMethod: method, results: vectorHits };
-      return { mode: o.mode, vectorMethod: method, results: fuse(textHits, vectorHits, o.limit) };
-    });
-  }
-
-  private async textSearch(tx: Queryable, text: string, filter: z.output<typeof filterSchema>, limit: number): Promise<AtomHit[]> {
-    const params: unknown[] = [this.ctx.tenant];
-    const where = filterSql(filter, params);
-    params.push(text, limit);
-    const q = `websearch_to_tsquery('english', $${params.length - 1})`;
-    const { rows } = await tx.query(
-      `SELECT ${COLUMNS}, ts_rank_cd(search, ${q}) AS score FROM ${this.ctx.table('knowledge_atoms')}
-        WHERE ${where} AND search @@ ${q}
-        ORDER BY score DESC, atom_id
-        LIMIT $${params.length}`,
-      params,
-    );
-    return rows.map((r, i) => ({ atom: toAtom(r), score: Number(r.score), textRank: i + 1 }));
-  }
-
-  private async vectorSearch(
-    tx: Queryable,
-    vector: number[],
-    filter: z.output<typeof filterSchema>,
-    limit: number,
-    capability: VectorCapability,
-  ): Promise<{ hits: AtomHit[]; method: VectorMethod }> {
-    const dim = this.ctx.embedder.dimensions;
-    const table = this.ctx.table('knowledge_atoms');
-    const params: unknown[] = [this.ctx.tenant];
-    // The dimension is inlined (an integer we own) so the planner can match the partial HNSW index.
-    const where = `${filterSql(filter, params)} AND embedding_dim = ${dim}`;
-    let method = capability.method;
-    const threshold = this.ctx.search.exactThreshold;
-    if (method === 'hnsw' && threshold > 0) {
-      // A filter that leaves few candidates (one tenant of many, a rare vendor) is answered
-      // exactly: scanning them costs less than walking the graph past everyone else's rows.
-      const { rows } = await tx.query<{ n: string }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${where} LIMIT ${threshold + 1}) candidates`,
-        params,
-      );
-      if (Number(rows[0]?.n ?? 0) <= threshold) method = 'exact-pgvector';
-    }
-    let distance: string;
-    if (method === 'exact-sql') {
-      params.push(pgArray(vector));
-      distance = `${this.ctx.schema}.cosine_distance(embedding, $${params.length}::real[])`;
-    } else {
-      params.push(pgVector(vector));
-      distance = `(embedding::vector(${dim})) <=> $${params.length}::vector(${dim})`;
-    }
-    if (method === 'hnsw') {
-      if (capability.iterativeScan) {
-        // Keep scanning the index until enough rows pass the filters, so a filtered query still returns k rows.
-        await tx.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
-      }
-      await tx.query("SELECT set_config('hnsw.ef_search', $1, true)", [String(Math.max(this.ctx.search.efSearch, limit))]);
-    }
-    params.push(limit);
-    // "+ 0" keeps the planner off the HNSW index when the search is meant to be exact.
-    const order = method === 'hnsw' ? distance : `(${distance}) + 0`;
-    const { rows } = await tx.query(
-      `SELECT ${COLUMNS}, ${distance} AS distance FROM ${table}
-        WHERE ${where}
-        ORDER BY ${order}
-        LIMIT $${params.length}`,
-      params,
-    );
-    // relaxed_order may return rows slightly out of order: sort by the exact distance.
-    const hits = rows
-      .map((r) => ({ atom: toAtom(r), distance: Number(r.distance) }))
-      .sort((a, b) => a.distance - b.distance || a.atom.atomId.localeCompare(b.atom.atomId))
-      .map((hit, i) => ({ ...hit, score: 1 - hit.distance, vectorRank: i + 1 }));
-    return { hits, method };
-  }
-
-  /** What this provider can do for vector search (cached per provider). */
-  private async capability(tx: Queryable, provider: string): Promise<VectorCapability> {
-    const cached = this.capabilities.get(provider);
-    if (cached) return cached;
-    const { rows } = await tx.query<{ version: string | null; indexdef: string | null }>(
-      `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS version,
-              (SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'knowledge_atoms_embedding_hnsw_idx') AS indexdef`,
-      [this.ctx.schema],
-    );
-    const version = rows[0]?.version ?? null;
-    const indexdef = rows[0]?.indexdef ?? '';
-    const dim = this.ctx.embedder.dimensions;
-    const [major = 0, minor = 0] = (version ?? '0.0').split('.').map(Number);
-    const capability: VectorCapability = !version
-      ? { method: 'exact-sql', iterativeScan: false }
-      : {
-          method: indexdef.includes(`vector(${dim})`) ? 'hnsw' : 'exact-pgvector',
-          iterativeScan: major > 0 || minor >= 8,
-        };
-    this.capabilities.set(provider, capability);
-    return capability;
-  }
-
-  /** Refuse to compare vectors from different models: the distances would be meaningless. */
-  private async checkEmbeddings(tx: Queryable, provider: string): Promise<void> {
-    const checkedAt = this.embeddingChecked.get(provider);
-    if (checkedAt && Date.now() - checkedAt < 60_000) return;
-    const { rows } = await tx.query<{ embedding_model: string; embedding_dim: number; n: string }>(
-      `SELECT embedding_model, embedding_dim FROM ${this.ctx.table('knowledge_atoms')}
-        WHERE tenant_id = $1 AND deleted_at IS NULL AND embedding IS NOT NULL
-          AND (embedding_model IS DISTINCT FROM $2 OR embedding_dim IS DISTINCT FROM $3)
-        LIMIT 1`,
-      [this.ctx.tenant, this.ctx.embedder.model, this.ctx.embedder.dimensions],
-    );
-    const other = rows[0];
-    if (other) {
-      throw new EmbeddingMismatchError(
-        `knowledge atoms were embedded with ${other.embedding_model} (${other.embedding_dim} dimensions) but the configured embedder is ` +
-          `${this.ctx.embedder.model} (${this.ctx.embedder.dimensions}); run ${hint('atomsReembed')} or configure the same embedder`,
-        { stored: other.embedding_model, storedDim: Number(other.embedding_dim), configured: this.ctx.embedder.model },
-      );
-    }
-    this.embeddingChecked.set(provider, Date.now());
-  }
-
   /** Re-embed every atom whose vector came from another model or dimension. Returns how many changed. */
   async reembed(onProgress?: (done: number, total: number) => void): Promise<number> {
     const table = this.ctx.table('knowledge_atoms');
@@ -493,24 +252,7 @@ export class Atoms {
       done += chunk.length;
       onProgress?.(done, stale.length);
     }
-    this.embeddingChecked.clear();
+    this.searcher.forgetEmbeddingChecks();
     return done;
   }
-}
-
-function embeddingText(atom: Pick<Atom, 'title' | 'summary' | 'content' | 'keywords'>): string {
-  return [atom.title, atom.summary ?? '', atom.keywords.join(' '), atom.content].join('\n');
-}
-
-/** Reciprocal rank fusion: an atom found by either list scores; found by both, it scores more. */
-function fuse(textHits: AtomHit[], vectorHits: AtomHit[], limit: number): AtomHit[] {
-  const merged = new Map<string, AtomHit>();
-  for (const hit of [...textHits, ...vectorHits]) {
-    const current = merged.get(hit.atom.atomId);
-    merged.set(hit.atom.atomId, { ...current, ...hit, atom: hit.atom, score: 0 });
-  }
-  for (const hit of merged.values()) {
-    hit.score = (hit.textRank ? 1 / (RRF_K + hit.textRank) : 0) + (hit.vectorRank ? 1 / (RRF_K + hit.vectorRank) : 0);
-  }
-  return [...merged.values()].sort((a, b) => b.score - a.score || a.atom.atomId.localeCompare(b.atom.atomId)).slice(0, limit);
 }

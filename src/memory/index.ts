@@ -1,15 +1,8 @@
 export { type AtomImportReport, importAtoms, parseAtomsText, validateAtomEntries } from './atom-import.js';
+export type { AtomFilter, StoredAtom } from './atom-rows.js';
 export { type Atom, type AtomInput, type AtomIssue, atomSchema, validateAtom } from './atom-schema.js';
-export {
-  type AtomFilter,
-  type AtomHit,
-  type AtomSearchResult,
-  Atoms,
-  type SearchMode,
-  type SearchOptions,
-  type StoredAtom,
-  type VectorMethod,
-} from './atoms.js';
+export { type AtomHit, AtomSearch, type AtomSearchResult, type SearchMode, type SearchOptions, type VectorMethod } from './atom-search.js';
+export { Atoms } from './atoms.js';
 export { StoreContext } from './context.js';
 export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders.js';
 export { Memories, type Memory, type RecallFilter, type RememberInput } from './memories.js';
