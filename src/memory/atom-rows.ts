@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../core/enums.js';
+import { fromRow, type View, viewColumns } from '../core/tables.js';
 import type { Atom } from './atom-schema.js';
-import { toDate, toDateOrNull } from './context.js';
 import { cleanText, jsonObject } from './validation.js';
 
 export interface StoredAtom extends Atom {
@@ -26,40 +26,45 @@ export const filterSchema = z
   .strict();
 export type AtomFilter = z.input<typeof filterSchema>;
 
-export const COLUMNS = `id, atom_id, atom_type, title, summary, content, manufacturer, product_family, product_version, difficulty,
-  prerequisites, related_atoms, source_document, source_pages, source_url, quality_score, safety_level, safety_notes,
-  keywords, citations, metadata, created_at, last_validated_at, embedding_model, embedding_dim`;
+/** How the memory API reads knowledge_atoms (the registry's types convert each value). */
+const ATOM_VIEW: View = {
+  table: 'knowledge_atoms',
+  fields: {
+    id: 'id',
+    atomId: 'atom_id',
+    atomType: 'atom_type',
+    title: 'title',
+    summary: 'summary',
+    content: 'content',
+    manufacturer: 'manufacturer',
+    productFamily: 'product_family',
+    productVersion: 'product_version',
+    difficulty: 'difficulty',
+    prerequisites: 'prerequisites',
+    relatedAtoms: 'related_atoms',
+    sourceDocument: 'source_document',
+    sourcePages: 'source_pages',
+    sourceUrl: 'source_url',
+    qualityScore: 'quality_score',
+    safetyLevel: 'safety_level',
+    safetyNotes: 'safety_notes',
+    keywords: 'keywords',
+    citations: 'citations',
+    metadata: 'metadata',
+    createdAt: 'created_at',
+    lastValidatedAt: 'last_validated_at',
+    embeddingModel: 'embedding_model',
+    embeddingDim: 'embedding_dim',
+  },
+  // The system we replace wrote NULL for "absent": optional fields are left out, lists and objects are empty.
+  absent: 'undefined',
+  defaults: { prerequisites: [], relatedAtoms: [], keywords: [], citations: [], metadata: {}, embeddingModel: null, embeddingDim: null },
+};
 
-const opt = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
+export const COLUMNS = viewColumns(ATOM_VIEW);
 
 export function toAtom(row: Record<string, unknown>): StoredAtom {
-  return {
-    id: String(row.id),
-    atomId: String(row.atom_id),
-    atomType: row.atom_type as Atom['atomType'],
-    title: String(row.title),
-    summary: opt(row.summary as string | null),
-    content: String(row.content),
-    manufacturer: opt(row.manufacturer as string | null),
-    productFamily: opt(row.product_family as string | null),
-    productVersion: opt(row.product_version as string | null),
-    difficulty: opt(row.difficulty as Atom['difficulty'] | null),
-    prerequisites: (row.prerequisites as string[]) ?? [],
-    relatedAtoms: (row.related_atoms as string[]) ?? [],
-    sourceDocument: opt(row.source_document as string | null),
-    sourcePages: opt(row.source_pages as string | null),
-    sourceUrl: opt(row.source_url as string | null),
-    qualityScore: row.quality_score === null || row.quality_score === undefined ? undefined : Number(row.quality_score),
-    safetyLevel: opt(row.safety_level as Atom['safetyLevel'] | null),
-    safetyNotes: opt(row.safety_notes as string | null),
-    keywords: (row.keywords as string[]) ?? [],
-    citations: (row.citations as Atom['citations']) ?? [],
-    metadata: (row.metadata as Record<string, unknown>) ?? {},
-    createdAt: toDate(row.created_at),
-    lastValidatedAt: toDateOrNull(row.last_validated_at) ?? undefined,
-    embeddingModel: (row.embedding_model as string | null) ?? null,
-    embeddingDim: row.embedding_dim === null || row.embedding_dim === undefined ? null : Number(row.embedding_dim),
-  };
+  return fromRow(ATOM_VIEW, row) as unknown as StoredAtom;
 }
 
 /** Parameterised WHERE fragments for the filters; `params` already holds the tenant as $1. */

@@ -186,5 +186,3 @@ function observeOperation(
   }
 }
 
-export const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
-export const toDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : toDate(value));

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
 import { newId } from '../core/ids.js';
-import { type StoreContext, toDate, toDateOrNull } from './context.js';
+import { fromRow, type View, viewColumns } from '../core/tables.js';
+import type { StoreContext } from './context.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
 
 export interface Memory {
@@ -47,21 +48,27 @@ const recallFilter = z
   .strict();
 export type RecallFilter = z.input<typeof recallFilter>;
 
-const COLUMNS = 'id, memory_type, content, metadata, session_id, user_id, importance, created_at, expires_at';
+/** How the memory API reads a typed memory (the registry's types convert each value). */
+const MEMORY_VIEW: View = {
+  table: 'memories',
+  fields: {
+    id: 'id',
+    type: 'memory_type',
+    content: 'content',
+    metadata: 'metadata',
+    sessionId: 'session_id',
+    userId: 'user_id',
+    importance: 'importance',
+    createdAt: 'created_at',
+    expiresAt: 'expires_at',
+  },
+  absent: 'null',
+  defaults: { metadata: {} },
+};
+const COLUMNS = viewColumns(MEMORY_VIEW);
 
 function toMemory(row: Record<string, unknown>): Memory {
-  return {
-    id: String(row.id),
-    type: row.memory_type as MemoryType,
-    content: row.content,
-    metadata: (row.metadata as Record<string, unknown>) ?? {},
-    sessionId: (row.session_id as string | null) ?? null,
-    userId: (row.user_id as string | null) ?? null,
-    importance: Number(row.importance),
-    createdAt: toDate(row.created_at),
-    expiresAt: toDateOrNull(row.expires_at),
-    ...(row.rank === undefined ? {} : { rank: Number(row.rank) }),
-  };
+  return { ...(fromRow(MEMORY_VIEW, row) as unknown as Memory), ...(row.rank === undefined ? {} : { rank: Number(row.rank) }) };
 }
 
 /** Typed memories: decisions, actions, issues, context, logs … with retention. */

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { MESSAGE_TYPES } from '../core/enums.js';
 import { newId } from '../core/ids.js';
+import { fromRow, type View, viewColumns } from '../core/tables.js';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { Queryable } from '../providers/index.js';
-import { type StoreContext, toDate, toDateOrNull } from './context.js';
+import type { StoreContext } from './context.js';
 import { type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
 
@@ -89,30 +90,47 @@ const messagesFilter = z
   .strict();
 export type MessagesFilter = z.input<typeof messagesFilter>;
 
-const SESSION_COLUMNS = 'id, agent_id, user_id, title, metadata, started_at, ended_at';
-const MESSAGE_COLUMNS = 'id, session_id, memory_type, content, metadata, created_at';
+/** How the memory API reads a session and a message (the registry's types convert each value). */
+const SESSION_VIEW: View = {
+  table: 'sessions',
+  fields: {
+    id: 'id',
+    agentId: 'agent_id',
+    userId: 'user_id',
+    title: 'title',
+    metadata: 'metadata',
+    startedAt: 'started_at',
+    endedAt: 'ended_at',
+  },
+  absent: 'null',
+  defaults: { metadata: {} },
+};
+const MESSAGE_VIEW: View = {
+  table: 'memories',
+  fields: {
+    id: 'id',
+    sessionId: 'session_id',
+    memoryType: 'memory_type',
+    content: 'content',
+    metadata: 'metadata',
+    createdAt: 'created_at',
+  },
+  absent: 'null',
+  defaults: { metadata: {} },
+};
+const SESSION_COLUMNS = viewColumns(SESSION_VIEW);
+const MESSAGE_COLUMNS = viewColumns(MESSAGE_VIEW);
 const MESSAGE_TYPE_LIST = MESSAGE_TYPES.map((t) => `'${t}'`).join(', ');
 
 function toSession(row: Record<string, unknown>): Session {
-  return {
-    id: String(row.id),
-    agentId: (row.agent_id as string | null) ?? null,
-    userId: (row.user_id as string | null) ?? null,
-    title: (row.title as string | null) ?? null,
-    metadata: (row.metadata as Record<string, unknown>) ?? {},
-    startedAt: toDate(row.started_at),
-    endedAt: toDateOrNull(row.ended_at),
-  };
+  return fromRow(SESSION_VIEW, row) as unknown as Session;
 }
 
 function toMessage(row: Record<string, unknown>): Message {
+  const { memoryType, ...message } = fromRow(MESSAGE_VIEW, row);
   return {
-    id: String(row.id),
-    sessionId: String(row.session_id),
-    role: String(row.memory_type).replace('message_', '') as MessageRole,
-    content: row.content as string,
-    metadata: (row.metadata as Record<string, unknown>) ?? {},
-    createdAt: toDate(row.created_at),
+    ...(message as Omit<Message, 'role' | 'seq'>),
+    role: String(memoryType).replace('message_', '') as MessageRole,
     seq: Number(row.seq),
   };
 }

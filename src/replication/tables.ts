@@ -2,7 +2,7 @@ import { sharedColumns, sharedRowJson, TABLES, type TableName } from '../schema/
 
 /**
  * The replicated tables as replication uses them — derived from the table
- * registry (src/schema/tables.ts): the key, the columns copied between
+ * registry (src/core/tables.ts): the key, the columns copied between
  * providers, and the expression for a row without this provider's own columns.
  */
 export interface ReplicatedTable {

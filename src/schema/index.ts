@@ -1,3 +1,16 @@
+export {
+  type ColumnDef,
+  type ColumnRole,
+  fromRow,
+  sharedColumns,
+  sharedRowJson,
+  TABLES,
+  type TableDef,
+  type TableName,
+  table,
+  type View,
+  viewColumns,
+} from '../core/tables.js';
 export { requireAllTenants, type TenantAccess, tenantAccess } from './access.js';
 export { type Catalog, readCatalog, type TableCatalog } from './catalog.js';
 export { compareCatalogs, type DriftItem, type DriftReport, type DriftSeverity, diffSchema, type FixResult, fixSchema } from './drift.js';
@@ -13,4 +26,3 @@ export {
   type MigratorOptions,
 } from './migrator.js';
 export { schemaOptions } from './options.js';
-export { type ColumnDef, type ColumnRole, sharedColumns, sharedRowJson, TABLES, type TableDef, type TableName, table } from './tables.js';

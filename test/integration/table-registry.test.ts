@@ -5,7 +5,7 @@ import { providerConfig } from '../harness/providers.js';
 import { migrateAll } from '../harness/router-cluster.js';
 
 /**
- * The table registry (src/schema/tables.ts) is the one definition every
+ * The table registry (src/core/tables.ts) is the one definition every
  * column list derives from: it must know exactly the tables and columns a
  * freshly migrated server has, with the same types. A column a migration adds
  * and the registry misses would silently not replicate, verify or back up.

@@ -2,7 +2,8 @@
  * The one definition of agentmem's tables: every column with its type (as
  * PostgreSQL's format_type() prints it) and its role, each table's key, and
  * whether it is replicated, tenant-scoped and backed up. Replication, verify,
- * purge and the import derive their column lists from here, and a test checks
+ * purge, the memory API's column lists and row mappers (its views, below)
+ * derive from here, and a test checks
  * this registry against the catalog of a freshly migrated server — a column
  * added to a migration but not here fails it.
  */
@@ -184,4 +185,43 @@ export function sharedColumns(t: TableDef): string[] {
 export function sharedRowJson(t: TableDef, alias: string): string {
   const own = t.columns.filter((c) => c.role === 'local' || c.role === 'generated').map((c) => `'${c.name}'`);
   return `(to_jsonb(${alias})${own.map((name) => ` - ${name}`).join('')})`;
+}
+
+/**
+ * How the memory API reads a table: API field → column. The SELECT list and
+ * the conversion of each value (by the column's type) derive from it; what a
+ * column does not say (a role derived from memory_type) the view's user adds.
+ */
+export interface View {
+  table: TableName;
+  fields: Record<string, string>;
+  /** How an absent value comes out: `null` (sessions, memories) or left out (atoms' optional fields). */
+  absent: 'null' | 'undefined';
+  /** Fields that default when absent (metadata → {}, lists → []) instead. */
+  defaults?: Record<string, unknown>;
+}
+
+/** `a, b, c`: the view's columns, for a SELECT. */
+export function viewColumns(view: View): string {
+  return Object.values(view.fields).join(', ');
+}
+
+/** A row as the view's API object, each value converted by its column's type. */
+export function fromRow(view: View, row: Record<string, unknown>): Record<string, unknown> {
+  const columns = new Map(table(view.table).columns.map((c) => [c.name, c.type]));
+  const out: Record<string, unknown> = {};
+  for (const [field, column] of Object.entries(view.fields)) {
+    const value = row[column];
+    if (value === null || value === undefined) {
+      if (view.defaults && field in view.defaults) out[field] = view.defaults[field];
+      else if (view.absent === 'null') out[field] = null;
+      continue;
+    }
+    const type = columns.get(column);
+    if (type === 'timestamp with time zone') out[field] = value instanceof Date ? value : new Date(String(value));
+    else if (type === 'real' || type === 'integer' || type === 'bigint' || type === 'double precision') out[field] = Number(value);
+    else if (type === 'uuid' || type === 'text') out[field] = String(value);
+    else out[field] = value;
+  }
+  return out;
 }
