@@ -3,7 +3,7 @@ import { DEFAULT_TIMEOUTS, redactUrl } from '../config/index.js';
 import { idForKey } from '../core/ids.js';
 import { type AgentMemory, validateAtom } from '../memory/index.js';
 import { PgProvider, type Queryable } from '../providers/index.js';
-import { MEMORY_TYPES, type MemoryType } from '../schema/index.js';
+import { MEMORY_TYPES, type MemoryType, table } from '../schema/index.js';
 
 /**
  * Import from the database of the system agentmem replaces (its schema files
@@ -362,29 +362,16 @@ async function importLegacyAtoms(memory: AgentMemory, source: Queryable, report:
     report.skipped.push({ table: 'knowledge_atoms', reason: 'not found' });
     return;
   }
-  // The legacy 1536-dimension embeddings came from another model: atoms are re-embedded here.
-  const wanted = [
-    'atom_id',
-    'atom_type',
-    'title',
-    'summary',
-    'content',
-    'manufacturer',
-    'product_family',
-    'product_version',
-    'difficulty',
-    'prerequisites',
-    'related_atoms',
-    'source_document',
-    'source_pages',
-    'source_url',
-    'quality_score',
-    'safety_level',
-    'safety_notes',
-    'keywords',
-    'citations',
-  ].filter((c) => columns.has(c));
-  const times = ['created_at', 'last_validated_at'].filter((c) => columns.has(c)).map((c) => `${utcExpression(c, columns.get(c))} AS ${c}`);
+  // The legacy table shares our column names: read each of our atom's data columns it has (from the
+  // table registry). Not its ids (ours derive from atom_id) nor its embeddings: the legacy 1536-dimension
+  // vectors came from another model, so atoms are re-embedded here. Times are read as UTC.
+  const ours = table('knowledge_atoms').columns.filter(
+    (c) => c.role === 'data' && !['tenant_id', 'id', 'metadata'].includes(c.name) && !c.name.startsWith('embedding'),
+  );
+  const wanted = ours.filter((c) => columns.has(c.name) && c.type !== 'timestamp with time zone').map((c) => c.name);
+  const times = ours
+    .filter((c) => columns.has(c.name) && c.type === 'timestamp with time zone')
+    .map((c) => `${utcExpression(c.name, columns.get(c.name))} AS ${c.name}`);
   const { rows } = await source.query(`SELECT ${[...wanted, ...times].join(', ')} FROM knowledge_atoms ORDER BY atom_id`);
   const valid = [];
   for (const row of rows) {
