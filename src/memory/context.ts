@@ -185,4 +185,3 @@ function observeOperation(
     logger().warn({ operation, provider: labels.provider, durationMs: Math.round(ms * 10) / 10, thresholdMs: slowQueryMs }, 'slow query');
   }
 }
-

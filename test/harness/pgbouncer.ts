@@ -44,7 +44,7 @@ export class PgBouncer {
     chmodSync(dir, 0o755);
     const port = await freePort();
     const logFile = join(dir, 'pgbouncer.log');
-    writeFileSync(join(dir, 'userlist.txt'), users.map((u) => `"${u}" "${TEST_PASSWORD}"`).join('\n') + '\n');
+    writeFileSync(join(dir, 'userlist.txt'), `${users.map((u) => `"${u}" "${TEST_PASSWORD}"`).join('\n')}\n`);
     writeFileSync(
       join(dir, 'pgbouncer.ini'),
       [
