@@ -1,4 +1,5 @@
 import { newId } from '../core/ids.js';
+import { fromRow, type View, viewColumns } from '../core/tables.js';
 import { ValidationError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { checkJson, checkSize, cleanText, identifier, parseInput } from './validation.js';
@@ -10,6 +11,13 @@ export interface Setting {
   description: string | null;
   updatedAt: Date;
 }
+
+/** How the memory API reads a setting (the registry's types convert each value). */
+const SETTING_VIEW: View = {
+  table: 'settings',
+  fields: { category: 'category', key: 'key', value: 'value', description: 'description', updatedAt: 'updated_at' },
+  absent: 'null',
+};
 
 const settingName = identifier;
 const describe = cleanText(2000).optional();
@@ -106,19 +114,13 @@ export class Settings {
   async list(category?: string): Promise<Setting[]> {
     const c = category === undefined ? null : parseInput(settingName, category, 'setting category');
     return this.ctx.read('settings.list', async (tx) => {
-      const { rows } = await tx.query<{ category: string; key: string; value: unknown; description: string | null; updated_at: Date }>(
-        `SELECT category, key, value, description, updated_at FROM ${this.ctx.table('settings')}
+      const { rows } = await tx.query(
+        `SELECT ${viewColumns(SETTING_VIEW)} FROM ${this.ctx.table('settings')}
           WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR category = $2)
           ORDER BY category, key`,
         [this.ctx.tenant, c],
       );
-      return rows.map((r) => ({
-        category: r.category,
-        key: r.key,
-        value: r.value,
-        description: r.description,
-        updatedAt: new Date(r.updated_at),
-      }));
+      return rows.map((r) => fromRow(SETTING_VIEW, r) as unknown as Setting);
     });
   }
 
