@@ -78,6 +78,8 @@ async function wireRouter(config: AgentmemConfig, providers: ProviderSet): Promi
     },
   };
   let replication: ReplicationLoop | undefined;
+  // The loop asks the router which providers are up; the router asks the loop to catch a provider up.
+  let router: Router | undefined;
   if (config.providers.length > 1) {
     const replicator = new Replicator({ schema: config.schema, batchSize: config.replication.batchSize });
     // Read-your-writes: a provider holds the caller's last write once every table's link from where it was written covers it.
@@ -87,20 +89,15 @@ async function wireRouter(config: AgentmemConfig, providers: ProviderSet): Promi
       hooks.confirmDurable = (source, target, at) => acknowledger.confirm(source, target, at);
     }
     if (config.replication.enabled) {
-      // The loop asks the router which providers are up; the router asks the loop to catch a provider up.
-      let router: Router | undefined;
-      replication = new ReplicationLoop(() => router?.availableProviders() ?? [], replicator, config.replication.intervalMs);
-      const loop = replication;
+      const loop = new ReplicationLoop(() => router?.availableProviders() ?? [], replicator, config.replication.intervalMs);
       hooks.catchUp = (name) => loop.catchUp(name);
-      router = await Router.open(providers, routerOptions(config), hooks);
-      router.start();
-      replication.start();
-      return { router, replication };
+      replication = loop;
     }
   }
-  const router = await Router.open(providers, routerOptions(config), hooks);
+  router = await Router.open(providers, routerOptions(config), hooks);
   router.start();
-  return { router };
+  replication?.start();
+  return { router, ...(replication ? { replication } : {}) };
 }
 
 /** Applies pending migrations to the primary once, before the first operation. */

@@ -55,6 +55,16 @@ const memoryTable = (name: TableName, key: string[], columns: ColumnDef[]): Tabl
   backedUp: true,
 });
 
+/** A provider's own bookkeeping: never replicated, not a tenant's, not backed up. */
+const bookkeepingTable = (name: TableName, key: string[], columns: ColumnDef[]): TableDef => ({
+  name,
+  key,
+  columns,
+  replicated: false,
+  tenantScoped: false,
+  backedUp: false,
+});
+
 export const TABLES: readonly TableDef[] = [
   memoryTable(
     'sessions',
@@ -139,10 +149,10 @@ export const TABLES: readonly TableDef[] = [
       col('updated_at', tz),
     ],
   ),
-  {
-    name: 'replication_watermarks',
-    key: ['source', 'table_name'],
-    columns: [
+  bookkeepingTable(
+    'replication_watermarks',
+    ['source', 'table_name'],
+    [
       col('source', 'text', 'local'),
       col('table_name', 'text', 'local'),
       col('position', 'xid8', 'local'),
@@ -150,24 +160,18 @@ export const TABLES: readonly TableDef[] = [
       col('updated_at', tz, 'local'),
       col('source_system', 'text', 'local'),
     ],
-    replicated: false,
-    tenantScoped: false,
-    backedUp: false,
-  },
-  {
-    name: 'schema_versions',
-    key: ['version'],
-    columns: [
+  ),
+  bookkeepingTable(
+    'schema_versions',
+    ['version'],
+    [
       col('version', 'integer', 'local'),
       col('name', 'text', 'local'),
       col('checksum', 'text', 'local'),
       col('applied_at', tz, 'local'),
       col('duration_ms', 'integer', 'local'),
     ],
-    replicated: false,
-    tenantScoped: false,
-    backedUp: false,
-  },
+  ),
 ];
 
 export function table(name: TableName): TableDef {

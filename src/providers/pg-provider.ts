@@ -131,7 +131,7 @@ export class PgProvider implements Provider {
   }
 
   /** fn with a checked-out client; a client that broke or timed out is destroyed, never handed to the next caller. */
-  private async withClient<T>(fn: (client: pg.PoolClient, connection: Queryable, broke: (error: Error) => void) => Promise<T>): Promise<T> {
+  private async withClient<T>(fn: (client: pg.PoolClient, connection: Queryable) => Promise<T>): Promise<T> {
     const client = await this.connect();
     let broken: Error | undefined;
     // Marks the connection for destruction; the pool's per-client listener keeps the process alive.
@@ -153,7 +153,7 @@ export class PgProvider implements Provider {
       },
     };
     try {
-      return await fn(client, connection, broke);
+      return await fn(client, connection);
     } finally {
       client.off('error', broke);
       client.release(broken ?? false);
@@ -176,15 +176,14 @@ export class PgProvider implements Provider {
       idle_in_transaction_session_timeout: String(this.timeouts.idleInTransactionMs),
       ...options.settings,
     }) as { sql: string; params: string[] };
-    return this.withClient(async (client, connection, broke) => {
-      const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[] }[], timeoutMs = this.timeouts.queryMs) => {
-        // Issued together (pipeline mode); each answer is awaited, so every failure is seen.
-        const answers = await Promise.allSettled(statements.map((st) => runQuery<R>(this.name, client, st.sql, st.params, timeoutMs)));
+    return this.withClient(async (_client, connection) => {
+      const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[] }[], timeoutMs?: number) => {
+        // Issued together (pipeline mode), each through the connection (which marks it broken on a
+        // connection failure); every answer is awaited, so every failure is seen.
+        const options = timeoutMs === undefined ? undefined : { timeoutMs };
+        const answers = await Promise.allSettled(statements.map((st) => connection.query<R>(st.sql, st.params, options)));
         const failure = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
-        if (failure) {
-          if (classifyFailure((failure.reason as { cause?: unknown }).cause ?? failure.reason) !== 'sql') broke(failure.reason as Error);
-          throw failure.reason;
-        }
+        if (failure) throw failure.reason;
         return answers.map((a) => (a as PromiseFulfilledResult<QueryResult<R>>).value);
       };
       if (options.single) {
