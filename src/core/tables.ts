@@ -7,7 +7,14 @@
  * this registry against the catalog of a freshly migrated server — a column
  * added to a migration but not here fails it.
  */
-export type TableName = 'sessions' | 'memories' | 'knowledge_atoms' | 'settings' | 'replication_watermarks' | 'schema_versions';
+export type TableName =
+  | 'sessions'
+  | 'memories'
+  | 'knowledge_atoms'
+  | 'settings'
+  | 'change_history'
+  | 'replication_watermarks'
+  | 'schema_versions';
 
 /**
  * - `data`: the row's content, copied between providers and compared by checksums;
@@ -147,6 +154,23 @@ export const TABLES: readonly TableDef[] = [
       col('value', 'jsonb'),
       col('description', 'text'),
       col('updated_at', tz),
+    ],
+  ),
+  // Every change to the four tables above, recorded where the write happened (migration 0007).
+  memoryTable(
+    'change_history',
+    ['tenant_id', 'id'],
+    [
+      col('tenant_id', 'text'),
+      col('id', 'uuid'),
+      col('table_name', 'text'),
+      col('record_key', 'text'),
+      col('operation', 'text'),
+      col('old_row', 'jsonb'),
+      col('new_row', 'jsonb'),
+      col('row_version', 'bigint'),
+      col('actor', 'text'),
+      col('changed_at', tz),
     ],
   ),
   bookkeepingTable(

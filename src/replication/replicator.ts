@@ -95,6 +95,12 @@ export interface ReplicatorOptions {
  * that keeps the higher (version, origin); the target's watermark for the
  * source moves in the same transaction as the rows it covers, and only forward.
  */
+/**
+ * Set in every transaction that applies replicated or repaired rows: the
+ * change history records a change once, where it was written (migration 0007).
+ */
+export const REPLICATING: Readonly<Record<string, string>> = { 'agentmem.replicating': 'on' };
+
 export class Replicator {
   private readonly batchSize: number;
   private readonly maxBatches: number;
@@ -294,7 +300,7 @@ export class Replicator {
 
   /** Apply rows outside the change stream (repair), in one transaction; `force` overwrites even an equal version. */
   applyRows(target: Provider, table: ReplicatedTable, rows: ChangeRow[], options: { force?: boolean } = {}): Promise<number> {
-    return target.direct().transaction((tx) => this.upsertRows(tx, table, rows, options));
+    return target.direct().transaction((tx) => this.upsertRows(tx, table, rows, options), { settings: REPLICATING });
   }
 
   /** Upsert rows and move the watermark, in one transaction. */
@@ -307,7 +313,10 @@ export class Replicator {
     sourceSystem: string | null = null,
   ): Promise<number> {
     // One statement, so one round trip and atomic on its own: the rows and the watermark that covers them.
-    const { rows: result } = await target.query<{ applied: string }>(
+    // Its own transaction (one round trip all the same) marked as replication, so the change history is not recorded twice.
+    const { rows: result } = await target.transaction(
+      (tx) =>
+        tx.query<{ applied: string }>(
       `WITH applied AS (${this.upsertSql(table)} RETURNING 1)
        INSERT INTO ${this.options.schema}.replication_watermarks AS w (source, table_name, position, rows_total, source_system)
        SELECT $2, $3, $4::xid8, count(*), $5 FROM applied
@@ -315,7 +324,9 @@ export class Replicator {
          SET position = greatest(w.position, EXCLUDED.position), rows_total = w.rows_total + EXCLUDED.rows_total, updated_at = now(),
              source_system = coalesce(EXCLUDED.source_system, w.source_system)
        RETURNING (SELECT count(*) FROM applied)::text AS applied`,
-      [rowsJson(rows), source, table.name, next, sourceSystem],
+          [rowsJson(rows), source, table.name, next, sourceSystem],
+        ),
+      { single: true, settings: REPLICATING },
     );
     observeVersions(rows);
     return Number(result[0]?.applied ?? 0);
