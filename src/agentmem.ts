@@ -26,6 +26,8 @@ export interface MemoryOptions {
   config?: AgentmemConfig | LoadConfigOptions;
   /** Tenant for every call (default: config.tenant). */
   tenant?: string;
+  /** Who writes (an agent, a user, a job): recorded with every change in the change history. */
+  actor?: string;
   /** Where work runs (default: the configured providers, through the router when there are any). */
   executor?: Executor;
   embedder?: Embedder;
@@ -45,7 +47,10 @@ export interface MemoryOptions {
 export async function createMemory(options: MemoryOptions = {}): Promise<AgentMemory> {
   const config =
     options.config && 'providers' in options.config ? options.config : await loadConfig(options.config as LoadConfigOptions | undefined);
-  const embedder = options.embedder ? { embedder: options.embedder } : {};
+  const embedder = {
+    ...(options.embedder ? { embedder: options.embedder } : {}),
+    ...(options.actor ? { actor: options.actor } : {}),
+  };
   if (options.executor)
     return openMemory({ config, executor: options.executor, ...(options.tenant ? { tenant: options.tenant } : {}), ...embedder });
 

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { AGENTMEM_VERSION } from '../core/version.js';
 import { useHumanLogs } from '../observability/logger.js';
 import { atomsCommand } from './atoms.js';
 import { configCommand } from './config.js';
@@ -18,7 +19,7 @@ import { statusCommand } from './status.js';
 import { syncCommand } from './sync.js';
 import { verifyCommand } from './verify.js';
 
-export const VERSION = '0.1.0';
+export const VERSION = AGENTMEM_VERSION;
 
 export function buildProgram(): Command {
   const program = new Command('agentmem')

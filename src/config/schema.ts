@@ -224,6 +224,52 @@ export const configSchema = z
       .strict()
       .prefault({}),
     monitor: monitorSchema.default(MONITOR_DEFAULTS),
+    backup: z
+      .object({
+        /** Where archives go: a directory, or s3://bucket/prefix (credentials from the AWS SDK's chain: AWS_ACCESS_KEY_ID …). */
+        destination: z.string().min(1).default('./.agentmem/backups'),
+        s3: z
+          .object({
+            /** An S3-compatible endpoint (MinIO, R2 …); default AWS (or AWS_ENDPOINT_URL_S3). */
+            endpoint: z.string().url().optional(),
+            region: z.string().min(1).default('us-east-1'),
+            forcePathStyle: z.boolean().default(false),
+            requestTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+          })
+          .strict()
+          .prefault({}),
+        /** gzip level: 1 is fastest (the default), 9 smallest. */
+        compressionLevel: z.number().int().min(1).max(9).default(1),
+        /** When `agentmem monitor` makes a backup (cron, UTC). */
+        schedule: z.string().min(1).default('0 2 * * *'),
+        /** Back up the primary (one copy of replicated data), or every provider. */
+        providers: z.enum(['primary', 'all']).default('primary'),
+        /** Archives kept by `backup prune`: the newest of each of the last N days, weeks and months. */
+        retention: z
+          .object({
+            daily: z.number().int().min(0).max(3650).default(7),
+            weekly: z.number().int().min(0).max(520).default(4),
+            monthly: z.number().int().min(0).max(1200).default(12),
+          })
+          .strict()
+          .prefault({}),
+        /** The restore drill: restore the newest archive into a scratch schema, verify it, record how long it took (RTO). */
+        drill: z
+          .object({ schedule: z.string().min(1).default('0 3 * * 0'), enabled: z.boolean().default(true) })
+          .strict()
+          .prefault({}),
+        /** `verify` and the "backup stale" alert want a verified archive younger than this. */
+        maxAgeHours: z.number().min(1).max(24 * 365).default(26),
+      })
+      .strict()
+      .prefault({}),
+    history: z
+      .object({
+        /** How long the change history keeps changes (and so how far `--as-of` reaches without a backup). */
+        retentionDays: z.number().min(1).max(3650).default(30),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn') })
       .strict()

@@ -23,7 +23,11 @@ export type ErrorCode =
   | 'EMBEDDER_FAILED'
   | 'EMBEDDING_MISMATCH'
   | 'QUERY_FAILED'
-  | 'ALERT_CHANNEL_FAILED';
+  | 'ALERT_CHANNEL_FAILED'
+  | BackupErrorCode;
+
+/** Backups and restores: a damaged archive, a missing or wrong key, a schema the code cannot read, a store that failed. */
+export type BackupErrorCode = 'BACKUP_CORRUPT' | 'BACKUP_KEY' | 'BACKUP_NOT_FOUND' | 'BACKUP_SCHEMA' | 'BACKUP_STORE' | 'RESTORE_REFUSED';
 
 export class AgentmemError extends Error {
   readonly code: ErrorCode;
@@ -201,5 +205,16 @@ export class EmbedderError extends AgentmemError {
 export class EmbeddingMismatchError extends AgentmemError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('EMBEDDING_MISMATCH', message, details);
+  }
+}
+
+/**
+ * A backup or restore failed for a reason of its own (the code says which).
+ * Nothing partial is left: an archive is listed only once complete, and a
+ * restore that fails leaves its target as it was.
+ */
+export class BackupError extends AgentmemError {
+  constructor(code: BackupErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(code, message, details, options);
   }
 }

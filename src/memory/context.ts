@@ -1,4 +1,5 @@
 import type { AgentmemConfig } from '../config/index.js';
+import { asOfRelation, type HistoryTable } from '../core/as-of.js';
 import { clock } from '../core/hlc.js';
 import { AgentmemError, EmbedderError, NotDurableError, OutcomeUnknownError, QueryError, SchemaMissingError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
@@ -24,6 +25,8 @@ export interface StoreParts {
   token?: WriteTokenHolder;
   /** Operations slower than this are logged and counted (default 500 ms). */
   slowQueryMs?: number;
+  /** Who writes (an agent, a user, a job): recorded with every change in the change history. */
+  actor?: string;
 }
 
 /** What every part of the memory API shares: where to run, for which tenant, with which limits. */
@@ -36,8 +39,10 @@ export class StoreContext {
   readonly embedder: Embedder;
   readonly token: WriteTokenHolder;
   readonly slowQueryMs: number;
+  readonly actor: string | undefined;
 
   constructor(parts: StoreParts) {
+    this.actor = parts.actor;
     this.token = parts.token ?? {};
     this.slowQueryMs = parts.slowQueryMs ?? 500;
     this.executor = parts.executor;
@@ -56,6 +61,18 @@ export class StoreContext {
   /** Schema-qualified table name. */
   table(name: 'sessions' | 'memories' | 'knowledge_atoms' | 'settings'): string {
     return `${this.schema}.${name}`;
+  }
+
+  /**
+   * What a read selects FROM: the table, or with `asOf` its rows as they were
+   * then (from the change history; the time is appended to `params`, whose $1
+   * must be the tenant).
+   */
+  from(name: HistoryTable, params: unknown[], asOf?: Date, only?: { column: string; value: string }): string {
+    if (!asOf) return this.table(name);
+    params.push(asOf);
+    const at = `$${params.length}::timestamptz`;
+    return `${asOfRelation(name, { schema: this.schema, tenant: '$1', at, ...(only ? { only } : {}) })} AS ${name}`;
   }
 
   /**
@@ -135,7 +152,7 @@ export class StoreContext {
         {
           transaction: !options.single,
           // Row-level security sees the tenant through this session setting.
-          settings: { 'agentmem.tenant_id': this.tenant },
+          settings: { 'agentmem.tenant_id': this.tenant, ...(this.actor ? { 'agentmem.actor': this.actor } : {}) },
           ...(kind === 'read' && this.token.last ? { after: this.token.last } : {}),
         },
       );

@@ -5,6 +5,7 @@ export { type AtomHit, AtomSearch, type AtomSearchResult, type SearchMode, type 
 export { Atoms } from './atoms.js';
 export { StoreContext } from './context.js';
 export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders.js';
+export { type Change, type ChangesFilter, History } from './history.js';
 export { Memories, type Memory, type RecallFilter, type RememberInput } from './memories.js';
 export { approximateTokens, type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';
 export {

@@ -44,6 +44,8 @@ const recallFilter = z
     until: timestamp.optional(),
     minImportance: z.number().min(0).max(1).optional(),
     limit: z.number().int().min(1).max(10_000).default(20),
+    /** The memories as they were at this time (from the change history). */
+    asOf: timestamp.optional(),
   })
   .strict();
 export type RecallFilter = z.input<typeof recallFilter>;
@@ -139,31 +141,36 @@ export class Memories {
     return this.ctx.read(
       'memory.recall',
       async (tx) => {
+        const params: unknown[] = [
+          this.ctx.tenant,
+          f.types ?? null,
+          f.sessionId ?? null,
+          f.userId ?? null,
+          f.text ?? null,
+          f.since ?? null,
+          f.until ?? null,
+          f.minImportance ?? null,
+          f.limit,
+        ];
+        const from = this.ctx.from('memories', params, f.asOf);
+        // Rows as they were have no stored search vector: it is computed as the generated column computes it.
+        const search = f.asOf ? `jsonb_to_tsvector('english'::regconfig, content, '["string"]'::jsonb)` : 'search';
+        const now = f.asOf ? `$${params.length}::timestamptz` : 'now()';
         const { rows } = await tx.query(
           `SELECT ${COLUMNS},
-                CASE WHEN $5::text IS NULL THEN NULL ELSE ts_rank(search, websearch_to_tsquery('english', $5)) END AS rank
-           FROM ${this.ctx.table('memories')}
-          WHERE tenant_id = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+                CASE WHEN $5::text IS NULL THEN NULL ELSE ts_rank(${search}, websearch_to_tsquery('english', $5)) END AS rank
+           FROM ${from}
+          WHERE tenant_id = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})
             AND ($2::text[] IS NULL OR memory_type = ANY($2))
             AND ($3::uuid IS NULL OR session_id = $3)
             AND ($4::text IS NULL OR user_id = $4)
-            AND ($5::text IS NULL OR search @@ websearch_to_tsquery('english', $5))
+            AND ($5::text IS NULL OR ${search} @@ websearch_to_tsquery('english', $5))
             AND ($6::timestamptz IS NULL OR created_at >= $6)
             AND ($7::timestamptz IS NULL OR created_at < $7)
             AND ($8::real IS NULL OR importance >= $8)
           ORDER BY rank DESC NULLS LAST, created_at DESC, id DESC
           LIMIT $9`,
-          [
-            this.ctx.tenant,
-            f.types ?? null,
-            f.sessionId ?? null,
-            f.userId ?? null,
-            f.text ?? null,
-            f.since ?? null,
-            f.until ?? null,
-            f.minImportance ?? null,
-            f.limit,
-          ],
+          params,
         );
         return rows.map(toMemory);
       },

@@ -86,6 +86,8 @@ const messagesFilter = z
     limit: z.number().int().min(1).max(100_000).optional(),
     before: timestamp.optional(),
     role: z.enum(MESSAGE_ROLES).optional(),
+    /** The transcript as it was at this time (from the change history). */
+    asOf: timestamp.optional(),
   })
   .strict();
 export type MessagesFilter = z.input<typeof messagesFilter>;
@@ -180,9 +182,11 @@ export class Sessions {
     );
   }
 
-  async get(id: string): Promise<Session | null> {
+  /** The session, or with `asOf` the session as it was then (from the change history). */
+  async get(id: string, options: { asOf?: Date | string } = {}): Promise<Session | null> {
     const sessionId = parseInput(uuid, id, 'session id');
-    return this.ctx.read('session.get', (tx) => this.findSession(tx, sessionId), { single: true });
+    const asOf = options.asOf === undefined ? undefined : parseInput(timestamp, options.asOf, 'as-of time');
+    return this.ctx.read('session.get', (tx) => this.findSession(tx, sessionId, asOf), { single: true });
   }
 
   async list(filter: SessionFilter = {}): Promise<Session[]> {
@@ -277,18 +281,20 @@ export class Sessions {
       async (tx) => {
         // Rank every live message in the agreed order, then take the newest `limit`
         // that match the filters, returned oldest first.
+        const params: unknown[] = [this.ctx.tenant, id, f.role ? roleToType(f.role) : null, f.before ?? null, f.limit ?? null];
+        const from = this.ctx.from('memories', params, f.asOf, { column: 'session_id', value: '$2' });
         const { rows } = await tx.query(
           `SELECT * FROM (
              SELECT * FROM (
                SELECT ${MESSAGE_COLUMNS}, row_number() OVER (ORDER BY position, id) - 1 AS seq
-                 FROM ${this.ctx.table('memories')}
+                 FROM ${from}
                 WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL AND memory_type IN (${MESSAGE_TYPE_LIST})
              ) ranked
              WHERE ($3::text IS NULL OR memory_type = $3) AND ($4::timestamptz IS NULL OR created_at < $4)
              ORDER BY seq DESC
              LIMIT $5
            ) newest ORDER BY seq`,
-          [this.ctx.tenant, id, f.role ? roleToType(f.role) : null, f.before ?? null, f.limit ?? null],
+          params,
         );
         return rows.map(toMessage);
       },
@@ -319,10 +325,10 @@ export class Sessions {
   }
 
   /** The session and its whole transcript, exactly as stored. */
-  async load(id: string): Promise<{ session: Session; messages: Message[] } | null> {
-    const session = await this.get(id);
+  async load(id: string, options: { asOf?: Date | string } = {}): Promise<{ session: Session; messages: Message[] } | null> {
+    const session = await this.get(id, options);
     if (!session) return null;
-    return { session, messages: await this.getMessages(id) };
+    return { session, messages: await this.getMessages(id, options.asOf === undefined ? {} : { asOf: options.asOf }) };
   }
 
   /** System messages plus the newest turns that fit in `maxTokens`. */
@@ -330,9 +336,9 @@ export class Sessions {
     return selectContextWindow(await this.getMessages(sessionId), maxTokens, options);
   }
 
-  async export(sessionId: string, format: ExportFormat = 'agentmem') {
+  async export(sessionId: string, format: ExportFormat = 'agentmem', options: { asOf?: Date | string } = {}) {
     parseInput(z.enum(EXPORT_FORMATS), format, 'export format');
-    const loaded = await this.load(sessionId);
+    const loaded = await this.load(sessionId, options);
     if (!loaded) throw new NotFoundError(`no session ${sessionId}`, { sessionId });
     if (format === 'openai') return toOpenAI(loaded.messages);
     if (format === 'langchain') return toLangChain(loaded.messages);
@@ -431,10 +437,12 @@ export class Sessions {
     if (!rows.length) throw new NotFoundError(`no session ${id}`, { sessionId: id });
   }
 
-  private async findSession(tx: Queryable, id: string): Promise<Session | null> {
+  private async findSession(tx: Queryable, id: string, asOf?: Date): Promise<Session | null> {
+    const params: unknown[] = [this.ctx.tenant, id];
+    const from = this.ctx.from('sessions', params, asOf, { column: 'id', value: '$2' });
     const { rows } = await tx.query(
-      `SELECT ${SESSION_COLUMNS} FROM ${this.ctx.table('sessions')} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
-      [this.ctx.tenant, id],
+      `SELECT ${SESSION_COLUMNS} FROM ${from} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
+      params,
     );
     return rows[0] ? toSession(rows[0]) : null;
   }

@@ -4,6 +4,7 @@ import { runOn } from '../providers/index.js';
 import { Atoms } from './atoms.js';
 import { StoreContext } from './context.js';
 import { createEmbedder, type Embedder } from './embedders.js';
+import { History } from './history.js';
 import { Memories } from './memories.js';
 import { Sessions } from './sessions.js';
 import { Settings } from './settings.js';
@@ -44,6 +45,8 @@ export interface StoreOptions {
   config: AgentmemConfig;
   executor: Executor;
   tenant?: string;
+  /** Recorded with every change in the change history. */
+  actor?: string;
   embedder?: Embedder;
   /** The router, when the store routes between providers (exposed as `memory.router`). */
   router?: Router;
@@ -57,6 +60,7 @@ export class AgentMemory {
   readonly memories: Memories;
   readonly atoms: Atoms;
   readonly settings: Settings;
+  readonly history: History;
 
   constructor(
     readonly context: StoreContext,
@@ -69,6 +73,7 @@ export class AgentMemory {
     this.memories = new Memories(context);
     this.atoms = new Atoms(context);
     this.settings = new Settings(context, config.settings.cacheTtlMs);
+    this.history = new History(context);
   }
 
   get tenant(): string {
@@ -80,6 +85,16 @@ export class AgentMemory {
     // Another caller: its own read-your-writes token.
     return new AgentMemory(
       this.context.with({ tenant: parseInput(identifier, tenant, 'tenant'), token: {} }),
+      this.config,
+      undefined,
+      this.router,
+    );
+  }
+
+  /** The same store, recording `actor` (an agent, a user, a job) with every change it writes, in the change history. */
+  asActor(actor: string): AgentMemory {
+    return new AgentMemory(
+      this.context.with({ actor: parseInput(identifier, actor, 'actor') }),
       this.config,
       undefined,
       this.router,
@@ -104,6 +119,7 @@ export function openMemory(options: StoreOptions): AgentMemory {
     search: config.search,
     embedder: options.embedder ?? createEmbedder(config.embedder),
     slowQueryMs: config.monitor.slowQueryMs,
+    ...(options.actor ? { actor: parseInput(identifier, options.actor, 'actor') } : {}),
   });
   return new AgentMemory(context, config, options.close, options.router);
 }

@@ -6,6 +6,7 @@ import lockfile from 'proper-lockfile';
 import type { ResolvedProvider, Timeouts } from '../config/index.js';
 import { ConfigError, DataDirLockedError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
+import { type BulkOptions, type BulkSession, beginStatement } from './bulk.js';
 import { toProviderError } from './classify.js';
 import { inTransaction, settingsStatement } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
@@ -122,6 +123,42 @@ export class EmbeddedProvider implements Provider {
         return fn(tx);
       }),
     );
+  }
+
+  /**
+   * PGlite has no COPY stream: COPY goes through its `/dev/blob` device, a
+   * whole table at a time (an embedded database is a prototype's, small).
+   */
+  bulk<T>(fn: (session: BulkSession) => Promise<T>, options: BulkOptions = {}): Promise<T> {
+    const fail = (error: unknown) => toProviderError(this.name, error, this.timeouts.queryMs);
+    const session: BulkSession = {
+      ...this.session,
+      copyOut: (source) => {
+        const db = this.db;
+        return (async function* () {
+          let blob: Blob | undefined;
+          try {
+            blob = (await db.query(`COPY ${source} TO '/dev/blob'`)).blob;
+          } catch (error) {
+            throw fail(error);
+          }
+          if (!blob) return;
+          const bytes = new Uint8Array(await blob.arrayBuffer());
+          for (let at = 0; at < bytes.length; at += 1 << 20) yield bytes.subarray(at, at + (1 << 20));
+        })();
+      },
+      copyIn: async (target, chunks) => {
+        const parts: Uint8Array[] = [];
+        for await (const chunk of chunks) parts.push(chunk);
+        try {
+          const result = await this.db.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob(parts as unknown as ArrayBuffer[]) });
+          return result.affectedRows ?? 0;
+        } catch (error) {
+          throw fail(error);
+        }
+      },
+    };
+    return this.exclusive(() => inTransaction(session, fn, () => session.query(beginStatement(options))));
   }
 
   poolStats(): PoolStats {

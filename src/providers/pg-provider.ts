@@ -1,7 +1,11 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
+import { type BulkOptions, type BulkSession, beginStatement, stallWatch } from './bulk.js';
 import { classifyFailure, toConnectError, toProviderError } from './classify.js';
 import { boundedWait } from './timing.js';
 import { type TlsInfo, tlsHint, tlsOf, withTlsDefault } from './tls.js';
@@ -206,6 +210,88 @@ export class PgProvider implements Provider {
       }
       return inTransaction(connection, fn, () => pipelined([{ sql: 'BEGIN' }, settings]));
     });
+  }
+
+  /**
+   * A client of its own, outside the pool: COPY streams cannot go through the
+   * pool's pipelined connections. Bounded by a stall watch (no data moving for
+   * `stallMs`) instead of a query timeout, which a long COPY would exceed.
+   */
+  async bulk<T>(fn: (session: BulkSession) => Promise<T>, options: BulkOptions = {}): Promise<T> {
+    const stallMs = options.stallMs ?? 60_000;
+    const client = new pg.Client({
+      connectionString: withTlsDefault(this.config.url as string),
+      connectionTimeoutMillis: this.timeouts.connectMs,
+      application_name: 'agentmem-bulk',
+      keepAlive: true,
+      types: TYPES,
+    } as pg.ClientConfig);
+    let lost: Error | undefined;
+    client.on('error', (error) => {
+      lost = error;
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw toConnectError(this.name, error, this.timeouts.connectMs, tlsHint(error, this.config.url as string));
+    }
+    const fail = (error: unknown) => toProviderError(this.name, lost ?? error, stallMs);
+    const session: BulkSession = {
+      query: (sql, params, queryOptions) => runQuery(this.name, client, sql, params, queryOptions?.timeoutMs ?? stallMs),
+      exec: async (sql, queryOptions) => {
+        await runQuery(this.name, client, sql, undefined, queryOptions?.timeoutMs ?? stallMs);
+      },
+      copyOut: (source) => {
+        const name = this.name;
+        return (async function* () {
+          const stream = client.query(copyTo(`COPY ${source} TO STDOUT`));
+          const watch = stallWatch(stallMs, () => stream.destroy(new Error(`timeout: no data from ${name} for ${stallMs} ms`)));
+          try {
+            for await (const chunk of stream) {
+              watch.touch();
+              yield chunk as Uint8Array;
+            }
+          } catch (error) {
+            throw fail(error);
+          } finally {
+            watch.stop();
+          }
+        })();
+      },
+      copyIn: async (target, chunks) => {
+        const stream = client.query(copyFrom(`COPY ${target} FROM STDIN`));
+        const watch = stallWatch(stallMs, () => stream.destroy(new Error(`timeout: ${this.name} took no data for ${stallMs} ms`)));
+        const fed = (async function* () {
+          for await (const chunk of chunks) {
+            watch.touch();
+            yield chunk;
+          }
+        })();
+        try {
+          await pipeline(Readable.from(fed), stream);
+          return stream.rowCount;
+        } catch (error) {
+          throw fail(error);
+        } finally {
+          watch.stop();
+        }
+      },
+    };
+    try {
+      return await inTransaction(session, fn, async () => {
+        await session.query(beginStatement(options));
+        // No server-side bound for a long COPY: the stall watch and the per-query client timeout bound it.
+        await session.query("SELECT set_config('statement_timeout', '0', true), set_config('idle_in_transaction_session_timeout', $1, true)", [
+          String(Math.max(stallMs, 600_000)),
+        ]);
+      });
+    } finally {
+      await boundedWait(
+        client.end().catch(() => undefined),
+        this.timeouts.connectMs,
+      );
+    }
   }
 
   direct(): Provider {

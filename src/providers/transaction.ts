@@ -5,9 +5,9 @@ import type { Queryable } from './types.js';
  * also the start (`begin`, which may send BEGIN together with the transaction's
  * settings), so a connection never goes back to its pool inside a transaction.
  */
-export async function inTransaction<T>(
-  connection: Queryable,
-  fn: (tx: Queryable) => Promise<T>,
+export async function inTransaction<T, Q extends Queryable = Queryable>(
+  connection: Q,
+  fn: (tx: Q) => Promise<T>,
   begin: () => Promise<unknown> = () => connection.query('BEGIN'),
 ): Promise<T> {
   try {

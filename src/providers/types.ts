@@ -1,4 +1,5 @@
 import type { Timeouts } from '../config/index.js';
+import type { BulkOptions, BulkSession } from './bulk.js';
 
 export interface QueryOptions {
   /** Overrides the provider's query timeout for this one call (e.g. a long migration). */
@@ -69,6 +70,11 @@ export interface Provider extends Queryable {
   withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T>;
   /** BEGIN … COMMIT on one connection, with the settings for this transaction; ROLLBACK when fn throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * fn on a dedicated connection inside one transaction, with COPY in and out
+   * (backups, restores). Committed when fn returns, rolled back when it throws.
+   */
+  bulk<T>(fn: (session: BulkSession) => Promise<T>, options?: BulkOptions): Promise<T>;
   /**
    * True when the provider's URL goes through a transaction pooler (PgBouncer;
    * Neon's and Supabase's pooled URLs), so it cannot hold a session.

@@ -1,4 +1,4 @@
-import type { Provider } from '../providers/index.js';
+import type { Provider, Queryable } from '../providers/index.js';
 import { requireAllTenants } from '../schema/index.js';
 import { type ChangeRow, Replicator } from './replicator.js';
 import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
@@ -37,17 +37,27 @@ const VERIFY_TIMEOUT_MS = 10 * 60_000;
 
 async function checksums(provider: Provider, schema: string, table: ReplicatedTable): Promise<Map<number, string>> {
   return provider.transaction(async (tx) => {
-    // Timestamps print in the session's time zone: make it the same everywhere.
-    await tx.query("SELECT set_config('TimeZone', 'UTC', true), set_config('statement_timeout', $1, true)", [String(VERIFY_TIMEOUT_MS)]);
-    const { rows } = await tx.query<{ bucket: number; n: string; sum: string }>(
-      `SELECT ${bucketExpression(table)} AS bucket, count(*)::text AS n,
-              md5(string_agg(md5(${rowText(table)}), '' ORDER BY ${table.key.join(', ')})) AS sum
-         FROM ${schema}.${table.name} t GROUP BY 1`,
-      undefined,
-      { timeoutMs: VERIFY_TIMEOUT_MS },
-    );
-    return new Map(rows.map((r) => [Number(r.bucket), `${r.n}:${r.sum}`]));
+    await tx.query("SELECT set_config('statement_timeout', $1, true)", [String(VERIFY_TIMEOUT_MS)]);
+    return bucketChecksums(tx, schema, table);
   });
+}
+
+/**
+ * Per bucket, "count:md5" of the table's rows (one tenant's, or all), inside the
+ * caller's transaction: `sync verify` compares them between providers, and a
+ * backup records them from its snapshot for a restore test to compare with.
+ */
+export async function bucketChecksums(db: Queryable, schema: string, table: ReplicatedTable, tenant?: string): Promise<Map<number, string>> {
+  // Timestamps print in the session's time zone: make it the same everywhere.
+  await db.query("SELECT set_config('TimeZone', 'UTC', true)");
+  const { rows } = await db.query<{ bucket: number; n: string; sum: string }>(
+    `SELECT ${bucketExpression(table)} AS bucket, count(*)::text AS n,
+            md5(string_agg(md5(${rowText(table)}), '' ORDER BY ${table.key.join(', ')})) AS sum
+       FROM ${schema}.${table.name} t ${tenant === undefined ? '' : 'WHERE tenant_id = $1'} GROUP BY 1`,
+    tenant === undefined ? undefined : [tenant],
+    { timeoutMs: VERIFY_TIMEOUT_MS },
+  );
+  return new Map(rows.map((r) => [Number(r.bucket), `${r.n}:${r.sum}`]));
 }
 
 /** Each provider's direct connection, once it is known to see every tenant. */

@@ -55,3 +55,8 @@ export function render(template: string, values: Record<string, string>): string
 }
 
 export const migrationLabel = (m: { version: number; name: string }): string => `${String(m.version).padStart(4, '0')}_${m.name}`;
+
+/** The schema version this code migrates to: its newest migration's. */
+export function latestSchemaVersion(migrations: Migration[] = loadMigrations()): number {
+  return migrations.at(-1)?.version ?? 0;
+}

@@ -1,0 +1,165 @@
+import { clock } from '../core/hlc.js';
+import { BackupError } from '../errors/index.js';
+import type { BulkSession, Provider } from '../providers/index.js';
+import { latestSchemaVersion, loadMigrations, type Migration, Migrator, requireAllTenants } from '../schema/index.js';
+import type { Manifest, Sidecar } from './manifest.js';
+import { freshVersion, mergeRestored, type RestoreMode, type RestoreScope, type TableMerge, targetHasRows } from './merge.js';
+import type { ProgressListener } from './progress.js';
+import { readArchive, readSidecar } from './read.js';
+import { ScratchSchema } from './scratch.js';
+import type { BackupStore } from './store.js';
+
+export interface RestoreOptions {
+  /** agentmem's schema on the target (config.schema). */
+  schema: string;
+  /** Restore into this schema instead (a scratch schema for a drill or a look), migrated first. */
+  intoSchema?: string;
+  store: BackupStore;
+  key?: string;
+  /** Only this tenant (default: the archive's scope — one tenant, or all). */
+  tenant?: string;
+  /** auto (default): seed an empty target, rewind one that holds rows in scope. */
+  mode?: RestoreMode | 'auto';
+  /** Do all of it, report what would change, and roll back. */
+  dryRun?: boolean;
+  /** The highest version other providers hold: a rewind writes above it, so the restored state wins there too. */
+  versionFloor?: bigint;
+  embeddingDim: number;
+  onProgress?: ProgressListener;
+}
+
+export interface RestoreReport {
+  id: string;
+  target: string;
+  schema: string;
+  tenant: string | null;
+  mode: RestoreMode;
+  dryRun: boolean;
+  /** The archive's schema version, and the one it was migrated to after loading. */
+  fromSchemaVersion: number;
+  toSchemaVersion: number;
+  tables: TableMerge[];
+  durationMs: number;
+}
+
+/** An archive this code can restore: not from a newer schema, and from the same migrations. */
+export function checkRestorable(manifest: Manifest, migrations: Migration[]): void {
+  const latest = latestSchemaVersion(migrations);
+  if (manifest.schema.version > latest)
+    throw new BackupError(
+      'BACKUP_SCHEMA',
+      `backup ${manifest.id} was made by a newer schema (version ${manifest.schema.version}) than this agentmem knows (${latest}): restore it with agentmem ${manifest.agentmemVersion} or newer`,
+      { id: manifest.id, archiveVersion: manifest.schema.version, codeVersion: latest },
+    );
+  for (const applied of manifest.schema.migrations) {
+    const ours = migrations.find((m) => m.version === applied.version);
+    if (!ours || ours.checksum !== applied.checksum)
+      throw new BackupError(
+        'BACKUP_SCHEMA',
+        `backup ${manifest.id} was made with a migration ${applied.version} (${applied.name}) that differs from this agentmem's`,
+        { id: manifest.id, version: applied.version },
+      );
+  }
+}
+
+class DryRun extends Error {
+  constructor(readonly tables: TableMerge[]) {
+    super('dry run');
+  }
+}
+
+/**
+ * Restore an archive into a provider, all or nothing: one transaction on the
+ * provider's direct connection loads the archive into a scratch schema at
+ * the archive's version, migrates it forward, merges it into the target
+ * (seed or rewind, within the scope) and drops it. A failure anywhere — a
+ * damaged archive found at its last byte, a provider killed mid-way — rolls
+ * all of it back: the target stays as it was.
+ */
+export async function restoreBackup(provider: Provider, id: string, options: RestoreOptions): Promise<RestoreReport> {
+  const sidecar = await readSidecar(options.store, id);
+  return restoreWith(provider, sidecar, options, async (scratch, _session, meter) => {
+    const loaded = new Map<string, number>();
+    for await (const section of readArchive(options.store, sidecar, { ...(options.key ? { key: options.key } : {}), ...meter })) {
+      loaded.set(section.table, await scratch.load(section.table, section.columns, section.data));
+    }
+    return loaded;
+  });
+}
+
+/** The shared frame of every restore: checks, the scratch schema, the merge; `fill` loads the scratch schema. */
+export async function restoreWith(
+  provider: Provider,
+  sidecar: Sidecar,
+  options: RestoreOptions & { scope?: Omit<RestoreScope, 'tenant'>; actor?: string },
+  fill: (scratch: ScratchSchema, session: BulkSession, meter: { onProgress?: ProgressListener }) => Promise<unknown>,
+): Promise<RestoreReport> {
+  const started = performance.now();
+  const { manifest } = sidecar;
+  const migrations = loadMigrations();
+  checkRestorable(manifest, migrations);
+  const latest = latestSchemaVersion(migrations);
+  if (options.tenant !== undefined && manifest.tenant !== null && manifest.tenant !== options.tenant)
+    throw new BackupError(
+      'RESTORE_REFUSED',
+      `backup ${manifest.id} holds tenant ${manifest.tenant} only, not ${options.tenant}`,
+      { id: manifest.id, tenant: options.tenant },
+    );
+  const tenant = options.tenant ?? manifest.tenant ?? undefined;
+  const scope: RestoreScope = { ...(tenant !== undefined ? { tenant } : {}), ...options.scope };
+  const into = options.intoSchema ?? options.schema;
+  const target = provider.direct();
+  const migrator = new Migrator(target, { schema: into, embeddingDim: options.embeddingDim, migrations });
+  if (options.dryRun) {
+    const status = await migrator.status();
+    if (status.current < latest)
+      throw new BackupError('RESTORE_REFUSED', `a dry run needs ${target.name}'s schema ${into} migrated: run \`agentmem migrate up\` first`);
+  } else await migrator.up();
+  // Rows hidden by row-level security would be neither restored over nor tombstoned.
+  await requireAllTenants(target, into);
+
+  let mode: RestoreMode = 'seed';
+  let tables: TableMerge[] = [];
+  try {
+    tables = await target.bulk(
+      async (session) => {
+        await session.query("SELECT set_config('TimeZone', 'UTC', true), set_config('agentmem.replicating', 'on', true)");
+        const scratch = new ScratchSchema(session, migrations, options.embeddingDim);
+        await scratch.migrate(0, manifest.schema.version);
+        if (manifest.schema.version === latest) await scratch.stripForLoad();
+        await fill(scratch, session, options.onProgress ? { onProgress: options.onProgress } : {});
+        await scratch.migrate(manifest.schema.version, latest);
+        mode = options.mode && options.mode !== 'auto' ? options.mode : (await targetHasRows(session, into, scope)) ? 'rewind' : 'seed';
+        let version = 0n;
+        if (mode === 'rewind') {
+          // The restore's own changes are recorded in the change history, under its name.
+          await session.query("SELECT set_config('agentmem.replicating', 'off', true), set_config('agentmem.actor', $1, true)", [
+            options.actor ?? `restore:${manifest.id}`,
+          ]);
+          version = await freshVersion(session, into, scope, clock.now(), options.versionFloor);
+          clock.observe(version);
+        }
+        const merged = await mergeRestored(session, { from: scratch.name, into, scope, mode, version, origin: target.name });
+        await scratch.drop();
+        if (options.dryRun) throw new DryRun(merged);
+        return merged;
+      },
+      { isolation: 'read committed' },
+    );
+  } catch (error) {
+    if (!(error instanceof DryRun)) throw error;
+    tables = error.tables;
+  }
+  return {
+    id: manifest.id,
+    target: target.name,
+    schema: into,
+    tenant: tenant ?? null,
+    mode,
+    dryRun: Boolean(options.dryRun),
+    fromSchemaVersion: manifest.schema.version,
+    toSchemaVersion: latest,
+    tables,
+    durationMs: Math.round(performance.now() - started),
+  };
+}

@@ -1,0 +1,41 @@
+import { type TableName, table as registryTable, TABLES } from '../core/tables.js';
+import type { Queryable } from '../providers/index.js';
+
+export interface ArchiveColumn {
+  name: string;
+  type: string;
+}
+
+/**
+ * The columns a backup copies, per agentmem table present in the schema, as
+ * the catalog has them (a provider on an older schema version backs up its
+ * own columns): every column but generated ones (rebuilt on load) and this
+ * provider's own bookkeeping the registry names (a transaction id is
+ * meaningless on another server).
+ */
+export async function tableColumns(db: Queryable, schema: string): Promise<Map<TableName, ArchiveColumn[]>> {
+  const { rows } = await db.query<{ table: string; name: string; type: string; generated: boolean }>(
+    `SELECT c.relname AS table, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attgenerated <> '' AS generated
+       FROM pg_attribute a
+       JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY c.relname, a.attnum`,
+    [schema],
+  );
+  const known = new Set<string>(TABLES.map((t) => t.name));
+  const columns = new Map<TableName, ArchiveColumn[]>();
+  for (const row of rows) {
+    if (!known.has(row.table) || row.generated) continue;
+    const name = row.table as TableName;
+    const local = registryTable(name).columns.find((c) => c.name === row.name && c.role === 'local');
+    if (local) continue;
+    columns.set(name, [...(columns.get(name) ?? []), { name: row.name, type: row.type }]);
+  }
+  return columns;
+}
+
+/** A tenant id as an SQL literal (COPY takes no parameters); tenant ids are validated identifiers besides. */
+export function tenantLiteral(tenant: string): string {
+  return `'${tenant.replace(/'/g, "''")}'`;
+}
