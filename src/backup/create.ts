@@ -27,7 +27,10 @@ export interface CreateBackupOptions {
 
 /** `20261125T020000Z-neon-all-3f9a`: sorts by time; names the source and scope. */
 export function backupId(provider: string, tenant: string | undefined, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const scope = tenant === undefined ? 'all' : `t_${tenant.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)}`;
   return `${stamp}-${provider.replace(/[^A-Za-z0-9_.-]/g, '_')}-${scope}-${randomBytes(2).toString('hex')}`;
 }
@@ -58,8 +61,17 @@ export async function createBackup(provider: Provider, options: CreateBackupOpti
       const facts = await snapshotFacts(session, options.schema);
       const columns = await tableColumns(session, options.schema);
       const tables = TABLES.filter((t) => t.backedUp && columns.has(t.name));
-      const counts = await rowCounts(session, options.schema, tables.map((t) => t.name), options.tenant);
-      const meter = new ProgressMeter('backup', [...counts.values()].reduce((a, b) => a + b, 0), options.onProgress);
+      const counts = await rowCounts(
+        session,
+        options.schema,
+        tables.map((t) => t.name),
+        options.tenant,
+      );
+      const meter = new ProgressMeter(
+        'backup',
+        [...counts.values()].reduce((a, b) => a + b, 0),
+        options.onProgress,
+      );
       const manifest: Manifest = {
         format: FORMAT_VERSION,
         id,

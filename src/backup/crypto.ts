@@ -42,7 +42,8 @@ function nonceFor(prefix: Buffer, segment: number): Buffer {
 export function backupKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const key = env.AGENTMEM_BACKUP_KEY;
   if (key === undefined || key === '') return undefined;
-  if (key.length < 16) throw new BackupError('BACKUP_KEY', 'AGENTMEM_BACKUP_KEY is too short: use at least 16 characters (e.g. `openssl rand -base64 32`)');
+  if (key.length < 16)
+    throw new BackupError('BACKUP_KEY', 'AGENTMEM_BACKUP_KEY is too short: use at least 16 characters (e.g. `openssl rand -base64 32`)');
   return key;
 }
 
@@ -50,14 +51,21 @@ export function newEncryption(secret: string): { header: EncryptionHeader; key: 
   const salt = randomBytes(16);
   const key = deriveKey(secret, salt);
   return {
-    header: { cipher: 'aes-256-gcm', kdf: 'scrypt', salt: salt.toString('base64'), nonce: randomBytes(8).toString('base64'), check: checkValue(key) },
+    header: {
+      cipher: 'aes-256-gcm',
+      kdf: 'scrypt',
+      salt: salt.toString('base64'),
+      nonce: randomBytes(8).toString('base64'),
+      check: checkValue(key),
+    },
     key,
   };
 }
 
 /** The key for an archive's header, or a clear error: no key given, or not the key it was made with. */
 export function keyFor(header: EncryptionHeader, secret: string | undefined, id: string): Buffer {
-  if (!secret) throw new BackupError('BACKUP_KEY', `backup ${id} is encrypted: set AGENTMEM_BACKUP_KEY to the key it was made with`, { id });
+  if (!secret)
+    throw new BackupError('BACKUP_KEY', `backup ${id} is encrypted: set AGENTMEM_BACKUP_KEY to the key it was made with`, { id });
   const key = deriveKey(secret, Buffer.from(header.salt, 'base64'));
   if (checkValue(key) !== header.check)
     throw new BackupError('BACKUP_KEY', `AGENTMEM_BACKUP_KEY is not the key backup ${id} was made with`, { id });
@@ -152,8 +160,8 @@ export class DecryptStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (!this.ended || this.buffer.length)
-      return done(new BackupError('BACKUP_CORRUPT', `backup ${this.id} is truncated: its last segment is missing`, { id: this.id }));
-    done();
+      done(new BackupError('BACKUP_CORRUPT', `backup ${this.id} is truncated: its last segment is missing`, { id: this.id }));
+    else done();
   }
 
   private damaged(): BackupError {

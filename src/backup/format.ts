@@ -105,7 +105,10 @@ export async function readHeader(reader: ByteReader): Promise<ArchiveHeader> {
   const [word, version] = magic.split(' ');
   if (word !== MAGIC) throw new BackupError('BACKUP_CORRUPT', 'not an agentmem backup (no AGENTMEM-BACKUP header)');
   if (Number(version) > FORMAT_VERSION)
-    throw new BackupError('BACKUP_SCHEMA', `archive format ${version} is newer than this agentmem reads (${FORMAT_VERSION}): upgrade agentmem`);
+    throw new BackupError(
+      'BACKUP_SCHEMA',
+      `archive format ${version} is newer than this agentmem reads (${FORMAT_VERSION}): upgrade agentmem`,
+    );
   try {
     return JSON.parse(await reader.line(4096)) as ArchiveHeader;
   } catch (error) {
@@ -121,7 +124,8 @@ export async function* frames(body: AsyncIterable<Buffer>): AsyncGenerator<{ typ
     const head = await reader.read(5, 'a frame header');
     if (!head) return;
     const type = head.toString('latin1', 0, 1);
-    if (!'TDEM'.includes(type)) throw new BackupError('BACKUP_CORRUPT', `the archive holds an unknown frame type (${JSON.stringify(type)})`);
+    if (!'TDEM'.includes(type))
+      throw new BackupError('BACKUP_CORRUPT', `the archive holds an unknown frame type (${JSON.stringify(type)})`);
     const length = head.readUInt32BE(1);
     const payload = length === 0 ? Buffer.alloc(0) : await reader.read(length, `a ${type} frame`);
     if (!payload) throw new BackupError('BACKUP_CORRUPT', `the archive ends after a ${type} frame header`);

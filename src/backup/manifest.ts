@@ -45,9 +45,7 @@ export const verificationSchema = z.object({
   id: z.string(),
   ok: z.boolean(),
   verifiedAt: z.string(),
-  restoreTest: z
-    .object({ ok: z.boolean(), durationMs: z.number(), provider: z.string(), differingBuckets: z.number().int() })
-    .optional(),
+  restoreTest: z.object({ ok: z.boolean(), durationMs: z.number(), provider: z.string(), differingBuckets: z.number().int() }).optional(),
   error: z.string().optional(),
 });
 export type Verification = z.infer<typeof verificationSchema>;

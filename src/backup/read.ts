@@ -22,9 +22,13 @@ export interface ArchiveSection {
 export async function readSidecar(store: BackupStore, id: string): Promise<Sidecar> {
   const text = await store.getText(sidecarName(id));
   if (text === undefined)
-    throw new BackupError('BACKUP_NOT_FOUND', `no backup ${id} in ${store.location} (an interrupted backup has no manifest and is not one)`, {
-      id,
-    });
+    throw new BackupError(
+      'BACKUP_NOT_FOUND',
+      `no backup ${id} in ${store.location} (an interrupted backup has no manifest and is not one)`,
+      {
+        id,
+      },
+    );
   try {
     return sidecarSchema.parse(JSON.parse(text));
   } catch {
@@ -76,7 +80,11 @@ export async function* readArchive(
     throw reason;
   });
   decoding.catch(() => undefined);
-  const meter = new ProgressMeter(options.phase ?? 'restore', manifest.tables.reduce((n, t) => n + t.rows, 0), options.onProgress);
+  const meter = new ProgressMeter(
+    options.phase ?? 'restore',
+    manifest.tables.reduce((n, t) => n + t.rows, 0),
+    options.onProgress,
+  );
   const iterator = frames(out as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const next = async (): Promise<{ type: FrameType; payload: Buffer } | undefined> => {
     const step = await iterator.next();

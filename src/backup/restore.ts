@@ -1,3 +1,4 @@
+import { hint } from '../core/commands.js';
 import { clock } from '../core/hlc.js';
 import { BackupError } from '../errors/index.js';
 import type { BulkSession, Provider } from '../providers/index.js';
@@ -78,33 +79,44 @@ class DryRun extends Error {
  */
 export async function restoreBackup(provider: Provider, id: string, options: RestoreOptions): Promise<RestoreReport> {
   const sidecar = await readSidecar(options.store, id);
-  return restoreWith(provider, sidecar, options, async (scratch, _session, meter) => {
-    const loaded = new Map<string, number>();
-    for await (const section of readArchive(options.store, sidecar, { ...(options.key ? { key: options.key } : {}), ...meter })) {
-      loaded.set(section.table, await scratch.load(section.table, section.columns, section.data));
-    }
-    return loaded;
+  checkRestorable(sidecar.manifest, loadMigrations());
+  return restoreWith(provider, sidecar.manifest, options, {
+    load: (scratch) => loadArchive(scratch, sidecar, options),
   });
 }
 
-/** The shared frame of every restore: checks, the scratch schema, the merge; `fill` loads the scratch schema. */
+/** Every table of an archive into the scratch schema (checked to its last byte before the caller may commit). */
+export async function loadArchive(
+  scratch: ScratchSchema,
+  sidecar: Sidecar,
+  options: { store: BackupStore; key?: string; onProgress?: ProgressListener },
+): Promise<void> {
+  const reading = { ...(options.key ? { key: options.key } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  for await (const section of readArchive(options.store, sidecar, reading))
+    await scratch.load(section.table, section.columns, section.data);
+}
+
+/** What fills the scratch schema: `load` at the source's schema version, `adjust` after it was migrated to the newest. */
+export interface ScratchFill {
+  load(scratch: ScratchSchema, session: BulkSession): Promise<void>;
+  adjust?(scratch: ScratchSchema, session: BulkSession, into: string): Promise<void>;
+}
+
+/** The shared frame of every restore: the target's schema, the scratch schema, the merge, all in one transaction. */
 export async function restoreWith(
   provider: Provider,
-  sidecar: Sidecar,
+  manifest: Pick<Manifest, 'id' | 'tenant'> & { schema: { version: number } },
   options: RestoreOptions & { scope?: Omit<RestoreScope, 'tenant'>; actor?: string },
-  fill: (scratch: ScratchSchema, session: BulkSession, meter: { onProgress?: ProgressListener }) => Promise<unknown>,
+  fill: ScratchFill,
 ): Promise<RestoreReport> {
   const started = performance.now();
-  const { manifest } = sidecar;
   const migrations = loadMigrations();
-  checkRestorable(manifest, migrations);
   const latest = latestSchemaVersion(migrations);
   if (options.tenant !== undefined && manifest.tenant !== null && manifest.tenant !== options.tenant)
-    throw new BackupError(
-      'RESTORE_REFUSED',
-      `backup ${manifest.id} holds tenant ${manifest.tenant} only, not ${options.tenant}`,
-      { id: manifest.id, tenant: options.tenant },
-    );
+    throw new BackupError('RESTORE_REFUSED', `backup ${manifest.id} holds tenant ${manifest.tenant} only, not ${options.tenant}`, {
+      id: manifest.id,
+      tenant: options.tenant,
+    });
   const tenant = options.tenant ?? manifest.tenant ?? undefined;
   const scope: RestoreScope = { ...(tenant !== undefined ? { tenant } : {}), ...options.scope };
   const into = options.intoSchema ?? options.schema;
@@ -113,7 +125,7 @@ export async function restoreWith(
   if (options.dryRun) {
     const status = await migrator.status();
     if (status.current < latest)
-      throw new BackupError('RESTORE_REFUSED', `a dry run needs ${target.name}'s schema ${into} migrated: run \`agentmem migrate up\` first`);
+      throw new BackupError('RESTORE_REFUSED', `a dry run needs ${target.name}'s schema ${into} migrated: run ${hint('migrateUp')} first`);
   } else await migrator.up();
   // Rows hidden by row-level security would be neither restored over nor tombstoned.
   await requireAllTenants(target, into);
@@ -127,8 +139,9 @@ export async function restoreWith(
         const scratch = new ScratchSchema(session, migrations, options.embeddingDim);
         await scratch.migrate(0, manifest.schema.version);
         if (manifest.schema.version === latest) await scratch.stripForLoad();
-        await fill(scratch, session, options.onProgress ? { onProgress: options.onProgress } : {});
+        await fill.load(scratch, session);
         await scratch.migrate(manifest.schema.version, latest);
+        await fill.adjust?.(scratch, session, into);
         mode = options.mode && options.mode !== 'auto' ? options.mode : (await targetHasRows(session, into, scope)) ? 'rewind' : 'seed';
         let version = 0n;
         if (mode === 'rewind') {

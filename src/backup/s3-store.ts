@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BackupError } from '../errors/index.js';
-import { parseS3Url, type BackupStore, type StoredObject } from './store.js';
+import { type BackupStore, parseS3Url, type StoredObject } from './store.js';
 
 export interface S3Options {
   /** An S3-compatible endpoint (MinIO, R2, a local test server); default AWS. */
@@ -79,7 +79,9 @@ export class S3Store implements BackupStore {
     const client = await this.s3();
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     try {
-      await client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + name, Body: text, ContentType: 'application/json' }));
+      await client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + name, Body: text, ContentType: 'application/json' }),
+      );
     } catch (error) {
       throw this.fail(`writing ${name} to`, error);
     }
@@ -146,4 +148,3 @@ export class S3Store implements BackupStore {
     void this.client?.then((c) => c.destroy());
   }
 }
-

@@ -2,10 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { AGENTMEM_VERSION } from '../core/version.js';
 import { useHumanLogs } from '../observability/logger.js';
 import { atomsCommand } from './atoms.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { configCommand } from './config.js';
 import { credentialsCommand } from './credentials.js';
 import { demoCommand } from './demo.js';
 import { healthCommand } from './health.js';
+import { historyCommand } from './history.js';
 import { importCommand } from './import.js';
 import { memoryCommand } from './memory.js';
 import { migrateCommand } from './migrate.js';
@@ -38,7 +40,10 @@ export function buildProgram(): Command {
     memoryCommand(),
     atomsCommand(),
     settingsCommand(),
+    historyCommand(),
     importCommand(),
+    backupCommand(),
+    restoreCommand(),
     migrateCommand(),
     schemaCommand(),
     statusCommand(),

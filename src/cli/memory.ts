@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { jsonOrString, withMemory } from './context.js';
 import { out, table } from './output.js';
-import { collect, fraction, positiveInt } from './parsers.js';
+import { collect, fraction, pointInTime, positiveInt } from './parsers.js';
 
 export function memoryCommand(): Command {
   const memory = new Command('memory').description('store and recall typed memories (decisions, actions, issues, context, logs …)');
@@ -40,10 +40,12 @@ export function memoryCommand(): Command {
     .option('--user <id>', 'only this user')
     .option('--since <time>', 'created at or after (ISO 8601)')
     .option('--limit <n>', 'at most n memories', positiveInt, 20)
+    .option('--as-of <time>', 'the memories as they were at this time (ISO 8601, or a duration ago such as 2h)', pointInTime)
     .option('--json', 'print the result as JSON')
     .action(async (flags, command: Command) => {
       await withMemory(command, async (m) => {
         const found = await m.memories.recall({
+          ...(flags.asOf ? { asOf: flags.asOf } : {}),
           ...(flags.text ? { text: flags.text } : {}),
           ...(flags.type ? { types: flags.type } : {}),
           ...(flags.session ? { sessionId: flags.session } : {}),

@@ -66,3 +66,12 @@ export function boundedInt(max: number): (value: string) => number {
     return n;
   };
 }
+
+/** A point in time: ISO 8601 (`2026-11-25T10:00:00Z`), or a duration ago (`2h` → two hours ago). */
+export function pointInTime(value: string): Date {
+  if (/^\d+(?:\.\d+)?(ms|s|m|h|d)$/.test(value.trim())) return new Date(Date.now() - duration(value));
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime()))
+    throw new InvalidArgumentError('must be a time (ISO 8601, e.g. 2026-11-25T10:00:00Z) or a duration ago (e.g. 2h)');
+  return at;
+}

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { EXPORT_FORMATS } from '../memory/index.js';
 import { withMemory } from './context.js';
 import { EXIT, out, table } from './output.js';
-import { positiveInt } from './parsers.js';
+import { pointInTime, positiveInt } from './parsers.js';
 
 export function sessionCommand(): Command {
   const session = new Command('session').description('list, show and export agent sessions');
@@ -47,10 +47,11 @@ export function sessionCommand(): Command {
     .command('show')
     .description('one session and its messages')
     .argument('<id>', 'session id')
+    .option('--as-of <time>', 'as it was at this time (ISO 8601, or a duration ago such as 2h), from the change history', pointInTime)
     .option('--json', 'print the result as JSON')
     .action(async (id: string, flags, command: Command) => {
       process.exitCode = await withMemory(command, async (memory) => {
-        const loaded = await memory.sessions.load(id);
+        const loaded = await memory.sessions.load(id, flags.asOf ? { asOf: flags.asOf } : {});
         if (!loaded) {
           if (flags.json) out.json({ error: 'NOT_FOUND', message: `no session ${id}` });
           else out.note(`agentmem: no session ${id}`);
@@ -74,9 +75,10 @@ export function sessionCommand(): Command {
     .description('print a session as JSON in OpenAI, LangChain or agentmem form')
     .argument('<id>', 'session id')
     .addOption(new Option('--format <format>', 'transcript format').choices(EXPORT_FORMATS).default('agentmem'))
+    .option('--as-of <time>', 'as it was at this time (ISO 8601, or a duration ago such as 2h), from the change history', pointInTime)
     .action(async (id: string, flags, command: Command) => {
       await withMemory(command, async (memory) => {
-        out.json(await memory.sessions.export(id, flags.format));
+        out.json(await memory.sessions.export(id, flags.format, flags.asOf ? { asOf: flags.asOf } : {}));
       });
     });
   return session;

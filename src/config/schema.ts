@@ -259,7 +259,11 @@ export const configSchema = z
           .strict()
           .prefault({}),
         /** `verify` and the "backup stale" alert want a verified archive younger than this. */
-        maxAgeHours: z.number().min(1).max(24 * 365).default(26),
+        maxAgeHours: z
+          .number()
+          .min(1)
+          .max(24 * 365)
+          .default(26),
       })
       .strict()
       .prefault({}),

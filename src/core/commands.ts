@@ -10,6 +10,8 @@ export const COMMANDS = {
   syncRepair: 'agentmem sync repair',
   atomsImport: 'agentmem atoms import',
   atomsReembed: 'agentmem atoms reembed',
+  backupCreate: 'agentmem backup create',
+  backupVerify: 'agentmem backup verify',
 } as const;
 
 /** A command as a hint inside a message: `agentmem …`. */

@@ -93,12 +93,7 @@ export class AgentMemory {
 
   /** The same store, recording `actor` (an agent, a user, a job) with every change it writes, in the change history. */
   asActor(actor: string): AgentMemory {
-    return new AgentMemory(
-      this.context.with({ actor: parseInput(identifier, actor, 'actor') }),
-      this.config,
-      undefined,
-      this.router,
-    );
+    return new AgentMemory(this.context.with({ actor: parseInput(identifier, actor, 'actor') }), this.config, undefined, this.router);
   }
 
   /** Close the connections this store opened (a store from forTenant() shares them and closes nothing). */

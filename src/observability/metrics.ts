@@ -120,3 +120,50 @@ export const alertsSentTotal = new Counter({
   labelNames: ['channel', 'outcome'] as const,
   registers: [registry],
 });
+
+export const backupLastSuccess = new Gauge({
+  name: 'agentmem_backup_last_success_timestamp_seconds',
+  help: 'When the last backup of a provider completed (Unix time).',
+  labelNames: ['provider'],
+  registers: [registry],
+});
+
+export const backupLastVerified = new Gauge({
+  name: 'agentmem_backup_last_verified_timestamp_seconds',
+  help: 'When the last backup of a provider that passed verification completed (Unix time).',
+  labelNames: ['provider'],
+  registers: [registry],
+});
+
+export const backupDuration = new Gauge({
+  name: 'agentmem_backup_duration_seconds',
+  help: 'How long the last backup of a provider took.',
+  labelNames: ['provider'],
+  registers: [registry],
+});
+
+export const backupBytes = new Gauge({
+  name: 'agentmem_backup_bytes',
+  help: 'Size of the last backup archive of a provider.',
+  labelNames: ['provider'],
+  registers: [registry],
+});
+
+export const backupRows = new Gauge({
+  name: 'agentmem_backup_rows',
+  help: 'Rows in the last backup archive of a provider.',
+  labelNames: ['provider'],
+  registers: [registry],
+});
+
+export const drillSuccess = new Gauge({
+  name: 'agentmem_restore_drill_success',
+  help: 'Whether the last restore drill passed (1) or failed (0).',
+  registers: [registry],
+});
+
+export const drillRto = new Gauge({
+  name: 'agentmem_restore_drill_rto_seconds',
+  help: 'How long the last restore drill took to restore the newest archive (the measured RTO).',
+  registers: [registry],
+});

@@ -31,12 +31,15 @@ export function beginStatement(options: BulkOptions): string {
  */
 export function stallWatch(ms: number, onStall: () => void): { touch(): void; stop(): void } {
   let last = Date.now();
-  const timer = setInterval(() => {
-    if (Date.now() - last > ms) {
-      clearInterval(timer);
-      onStall();
-    }
-  }, Math.min(1000, ms));
+  const timer = setInterval(
+    () => {
+      if (Date.now() - last > ms) {
+        clearInterval(timer);
+        onStall();
+      }
+    },
+    Math.min(1000, ms),
+  );
   return {
     touch: () => {
       last = Date.now();

@@ -1,4 +1,4 @@
-export { type BulkOptions, type BulkSession } from './bulk.js';
+export type { BulkOptions, BulkSession } from './bulk.js';
 export { classifyFailure, type FailureClass, isConnectionFailure, toProviderError } from './classify.js';
 export { EmbeddedProvider } from './embedded-provider.js';
 export { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';

@@ -282,9 +282,10 @@ export class PgProvider implements Provider {
       return await inTransaction(session, fn, async () => {
         await session.query(beginStatement(options));
         // No server-side bound for a long COPY: the stall watch and the per-query client timeout bound it.
-        await session.query("SELECT set_config('statement_timeout', '0', true), set_config('idle_in_transaction_session_timeout', $1, true)", [
-          String(Math.max(stallMs, 600_000)),
-        ]);
+        await session.query(
+          "SELECT set_config('statement_timeout', '0', true), set_config('idle_in_transaction_session_timeout', $1, true)",
+          [String(Math.max(stallMs, 600_000))],
+        );
       });
     } finally {
       await boundedWait(

@@ -317,7 +317,7 @@ export class Replicator {
     const { rows: result } = await target.transaction(
       (tx) =>
         tx.query<{ applied: string }>(
-      `WITH applied AS (${this.upsertSql(table)} RETURNING 1)
+          `WITH applied AS (${this.upsertSql(table)} RETURNING 1)
        INSERT INTO ${this.options.schema}.replication_watermarks AS w (source, table_name, position, rows_total, source_system)
        SELECT $2, $3, $4::xid8, count(*), $5 FROM applied
        ON CONFLICT (source, table_name) DO UPDATE

@@ -47,7 +47,12 @@ async function checksums(provider: Provider, schema: string, table: ReplicatedTa
  * caller's transaction: `sync verify` compares them between providers, and a
  * backup records them from its snapshot for a restore test to compare with.
  */
-export async function bucketChecksums(db: Queryable, schema: string, table: ReplicatedTable, tenant?: string): Promise<Map<number, string>> {
+export async function bucketChecksums(
+  db: Queryable,
+  schema: string,
+  table: ReplicatedTable,
+  tenant?: string,
+): Promise<Map<number, string>> {
   // Timestamps print in the session's time zone: make it the same everywhere.
   await db.query("SELECT set_config('TimeZone', 'UTC', true)");
   const { rows } = await db.query<{ bucket: number; n: string; sum: string }>(

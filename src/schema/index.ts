@@ -16,7 +16,15 @@ export { type Catalog, readCatalog, type TableCatalog } from './catalog.js';
 export { compareCatalogs, type DriftItem, type DriftReport, type DriftSeverity, diffSchema, type FixResult, fixSchema } from './drift.js';
 export * from './enums.js';
 export { type MigrateAction, migrateProviders, type ProviderMigrationResult } from './migrate-providers.js';
-export { checksumOf, DEFAULT_MIGRATIONS_DIR, latestSchemaVersion, loadMigrations, type Migration, migrationLabel, render } from './migrations.js';
+export {
+  checksumOf,
+  DEFAULT_MIGRATIONS_DIR,
+  latestSchemaVersion,
+  loadMigrations,
+  type Migration,
+  migrationLabel,
+  render,
+} from './migrations.js';
 export {
   type AppliedMigration,
   type MigrationRun,
