@@ -16,6 +16,7 @@ export { type AgentmemConfig, CONFIG_DEFAULTS, type LoadConfigOptions, loadConfi
 export {
   AccessIncompleteError,
   AgentmemError,
+  BackupError,
   ChannelError,
   ConfigError,
   DataDirLockedError,
@@ -41,6 +42,7 @@ export {
   type AtomImportReport,
   type AtomInput,
   type AtomSearchResult,
+  type Change,
   type ContextWindowOptions,
   createEmbedder,
   type Embedder,

@@ -2,7 +2,7 @@
  * agentmem/ops — operating agentmem: health, verify, the monitor, alerts and
  * SLA; replication, verification and repair between providers; migrations,
  * schema drift and the table registry; providers and the router; the legacy
- * import and credential rotation.
+ * import and credential rotation; backups, restores and the change history.
  *
  * @example
  * import { checkHealth, ProviderSet } from 'agentmem/ops';
@@ -12,6 +12,7 @@
  * const report = await checkHealth(config, providers);
  * await providers.close();
  */
+export * from './backup/index.js';
 export * from './config/index.js';
 export {
   DirectExecutor,
@@ -24,6 +25,16 @@ export {
   StoreContext,
 } from './memory/index.js';
 export { createLogger } from './observability/logger.js';
+export {
+  type BackupFreshness,
+  type BackupRun,
+  backupFreshness,
+  backupProviders,
+  openBackupStore,
+  pruneBackups,
+  restoreDrill,
+  versionFloor,
+} from './ops/backup.js';
 export * from './ops/alerts/index.js';
 export { type RotationResult, rotateCredentials } from './ops/credentials.js';
 export { checkHealth, HEALTH_EXIT, type HealthReport, type HealthState, type ProviderHealthReport } from './ops/health.js';

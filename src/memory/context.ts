@@ -65,14 +65,18 @@ export class StoreContext {
 
   /**
    * What a read selects FROM: the table, or with `asOf` its rows as they were
-   * then (from the change history; the time is appended to `params`, whose $1
+   * then (from the change history; the time, and `only`'s value — a record
+   * filter pushed into the history scan — are appended to `params`, whose $1
    * must be the tenant).
    */
   from(name: HistoryTable, params: unknown[], asOf?: Date, only?: { column: string; value: string }): string {
     if (!asOf) return this.table(name);
     params.push(asOf);
     const at = `$${params.length}::timestamptz`;
-    return `${asOfRelation(name, { schema: this.schema, tenant: '$1', at, ...(only ? { only } : {}) })} AS ${name}`;
+    // The filter value as a text parameter of its own: the caller's placeholder keeps the type it has there (a uuid).
+    if (only) params.push(only.value);
+    const filter = only ? { only: { column: only.column, value: `$${params.length}` } } : {};
+    return `${asOfRelation(name, { schema: this.schema, tenant: '$1', at, ...filter })} AS ${name}`;
   }
 
   /**

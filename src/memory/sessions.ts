@@ -282,7 +282,7 @@ export class Sessions {
         // Rank every live message in the agreed order, then take the newest `limit`
         // that match the filters, returned oldest first.
         const params: unknown[] = [this.ctx.tenant, id, f.role ? roleToType(f.role) : null, f.before ?? null, f.limit ?? null];
-        const from = this.ctx.from('memories', params, f.asOf, { column: 'session_id', value: '$2' });
+        const from = this.ctx.from('memories', params, f.asOf, { column: 'session_id', value: id });
         const { rows } = await tx.query(
           `SELECT * FROM (
              SELECT * FROM (
@@ -439,7 +439,7 @@ export class Sessions {
 
   private async findSession(tx: Queryable, id: string, asOf?: Date): Promise<Session | null> {
     const params: unknown[] = [this.ctx.tenant, id];
-    const from = this.ctx.from('sessions', params, asOf, { column: 'id', value: '$2' });
+    const from = this.ctx.from('sessions', params, asOf, { column: 'id', value: id });
     const { rows } = await tx.query(
       `SELECT ${SESSION_COLUMNS} FROM ${from} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
       params,

@@ -9,6 +9,7 @@ const MAIN = [
   'AccessIncompleteError',
   'AgentMemory',
   'AgentmemError',
+  'BackupError',
   'CONFIG_DEFAULTS',
   'ChannelError',
   'ConfigError',
