@@ -25,6 +25,7 @@ export {
   StoreContext,
 } from './memory/index.js';
 export { createLogger } from './observability/logger.js';
+export * from './ops/alerts/index.js';
 export {
   type BackupFreshness,
   type BackupRun,
@@ -35,7 +36,6 @@ export {
   restoreDrill,
   versionFloor,
 } from './ops/backup.js';
-export * from './ops/alerts/index.js';
 export { type RotationResult, rotateCredentials } from './ops/credentials.js';
 export { checkHealth, HEALTH_EXIT, type HealthReport, type HealthState, type ProviderHealthReport } from './ops/health.js';
 export { HealthHistory, type HealthSample, sampleOf } from './ops/history.js';
