@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { backupKeyFromEnv, listBackups, restoreAsOf, restoreBackup, verifyBackup } from '../backup/index.js';
+import { type BackupStore, backupKeyFromEnv, listBackups, restoreAsOf, restoreBackup, verifyBackup } from '../backup/index.js';
 import { hint } from '../core/commands.js';
 import { UsageError } from '../errors/index.js';
 import { backupFreshness, backupProviders, openBackupStore, pruneBackups, versionFloor } from '../ops/backup.js';
@@ -171,7 +171,7 @@ export function restoreCommand(): Command {
     .description(
       'restore a backup into a provider, all or nothing: an empty target is seeded (versions kept), a used one rewound (the restored state wins everywhere); with --as-of, a tenant, session or record as it was then',
     )
-    .argument('[id]', 'backup id (with --as-of: chosen for you)')
+    .argument('[id]', 'backup id, or `latest` (the newest that holds the tenant); with --as-of, chosen for you')
     .requiredOption('--to <provider>', 'the provider to restore into')
     .option(
       '--as-of <time>',
@@ -190,7 +190,7 @@ export function restoreCommand(): Command {
     .option('--json', 'print the result as JSON (progress as JSON Lines on stderr)')
     .addHelpText(
       'after',
-      '\nExamples:\n  agentmem restore 20261125T020000Z-neon-all-3f9a --to neon\n  agentmem --tenant acme restore --as-of 2026-11-25T09:00:00Z --to neon\n  agentmem --tenant acme restore --as-of 2h --session 0192… --to neon --dry-run',
+      '\nExamples:\n  agentmem restore latest --to neon\n  agentmem restore 20261125T020000Z-neon-all-3f9a --to neon\n  agentmem --tenant acme restore --as-of 2026-11-25T09:00:00Z --to neon\n  agentmem --tenant acme restore --as-of 2h --session 0192… --to neon --dry-run',
     )
     .action(
       async (
@@ -230,6 +230,7 @@ export function restoreCommand(): Command {
               ...(key ? { key } : {}),
               onProgress: transferProgress(flags),
             };
+            const chosen = id === 'latest' ? await latestBackup(store, tenant) : id;
             const report = at
               ? await restoreAsOf(provider, {
                   ...common,
@@ -239,7 +240,7 @@ export function restoreCommand(): Command {
                   ...(flags.session ? { session: flags.session } : {}),
                   ...(flags.record ? { record: flags.record } : {}),
                 })
-              : await restoreBackup(provider, id as string, { ...common, ...(tenant ? { tenant } : {}) });
+              : await restoreBackup(provider, chosen as string, { ...common, ...(tenant ? { tenant } : {}) });
             if (flags.json) out.json(report);
             else {
               out.line(
@@ -254,4 +255,13 @@ export function restoreCommand(): Command {
         });
       },
     );
+}
+
+/** The newest complete backup that holds the tenant (or every tenant). */
+async function latestBackup(store: BackupStore, tenant: string | undefined): Promise<string> {
+  const { backups } = await listBackups(store);
+  const found = backups.find((b) => b.tenant === null || b.tenant === tenant);
+  if (!found)
+    throw new UsageError(`no backup${tenant ? ` holding tenant ${tenant}` : ''} in ${store.location}: run ${hint('backupCreate')}`);
+  return found.id;
 }

@@ -21,7 +21,11 @@ interface LoopFlags {
 }
 
 /** Run a Monitor until SIGINT/SIGTERM, optionally with a metrics endpoint; exit 0 after a clean stop. */
-async function runLoop(command: Command, flags: LoopFlags, options: { history: boolean; alerts: boolean; name: string }): Promise<number> {
+async function runLoop(
+  command: Command,
+  flags: LoopFlags,
+  options: { history: boolean; alerts: boolean; backups: boolean; name: string },
+): Promise<number> {
   return withContext(
     command,
     async ({ config, providers }) => {
@@ -32,6 +36,7 @@ async function runLoop(command: Command, flags: LoopFlags, options: { history: b
         intervalMs,
         history: options.history,
         alerts: options.alerts,
+        backups: options.backups,
         onCheck: (report) =>
           log[report.state === 'healthy' ? 'info' : 'warn'](
             {
@@ -52,7 +57,16 @@ async function runLoop(command: Command, flags: LoopFlags, options: { history: b
           server = await startMetricsServer({ port: flags.metricsPort, host: flags.host, health: () => monitor.lastReport });
           log.info({ metrics: `${server.url}/metrics` }, 'metrics endpoint listening');
         }
-        log.info({ intervalMs, providers: providers.names, history: options.history, alerts: options.alerts }, `${options.name} started`);
+        log.info(
+          {
+            intervalMs,
+            providers: providers.names,
+            history: options.history,
+            alerts: options.alerts,
+            ...(options.backups ? { backupSchedule: config.backup.schedule, drillSchedule: config.backup.drill.schedule } : {}),
+          },
+          `${options.name} started`,
+        );
         await runUntilSignal(monitor, (received) => log.info({ signal: received }, `${options.name} stopping`));
       } finally {
         await server?.close();
@@ -73,9 +87,10 @@ export function monitorCommand(): Command {
     .option('--metrics-port <port>', 'also expose Prometheus metrics on this port (GET /metrics, /healthz)', port)
     .option('--host <address>', 'address for the metrics endpoint', '127.0.0.1')
     .option('--no-alerts', 'do not send alerts')
+    .option('--no-backups', 'do not run scheduled backups and restore drills (config backup.schedule, backup.drill.schedule)')
     .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (flags: LoopFlags & { alerts: boolean }, command: Command) => {
-      process.exitCode = await runLoop(command, flags, { history: true, alerts: flags.alerts, name: 'monitor' });
+    .action(async (flags: LoopFlags & { alerts: boolean; backups: boolean }, command: Command) => {
+      process.exitCode = await runLoop(command, flags, { history: true, alerts: flags.alerts, backups: flags.backups, name: 'monitor' });
     });
 }
 
@@ -92,7 +107,7 @@ export function serveCommand(): Command {
       process.exitCode = await runLoop(
         command,
         { interval: flags.interval, metricsPort: flags.port, host: flags.host, logLevel: flags.logLevel },
-        { history: false, alerts: false, name: 'serve' },
+        { history: false, alerts: false, backups: false, name: 'serve' },
       );
     });
 }

@@ -4,6 +4,7 @@ import type { AgentmemConfig } from '../config/index.js';
 import { logger } from '../observability/logger.js';
 import type { ProviderSet } from '../providers/index.js';
 import { AlertNotifier, channelsFromConfig, conditionsFrom } from './alerts/index.js';
+import { BackupScheduler } from './backup-schedule.js';
 import { checkHealth, type HealthReport } from './health.js';
 import { recordHealthMetrics } from './health-metrics.js';
 import { HealthHistory, sampleOf } from './history.js';
@@ -16,6 +17,8 @@ export interface MonitorOptions {
   alerts: boolean;
   /** Bound on each query of a check (default: the interval, at most 10 s). */
   timeoutMs?: number;
+  /** Run scheduled backups and restore drills (config.backup), and alert on stale backups and failed drills. */
+  backups?: boolean;
   /** Called after each check (the CLI prints or logs it). */
   onCheck?: (report: HealthReport) => void;
 }
@@ -46,6 +49,7 @@ export class Monitor {
   private last: HealthReport | undefined;
   private readonly history: HealthHistory | undefined;
   private readonly notifier: AlertNotifier | undefined;
+  private readonly backups: BackupScheduler | undefined;
 
   constructor(
     private readonly config: AgentmemConfig,
@@ -55,6 +59,7 @@ export class Monitor {
     const file = config.monitor.history.file;
     this.history = options.history && file ? new HealthHistory(file, config.monitor.history.retentionDays) : undefined;
     this.notifier = options.alerts ? notifierFor(config) : undefined;
+    this.backups = options.backups ? new BackupScheduler(config, providers) : undefined;
   }
 
   get lastReport(): HealthReport | undefined {
@@ -62,13 +67,14 @@ export class Monitor {
   }
 
   start(): this {
+    this.backups?.start();
     this.running ??= this.loop();
     return this;
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    await this.running;
+    await Promise.all([this.running, this.backups?.stop()]);
   }
 
   /** One check: health, metrics, history, alerts. */
@@ -78,7 +84,16 @@ export class Monitor {
     this.last = report;
     recordHealthMetrics(report);
     this.history?.append(sampleOf(report, this.sampleSeconds(report)));
-    if (this.notifier) await this.notifier.evaluate(conditionsFrom(report, this.config));
+    if (this.notifier) {
+      // The archive store being unreachable is itself reported: as no verified backup.
+      const backups = this.backups
+        ? await this.backups.currentFreshness().catch((error) => {
+            logger().error({ err: (error as Error).message }, 'could not read the backup store');
+            return { backups: 0, newestVerifiedAt: null, stale: true, drill: null };
+          })
+        : undefined;
+      await this.notifier.evaluate(conditionsFrom(report, this.config, backups));
+    }
     this.options.onCheck?.(report);
     return report;
   }

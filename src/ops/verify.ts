@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createMemory } from '../agentmem.js';
+import { listBackups } from '../backup/index.js';
 import type { AgentmemConfig, ResolvedProvider } from '../config/index.js';
 import { hint } from '../core/commands.js';
 import { AccessIncompleteError, AgentmemError } from '../errors/index.js';
@@ -8,6 +9,7 @@ import { logger } from '../observability/logger.js';
 import { isLocalHost, PgProvider, type Provider, type ProviderSet, sslMode, urlHost, withTlsDefault } from '../providers/index.js';
 import { syncStatus } from '../replication/index.js';
 import { diffSchema, Migrator, schemaOptions, tenantAccess } from '../schema/index.js';
+import { backupFreshness, openBackupStore } from './backup.js';
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'WARN';
 
@@ -99,6 +101,7 @@ export async function verifyDeployment(config: AgentmemConfig, providers: Provid
     return [worst.lagSeconds > config.monitor.replicationLagSeconds ? 'WARN' : 'PASS', detail];
   });
   await run('failover', undefined, () => failoverCheck(config));
+  await run('backup', undefined, () => backupCheck(config));
 
   const summary = { PASS: 0, FAIL: 0, WARN: 0 };
   for (const c of checks) summary[c.status]++;
@@ -240,5 +243,29 @@ async function failoverCheck(config: AgentmemConfig): Promise<[CheckStatus, stri
     return ['PASS', `with ${primary}'s breaker forced open, a write was routed to ${landed}; breaker restored`];
   } finally {
     await memory.close();
+  }
+}
+
+/**
+ * A verified backup younger than config.backup.maxAgeHours exists: FAIL when
+ * backups exist but none is verified and recent, WARN when there are none at all yet.
+ */
+async function backupCheck(config: AgentmemConfig): Promise<[CheckStatus, string]> {
+  const store = openBackupStore(config);
+  try {
+    const listing = await listBackups(store);
+    const freshness = backupFreshness(config, listing);
+    if (!listing.backups.length) return ['WARN', `no backups in ${store.location} yet: run ${hint('backupCreate')}`];
+    if (freshness.stale)
+      return [
+        'FAIL',
+        `no verified backup in the last ${config.backup.maxAgeHours} h (newest verified: ${freshness.newestVerifiedAt ?? 'none'}): run ${hint('backupCreate')}`,
+      ];
+    const drill = freshness.drill
+      ? `; last restore drill ${freshness.drill.ok ? 'passed' : 'FAILED'} (RTO ${freshness.drill.rtoSeconds} s)`
+      : '';
+    return ['PASS', `newest verified backup from ${freshness.newestVerifiedAt} in ${store.location}${drill}`];
+  } finally {
+    store.close?.();
   }
 }

@@ -163,6 +163,10 @@ describe('agentmem verify', () => {
     await memory.close();
     const syncRun = await cli(['sync', 'run']);
     expect(syncRun.code).toBe(0);
+    // Before any backup, verify warns; after a verified one, the check passes.
+    const early = JSON.parse((await cli(['verify', '--json'])).stdout) as { checks: { check: string; status: string }[] };
+    expect(early.checks.find((c) => c.check === 'backup')?.status).toBe('WARN');
+    expect((await cli(['backup', 'create'])).code).toBe(0);
 
     const healthy = await cli(['verify', '--json']);
     const result = JSON.parse(healthy.stdout) as { ok: boolean; checks: { check: string; status: string; detail: string }[] };
@@ -185,6 +189,7 @@ describe('agentmem verify', () => {
         'atoms',
         'replication-lag',
         'failover',
+        'backup',
       ]),
     );
     expect(result.checks.find((c) => c.check === 'failover')?.detail).toMatch(/routed to p2/);

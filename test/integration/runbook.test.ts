@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../harness/cli.js';
+import { shBlocks } from '../harness/markdown.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { migrateAll } from '../harness/router-cluster.js';
 
@@ -14,24 +15,6 @@ import { migrateAll } from '../harness/router-cluster.js';
  * healthy cluster fails this test.
  */
 const runbook = readFileSync(join(ROOT, 'docs/ops/RUNBOOK.md'), 'utf8');
-
-/** Each ```sh block with the heading it sits under. */
-function shBlocks(markdown: string): { section: string; script: string }[] {
-  const blocks: { section: string; script: string }[] = [];
-  let section = '';
-  const lines = markdown.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const heading = /^#+ (.+)$/.exec(line);
-    if (heading) section = heading[1] as string;
-    if (line.trim() === '```sh') {
-      const body: string[] = [];
-      while (++i < lines.length && (lines[i] as string).trim() !== '```') body.push(lines[i] as string);
-      blocks.push({ section, script: body.join('\n') });
-    }
-  }
-  return blocks;
-}
 
 let cluster: PgCluster;
 let cwd: string;

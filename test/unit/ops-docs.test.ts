@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { registry } from '../../src/observability/metrics.js';
 import { ROOT } from '../harness/cli.js';
+import { anchorOf } from '../harness/markdown.js';
 
 type Rule = {
   record?: string;
@@ -48,20 +49,14 @@ describe('docs/ops: Grafana dashboard and Prometheus rules', () => {
   });
 
   it('every alert has a severity, a summary and a runbook section that exists', () => {
-    const runbook = readFileSync(join(ROOT, 'docs/ops/RUNBOOK.md'), 'utf8');
-    const anchors = new Set(
-      [...runbook.matchAll(/^#+ (.+)$/gm)].map((m) =>
-        (m[1] as string)
-          .toLowerCase()
-          .replace(/[^a-z0-9 -]/g, '')
-          .replace(/ /g, '-'),
-      ),
-    );
+    const anchors = (file: string) =>
+      new Set([...readFileSync(join(ROOT, file), 'utf8').matchAll(/^#+ (.+)$/gm)].map((m) => anchorOf(m[1] as string)));
     for (const rule of allRules.filter((r) => r.alert)) {
       expect(['critical', 'warning'], rule.alert).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary, rule.alert).toBeTruthy();
-      const anchor = rule.annotations?.runbook?.split('#')[1];
-      expect(anchors.has(anchor ?? ''), `${rule.alert} → #${anchor}`).toBe(true);
+      const [file, anchor] = (rule.annotations?.runbook ?? '').split('#');
+      expect(file, rule.alert).toMatch(/^docs\/ops\/[A-Z_]+\.md$/);
+      expect(anchors(file as string).has(anchor ?? ''), `${rule.alert} → ${file}#${anchor}`).toBe(true);
     }
   });
 

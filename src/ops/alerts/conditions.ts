@@ -1,4 +1,6 @@
 import type { AgentmemConfig } from '../../config/index.js';
+import { hint } from '../../core/commands.js';
+import type { BackupFreshness } from '../backup.js';
 import type { HealthReport } from '../health.js';
 
 export type Severity = 'critical' | 'warning';
@@ -6,14 +8,22 @@ export type Severity = 'critical' | 'warning';
 /** Something wrong right now. The key identifies it: one alert per key until it clears. */
 export interface Condition {
   key: string;
-  name: 'provider_down' | 'all_down' | 'degraded' | 'slow_query' | 'replication_lag' | 'schema_drift';
+  name:
+    | 'provider_down'
+    | 'all_down'
+    | 'degraded'
+    | 'slow_query'
+    | 'replication_lag'
+    | 'schema_drift'
+    | 'backup_stale'
+    | 'restore_drill_failed';
   severity: Severity;
   provider?: string;
   summary: string;
 }
 
-/** The alert conditions a health check shows. */
-export function conditionsFrom(report: HealthReport, config: AgentmemConfig): Condition[] {
+/** The alert conditions a health check shows (and, from the monitor, the state of backups). */
+export function conditionsFrom(report: HealthReport, config: AgentmemConfig, backups?: BackupFreshness): Condition[] {
   const out: Condition[] = [];
   const down = report.providers.filter((p) => !p.up);
   if (report.state === 'down') {
@@ -65,5 +75,21 @@ export function conditionsFrom(report: HealthReport, config: AgentmemConfig): Co
       summary: `replication lag ${lag} s is above ${config.monitor.replicationLagSeconds} s`,
     });
   }
+  if (backups?.stale)
+    out.push({
+      key: 'backup_stale',
+      name: 'backup_stale',
+      severity: 'critical',
+      summary: backups.newestVerifiedAt
+        ? `no verified backup in ${config.backup.maxAgeHours} h (newest verified: ${backups.newestVerifiedAt})`
+        : `no verified backup at all (${backups.backups} archive(s)): run ${hint('backupCreate')}`,
+    });
+  if (backups?.drill && !backups.drill.ok)
+    out.push({
+      key: 'restore_drill_failed',
+      name: 'restore_drill_failed',
+      severity: 'critical',
+      summary: `the restore drill of ${backups.drill.at} failed: run ${hint('backupVerify')} --restore-test`,
+    });
   return out;
 }
