@@ -76,7 +76,9 @@ describe('docs/ops/DISASTER_RECOVERY.md', () => {
       'Restore one tenant': async () => {
         cluster.server('p1').psql("UPDATE agentmem.memories SET content = '\"junk\"', version = version + 1 WHERE tenant_id = 'acme'");
       },
-      'Full restore of a lost provider': () => cluster.server('p3').psql('DROP SCHEMA agentmem CASCADE'),
+      'Full restore of a lost provider': () => {
+        cluster.server('p3').psql('DROP SCHEMA agentmem CASCADE');
+      },
       'Full restore of every provider': () => {
         for (const server of cluster.servers) server.psql('DROP SCHEMA agentmem CASCADE');
       },
