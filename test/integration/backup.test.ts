@@ -3,14 +3,18 @@ import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentMemory } from '../../src/index.js';
+import { type AgentMemory, metricsRegistry } from '../../src/index.js';
 import {
   bucketChecksums,
+  conditionsFrom,
   createBackup,
   LocalStore,
   listBackups,
+  loadConfig,
   Migrator,
+  Monitor,
   PgProvider,
+  ProviderSet,
   REPLICATED_TABLES,
   Replicator,
   restoreAsOf,
@@ -332,4 +336,45 @@ describe('backup and restore (PostgreSQL)', () => {
     const again = await restoreBackup(fresh, done.manifest.id, { schema: 'agentmem', store, embeddingDim: 384 });
     expect(again.tables.find((t) => t.table === 'memories')?.restored).toBe(60_000);
   }, 240_000);
+
+  it('the monitor backs up on its schedule, verifies, runs the restore drill, and publishes both; a stale backup is an alert', async () => {
+    const dir = join(cwd, 'scheduled');
+    const config = await loadConfig({
+      cwd: mkdtempSync(join(tmpdir(), 'agentmem-scheduled-')),
+      env: {},
+      overrides: {
+        providers: [{ name: 'p2', url: cluster.server('p2').url() }],
+        backup: { destination: dir, schedule: '*/2 * * * * *', drill: { schedule: '*/3 * * * * *' } },
+        monitor: { history: { file: false } },
+      },
+    });
+    const set = ProviderSet.fromConfig(config);
+    const monitor = new Monitor(config, set, { intervalMs: 500, history: false, alerts: false, backups: true });
+    monitor.start();
+    const store = new LocalStore(dir);
+    const deadline = Date.now() + 30_000;
+    let drilled = false;
+    while (Date.now() < deadline && !drilled) {
+      await new Promise((r) => setTimeout(r, 500));
+      drilled = (await listBackups(store)).backups.some((b) => b.verification?.restoreTest?.ok);
+    }
+    await monitor.stop();
+    await set.close();
+    expect(drilled).toBe(true);
+    const metrics = await metricsRegistry.metrics();
+    expect(metrics).toMatch(/agentmem_backup_last_success_timestamp_seconds\{provider="p2"\} \d/);
+    expect(metrics).toMatch(/agentmem_restore_drill_success 1/);
+    expect(metrics).toMatch(/agentmem_restore_drill_rto_seconds \d/);
+
+    const report = { checkedAt: new Date().toISOString(), state: 'healthy', reasons: [], providers: [] } as unknown as Parameters<
+      typeof conditionsFrom
+    >[0];
+    const stale = conditionsFrom(report, config, {
+      backups: 3,
+      newestVerifiedAt: '2026-01-01T00:00:00.000Z',
+      stale: true,
+      drill: { ok: false, at: 'x', rtoSeconds: 1 },
+    });
+    expect(stale.map((c) => c.name).sort()).toEqual(['backup_stale', 'restore_drill_failed']);
+  }, 60_000);
 });
