@@ -4,8 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { TABLES } from '../core/tables.js';
 import { AGENTMEM_VERSION } from '../core/version.js';
-import type { BulkSession, Provider } from '../providers/index.js';
-import { bucketChecksums, REPLICATED_TABLES } from '../replication/index.js';
+import type { BulkSession, Provider, Queryable } from '../providers/index.js';
+import { bucketChecksums, REPLICATED_TABLES, type ReplicatedTable } from '../replication/index.js';
 import { latestSchemaVersion, requireAllTenants } from '../schema/index.js';
 import { EncryptStream, newEncryption } from './crypto.js';
 import { type ArchiveHeader, FORMAT_VERSION, frame, headerBytes } from './format.js';
@@ -72,6 +72,16 @@ export async function createBackup(provider: Provider, options: CreateBackupOpti
         [...counts.values()].reduce((a, b) => a + b, 0),
         options.onProgress,
       );
+      // The bucket checksums a restore test compares with, from the same snapshot (the current schema's rows only):
+      // on PostgreSQL on a second connection sharing this snapshot, in parallel with the COPY; on PGlite after it.
+      const checksummed = REPLICATED_TABLES.filter((t) => facts.version === latestSchemaVersion() && columns.has(t.name));
+      const sums = (db: Queryable) => tableChecksums(db, options.schema, checksummed, options.tenant);
+      let parallel: Promise<Manifest['checksums']> | undefined;
+      if (source.kind === 'postgres' && checksummed.length) {
+        const { rows } = await session.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+        parallel = source.bulk(sums, { isolation: 'repeatable read', readOnly: true, snapshot: String(rows[0]?.id) });
+        parallel.catch(() => undefined);
+      }
       const manifest: Manifest = {
         format: FORMAT_VERSION,
         id,
@@ -123,12 +133,7 @@ export async function createBackup(provider: Provider, options: CreateBackupOpti
           meter.add(table.name, 0, 0, true);
           yield frame('E', JSON.stringify({ table: table.name, rows, bytes, sha256 }));
         }
-        // From the same snapshot: what a restore test compares the restored tables with (the current schema's rows only).
-        const current = facts.version === latestSchemaVersion();
-        for (const table of REPLICATED_TABLES.filter((t) => current && columns.has(t.name))) {
-          const sums = await bucketChecksums(session, options.schema, table, options.tenant);
-          manifest.checksums[table.name] = Object.fromEntries([...sums].map(([bucket, sum]) => [String(bucket), sum]));
-        }
+        manifest.checksums = await (parallel ?? sums(session));
         manifest.finishedAt = new Date().toISOString();
         yield frame('M', JSON.stringify(manifest));
       }
@@ -161,6 +166,15 @@ export async function createBackup(provider: Provider, options: CreateBackupOpti
   return sidecar;
 }
 
+async function tableChecksums(db: Queryable, schema: string, tables: ReplicatedTable[], tenant?: string): Promise<Manifest['checksums']> {
+  const out: Manifest['checksums'] = {};
+  for (const table of tables) {
+    const sums = await bucketChecksums(db, schema, table, tenant);
+    out[table.name] = Object.fromEntries([...sums].map(([bucket, sum]) => [String(bucket), sum]));
+  }
+  return out;
+}
+
 async function snapshotFacts(session: BulkSession, schema: string) {
   const { rows } = await session.query<{ at: Date | string; server: string }>(
     "SELECT now() AS at, current_setting('server_version') AS server",
@@ -177,13 +191,17 @@ async function snapshotFacts(session: BulkSession, schema: string) {
   };
 }
 
+/** Rows per table, for progress: the planner's estimate for a whole table (no scan), an exact count for one tenant. */
 async function rowCounts(session: BulkSession, schema: string, tables: string[], tenant?: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const name of tables) {
-    const { rows } = await session.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM ${schema}.${name}${tenant === undefined ? '' : ' WHERE tenant_id = $1'}`,
-      tenant === undefined ? undefined : [tenant],
-    );
+    const { rows } =
+      tenant === undefined
+        ? await session.query<{ n: string }>(
+            'SELECT greatest(c.reltuples, 0)::bigint::text AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relname = $2',
+            [schema, name],
+          )
+        : await session.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.${name} WHERE tenant_id = $1`, [tenant]);
     counts.set(name, Number(rows[0]?.n ?? 0));
   }
   return counts;

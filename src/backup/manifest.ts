@@ -28,7 +28,7 @@ export const manifestSchema = z.object({
       sha256: z.string(),
     }),
   ),
-  /** Per replicated table, the bucket checksums `sync verify` compares ("count:md5" per bucket), from the same snapshot. */
+  /** Per replicated table, the bucket checksums `sync verify` compares ("count:sum" per bucket), from the same snapshot. */
   checksums: z.record(z.string(), z.record(z.string(), z.string())),
 });
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -1,13 +1,15 @@
 import { hint } from '../core/commands.js';
+import { MESSAGE_TYPES } from '../core/enums.js';
 import { clock } from '../core/hlc.js';
 import { BackupError } from '../errors/index.js';
 import type { BulkSession, Provider } from '../providers/index.js';
+import { REPLICATED_TABLES } from '../replication/index.js';
 import { latestSchemaVersion, loadMigrations, type Migration, Migrator, requireAllTenants } from '../schema/index.js';
 import type { Manifest, Sidecar } from './manifest.js';
 import { freshVersion, mergeRestored, type RestoreMode, type RestoreScope, type TableMerge, targetHasRows } from './merge.js';
 import type { ProgressListener } from './progress.js';
 import { readArchive, readSidecar } from './read.js';
-import { ScratchSchema } from './scratch.js';
+import { EmptyTargetLoad, ScratchSchema } from './scratch.js';
 import type { BackupStore } from './store.js';
 
 export interface RestoreOptions {
@@ -82,6 +84,7 @@ export async function restoreBackup(provider: Provider, id: string, options: Res
   checkRestorable(sidecar.manifest, loadMigrations());
   return restoreWith(provider, sidecar.manifest, options, {
     load: (scratch) => loadArchive(scratch, sidecar, options),
+    whole: true,
   });
 }
 
@@ -90,16 +93,21 @@ export async function loadArchive(
   scratch: ScratchSchema,
   sidecar: Sidecar,
   options: { store: BackupStore; key?: string; onProgress?: ProgressListener },
-): Promise<void> {
+): Promise<Map<string, number>> {
   const reading = { ...(options.key ? { key: options.key } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  const loaded = new Map<string, number>();
   for await (const section of readArchive(options.store, sidecar, reading))
-    await scratch.load(section.table, section.columns, section.data);
+    loaded.set(section.table, await scratch.load(section.table, section.columns, section.data));
+  return loaded;
 }
 
 /** What fills the scratch schema: `load` at the source's schema version, `adjust` after it was migrated to the newest. */
 export interface ScratchFill {
-  load(scratch: ScratchSchema, session: BulkSession): Promise<void>;
+  /** Fill the scratch schema; may say how many rows went into each table. */
+  load(scratch: ScratchSchema, session: BulkSession): Promise<Map<string, number> | undefined>;
   adjust?(scratch: ScratchSchema, session: BulkSession, into: string): Promise<void>;
+  /** Whole tables, as they are (an archive restored whole): may go straight into an empty target. */
+  whole?: boolean;
 }
 
 /** The shared frame of every restore: the target's schema, the scratch schema, the merge, all in one transaction. */
@@ -136,6 +144,24 @@ export async function restoreWith(
     tables = await target.bulk(
       async (session) => {
         await session.query("SELECT set_config('TimeZone', 'UTC', true), set_config('agentmem.replicating', 'on', true)");
+        // An archive restored whole, at the current schema, into a target with no rows at all: straight in (seed).
+        const direct =
+          fill.whole &&
+          manifest.schema.version === latest &&
+          (options.mode ?? 'auto') !== 'rewind' &&
+          (tenant === undefined || manifest.tenant === tenant) &&
+          new EmptyTargetLoad(
+            session,
+            into,
+            REPLICATED_TABLES.map((t) => t.name),
+          );
+        if (direct && (await direct.prepare())) {
+          const loaded = await fill.load(new ScratchSchema(session, migrations, options.embeddingDim, into), session);
+          await direct.finish(MESSAGE_TYPES);
+          const counts: TableMerge[] = REPLICATED_TABLES.map((t) => ({ table: t.name, restored: loaded?.get(t.name) ?? 0, tombstoned: 0 }));
+          if (options.dryRun) throw new DryRun(counts);
+          return counts;
+        }
         const scratch = new ScratchSchema(session, migrations, options.embeddingDim);
         await scratch.migrate(0, manifest.schema.version);
         if (manifest.schema.version === latest) await scratch.stripForLoad();

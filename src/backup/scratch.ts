@@ -13,13 +13,17 @@ const TYPE = /^[a-z0-9 _,()[\]]+$/;
  * (DDL is transactional in PostgreSQL).
  */
 export class ScratchSchema {
-  readonly name = `agentmem_restore_${randomBytes(6).toString('hex')}`;
+  readonly name: string;
 
   constructor(
     private readonly session: BulkSession,
     private readonly migrations: Migration[],
     private readonly embeddingDim: number,
-  ) {}
+    /** Load straight into this existing schema instead (an empty target, see EmptyTargetLoad). */
+    existing?: string,
+  ) {
+    this.name = existing ?? `agentmem_restore_${randomBytes(6).toString('hex')}`;
+  }
 
   /** Apply the migrations in (from, to] to the scratch schema. */
   async migrate(from: number, to: number): Promise<void> {
@@ -57,5 +61,61 @@ export class ScratchSchema {
 
   async drop(): Promise<void> {
     await this.session.exec(`DROP SCHEMA ${this.name} CASCADE`);
+  }
+}
+
+/**
+ * The fast way into an empty target (a new provider, a drill's scratch
+ * schema): COPY straight into its tables with their secondary indexes dropped
+ * and their triggers off, then the indexes built once (as pg_restore does) and
+ * the message counts the triggers would have kept computed in one statement.
+ * All inside the restore's transaction: a failure leaves the target as it was.
+ * Needs the tables' owner; without it the slower merge through a scratch schema is used.
+ */
+export class EmptyTargetLoad {
+  private indexes: string[] = [];
+
+  constructor(
+    private readonly session: BulkSession,
+    private readonly schema: string,
+    private readonly tables: string[],
+  ) {}
+
+  /** Whether every table is empty and ours to alter; if so, strips them for the load. */
+  async prepare(): Promise<boolean> {
+    for (const table of this.tables) {
+      const { rows } = await this.session.query(`SELECT 1 FROM ${this.schema}.${table} LIMIT 1`);
+      if (rows.length) return false;
+    }
+    const { rows: owned } = await this.session.query<{ ok: boolean }>(
+      `SELECT bool_and(pg_has_role(current_user, c.relowner, 'USAGE')) AS ok FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = ANY($2)`,
+      [this.schema, this.tables],
+    );
+    if (!owned[0]?.ok) return false;
+    const { rows } = await this.session.query<{ name: string; definition: string }>(
+      `SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition FROM pg_index x
+         JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE n.nspname = $1 AND t.relname = ANY($2) AND NOT x.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)`,
+      [this.schema, this.tables],
+    );
+    for (const index of rows) await this.session.exec(`DROP INDEX ${this.schema}.${index.name}`);
+    this.indexes = rows.map((r) => r.definition);
+    for (const table of this.tables) await this.session.exec(`ALTER TABLE ${this.schema}.${table} DISABLE TRIGGER USER`);
+    return true;
+  }
+
+  async finish(messageTypes: readonly string[]): Promise<void> {
+    await this.session.query("SELECT set_config('maintenance_work_mem', '256MB', true)");
+    for (const definition of this.indexes) await this.session.exec(definition);
+    for (const table of this.tables) await this.session.exec(`ALTER TABLE ${this.schema}.${table} ENABLE TRIGGER USER`);
+    await this.session.query(
+      `UPDATE ${this.schema}.sessions s SET message_count = c.n
+         FROM (SELECT tenant_id, session_id, count(*) AS n FROM ${this.schema}.memories
+                WHERE session_id IS NOT NULL AND deleted_at IS NULL AND memory_type = ANY($1) GROUP BY 1, 2) c
+        WHERE s.tenant_id = c.tenant_id AND s.id = c.session_id`,
+      [messageTypes],
+    );
   }
 }

@@ -16,6 +16,11 @@ export interface BulkOptions {
   /** One snapshot for every statement (a consistent backup). */
   isolation?: 'repeatable read' | 'read committed';
   readOnly?: boolean;
+  /**
+   * Run in this exported snapshot (`pg_export_snapshot()` of another open
+   * transaction): a second connection reading the very same data, in parallel.
+   */
+  snapshot?: string;
   /** A stream that moves no data for this long is given up (a paused server): default 60 s. */
   stallMs?: number;
 }

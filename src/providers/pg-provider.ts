@@ -281,6 +281,10 @@ export class PgProvider implements Provider {
     try {
       return await inTransaction(session, fn, async () => {
         await session.query(beginStatement(options));
+        if (options.snapshot) {
+          if (!/^[0-9A-F]+-[0-9A-F]+-[0-9]+$/i.test(options.snapshot)) throw new Error(`not a snapshot id: ${options.snapshot}`);
+          await session.query(`SET TRANSACTION SNAPSHOT '${options.snapshot}'`);
+        }
         // No server-side bound for a long COPY: the stall watch and the per-query client timeout bound it.
         await session.query(
           "SELECT set_config('statement_timeout', '0', true), set_config('idle_in_transaction_session_timeout', $1, true)",
