@@ -61,12 +61,12 @@ try {
       await tx.query(`INSERT INTO agentmem.memories (tenant_id, id, session_id, memory_type, position, content, metadata, created_at, version, origin)
         SELECT 't' || ((g % ${sessions}) % 10), md5('m' || g)::uuid, CASE WHEN g % 4 = 0 THEN NULL ELSE md5('s' || (g % ${sessions}))::uuid END,
                CASE WHEN g % 4 = 0 THEN 'decision' WHEN g % 2 = 0 THEN 'message_user' ELSE 'message_assistant' END, 1000 + g,
-               to_jsonb('message ' || g || ' about order ' || (g * 7919 % 100000) || ' and ' || md5(g::text)), '{}',
+               to_jsonb('message ' || g || ' about order ' || (g::bigint * 7919 % 100000) || ' and ' || md5(g::text)), '{}',
                timestamptz '2026-01-01' + g * interval '1 second', 1000 + g, 'source'
           FROM generate_series(1, ${memories}) g`);
       await tx.query(`INSERT INTO agentmem.knowledge_atoms (tenant_id, id, atom_id, atom_type, title, content, keywords, embedding, embedding_model, embedding_dim, version, origin)
         SELECT 't' || (g % 10), md5('a' || g)::uuid, 'bench:atom-' || g, 'concept', 'Atom ' || g, 'Content of atom ' || g || ' ' || md5(g::text),
-               ARRAY['k' || (g % 50)], (SELECT array_agg(((g * 31 + i) % 997)::real / 997) FROM generate_series(1, 384) i), 'bench', 384, 1000 + g, 'source'
+               ARRAY['k' || (g % 50)], (SELECT array_agg(((g::bigint * 31 + i) % 997)::real / 997) FROM generate_series(1, 384) i), 'bench', 384, 1000 + g, 'source'
           FROM generate_series(1, ${ATOMS}) g`);
       await tx.query(`INSERT INTO agentmem.settings (tenant_id, category, key, id, value, version, origin)
         SELECT 't' || (g % 10), 'cat' || (g % 10), 'key' || g, md5('x' || g)::uuid, to_jsonb(g), 1000 + g, 'source' FROM generate_series(1, ${settings}) g`);

@@ -11,6 +11,7 @@ export {
 } from './catalog.js';
 export { type CreateBackupOptions, createBackup } from './create.js';
 export { backupKeyFromEnv } from './crypto.js';
+export { type HistoryPruneResult, pruneHistory } from './history-retention.js';
 export type { Manifest, Sidecar, Verification } from './manifest.js';
 export type { RestoreMode, RestoreScope, TableMerge } from './merge.js';
 export { type AsOfRestoreOptions, restoreAsOf } from './point-in-time.js';

@@ -1,10 +1,10 @@
 import { Cron } from 'croner';
-import { listBackups } from '../backup/index.js';
+import { listBackups, pruneHistory } from '../backup/index.js';
 import type { AgentmemConfig } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { backupLastVerified, drillRto, drillSuccess } from '../observability/metrics.js';
-import type { ProviderSet } from '../providers/index.js';
+import type { Provider, ProviderSet } from '../providers/index.js';
 import { type BackupFreshness, backupFreshness, backupProviders, openBackupStore, pruneBackups, restoreDrill } from './backup.js';
 
 /** How often the monitor re-reads the archive store for the freshness it alerts on. */
@@ -83,10 +83,29 @@ export class BackupScheduler {
         const plan = await pruneBackups(this.config, store);
         if (plan.remove.length) logger().info({ removed: plan.remove }, 'backup retention applied');
       }
+      await this.pruneHistory();
       this.freshness = undefined;
       return runs;
     } finally {
       store.close?.();
+    }
+  }
+
+  /** The change history's retention, on every provider that answers (one that does not is pruned next time). */
+  private async pruneHistory(): Promise<void> {
+    const reachable: Provider[] = [];
+    for (const name of this.providers.names) {
+      try {
+        reachable.push(await this.providers.get(name));
+      } catch (error) {
+        logger().warn({ provider: name, err: (error as Error).message }, 'history retention skipped a provider');
+      }
+    }
+    try {
+      const results = await pruneHistory(reachable, this.config.schema, { retentionDays: this.config.history.retentionDays });
+      logger().info({ pruned: results }, 'change history retention applied');
+    } catch (error) {
+      logger().error({ err: (error as Error).message }, 'change history retention failed');
     }
   }
 

@@ -23,7 +23,7 @@ import {
   verifyBackup,
   verifyProviders,
 } from '../../src/ops.js';
-import { runCli } from '../harness/cli.js';
+import { runCli, startCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
@@ -174,6 +174,7 @@ describe('backup and restore (PostgreSQL)', () => {
     await expect(restoreBackup(p2, 'future', { schema: 'agentmem', store, embeddingDim: 384 })).rejects.toMatchObject({
       code: 'BACKUP_SCHEMA',
     });
+    await store.remove('future.manifest.json');
 
     // An empty provider seeded from p1's backup: the same checksums as the source.
     await new Migrator(p3, { schema: 'agentmem' }).up();
@@ -336,6 +337,43 @@ describe('backup and restore (PostgreSQL)', () => {
     const again = await restoreBackup(fresh, done.manifest.id, { schema: 'agentmem', store, embeddingDim: 384 });
     expect(again.tables.find((t) => t.table === 'memories')?.restored).toBe(60_000);
   }, 240_000);
+
+  it('a backup process killed mid-way leaves nothing usable; history --prune drops old changes everywhere; backup prune keeps the newest verified', async () => {
+    const dir = join(cwd, 'killed-cli');
+    const running = startCli(['backup', 'create', '--to', dir], { cwd, env: { AGENTMEM_BACKUP_KEY: KEY } });
+    await running.waitForLog(/backup memories/, 60_000);
+    running.kill('SIGKILL');
+    await running.exited;
+    const killed = await listBackups(new LocalStore(dir));
+    expect(killed.backups).toEqual([]);
+    // At most the temporary file of the interrupted write, never under an archive's name.
+    expect(killed.incomplete.every((name) => name.startsWith('.incomplete-'))).toBe(true);
+
+    await runSync([provider('p1'), provider('p2')], new Replicator({ schema: 'agentmem' }));
+    for (const server of ['p1', 'p2'])
+      cluster
+        .server(server)
+        .psql("UPDATE agentmem.change_history SET changed_at = now() - interval '40 days' WHERE tenant_id = 'tenant-b'");
+    const dry = JSON.parse((await cli(['history', '--prune', '--dry-run', '--json'])).stdout) as {
+      providers: { provider: string; pruned: number }[];
+    };
+    const counted = dry.providers.map((p) => p.pruned);
+    expect(counted[0]).toBeGreaterThan(0);
+    expect(new Set(counted).size).toBe(1);
+    const pruned = await cli(['history', '--prune', '--json']);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(JSON.parse(pruned.stdout).providers.map((p: { pruned: number }) => p.pruned)).toEqual(counted);
+    expect(cluster.server('p1').psql("SELECT count(*) FROM agentmem.change_history WHERE tenant_id = 'tenant-b'").trim()).toBe('0');
+    expect((await verifyProviders([provider('p1'), provider('p2')], 'agentmem')).equal).toBe(true);
+
+    const before = await listBackups(new LocalStore(backupDir));
+    const newestVerified = before.backups.find((b) => b.verification?.ok)?.id;
+    const plan = JSON.parse((await cli(['backup', 'prune', '--json'])).stdout) as { keep: { id: string }[]; remove: string[] };
+    expect(plan.keep.map((k) => k.id)).toContain(newestVerified);
+    const after = await listBackups(new LocalStore(backupDir));
+    expect(after.backups.map((b) => b.id).sort()).toEqual(plan.keep.map((k) => k.id).sort());
+    expect(after.backups.length + plan.remove.length).toBe(before.backups.length);
+  }, 120_000);
 
   it('the monitor backs up on its schedule, verifies, runs the restore drill, and publishes both; a stale backup is an alert', async () => {
     const dir = join(cwd, 'scheduled');
