@@ -74,6 +74,7 @@ export class ScratchSchema {
  */
 export class EmptyTargetLoad {
   private indexes: string[] = [];
+  private keys: string[] = [];
 
   constructor(
     private readonly session: BulkSession,
@@ -81,7 +82,7 @@ export class EmptyTargetLoad {
     private readonly tables: string[],
   ) {}
 
-  /** Whether every table is empty and ours to alter; if so, strips them for the load. */
+  /** Whether every table is empty and ours to alter; if so, strips them for the load (indexes, keys, triggers). */
   async prepare(): Promise<boolean> {
     for (const table of this.tables) {
       const { rows } = await this.session.query(`SELECT 1 FROM ${this.schema}.${table} LIMIT 1`);
@@ -102,13 +103,22 @@ export class EmptyTargetLoad {
     );
     for (const index of rows) await this.session.exec(`DROP INDEX ${this.schema}.${index.name}`);
     this.indexes = rows.map((r) => r.definition);
+    // Keys too, as pg_restore does: a key built once over sorted data beats one grown row by row (and still refuses duplicates).
+    const { rows: keys } = await this.session.query<{ table: string; name: string; definition: string }>(
+      `SELECT t.relname AS table, c.conname AS name, pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c
+         JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE n.nspname = $1 AND t.relname = ANY($2) AND c.contype IN ('p', 'u')`,
+      [this.schema, this.tables],
+    );
+    for (const key of keys) await this.session.exec(`ALTER TABLE ${this.schema}.${key.table} DROP CONSTRAINT ${key.name}`);
+    this.keys = keys.map((k) => `ALTER TABLE ${this.schema}.${k.table} ADD CONSTRAINT ${k.name} ${k.definition}`);
     for (const table of this.tables) await this.session.exec(`ALTER TABLE ${this.schema}.${table} DISABLE TRIGGER USER`);
     return true;
   }
 
   async finish(messageTypes: readonly string[]): Promise<void> {
     await this.session.query("SELECT set_config('maintenance_work_mem', '256MB', true)");
-    for (const definition of this.indexes) await this.session.exec(definition);
+    for (const definition of [...this.keys, ...this.indexes]) await this.session.exec(definition);
     for (const table of this.tables) await this.session.exec(`ALTER TABLE ${this.schema}.${table} ENABLE TRIGGER USER`);
     await this.session.query(
       `UPDATE ${this.schema}.sessions s SET message_count = c.n

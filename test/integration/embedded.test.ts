@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError } from '../../src/index.js';
-import { EmbeddedProvider, loadMigrations, Migrator } from '../../src/ops.js';
+import { createBackup, EmbeddedProvider, LocalStore, loadMigrations, Migrator, restoreBackup } from '../../src/ops.js';
 import { runCli } from '../harness/cli.js';
 
 const opened: EmbeddedProvider[] = [];
@@ -88,5 +88,42 @@ describe('embedded PGlite provider', () => {
       provider.query('INSERT INTO t VALUES (20)'),
     ]);
     expect((await provider.query<{ id: number }>('SELECT id FROM t ORDER BY id')).rows.map((r) => r.id)).toEqual([10, 11, 20]);
+  });
+
+  it('backs up and restores on PGlite: whole into an empty database, then one tenant rewound through a scratch schema', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentmem-embedded-backup-'));
+    const source = await EmbeddedProvider.open(embeddedConfig(join(dir, 'a')));
+    const target = await EmbeddedProvider.open({ ...embeddedConfig(join(dir, 'b')), name: 'copy' });
+    opened.push(source, target);
+    await new Migrator(source, { schema: 'agentmem' }).up();
+    for (const tenant of ['t1', 't2'])
+      await source.query(
+        `INSERT INTO agentmem.memories (tenant_id, id, memory_type, content, version, origin)
+         SELECT $1, gen_random_uuid(), 'context', to_jsonb('note ' || g), g, 'embedded' FROM generate_series(1, 50) g`,
+        [tenant],
+      );
+    const store = new LocalStore(join(dir, 'backups'));
+    const made = await createBackup(source, { schema: 'agentmem', store, key: 'embedded-backup-key-123' });
+    const whole = await restoreBackup(target, made.manifest.id, {
+      schema: 'agentmem',
+      store,
+      key: 'embedded-backup-key-123',
+      embeddingDim: 384,
+    });
+    expect(whole.mode).toBe('seed');
+    expect(whole.tables.find((t) => t.table === 'memories')?.restored).toBe(100);
+    await target.query(`UPDATE agentmem.memories SET content = '"damaged"', version = version + 1000 WHERE tenant_id = 't1'`);
+    const one = await restoreBackup(target, made.manifest.id, {
+      schema: 'agentmem',
+      store,
+      key: 'embedded-backup-key-123',
+      embeddingDim: 384,
+      tenant: 't1',
+    });
+    expect(one.mode).toBe('rewind');
+    const { rows } = await target.query<{ tenant_id: string; n: number }>(
+      `SELECT tenant_id, count(*)::int AS n FROM agentmem.memories WHERE content = '"damaged"' GROUP BY 1`,
+    );
+    expect(rows).toEqual([]);
   });
 });
