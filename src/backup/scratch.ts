@@ -14,7 +14,6 @@ const TYPE = /^[a-z0-9 _,()[\]]+$/;
  */
 export class ScratchSchema {
   readonly name: string;
-
   constructor(
     private readonly session: BulkSession,
     private readonly migrations: Migration[],
@@ -117,7 +116,6 @@ export class EmptyTargetLoad {
   }
 
   async finish(messageTypes: readonly string[]): Promise<void> {
-    await this.session.query("SELECT set_config('maintenance_work_mem', '256MB', true)");
     for (const definition of [...this.keys, ...this.indexes]) await this.session.exec(definition);
     for (const table of this.tables) await this.session.exec(`ALTER TABLE ${this.schema}.${table} ENABLE TRIGGER USER`);
     await this.session.query(
