@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './cli.js';
+
 /** Each ```sh block of a Markdown document, with the heading it sits under (executable docs). */
 export function shBlocks(markdown: string): { section: string; script: string }[] {
   const blocks: { section: string; script: string }[] = [];
@@ -22,4 +27,33 @@ export function anchorOf(heading: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9 -]/g, '')
     .replace(/ /g, '-');
+}
+
+/** A directory with `agentmem` in it, as after `npm install -g agentmem` (the built CLI). */
+export function agentmemOnPath(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'agentmem'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'agentmem.js')}" "$@"\n`);
+  chmodSync(join(bin, 'agentmem'), 0o755);
+  return bin;
+}
+
+/**
+ * Run one block as an operator would paste it (`bash -euo pipefail`), with
+ * `agentmem` on PATH and the given variables; undefined when it exits 0, else
+ * what it printed.
+ */
+export function runShBlock(
+  block: { section: string; script: string },
+  index: number,
+  options: { cwd: string; bin: string; env: Record<string, string>; timeoutMs?: number },
+): string | undefined {
+  const result = spawnSync('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', block.script], {
+    cwd: options.cwd,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 120_000,
+    env: { PATH: `${options.bin}:${process.env.PATH}`, HOME: process.env.HOME, ...options.env },
+  });
+  if (result.status === 0) return undefined;
+  return `block ${index + 1} (${block.section}) exited ${result.status}:\n${block.script}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }

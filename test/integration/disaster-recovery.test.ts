@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../harness/cli.js';
-import { shBlocks } from '../harness/markdown.js';
+import { agentmemOnPath, runShBlock, shBlocks } from '../harness/markdown.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
 
@@ -30,10 +29,7 @@ beforeAll(async () => {
     join(cwd, 'agentmem.config.json'),
     JSON.stringify({ providers: cluster.servers.map((s) => ({ name: s.name, url: s.url() })), replication: { enabled: false } }),
   );
-  bin = join(cwd, 'bin');
-  mkdirSync(bin);
-  writeFileSync(join(bin, 'agentmem'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'agentmem.js')}" "$@"\n`);
-  chmodSync(join(bin, 'agentmem'), 0o755);
+  bin = agentmemOnPath(cwd);
   seeded = await routedStore(cluster, { tenant: 'acme' });
   const session = await seeded.memory.sessions.create({ agentId: 'support', title: 'refund for order 1234' });
   sessionId = session.id;
@@ -103,13 +99,11 @@ describe('docs/ops/DISASTER_RECOVERY.md', () => {
         await setup[block.section]?.();
         previous = block.section;
       }
-      const result = spawnSync('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', block.script], {
+      const failure = runShBlock(block, index, {
         cwd,
-        encoding: 'utf8',
-        timeout: 180_000,
+        bin,
+        timeoutMs: 180_000,
         env: {
-          PATH: `${bin}:${process.env.PATH}`,
-          HOME: process.env.HOME,
           PRIMARY: 'p1',
           LOST: 'p3',
           TENANT: 'acme',
@@ -117,10 +111,7 @@ describe('docs/ops/DISASTER_RECOVERY.md', () => {
           BEFORE: before,
         },
       });
-      if (result.status !== 0)
-        failures.push(
-          `block ${index + 1} (${block.section}) exited ${result.status}:\n${block.script}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
-        );
+      if (failure) failures.push(failure);
     }
     checks[previous]?.();
     expect(failures.join('\n\n')).toBe('');

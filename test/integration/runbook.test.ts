@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../harness/cli.js';
-import { shBlocks } from '../harness/markdown.js';
+import { agentmemOnPath, runShBlock, shBlocks } from '../harness/markdown.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { migrateAll } from '../harness/router-cluster.js';
 
@@ -28,10 +27,7 @@ beforeAll(async () => {
     JSON.stringify({ providers: cluster.servers.map((s) => ({ name: s.name, url: s.url() })) }),
   );
   // `agentmem` on PATH, as after `npm install -g agentmem`.
-  bin = join(cwd, 'bin');
-  mkdirSync(bin);
-  writeFileSync(join(bin, 'agentmem'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'agentmem.js')}" "$@"\n`);
-  chmodSync(join(bin, 'agentmem'), 0o755);
+  bin = agentmemOnPath(cwd);
 });
 afterAll(async () => {
   await cluster?.stop();
@@ -71,22 +67,16 @@ describe('docs/ops/RUNBOOK.md', () => {
     for (const [index, block] of blocks.entries()) {
       setup[block.section]?.();
       delete setup[block.section];
-      const result = spawnSync('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', block.script], {
+      const failure = runShBlock(block, index, {
         cwd,
-        encoding: 'utf8',
-        timeout: 120_000,
+        bin,
+
         env: {
-          PATH: `${bin}:${process.env.PATH}`,
-          HOME: process.env.HOME,
           PROVIDER: 'p3',
           NEW_PRIMARY: 'p2',
         },
       });
-      if (result.status !== 0) {
-        failures.push(
-          `block ${index + 1} (${block.section}) exited ${result.status}:\n${block.script}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
-        );
-      }
+      if (failure) failures.push(failure);
     }
     expect(failures.join('\n\n')).toBe('');
     expect(blocks.length).toBeGreaterThanOrEqual(12);
