@@ -113,7 +113,7 @@ export interface ScratchFill {
 /** The shared frame of every restore: the target's schema, the scratch schema, the merge, all in one transaction. */
 export async function restoreWith(
   provider: Provider,
-  manifest: Pick<Manifest, 'id' | 'tenant'> & { schema: { version: number } },
+  manifest: Pick<Manifest, 'id' | 'tenant'> & { schema: { version: number }; tables?: Manifest['tables'] },
   options: RestoreOptions & { scope?: Omit<RestoreScope, 'tenant'>; actor?: string },
   fill: ScratchFill,
 ): Promise<RestoreReport> {
@@ -157,7 +157,10 @@ export async function restoreWith(
           );
         if (direct && (await direct.prepare())) {
           const loaded = await fill.load(new ScratchSchema(session, migrations, options.embeddingDim, into), session);
-          await direct.finish(MESSAGE_TYPES);
+          await direct.finish(
+            MESSAGE_TYPES,
+            manifest.tables?.some((t) => t.name === 'sessions' && t.columns.some((c) => c.name === 'message_count')) ?? false,
+          );
           const counts: TableMerge[] = REPLICATED_TABLES.map((t) => ({ table: t.name, restored: loaded?.get(t.name) ?? 0, tombstoned: 0 }));
           if (options.dryRun) throw new DryRun(counts);
           return counts;

@@ -115,9 +115,11 @@ export class EmptyTargetLoad {
     return true;
   }
 
-  async finish(messageTypes: readonly string[]): Promise<void> {
+  /** Rebuild keys and indexes, turn triggers back on; recount messages unless the archive carried the counts. */
+  async finish(messageTypes: readonly string[], countsLoaded: boolean): Promise<void> {
     for (const definition of [...this.keys, ...this.indexes]) await this.session.exec(definition);
     for (const table of this.tables) await this.session.exec(`ALTER TABLE ${this.schema}.${table} ENABLE TRIGGER USER`);
+    if (countsLoaded) return;
     await this.session.query(
       `UPDATE ${this.schema}.sessions s SET message_count = c.n
          FROM (SELECT tenant_id, session_id, count(*) AS n FROM ${this.schema}.memories

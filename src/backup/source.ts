@@ -9,9 +9,8 @@ export interface ArchiveColumn {
 /**
  * The columns a backup copies, per agentmem table present in the schema, as
  * the catalog has them (a provider on an older schema version backs up its
- * own columns): every column but generated ones (rebuilt on load) and this
- * provider's own bookkeeping the registry names (a transaction id is
- * meaningless on another server).
+ * own columns): every column but generated ones (rebuilt on load) and the
+ * change position (a transaction id is meaningless on another server).
  */
 export async function tableColumns(db: Queryable, schema: string): Promise<Map<TableName, ArchiveColumn[]>> {
   const { rows } = await db.query<{ table: string; name: string; type: string; generated: boolean }>(
@@ -28,8 +27,9 @@ export async function tableColumns(db: Queryable, schema: string): Promise<Map<T
   for (const row of rows) {
     if (!known.has(row.table) || row.generated) continue;
     const name = row.table as TableName;
-    const local = registryTable(name).columns.find((c) => c.name === row.name && c.role === 'local');
-    if (local) continue;
+    // A transaction id means nothing on another server. Other local columns (a session's message count) are
+    // consistent within the snapshot: kept, for a whole restore into an empty target to use as they are.
+    if (row.name === 'change_xid') continue;
     columns.set(name, [...(columns.get(name) ?? []), { name: row.name, type: row.type }]);
   }
   return columns;

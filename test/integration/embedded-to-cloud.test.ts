@@ -46,6 +46,14 @@ describe('from the embedded default to a hosted provider', () => {
     expect(JSON.parse(restored.stdout)).toMatchObject({ target: 'neon', mode: 'seed', tenant: null });
 
     expect((await cli(['session', 'export', sessions[0]!.id])).stdout).toBe(transcript);
+    // Each session's message count (what the next append's index comes from) came along and is right.
+    const neon = cluster.servers[0]!;
+    expect(neon.psql('SELECT count(*) FROM agentmem.sessions WHERE message_count > 0').trim()).not.toBe('0');
+    const wrong = neon.psql(
+      `SELECT count(*) FROM agentmem.sessions s WHERE message_count <> (SELECT count(*) FROM agentmem.memories m
+        WHERE m.tenant_id = s.tenant_id AND m.session_id = s.id AND m.deleted_at IS NULL AND m.memory_type LIKE 'message%')`,
+    );
+    expect(wrong.trim()).toBe('0');
     const found = JSON.parse((await cli(['memory', 'search', '--type', 'decision', '--json'])).stdout) as { id: string }[];
     expect(found.map((m) => m.id)).toContain(memoryId);
     expect((await cli(['settings', 'get', 'agent', 'tone'])).stdout.trim()).toBe('calm');
