@@ -47,6 +47,7 @@ describe('migrator on real PostgreSQL servers', () => {
       expect(after.current).toBe(after.latest);
       expect(after.applied.every((a) => a.state === 'applied' && a.checksum.length === 64 && a.durationMs >= 0)).toBe(true);
       expect(await tables(p, 'agentmem')).toEqual([
+        'change_history',
         'knowledge_atoms',
         'memories',
         'replication_watermarks',
