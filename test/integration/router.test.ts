@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NotDurableError, ProviderUnavailableError, QueryError } from '../../src/index.js';
+import { NotDurableError, OutcomeUnknownError, ProviderUnavailableError, QueryError } from '../../src/index.js';
 import { registry } from '../../src/observability/metrics.js';
 import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
@@ -376,6 +376,11 @@ describe('router over three real servers', () => {
       s.memory.memories.remember({ type: 'log', content: 'nowhere' }).catch((e: unknown) => e),
       20_000,
     );
-    expect(error).toBeInstanceOf(ProviderUnavailableError);
+    // Usually nothing was sent. If a pooled connection to a just-killed server carried the statement
+    // out before its close was seen, the library cannot know it never arrived, and says so: OUTCOME_UNKNOWN.
+    expect(
+      [ProviderUnavailableError, OutcomeUnknownError].some((kind) => error instanceof kind),
+      String(error),
+    ).toBe(true);
   });
 });
