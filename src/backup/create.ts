@@ -11,7 +11,7 @@ import { EncryptStream, newEncryption } from './crypto.js';
 import { type ArchiveHeader, FORMAT_VERSION, frame, headerBytes } from './format.js';
 import { archiveName, type Manifest, type Sidecar, sidecarName } from './manifest.js';
 import { countRows, type ProgressListener, ProgressMeter } from './progress.js';
-import { tableColumns, tenantLiteral } from './source.js';
+import { type ArchiveColumn, tableColumns, tenantLiteral } from './source.js';
 import type { BackupStore } from './store.js';
 
 export interface CreateBackupOptions {
@@ -101,37 +101,14 @@ export async function createBackup(provider: Provider, options: CreateBackupOpti
       async function* body(): AsyncGenerator<Buffer> {
         for (const table of tables) {
           const cols = columns.get(table.name) ?? [];
-          yield frame('T', JSON.stringify({ table: table.name, columns: cols }));
-          const list = cols.map((c) => c.name).join(', ');
-          const from =
-            options.tenant === undefined
-              ? `${options.schema}.${table.name} (${list})`
-              : `(SELECT ${list} FROM ${options.schema}.${table.name} WHERE tenant_id = ${tenantLiteral(options.tenant)})`;
-          const hash = createHash('sha256');
-          let rows = 0;
-          let bytes = 0;
-          let pending: Buffer[] = [];
-          let size = 0;
-          for await (const data of session.copyOut(from)) {
-            const chunk = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-            hash.update(chunk);
-            const n = countRows(chunk);
-            rows += n;
-            bytes += chunk.length;
-            pending.push(chunk);
-            size += chunk.length;
-            meter.add(table.name, n, chunk.length);
-            if (size >= DATA_FRAME_BYTES) {
-              yield frame('D', Buffer.concat(pending));
-              pending = [];
-              size = 0;
-            }
-          }
-          if (size) yield frame('D', Buffer.concat(pending));
-          const sha256 = hash.digest('hex');
-          manifest.tables.push({ name: table.name, columns: cols, rows, bytes, sha256 });
-          meter.add(table.name, 0, 0, true);
-          yield frame('E', JSON.stringify({ table: table.name, rows, bytes, sha256 }));
+          yield* tableFrames(session, {
+            schema: options.schema,
+            table: table.name,
+            columns: cols,
+            tenant: options.tenant,
+            meter,
+            manifest,
+          });
         }
         manifest.checksums = await (parallel ?? sums(session));
         manifest.finishedAt = new Date().toISOString();
@@ -164,6 +141,44 @@ export async function createBackup(provider: Provider, options: CreateBackupOpti
   // Written last: an archive without its sidecar is not listed as a backup.
   await options.store.putText(sidecarName(id), `${JSON.stringify(sidecar, null, 2)}\n`);
   return sidecar;
+}
+
+/** One table's frames: its columns, its COPY data in frames of about 256 KiB, its row count and SHA-256 (also noted in the manifest). */
+async function* tableFrames(
+  session: BulkSession,
+  t: { schema: string; table: string; columns: ArchiveColumn[]; tenant: string | undefined; meter: ProgressMeter; manifest: Manifest },
+): AsyncGenerator<Buffer> {
+  yield frame('T', JSON.stringify({ table: t.table, columns: t.columns }));
+  const list = t.columns.map((c) => c.name).join(', ');
+  const from =
+    t.tenant === undefined
+      ? `${t.schema}.${t.table} (${list})`
+      : `(SELECT ${list} FROM ${t.schema}.${t.table} WHERE tenant_id = ${tenantLiteral(t.tenant)})`;
+  const hash = createHash('sha256');
+  let rows = 0;
+  let bytes = 0;
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const data of session.copyOut(from)) {
+    const chunk = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    hash.update(chunk);
+    const n = countRows(chunk);
+    rows += n;
+    bytes += chunk.length;
+    pending.push(chunk);
+    size += chunk.length;
+    t.meter.add(t.table, n, chunk.length);
+    if (size >= DATA_FRAME_BYTES) {
+      yield frame('D', Buffer.concat(pending));
+      pending = [];
+      size = 0;
+    }
+  }
+  if (size) yield frame('D', Buffer.concat(pending));
+  const sha256 = hash.digest('hex');
+  t.manifest.tables.push({ name: t.table, columns: t.columns, rows, bytes, sha256 });
+  t.meter.add(t.table, 0, 0, true);
+  yield frame('E', JSON.stringify({ table: t.table, rows, bytes, sha256 }));
 }
 
 async function tableChecksums(db: Queryable, schema: string, tables: ReplicatedTable[], tenant?: string): Promise<Manifest['checksums']> {

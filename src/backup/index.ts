@@ -1,14 +1,4 @@
-export {
-  applyPrune,
-  type BackupEntry,
-  type BackupListing,
-  listBackups,
-  type PrunePlan,
-  planPrune,
-  type RestoreTestOptions,
-  type Retention,
-  verifyBackup,
-} from './catalog.js';
+export { type BackupEntry, type BackupListing, listBackups, type RestoreTestOptions, verifyBackup } from './catalog.js';
 export { type CreateBackupOptions, createBackup } from './create.js';
 export { backupKeyFromEnv } from './crypto.js';
 export { type HistoryPruneResult, pruneHistory } from './history-retention.js';
@@ -18,5 +8,6 @@ export { type AsOfRestoreOptions, restoreAsOf } from './point-in-time.js';
 export type { ProgressListener, TransferProgress } from './progress.js';
 export { readSidecar } from './read.js';
 export { checkRestorable, type RestoreOptions, type RestoreReport, restoreBackup } from './restore.js';
+export { applyPrune, type PrunePlan, planPrune, type Retention } from './retention.js';
 export { S3Store } from './s3-store.js';
 export { type BackupStore, LocalStore, type StoredObject } from './store.js';
