@@ -210,16 +210,9 @@ describe('backup and restore (PostgreSQL)', () => {
     const other = await a.memories.remember({ type: 'context', content: 'untouched' });
     const p1 = provider('p1');
     const store = new LocalStore(backupDir);
-    const bySession = await restoreAsOf(p1, {
-      schema: 'agentmem',
-      store,
-      key: KEY,
-      embeddingDim: 384,
-      tenant: 'tenant-a',
-      at: before,
-      session: session.id,
-      historyRetentionDays: 30,
-    });
+    const asOf = (options: { at: Date; session?: string; record?: string }) =>
+      restoreAsOf(p1, { schema: 'agentmem', store, key: KEY, embeddingDim: 384, tenant: 'tenant-a', historyRetentionDays: 30, ...options });
+    const bySession = await asOf({ at: before, session: session.id });
     expect(bySession.mode).toBe('rewind');
     expect((await a.sessions.getMessages(session.id)).map((m) => m.content)).toEqual(['first']);
     expect(await a.memories.get(note)).toBeNull();
@@ -227,31 +220,13 @@ describe('backup and restore (PostgreSQL)', () => {
 
     // One memory, from a backup taken before the time plus the history after it.
     const taken = await createBackup(p1, { schema: 'agentmem', store, key: KEY, tenant: 'tenant-a' });
-    const byRecord = await restoreAsOf(p1, {
-      schema: 'agentmem',
-      store,
-      key: KEY,
-      embeddingDim: 384,
-      tenant: 'tenant-a',
-      at: before,
-      record: note,
-      historyRetentionDays: 30,
-    });
+    const byRecord = await asOf({ at: before, record: note });
     expect(byRecord.base).not.toBe(taken.manifest.id);
     expect((await a.memories.get(note))?.content).toBe('v1');
     await new Promise((r) => setTimeout(r, 50));
     const afterBackup = new Date();
     await a.memories.forget(note);
-    const fromBackup = await restoreAsOf(p1, {
-      schema: 'agentmem',
-      store,
-      key: KEY,
-      embeddingDim: 384,
-      tenant: 'tenant-a',
-      at: afterBackup,
-      record: note,
-      historyRetentionDays: 30,
-    });
+    const fromBackup = await asOf({ at: afterBackup, record: note });
     expect(fromBackup.base).toBe(taken.manifest.id);
     expect((await a.memories.get(note))?.content).toBe('v1');
   });
