@@ -143,6 +143,15 @@ describe('backup and restore (PostgreSQL)', () => {
     expect(history.at(-1)?.actor).toBe(`restore:${id}`);
     const shown = await cli(['--tenant', 'tenant-a', 'history', session.id, '--json']);
     expect(JSON.parse(shown.stdout).changes).toHaveLength(3);
+
+    // Every provider, one tenant: one archive each, scoped to the tenant.
+    const each = await cli(['--tenant', 'tenant-b', 'backup', 'create', '--all', '--json']);
+    expect(each.code, each.stderr).toBe(0);
+    const runs = JSON.parse(each.stdout).backups as { provider: string; ok: boolean; sidecar: { manifest: { tenant: string } } }[];
+    expect(runs.map((r) => [r.provider, r.ok, r.sidecar.manifest.tenant])).toEqual([
+      ['p1', true, 'tenant-b'],
+      ['p2', true, 'tenant-b'],
+    ]);
   });
 
   it('seeds an empty provider (versions kept: equal checksums); migrates an archive from an older schema after loading; refuses a newer one', async () => {
