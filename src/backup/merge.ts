@@ -1,6 +1,6 @@
 import { HISTORY_TABLES, type HistoryTable, recordKeyExpression } from '../core/as-of.js';
 import type { Queryable } from '../providers/index.js';
-import { REPLICATED_TABLES, type ReplicatedTable } from '../replication/index.js';
+import { REPLICATED_TABLES, type ReplicatedTable, upsertSql } from '../replication/index.js';
 
 /**
  * What a restore brings back: a tenant (or every tenant), and within it
@@ -90,15 +90,12 @@ export async function mergeRestored(
     const params: unknown[] = [];
     const where = scopeCondition(table.name, 's', scope, params);
     if (where === null) continue;
-    const cols = table.columns.join(', ');
-    const nonKey = table.columns.filter((c) => !table.key.includes(c));
+    const target = `${into}.${table.name}`;
     // History is a log: restored entries are added where missing, never rewritten.
     if (mode === 'seed' || table.name === 'change_history') {
       if (mode === 'rewind' && (scope.session !== undefined || scope.record !== undefined)) continue;
       const { rowCount } = await db.query(
-        `INSERT INTO ${into}.${table.name} AS t (${cols}) SELECT ${cols} FROM ${from}.${table.name} s WHERE ${where}
-         ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
-         WHERE (EXCLUDED.version, EXCLUDED.origin) > (t.version, t.origin)`,
+        upsertSql(table, target, `SELECT ${table.columns.join(', ')} FROM ${from}.${table.name} s WHERE ${where}`),
         params,
       );
       results.push({ table: table.name, restored: rowCount, tombstoned: 0 });
@@ -108,18 +105,22 @@ export async function mergeRestored(
     const origin = `$${params.length + 2}::text`;
     const rewound = table.columns.map((c) => (c === 'version' ? version : c === 'origin' ? origin : `s.${c}`)).join(', ');
     // Rows the target holds at the archive's very version are the same write: left alone.
+    // The fresh version is above every other, so the restored row wins (force: no comparison needed).
     const { rowCount: restored } = await db.query(
-      `INSERT INTO ${into}.${table.name} AS t (${cols})
-       SELECT ${rewound} FROM ${from}.${table.name} s
-         LEFT JOIN ${into}.${table.name} cur ON ${keyMatch(table, 'cur', 's')}
-        WHERE ${where} AND (cur.version IS NULL OR (cur.version, cur.origin) <> (s.version, s.origin))
-       ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+      upsertSql(
+        table,
+        target,
+        `SELECT ${rewound} FROM ${from}.${table.name} s
+           LEFT JOIN ${target} cur ON ${keyMatch(table, 'cur', 's')}
+          WHERE ${where} AND (cur.version IS NULL OR (cur.version, cur.origin) <> (s.version, s.origin))`,
+        { force: true },
+      ),
       [...params, options.version.toString(), options.origin],
     );
     const targetParams: unknown[] = [];
     const targetWhere = scopeCondition(table.name, 't', scope, targetParams) as string;
     const { rowCount: tombstoned } = await db.query(
-      `UPDATE ${into}.${table.name} t SET deleted_at = now(), version = $${targetParams.length + 1}::bigint, origin = $${targetParams.length + 2}::text
+      `UPDATE ${target} t SET deleted_at = now(), version = $${targetParams.length + 1}::bigint, origin = $${targetParams.length + 2}::text
         WHERE ${targetWhere} AND t.deleted_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM ${from}.${table.name} s WHERE ${keyMatch(table, 's', 't')})`,
       [...targetParams, options.version.toString(), options.origin],

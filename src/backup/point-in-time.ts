@@ -1,7 +1,7 @@
 import { asOfRelation, HISTORY_TABLES } from '../core/as-of.js';
 import { BackupError } from '../errors/index.js';
 import type { Provider } from '../providers/index.js';
-import { REPLICATED_TABLES } from '../replication/index.js';
+import { REPLICATED_TABLES, upsertSql } from '../replication/index.js';
 import { latestSchemaVersion, loadMigrations } from '../schema/index.js';
 import { listBackups } from './catalog.js';
 import type { RestoreMode } from './merge.js';
@@ -55,18 +55,18 @@ export async function restoreAsOf(provider: Provider, options: AsOfRestoreOption
         for (const name of HISTORY_TABLES) {
           const table = REPLICATED_TABLES.find((t) => t.name === name);
           if (!table) continue;
-          const cols = table.columns.join(', ');
-          const nonKey = table.columns.filter((c) => !table.key.includes(c));
+          // The newest change after the backup's snapshot and up to the time, where it is newer than the archive's row.
           await session.query(
-            `INSERT INTO ${scratch.name}.${name} AS s (${cols})
-             SELECT ${table.columns.map((c) => `r.${c}`).join(', ')} FROM (
-               SELECT DISTINCT ON (h.record_key) h.new_row FROM ${into}.change_history h
-                WHERE h.tenant_id = $1 AND h.table_name = '${name}'
-                  AND h.changed_at > $2::timestamptz - ${SNAPSHOT_OVERLAP} AND h.changed_at <= $3
-                ORDER BY h.record_key, h.changed_at DESC, h.row_version DESC) x
-             CROSS JOIN LATERAL jsonb_populate_record(NULL::${scratch.name}.${name}, x.new_row) r
-             ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
-             WHERE (EXCLUDED.version, EXCLUDED.origin) > (s.version, s.origin)`,
+            upsertSql(
+              table,
+              `${scratch.name}.${name}`,
+              `SELECT ${table.columns.map((c) => `r.${c}`).join(', ')} FROM (
+                 SELECT DISTINCT ON (h.record_key) h.new_row FROM ${into}.change_history h
+                  WHERE h.tenant_id = $1 AND h.table_name = '${name}'
+                    AND h.changed_at > $2::timestamptz - ${SNAPSHOT_OVERLAP} AND h.changed_at <= $3
+                  ORDER BY h.record_key, h.changed_at DESC, h.row_version DESC) x
+               CROSS JOIN LATERAL jsonb_populate_record(NULL::${scratch.name}.${name}, x.new_row) r`,
+            ),
             [options.tenant, sidecar.manifest.snapshotAt, options.at],
           );
         }

@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors/index.js';
 
@@ -55,7 +55,6 @@ export class LocalStore implements BackupStore {
   }
 
   async putText(name: string, text: string): Promise<void> {
-    const { Readable } = await import('node:stream');
     await this.put(name, Readable.from([Buffer.from(text)]));
   }
 

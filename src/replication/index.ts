@@ -3,7 +3,7 @@ export { ReplicationLoop } from './loop.js';
 export { type PurgeOptions, type PurgeResult, purgeTombstones } from './purge.js';
 export { type ChangeRow, type LinkResult, REPLICATING, Replicator, type ReplicatorOptions } from './replicator.js';
 export { SyncAcknowledger } from './sync-ack.js';
-export { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
+export { REPLICATED_TABLES, type ReplicatedTable, upsertSql } from './tables.js';
 export {
   allTenantConnections,
   BUCKETS,

@@ -4,7 +4,7 @@ import { logger } from '../observability/logger.js';
 import { sourceChangesTotal } from '../observability/metrics.js';
 import { isConnectionFailure, type Provider, type Queryable } from '../providers/index.js';
 import { requireAllTenants } from '../schema/index.js';
-import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
+import { REPLICATED_TABLES, type ReplicatedTable, upsertSql } from './tables.js';
 
 export interface LinkResult {
   source: string;
@@ -290,12 +290,7 @@ export class Replicator {
   /** The upsert of a JSON array of rows ($1): insert, or overwrite a lower (version, origin); `force` overwrites any. */
   private upsertSql(table: ReplicatedTable, options: { force?: boolean } = {}): string {
     const t = `${this.options.schema}.${table.name}`;
-    const cols = table.columns.join(', ');
-    const updates = table.columns.filter((c) => !table.key.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
-    return `INSERT INTO ${t} AS t (${cols})
-       SELECT ${cols} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)
-       ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updates.join(', ')}
-       ${options.force ? '' : 'WHERE (EXCLUDED.version, EXCLUDED.origin) > (t.version, t.origin)'}`;
+    return upsertSql(table, t, `SELECT ${table.columns.join(', ')} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`, options);
   }
 
   /** Apply rows outside the change stream (repair), in one transaction; `force` overwrites even an equal version. */

@@ -19,3 +19,17 @@ export const REPLICATED_TABLES: ReplicatedTable[] = TABLES.filter((t) => t.repli
   columns: sharedColumns(t),
   rowJson: (alias: string) => sharedRowJson(t, alias),
 }));
+
+/**
+ * The one merge rule as SQL: insert the rows `select` yields into `into` (a
+ * schema-qualified table of this shape), overwriting a row only with a higher
+ * (version, origin) — or any row, with `force`. Replication, repair and
+ * restores all merge through it.
+ */
+export function upsertSql(table: ReplicatedTable, into: string, select: string, options: { force?: boolean } = {}): string {
+  const updates = table.columns.filter((c) => !table.key.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
+  return `INSERT INTO ${into} AS t (${table.columns.join(', ')})
+       ${select}
+       ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updates.join(', ')}
+       ${options.force ? '' : 'WHERE (EXCLUDED.version, EXCLUDED.origin) > (t.version, t.origin)'}`;
+}
