@@ -3,7 +3,7 @@ export { type CreateBackupOptions, createBackup } from './create.js';
 export { backupKeyFromEnv } from './crypto.js';
 export { type HistoryPruneResult, pruneHistory } from './history-retention.js';
 export type { Manifest, Sidecar, Verification } from './manifest.js';
-export type { RestoreMode, RestoreScope, TableMerge } from './merge.js';
+export { highestVersion, type RestoreMode, type RestoreScope, type TableMerge } from './merge.js';
 export { type AsOfRestoreOptions, restoreAsOf } from './point-in-time.js';
 export type { ProgressListener, TransferProgress } from './progress.js';
 export { readSidecar } from './read.js';

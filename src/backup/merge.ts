@@ -61,18 +61,24 @@ export async function targetHasRows(db: Queryable, schema: string, scope: Restor
   return false;
 }
 
-/** A version above every version in scope on the target and above `floor` (the other providers'). */
-export async function freshVersion(db: Queryable, schema: string, scope: RestoreScope, now: bigint, floor = 0n): Promise<bigint> {
-  let highest = floor > now ? floor : now;
+/** The highest version of any row in scope (every row, with an empty scope); 0 when there is none. */
+export async function highestVersion(db: Queryable, schema: string, scope: RestoreScope = {}): Promise<bigint> {
+  let highest = 0n;
   for (const name of HISTORY_TABLES) {
     const params: unknown[] = [];
     const where = scopeCondition(name, 't', scope, params);
     if (where === null) continue;
     const { rows } = await db.query<{ v: string | null }>(`SELECT max(version)::text AS v FROM ${schema}.${name} t WHERE ${where}`, params);
     const v = rows[0]?.v ? BigInt(rows[0].v) : 0n;
-    if (v >= highest) highest = v + 1n;
+    if (v > highest) highest = v;
   }
   return highest;
+}
+
+/** A version above every version in scope on the target and above `floor` (the other providers'). */
+export async function freshVersion(db: Queryable, schema: string, scope: RestoreScope, now: bigint, floor = 0n): Promise<bigint> {
+  const above = [now, floor, (await highestVersion(db, schema, scope)) + 1n];
+  return above.reduce((a, b) => (b > a ? b : a));
 }
 
 /**

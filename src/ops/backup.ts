@@ -4,6 +4,7 @@ import {
   type BackupStore,
   backupKeyFromEnv,
   createBackup,
+  highestVersion,
   LocalStore,
   listBackups,
   type ProgressListener,
@@ -162,12 +163,7 @@ export async function versionFloor(config: AgentmemConfig, providers: ProviderSe
   let floor = 0n;
   for (const name of providers.names) {
     try {
-      const provider = (await providers.get(name)).direct();
-      const { rows } = await provider.query<{ v: string | null }>(
-        `SELECT greatest((SELECT max(version) FROM ${config.schema}.sessions), (SELECT max(version) FROM ${config.schema}.memories),
-                         (SELECT max(version) FROM ${config.schema}.knowledge_atoms), (SELECT max(version) FROM ${config.schema}.settings))::text AS v`,
-      );
-      const v = rows[0]?.v ? BigInt(rows[0].v) : 0n;
+      const v = await highestVersion((await providers.get(name)).direct(), config.schema);
       if (v > floor) floor = v;
     } catch (error) {
       logger().warn({ provider: name, err: (error as Error).message }, 'could not read the highest version (restore goes on)');
