@@ -1,61 +1,49 @@
 /**
- * Memory API speed against raw `pg` doing the same work on the same server in
- * the same run. Prints JSON. Sizes: BENCH_MESSAGES (2000), BENCH_IMPORT (5000),
- * BENCH_ATOMS (100000, the hybrid-search corpus), BENCH_QUERIES (100).
+ * Memory API writes and reads against raw `pg` doing the same work (the same
+ * rows, ids and columns, into the same tables with the same indexes and
+ * triggers) on the same server in the same run. Baseline and agentmem run in
+ * alternating rounds, so neither gets a warmer cache or a quieter machine.
+ * Prints JSON; a ratio is baseline time / agentmem time (1 = as fast).
+ *   - add_message:   sessions.addMessage vs a single-row INSERT (autocommit, same durability)
+ *   - add_messages:  sessions.addMessages (batches of BENCH_BATCH) vs a multi-row INSERT
+ *   - remember:      memories.remember vs a single-row INSERT
+ *   - atom_import:   atoms.upsert (embeddings included) vs COPY of the same rows, embeddings computed for both
+ *   - session_load:  sessions.load of a 1,000-message session vs a SELECT of the same columns
+ *   - embedded:      addMessage and hybrid search on PGlite vs raw PGlite statements
+ *   - steady_memory: process RSS and heap over BENCH_STEADY_WRITES writes and BENCH_STEADY_SEARCHES searches
+ * Sizes: BENCH_MESSAGES (3000), BENCH_BATCH (100), BENCH_IMPORT (5000), BENCH_ROUNDS (5),
+ * BENCH_STEADY_WRITES (100000), BENCH_STEADY_SEARCHES (10000).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import pg from 'pg';
-import { AgentMemory, type AtomInput, createMemory, loadConfig } from '../src/index.js';
+import { from as copyFrom } from 'pg-copy-streams';
+import { type AgentMemory, type AtomInput, createMemory, loadConfig } from '../src/index.js';
 import { LocalHashEmbedder } from '../src/ops.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { summarize, timeEach } from './stats.js';
+import { corpus, queries } from './corpus.js';
+import { alternate } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const MESSAGES = env('BENCH_MESSAGES', 2000);
+const MESSAGES = env('BENCH_MESSAGES', 3000);
+const BATCH = env('BENCH_BATCH', 100);
 const IMPORT = env('BENCH_IMPORT', 5000);
-const ATOMS = env('BENCH_ATOMS', 100_000);
-const QUERIES = env('BENCH_QUERIES', 100);
-const TENANTS = 10;
+const ROUNDS = env('BENCH_ROUNDS', 5);
+const STEADY_WRITES = env('BENCH_STEADY_WRITES', 100_000);
+const STEADY_SEARCHES = env('BENCH_STEADY_SEARCHES', 10_000);
+const SERVER = { shared_buffers: '1GB', effective_cache_size: '4GB', work_mem: '16MB' };
+const TEXT = 'The conveyor motor trips its overload a few minutes after every restart. What should I check first?';
+const MEMORY_COLUMNS = 'tenant_id, id, session_id, user_id, memory_type, position, content, metadata, created_at, version, origin';
 
-/** Deterministic pseudo-random numbers, so every run searches the same corpus. */
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const WORDS = (
-  'motor pump valve bearing seal gasket belt conveyor drive inverter relay contactor fuse breaker sensor encoder ' +
-  'thermostat compressor fan filter coil boiler chiller heat exchanger gearbox coupling shaft impeller rotor stator ' +
-  'winding insulation voltage current resistance torque speed pressure flow temperature vibration noise leak ' +
-  'corrosion wear overheating tripping alarm fault reset calibration inspection lubrication alignment tension ' +
-  'replacement adjustment cleaning tightening testing measuring logging firmware parameter controller plc hmi ' +
-  'network cable connector terminal grounding shielding harmonic surge spike sag brownout phase neutral earth ' +
-  'hydraulic pneumatic cylinder actuator solenoid manifold accumulator reservoir hose fitting clamp bracket mount'
-).split(' ');
-function corpus(n: number, seed: number): AtomInput[] {
-  const rand = mulberry32(seed);
-  const pick = () => WORDS[Math.floor(rand() * WORDS.length)] as string;
-  const phrase = (k: number) => Array.from({ length: k }, pick).join(' ');
-  return Array.from({ length: n }, (_, i) => ({
-    atomId: `bench:atom-${i}`,
-    atomType: 'reference' as const,
-    title: phrase(5),
-    summary: phrase(12),
-    content: phrase(60),
-    keywords: [pick(), pick(), pick()],
-    manufacturer: `vendor-${i % 7}`,
-  }));
-}
-
-const cluster = await startCluster(1);
-const server = cluster.servers[0]!;
-const results: Record<string, unknown> = { bench: 'memory', server: 'PostgreSQL 15 + pgvector (harness, loopback)' };
+const out: Record<string, unknown> = { bench: 'memory', server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER } };
+const cluster = await startCluster(1, undefined, SERVER);
+const server = cluster.servers[0] as (typeof cluster.servers)[0];
 try {
   const config = await loadConfig({
     cwd: mkdtempSync(join(tmpdir(), 'agentmem-bench-')),
@@ -65,95 +53,136 @@ try {
   const memory = await createMemory({ config, migrate: true, tenant: 'bench' });
   await memory.settings.list();
   const raw = new pg.Pool({ connectionString: server.url(), max: 4 });
+  const version = () => String(BigInt(Date.now()) << 16n);
 
-  // 1. Single-row addMessage vs a raw INSERT of the same row.
+  // 1. One message at a time.
   {
     const session = await memory.sessions.create({ agentId: 'bench' });
-    const rawSession = randomUUID();
-    await raw.query("INSERT INTO agentmem.sessions (tenant_id, id, version, origin) VALUES ('raw', $1, 1, 'bench')", [rawSession]);
-    const content = 'The conveyor motor trips its overload a few minutes after every restart. What should I check first?';
-    for (let i = 0; i < 200; i++) {
-      await memory.sessions.addMessage(session.id, { role: 'user', content });
-      await raw.query(
-        "INSERT INTO agentmem.memories (tenant_id, id, session_id, memory_type, position, content, metadata, created_at, version, origin) VALUES ('raw', $1, $2, 'message_user', $3, $4, '{}', now(), 1, 'bench')",
-        [randomUUID(), rawSession, -1 - i, JSON.stringify(content)],
-      );
-    }
-    let seq = 0;
-    const rawStart = performance.now();
-    const rawTimes = await timeEach(MESSAGES, () =>
+    const rawSession = await memory.forTenant('raw').sessions.create({ agentId: 'bench' });
+    const content = JSON.stringify(TEXT);
+    let position = 0n;
+    const baseline = () =>
       raw.query(
-        "INSERT INTO agentmem.memories (tenant_id, id, session_id, memory_type, position, content, metadata, created_at, version, origin) VALUES ('raw', $1, $2, 'message_user', $3, $4, $5, $6, $7, 'bench')",
-        [randomUUID(), rawSession, seq++, JSON.stringify(content), '{}', new Date(), Date.now()],
-      ),
-    );
-    const rawSeconds = (performance.now() - rawStart) / 1000;
-    const libStart = performance.now();
-    const libTimes = await timeEach(MESSAGES, () => memory.sessions.addMessage(session.id, { role: 'user', content }));
-    const libSeconds = (performance.now() - libStart) / 1000;
-    results.add_message = {
-      rows: MESSAGES,
-      baseline_raw_insert: { per_second: Math.round(MESSAGES / rawSeconds), ms: summarize(rawTimes) },
-      agentmem: { per_second: Math.round(MESSAGES / libSeconds), ms: summarize(libTimes) },
-      throughput_ratio: Number((rawSeconds / libSeconds).toFixed(3)),
-      target_ratio: 0.85,
-    };
+        `INSERT INTO agentmem.memories (${MEMORY_COLUMNS}) VALUES ('raw', $1, $2, NULL, 'message_user', $3, $4, '{}', $5, $6, 'bench')`,
+        [randomUUID(), rawSession.id, (position++).toString(), content, new Date(), version()],
+      );
+    const agentmem = () => memory.sessions.addMessage(session.id, { role: 'user', content: TEXT });
+    await alternate(100, baseline, agentmem, 1); // warm-up
+    out.add_message = { ...(await alternate(MESSAGES / ROUNDS, baseline, agentmem, ROUNDS)), target_ratio: 0.85 };
   }
 
-  // 2. Batch atom import vs a raw unnest() insert of the same rows (embeddings computed for both).
-  //    A warm-up round first, then library and raw runs alternate (the HNSW index grows as they go).
+  // 2. Messages in batches.
   {
-    const atoms = corpus(IMPORT, 1);
-    const embedder = new LocalHashEmbedder(384);
-    const viaLibrary = async (tenant: string, rows: AtomInput[]) => {
-      const started = performance.now();
-      await memory.forTenant(tenant).atoms.upsert(rows);
-      return (performance.now() - started) / 1000;
-    };
-    const viaRaw = async (tenant: string, rows: AtomInput[]) => {
-      const started = performance.now();
-      const vectors = await embedder.embed(rows.map((a) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n')));
-      for (let start = 0; start < rows.length; start += 500) {
-        const chunk = rows.slice(start, start + 500);
-        await raw.query(
-          `INSERT INTO agentmem.knowledge_atoms (tenant_id, id, atom_id, atom_type, title, summary, content, keywords, manufacturer, embedding, embedding_model, embedding_dim, version, origin)
-           SELECT $8, gen_random_uuid(), a, 'reference', t, s, c, string_to_array(k, ' '), m, string_to_array(e, ',')::real[], 'agentmem-local-hash-v1', 384, 1, 'bench'
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(a, t, s, c, k, m, e)`,
-          [
-            chunk.map((a) => a.atomId),
-            chunk.map((a) => a.title),
-            chunk.map((a) => a.summary ?? null),
-            chunk.map((a) => a.content),
-            chunk.map((a) => (a.keywords ?? []).join(' ')),
-            chunk.map((a) => a.manufacturer ?? null),
-            chunk.map((_, i) => (vectors[start + i] as number[]).join(',')),
-            tenant,
-          ],
+    const session = await memory.sessions.create({ agentId: 'bench-batch' });
+    const rawSession = await memory.forTenant('raw').sessions.create({ agentId: 'bench-batch' });
+    let position = 0n;
+    const batch = () =>
+      Array.from({ length: BATCH }, (_, k) => ({ role: k % 2 ? 'assistant' : 'user', content: `${TEXT} (${k})` }) as const);
+    const baseline = () => {
+      const rows = batch();
+      const params: unknown[] = [rawSession.id, version()];
+      const values = rows.map((m) => {
+        params.push(
+          randomUUID(),
+          m.role === 'user' ? 'message_user' : 'message_assistant',
+          (position++).toString(),
+          JSON.stringify(m.content),
+          new Date(),
         );
-      }
-      return (performance.now() - started) / 1000;
+        const p = params.length;
+        return `('raw', $${p - 4}, $1, NULL, $${p - 3}, $${p - 2}, $${p - 1}, '{}', $${p}, $2, 'bench')`;
+      });
+      return raw.query(`INSERT INTO agentmem.memories (${MEMORY_COLUMNS}) VALUES ${values.join(', ')}`, params);
     };
-    await viaLibrary('import-warm-lib', atoms.slice(0, 1000));
-    await viaRaw('import-warm-raw', atoms.slice(0, 1000));
-    const lib: number[] = [];
-    const rawRuns: number[] = [];
+    const agentmem = () => memory.sessions.addMessages(session.id, batch());
+    await alternate(5, baseline, agentmem, 1);
+    out.add_messages = { batch: BATCH, ...(await alternate(MESSAGES / BATCH / ROUNDS, baseline, agentmem, ROUNDS)), target_ratio: 0.8 };
+  }
+
+  // 3. A typed memory.
+  {
+    const baseline = (i: number) =>
+      raw.query(
+        `INSERT INTO agentmem.memories (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin)
+         VALUES ('raw', $1, NULL, NULL, 'decision', $2, '{}', 0.5, $3, NULL, $4, 'bench')`,
+        [randomUUID(), JSON.stringify({ decision: `use the spare pump ${i}`, why: TEXT }), new Date(), version()],
+      );
+    const agentmem = (i: number) =>
+      memory.memories.remember({ type: 'decision', content: { decision: `use the spare pump ${i}`, why: TEXT } });
+    await alternate(100, baseline, agentmem, 1);
+    out.remember = { ...(await alternate(MESSAGES / ROUNDS, baseline, agentmem, ROUNDS)), target_ratio: 0.8 };
+  }
+
+  // 4. Atom import: atoms.upsert vs COPY of the same rows into the same table (same indexes, same triggers).
+  {
+    const embedder = new LocalHashEmbedder(384);
+    const atoms = corpus(IMPORT, 1);
+    const textOf = (a: AtomInput) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n');
+    const copyField = (v: string | null) => (v === null ? '\\N' : v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'));
+    const viaCopy = async (tenant: string) => {
+      const started = performance.now();
+      const vectors = await embedder.embed(atoms.map(textOf));
+      const v = version();
+      const lines = atoms.map((a, i) =>
+        [
+          tenant,
+          randomUUID(),
+          a.atomId,
+          'reference',
+          a.title,
+          a.summary ?? null,
+          a.content,
+          a.manufacturer ?? null,
+          `{${(a.keywords ?? []).join(',')}}`,
+          JSON.stringify(a.metadata ?? {}),
+          `{${(vectors[i] as number[]).join(',')}}`,
+          embedder.model,
+          '384',
+          v,
+          'bench',
+        ]
+          .map(copyField)
+          .join('\t'),
+      );
+      const client = await raw.connect();
+      try {
+        const stream = client.query(
+          copyFrom(`COPY agentmem.knowledge_atoms (tenant_id, id, atom_id, atom_type, title, summary, content, manufacturer, keywords,
+                    metadata, embedding, embedding_model, embedding_dim, version, origin) FROM STDIN`),
+        );
+        await pipeline(Readable.from([`${lines.join('\n')}\n`]), stream);
+      } finally {
+        client.release();
+      }
+      return performance.now() - started;
+    };
+    const viaLibrary = async (tenant: string) => {
+      const started = performance.now();
+      await memory.forTenant(tenant).atoms.upsert(atoms);
+      return performance.now() - started;
+    };
+    await viaCopy('import-warm-raw');
+    await viaLibrary('import-warm-lib');
+    const copyMs: number[] = [];
+    const libMs: number[] = [];
     for (let round = 0; round < 2; round++) {
-      lib.push(await viaLibrary(`import-lib-${round}`, atoms));
-      rawRuns.push(await viaRaw(`import-raw-${round}`, atoms));
+      copyMs.push(await viaCopy(`import-raw-${round}`));
+      libMs.push(await viaLibrary(`import-lib-${round}`));
     }
-    const libSeconds = lib.reduce((a, b) => a + b) / lib.length;
-    const rawSeconds = rawRuns.reduce((a, b) => a + b) / rawRuns.length;
-    results.atom_import = {
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    out.atom_import = {
       rows: IMPORT,
-      rounds: lib.length,
-      baseline_raw_unnest: { rows_per_second: Math.round(IMPORT / rawSeconds) },
-      agentmem: { rows_per_second: Math.round(IMPORT / libSeconds) },
-      throughput_ratio: Number((rawSeconds / libSeconds).toFixed(3)),
+      rounds: 2,
+      dimensions: 384,
+      baseline_copy: { rows_per_second: Math.round(IMPORT / (mean(copyMs) / 1000)) },
+      agentmem: { rows_per_second: Math.round(IMPORT / (mean(libMs) / 1000)) },
+      throughput_ratio: Number((mean(copyMs) / mean(libMs)).toFixed(3)),
       target_ratio: 0.8,
+      note: '100k atoms of 1,536 dimensions with a deferred index build: see the search bench (load)',
     };
   }
 
-  // 3. Loading a 1,000-message session.
+  // 5. Loading a 1,000-message session: the same columns, the same order.
   {
     const session = await memory.sessions.create({ agentId: 'bench-load' });
     const messages = Array.from({ length: 1000 }, (_, i) => ({
@@ -161,92 +190,123 @@ try {
       content: `message ${i}: ${'lorem ipsum '.repeat(10)}`,
     }));
     await memory.sessions.save({ session: { id: session.id }, messages });
-    for (let i = 0; i < 5; i++) await memory.sessions.load(session.id);
-    const times = await timeEach(50, () => memory.sessions.load(session.id));
-    const rawTimes = await timeEach(50, () =>
+    const baseline = () =>
       raw.query(
-        "SELECT * FROM agentmem.memories WHERE tenant_id = 'bench' AND session_id = $1 AND deleted_at IS NULL ORDER BY position, id",
+        `SELECT id, session_id, memory_type, content, metadata, created_at, position, row_number() OVER (ORDER BY position, id) - 1 AS seq
+           FROM agentmem.memories WHERE tenant_id = 'bench' AND session_id = $1 AND deleted_at IS NULL ORDER BY position, id`,
         [session.id],
-      ),
-    );
-    results.session_load_1000 = { agentmem_ms: summarize(times), baseline_raw_select_ms: summarize(rawTimes) };
+      );
+    const agentmem = () => memory.sessions.load(session.id);
+    await alternate(5, baseline, agentmem, 1);
+    out.session_load_1000 = await alternate(20, baseline, agentmem, ROUNDS);
   }
 
-  // 4. Hybrid search over ATOMS atoms in TENANTS tenants; recall@10 of the vector half vs exact under the tenant filter.
+  // 6. Steady memory: RSS and heap sampled over many writes and searches (flat = no leak).
   {
-    const perTenant = Math.ceil(ATOMS / TENANTS);
-    const loadStart = performance.now();
-    for (let t = 0; t < TENANTS; t++) {
-      const store = memory.forTenant(`corpus-${t}`);
-      const atoms = corpus(perTenant, 100 + t);
-      for (let start = 0; start < atoms.length; start += 5000) await store.atoms.upsert(atoms.slice(start, start + 5000));
-      process.stderr.write(`corpus: ${(t + 1) * perTenant} atoms loaded\n`);
-    }
-    const loadSeconds = (performance.now() - loadStart) / 1000;
-    await raw.query('ANALYZE agentmem.knowledge_atoms');
-    const rand = mulberry32(7);
-    const queries = Array.from({ length: QUERIES }, () =>
-      Array.from({ length: 4 }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' '),
-    );
-    const store = memory.forTenant('corpus-3');
-    for (const q of queries.slice(0, 10)) await store.atoms.search(q, { mode: 'hybrid' });
-    const hybridTimes = await timeEach(QUERIES, (i) => store.atoms.search(queries[i] as string, { mode: 'hybrid', limit: 10 }));
-    const embedder = new LocalHashEmbedder(384);
-    // recall@10 of the vector half against an exact scan, with the default strategy
-    // (exact for small filtered sets) and with the HNSW index forced (exactThreshold 0).
-    const recall = async (candidate: typeof store) => {
-      let hits = 0;
-      let method = '';
-      for (const q of queries) {
-        const approx = await candidate.atoms.search(q, { mode: 'vector', limit: 10 });
-        method = approx.vectorMethod ?? '';
-        const vector = (await embedder.embed([q]))[0] as number[];
-        const client = await raw.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query('SET LOCAL enable_indexscan = off');
-          const exact = await client.query<{ atom_id: string }>(
-            `SELECT atom_id FROM agentmem.knowledge_atoms WHERE tenant_id = 'corpus-3' AND deleted_at IS NULL AND embedding_dim = 384
-              ORDER BY (embedding::vector(384)) <=> $1::vector(384), atom_id LIMIT 10`,
-            [`[${vector.join(',')}]`],
-          );
-          await client.query('COMMIT');
-          const truth = new Set(exact.rows.map((r) => r.atom_id));
-          hits += approx.results.filter((r) => truth.has(r.atom.atomId)).length;
-        } finally {
-          client.release();
-        }
-      }
-      return { method, recall: Number((hits / (QUERIES * 10)).toFixed(4)) };
+    const samples: { after_ops: number; rss_mb: number; heap_mb: number }[] = [];
+    const sample = (ops: number) => {
+      globalThis.gc?.();
+      const m = process.memoryUsage();
+      samples.push({ after_ops: ops, rss_mb: Math.round(m.rss / 1048576), heap_mb: Math.round(m.heapUsed / 1048576) });
     };
-    const viaDefault = await recall(store);
-    const hnswOnly = new AgentMemory(
-      store.context.with({ search: { ...store.context.search, exactThreshold: 0 } }),
-      store.config,
-      undefined,
-    );
-    const viaIndex = await recall(hnswOnly);
-    const hnswTimes = await timeEach(QUERIES, (i) => hnswOnly.atoms.search(queries[i] as string, { mode: 'hybrid', limit: 10 }));
-    results.hybrid_search = {
-      atoms: perTenant * TENANTS,
-      tenants: TENANTS,
-      atoms_per_tenant: perTenant,
-      corpus_load_rows_per_second: Math.round((perTenant * TENANTS) / loadSeconds),
-      hybrid_ms: summarize(hybridTimes),
-      vector_method: viaDefault.method,
-      recall_at_10_vs_exact: viaDefault.recall,
-      hnsw_forced: {
-        hybrid_ms: summarize(hnswTimes),
-        vector_method: viaIndex.method,
-        recall_at_10_vs_exact: viaIndex.recall,
-        ef_search: store.context.search.efSearch,
-      },
-      target_recall: 0.95,
+    const session = await memory.sessions.create({ agentId: 'bench-steady' });
+    await memory.atoms.upsert(corpus(2000, 9));
+    const qs = queries(100);
+    const every = Math.max(1, Math.floor((STEADY_WRITES + STEADY_SEARCHES) / 10));
+    let ops = 0;
+    sample(0);
+    const started = performance.now();
+    for (let i = 0; i < STEADY_WRITES; i++) {
+      await (i % 2
+        ? memory.memories.remember({ type: 'log', content: { i } })
+        : memory.sessions.addMessage(session.id, { role: 'user', content: TEXT }));
+      if (++ops % every === 0) sample(ops);
+    }
+    for (let i = 0; i < STEADY_SEARCHES; i++) {
+      await memory.atoms.search(qs[i % qs.length] as string, { mode: 'hybrid', limit: 10 });
+      if (++ops % every === 0) sample(ops);
+    }
+    const rss = samples.map((s) => s.rss_mb);
+    const heap = samples.map((s) => s.heap_mb);
+    const late = samples.slice(Math.floor(samples.length / 2));
+    out.steady_memory = {
+      writes: STEADY_WRITES,
+      searches: STEADY_SEARCHES,
+      seconds: Math.round((performance.now() - started) / 1000),
+      gc_exposed: typeof globalThis.gc === 'function',
+      samples,
+      rss_mb: { first: rss[0], max: Math.max(...rss), last: rss.at(-1) },
+      heap_mb: { first: heap[0], max: Math.max(...heap), last: heap.at(-1) },
+      heap_growth_second_half_mb: (late.at(-1)?.heap_mb ?? 0) - (late[0]?.heap_mb ?? 0),
     };
   }
   await raw.end();
   await memory.close();
-  console.log(JSON.stringify(results, null, 2));
 } finally {
   await cluster.stop();
 }
+
+// 7. The embedded default: the memory API on PGlite vs raw statements on a second PGlite, alternating.
+{
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'agentmem-bench-pglite-')), 'data');
+  const config = await loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'agentmem-bench-')), env: {}, overrides: { embedded: { dataDir } } });
+  const memory: AgentMemory = await createMemory({ config, migrate: true, tenant: 'bench' });
+  await memory.settings.list();
+  const rawDb = await PGlite.create({
+    dataDir: join(mkdtempSync(join(tmpdir(), 'agentmem-bench-pglite-raw-')), 'data'),
+    extensions: { vector },
+  });
+  await rawDb.exec(`CREATE EXTENSION vector;
+    CREATE TABLE messages (id uuid PRIMARY KEY, session_id uuid, memory_type text, position bigint, content jsonb, metadata jsonb, created_at timestamptz);
+    CREATE INDEX ON messages (session_id, position, id);
+    CREATE TABLE atoms (id text PRIMARY KEY, body text, search tsvector GENERATED ALWAYS AS (to_tsvector('english', body)) STORED, embedding vector(384));
+    CREATE INDEX ON atoms USING gin (search);
+    CREATE INDEX ON atoms USING hnsw (embedding vector_cosine_ops);`);
+  const session = await memory.sessions.create({ agentId: 'bench' });
+  const rawSession = randomUUID();
+  let position = 0;
+  const addRaw = () =>
+    rawDb.query('INSERT INTO messages VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      randomUUID(),
+      rawSession,
+      'message_user',
+      position++,
+      JSON.stringify(TEXT),
+      '{}',
+      new Date(),
+    ]);
+  const addLib = () => memory.sessions.addMessage(session.id, { role: 'user', content: TEXT });
+  await alternate(50, addRaw, addLib, 1);
+  const addMessage = await alternate(200, addRaw, addLib, ROUNDS);
+  // Search: 2,000 atoms each side; raw = the same two legs (text rank, HNSW) fused in JS.
+  const atoms = corpus(2000, 3);
+  await memory.atoms.upsert(atoms);
+  const embedder = new LocalHashEmbedder(384);
+  const textOf = (a: AtomInput) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n');
+  const vectors = await embedder.embed(atoms.map(textOf));
+  for (let i = 0; i < atoms.length; i++) {
+    await rawDb.query('INSERT INTO atoms VALUES ($1, $2, $3)', [
+      atoms[i]?.atomId,
+      textOf(atoms[i] as AtomInput),
+      `[${vectors[i]?.join(',')}]`,
+    ]);
+  }
+  const qs = queries(100);
+  const searchRaw = async (i: number) => {
+    const q = qs[i % qs.length] as string;
+    const [v] = await embedder.embed([q]);
+    const text = await rawDb.query(
+      "SELECT id FROM atoms, websearch_to_tsquery('english', $1) q WHERE search @@ q ORDER BY ts_rank_cd(search, q) DESC LIMIT 40",
+      [q],
+    );
+    const near = await rawDb.query('SELECT id FROM atoms ORDER BY embedding <=> $1 LIMIT 40', [`[${v?.join(',')}]`]);
+    return [text.rows.length, near.rows.length];
+  };
+  const searchLib = (i: number) => memory.atoms.search(qs[i % qs.length] as string, { mode: 'hybrid', limit: 10 });
+  await alternate(10, searchRaw, searchLib, 1);
+  const search = await alternate(40, searchRaw, searchLib, ROUNDS);
+  out.embedded = { add_message: addMessage, hybrid_search_2000_atoms: search };
+  await rawDb.close();
+  await memory.close();
+}
+console.log(JSON.stringify(out, null, 2));

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { startCluster } from '../test/harness/postgres.js';
 import { pgProvider } from '../test/harness/providers.js';
-import { summarize, timeEach } from './stats.js';
+import { alternate } from './stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3000);
 const cluster = await startCluster(1);
@@ -19,19 +19,19 @@ try {
     await raw.query(sql, [i]);
     await provider.query(sql, [i]);
   }
-  const rawTimes = await timeEach(ROUNDS, (i) => raw.query(sql, [i]));
-  const providerTimes = await timeEach(ROUNDS, (i) => provider.query(sql, [i]));
-  const rawStats = summarize(rawTimes);
-  const providerStats = summarize(providerTimes);
+  // Alternating rounds: neither side gets the warmer cache or the quieter machine.
+  const result = await alternate(
+    ROUNDS / 10,
+    (i) => raw.query(sql, [i]),
+    (i) => provider.query(sql, [i]),
+    10,
+  );
   console.log(
     JSON.stringify(
       {
         bench: 'provider-query-overhead',
-        rounds: ROUNDS,
-        baseline_raw_pg_ms: rawStats,
-        provider_ms: providerStats,
-        overhead_p50_ms: Number((providerStats.p50 - rawStats.p50).toFixed(4)),
-        throughput_ratio: Number((rawStats.mean / providerStats.mean).toFixed(3)),
+        ...result,
+        overhead_p50_ms: Number((result.agentmem.ms.p50 - result.baseline.ms.p50).toFixed(4)),
       },
       null,
       2,

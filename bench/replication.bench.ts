@@ -103,6 +103,13 @@ try {
   {
     for (const s of cluster.servers) s.psql(bulkInsert('verify', VERIFY_ROWS, 'bench'), 'postgres', 1_200_000);
     const providers = direct();
+    // Settle first: every pair caught up both ways, so verify compares converged providers (equal: true is the expectation).
+    const settle = new Replicator({ schema: 'agentmem', batchSize: 5000, maxBatches: 100_000 });
+    for (const from of providers) {
+      for (const to of providers) {
+        if (from !== to) for (const table of REPLICATED_TABLES) await settle.syncTable(from, to, table);
+      }
+    }
     const started = performance.now();
     const report = await verifyProviders(providers, 'agentmem');
     const seconds = (performance.now() - started) / 1000;

@@ -23,3 +23,41 @@ export async function timeEach(rounds: number, fn: (i: number) => Promise<unknow
   }
   return samples;
 }
+
+/**
+ * `rounds` alternating rounds of `perRound` calls each of the baseline and agentmem;
+ * per-call latencies and total time of each side.
+ */
+export async function alternate(
+  perRound: number,
+  baseline: (i: number) => Promise<unknown>,
+  agentmem: (i: number) => Promise<unknown>,
+  rounds: number,
+) {
+  const sides = { baseline: { ms: [] as number[], total: 0 }, agentmem: { ms: [] as number[], total: 0 } };
+  let i = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, fn] of [
+      ['baseline', baseline],
+      ['agentmem', agentmem],
+    ] as const) {
+      const side = sides[name];
+      const started = performance.now();
+      for (let k = 0; k < perRound; k++) {
+        const t = performance.now();
+        await fn(i + k);
+        side.ms.push(performance.now() - t);
+      }
+      side.total += performance.now() - started;
+    }
+    i += perRound;
+  }
+  const calls = perRound * rounds;
+  return {
+    calls_each: calls,
+    rounds,
+    baseline: { per_second: Math.round(calls / (sides.baseline.total / 1000)), ms: summarize(sides.baseline.ms) },
+    agentmem: { per_second: Math.round(calls / (sides.agentmem.total / 1000)), ms: summarize(sides.agentmem.ms) },
+    throughput_ratio: Number((sides.baseline.total / sides.agentmem.total).toFixed(3)),
+  };
+}

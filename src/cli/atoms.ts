@@ -46,11 +46,17 @@ export function atomsCommand(): Command {
     .description('import atoms from JSON ({"atoms": [...]} or a list) or JSON Lines; invalid atoms are reported, valid ones imported')
     .argument('<file>', 'file to read, or - for standard input')
     .option('--dry-run', 'validate and report only; write nothing')
+    .option(
+      '--defer-index',
+      'for a very large first import: set the vector index aside and build it once at the end (several times faster; searches meanwhile are exact and slower)',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (file: string, flags, command: Command) => {
       const text = readInput(file);
       process.exitCode = await withMemory(command, async (m) => {
-        const report = await importAtoms(m.atoms, text, { dryRun: Boolean(flags.dryRun) });
+        if (flags.deferIndex && !flags.json && !flags.dryRun)
+          out.note('the vector index is set aside during the import and built at the end');
+        const report = await importAtoms(m.atoms, text, { dryRun: Boolean(flags.dryRun), deferIndex: Boolean(flags.deferIndex) });
         if (flags.json) out.json(report);
         else printReport(report);
         return report.invalid.length ? EXIT.failure : EXIT.ok;

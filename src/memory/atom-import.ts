@@ -97,7 +97,7 @@ export function validateAtomEntries(
 export async function importAtoms(
   atoms: Atoms,
   text: string,
-  options: { dryRun?: boolean; maxBytes?: number } = {},
+  options: { dryRun?: boolean; maxBytes?: number; deferIndex?: boolean } = {},
 ): Promise<AtomImportReport> {
   const entries = parseAtomsText(text);
   const { valid, invalid } = validateAtomEntries(entries, { maxBytes: options.maxBytes ?? atoms.maxContentBytes });
@@ -110,11 +110,18 @@ export async function importAtoms(
     dryRun: Boolean(options.dryRun),
   };
   if (options.dryRun || !valid.length) return report;
+  const load = () => upsertReporting(atoms, entries, valid, report);
+  if (options.deferIndex) await atoms.withVectorIndexesDeferred(load);
+  else await load();
+  return report;
+}
+
+/** Upsert the valid atoms; when the database refuses the batch, one at a time, so one bad atom is reported and the rest still land. */
+async function upsertReporting(atoms: Atoms, entries: Entry[], valid: Atom[], report: AtomImportReport): Promise<void> {
   try {
     Object.assign(report, await atoms.upsertValid(valid));
   } catch (error) {
     if (!(error instanceof QueryError)) throw error;
-    // The database refused the batch: one atom at a time, so one bad atom is reported and the rest still land.
     for (const atom of valid) {
       try {
         const counts = await atoms.upsertValid([atom]);
@@ -133,5 +140,4 @@ export async function importAtoms(
     }
     report.invalid.sort((a, b) => a.index - b.index);
   }
-  return report;
 }

@@ -7,6 +7,9 @@ import { AtomSearch, type AtomSearchResult, type SearchOptions } from './atom-se
 import type { StoreContext } from './context.js';
 import { parseInput } from './validation.js';
 
+/** The longest a deferred vector index build may take. */
+const INDEX_BUILD_TIMEOUT_MS = 6 * 3600_000;
+
 /**
  * Knowledge atoms: validated, embedded, upserted by atom_id, read, counted,
  * walked by relation; search is AtomSearch's (atom-search.ts).
@@ -26,6 +29,11 @@ export class Atoms {
    */
   search(query: string, options: SearchOptions = {}): Promise<AtomSearchResult> {
     return this.searcher.search(query, options);
+  }
+
+  /** The statements a search would send, for EXPLAIN (see AtomSearch.statements). */
+  searchStatements(query: string, options: SearchOptions = {}) {
+    return this.searcher.statements(query, options);
   }
 
   /** The size limit every atom is checked against (limits.maxContentBytes). */
@@ -134,6 +142,44 @@ export class Atoms {
         SET (${content}) = (${excluded}), deleted_at = NULL, version = EXCLUDED.version, origin = EXCLUDED.origin
         WHERE a.deleted_at IS NOT NULL OR (${current}) IS DISTINCT FROM (${excluded})
       RETURNING (xmax = 0) AS inserted`;
+  }
+
+  /**
+   * Run `load` with the vector indexes set aside, then build them once: for a
+   * very large first import, one HNSW build over all rows is several times
+   * faster than inserting each row into the graph. Searches meanwhile rank
+   * exactly (slower, never wrong). The indexes are rebuilt from their own
+   * definitions, on the provider that took the import (other providers keep
+   * theirs); if the process dies before the rebuild, `agentmem schema diff`
+   * reports the missing indexes and `agentmem schema fix` builds them.
+   */
+  async withVectorIndexesDeferred<T>(load: () => Promise<T>, onBuild?: () => void): Promise<T> {
+    const schema = this.ctx.schema;
+    const definitions = await this.ctx.write('atoms.index.defer', async (tx) => {
+      const { rows } = await tx.query<{ indexname: string; indexdef: string }>(
+        `SELECT indexname, indexdef FROM pg_indexes
+          WHERE schemaname = $1 AND tablename = 'knowledge_atoms' AND indexname LIKE 'knowledge\\_atoms\\_embedding\\_hnsw\\_%'`,
+        [schema],
+      );
+      for (const row of rows) await tx.query(`DROP INDEX ${schema}."${row.indexname.replace(/"/g, '""')}"`);
+      return rows.map((r) => r.indexdef);
+    });
+    try {
+      return await load();
+    } finally {
+      onBuild?.();
+      await this.ctx.write('atoms.index.build', async (tx) => {
+        // A build holds the whole graph in memory when it can; it may take minutes.
+        await tx.query("SELECT set_config('maintenance_work_mem', $1, true), set_config('statement_timeout', '0', true)", [
+          this.ctx.search.indexBuildMemory,
+        ]);
+        for (const definition of definitions) {
+          await tx.query(definition.replace(/^CREATE INDEX /, 'CREATE INDEX IF NOT EXISTS '), undefined, {
+            timeoutMs: INDEX_BUILD_TIMEOUT_MS,
+          });
+        }
+      });
+    }
   }
 
   async get(id: string): Promise<StoredAtom | null> {

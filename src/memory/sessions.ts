@@ -273,6 +273,28 @@ export class Sessions {
     );
   }
 
+  /**
+   * Append several messages in one transaction and one statement, in the order
+   * given. Messages the session already has (same id) are left as they are, so
+   * retrying the same batch writes nothing twice.
+   */
+  async addMessages(sessionId: string, inputs: MessageInput[]): Promise<{ inserted: number; existing: number }> {
+    const id = parseInput(uuid, sessionId, 'session id');
+    if (!Array.isArray(inputs)) throw new ValidationError('invalid messages: expected an array of messages', { got: typeof inputs });
+    const messages = inputs.map((m, i) => this.checkMessage(m, i));
+    const ids = messages.map((m) => m.id ?? newId());
+    const withIds = messages.map((m, i) => ({ ...m, id: ids[i] }));
+    return this.ctx.write(
+      'session.addMessages',
+      async (tx, { provider }) => {
+        await this.lockSession(tx, id);
+        const inserted = await this.insertMessages(tx, provider, id, withIds);
+        return { inserted, existing: messages.length - inserted };
+      },
+      { ids: { sessionId: id } },
+    );
+  }
+
   async getMessages(sessionId: string, filter: MessagesFilter = {}): Promise<Message[]> {
     const id = parseInput(uuid, sessionId, 'session id');
     const f = parseInput(messagesFilter, filter, 'message filter');

@@ -93,6 +93,8 @@ export class PgServer {
     readonly name: string,
     readonly port: number,
     readonly baseDir: string,
+    /** Extra server settings (`-c name=value`), e.g. a bench's shared_buffers. */
+    readonly settings: Record<string, string> = {},
   ) {
     this.binDir = findBinDir();
   }
@@ -142,8 +144,11 @@ export class PgServer {
       '-c fsync=off',
       '-c full_page_writes=off',
       '-c max_connections=200',
-      '-c shared_buffers=32MB',
+      `-c shared_buffers=${this.settings.shared_buffers ?? '32MB'}`,
       '-c log_min_messages=warning',
+      ...Object.entries(this.settings)
+        .filter(([name]) => name !== 'shared_buffers')
+        .map(([name, value]) => `-c ${name}=${value}`),
     ].join(' ');
     // A server just SIGKILLed can leave children for a moment; retry until its shared memory is gone.
     for (let attempt = 0; ; attempt++) {
@@ -307,7 +312,7 @@ export interface PgCluster {
 }
 
 /** Start `count` servers named p1…pN (or `names`), from one initdb copied N times. */
-export async function startCluster(count: number, names?: string[]): Promise<PgCluster> {
+export async function startCluster(count: number, names?: string[], settings: Record<string, string> = {}): Promise<PgCluster> {
   const root = mkdtempSync(join(tmpdir(), 'agentmem-pg-'));
   chmodSync(root, 0o755);
   const template = join(root, 'template');
@@ -322,7 +327,7 @@ export async function startCluster(count: number, names?: string[]): Promise<PgC
       giveToServerUser(baseDir);
       const ids = serverUser();
       if (ids) chownSync(baseDir, ids.uid, ids.gid);
-      const server = new PgServer(name, await freePort(), baseDir);
+      const server = new PgServer(name, await freePort(), baseDir, settings);
       servers.push(server);
       await server.start();
     }

@@ -98,6 +98,26 @@ describe('agentmem memory commands on the embedded default', () => {
     expect(json(search.stdout).results[0].atom.atomId).toBe('hvac:filter-change');
     const text = await cli('atoms', 'search', 'cavitation', '--mode', 'text');
     expect(text.stdout).toMatch(/pump:cavitation/);
+    // A large first import can set the vector index aside and build it at the end; the schema stays as migrated.
+    const deferred = join(cwd, 'deferred.jsonl');
+    writeFileSync(
+      deferred,
+      Array.from({ length: 20 }, (_, i) =>
+        JSON.stringify({
+          atom_id: `hvac:belt-${i}`,
+          atom_type: 'procedure',
+          title: `Belt check ${i}`,
+          content: `Check belt ${i} tension.`,
+        }),
+      ).join('\n'),
+    );
+    const bulk = await cli('atoms', 'import', deferred, '--defer-index');
+    expect(bulk.code).toBe(0);
+    expect(bulk.stderr).toMatch(/vector index is set aside/);
+    expect(bulk.stdout).toMatch(/imported 20 \(20 new/);
+    expect((await cli('schema', 'diff')).code).toBe(0);
+    const found = json((await cli('atoms', 'search', 'belt 7 tension', '--mode', 'vector', '--json')).stdout);
+    expect(found.results.map((r: { atom: { atomId: string } }) => r.atom.atomId)).toContain('hvac:belt-7');
   });
 
   it('settings set, get and list', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantBucket } from '../../src/core/tenant-bucket.js';
 import { AgentMemory, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
 import { type Executor, LocalHashEmbedder, Settings } from '../../src/ops.js';
 import { type Backend, type Backends, startBackends } from '../harness/backends.js';
@@ -358,7 +359,7 @@ describe.each(names)('memory API on %s', (name) => {
     }
     if (b.expectedVectorMethod === 'hnsw') {
       // With the default threshold, a filter that leaves few candidates is answered exactly.
-      const exact = new AgentMemory(m.context.with({ search: { efSearch: 800, exactThreshold: 20_000 } }), b.config, undefined);
+      const exact = new AgentMemory(m.context.with({ search: { ...m.context.search, exactThreshold: 20_000 } }), b.config, undefined);
       const exactResult = await exact.atoms.search('conveyor belt tracking', {
         mode: 'vector',
         limit: 10,
@@ -379,13 +380,107 @@ describe.each(names)('memory API on %s', (name) => {
         const { rows } = await tx.query(
           `SELECT atom_id FROM ${m.context.table('knowledge_atoms')}
             WHERE tenant_id = $1 AND deleted_at IS NULL AND manufacturer = 'rare-vendor' AND embedding_dim = 384
-            ORDER BY (embedding::vector(384)) <=> $2::vector(384) LIMIT 10`,
+              AND ${m.context.schema}.tenant_bucket(tenant_id) = ${tenantBucket(m.tenant)}
+            ORDER BY (embedding::halfvec(384)) <=> $2::halfvec(384) LIMIT 10`,
           [m.tenant, `[${vector.join(',')}]`],
         );
         return rows.length;
       });
       expect(plain).toBeLessThan(10);
     }
+  });
+
+  it("walks its tenant's own HNSW graph (the bucket the database computes) and finds what an exact search finds", async () => {
+    const b = backend(name);
+    if (b.expectedVectorMethod !== 'hnsw') return;
+    const m = await b.memory(tenant());
+    // The client's bucket is the database's, for ASCII, Unicode and odd tenant names.
+    const names = ['acme', 'tenant-42', 'Ünïcødé 租户', "o'brien", ' ', 'x'.repeat(200)];
+    const buckets = await m.context.read('t', async (tx) => {
+      const { rows } = await tx.query<{ b: number }>(
+        `SELECT ${m.context.schema}.tenant_bucket(t) AS b FROM unnest($1::text[]) WITH ORDINALITY u(t, i) ORDER BY i`,
+        [names],
+      );
+      return rows.map((r) => Number(r.b));
+    });
+    expect(buckets).toEqual(names.map(tenantBucket));
+    const atoms = Array.from({ length: 60 }, (_, i) => ({
+      atomId: `gen:bucket-${i}`,
+      atomType: 'reference' as const,
+      title: `Note ${i} on ${['pumps', 'valves', 'belts'][i % 3]}`,
+      content: `Maintenance note ${i}: ${['seal wear on the pump', 'valve stem leak', 'belt tracking and tension'][i % 3]}.`,
+    }));
+    await m.atoms.upsert(atoms);
+    const indexed = new AgentMemory(m.context.with({ search: { ...m.context.search, exactThreshold: 0 } }), b.config, undefined);
+    const exact = new AgentMemory(m.context.with({ search: { ...m.context.search, exactThreshold: 1_000_000 } }), b.config, undefined);
+    const viaIndex = await indexed.atoms.search('belt tension', { mode: 'vector', limit: 5 });
+    const viaExact = await exact.atoms.search('belt tension', { mode: 'vector', limit: 5 });
+    expect(viaIndex.vectorMethod).toBe('hnsw');
+    expect(viaExact.vectorMethod).toBe('exact-pgvector');
+    expect(viaIndex.results.map((r) => r.atom.atomId)).toEqual(viaExact.results.map((r) => r.atom.atomId));
+    // The plan names the tenant's bucket index (EXPLAIN of the statement the search sends).
+    const { vector } = await indexed.atoms.searchStatements('belt tension', { mode: 'vector', limit: 5 });
+    const plan = await m.context.read('t', async (tx) => {
+      if (vector.settings) await tx.query(vector.settings.sql, vector.settings.params);
+      await tx.query('SET LOCAL enable_seqscan = off');
+      const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${vector.sql}`, vector.params);
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain(`knowledge_atoms_embedding_hnsw_b${String(tenantBucket(m.tenant)).padStart(2, '0')}`);
+  });
+
+  it('appends a batch of messages in order, and a retried batch writes nothing twice', async () => {
+    const m = await backend(name).memory(tenant());
+    const session = await m.sessions.create({ agentId: 'batch' });
+    await m.sessions.addMessage(session.id, { role: 'system', content: 'be brief' });
+    const batch = Array.from({ length: 30 }, (_, i) => ({
+      id: randomUUID(),
+      role: i % 2 ? ('assistant' as const) : ('user' as const),
+      content: `turn ${i}`,
+    }));
+    expect(await m.sessions.addMessages(session.id, batch)).toEqual({ inserted: 30, existing: 0 });
+    expect(await m.sessions.addMessages(session.id, batch.slice(10, 20))).toEqual({ inserted: 0, existing: 10 });
+    const messages = await m.sessions.getMessages(session.id);
+    expect(messages.map((msg) => msg.content)).toEqual(['be brief', ...batch.map((x) => x.content)]);
+    expect(messages.map((msg) => msg.seq)).toEqual(messages.map((_, i) => i));
+    expect(messages).toHaveLength(31);
+    await expect(m.sessions.addMessages(randomUUID(), batch)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(m.sessions.addMessages(session.id, [{ role: 'robot', content: 'x' } as never])).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('defers the vector index for a large import, then builds it from its own definition', async () => {
+    const b = backend(name);
+    const m = await b.memory(tenant());
+    const indexes = () =>
+      m.context.read('t', async (tx) => {
+        const { rows } = await tx.query<{ indexdef: string }>(
+          `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'knowledge\\_atoms\\_embedding\\_hnsw\\_%' ORDER BY indexname`,
+          [m.context.schema],
+        );
+        return rows.map((r) => r.indexdef);
+      });
+    const before = await indexes();
+    let during: string[] = [];
+    let searched = 0;
+    const counts = await m.atoms.withVectorIndexesDeferred(async () => {
+      during = await indexes();
+      const result = await m.atoms.upsert(
+        Array.from({ length: 50 }, (_, i) => ({
+          atomId: `gen:deferred-${i}`,
+          atomType: 'concept' as const,
+          title: `Deferred ${i}`,
+          content: `pump seal ${i}`,
+        })),
+      );
+      // Searches still answer while the index is away (exactly).
+      searched = (await m.atoms.search('pump seal', { mode: 'hybrid', limit: 5 })).results.length;
+      return result;
+    });
+    expect(counts.inserted).toBe(50);
+    expect(during).toEqual([]);
+    expect(searched).toBe(5);
+    expect(await indexes()).toEqual(before);
+    expect((await m.atoms.search('pump seal', { mode: 'vector', limit: 5 })).results).toHaveLength(5);
   });
 
   it('refuses to compare vectors from a different embedder', async () => {

@@ -1,0 +1,228 @@
+/**
+ * Search as memory grows: text, vector and hybrid search through the memory
+ * API, at each corpus size, in three cases:
+ *   - one_tenant:     one tenant holds the whole corpus, no filter;
+ *   - tenant_filter:  ten tenants share the corpus; one of them searches (10% of rows);
+ *   - metadata_1pct:  the one tenant, filtered on metadata that 1% of its rows carry.
+ * For each: latency over BENCH_QUERIES searches per mode, recall@10 against an
+ * exact search of the same filter (exact ranking with the indexes turned off,
+ * for every mode; hybrid's truth fuses the exact text and exact vector
+ * rankings), the exact search's own latency as the baseline, and EXPLAIN
+ * (ANALYZE, BUFFERS) of each half of a hybrid search. Prints JSON.
+ *
+ * The corpus and its embeddings are synthetic but shaped like real ones
+ * (bench/corpus.ts): topics within fields, documents mixing two topics.
+ * Sizes: BENCH_SEARCH_SIZES (10000,100000), BENCH_DIM (1536), BENCH_QUERIES
+ * (200), BENCH_RECALL_QUERIES (100).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type AgentMemory, type AtomFilter, type AtomInput, createMemory, loadConfig } from '../src/index.js';
+import { startCluster } from '../test/harness/postgres.js';
+import { corpus, queries, TopicEmbedder } from './corpus.js';
+import { summarize, timeEach } from './stats.js';
+
+const SIZES = (process.env.BENCH_SEARCH_SIZES ?? '10000,100000').split(',').map(Number);
+const DIM = Number(process.env.BENCH_DIM ?? 1536);
+const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
+const RECALL_QUERIES = Number(process.env.BENCH_RECALL_QUERIES ?? 100);
+const TENANTS = 10;
+const SERVER = { shared_buffers: '2GB', effective_cache_size: '8GB', maintenance_work_mem: '1GB', work_mem: '16MB' };
+type SearchMode = 'text' | 'vector' | 'hybrid';
+const MODES: SearchMode[] = ['text', 'vector', 'hybrid'];
+const RRF_K = 60;
+const POOL = 40;
+
+const embedder = new TopicEmbedder(DIM);
+const queryTexts = queries(Math.max(QUERIES, RECALL_QUERIES));
+const out: Record<string, unknown> = {
+  bench: 'search',
+  server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER },
+  dimensions: DIM,
+  embeddings: `${embedder.model}: synthetic, topic-structured (bench/corpus.ts)`,
+  queries_per_mode: QUERIES,
+  recall_queries: RECALL_QUERIES,
+  targets: { hybrid_p95_ms_100k: 20, hybrid_p95_ms_1m: 50, recall_at_10: 0.95 },
+};
+
+/** Long literals (a query vector) would fill the plan: shortened. */
+const shorten = (line: string) => line.replace(/'\[[^\]]{60,}\]'/g, "'[…]'");
+
+async function loadCorpus(memory: AgentMemory, size: number): Promise<Record<string, number>> {
+  const load = async (tenant: string, atoms: AtomInput[]) => {
+    const store = memory.forTenant(tenant);
+    for (let start = 0; start < atoms.length; start += 2000) await store.atoms.upsert(atoms.slice(start, start + 2000));
+  };
+  const started = performance.now();
+  let buildStarted = 0;
+  await memory.atoms.withVectorIndexesDeferred(
+    async () => {
+      await load('solo', corpus(size, 1));
+      for (let t = 0; t < TENANTS; t++) await load(`multi-${t}`, corpus(size / TENANTS, 100 + t));
+    },
+    () => {
+      buildStarted = performance.now();
+    },
+  );
+  const done = performance.now();
+  return {
+    rows: size * 2,
+    load_seconds: Number(((buildStarted - started) / 1000).toFixed(1)),
+    load_rows_per_second: Math.round((size * 2) / ((buildStarted - started) / 1000)),
+    index_build_seconds: Number(((done - buildStarted) / 1000).toFixed(1)),
+  };
+}
+
+interface Case {
+  name: string;
+  tenant: string;
+  filter: AtomFilter;
+  where: string;
+}
+
+async function exactRankings(raw: pg.Client, c: Case, query: string) {
+  const [vector] = await embedder.embed([query]);
+  await raw.query('BEGIN');
+  try {
+    // The truth: no index of any kind, every candidate ranked.
+    await raw.query('SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off');
+    const started = performance.now();
+    const v = await raw.query<{ atom_id: string }>(
+      `SELECT atom_id FROM agentmem.knowledge_atoms WHERE ${c.where}
+        ORDER BY (embedding::vector(${DIM})) <=> $1::vector(${DIM}), atom_id LIMIT ${POOL}`,
+      [`[${(vector as number[]).join(',')}]`],
+    );
+    const vectorMs = performance.now() - started;
+    const t = await raw.query<{ atom_id: string }>(
+      `SELECT atom_id FROM agentmem.knowledge_atoms, websearch_to_tsquery('english', $1) q WHERE ${c.where} AND search @@ q
+        ORDER BY ts_rank_cd(search, q) DESC, atom_id LIMIT ${POOL}`,
+      [query],
+    );
+    const fused = new Map<string, number>();
+    for (const ranking of [t.rows, v.rows]) {
+      ranking.forEach((r, i) => {
+        fused.set(r.atom_id, (fused.get(r.atom_id) ?? 0) + 1 / (RRF_K + i + 1));
+      });
+    }
+    const hybrid = [...fused.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, 10)
+      .map(([id]) => id);
+    return {
+      vectorMs,
+      truth: { text: t.rows.slice(0, 10).map((r) => r.atom_id), vector: v.rows.slice(0, 10).map((r) => r.atom_id), hybrid },
+    };
+  } finally {
+    await raw.query('COMMIT');
+  }
+}
+
+async function explain(raw: pg.Client, memory: AgentMemory, c: Case): Promise<Record<string, string[]>> {
+  const statements = await memory.atoms.searchStatements(queryTexts[0] as string, { mode: 'hybrid', limit: 10, filter: c.filter });
+  const plans: Record<string, string[]> = {};
+  for (const [leg, statement] of Object.entries(statements) as [
+    string,
+    { sql: string; params: unknown[]; settings?: { sql: string; params: unknown[] } },
+  ][]) {
+    await raw.query('BEGIN');
+    try {
+      if (statement.settings) await raw.query(statement.settings.sql, statement.settings.params);
+      const { rows } = await raw.query(`EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`, statement.params);
+      plans[leg] = rows.map((r) => shorten(r['QUERY PLAN'] as string)).filter((line) => !line.includes('never executed'));
+    } finally {
+      await raw.query('COMMIT');
+    }
+  }
+  return plans;
+}
+
+const sizes: Record<string, unknown>[] = [];
+for (const size of SIZES) {
+  const cluster = await startCluster(1, undefined, SERVER);
+  try {
+    const url = cluster.servers[0]?.url() as string;
+    const config = await loadConfig({
+      cwd: mkdtempSync(join(tmpdir(), 'agentmem-bench-search-')),
+      env: {},
+      overrides: { providers: [{ name: 'bench', url, pool: { max: 4 } }], embedder: { dimensions: DIM } },
+    });
+    const memory = await createMemory({ config, migrate: true, tenant: 'solo', embedder });
+    await memory.settings.list();
+    const loaded = await loadCorpus(memory, size);
+    const raw = new pg.Client(url);
+    await raw.connect();
+    await raw.query('VACUUM ANALYZE agentmem.knowledge_atoms');
+    const cases: Case[] = [
+      { name: 'one_tenant', tenant: 'solo', filter: {}, where: "tenant_id = 'solo'" },
+      { name: 'tenant_filter', tenant: 'multi-3', filter: {}, where: "tenant_id = 'multi-3'" },
+      {
+        name: 'metadata_1pct',
+        tenant: 'solo',
+        filter: { metadata: { site: 'site-5' } },
+        where: `tenant_id = 'solo' AND metadata @> '{"site": "site-5"}'`,
+      },
+    ];
+    const results: Record<string, unknown> = {};
+    for (const c of cases) {
+      const store = memory.forTenant(c.tenant);
+      const candidates = Number((await raw.query(`SELECT count(*) AS n FROM agentmem.knowledge_atoms WHERE ${c.where}`)).rows[0].n);
+      const search = (mode: SearchMode, i: number) =>
+        store.atoms.search(queryTexts[i % queryTexts.length] as string, { mode, limit: 10, filter: c.filter });
+      for (const mode of MODES) for (let i = 0; i < 20; i++) await search(mode, i);
+      const perMode: Record<string, unknown> = {};
+      let method = '';
+      for (const mode of MODES) {
+        const times = await timeEach(QUERIES, async (i) => {
+          const result = await search(mode, i);
+          if (mode === 'vector') method = result.vectorMethod ?? '';
+        });
+        perMode[mode] = { ms: summarize(times) };
+      }
+      // Recall against exact rankings of the same filter; the exact vector search's time is the baseline.
+      const hits: Record<string, number> = { text: 0, vector: 0, hybrid: 0 };
+      const judged: Record<string, number> = { text: 0, vector: 0, hybrid: 0 };
+      const exactMs: number[] = [];
+      for (let i = 0; i < RECALL_QUERIES; i++) {
+        const { truth, vectorMs } = await exactRankings(raw, c, queryTexts[i] as string);
+        exactMs.push(vectorMs);
+        for (const mode of MODES) {
+          const got = (await search(mode, i)).results.map((r) => r.atom.atomId);
+          const expected = new Set(truth[mode as keyof typeof truth]);
+          if (!expected.size) continue; // nothing to find (no atom matches the words): not a query recall can judge
+          judged[mode] = (judged[mode] ?? 0) + 1;
+          hits[mode] = (hits[mode] ?? 0) + got.filter((id) => expected.has(id)).length / Math.min(10, expected.size);
+        }
+      }
+      for (const mode of MODES) {
+        (perMode[mode] as Record<string, unknown>).recall_at_10 = Number(((hits[mode] ?? 0) / Math.max(1, judged[mode] ?? 0)).toFixed(4));
+        (perMode[mode] as Record<string, unknown>).recall_queries = judged[mode];
+      }
+      results[c.name] = {
+        candidates,
+        vector_method: method,
+        ...perMode,
+        baseline_exact_vector_ms: summarize(exactMs),
+        explain: await explain(raw, store, c),
+      };
+      process.stderr.write(`search bench: ${size} atoms, ${c.name} done\n`);
+    }
+    await raw.end();
+    await memory.close();
+    sizes.push({ atoms_per_case_corpus: size, load: loaded, cases: results });
+  } finally {
+    await cluster.stop();
+  }
+}
+out.sizes = sizes;
+// The growth table: hybrid p95 per size and case.
+out.growth_hybrid_p95_ms = Object.fromEntries(
+  sizes.map((s) => [
+    String(s.atoms_per_case_corpus),
+    Object.fromEntries(
+      Object.entries(s.cases as Record<string, { hybrid: { ms: { p95: number } } }>).map(([name, c]) => [name, c.hybrid.ms.p95]),
+    ),
+  ]),
+);
+console.log(JSON.stringify(out, null, 2));
