@@ -215,7 +215,7 @@ export const configSchema = z
         /** HNSW candidate list size; larger finds more of the true nearest neighbours, slower (recall@10 0.98–1.0 at 40 in the benchmark). */
         efSearch: z.number().int().min(10).max(1000).default(40),
         /** Vector searches whose filters leave at most this many candidates are exact (0: always use the index). */
-        exactThreshold: z.number().int().min(0).max(10_000_000).default(500),
+        exactThreshold: z.number().int().min(0).max(10_000_000).default(1500),
         /** maintenance_work_mem for a deferred vector index build (`atoms import --defer-index`): the graph fits in it, or the build slows down. */
         indexBuildMemory: z
           .string()

@@ -9,6 +9,7 @@ import {
   conditionsFrom,
   createBackup,
   LocalStore,
+  latestSchemaVersion,
   listBackups,
   loadConfig,
   Migrator,
@@ -169,7 +170,7 @@ describe('backup and restore (PostgreSQL)', () => {
 
     const p2 = provider('p2');
     const intoOld = await restoreBackup(p2, old.manifest.id, { schema: 'agentmem', store, embeddingDim: 384, tenant: 'old' });
-    expect(intoOld).toMatchObject({ fromSchemaVersion: 6, toSchemaVersion: 7, mode: 'seed' });
+    expect(intoOld).toMatchObject({ fromSchemaVersion: 6, toSchemaVersion: latestSchemaVersion(), mode: 'seed' });
     const { rows } = await p2.query<{ title: string; version: string }>(
       "SELECT title, version FROM agentmem.sessions WHERE tenant_id = 'old'",
     );
@@ -203,11 +204,27 @@ describe('backup and restore (PostgreSQL)', () => {
     const session = await a.sessions.create({ title: 'as-of' });
     await a.sessions.addMessage(session.id, { role: 'user', content: 'first' });
     const note = await a.memories.remember({ type: 'context', content: 'v1' });
+    await a.atoms.upsert([{ atomId: 'asof:pump', atomType: 'concept', title: 'Pump', content: 'seal wear' }]);
+    const atomBefore = await a.atoms.get('asof:pump');
+    const direct = provider('p1');
+    const embeddingOf = async (id: string) =>
+      (
+        await direct.query<{ e: number[] }>('SELECT embedding AS e FROM agentmem.knowledge_atoms WHERE tenant_id = $1 AND id = $2', [
+          'tenant-a',
+          id,
+        ])
+      ).rows[0]?.e;
+    const embeddingBefore = await embeddingOf(atomBefore?.id as string);
     await new Promise((r) => setTimeout(r, 50));
     const before = new Date();
     await new Promise((r) => setTimeout(r, 50));
     await a.sessions.addMessage(session.id, { role: 'user', content: 'second' });
     await a.memories.forget(note);
+    await a.atoms.upsert([{ atomId: 'asof:pump', atomType: 'concept', title: 'Pump', content: 'bearing noise' }]);
+    // The history keeps an atom's embedding as its array literal (migration 0009), which reads back exactly.
+    const atomChanges = await a.history.changes('asof:pump');
+    expect(atomChanges).toHaveLength(2);
+    expect(typeof atomChanges[0]?.after.embedding).toBe('string');
 
     // Reads as of a time.
     expect((await a.sessions.getMessages(session.id, { asOf: before })).map((m) => m.content)).toEqual(['first']);
@@ -238,6 +255,11 @@ describe('backup and restore (PostgreSQL)', () => {
     const fromBackup = await asOf({ at: afterBackup, record: note });
     expect(fromBackup.base).toBe(taken.manifest.id);
     expect((await a.memories.get(note))?.content).toBe('v1');
+
+    // An atom, from the history: its content and its embedding as they were.
+    await asOf({ at: before, record: atomBefore?.id as string });
+    expect((await a.atoms.get('asof:pump'))?.content).toBe('seal wear');
+    expect(await embeddingOf(atomBefore?.id as string)).toEqual(embeddingBefore);
   });
 
   it('damaged archives — truncated, one flipped byte, wrong or missing key — give clear errors and restore nothing', async () => {
