@@ -9,7 +9,7 @@ import { type BulkOptions, type BulkSession, beginStatement, stallWatch } from '
 import { classifyFailure, toConnectError, toProviderError } from './classify.js';
 import { boundedWait } from './timing.js';
 import { type TlsInfo, tlsHint, tlsOf, withTlsDefault } from './tls.js';
-import { inTransaction, settingsStatement } from './transaction.js';
+import { beginWithSettings, inTransaction } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 /**
@@ -175,11 +175,13 @@ export class PgProvider implements Provider {
    * Nothing outlives the transaction, so it works through a transaction pooler.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const settings = settingsStatement({
-      statement_timeout: String(this.timeouts.statementMs),
-      idle_in_transaction_session_timeout: String(this.timeouts.idleInTransactionMs),
-      ...options.settings,
-    }) as { sql: string; params: string[] };
+    const begin = {
+      sql: beginWithSettings({
+        statement_timeout: String(this.timeouts.statementMs),
+        idle_in_transaction_session_timeout: String(this.timeouts.idleInTransactionMs),
+        ...options.settings,
+      }),
+    };
     return this.withClient(async (_client, connection) => {
       const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[] }[], timeoutMs?: number) => {
         // Issued together (pipeline mode), each through the connection (which marks it broken on a
@@ -196,11 +198,8 @@ export class PgProvider implements Provider {
           query: async <R>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
             if (sent) throw new Error('a single-statement operation sent a second statement');
             sent = true;
-            const answers = await pipelined<R>(
-              [{ sql: 'BEGIN' }, settings, { sql, ...(params ? { params } : {}) }, { sql: 'COMMIT' }],
-              queryOptions?.timeoutMs,
-            );
-            return answers[2] as QueryResult<R>;
+            const answers = await pipelined<R>([begin, { sql, ...(params ? { params } : {}) }, { sql: 'COMMIT' }], queryOptions?.timeoutMs);
+            return answers[1] as QueryResult<R>;
           },
           exec: async (sql: string, queryOptions?: QueryOptions) => {
             await single.query(sql, undefined, queryOptions);
@@ -208,7 +207,7 @@ export class PgProvider implements Provider {
         };
         return fn(single);
       }
-      return inTransaction(connection, fn, () => pipelined([{ sql: 'BEGIN' }, settings]));
+      return inTransaction(connection, fn, () => connection.query(begin.sql));
     });
   }
 
