@@ -285,7 +285,7 @@ try {
   const textOf = (a: AtomInput) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n');
   const vectors = await embedder.embed(atoms.map(textOf));
   for (let i = 0; i < atoms.length; i++) {
-    await rawDb.query('INSERT INTO atoms VALUES ($1, $2, $3)', [
+    await rawDb.query('INSERT INTO atoms (id, body, embedding) VALUES ($1, $2, $3)', [
       atoms[i]?.atomId,
       textOf(atoms[i] as AtomInput),
       `[${vectors[i]?.join(',')}]`,

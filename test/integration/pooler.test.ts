@@ -78,6 +78,28 @@ describe('through PgBouncer (transaction pooling, default settings)', () => {
     );
   });
 
+  it("a transaction's settings arrive exactly as given, whatever they contain, and end with it", async () => {
+    const pooled = new PgProvider(providerConfig(cluster.server('p1'), { url: bouncer.url(), pooler: 'transaction' }));
+    cleanups.push(() => pooled.close());
+    const hostile = "o'neil $v$ $vv$'; SELECT pg_terminate_backend(pg_backend_pid()); -- \\ ünï";
+    const seen = await pooled.transaction(
+      async (tx) =>
+        (
+          await tx.query<{ a: string; t: string }>(
+            "SELECT current_setting('agentmem.actor') AS a, current_setting('statement_timeout') AS t",
+          )
+        ).rows[0],
+      { settings: { 'agentmem.actor': hostile } },
+    );
+    expect(seen?.a).toBe(hostile);
+    expect(seen?.t).not.toBe('0');
+    // Nothing outlives the transaction: the next one (any server connection behind the pooler) has no actor.
+    const after = await pooled.transaction(
+      async (tx) => (await tx.query<{ a: string | null }>("SELECT current_setting('agentmem.actor', true) AS a")).rows[0],
+    );
+    expect(after?.a ?? '').toBe('');
+  });
+
   it('migrations need a session: through the pooler without directUrl they refuse and say so', async () => {
     const pooled = new PgProvider(providerConfig(cluster.server('p1'), { url: bouncer.url(), pooler: 'transaction' }));
     cleanups.push(() => pooled.close());
