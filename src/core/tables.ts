@@ -236,20 +236,45 @@ export function viewColumns(view: View): string {
 
 /** A row as the view's API object, each value converted by its column's type. */
 export function fromRow(view: View, row: Record<string, unknown>): Record<string, unknown> {
-  const columns = new Map(table(view.table).columns.map((c) => [c.name, c.type]));
+  const fields = compiledFields(view);
   const out: Record<string, unknown> = {};
-  for (const [field, column] of Object.entries(view.fields)) {
+  for (const { field, column, convert } of fields) {
     const value = row[column];
     if (value === null || value === undefined) {
       if (view.defaults && field in view.defaults) out[field] = view.defaults[field];
       else if (view.absent === 'null') out[field] = null;
       continue;
     }
-    const type = columns.get(column);
-    if (type === 'timestamp with time zone') out[field] = value instanceof Date ? value : new Date(String(value));
-    else if (type === 'real' || type === 'integer' || type === 'bigint' || type === 'double precision') out[field] = Number(value);
-    else if (type === 'uuid' || type === 'text') out[field] = String(value);
-    else out[field] = value;
+    out[field] = convert(value);
   }
   return out;
+}
+
+interface CompiledField {
+  field: string;
+  column: string;
+  convert: (value: unknown) => unknown;
+}
+
+/** Each view's fields with their conversions, worked out once (a transcript maps thousands of rows). */
+const compiled = new WeakMap<View, CompiledField[]>();
+
+function compiledFields(view: View): CompiledField[] {
+  const known = compiled.get(view);
+  if (known) return known;
+  const columns = new Map(table(view.table).columns.map((c) => [c.name, c.type]));
+  const fields = Object.entries(view.fields).map(([field, column]) => {
+    const type = columns.get(column);
+    const convert =
+      type === 'timestamp with time zone'
+        ? (value: unknown) => (value instanceof Date ? value : new Date(String(value)))
+        : type === 'real' || type === 'integer' || type === 'bigint' || type === 'double precision'
+          ? (value: unknown) => Number(value)
+          : type === 'uuid' || type === 'text'
+            ? (value: unknown) => String(value)
+            : (value: unknown) => value;
+    return { field, column, convert };
+  });
+  compiled.set(view, fields);
+  return fields;
 }
