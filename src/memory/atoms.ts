@@ -164,22 +164,34 @@ export class Atoms {
       for (const row of rows) await tx.query(`DROP INDEX ${schema}."${row.indexname.replace(/"/g, '""')}"`);
       return rows.map((r) => r.indexdef);
     });
+    let loadFailed = false;
     try {
       return await load();
+    } catch (error) {
+      loadFailed = true;
+      throw error;
     } finally {
       onBuild?.();
-      await this.ctx.write('atoms.index.build', async (tx) => {
-        // A build holds the whole graph in memory when it can; it may take minutes.
-        await tx.query("SELECT set_config('maintenance_work_mem', $1, true), set_config('statement_timeout', '0', true)", [
-          this.ctx.search.indexBuildMemory,
-        ]);
-        for (const definition of definitions) {
-          await tx.query(definition.replace(/^CREATE INDEX /, 'CREATE INDEX IF NOT EXISTS '), undefined, {
-            timeoutMs: INDEX_BUILD_TIMEOUT_MS,
-          });
-        }
+      // Built even when the load failed (the atoms that landed need their graph); a build
+      // failure after a failed load must not hide why the load failed.
+      await this.buildIndexes(definitions).catch((error) => {
+        if (!loadFailed) throw error;
       });
     }
+  }
+
+  private async buildIndexes(definitions: string[]): Promise<void> {
+    await this.ctx.write('atoms.index.build', async (tx) => {
+      // A build holds the whole graph in memory when it can; it may take minutes.
+      await tx.query("SELECT set_config('maintenance_work_mem', $1, true), set_config('statement_timeout', '0', true)", [
+        this.ctx.search.indexBuildMemory,
+      ]);
+      for (const definition of definitions) {
+        await tx.query(definition.replace(/^CREATE INDEX /, 'CREATE INDEX IF NOT EXISTS '), undefined, {
+          timeoutMs: INDEX_BUILD_TIMEOUT_MS,
+        });
+      }
+    });
   }
 
   async get(id: string): Promise<StoredAtom | null> {

@@ -481,6 +481,13 @@ describe.each(names)('memory API on %s', (name) => {
     expect(searched).toBe(5);
     expect(await indexes()).toEqual(before);
     expect((await m.atoms.search('pump seal', { mode: 'vector', limit: 5 })).results).toHaveLength(5);
+    // A load that fails: its own error comes back, and the indexes are built all the same.
+    await expect(
+      m.atoms.withVectorIndexesDeferred(async () => {
+        throw new Error('the source file ended early');
+      }),
+    ).rejects.toThrow('the source file ended early');
+    expect(await indexes()).toEqual(before);
   });
 
   it('refuses to compare vectors from a different embedder', async () => {
