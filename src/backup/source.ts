@@ -1,4 +1,4 @@
-import { table as registryTable, TABLES, type TableName } from '../core/tables.js';
+import { TABLES, type TableName } from '../core/tables.js';
 import type { Queryable } from '../providers/index.js';
 
 export interface ArchiveColumn {

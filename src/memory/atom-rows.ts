@@ -85,6 +85,9 @@ export function filterSql(filter: z.output<typeof filterSchema>, params: unknown
   return clauses.join(' AND ');
 }
 
+/** The vector indexes of knowledge_atoms (one per tenant bucket, migration 0008), as a LIKE pattern on their names. */
+export const VECTOR_INDEXES_LIKE = 'knowledge\\_atoms\\_embedding\\_hnsw\\_%';
+
 /** An embedding as a Postgres array literal (real[]). */
 export const pgArray = (values: number[]) => `{${values.join(',')}}`;
 

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { hint } from '../core/commands.js';
 import { tenantBucket } from '../core/tenant-bucket.js';
 import { EmbeddingMismatchError } from '../errors/index.js';
-import type { Queryable } from '../providers/index.js';
-import { COLUMNS, filterSchema, filterSql, pgArray, type StoredAtom, toAtom } from './atom-rows.js';
+import { type Queryable, settingsStatement } from '../providers/index.js';
+import { COLUMNS, filterSchema, filterSql, pgArray, type StoredAtom, toAtom, VECTOR_INDEXES_LIKE } from './atom-rows.js';
 import type { StoreContext } from './context.js';
 import { cleanText, parseInput } from './validation.js';
 
@@ -71,10 +71,8 @@ export class AtomSearch {
   constructor(private readonly ctx: StoreContext) {}
 
   async search(query: string, options: SearchOptions = {}): Promise<AtomSearchResult> {
-    const text = parseInput(cleanText(2000).min(1, 'must not be empty'), query, 'search query');
-    const o = parseInput(searchSchema, options, 'search options');
+    const { text, o, pool } = prepare(query, options);
     const vector = o.mode === 'text' ? undefined : (await this.ctx.embed([text]))[0];
-    const pool = o.mode === 'hybrid' ? Math.max(o.limit * 4, 40) : o.limit;
     const [textHits, vectorHalf] = await Promise.all([
       o.mode === 'vector' ? [] : this.textSearch(text, o.filter, pool, o.mode),
       vector ? this.vectorSearch(vector, o.filter, pool, o.mode) : undefined,
@@ -92,10 +90,8 @@ export class AtomSearch {
    * looking into a slow search.
    */
   async statements(query: string, options: SearchOptions = {}): Promise<{ text: Statement; vector: Statement & { settings?: Statement } }> {
-    const text = parseInput(cleanText(2000).min(1, 'must not be empty'), query, 'search query');
-    const o = parseInput(searchSchema, options, 'search options');
+    const { text, o, pool } = prepare(query, options);
     const [vector] = await this.ctx.embed([text]);
-    const pool = o.mode === 'hybrid' ? Math.max(o.limit * 4, 40) : o.limit;
     const capability = await this.ctx.read('atoms.search.capability', (tx, { provider }) => this.capability(tx, provider));
     return {
       text: this.textStatement(text, o.filter, pool),
@@ -220,13 +216,9 @@ export class AtomSearch {
     const settings: Record<string, string> = { 'hnsw.ef_search': String(Math.max(this.ctx.search.efSearch, limit)) };
     // Keep scanning the index until enough rows pass the filters, so a filtered query still returns k rows.
     if (capability.iterativeScan) settings['hnsw.iterative_scan'] = 'relaxed_order';
-    const names = Object.keys(settings);
-    const settingsStatement = {
-      sql: `SELECT ${names.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
-      params: names.flatMap((name) => [name, settings[name]]),
-    };
+    const settingsSql = settingsStatement(settings);
     const threshold = this.ctx.search.exactThreshold;
-    if (threshold === 0 || exact === false) return { sql: pick(indexed), params, settings: settingsStatement };
+    if (threshold === 0 || exact === false) return { sql: pick(indexed), params, settings: settingsSql };
     // Each branch is gated by a one-time filter on the count: the planner runs only the chosen one.
     const sql = `WITH candidates AS MATERIALIZED (
         SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${where} LIMIT ${threshold + 1}) c
@@ -236,7 +228,7 @@ export class AtomSearch {
         SELECT * FROM (${indexed}) i WHERE (SELECT n FROM candidates) > ${threshold}
       )
       ${pick('SELECT * FROM ranked', ', (SELECT n FROM candidates) AS candidates')}`;
-    return { sql, params, settings: settingsStatement };
+    return { sql, params, settings: settingsSql };
   }
 
   /** What this provider can do for vector search (cached per provider). */
@@ -245,7 +237,7 @@ export class AtomSearch {
     if (cached) return cached;
     const { rows } = await tx.query<{ version: string | null; indexdef: string | null }>(
       `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS version,
-              (SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'knowledge\\_atoms\\_embedding\\_hnsw\\_%'
+              (SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE '${VECTOR_INDEXES_LIKE}'
                 ORDER BY indexname LIMIT 1) AS indexdef`,
       [this.ctx.schema],
     );
@@ -296,6 +288,14 @@ export class AtomSearch {
 export interface Statement {
   sql: string;
   params: unknown[];
+}
+
+/** A search's validated query and options, and how many rows each half ranks (more than asked when two lists are fused). */
+function prepare(query: string, options: SearchOptions) {
+  const text = parseInput(cleanText(2000).min(1, 'must not be empty'), query, 'search query');
+  const o = parseInput(searchSchema, options, 'search options');
+  const pool = o.mode === 'hybrid' ? Math.max(o.limit * 4, 40) : o.limit;
+  return { text, o, pool };
 }
 
 /** The atom's columns, qualified by a table alias. */

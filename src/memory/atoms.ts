@@ -1,7 +1,18 @@
 import { z } from 'zod';
 import { idForKey } from '../core/ids.js';
 import { ValidationError } from '../errors/index.js';
-import { type AtomFilter, COLUMNS, embeddingText, filterSchema, filterSql, pgArray, type StoredAtom, toAtom } from './atom-rows.js';
+import { settingsStatement } from '../providers/index.js';
+import {
+  type AtomFilter,
+  COLUMNS,
+  embeddingText,
+  filterSchema,
+  filterSql,
+  pgArray,
+  type StoredAtom,
+  toAtom,
+  VECTOR_INDEXES_LIKE,
+} from './atom-rows.js';
 import { type Atom, type AtomInput, atomId, validateAtom } from './atom-schema.js';
 import { AtomSearch, type AtomSearchResult, type SearchOptions } from './atom-search.js';
 import type { StoreContext } from './context.js';
@@ -158,7 +169,7 @@ export class Atoms {
     const definitions = await this.ctx.write('atoms.index.defer', async (tx) => {
       const { rows } = await tx.query<{ indexname: string; indexdef: string }>(
         `SELECT indexname, indexdef FROM pg_indexes
-          WHERE schemaname = $1 AND tablename = 'knowledge_atoms' AND indexname LIKE 'knowledge\\_atoms\\_embedding\\_hnsw\\_%'`,
+          WHERE schemaname = $1 AND tablename = 'knowledge_atoms' AND indexname LIKE '${VECTOR_INDEXES_LIKE}'`,
         [schema],
       );
       for (const row of rows) await tx.query(`DROP INDEX ${schema}."${row.indexname.replace(/"/g, '""')}"`);
@@ -183,9 +194,8 @@ export class Atoms {
   private async buildIndexes(definitions: string[]): Promise<void> {
     await this.ctx.write('atoms.index.build', async (tx) => {
       // A build holds the whole graph in memory when it can; it may take minutes.
-      await tx.query("SELECT set_config('maintenance_work_mem', $1, true), set_config('statement_timeout', '0', true)", [
-        this.ctx.search.indexBuildMemory,
-      ]);
+      const settings = settingsStatement({ maintenance_work_mem: this.ctx.search.indexBuildMemory, statement_timeout: '0' });
+      if (settings) await tx.query(settings.sql, settings.params);
       for (const definition of definitions) {
         await tx.query(definition.replace(/^CREATE INDEX /, 'CREATE INDEX IF NOT EXISTS '), undefined, {
           timeoutMs: INDEX_BUILD_TIMEOUT_MS,

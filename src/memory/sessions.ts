@@ -274,21 +274,23 @@ export class Sessions {
   }
 
   /**
-   * Append several messages in one transaction and one statement, in the order
-   * given. Messages the session already has (same id) are left as they are, so
-   * retrying the same batch writes nothing twice.
+   * Append several messages in one transaction (under the session's lock, one
+   * INSERT for all of them), in the order given. Ids are assigned here, so a
+   * retry after an unknown outcome can send the same batch: messages the session
+   * already has (same id) are left as they are, nothing is written twice.
    */
   async addMessages(sessionId: string, inputs: MessageInput[]): Promise<{ inserted: number; existing: number }> {
     const id = parseInput(uuid, sessionId, 'session id');
     if (!Array.isArray(inputs)) throw new ValidationError('invalid messages: expected an array of messages', { got: typeof inputs });
-    const messages = inputs.map((m, i) => this.checkMessage(m, i));
-    const ids = messages.map((m) => m.id ?? newId());
-    const withIds = messages.map((m, i) => ({ ...m, id: ids[i] }));
+    const messages = inputs.map((m, i) => {
+      const message = this.checkMessage(m, i);
+      return { ...message, id: message.id ?? newId() };
+    });
     return this.ctx.write(
       'session.addMessages',
       async (tx, { provider }) => {
         await this.lockSession(tx, id);
-        const inserted = await this.insertMessages(tx, provider, id, withIds);
+        const inserted = await this.insertMessages(tx, provider, id, messages);
         return { inserted, existing: messages.length - inserted };
       },
       { ids: { sessionId: id } },

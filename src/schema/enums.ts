@@ -13,7 +13,7 @@ export const DEFAULT_EMBEDDING_DIM = 384;
  * Vector indexes per table: each tenant's rows go to one of this many HNSW
  * graphs (migration 0008). The memory API computes the same bucket (tenantBucket in core/).
  */
-export { TENANT_BUCKETS } from '../core/tenant-bucket.js';
+export { TENANT_BUCKETS };
 
 /** Values substituted into migration templates. */
 export function templateValues(schema: string, embeddingDim: number = DEFAULT_EMBEDDING_DIM): Record<string, string> {
