@@ -151,7 +151,14 @@ export const configSchema = z
         /** primary: reads go where writes go; nearest: lowest recent latency among providers holding the caller's writes. */
         readMode: z.enum(['primary', 'nearest']).default('primary'),
         probeIntervalMs: z.number().int().min(50).max(600_000).default(250),
-        probeTimeoutMs: z.number().int().min(50).max(60_000).default(500),
+        /** A probe's own bound; a probe that runs out counts as one connection failure. Above the slowest round trip you accept. */
+        probeTimeoutMs: z.number().int().min(50).max(60_000).default(3000),
+        /**
+         * Calls (probes included) that wait this long while their provider answers nothing open
+         * its breaker at once: a hung server or path. A slow one keeps answering and never trips
+         * it; pauses shorter than silenceMs − probeIntervalMs are ridden out.
+         */
+        silenceMs: z.number().int().min(200).max(600_000).default(1200),
         /** Consecutive connection failures that open a provider's circuit breaker … */
         failureThreshold: z.number().int().min(1).max(100).default(3),
         /** … once they span this long: shorter pauses never cause a failover. */

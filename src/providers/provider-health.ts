@@ -44,6 +44,7 @@ export const DEFAULT_HEALTH: BreakerOptions = {
  */
 export class GraceBreaker implements IBreaker {
   state = { failures: 0, firstFailureAt: 0 };
+  private tripped = false;
 
   constructor(
     private readonly threshold: number,
@@ -55,7 +56,16 @@ export class GraceBreaker implements IBreaker {
     this.state = { failures: 0, firstFailureAt: 0 };
   }
 
+  /** The next failure opens the breaker whatever the count: the provider has been silent too long. */
+  trip(): void {
+    this.tripped = true;
+  }
+
   failure(circuit: CircuitState): boolean {
+    if (this.tripped) {
+      this.tripped = false;
+      return true;
+    }
     if (circuit === CircuitState.HalfOpen) return true;
     const now = this.now();
     if (this.state.failures === 0) this.state.firstFailureAt = now;
@@ -76,16 +86,25 @@ export class ProviderHealth {
   private lastErrorMessage: string | undefined;
   private lastProbeAt: Date | undefined;
   private isolation: { dispose(): void } | undefined;
+  private readonly grace: GraceBreaker;
+  /** When the provider last answered anything (a result or an SQL error), in performance.now() time. */
+  private heardAt = performance.now();
+  /** Calls sent and not yet answered: when each started. */
+  private readonly waiting = new Map<number, number>();
+  private callCount = 0;
+  /** How long the provider may have been quiet before a call without that counting as silence. */
+  private quietAllowanceMs = 0;
 
   constructor(
     readonly provider: Provider,
     private readonly options: BreakerOptions = DEFAULT_HEALTH,
   ) {
+    this.grace = new GraceBreaker(options.failureThreshold, options.graceMs);
     this.breaker = circuitBreaker(
       handleWhen((error) => isConnectionFailure(error)),
       {
         halfOpenAfter: new ExponentialBackoff({ initialDelay: options.breakMs, maxDelay: options.maxBreakMs }),
-        breaker: new GraceBreaker(options.failureThreshold, options.graceMs),
+        breaker: this.grace,
       },
     );
   }
@@ -138,19 +157,64 @@ export class ProviderHealth {
       stopWatching = this.breaker.onBreak(() => reject(new AbandonedCallError(this.name)));
     });
     opened.catch(() => undefined);
+    const id = ++this.callCount;
+    this.waiting.set(id, started);
     try {
       const result = await Promise.race([this.breaker.execute(() => fn()), opened]);
-      this.sample(performance.now() - started);
+      this.heardAt = performance.now();
+      this.sample(this.heardAt - started);
       return result;
     } catch (error) {
       if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
         throw new ProviderUnavailableError(this.name, `circuit breaker is ${this.state}`, { cause: error });
       }
       if (isConnectionFailure(error)) this.lastErrorMessage = (error as Error).message;
+      // An SQL error is an answer: the server is there.
+      else this.heardAt = performance.now();
       throw error;
     } finally {
+      this.waiting.delete(id);
       stopWatching?.dispose();
     }
+  }
+
+  /**
+   * How long calls have been waiting on a provider that has answered nothing
+   * since (0 when nothing waits). A slow provider keeps answering, so this
+   * stays near its round trip; a hung one (SIGSTOP, a black-holed path) lets it
+   * grow without bound. Counted from the last answer, but never from earlier
+   * than one probe interval before the oldest waiting call: a quiet spell
+   * before a call is not silence.
+   */
+  silenceMs(now = performance.now()): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const started of this.waiting.values()) oldest = Math.min(oldest, started);
+    if (oldest === Number.POSITIVE_INFINITY) return 0;
+    return now - Math.max(this.heardAt, oldest - this.quietAllowanceMs);
+  }
+
+  /** Start watching: from now on, `heardAt` is kept fresh by probes at least every `probeIntervalMs`. */
+  watchFrom(probeIntervalMs: number): void {
+    this.heardAt = performance.now();
+    this.quietAllowanceMs = probeIntervalMs;
+  }
+
+  /**
+   * Open the breaker when calls have waited more than `limitMs` with no
+   * answer, abandoning every waiting call (they move to the next provider).
+   * Checked again after pending I/O has run, so answers that arrived while this
+   * process was busy (a long GC, a CPU-bound callback) are counted first.
+   */
+  async openIfSilent(limitMs: number): Promise<boolean> {
+    if (this.state !== 'closed' || this.silenceMs() <= limitMs) return false;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const silence = this.silenceMs();
+    if (this.state !== 'closed' || silence <= limitMs) return false;
+    this.grace.trip();
+    const verdict = new ProviderTimeoutError(this.name, limitMs, `any waiting call (silent for ${Math.round(silence)} ms)`);
+    this.lastErrorMessage = verdict.message;
+    await this.breaker.execute(() => Promise.reject(verdict)).catch(() => undefined);
+    return true;
   }
 
   /**

@@ -8,6 +8,8 @@ export interface RouterOptions {
   failover: boolean;
   probeIntervalMs: number;
   probeTimeoutMs: number;
+  /** Calls that wait this long with no answer from their provider open its breaker (a hung server). */
+  silenceMs: number;
   health: BreakerOptions;
   /** Append router events to this JSON Lines file (read by `agentmem status`); none when undefined. */
   eventLog?: string | undefined;
@@ -22,6 +24,7 @@ export const DEFAULT_ROUTER: RouterOptions = {
   failover: CONFIG_DEFAULTS.failover.enabled,
   probeIntervalMs: CONFIG_DEFAULTS.router.probeIntervalMs,
   probeTimeoutMs: CONFIG_DEFAULTS.router.probeTimeoutMs,
+  silenceMs: CONFIG_DEFAULTS.router.silenceMs,
   health: DEFAULT_HEALTH,
   driftCheckMs: 60_000,
   ack: CONFIG_DEFAULTS.replication.ack,
@@ -34,6 +37,7 @@ export function routerOptions(config: AgentmemConfig): Partial<RouterOptions> {
     failover: config.failover.enabled,
     probeIntervalMs: config.router.probeIntervalMs,
     probeTimeoutMs: config.router.probeTimeoutMs,
+    silenceMs: config.router.silenceMs,
     health: {
       ...DEFAULT_HEALTH,
       failureThreshold: config.router.failureThreshold,

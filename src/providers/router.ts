@@ -28,6 +28,9 @@ import { DEFAULT_ROUTER, type RouterOptions } from './router-options.js';
 import { Pause } from './timing.js';
 import type { Provider, Queryable } from './types.js';
 
+/** How often the silence check runs (at most): the bound on how late it notices. */
+const WATCH_TICK_MS = 50;
+
 /** Where the caller's last write went: reads must not return anything older. */
 export interface WriteToken {
   provider: string;
@@ -81,6 +84,8 @@ export class Router extends EventEmitter implements Executor {
   private loop: Promise<void> | undefined;
   private readonly drift: DriftGate;
   private unfencing: Promise<void> | undefined;
+  /** The probe out to each provider, if any. */
+  private readonly probes = new Map<ProviderHealth, Promise<void>>();
 
   private constructor(
     readonly providers: ProviderSet,
@@ -115,45 +120,63 @@ export class Router extends EventEmitter implements Executor {
     return this.hooks.replicatedTo ? this.hooks.replicatedTo(provider, token) : provider === token.provider;
   }
 
-  /** Start the active probes (each provider, every probeIntervalMs, bounded by probeTimeoutMs). */
+  /**
+   * Start watching the providers: a probe (`SELECT 1`, bounded by
+   * probeTimeoutMs) to each every probeIntervalMs, one at a time per provider,
+   * so a slow provider is never sent a pile of them; and, every tick, the
+   * silence check — calls that have waited silenceMs with no answer from
+   * their provider open its breaker and move on. Each provider is watched on
+   * its own: a hung one never delays another's probes.
+   */
   start(): this {
     if (this.running) return this;
     this.running = true;
     this.pause = new Pause();
     // Writes wait for the first drift check, so none lands on a drifted provider at start-up.
     this.drift.ready = this.checkDrift();
+    for (const h of this.healths) h.watchFrom(this.options.probeIntervalMs);
+    const tick = Math.min(WATCH_TICK_MS, this.options.probeIntervalMs);
     this.loop = (async () => {
+      let lastRound = Number.NEGATIVE_INFINITY;
       while (this.running) {
-        // In the background: a slow schema read must not delay the probes.
-        this.drift.checkIfDue(this.healths, this.options.driftCheckMs);
-        // An open breaker refuses the probe until its backoff has passed; then the probe is its half-open trial.
-        const answered = await Promise.all(
-          this.healths.map((h) => (h.state === 'isolated' ? undefined : h.probe(this.options.probeTimeoutMs))),
-        );
-        this.publishMetrics(answered);
-        // In the background too: catching a provider up can take a while, and probes must keep their cadence.
-        this.unfencing ??= this.tryUnfence().finally(() => {
-          this.unfencing = undefined;
-        });
-        await this.pause.for(this.options.probeIntervalMs);
+        await Promise.all(this.healths.map((h) => h.openIfSilent(this.options.silenceMs)));
+        for (const h of this.healths) this.probeIfDue(h);
+        if (performance.now() - lastRound >= this.options.probeIntervalMs) {
+          lastRound = performance.now();
+          // In the background: a slow schema read must not delay the probes.
+          this.drift.checkIfDue(this.healths, this.options.driftCheckMs);
+          // In the background too: catching a provider up can take a while, and probes must keep their cadence.
+          this.unfencing ??= this.tryUnfence().finally(() => {
+            this.unfencing = undefined;
+          });
+        }
+        await this.pause.for(tick);
       }
     })();
     return this;
   }
 
-  /** What this process sees of each provider, for a metrics endpoint in the same process. */
-  private publishMetrics(answered: (boolean | undefined)[]): void {
-    for (const [i, h] of this.healths.entries()) {
-      const up = answered[i];
-      if (up !== undefined) providerUp.set({ provider: h.name }, up ? 1 : 0);
+  /** Probe `h` unless a probe to it is still out or went out less than probeIntervalMs ago. */
+  private probeIfDue(h: ProviderHealth): void {
+    if (h.state === 'isolated' || this.probes.has(h)) return;
+    const last = h.lastProbe?.getTime() ?? 0;
+    if (Date.now() - last < this.options.probeIntervalMs) return;
+    // An open breaker refuses the probe until its backoff has passed; then the probe is its half-open trial.
+    const probe = h.probe(this.options.probeTimeoutMs).then((up) => {
+      providerUp.set({ provider: h.name }, up ? 1 : 0);
       recordPoolStats(h.name, h.provider.poolStats());
-    }
+    });
+    this.probes.set(
+      h,
+      probe.finally(() => this.probes.delete(h)),
+    );
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.pause.wake();
     await this.loop;
+    await Promise.all(this.probes.values());
     await this.unfencing;
     this.loop = undefined;
   }

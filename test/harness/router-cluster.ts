@@ -34,6 +34,7 @@ export async function routedStore(
     directUrls?: (string | undefined)[];
     readMode?: 'primary' | 'nearest';
     queryMs?: number;
+    connectMs?: number;
     /** Off unless asked for: most router tests look at one provider's rows at a time. */
     replication?: { enabled?: boolean; ack?: 'async' | 'sync'; intervalMs?: number };
     tenant?: string;
@@ -48,13 +49,12 @@ export async function routedStore(
         url: options.urls?.[i] ?? s.url(),
         ...(options.directUrls?.[i] ? { directUrl: options.directUrls[i] } : {}),
         pool: { max: 8 },
-        timeouts: { connectMs: 1000, queryMs: options.queryMs ?? 5000, statementMs: 5000, idleInTransactionMs: 5000 },
+        timeouts: { connectMs: options.connectMs ?? 1000, queryMs: options.queryMs ?? 5000, statementMs: 5000, idleInTransactionMs: 5000 },
       })),
       replication: { enabled: false, intervalMs: 200, ack: 'async', batchSize: 1000, ...options.replication },
       router: {
         readMode: options.readMode ?? 'primary',
         probeIntervalMs: 250,
-        probeTimeoutMs: 500,
         failureThreshold: 3,
         graceMs: 2000,
         breakMs: 300,

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
         },
       })),
       replication: { enabled: spec.replication, intervalMs: 200, ack: spec.ack, batchSize: 1000 },
-      router: { readMode: 'primary', probeIntervalMs: 250, probeTimeoutMs: 500, failureThreshold: 3, graceMs: 2000, breakMs: 300 },
+      router: { readMode: 'primary', probeIntervalMs: 250, failureThreshold: 3, graceMs: 2000, breakMs: 300 },
     },
   });
   const memory = await createMemory({ config, tenant: spec.tenant });

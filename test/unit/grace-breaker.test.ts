@@ -34,3 +34,13 @@ describe('GraceBreaker', () => {
     expect(breaker.failure(CircuitState.HalfOpen)).toBe(true);
   });
 });
+
+describe('GraceBreaker.trip', () => {
+  it('makes the next failure open the breaker whatever the count, once', () => {
+    const breaker = new GraceBreaker(3, 2000, () => 0);
+    breaker.trip();
+    expect(breaker.failure(CircuitState.Closed)).toBe(true);
+    // Only that one: the streak rules again after it.
+    expect(breaker.failure(CircuitState.Closed)).toBe(false);
+  });
+});
