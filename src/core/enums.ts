@@ -8,6 +8,8 @@ export const MEMORY_TYPES = [
   'message_user',
   'message_assistant',
   'message_system',
+  'message_tool',
+  'message_developer',
   'context',
   'action',
   'issue',

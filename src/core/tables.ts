@@ -85,6 +85,7 @@ export const TABLES: readonly TableDef[] = [
       col('metadata', 'jsonb'),
       col('started_at', tz),
       col('ended_at', tz),
+      col('external_id', 'text'),
       col('message_count', 'integer', 'local'),
     ],
   ),
@@ -107,6 +108,12 @@ export const TABLES: readonly TableDef[] = [
       col('embedding', 'real[]'),
       col('embedding_model', 'text'),
       col('embedding_dim', 'integer'),
+      // A message's speaker, tool calls, the call it answers, the framework's id, and format fields (migration 0010).
+      col('name', 'text'),
+      col('tool_calls', 'jsonb'),
+      col('tool_call_id', 'text'),
+      col('external_id', 'text'),
+      col('extra', 'jsonb'),
     ],
   ),
   memoryTable(

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'MIGRATION_LOCK_TIMEOUT'
   | 'SCHEMA_DRIFT'
   | 'NOT_FOUND'
+  | 'CONFLICT'
   | 'EMBEDDER_FAILED'
   | 'EMBEDDING_MISMATCH'
   | 'QUERY_FAILED'
@@ -216,5 +217,12 @@ export class EmbeddingMismatchError extends AgentmemError {
 export class BackupError extends AgentmemError {
   constructor(code: BackupErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(code, message, details, options);
+  }
+}
+
+/** The record exists in a state that forbids the call (a deleted session's id, created again). */
+export class ConflictError extends AgentmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('CONFLICT', message, details);
   }
 }

@@ -4,17 +4,37 @@ export { type Atom, type AtomInput, type AtomIssue, atomSchema, validateAtom } f
 export { type AtomHit, AtomSearch, type AtomSearchResult, type SearchMode, type SearchOptions, type VectorMethod } from './atom-search.js';
 export { Atoms } from './atoms.js';
 export { StoreContext } from './context.js';
+export { approximateTokens, type ContextWindowOptions, selectContextWindow } from './context-window.js';
 export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders.js';
+export {
+  type AnthropicTranscript,
+  exportTranscript,
+  fromAnthropic,
+  fromLangChain,
+  fromOpenAI,
+  importTranscript,
+  type StoredMessage,
+  TRANSCRIPT_FORMATS,
+  type TranscriptFormat,
+  toAnthropic,
+  toLangChain,
+  toOpenAI,
+} from './formats/index.js';
 export { type Change, type ChangesFilter, History } from './history.js';
 export { Memories, type Memory, type RecallFilter, type RememberInput } from './memories.js';
-export { approximateTokens, type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';
+export {
+  type ContentPart,
+  contentText,
+  MESSAGE_ROLES,
+  type Message,
+  type MessageContent,
+  type MessageInput,
+  type MessageRole,
+  type ToolCall,
+} from './message-model.js';
 export {
   EXPORT_FORMATS,
   type ExportFormat,
-  MESSAGE_ROLES,
-  type Message,
-  type MessageInput,
-  type MessageRole,
   type Session,
   type SessionFilter,
   type SessionInput,

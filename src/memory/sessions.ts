@@ -1,16 +1,25 @@
 import { z } from 'zod';
 import { MESSAGE_TYPES } from '../core/enums.js';
-import { newId } from '../core/ids.js';
+import { idForKey, newId } from '../core/ids.js';
 import { fromRow, type View, viewColumns } from '../core/tables.js';
-import { NotFoundError, ValidationError } from '../errors/index.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { Queryable } from '../providers/index.js';
 import type { StoreContext } from './context.js';
-import { type ContextWindowOptions, selectContextWindow, toLangChain, toOpenAI } from './message-formats.js';
+import { type ContextWindowOptions, selectContextWindow } from './context-window.js';
+import { exportTranscript, importTranscript, TRANSCRIPT_FORMATS, type TranscriptFormat } from './formats/index.js';
+import {
+  type CheckedMessage,
+  checkMessage,
+  MESSAGE_ROLES,
+  MESSAGE_VIEW,
+  type Message,
+  type MessageInput,
+  messageColumns,
+  roleToType,
+  sessionIdFor,
+  toMessage,
+} from './message-model.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
-
-export const MESSAGE_ROLES = ['user', 'assistant', 'system'] as const;
-export type MessageRole = (typeof MESSAGE_ROLES)[number];
-const roleToType = (role: MessageRole) => `message_${role}` as const;
 
 export interface Session {
   id: string;
@@ -20,22 +29,8 @@ export interface Session {
   metadata: Record<string, unknown>;
   startedAt: Date;
   endedAt: Date | null;
-}
-
-export interface Message {
-  id: string;
-  sessionId: string;
-  role: MessageRole;
-  content: string;
-  metadata: Record<string, unknown>;
-  createdAt: Date;
-  /**
-   * Index in the session's transcript, from 0: the rank of the message in the
-   * order every provider agrees on (see `Sessions`). A message acknowledged
-   * before a failover but replicated after it takes its place in that order,
-   * so the indexes of later messages can grow by one when it arrives.
-   */
-  seq: number;
+  /** The framework's own id of the session (a thread id), unique in the tenant; the id derives from it. */
+  externalId: string | null;
 }
 
 const sessionInput = z
@@ -47,26 +42,16 @@ const sessionInput = z
     metadata: jsonObject.optional(),
     startedAt: timestamp.optional(),
     endedAt: timestamp.nullable().optional(),
+    externalId: cleanText(1000).pipe(z.string().min(1, 'must not be empty')).optional(),
   })
   .strict();
 export type SessionInput = z.input<typeof sessionInput>;
 
-const messageInput = z
-  .object({
-    id: uuid.optional(),
-    role: z.enum(MESSAGE_ROLES),
-    content: z.string(),
-    metadata: jsonObject.optional(),
-    createdAt: timestamp.optional(),
-  })
-  .strict();
-export type MessageInput = z.input<typeof messageInput>;
-
 /** What save() takes, checked before anything else looks inside it. */
 const saveInput = z.object({ session: z.record(z.string(), z.unknown()), messages: z.array(z.unknown()).max(100_000) }).strict();
 
-/** The transcript formats export() writes. */
-export const EXPORT_FORMATS = ['openai', 'langchain', 'agentmem'] as const;
+/** The transcript formats export() writes and importTranscript() reads. */
+export const EXPORT_FORMATS = [...TRANSCRIPT_FORMATS, 'agentmem'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const listFilter = z
@@ -103,38 +88,42 @@ const SESSION_VIEW: View = {
     metadata: 'metadata',
     startedAt: 'started_at',
     endedAt: 'ended_at',
-  },
-  absent: 'null',
-  defaults: { metadata: {} },
-};
-const MESSAGE_VIEW: View = {
-  table: 'memories',
-  fields: {
-    id: 'id',
-    sessionId: 'session_id',
-    memoryType: 'memory_type',
-    content: 'content',
-    metadata: 'metadata',
-    createdAt: 'created_at',
+    externalId: 'external_id',
   },
   absent: 'null',
   defaults: { metadata: {} },
 };
 const SESSION_COLUMNS = viewColumns(SESSION_VIEW);
 const MESSAGE_COLUMNS = viewColumns(MESSAGE_VIEW);
+/** A removed message sent again comes back as sent (ON CONFLICT … WHERE the stored row is a tombstone of the same session). */
+const REVIVE = `user_id = EXCLUDED.user_id, memory_type = EXCLUDED.memory_type, position = EXCLUDED.position,
+  content = EXCLUDED.content, metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at, name = EXCLUDED.name,
+  tool_calls = EXCLUDED.tool_calls, tool_call_id = EXCLUDED.tool_call_id, external_id = EXCLUDED.external_id,
+  extra = EXCLUDED.extra, version = EXCLUDED.version, origin = EXCLUDED.origin, deleted_at = NULL`;
+
+/** A message without an id of its own, imported into a session: its id is its place, so a re-import is the same message. */
+const placeId = (sessionId: string, index: number) => idForKey('', 'imported-message', `${sessionId}\u0000${index}`);
+
+/** An exported session as create()/save() input: the fields only the database sets left out. */
+function stripSessionOutput(session: Record<string, unknown>): SessionInput & { id: string } {
+  const { id, agentId, userId, title, metadata, startedAt, endedAt, externalId } = session;
+  const out: Record<string, unknown> = { id };
+  for (const [key, value] of Object.entries({ agentId, userId, title, metadata, startedAt, endedAt, externalId }))
+    if (value !== null && value !== undefined) out[key] = value;
+  return out as SessionInput & { id: string };
+}
+
+/** An exported message as input: its index and session are the database's. */
+function stripMessageOutput(message: unknown): unknown {
+  if (typeof message !== 'object' || message === null) return message;
+  const { seq: _seq, sessionId: _session, ...input } = message as Record<string, unknown>;
+  return input;
+}
+
 const MESSAGE_TYPE_LIST = MESSAGE_TYPES.map((t) => `'${t}'`).join(', ');
 
 function toSession(row: Record<string, unknown>): Session {
   return fromRow(SESSION_VIEW, row) as unknown as Session;
-}
-
-function toMessage(row: Record<string, unknown>): Message {
-  const { memoryType, ...message } = fromRow(MESSAGE_VIEW, row);
-  return {
-    ...(message as Omit<Message, 'role' | 'seq'>),
-    role: String(memoryType).replace('message_', '') as MessageRole,
-    seq: Number(row.seq),
-  };
 }
 
 /**
@@ -152,23 +141,33 @@ function toMessage(row: Record<string, unknown>): Message {
 export class Sessions {
   constructor(private readonly ctx: StoreContext) {}
 
-  private checkMessage(input: MessageInput, index?: number) {
+  private checkMessage(sessionId: string, input: unknown, index?: number): CheckedMessage {
     const where = index === undefined ? 'message' : `messages[${index}]`;
-    const message = parseInput(messageInput, input, where);
-    checkJson(message.content, `${where}.content`);
-    checkJson(message.metadata ?? {}, `${where}.metadata`);
-    checkSize(message.content, `${where}.content`, this.ctx.limits.maxContentBytes);
-    checkSize(message.metadata ?? {}, `${where}.metadata`, this.ctx.limits.maxContentBytes);
-    return message;
+    return checkMessage(input, where, { sessionId, maxBytes: this.ctx.limits.maxContentBytes, newId });
   }
 
   private checkSession(input: SessionInput) {
     const session = parseInput(sessionInput, input, 'session');
     checkJson(session.metadata ?? {}, 'session.metadata');
     checkSize(session.metadata ?? {}, 'session.metadata', this.ctx.limits.maxContentBytes);
+    if (session.externalId !== undefined) {
+      const derived = sessionIdFor(session.externalId);
+      if (session.id !== undefined && session.id !== derived)
+        throw new ValidationError('invalid session: id and externalId name different sessions (give one of them)', { field: 'session.id' });
+      return { ...session, id: derived };
+    }
     return session;
   }
 
+  /** The id of the session a framework calls `externalId` (a thread id): the same on every provider. */
+  idFor(externalId: string): string {
+    return sessionIdFor(parseInput(cleanText(1000).pipe(z.string().min(1)), externalId, 'external id'));
+  }
+
+  /**
+   * Create a session (or return it, unchanged fields kept, when the id exists).
+   * A deleted session's id is refused with CONFLICT: `restore()` brings it back.
+   */
   async create(input: SessionInput = {}): Promise<Session> {
     const session = this.checkSession(input);
     const id = session.id ?? newId();
@@ -180,6 +179,19 @@ export class Sessions {
       },
       { ids: { sessionId: id } },
     );
+  }
+
+  /** Bring a deleted session back (its messages stay erased); a live session comes back as it is. */
+  async restore(id: string): Promise<Session> {
+    const sessionId = parseInput(uuid, id, 'session id');
+    return this.ctx.write('session.restore', async (tx, { provider }) => {
+      await tx.query(
+        `UPDATE ${this.ctx.table('sessions')} SET deleted_at = NULL, version = $3, origin = $4
+          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NOT NULL`,
+        [this.ctx.tenant, sessionId, this.ctx.version(), provider],
+      );
+      return this.requireSession(tx, sessionId);
+    });
   }
 
   /** The session, or with `asOf` the session as it was then (from the change history). */
@@ -234,37 +246,67 @@ export class Sessions {
           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
         [this.ctx.tenant, sessionId, version, provider],
       );
-      await tx.query(
-        `UPDATE ${this.ctx.table('memories')}
-            SET deleted_at = now(), content = 'null'::jsonb, metadata = '{}'::jsonb, embedding = NULL, version = $3, origin = $4
-          WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL`,
-        [this.ctx.tenant, sessionId, version, provider],
-      );
+      await this.eraseMemories(tx, sessionId, version, provider);
       return rowCount > 0;
     });
+  }
+
+  /**
+   * Remove every message of a session and keep the session: tombstones (the
+   * content erased) that replicate, so no provider brings the messages back.
+   * Returns how many messages were removed.
+   */
+  async clearMessages(id: string): Promise<number> {
+    const sessionId = parseInput(uuid, id, 'session id');
+    return this.ctx.write('session.clearMessages', async (tx, { provider }) => {
+      await this.lockSession(tx, sessionId);
+      return this.eraseMemories(tx, sessionId, this.ctx.version(), provider, true);
+    });
+  }
+
+  /** Tombstone a session's memories (only its messages with `messagesOnly`), erasing their content. */
+  private async eraseMemories(tx: Queryable, sessionId: string, version: string, provider: string, messagesOnly = false): Promise<number> {
+    const { rowCount } = await tx.query(
+      `UPDATE ${this.ctx.table('memories')}
+          SET deleted_at = now(), content = 'null'::jsonb, metadata = '{}'::jsonb, embedding = NULL,
+              name = NULL, tool_calls = NULL, tool_call_id = NULL, extra = NULL, version = $3, origin = $4
+        WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL
+          ${messagesOnly ? `AND memory_type IN (${MESSAGE_TYPE_LIST})` : ''}`,
+      [this.ctx.tenant, sessionId, version, provider],
+    );
+    return rowCount;
   }
 
   /** Append one message. Retrying with the same `id` returns the stored message, never a second copy. */
   async addMessage(sessionId: string, input: MessageInput): Promise<Message> {
     const id = parseInput(uuid, sessionId, 'session id');
-    const message = this.checkMessage(input);
-    const messageId = message.id ?? newId();
+    const message = this.checkMessage(id, input);
+    const messageId = message.id;
+    const own = messageColumns(message);
     // One statement (append_message, migration 0003): lock the session row, insert the
     // message after the session's last position, or return the stored message for this id.
     return this.ctx.write(
       'session.addMessage',
       async (tx, { provider }) => {
-        const { rows } = await tx.query(`SELECT * FROM ${this.ctx.schema}.append_message($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
-          this.ctx.tenant,
-          id,
-          messageId,
-          roleToType(message.role),
-          JSON.stringify(message.content),
-          JSON.stringify(message.metadata ?? {}),
-          message.createdAt ?? new Date(),
-          this.ctx.version(),
-          provider,
-        ]);
+        const { rows } = await tx.query(
+          `SELECT * FROM ${this.ctx.schema}.append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+          [
+            this.ctx.tenant,
+            id,
+            messageId,
+            roleToType(message.role),
+            JSON.stringify(message.content),
+            JSON.stringify(message.metadata ?? {}),
+            message.createdAt ?? new Date(),
+            this.ctx.version(),
+            provider,
+            own.name,
+            own.tool_calls === null ? null : JSON.stringify(own.tool_calls),
+            own.tool_call_id,
+            own.external_id,
+            own.extra === null ? null : JSON.stringify(own.extra),
+          ],
+        );
         // Thrown inside the operation, so the router knows the write did not happen here.
         if (!rows[0]) throw new NotFoundError(`no session ${id}`, { sessionId: id });
         return toMessage(rows[0]);
@@ -282,10 +324,7 @@ export class Sessions {
   async addMessages(sessionId: string, inputs: MessageInput[]): Promise<{ inserted: number; existing: number }> {
     const id = parseInput(uuid, sessionId, 'session id');
     if (!Array.isArray(inputs)) throw new ValidationError('invalid messages: expected an array of messages', { got: typeof inputs });
-    const messages = inputs.map((m, i) => {
-      const message = this.checkMessage(m, i);
-      return { ...message, id: message.id ?? newId() };
-    });
+    const messages = inputs.map((m, i) => this.checkMessage(id, m, i));
     return this.ctx.write(
       'session.addMessages',
       async (tx, { provider }) => {
@@ -337,9 +376,10 @@ export class Sessions {
   }): Promise<{ session: Session; inserted: number; existing: number }> {
     const shape = parseInput(saveInput, snapshot, 'session snapshot');
     const session = this.checkSession(shape.session as SessionInput);
-    if (!session.id) throw new ValidationError('invalid session: id is required to save a session (create() assigns one)');
-    const messages = shape.messages.map((m, i) => this.checkMessage(m as MessageInput, i));
+    if (!session.id)
+      throw new ValidationError('invalid session: an id or an externalId is required to save a session (create() assigns one)');
     const sessionId = session.id;
+    const messages = shape.messages.map((m, i) => this.checkMessage(sessionId, m, i));
     return this.ctx.write('session.save', async (tx, { provider }) => {
       await this.upsertSession(tx, provider, sessionId, session);
       await this.lockSession(tx, sessionId);
@@ -355,7 +395,11 @@ export class Sessions {
     return { session, messages: await this.getMessages(id, options.asOf === undefined ? {} : { asOf: options.asOf }) };
   }
 
-  /** System messages plus the newest turns that fit in `maxTokens`. */
+  /**
+   * System and developer messages plus the newest turns that fit in
+   * `maxTokens`; an assistant's tool calls and their results are kept or
+   * dropped together, and a result whose call is gone is left out.
+   */
   async contextWindow(sessionId: string, maxTokens: number, options: ContextWindowOptions = {}): Promise<Message[]> {
     return selectContextWindow(await this.getMessages(sessionId), maxTokens, options);
   }
@@ -364,25 +408,58 @@ export class Sessions {
     parseInput(z.enum(EXPORT_FORMATS), format, 'export format');
     const loaded = await this.load(sessionId, options);
     if (!loaded) throw new NotFoundError(`no session ${sessionId}`, { sessionId });
-    if (format === 'openai') return toOpenAI(loaded.messages);
-    if (format === 'langchain') return toLangChain(loaded.messages);
-    return loaded;
+    return format === 'agentmem' ? loaded : exportTranscript(format, loaded.messages);
+  }
+
+  /**
+   * Bring a transcript in (OpenAI, Anthropic or LangChain form, or agentmem's
+   * own export) as a session: created when missing, messages appended in order.
+   * Idempotent: importing the same transcript again adds nothing (messages with
+   * ids or external ids keep them; others get ids derived from the session and
+   * their place in the transcript).
+   */
+  async importTranscript(
+    format: ExportFormat,
+    data: unknown,
+    session: SessionInput = {},
+  ): Promise<{ session: Session; inserted: number; existing: number }> {
+    parseInput(z.enum(EXPORT_FORMATS), format, 'import format');
+    if (format === 'agentmem') {
+      const snapshot = parseInput(saveInput, data, 'agentmem session export');
+      const stored = snapshot.session as SessionInput & { id: string };
+      return this.save({
+        session: { ...stripSessionOutput(stored), ...session },
+        messages: snapshot.messages.map((m) => stripMessageOutput(m) as MessageInput),
+      });
+    }
+    const checked = this.checkSession(session);
+    const sessionId = checked.id ?? newId();
+    const messages = importTranscript(format as TranscriptFormat, data).map((m, index) =>
+      m.id || m.externalId ? m : { ...m, id: placeId(sessionId, index) },
+    );
+    return this.save({ session: { ...session, id: sessionId }, messages });
   }
 
   private async upsertSession(tx: Queryable, provider: string, id: string, s: ReturnType<Sessions['checkSession']>): Promise<void> {
     // Fields left out keep their stored value; a re-save that changes nothing
-    // leaves the row (and its version) alone.
-    await tx.query(
-      `INSERT INTO ${this.ctx.table('sessions')} AS s
-         (tenant_id, id, agent_id, user_id, title, metadata, started_at, ended_at, version, origin)
-       VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'::jsonb), $7, $8, $9, $10)
+    // leaves the row (and its version) alone. `prior` is the row before this
+    // statement: a deleted session is not silently left deleted.
+    const { rows } = await tx.query<{ deleted: boolean | null }>(
+      `WITH prior AS (SELECT deleted_at FROM ${this.ctx.table('sessions')} WHERE tenant_id = $1 AND id = $2),
+       upserted AS (
+       INSERT INTO ${this.ctx.table('sessions')} AS s
+         (tenant_id, id, agent_id, user_id, title, metadata, started_at, ended_at, external_id, version, origin)
+       VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'::jsonb), $7, $8, $11, $9, $10)
        ON CONFLICT (tenant_id, id) DO UPDATE
          SET agent_id = coalesce($3, s.agent_id), user_id = coalesce($4, s.user_id), title = coalesce($5, s.title),
-             metadata = coalesce($6::jsonb, s.metadata), ended_at = coalesce($8, s.ended_at),
+             metadata = coalesce($6::jsonb, s.metadata), ended_at = coalesce($8, s.ended_at), external_id = coalesce($11, s.external_id),
              version = EXCLUDED.version, origin = EXCLUDED.origin
          WHERE s.deleted_at IS NULL
-           AND (s.agent_id, s.user_id, s.title, s.metadata, s.ended_at) IS DISTINCT FROM
-               (coalesce($3, s.agent_id), coalesce($4, s.user_id), coalesce($5, s.title), coalesce($6::jsonb, s.metadata), coalesce($8, s.ended_at))`,
+           AND (s.agent_id, s.user_id, s.title, s.metadata, s.ended_at, s.external_id) IS DISTINCT FROM
+               (coalesce($3, s.agent_id), coalesce($4, s.user_id), coalesce($5, s.title), coalesce($6::jsonb, s.metadata),
+                coalesce($8, s.ended_at), coalesce($11, s.external_id))
+       RETURNING 1)
+       SELECT (SELECT deleted_at IS NOT NULL FROM prior) AS deleted`,
       [
         this.ctx.tenant,
         id,
@@ -394,8 +471,13 @@ export class Sessions {
         s.endedAt ?? null,
         this.ctx.version(),
         provider,
+        s.externalId ?? null,
       ],
     );
+    if (rows[0]?.deleted)
+      throw new ConflictError(`session ${id} was deleted; restore it (sessions.restore, \`agentmem session restore\`) or use a new id`, {
+        sessionId: id,
+      });
   }
 
   /**
@@ -416,9 +498,10 @@ export class Sessions {
       [this.ctx.tenant, sessionId, version],
     );
     let next = BigInt(lastRows[0]?.next ?? version);
-    const ids = messages.map((m) => m.id ?? newId());
+    const ids = messages.map((m) => m.id);
+    // Live messages only: a message removed (clearMessages) and sent again comes back.
     const { rows: existingRows } = await tx.query<{ id: string }>(
-      `SELECT id FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      `SELECT id FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL`,
       [this.ctx.tenant, ids],
     );
     const existing = new Set(existingRows.map((r) => r.id));
@@ -436,17 +519,22 @@ export class Sessions {
           content: m.content,
           metadata: m.metadata ?? {},
           created_at: (m.createdAt ?? new Date(now)).toISOString(),
+          ...messageColumns(m),
         },
       ];
     });
     if (!records.length) return 0;
     const { rowCount } = await tx.query(
-      `INSERT INTO ${this.ctx.table('memories')}
-           (tenant_id, id, session_id, user_id, memory_type, position, content, metadata, created_at, version, origin)
-         SELECT $1, r.id, $2, s.user_id, r.memory_type, r.position, r.content, r.metadata, r.created_at, $4, $5
-           FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, memory_type text, position bigint, content jsonb, metadata jsonb, created_at timestamptz)
+      `INSERT INTO ${this.ctx.table('memories')} AS m
+           (tenant_id, id, session_id, user_id, memory_type, position, content, metadata, created_at, version, origin,
+            name, tool_calls, tool_call_id, external_id, extra)
+         SELECT $1, r.id, $2, s.user_id, r.memory_type, r.position, r.content, r.metadata, r.created_at, $4, $5,
+                r.name, r.tool_calls, r.tool_call_id, r.external_id, r.extra
+           FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, memory_type text, position bigint, content jsonb, metadata jsonb,
+                created_at timestamptz, name text, tool_calls jsonb, tool_call_id text, external_id text, extra jsonb)
            LEFT JOIN ${this.ctx.table('sessions')} s ON s.tenant_id = $1 AND s.id = $2
-         ON CONFLICT (tenant_id, id) DO NOTHING`,
+         ON CONFLICT (tenant_id, id) DO UPDATE SET ${REVIVE}
+         WHERE m.deleted_at IS NOT NULL AND m.session_id = EXCLUDED.session_id`,
       [this.ctx.tenant, sessionId, JSON.stringify(records), version, provider],
     );
     return rowCount;

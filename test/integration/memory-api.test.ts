@@ -156,16 +156,10 @@ describe.each(names)('memory API on %s', (name) => {
     const openai = (await m.sessions.export(s.id, 'openai')) as { role: string; content: string }[];
     expect(openai[0]).toEqual({ role: 'system', content: 'You are a helpful agent.' });
     expect(openai).toHaveLength(7);
-    const langchain = (await m.sessions.export(s.id, 'langchain')) as { id: string[]; kwargs: { content: string } }[];
-    expect(langchain.map((x) => x.id[2])).toEqual([
-      'SystemMessage',
-      'HumanMessage',
-      'AIMessage',
-      'HumanMessage',
-      'AIMessage',
-      'HumanMessage',
-      'AIMessage',
-    ]);
+    // LangChain's stored-message form (what mapStoredMessagesToChatMessages reads).
+    const langchain = (await m.sessions.export(s.id, 'langchain')) as { type: string; data: { content: string; id: string } }[];
+    expect(langchain.map((x) => x.type)).toEqual(['system', 'human', 'ai', 'human', 'ai', 'human', 'ai']);
+    expect(langchain[0]?.data).toEqual({ content: 'You are a helpful agent.', id: window[0]?.id });
     await expect(m.sessions.export(randomUUID(), 'openai')).rejects.toBeInstanceOf(NotFoundError);
   });
 

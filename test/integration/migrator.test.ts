@@ -64,7 +64,7 @@ describe('migrator on real PostgreSQL servers', () => {
     const schema = 'concurrent';
     const providers = Array.from({ length: 10 }, () => provider(0));
     const runs = await Promise.all(providers.map((p) => new Migrator(p, { schema }).up()));
-    const applied = runs.flatMap((r) => r.steps.map((s) => s.version)).sort();
+    const applied = runs.flatMap((r) => r.steps.map((s) => s.version)).sort((a, b) => a - b);
     expect(applied).toEqual(loadMigrations().map((m) => m.version));
     const { rows } = await providers[0]!.query<{ version: number; n: string }>(
       `SELECT version, count(*)::text AS n FROM ${schema}.schema_versions GROUP BY version`,
