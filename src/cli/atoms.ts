@@ -1,19 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { MAX_CONTENT_BYTES } from '../config/index.js';
 import { ValidationError } from '../errors/index.js';
 import { type AtomImportReport, type AtomSearchResult, importAtoms, parseAtomsText, validateAtomEntries } from '../memory/index.js';
 import { withMemory } from './context.js';
 import { EXIT, out } from './output.js';
-import { collect, fraction, positiveInt } from './parsers.js';
-
-function readInput(file: string): string {
-  try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (error) {
-    throw new ValidationError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-}
+import { collect, fraction, positiveInt, readInput } from './parsers.js';
 
 function printReport(report: AtomImportReport): void {
   const verb = report.dryRun ? 'would import' : 'imported';

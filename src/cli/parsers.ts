@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
+import { ValidationError } from '../errors/index.js';
 
 export function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number');
@@ -74,4 +76,13 @@ export function pointInTime(value: string): Date {
   if (Number.isNaN(at.getTime()))
     throw new InvalidArgumentError('must be a time (ISO 8601, e.g. 2026-11-25T10:00:00Z) or a duration ago (e.g. 2h)');
   return at;
+}
+
+/** A file's text, or standard input for `-`; an unreadable file is a usage-class error. */
+export function readInput(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new ValidationError(`cannot read ${file}: ${(error as Error).message}`);
+  }
 }

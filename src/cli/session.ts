@@ -1,8 +1,17 @@
 import { Command, Option } from 'commander';
-import { EXPORT_FORMATS } from '../memory/index.js';
+import { ValidationError } from '../errors/index.js';
+import { contentText, EXPORT_FORMATS, type Message } from '../memory/index.js';
 import { withMemory } from './context.js';
 import { EXIT, out, table } from './output.js';
-import { pointInTime, positiveInt } from './parsers.js';
+import { pointInTime, positiveInt, readInput } from './parsers.js';
+
+/** One transcript line: index, time, role, speaker, text, and tool calls or the call answered. */
+function messageLine(m: Message): string {
+  const who = m.name ? `${m.role} (${m.name})` : m.role;
+  const calls = m.toolCalls?.length ? ` -> ${m.toolCalls.map((c) => `${c.name}#${c.id}(${typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments)})`).join(', ')}` : '';
+  const answers = m.toolCallId ? `[answers ${m.toolCallId}] ` : '';
+  return `  [${m.seq}] ${m.createdAt.toISOString()} ${who.padEnd(9)} ${answers}${contentText(m.content)}${calls}`;
+}
 
 export function sessionCommand(): Command {
   const session = new Command('session').description('list, show and export agent sessions');
@@ -66,19 +75,96 @@ export function sessionCommand(): Command {
         out.line(
           `agent ${s.agentId ?? '-'}  user ${s.userId ?? '-'}  started ${s.startedAt.toISOString()}  ${s.endedAt ? `ended ${s.endedAt.toISOString()}` : 'active'}`,
         );
-        for (const m of loaded.messages) out.line(`  [${m.seq}] ${m.createdAt.toISOString()} ${m.role.padEnd(9)} ${m.content}`);
+        for (const m of loaded.messages) out.line(messageLine(m));
         return EXIT.ok;
       });
     });
   session
     .command('export')
-    .description('print a session as JSON in OpenAI, LangChain or agentmem form')
+    .description('print a session as JSON in OpenAI, Anthropic, LangChain (stored messages) or agentmem form')
     .argument('<id>', 'session id')
     .addOption(new Option('--format <format>', 'transcript format').choices(EXPORT_FORMATS).default('agentmem'))
     .option('--as-of <time>', 'as it was at this time (ISO 8601, or a duration ago such as 2h), from the change history', pointInTime)
     .action(async (id: string, flags, command: Command) => {
       await withMemory(command, async (memory) => {
         out.json(await memory.sessions.export(id, flags.format, flags.asOf ? { asOf: flags.asOf } : {}));
+      });
+    });
+  session
+    .command('import')
+    .description('bring a transcript in as a session (created when missing); importing it again adds nothing')
+    .argument('<file>', 'JSON file with the transcript, or - for standard input')
+    .addOption(new Option('--format <format>', 'transcript format').choices(EXPORT_FORMATS).default('agentmem'))
+    .option('--session <id>', 'into this session (a UUID)')
+    .option('--external-id <id>', "into the session with this external id (a framework's thread id)")
+    .option('--title <title>', 'title of a session created by the import')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, flags, command: Command) => {
+      let data: unknown;
+      try {
+        data = JSON.parse(readInput(file));
+      } catch (error) {
+        if (error instanceof ValidationError) throw error;
+        throw new ValidationError(`${file} is not JSON: ${(error as Error).message}`);
+      }
+      await withMemory(command, async (memory) => {
+        const into = {
+          ...(flags.session ? { id: flags.session } : {}),
+          ...(flags.externalId ? { externalId: flags.externalId } : {}),
+          ...(flags.title ? { title: flags.title } : {}),
+        };
+        const result = await memory.sessions.importTranscript(flags.format, data, into);
+        if (flags.json) return out.json({ sessionId: result.session.id, inserted: result.inserted, existing: result.existing });
+        out.line(`session ${result.session.id}: ${result.inserted} messages imported, ${result.existing} already there`);
+      });
+    });
+  session
+    .command('clear')
+    .description('remove every message of a session and keep the session (tombstones that replicate; the content is erased)')
+    .argument('<id>', 'session id')
+    .option('--yes', 'required: the messages cannot be brought back')
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, flags, command: Command) => {
+      if (!flags.yes) {
+        out.note('agentmem: session clear erases the messages for good; pass --yes to go ahead');
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      await withMemory(command, async (memory) => {
+        const removed = await memory.sessions.clearMessages(id);
+        if (flags.json) return out.json({ sessionId: id, removed });
+        out.line(`session ${id}: ${removed} messages removed`);
+      });
+    });
+  session
+    .command('delete')
+    .description('delete a session and erase its messages (tombstones that replicate); `session restore` brings the session back, empty')
+    .argument('<id>', 'session id')
+    .option('--yes', 'required: the messages cannot be brought back')
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, flags, command: Command) => {
+      if (!flags.yes) {
+        out.note('agentmem: session delete erases the messages for good; pass --yes to go ahead');
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      process.exitCode = await withMemory(command, async (memory) => {
+        const deleted = await memory.sessions.delete(id);
+        if (flags.json) out.json({ sessionId: id, deleted });
+        else out.line(deleted ? `session ${id} deleted` : `agentmem: no session ${id}`);
+        return deleted ? EXIT.ok : EXIT.failure;
+      });
+    });
+  session
+    .command('restore')
+    .description('bring a deleted session back under its id (its messages stay erased)')
+    .argument('<id>', 'session id')
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, flags, command: Command) => {
+      await withMemory(command, async (memory) => {
+        const restored = await memory.sessions.restore(id);
+        if (flags.json) return out.json(restored);
+        out.line(`session ${restored.id} restored`);
       });
     });
   return session;

@@ -46,6 +46,55 @@ describe('agentmem memory commands on the embedded default', () => {
     expect(badId.stderr).toMatch(/session id/);
   });
 
+  it('session import, export in every format, clear, delete and restore', async () => {
+    const transcript = join(cwd, 'openai.json');
+    const messages = [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'weather in Paris?', name: 'dana' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }],
+      },
+      { role: 'tool', tool_call_id: 'call_1', content: '18C' },
+      { role: 'assistant', content: 'It is 18C.' },
+    ];
+    writeFileSync(transcript, JSON.stringify(messages));
+    const imported = await cli('session', 'import', transcript, '--format', 'openai', '--external-id', 'thread-cli', '--json');
+    expect(imported.code).toBe(0);
+    const { sessionId, inserted } = json(imported.stdout);
+    expect(inserted).toBe(5);
+    expect(
+      json((await cli('session', 'import', transcript, '--format', 'openai', '--external-id', 'thread-cli', '--json')).stdout),
+    ).toMatchObject({
+      sessionId,
+      inserted: 0,
+      existing: 5,
+    });
+    expect(json((await cli('session', 'export', sessionId, '--format', 'openai')).stdout)).toEqual(messages);
+    const anthropic = json((await cli('session', 'export', sessionId, '--format', 'anthropic')).stdout);
+    expect(anthropic.system).toBe('be brief');
+    expect(anthropic.messages[2]).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: '18C' }] });
+    const langchain = json((await cli('session', 'export', sessionId, '--format', 'langchain')).stdout);
+    expect(langchain.map((m: { type: string }) => m.type)).toEqual(['system', 'human', 'ai', 'tool', 'ai']);
+    const show = await cli('session', 'show', sessionId);
+    expect(show.stdout).toMatch(/assistant .*-> weather#call_1\(\{"city":"Paris"\}\)/);
+    expect(show.stdout).toMatch(/tool +\[answers call_1\] 18C/);
+    const badJson = join(cwd, 'bad.json');
+    writeFileSync(badJson, '{ not json');
+    expect((await cli('session', 'import', badJson, '--format', 'openai')).code).toBe(2);
+    expect((await cli('session', 'clear', sessionId)).code).toBe(2);
+    expect(json((await cli('session', 'clear', sessionId, '--yes', '--json')).stdout)).toEqual({ sessionId, removed: 5 });
+    expect((await cli('session', 'delete', sessionId, '--yes')).code).toBe(0);
+    const recreate = await cli('session', 'import', transcript, '--format', 'openai', '--external-id', 'thread-cli');
+    expect(recreate.code).toBe(1);
+    expect(recreate.stderr).toMatch(/was deleted; restore it/);
+    expect((await cli('session', 'restore', sessionId)).code).toBe(0);
+    expect(
+      json((await cli('session', 'import', transcript, '--format', 'openai', '--external-id', 'thread-cli', '--json')).stdout).inserted,
+    ).toBe(5);
+  });
+
   it('memory add and search, with validation errors as exit 2', async () => {
     const added = await cli(
       'memory',
