@@ -127,6 +127,43 @@ describe('replication (change capture and apply)', () => {
     ]);
   });
 
+  it('a tool-using transcript, its external ids, a clear and a re-add replicate whole; the same external id on two providers is one row', async () => {
+    const providers = [provider('p1'), provider('p2'), provider('p3')];
+    const on1 = await storeOn('p1', 'rich');
+    const on2 = await storeOn('p2', 'rich');
+    const session = await on1.sessions.create({ externalId: 'thread-r' });
+    const turn = [
+      { role: 'developer' as const, content: 'be exact' },
+      { role: 'user' as const, name: 'eve', externalId: 'm-1', content: [{ type: 'text', text: 'look this up' }] },
+      {
+        role: 'assistant' as const,
+        content: '',
+        externalId: 'm-2',
+        toolCalls: [{ id: 'call_9', name: 'lookup', arguments: '{"q":"x"}' }],
+        extra: { openai: { refusal: null } },
+      },
+      { role: 'tool' as const, toolCallId: 'call_9', name: 'lookup', externalId: 'm-3', content: 'found' },
+    ];
+    await on1.sessions.addMessages(session.id, turn);
+    await runSync(providers, replicator);
+    // Written again on p2 under the same external ids (a framework retrying elsewhere): the same rows, no copies.
+    expect(await on2.sessions.addMessages(session.id, turn.slice(1))).toEqual({ inserted: 0, existing: 3 });
+    expect((await on2.sessions.create({ externalId: 'thread-r' })).id).toBe(session.id);
+    expect(await on2.sessions.load(session.id)).toEqual(await on1.sessions.load(session.id));
+    // Cleared on p2, one message sent again on p1 after the clear arrived there: every provider agrees.
+    expect(await on2.sessions.clearMessages(session.id)).toBe(4);
+    await runSync(providers, replicator);
+    await on1.sessions.addMessage(session.id, turn[1] as (typeof turn)[1]);
+    await runSync(providers, replicator);
+    const on3 = await storeOn('p3', 'rich');
+    const everywhere = await Promise.all([on1, on2, on3].map((m) => m.sessions.getMessages(session.id)));
+    expect(everywhere.map((ms) => ms.map((m) => m.externalId))).toEqual([['m-1'], ['m-1'], ['m-1']]);
+    expect(everywhere[2]).toEqual(everywhere[0]);
+    const report = await verifyProviders(providers, 'agentmem');
+    expect(report.differences).toEqual([]);
+    expect(report.equal).toBe(true);
+  });
+
   it('concurrent updates of one setting on two providers converge to the same value', async () => {
     const p1 = provider('p1');
     const p2 = provider('p2');
