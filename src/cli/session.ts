@@ -8,7 +8,9 @@ import { pointInTime, positiveInt, readInput } from './parsers.js';
 /** One transcript line: index, time, role, speaker, text, and tool calls or the call answered. */
 function messageLine(m: Message): string {
   const who = m.name ? `${m.role} (${m.name})` : m.role;
-  const calls = m.toolCalls?.length ? ` -> ${m.toolCalls.map((c) => `${c.name}#${c.id}(${typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments)})`).join(', ')}` : '';
+  const calls = m.toolCalls?.length
+    ? ` -> ${m.toolCalls.map((c) => `${c.name}#${c.id}(${typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments)})`).join(', ')}`
+    : '';
   const answers = m.toolCallId ? `[answers ${m.toolCallId}] ` : '';
   return `  [${m.seq}] ${m.createdAt.toISOString()} ${who.padEnd(9)} ${answers}${contentText(m.content)}${calls}`;
 }
