@@ -17,13 +17,18 @@
 import { BaseListChatMessageHistory } from '@langchain/core/chat_history';
 import { type BaseMessage, mapChatMessagesToStoredMessages, mapStoredMessagesToChatMessages } from '@langchain/core/messages';
 import { fromLangChain, type SessionInput, type StoredMessage, toLangChain } from '../memory/index.js';
-import type { AgentMemory } from '../memory/store.js';
+import type { Sessions } from '../memory/sessions.js';
+
+/** What the history needs of a store (an AgentMemory): its sessions. */
+export interface SessionStore {
+  sessions: Pick<Sessions, 'idFor' | 'export' | 'addMessages' | 'clearMessages' | 'create'>;
+}
 
 /** By code, not class: the memory may come from another copy of agentmem than this adapter. */
 const notFound = (error: unknown) => (error as { code?: unknown } | null)?.code === 'NOT_FOUND';
 
 export interface AgentmemChatMessageHistoryInput {
-  memory: AgentMemory;
+  memory: SessionStore;
   /** LangChain's session (thread) id, any string: the agentmem session with this external id, created on the first write. */
   sessionId: string;
   /** Fields for the session when it is created (agent, user, title, metadata). */
@@ -32,7 +37,7 @@ export interface AgentmemChatMessageHistoryInput {
 
 export class AgentmemChatMessageHistory extends BaseListChatMessageHistory {
   lc_namespace = ['agentmem', 'langchain', 'chat_history'];
-  private readonly memory: AgentMemory;
+  private readonly memory: SessionStore;
   private readonly externalId: string;
   private readonly sessionFields: Omit<SessionInput, 'id' | 'externalId'>;
   private created = false;

@@ -114,6 +114,10 @@ export const TABLES: readonly TableDef[] = [
       col('tool_call_id', 'text'),
       col('external_id', 'text'),
       col('extra', 'jsonb'),
+      // A keyed memory's address and last replacement (memory.items, migration 0010).
+      col('namespace', 'text[]'),
+      col('item_key', 'text'),
+      col('updated_at', tz),
     ],
   ),
   memoryTable(

@@ -21,6 +21,7 @@ export {
   toOpenAI,
 } from './formats/index.js';
 export { type Change, type ChangesFilter, History } from './history.js';
+export { type Item, type ItemPut, type ItemSearch, Items, type NamespaceQuery } from './items.js';
 export { Memories, type Memory, type RecallFilter, type RememberInput } from './memories.js';
 export {
   type ContentPart,

@@ -5,6 +5,7 @@ import { Atoms } from './atoms.js';
 import { StoreContext } from './context.js';
 import { createEmbedder, type Embedder } from './embedders.js';
 import { History } from './history.js';
+import { Items } from './items.js';
 import { Memories } from './memories.js';
 import { Sessions } from './sessions.js';
 import { Settings } from './settings.js';
@@ -58,6 +59,8 @@ export interface StoreOptions {
 export class AgentMemory {
   readonly sessions: Sessions;
   readonly memories: Memories;
+  /** Keyed memories: a value at a namespace path and key, replaced in place (LangGraph's store model). */
+  readonly items: Items;
   readonly atoms: Atoms;
   readonly settings: Settings;
   readonly history: History;
@@ -71,6 +74,7 @@ export class AgentMemory {
   ) {
     this.sessions = new Sessions(context);
     this.memories = new Memories(context);
+    this.items = new Items(context);
     this.atoms = new Atoms(context);
     this.settings = new Settings(context, config.settings.cacheTtlMs);
     this.history = new History(context);

@@ -70,7 +70,9 @@ describe.each(names)('agentmem/langchain on %s', (name) => {
       const have = (got[i] as BaseMessage).toDict();
       expect(have.type, `${i}`).toBe(want.type);
       for (const field of Object.keys({ ...want.data, ...have.data })) {
-        expect((have.data as Record<string, unknown>)[field], `${i}.${field}`).toEqual((want.data as Record<string, unknown>)[field]);
+        expect((have.data as unknown as Record<string, unknown>)[field], `${i}.${field}`).toEqual(
+          (want.data as unknown as Record<string, unknown>)[field],
+        );
       }
     }
     // Tool results come back as ToolMessages, the calls as tool_calls: the types LangChain's agents need.

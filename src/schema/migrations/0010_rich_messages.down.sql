@@ -46,6 +46,8 @@ ALTER TABLE {{schema}}.memories ADD CONSTRAINT memories_memory_type_check CHECK 
 ALTER TABLE {{schema}}.memories
   DROP COLUMN name, DROP COLUMN tool_calls, DROP COLUMN tool_call_id, DROP COLUMN external_id, DROP COLUMN extra;
 ALTER TABLE {{schema}}.sessions DROP COLUMN external_id;
+DROP INDEX {{schema}}.memories_namespace_idx;
+ALTER TABLE {{schema}}.memories DROP COLUMN namespace, DROP COLUMN item_key, DROP COLUMN updated_at;
 
 CREATE OR REPLACE FUNCTION {{schema}}.count_messages() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -20,6 +20,14 @@ ALTER TABLE {{schema}}.memories
   ADD COLUMN extra jsonb;
 ALTER TABLE {{schema}}.sessions ADD COLUMN external_id text;
 
+-- Keyed memories (memory.items; LangGraph's store): a namespace path and a key
+-- address a memory whose value is replaced in place; the id derives from them.
+ALTER TABLE {{schema}}.memories
+  ADD COLUMN namespace text[],
+  ADD COLUMN item_key text,
+  ADD COLUMN updated_at timestamptz;
+CREATE INDEX memories_namespace_idx ON {{schema}}.memories (tenant_id, namespace) WHERE namespace IS NOT NULL;
+
 CREATE OR REPLACE FUNCTION {{schema}}.count_messages() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
