@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_TIMEOUTS, redactUrl } from '../config/index.js';
 import { idForKey } from '../core/ids.js';
-import { type AgentMemory, validateAtom } from '../memory/index.js';
+import { type AgentMemory, type ToolCall, validateAtom } from '../memory/index.js';
 import { PgProvider, type Queryable } from '../providers/index.js';
 import { MEMORY_TYPES, type MemoryType, table } from '../schema/index.js';
 
@@ -45,12 +45,64 @@ interface Counts {
   existing: number;
 }
 
-const ROLES = ['user', 'assistant', 'system'] as const;
+const ROLES = ['user', 'assistant', 'system', 'tool'] as const;
+type LegacyRole = (typeof ROLES)[number];
+
+/** A legacy tool call, OpenAI-shaped ({id, function: {name, arguments}}) or flat ({id, name, arguments | args}). */
+function legacyToolCall(value: unknown): ToolCall | undefined {
+  const call = asObject(value);
+  const fn = asObject(call.function);
+  const name = typeof fn.name === 'string' ? fn.name : call.name;
+  if (typeof call.id !== 'string' || typeof name !== 'string') return undefined;
+  return { id: call.id, name, arguments: fn.arguments ?? call.arguments ?? call.args ?? {} };
+}
+
+/**
+ * The tool and speaker fields of a legacy message, where its row has them —
+ * beside role and content, or (tool calls and the call answered, in the
+ * Python Message's only free field) in its metadata, taken out of it.
+ */
+function legacyToolFields(
+  entry: Record<string, unknown>,
+  metadata: Record<string, unknown>,
+): { name?: string; toolCalls?: ToolCall[]; toolCallId?: string; metadata: Record<string, unknown> } {
+  const { tool_calls, tool_call_id, ...rest } = metadata;
+  const pick = (key: string, fromMetadata: unknown) => entry[key] ?? fromMetadata;
+  const out: ReturnType<typeof legacyToolFields> = { metadata: rest };
+  // A name in the metadata may mean anything (a user's name): only the message's own is its speaker.
+  const speaker = entry.name;
+  if (typeof speaker === 'string' && speaker) out.name = speaker;
+  const calls = pick('tool_calls', tool_calls);
+  if (Array.isArray(calls) && calls.length) {
+    const parsed = calls.map(legacyToolCall);
+    if (parsed.every((c): c is ToolCall => c !== undefined)) out.toolCalls = parsed;
+    else out.metadata.tool_calls = calls; // not a shape we know: kept as it was
+  }
+  const answers = pick('tool_call_id', tool_call_id);
+  if (typeof answers === 'string' && answers) out.toolCallId = answers;
+  return out;
+}
+
+/** A legacy message as our input: tool calls only on an assistant, a call id only on a tool message (else kept in metadata). */
+function withToolFields(role: LegacyRole, fields: ReturnType<typeof legacyToolFields>) {
+  const { metadata, ...tool } = fields;
+  const kept = { ...metadata };
+  if (tool.toolCalls && role !== 'assistant') {
+    kept.tool_calls = tool.toolCalls;
+    delete tool.toolCalls;
+  }
+  if (tool.toolCallId && role !== 'tool') {
+    kept.tool_call_id = tool.toolCallId;
+    delete tool.toolCallId;
+  }
+  return { ...tool, metadata: kept };
+}
 const counts = (): Counts => ({ read: 0, imported: 0, existing: 0 });
-const ROLE_OF: Partial<Record<MemoryType, 'user' | 'assistant' | 'system'>> = {
+const ROLE_OF: Partial<Record<MemoryType, LegacyRole>> = {
   message_user: 'user',
   message_assistant: 'assistant',
   message_system: 'system',
+  message_tool: 'tool',
 };
 
 async function tableColumns(db: Queryable, table: string): Promise<Map<string, string> | undefined> {
@@ -98,24 +150,38 @@ const asObject = (value: unknown): Record<string, unknown> =>
 function legacyMessage(
   content: unknown,
   metadataColumn: unknown,
-  typeRole: 'user' | 'assistant' | 'system',
-): { role: 'user' | 'assistant' | 'system'; content: string; metadata: Record<string, unknown>; index: unknown; timestamp?: string } {
+  typeRole: LegacyRole,
+): {
+  role: LegacyRole;
+  content: string;
+  metadata: Record<string, unknown>;
+  index: unknown;
+  timestamp?: string;
+  name?: string;
+  toolCalls?: ToolCall[];
+  toolCallId?: string;
+} {
   const parsed = parseJson(content);
   const column = asObject(parseJson(metadataColumn));
   const envelope = asObject(parsed);
   if (typeof envelope.content === 'string') {
-    const role = envelope.role === 'user' || envelope.role === 'assistant' || envelope.role === 'system' ? envelope.role : typeRole;
+    const role = ROLES.find((r) => r === envelope.role) ?? typeRole;
     const timestamp = utcIso(envelope.timestamp);
     return {
       role,
       content: envelope.content,
-      metadata: { ...column, ...asObject(envelope.metadata) },
+      ...withToolFields(role, legacyToolFields(envelope, { ...column, ...asObject(envelope.metadata) })),
       index: envelope.message_index ?? column.message_index ?? null,
       ...(timestamp ? { timestamp } : {}),
     };
   }
   const { message_index: index = null, ...metadata } = column;
-  return { role: typeRole, content: typeof parsed === 'string' ? parsed : JSON.stringify(parsed), metadata, index };
+  return {
+    role: typeRole,
+    content: typeof parsed === 'string' ? parsed : JSON.stringify(parsed),
+    ...withToolFields(typeRole, legacyToolFields({}, metadata)),
+    index,
+  };
 }
 
 const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
@@ -209,11 +275,21 @@ async function importSessionMemories(memory: AgentMemory, source: Queryable, rep
       }
       seen.add(key);
       const at = message.timestamp ?? row.created_at;
+      if (message.role === 'tool' && !message.toolCallId) {
+        report.skipped.push({
+          table: 'session_memories',
+          reason: `session ${legacySession}: a tool message without the tool call it answers`,
+        });
+        continue;
+      }
       messages.push({
         id: idForKey(tenant, 'legacy-message', `${legacySession}\u0000${hash([message.role, message.content, message.index])}`),
         role: message.role,
         content: message.content,
         metadata: message.metadata,
+        ...(message.name ? { name: message.name } : {}),
+        ...(message.toolCalls ? { toolCalls: message.toolCalls } : {}),
+        ...(message.toolCallId ? { toolCallId: message.toolCallId } : {}),
         ...(at ? { createdAt: new Date(at) } : {}),
         index: typeof message.index === 'number' ? message.index : Number.POSITIVE_INFINITY,
       });
@@ -317,13 +393,24 @@ async function importConversations(memory: AgentMemory, source: Queryable, repor
       }
       report.messages.read++;
       const at = utcIso(m.timestamp);
-      const { role: _r, content: _c, timestamp: _t, ...rest } = m;
+      const { role: _r, content: _c, timestamp: _t, name: _n, tool_calls: _tc, tool_call_id: _ti, ...rest } = m;
+      // Message.to_dict() nests the message's metadata: tool fields may be in there.
+      const nested = rest.metadata && typeof rest.metadata === 'object' && !Array.isArray(rest.metadata);
+      const found = legacyToolFields(m, nested ? asObject(rest.metadata) : rest);
+      const fields = withToolFields(role, nested ? { ...found, metadata: { ...rest, metadata: found.metadata } } : found);
+      if (role === 'tool' && !fields.toolCallId) {
+        report.skipped.push({
+          table: 'conversation_sessions',
+          reason: `session ${row.session_id}: message ${index} is a tool message without the tool call it answers`,
+        });
+        return [];
+      }
       return [
         {
           id: idForKey(tenant, 'legacy-conversation-message', `${row.session_id}\u0000${index}`),
           role,
           content: m.content,
-          metadata: rest,
+          ...fields,
           ...(at ? { createdAt: new Date(at) } : {}),
         },
       ];

@@ -104,7 +104,14 @@ INSERT INTO conversation_sessions (session_id, user_id, telegram_user_id, messag
   ('test_session_001', 'test_user_free', 123456789,
    '[{"role": "user", "content": "Motor running hot", "timestamp": "2025-12-15T10:00:00Z"},
      {"role": "assistant", "content": "Let me help diagnose that...", "timestamp": "2025-12-15T10:00:05Z"}]',
-   'overheating motor, user on free tier', 'motor overheating', '2025-12-15T10:00:00', '2025-12-15T10:00:05');
+   'overheating motor, user on free tier', 'motor overheating', '2025-12-15T10:00:00', '2025-12-15T10:00:05'),
+  ('test_session_002', 'test_user_pro', 987654321,
+   '[{"role": "user", "content": "Check pump 4", "name": "tech_ann", "timestamp": "2025-12-16T08:00:00Z"},
+     {"role": "assistant", "content": "", "tool_calls": [{"id": "call_p4", "type": "function", "function": {"name": "read_sensor", "arguments": "{\\"pump\\": 4}"}}], "timestamp": "2025-12-16T08:00:01Z"},
+     {"role": "tool", "tool_call_id": "call_p4", "name": "read_sensor", "content": "vibration 7.1 mm/s", "timestamp": "2025-12-16T08:00:02Z"},
+     {"role": "tool", "name": "read_sensor", "content": "orphan without a call id", "timestamp": "2025-12-16T08:00:02Z"},
+     {"role": "assistant", "content": "Pump 4 vibration is high.", "metadata": {"tool_calls": [{"id": "call_old", "name": "lookup", "args": {"q": "pump"}}]}, "timestamp": "2025-12-16T08:00:03Z"}]',
+   NULL, 'pump vibration', '2025-12-16T08:00:00', '2025-12-16T08:00:03');
 `;
 
 let cluster: PgCluster;
@@ -132,8 +139,8 @@ describe('agentmem import legacy', () => {
     expect(dryReport).toMatchObject({
       dryRun: true,
       sessions: { read: 2, imported: 0 },
-      conversations: { read: 1, imported: 0 },
-      messages: { read: 12, duplicates: 5 },
+      conversations: { read: 2, imported: 0 },
+      messages: { read: 17, duplicates: 5 },
       atoms: { read: 4 },
     });
     expect(dry.stdout).not.toContain(TEST_PASSWORD);
@@ -142,20 +149,23 @@ describe('agentmem import legacy', () => {
     expect(first.code).toBe(1); // two atoms were invalid
     const report = JSON.parse(first.stdout);
     expect(report.sessions).toEqual({ read: 2, imported: 2, existing: 0 });
-    expect(report.conversations).toEqual({ read: 1, imported: 1, existing: 0 });
-    expect(report.messages).toEqual({ read: 12, imported: 7, existing: 0, duplicates: 5 });
+    expect(report.conversations).toEqual({ read: 2, imported: 2, existing: 0 });
+    expect(report.messages).toEqual({ read: 17, imported: 11, existing: 0, duplicates: 5 });
     expect(report.memories).toEqual({ read: 2, imported: 2, existing: 0 });
     expect(report.atoms).toMatchObject({ read: 4, imported: 2, existing: 0 });
     expect(report.atoms.invalid.map((i: { atomId: string }) => i.atomId)).toEqual(['Acme:pump:no-url', 'BAD ID']);
     expect(report.atoms.invalid[0].reasons.join(' ')).toMatch(/sourceUrl/);
     expect(report.settings).toEqual({ read: 6, imported: 4, existing: 0, shadowed: ['llm.DEFAULT_MODEL'] });
-    expect(report.skipped).toEqual([]);
+    // A tool result that does not say which call it answers cannot be sent to a model: reported, not imported.
+    expect(report.skipped).toEqual([
+      { table: 'conversation_sessions', reason: 'session test_session_002: message 3 is a tool message without the tool call it answers' },
+    ]);
 
     const second = await runCli(['import', 'legacy', '--from', from, '--json'], { cwd });
     const again = JSON.parse(second.stdout);
     expect(again.sessions).toEqual({ read: 2, imported: 0, existing: 2 });
-    expect(again.conversations).toEqual({ read: 1, imported: 0, existing: 1 });
-    expect(again.messages).toMatchObject({ imported: 0, existing: 7 });
+    expect(again.conversations).toEqual({ read: 2, imported: 0, existing: 2 });
+    expect(again.messages).toMatchObject({ imported: 0, existing: 11 });
     expect(again.memories).toEqual({ read: 2, imported: 0, existing: 2 });
     expect(again.atoms).toMatchObject({ imported: 0, existing: 2 });
     expect(again.settings).toEqual({ read: 6, imported: 0, existing: 4, shadowed: ['llm.DEFAULT_MODEL'] });
@@ -166,7 +176,29 @@ describe('agentmem import legacy', () => {
     const memory = await createMemory({ config });
     try {
       const sessions = await memory.sessions.list();
-      expect(sessions.map((s) => s.title ?? '').sort()).toEqual(['', 'Pump noise', 'motor overheating']);
+      expect(sessions.map((s) => s.title ?? '').sort()).toEqual(['', 'Pump noise', 'motor overheating', 'pump vibration']);
+      // Tool calls, the calls answered and speakers' names come across where the old rows have them.
+      const tools = sessions.find((s) => s.title === 'pump vibration')!;
+      const toolTranscript = await memory.sessions.getMessages(tools.id);
+      expect(toolTranscript.map((m) => [m.role, m.name, m.toolCalls, m.toolCallId, m.content, m.metadata])).toEqual([
+        ['user', 'tech_ann', undefined, undefined, 'Check pump 4', {}],
+        ['assistant', undefined, [{ id: 'call_p4', name: 'read_sensor', arguments: '{"pump": 4}' }], undefined, '', {}],
+        ['tool', 'read_sensor', undefined, 'call_p4', 'vibration 7.1 mm/s', {}],
+        [
+          'assistant',
+          undefined,
+          [{ id: 'call_old', name: 'lookup', arguments: { q: 'pump' } }],
+          undefined,
+          'Pump 4 vibration is high.',
+          { metadata: {} },
+        ],
+      ]);
+      expect(await memory.sessions.export(tools.id, 'openai')).toMatchObject([
+        { role: 'user', name: 'tech_ann' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_p4', function: { name: 'read_sensor', arguments: '{"pump": 4}' } }] },
+        { role: 'tool', tool_call_id: 'call_p4' },
+        { role: 'assistant', tool_calls: [{ id: 'call_old', function: { arguments: '{"q":"pump"}' } }] },
+      ]);
       const pump = sessions.find((s) => s.title === 'Pump noise')!;
       expect(pump).toMatchObject({
         userId: 'alice',
