@@ -5,6 +5,7 @@
  * alternating rounds, so neither gets a warmer cache or a quieter machine.
  * Prints JSON; a ratio is baseline time / agentmem time (1 = as fast).
  *   - add_message:   sessions.addMessage vs a single-row INSERT (autocommit, same durability)
+ *   - add_message_tool_calls: the same with an assistant turn's tool calls, external id and format fields
  *   - add_messages:  sessions.addMessages (batches of BENCH_BATCH) vs a multi-row INSERT
  *   - remember:      memories.remember vs a single-row INSERT
  *   - atom_import:   atoms.upsert (embeddings included) vs COPY of the same rows, embeddings computed for both
@@ -69,6 +70,45 @@ try {
     const agentmem = () => memory.sessions.addMessage(session.id, { role: 'user', content: TEXT });
     await alternate(100, baseline, agentmem, 1); // warm-up
     out.add_message = { ...(await alternate(MESSAGES / ROUNDS, baseline, agentmem, ROUNDS)), target_ratio: 0.85 };
+  }
+
+  // 1b. An assistant message with tool calls (a tool-using agent's turn), against a raw INSERT of the same row.
+  {
+    const session = await memory.sessions.create({ agentId: 'bench-tools' });
+    const rawSession = await memory.forTenant('raw').sessions.create({ agentId: 'bench-tools' });
+    const toolCalls = [
+      { id: 'call_1', name: 'read_sensor', arguments: { pump: 4, window: '5m', fields: ['vibration', 'temperature'] } },
+      { id: 'call_2', name: 'search_manual', arguments: { query: 'pump cavitation symptoms', limit: 5 } },
+    ];
+    const extra = { openai: { refusal: null } };
+    let position = 0n;
+    const baseline = () =>
+      raw.query(
+        `INSERT INTO agentmem.memories (${MEMORY_COLUMNS}, tool_calls, external_id, extra)
+         VALUES ('raw', $1, $2, NULL, 'message_assistant', $3, $4, '{}', $5, $6, 'bench', $7, $8, $9)`,
+        [
+          randomUUID(),
+          rawSession.id,
+          (position++).toString(),
+          JSON.stringify('Checking the sensor and the manual.'),
+          new Date(),
+          version(),
+          JSON.stringify(toolCalls),
+          `ext-${position}`,
+          JSON.stringify(extra),
+        ],
+      );
+    let n = 0;
+    const agentmem = () =>
+      memory.sessions.addMessage(session.id, {
+        role: 'assistant',
+        content: 'Checking the sensor and the manual.',
+        toolCalls,
+        externalId: `ext-${n++}`,
+        extra,
+      });
+    await alternate(100, baseline, agentmem, 1);
+    out.add_message_tool_calls = { ...(await alternate(MESSAGES / ROUNDS, baseline, agentmem, ROUNDS)), target_ratio: 0.85 };
   }
 
   // 2. Messages in batches.
