@@ -11,7 +11,8 @@ import { historyCommand } from './history.js';
 import { importCommand } from './import.js';
 import { memoryCommand } from './memory.js';
 import { migrateCommand } from './migrate.js';
-import { monitorCommand, serveCommand } from './monitor.js';
+import { monitorCommand } from './monitor.js';
+import { keysCommand, serveCommand } from './serve.js';
 import { EXIT, exitCodeFor, reportError } from './output.js';
 import { schemaCommand } from './schema.js';
 import { sessionCommand } from './session.js';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
     healthCommand(),
     monitorCommand(),
     serveCommand(),
+    keysCommand(),
     slaCommand(),
     credentialsCommand(),
     configCommand(),

@@ -1,17 +1,10 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { UsageError } from '../errors/index.js';
+import { Command, Option } from 'commander';
 import { logger, setLogLevel } from '../observability/logger.js';
 import { type MetricsServer, startMetricsServer } from '../ops/metrics-server.js';
 import { Monitor } from '../ops/monitor.js';
 import { runUntilSignal, withContext } from './context.js';
 import { EXIT } from './output.js';
-import { durationOption } from './parsers.js';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
-  return n;
-}
+import { durationOption, port } from './parsers.js';
 
 interface LoopFlags {
   interval?: number;
@@ -21,7 +14,7 @@ interface LoopFlags {
 }
 
 /** Run a Monitor until SIGINT/SIGTERM, optionally with a metrics endpoint; exit 0 after a clean stop. */
-async function runLoop(
+export async function runLoop(
   command: Command,
   flags: LoopFlags,
   options: { history: boolean; alerts: boolean; backups: boolean; name: string },
@@ -78,7 +71,7 @@ async function runLoop(
   );
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function monitorCommand(): Command {
   return new Command('monitor')
@@ -91,23 +84,5 @@ export function monitorCommand(): Command {
     .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (flags: LoopFlags & { alerts: boolean; backups: boolean }, command: Command) => {
       process.exitCode = await runLoop(command, flags, { history: true, alerts: flags.alerts, backups: flags.backups, name: 'monitor' });
-    });
-}
-
-export function serveCommand(): Command {
-  return new Command('serve')
-    .description('serve Prometheus metrics (GET /metrics) and a health endpoint (GET /healthz), refreshed by periodic health checks')
-    .option('--metrics', 'serve the metrics endpoint (required: the HTTP memory API is not part of this release)')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', port, 9464)
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .addOption(durationOption('--interval <duration>', 'time between health checks', 15_000))
-    .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (flags: { metrics?: boolean; port: number; host: string; interval: number; logLevel: string }, command: Command) => {
-      if (!flags.metrics) throw new UsageError('nothing to serve: pass --metrics');
-      process.exitCode = await runLoop(
-        command,
-        { interval: flags.interval, metricsPort: flags.port, host: flags.host, logLevel: flags.logLevel },
-        { history: false, alerts: false, backups: false, name: 'serve' },
-      );
     });
 }

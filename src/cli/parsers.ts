@@ -86,3 +86,9 @@ export function readInput(file: string): string {
     throw new ValidationError(`cannot read ${file}: ${(error as Error).message}`);
   }
 }
+
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
+  return n;
+}

@@ -286,6 +286,30 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** `agentmem serve`: the HTTP API, MCP over HTTP, metrics and health. */
+    server: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(8787),
+        host: z.string().min(1).default('127.0.0.1'),
+        /** Larger request bodies get 413 and nothing is written. */
+        bodyLimitBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(5 * 1024 * 1024),
+        requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+        /** Per API key: at most `max` requests in `windowMs` (429 with Retry-After beyond). */
+        rateLimit: z
+          .object({ max: z.number().int().min(1).default(1200), windowMs: z.number().int().min(1000).default(60_000) })
+          .strict()
+          .prefault({}),
+        /** Browser origins allowed to call the API (CORS); none by default. */
+        cors: z.object({ origins: z.array(z.string().min(1)).default([]) }).strict().prefault({}),
+        /** Client addresses allowed (IPs or CIDRs); empty allows every address. */
+        allowIps: z.array(z.string().min(1)).default([]),
+        /** Behind a reverse proxy: trust X-Forwarded-For from it (true, or the proxies' addresses/CIDRs). */
+        trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+        /** HTTPS with this certificate and key (PEM files). */
+        tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn') })
       .strict()

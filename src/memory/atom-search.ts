@@ -25,7 +25,7 @@ export interface AtomSearchResult {
   results: AtomHit[];
 }
 
-const searchSchema = z
+export const searchSchema = z
   .object({
     mode: z.enum(['text', 'vector', 'hybrid']).default('hybrid'),
     limit: z.number().int().min(1).max(1000).default(10),

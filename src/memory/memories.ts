@@ -19,7 +19,7 @@ export interface Memory {
   rank?: number;
 }
 
-const rememberInput = z
+export const rememberInput = z
   .object({
     id: uuid.optional(),
     type: z.enum(MEMORY_TYPES),
@@ -34,7 +34,7 @@ const rememberInput = z
   .strict();
 export type RememberInput = z.input<typeof rememberInput>;
 
-const recallFilter = z
+export const recallFilter = z
   .object({
     types: z.array(z.enum(MEMORY_TYPES)).min(1).optional(),
     sessionId: uuid.optional(),

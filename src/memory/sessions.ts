@@ -33,7 +33,7 @@ export interface Session {
   externalId: string | null;
 }
 
-const sessionInput = z
+export const sessionInput = z
   .object({
     id: uuid.optional(),
     agentId: identifier.optional(),
@@ -54,7 +54,7 @@ const saveInput = z.object({ session: z.record(z.string(), z.unknown()), message
 export const EXPORT_FORMATS = [...TRANSCRIPT_FORMATS, 'agentmem'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-const listFilter = z
+export const sessionFilter = z
   .object({
     agentId: identifier.optional(),
     userId: identifier.optional(),
@@ -64,9 +64,9 @@ const listFilter = z
     limit: z.number().int().min(1).max(10_000).default(50),
   })
   .strict();
-export type SessionFilter = z.input<typeof listFilter>;
+export type SessionFilter = z.input<typeof sessionFilter>;
 
-const messagesFilter = z
+export const messagesFilter = z
   .object({
     limit: z.number().int().min(1).max(100_000).optional(),
     before: timestamp.optional(),
@@ -202,7 +202,7 @@ export class Sessions {
   }
 
   async list(filter: SessionFilter = {}): Promise<Session[]> {
-    const f = parseInput(listFilter, filter, 'session filter');
+    const f = parseInput(sessionFilter, filter, 'session filter');
     return this.ctx.read(
       'session.list',
       async (tx) => {

@@ -91,11 +91,20 @@ export class Settings {
 
   /** The stored value, or undefined. Cached for the TTL; failures are not cached. */
   async get(category: string, key: string): Promise<unknown> {
+    return this.load(category, key, true);
+  }
+
+  /** The stored value as the database holds it now (no cache): for what must not lag, like a revoked key. */
+  async fresh(category: string, key: string): Promise<unknown> {
+    return this.load(category, key, false);
+  }
+
+  private async load(category: string, key: string, cache: boolean): Promise<unknown> {
     const c = parseInput(settingName, category, 'setting category');
     const k = parseInput(settingName, key, 'setting key');
     const cacheKey = `${c}\u0000${k}`;
     const cached = this.cache.get(cacheKey);
-    if (cached && Date.now() - cached.loadedAt < this.ttlMs) return cached.found ? cached.value : undefined;
+    if (cache && cached && Date.now() - cached.loadedAt < this.ttlMs) return cached.found ? cached.value : undefined;
     const entry = await this.ctx.read(
       'settings.get',
       async (tx) => {

@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { AGENTMEM_VERSION } from '../core/version.js';
+import type { AgentMemory } from '../memory/index.js';
+import { logger, setLogLevel } from '../observability/logger.js';
+import { buildServer } from '../server/app.js';
+import { ApiKeys, KEY_SCOPES, type KeyScope } from '../server/keys.js';
+import { untilSignal, withMemory } from './context.js';
+import { LOG_LEVELS, runLoop } from './monitor.js';
+import { EXIT, out, table } from './output.js';
+import { durationOption, port } from './parsers.js';
+
+/** What /healthz answers: the router's view of each provider, or one query to the only one. */
+async function healthOf(memory: AgentMemory): Promise<{ state: string; providers?: unknown }> {
+  const router = memory.router;
+  if (router) {
+    const providers = router.state().map((p) => ({ name: p.name, breaker: p.breaker, writer: p.writer, fenced: p.fenced }));
+    const up = providers.filter((p) => p.breaker === 'closed' || p.breaker === 'half-open').length;
+    return { state: up === providers.length ? 'healthy' : up ? 'degraded' : 'down', providers };
+  }
+  try {
+    await memory.context.read('server.health', (tx) => tx.query('SELECT 1'), { single: true });
+    return { state: 'healthy' };
+  } catch {
+    return { state: 'down' };
+  }
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve the HTTP API (/v1, OpenAPI at /v1/openapi.json), /healthz and /metrics; drains in-flight requests on SIGTERM')
+    .option('--port <port>', 'port to listen on (0 picks a free one; default server.port, 8787)', port)
+    .option('--host <address>', 'address to listen on (default server.host, 127.0.0.1)')
+    .option('--metrics', 'serve only /metrics and /healthz (refreshed by periodic health checks), no API')
+    .addOption(durationOption('--interval <duration>', 'with --metrics: time between health checks', 15_000))
+    .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(LOG_LEVELS).default('info'))
+    .action(async (flags: { metrics?: boolean; port?: number; host?: string; interval: number; logLevel: string }, command: Command) => {
+      if (flags.metrics) {
+        process.exitCode = await runLoop(
+          command,
+          { interval: flags.interval, metricsPort: flags.port ?? 9464, host: flags.host ?? '127.0.0.1', logLevel: flags.logLevel },
+          { history: false, alerts: false, backups: false, name: 'serve' },
+        );
+        return;
+      }
+      process.exitCode = await withMemory(command, async (memory) => {
+        setLogLevel(flags.logLevel);
+        const log = logger().child({ component: 'serve' });
+        const config = memory.config.server;
+        const tls = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
+        let health: { state: string } | undefined;
+        const app = await buildServer({
+          memory,
+          keys: new ApiKeys(memory),
+          config,
+          version: AGENTMEM_VERSION,
+          health: () => health,
+          ...(tls ? { tls } : {}),
+        });
+        const refresh = async () => {
+          health = await healthOf(memory);
+        };
+        await refresh();
+        const timer = setInterval(() => void refresh(), 5000);
+        const signal = untilSignal();
+        try {
+          const url = await app.listen({ port: flags.port ?? config.port, host: flags.host ?? config.host });
+          log.info({ url, openapi: `${url}/v1/openapi.json` }, 'agentmem API listening');
+          // A line on stdout too, for whoever started it (and the tests): where to reach it.
+          out.line(`agentmem API listening on ${url}`);
+          const received = await signal.stopped;
+          log.info({ signal: received }, 'draining in-flight requests');
+          await app.close();
+          log.info('serve stopped');
+          return EXIT.ok;
+        } finally {
+          signal.dispose();
+          clearInterval(timer);
+        }
+      });
+    });
+}
+
+export function keysCommand(): Command {
+  const keys = new Command('keys').description('API keys for `agentmem serve`: each acts as one tenant, with a scope');
+  keys
+    .command('create')
+    .description('create a key; it is shown once (only its scrypt hash is stored)')
+    .requiredOption('--tenant <tenant>', 'the tenant every request with this key runs as')
+    .addOption(new Option('--scope <scope>', 'read, write (includes read) or admin').choices(KEY_SCOPES).default('read'))
+    .option('--name <name>', 'a label for the key')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { tenant: string; scope: KeyScope; name?: string; json?: boolean }, command: Command) => {
+      await withMemory(command, async (memory) => {
+        const created = await new ApiKeys(memory).create(flags.tenant, flags.scope, flags.name);
+        if (flags.json) return out.json(created);
+        out.line(`key ${created.id} for tenant ${created.tenant}, scope ${created.scope}:`);
+        out.line(created.key);
+        out.note('agentmem: the key is shown once; store it now (only its hash is kept)');
+      });
+    });
+  keys
+    .command('list')
+    .description("a tenant's keys: id, scope, created, last used, revoked (never the key)")
+    .requiredOption('--tenant <tenant>', 'tenant')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { tenant: string; json?: boolean }, command: Command) => {
+      await withMemory(command, async (memory) => {
+        const list = await new ApiKeys(memory).list(flags.tenant);
+        if (flags.json) return out.json(list);
+        if (!list.length) return out.line('no keys');
+        out.line(
+          table(
+            list.map((k) => ({ id: k.id, scope: k.scope, name: k.name ?? '', created: k.createdAt, 'last used': k.lastUsedAt ?? '', revoked: k.revokedAt ?? '' })),
+            ['id', 'scope', 'name', 'created', 'last used', 'revoked'],
+          ),
+        );
+      });
+    });
+  keys
+    .command('revoke')
+    .description('revoke a key: every server refuses it from the next request on')
+    .argument('<id>', 'key id (from keys list)')
+    .requiredOption('--tenant <tenant>', 'tenant')
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, flags: { tenant: string; json?: boolean }, command: Command) => {
+      await withMemory(command, async (memory) => {
+        const revoked = await new ApiKeys(memory).revoke(flags.tenant, id);
+        if (flags.json) return out.json(revoked);
+        out.line(`key ${revoked.id} revoked at ${revoked.revokedAt}`);
+      });
+    });
+  return keys;
+}

@@ -1,0 +1,12 @@
+/**
+ * The zod schemas the memory API validates its input with, for the shells
+ * that describe that input to others (the HTTP API's OpenAPI document, the
+ * MCP tools' input schemas): one definition, so a shell cannot accept what
+ * the library refuses or document what it does not accept.
+ */
+export { filterSchema as atomFilterSchema } from './atom-rows.js';
+export { atomSchema } from './atom-schema.js';
+export { searchSchema as atomSearchOptionsSchema } from './atom-search.js';
+export { recallFilter as recallFilterSchema, rememberInput as rememberInputSchema } from './memories.js';
+export { messageInput as messageInputSchema } from './message-model.js';
+export { messagesFilter as messagesFilterSchema, sessionFilter as sessionFilterSchema, sessionInput as sessionInputSchema } from './sessions.js';
