@@ -96,13 +96,22 @@ export async function withContext<T>(
   );
 }
 
-/** Run fn with the memory API over the configured providers; always closed afterwards. */
-export async function withMemory<T>(command: Command, fn: (memory: AgentMemory) => Promise<T>): Promise<T> {
+/**
+ * Run fn with the memory API over the configured providers; always closed
+ * afterwards. A command that handles SIGINT/SIGTERM itself (serve drains its
+ * requests first) passes `handleSignals: false`.
+ */
+export async function withMemory<T>(
+  command: Command,
+  fn: (memory: AgentMemory) => Promise<T>,
+  options: { handleSignals?: boolean } = {},
+): Promise<T> {
   const { config, tenant } = await commandConfig(command);
   const memory = await createMemory({ config, ...(tenant ? { tenant } : {}) });
   return closingOnSignal(
     () => memory.close(),
     () => fn(memory),
+    options.handleSignals ?? true,
   );
 }
 

@@ -43,56 +43,69 @@ export function serveCommand(): Command {
         );
         return;
       }
-      process.exitCode = await withMemory(command, async (memory) => {
-        setLogLevel(flags.logLevel);
-        const log = logger().child({ component: 'serve' });
-        const config = memory.config.server;
-        const tls = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
-        let health: { state: string } | undefined;
-        const app = await buildServer({
-          memory,
-          keys: new ApiKeys(memory),
-          config,
-          version: AGENTMEM_VERSION,
-          health: () => health,
-          ...(tls ? { tls } : {}),
-        });
-        const refresh = async () => {
-          health = await healthOf(memory);
-        };
-        await refresh();
-        const timer = setInterval(() => void refresh(), 5000);
-        const signal = untilSignal();
-        try {
-          const url = await app.listen({ port: flags.port ?? config.port, host: flags.host ?? config.host });
-          log.info({ url, openapi: `${url}/v1/openapi.json` }, 'agentmem API listening');
-          // A line on stdout too, for whoever started it (and the tests): where to reach it.
-          out.line(`agentmem API listening on ${url}`);
-          const received = await signal.stopped;
-          log.info({ signal: received }, 'draining in-flight requests');
-          await app.close();
-          log.info('serve stopped');
-          return EXIT.ok;
-        } finally {
-          signal.dispose();
-          clearInterval(timer);
-        }
-      });
+      process.exitCode = await withMemory(
+        command,
+        async (memory) => {
+          setLogLevel(flags.logLevel);
+          const log = logger().child({ component: 'serve' });
+          const config = memory.config.server;
+          const tls = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
+          let health: { state: string } | undefined;
+          const app = await buildServer({
+            memory,
+            keys: new ApiKeys(memory),
+            config,
+            version: AGENTMEM_VERSION,
+            health: () => health,
+            ...(tls ? { tls } : {}),
+          });
+          const refresh = async () => {
+            health = await healthOf(memory);
+          };
+          await refresh();
+          const timer = setInterval(() => void refresh(), 5000);
+          const signal = untilSignal();
+          try {
+            const url = await app.listen({ port: flags.port ?? config.port, host: flags.host ?? config.host });
+            log.info({ address: url, openapi: `${url}/v1/openapi.json` }, 'agentmem API listening');
+            // A line on stdout too, for whoever started it (and the tests): where to reach it.
+            out.line(`agentmem API listening on ${url}`);
+            const received = await signal.stopped;
+            log.info({ signal: received }, 'draining in-flight requests');
+            // close() answers what is in flight; a keep-alive connection that goes idle after its
+            // answer is closed at once (else close() waits out the keep-alive timeout, 72 s).
+            const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+            try {
+              await app.close();
+            } finally {
+              clearInterval(sweep);
+            }
+            log.info('serve stopped');
+            return EXIT.ok;
+          } finally {
+            signal.dispose();
+            clearInterval(timer);
+          }
+        },
+        { handleSignals: false },
+      );
     });
 }
 
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('API keys for `agentmem serve`: each acts as one tenant, with a scope');
+  const keys = new Command('keys').description(
+    'API keys for `agentmem serve`: each acts as one tenant (--tenant, else the config tenant), with a scope',
+  );
   keys
     .command('create')
     .description('create a key; it is shown once (only its scrypt hash is stored)')
-    .requiredOption('--tenant <tenant>', 'the tenant every request with this key runs as')
     .addOption(new Option('--scope <scope>', 'read, write (includes read) or admin').choices(KEY_SCOPES).default('read'))
     .option('--name <name>', 'a label for the key')
     .option('--json', 'print the result as JSON')
-    .action(async (flags: { tenant: string; scope: KeyScope; name?: string; json?: boolean }, command: Command) => {
+    .action(async (flags: { scope: KeyScope; name?: string; json?: boolean }, command: Command) => {
       await withMemory(command, async (memory) => {
-        const created = await new ApiKeys(memory).create(flags.tenant, flags.scope, flags.name);
+        // The tenant every request with this key runs as: --tenant (a global option), else the config's.
+        const created = await new ApiKeys(memory).create(memory.tenant, flags.scope, flags.name);
         if (flags.json) return out.json(created);
         out.line(`key ${created.id} for tenant ${created.tenant}, scope ${created.scope}:`);
         out.line(created.key);
@@ -102,16 +115,22 @@ export function keysCommand(): Command {
   keys
     .command('list')
     .description("a tenant's keys: id, scope, created, last used, revoked (never the key)")
-    .requiredOption('--tenant <tenant>', 'tenant')
     .option('--json', 'print the result as JSON')
-    .action(async (flags: { tenant: string; json?: boolean }, command: Command) => {
+    .action(async (flags: { json?: boolean }, command: Command) => {
       await withMemory(command, async (memory) => {
-        const list = await new ApiKeys(memory).list(flags.tenant);
+        const list = await new ApiKeys(memory).list(memory.tenant);
         if (flags.json) return out.json(list);
         if (!list.length) return out.line('no keys');
         out.line(
           table(
-            list.map((k) => ({ id: k.id, scope: k.scope, name: k.name ?? '', created: k.createdAt, 'last used': k.lastUsedAt ?? '', revoked: k.revokedAt ?? '' })),
+            list.map((k) => ({
+              id: k.id,
+              scope: k.scope,
+              name: k.name ?? '',
+              created: k.createdAt,
+              'last used': k.lastUsedAt ?? '',
+              revoked: k.revokedAt ?? '',
+            })),
             ['id', 'scope', 'name', 'created', 'last used', 'revoked'],
           ),
         );
@@ -121,11 +140,10 @@ export function keysCommand(): Command {
     .command('revoke')
     .description('revoke a key: every server refuses it from the next request on')
     .argument('<id>', 'key id (from keys list)')
-    .requiredOption('--tenant <tenant>', 'tenant')
     .option('--json', 'print the result as JSON')
-    .action(async (id: string, flags: { tenant: string; json?: boolean }, command: Command) => {
+    .action(async (id: string, flags: { json?: boolean }, command: Command) => {
       await withMemory(command, async (memory) => {
-        const revoked = await new ApiKeys(memory).revoke(flags.tenant, id);
+        const revoked = await new ApiKeys(memory).revoke(memory.tenant, id);
         if (flags.json) return out.json(revoked);
         out.line(`key ${revoked.id} revoked at ${revoked.revokedAt}`);
       });

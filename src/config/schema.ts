@@ -292,7 +292,12 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8787),
         host: z.string().min(1).default('127.0.0.1'),
         /** Larger request bodies get 413 and nothing is written. */
-        bodyLimitBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(5 * 1024 * 1024),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 * 1024 * 1024)
+          .default(5 * 1024 * 1024),
         requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(30_000),
         /** Per API key: at most `max` requests in `windowMs` (429 with Retry-After beyond). */
         rateLimit: z
@@ -300,13 +305,19 @@ export const configSchema = z
           .strict()
           .prefault({}),
         /** Browser origins allowed to call the API (CORS); none by default. */
-        cors: z.object({ origins: z.array(z.string().min(1)).default([]) }).strict().prefault({}),
+        cors: z
+          .object({ origins: z.array(z.string().min(1)).default([]) })
+          .strict()
+          .prefault({}),
         /** Client addresses allowed (IPs or CIDRs); empty allows every address. */
         allowIps: z.array(z.string().min(1)).default([]),
         /** Behind a reverse proxy: trust X-Forwarded-For from it (true, or the proxies' addresses/CIDRs). */
         trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
         /** HTTPS with this certificate and key (PEM files). */
-        tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
+        tls: z
+          .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),

@@ -9,4 +9,8 @@ export { atomSchema } from './atom-schema.js';
 export { searchSchema as atomSearchOptionsSchema } from './atom-search.js';
 export { recallFilter as recallFilterSchema, rememberInput as rememberInputSchema } from './memories.js';
 export { messageInput as messageInputSchema } from './message-model.js';
-export { messagesFilter as messagesFilterSchema, sessionFilter as sessionFilterSchema, sessionInput as sessionInputSchema } from './sessions.js';
+export {
+  messagesFilter as messagesFilterSchema,
+  sessionFilter as sessionFilterSchema,
+  sessionInput as sessionInputSchema,
+} from './sessions.js';

@@ -7,7 +7,7 @@ import { idForKey } from '../core/ids.js';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { AgentMemory, ExportFormat, MessageInput } from '../memory/index.js';
 import { registry } from '../observability/metrics.js';
-import { allows, type ApiKeys, type Caller, KEYS_CATEGORY, type KeyScope } from './keys.js';
+import { type ApiKeys, allows, type Caller, KEYS_CATEGORY, type KeyScope } from './keys.js';
 import { openApiDocument, ROUTES } from './openapi.js';
 import { problem, problemOf } from './problems.js';
 
@@ -80,7 +80,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (p.status === 401) reply.header('www-authenticate', 'Bearer');
     return sendProblem(reply, p);
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
 
   const list = allowList(config.allowIps);
   if (list) {
@@ -99,9 +101,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const caller = presented ? await options.keys.verify(presented) : undefined;
     if (!caller) {
       reply.header('www-authenticate', 'Bearer');
-      return sendProblem(reply, problem('UNAUTHORIZED', presented ? 'the API key is unknown or revoked' : 'an API key is required (Authorization: Bearer amk_…)'));
+      return sendProblem(
+        reply,
+        problem('UNAUTHORIZED', presented ? 'the API key is unknown or revoked' : 'an API key is required (Authorization: Bearer amk_…)'),
+      );
     }
-    if (!allows(caller.scope, need as KeyScope)) return sendProblem(reply, problem('FORBIDDEN', `this key's scope is ${caller.scope}; ${need} is needed`));
+    if (!allows(caller.scope, need as KeyScope))
+      return sendProblem(reply, problem('FORBIDDEN', `this key's scope is ${caller.scope}; ${need} is needed`));
     request.caller = caller;
   });
   await app.register(rateLimit, {
@@ -112,7 +118,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     keyGenerator: (request) => request.caller?.keyId ?? request.ip,
     allowList: (request) => !request.caller,
     errorResponseBuilder: (_request, context) => ({
-      ...problem('RATE_LIMITED', `more than ${context.max} requests in ${Math.round(context.ttl / 1000)} s for this key; retry after the Retry-After seconds`),
+      ...problem(
+        'RATE_LIMITED',
+        `more than ${context.max} requests in ${Math.round(context.ttl / 1000)} s for this key; retry after the Retry-After seconds`,
+      ),
       statusCode: 429,
     }),
   });
@@ -153,7 +162,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.post('/v1/sessions', async (request, reply) => {
     const input = body(request);
     const id = input.id ?? (input.externalId === undefined ? idempotentId(request, 'session') : undefined);
-    return reply.status(201).send(await store(request).sessions.create({ ...(input as Record<string, unknown>), ...(id ? { id: id as string } : {}) } as never));
+    return reply
+      .status(201)
+      .send(await store(request).sessions.create({ ...(input as Record<string, unknown>), ...(id ? { id: id as string } : {}) } as never));
   });
   app.get('/v1/sessions', async (request) => {
     const q = query(request);
@@ -187,7 +198,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return reply.status(201).send(await store(request).sessions.addMessages(sessionId, messages));
     }
     const id = input.id ?? (input.externalId === undefined ? idempotentId(request, `message:${sessionId}`) : undefined);
-    const message = await store(request).sessions.addMessage(sessionId, { ...(input as MessageInput), ...(id ? { id: id as string } : {}) });
+    const message = await store(request).sessions.addMessage(sessionId, {
+      ...(input as MessageInput),
+      ...(id ? { id: id as string } : {}),
+    });
     return reply.status(201).send({ items: [message] });
   });
   app.get('/v1/sessions/:id/messages', async (request) => {
@@ -256,8 +270,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.put('/v1/settings/:category/:key', async (request) => {
     const input = body(request);
     if (!('value' in input)) throw new ValidationError('value: required');
-    if (input.description !== undefined && typeof input.description !== 'string') throw new ValidationError('description: expected a string');
-    await store(request).settings.set(notKeys(param(request, 'category')), param(request, 'key'), input.value, input.description as string | undefined);
+    if (input.description !== undefined && typeof input.description !== 'string')
+      throw new ValidationError('description: expected a string');
+    await store(request).settings.set(
+      notKeys(param(request, 'category')),
+      param(request, 'key'),
+      input.value,
+      input.description as string | undefined,
+    );
     return oneSetting(request);
   });
   return app;

@@ -47,7 +47,7 @@ export interface Caller {
 const tenantCode = (tenant: string) => Buffer.from(tenant, 'utf8').toString('base64url');
 
 /**
- * API keys: `amk_<tenant>_<id>_<secret>` (the tenant base64url-encoded), shown
+ * API keys: `amk_<tenant>.<id>.<secret>` (tenant and secret base64url), shown
  * once; stored as scrypt(secret) under the key's tenant. Every request looks
  * the key's record up (a revoked key stops at once, on every server); the
  * scrypt result for a presented key is remembered in this process, so only the
@@ -74,7 +74,7 @@ export class ApiKeys {
       ...(name ? { name } : {}),
     };
     await this.memory.forTenant(tenant).settings.set(KEYS_CATEGORY, id, record, 'API key (scrypt hash)');
-    return { ...info(tenant, id, record), key: `${PREFIX}_${tenantCode(tenant)}_${id}_${secret}` };
+    return { ...info(tenant, id, record), key: `${PREFIX}_${tenantCode(tenant)}.${id}.${secret}` };
   }
 
   async list(tenant: string): Promise<KeyInfo[]> {
@@ -96,9 +96,11 @@ export class ApiKeys {
 
   /** The caller a presented key stands for, or undefined (unknown, malformed, wrong secret, revoked). */
   async verify(presented: string): Promise<Caller | undefined> {
-    const parts = presented.split('_');
-    if (parts.length !== 4 || parts[0] !== PREFIX) return undefined;
-    const [, code, id, secret] = parts as [string, string, string, string];
+    if (!presented.startsWith(`${PREFIX}_`)) return undefined;
+    // base64url has _ and - but never a dot.
+    const parts = presented.slice(PREFIX.length + 1).split('.');
+    if (parts.length !== 3) return undefined;
+    const [code, id, secret] = parts as [string, string, string];
     if (!/^[0-9a-f]{32}$/.test(id) || !secret) return undefined;
     const tenant = Buffer.from(code, 'base64url').toString('utf8');
     if (!tenant || tenantCode(tenant) !== code) return undefined;

@@ -60,7 +60,13 @@ export const memoryOut = z.object({
 
 export const atomOut = z.looseObject({ id: z.uuid(), atomId: z.string(), atomType: z.string(), title: z.string(), createdAt: time });
 
-export const settingOut = z.object({ category: z.string(), key: z.string(), value: json, description: z.string().nullable(), updatedAt: time });
+export const settingOut = z.object({
+  category: z.string(),
+  key: z.string(),
+  value: json,
+  description: z.string().nullable(),
+  updatedAt: time,
+});
 
 export const problem = z.looseObject({
   type: z.string(),
@@ -84,8 +90,21 @@ interface Route {
 
 /** Every route of the API: the OpenAPI document is this list, and the test checks each answer against it. */
 export const ROUTES: Route[] = [
-  { method: 'post', path: '/v1/sessions', summary: 'create a session (or return it)', scope: 'write', body: sessionInputSchema, ok: { status: 201, schema: sessionOut } },
-  { method: 'get', path: '/v1/sessions', summary: 'list sessions, newest first', scope: 'read', ok: { status: 200, schema: list(sessionOut) } },
+  {
+    method: 'post',
+    path: '/v1/sessions',
+    summary: 'create a session (or return it)',
+    scope: 'write',
+    body: sessionInputSchema,
+    ok: { status: 201, schema: sessionOut },
+  },
+  {
+    method: 'get',
+    path: '/v1/sessions',
+    summary: 'list sessions, newest first',
+    scope: 'read',
+    ok: { status: 200, schema: list(sessionOut) },
+  },
   { method: 'get', path: '/v1/sessions/{id}', summary: 'one session', scope: 'read', ok: { status: 200, schema: sessionOut } },
   { method: 'delete', path: '/v1/sessions/{id}', summary: 'delete a session and erase its messages', scope: 'write', ok: { status: 204 } },
   {
@@ -94,9 +113,18 @@ export const ROUTES: Route[] = [
     summary: 'append messages (one, or `{ messages: [...] }`)',
     scope: 'write',
     body: z.union([messageInputSchema, z.object({ messages: z.array(messageInputSchema) })]),
-    ok: { status: 201, schema: z.object({ items: z.array(messageOut).optional(), inserted: z.number().optional(), existing: z.number().optional() }) },
+    ok: {
+      status: 201,
+      schema: z.object({ items: z.array(messageOut).optional(), inserted: z.number().optional(), existing: z.number().optional() }),
+    },
   },
-  { method: 'get', path: '/v1/sessions/{id}/messages', summary: 'a transcript (newest `limit`, oldest first)', scope: 'read', ok: { status: 200, schema: list(messageOut) } },
+  {
+    method: 'get',
+    path: '/v1/sessions/{id}/messages',
+    summary: 'a transcript (newest `limit`, oldest first)',
+    scope: 'read',
+    ok: { status: 200, schema: list(messageOut) },
+  },
   {
     method: 'get',
     path: '/v1/sessions/{id}/export',
@@ -104,8 +132,22 @@ export const ROUTES: Route[] = [
     scope: 'read',
     ok: { status: 200, schema: json },
   },
-  { method: 'post', path: '/v1/memories', summary: 'remember a typed memory', scope: 'write', body: rememberInputSchema, ok: { status: 201, schema: memoryOut } },
-  { method: 'post', path: '/v1/memories/search', summary: 'recall memories by filters and text', scope: 'read', body: recallFilterSchema, ok: { status: 200, schema: list(memoryOut) } },
+  {
+    method: 'post',
+    path: '/v1/memories',
+    summary: 'remember a typed memory',
+    scope: 'write',
+    body: rememberInputSchema,
+    ok: { status: 201, schema: memoryOut },
+  },
+  {
+    method: 'post',
+    path: '/v1/memories/search',
+    summary: 'recall memories by filters and text',
+    scope: 'read',
+    body: recallFilterSchema,
+    ok: { status: 200, schema: list(memoryOut) },
+  },
   { method: 'get', path: '/v1/memories/{id}', summary: 'one memory', scope: 'read', ok: { status: 200, schema: memoryOut } },
   { method: 'delete', path: '/v1/memories/{id}', summary: 'forget a memory', scope: 'write', ok: { status: 204 } },
   {
@@ -142,7 +184,13 @@ export const ROUTES: Route[] = [
     body: z.object({ value: json, description: z.string().optional() }),
     ok: { status: 200, schema: settingOut },
   },
-  { method: 'get', path: '/healthz', summary: 'liveness and provider health', scope: 'none', ok: { status: 200, schema: z.looseObject({ state: z.string() }) } },
+  {
+    method: 'get',
+    path: '/healthz',
+    summary: 'liveness and provider health',
+    scope: 'none',
+    ok: { status: 200, schema: z.looseObject({ state: z.string() }) },
+  },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scope: 'none', ok: { status: 200, contentType: 'text/plain' } },
   { method: 'get', path: '/v1/openapi.json', summary: 'this document', scope: 'none', ok: { status: 200, schema: object } },
 ];
@@ -155,9 +203,17 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
 /** OpenAPI 3.1 (JSON Schema 2020-12): requests from the library's schemas, responses from the ones above. */
 export function openApiDocument(version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  const problemResponse = { description: 'a problem (RFC 9457)', content: { 'application/problem+json': { schema: jsonSchema(problem, 'output') } } };
+  const problemResponse = {
+    description: 'a problem (RFC 9457)',
+    content: { 'application/problem+json': { schema: jsonSchema(problem, 'output') } },
+  };
   for (const route of ROUTES) {
-    const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
     const operation: Record<string, unknown> = {
       summary: route.summary,
       ...(params.length ? { parameters: params } : {}),
@@ -174,7 +230,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
         default: problemResponse,
       },
     };
-    if (route.body) operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } };
+    if (route.body)
+      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } };
     paths[route.path] = { ...paths[route.path], [route.method]: operation };
   }
   return {

@@ -33,7 +33,14 @@ export interface Problem {
 /** An RFC 9457 problem: the stable error code as `code` and in `type`, the library's details beside it. */
 export function problem(code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
   const status = STATUS[code as keyof typeof STATUS] ?? 500;
-  return { type: `urn:agentmem:problem:${code.toLowerCase()}`, title: code.replace(/_/g, ' ').toLowerCase(), status, detail, code, ...extra };
+  return {
+    type: `urn:agentmem:problem:${code.toLowerCase()}`,
+    title: code.replace(/_/g, ' ').toLowerCase(),
+    status,
+    detail,
+    code,
+    ...extra,
+  };
 }
 
 /**
