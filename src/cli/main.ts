@@ -14,7 +14,7 @@ import { migrateCommand } from './migrate.js';
 import { monitorCommand } from './monitor.js';
 import { EXIT, exitCodeFor, reportError } from './output.js';
 import { schemaCommand } from './schema.js';
-import { keysCommand, serveCommand } from './serve.js';
+import { keysCommand, mcpCommand, serveCommand } from './serve.js';
 import { sessionCommand } from './session.js';
 import { settingsCommand } from './settings.js';
 import { slaCommand } from './sla.js';
@@ -54,6 +54,7 @@ export function buildProgram(): Command {
     monitorCommand(),
     serveCommand(),
     keysCommand(),
+    mcpCommand(),
     slaCommand(),
     credentialsCommand(),
     configCommand(),

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Command, Option } from 'commander';
 import { AGENTMEM_VERSION } from '../core/version.js';
 import type { AgentMemory } from '../memory/index.js';
 import { logger, setLogLevel } from '../observability/logger.js';
 import { buildServer } from '../server/app.js';
 import { ApiKeys, KEY_SCOPES, type KeyScope } from '../server/keys.js';
+import { createMcpServer } from '../server/mcp.js';
 import { untilSignal, withMemory } from './context.js';
 import { LOG_LEVELS, runLoop } from './monitor.js';
 import { EXIT, out, table } from './output.js';
@@ -149,4 +151,33 @@ export function keysCommand(): Command {
       });
     });
   return keys;
+}
+
+export function mcpCommand(): Command {
+  return new Command('mcp')
+    .description('an MCP server over stdio (for Claude Desktop, Cursor and other hosts), acting as --tenant (else the config tenant)')
+    .action(async (_flags, command: Command) => {
+      // stdout carries the protocol: logs go to stderr (as they always do), nothing else is printed.
+      await withMemory(
+        command,
+        async (memory) => {
+          const server = createMcpServer(memory);
+          const transport = new StdioServerTransport();
+          // Over when the host closes the connection (or our stdin ends), or on a signal.
+          const closed = new Promise<void>((resolve) => {
+            transport.onclose = () => resolve();
+            process.stdin.once('end', () => resolve());
+          });
+          const signal = untilSignal();
+          try {
+            await server.connect(transport);
+            await Promise.race([closed, signal.stopped]);
+          } finally {
+            signal.dispose();
+            await server.close();
+          }
+        },
+        { handleSignals: false },
+      );
+    });
 }

@@ -115,10 +115,8 @@ export const timestamp = z
 
 /** A JSON object: plain (not a Map, a class instance or an array), and everything in it clean JSON (checkJson). */
 export const jsonObject = z
-  .custom<Record<string, unknown>>(
-    (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && isPlainObject(value),
-    'must be a plain JSON object',
-  )
+  // A record (zod refuses arrays, Maps, Dates and class instances), so JSON Schema can describe it (OpenAPI, MCP tools).
+  .record(z.string(), z.unknown(), { error: 'must be a plain JSON object' })
   .superRefine((value, ctx) => {
     try {
       checkJson(value, '(this object)');

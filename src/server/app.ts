@@ -1,13 +1,16 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AgentmemConfig } from '../config/index.js';
 import { idForKey } from '../core/ids.js';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { AgentMemory, ExportFormat, MessageInput } from '../memory/index.js';
+import { logger } from '../observability/logger.js';
 import { registry } from '../observability/metrics.js';
 import { type ApiKeys, allows, type Caller, KEYS_CATEGORY, type KeyScope } from './keys.js';
+import { createMcpServer } from './mcp.js';
 import { openApiDocument, ROUTES } from './openapi.js';
 import { problem, problemOf } from './problems.js';
 
@@ -75,8 +78,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   const sendProblem = (reply: FastifyReply, p: ReturnType<typeof problem>) =>
     reply.status(p.status).type('application/problem+json').send(p);
-  app.setErrorHandler((error, _request, reply) => {
+  app.setErrorHandler((error, request, reply) => {
     const p = problemOf(error);
+    // The client hears only "internal error"; the operator's log says what (redacted, like every log line).
+    if (p.status >= 500 && p.code === 'INTERNAL')
+      logger().error({ route: request.routeOptions.url, err: (error as Error).message }, 'request failed');
     if (p.status === 401) reply.header('www-authenticate', 'Bearer');
     return sendProblem(reply, p);
   });
@@ -95,8 +101,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // Who is calling, for every route that needs a scope; then the caller's rate limit.
   const scopes = new Map(ROUTES.map((r) => [`${r.method.toUpperCase()} ${r.path.replace(/\{(\w+)\}/g, ':$1')}`, r.scope]));
   app.addHook('preHandler', async (request, reply) => {
-    const need = scopes.get(`${request.method} ${request.routeOptions.url}`);
-    if (!need || need === 'none') return;
+    if (request.routeOptions.url === undefined) return; // no such route: the 404 handler answers
+    // Fail closed: a route missing from ROUTES needs an admin key.
+    const need = scopes.get(`${request.method} ${request.routeOptions.url}`) ?? 'admin';
+    if (need === 'none') return;
     const presented = bearer(request);
     const caller = presented ? await options.keys.verify(presented) : undefined;
     if (!caller) {
@@ -250,6 +258,27 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (!found) throw new NotFoundError(`no atom ${param(request, 'id')}`);
     return found;
   });
+
+  // MCP over Streamable HTTP, stateless: each request gets a server acting as the key's tenant.
+  app.post('/mcp', async (request, reply) => {
+    const server = createMcpServer(store(request));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    reply.hijack();
+    reply.raw.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(request.raw, reply.raw, request.body);
+  });
+  const noSessions = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply
+      .status(405)
+      .header('allow', 'POST')
+      .type('application/problem+json')
+      .send({ ...problem('BAD_REQUEST', 'this MCP endpoint is stateless: POST only'), status: 405 });
+  app.get('/mcp', noSessions);
+  app.delete('/mcp', noSessions);
 
   // Settings, without the API keys' own records.
   const notKeys = (category: string) => {

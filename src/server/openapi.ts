@@ -185,6 +185,14 @@ export const ROUTES: Route[] = [
     ok: { status: 200, schema: settingOut },
   },
   {
+    method: 'post',
+    path: '/mcp',
+    summary: 'MCP over Streamable HTTP (JSON-RPC; stateless), tools as the key’s tenant',
+    scope: 'write',
+    body: object,
+    ok: { status: 200, schema: object },
+  },
+  {
     method: 'get',
     path: '/healthz',
     summary: 'liveness and provider health',

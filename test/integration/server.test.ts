@@ -319,15 +319,27 @@ describe('agentmem HTTP API', () => {
     let result: Awaited<typeof server.exited>;
     try {
       const { address: url } = JSON.parse(await server.waitForLog(/agentmem API listening/, 30_000));
-      // A request in flight when SIGTERM arrives is answered before the process exits.
-      const inFlight = fetch(`${url}/v1/sessions`, {
+      // A request in flight when SIGTERM arrives (a large import, still running) is answered before the process exits.
+      const atoms = Array.from({ length: 3000 }, (_, i) => ({
+        atomId: `acme:drain:atom-${i}`,
+        atomType: 'concept',
+        title: `Atom ${i}`,
+        summary: `summary ${i}`,
+        content: `content of atom ${i} about pumps, valves and motors`,
+        sourceDocument: 'drain.pdf',
+        sourceUrl: 'https://example.com/drain.pdf',
+      }));
+      const inFlight = fetch(`${url}/v1/atoms`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: '{}',
-      });
-      await new Promise((r) => setTimeout(r, 5));
+        body: JSON.stringify({ atoms }),
+      }).then((r) => ({ status: r.status, at: performance.now() }));
+      await new Promise((r) => setTimeout(r, 300));
+      const killedAt = performance.now();
       server.kill('SIGTERM');
-      expect((await inFlight).status).toBe(201);
+      const answered = await inFlight;
+      expect(answered.status).toBe(200);
+      expect(answered.at).toBeGreaterThan(killedAt);
       result = await server.exited;
       expect(result.code, result.stderr).toBe(0);
     } finally {

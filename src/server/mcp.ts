@@ -1,0 +1,123 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { AGENTMEM_VERSION } from '../core/version.js';
+import { AgentmemError } from '../errors/index.js';
+import type { AgentMemory, MessageInput } from '../memory/index.js';
+import {
+  atomSearchOptionsSchema,
+  messageInputSchema,
+  recallFilterSchema,
+  rememberInputSchema,
+  sessionInputSchema,
+} from '../memory/schemas.js';
+import { timestamp } from '../memory/validation.js';
+
+type ToolResult = { content: { type: 'text'; text: string }[]; isError?: boolean };
+
+/** A tool's answer as JSON text; a library error as an error result with its stable code (the host shows it to the model). */
+async function answer(fn: () => Promise<unknown>): Promise<ToolResult> {
+  try {
+    const value = await fn();
+    return { content: [{ type: 'text', text: JSON.stringify(value ?? null) }] };
+  } catch (error) {
+    const body = error instanceof AgentmemError ? error.toJSON() : { error: 'INTERNAL', message: 'internal error' };
+    return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
+  }
+}
+
+const memoryId = z.object({ id: z.uuid().describe('the memory id') });
+
+/**
+ * The library's schema as a JSON client sees it: its times (which JS callers
+ * may pass as Dates, which JSON cannot describe) as ISO 8601 strings — the
+ * library reads those too. Everything else is the library's schema unchanged.
+ */
+function jsonFacing(schema: z.ZodType): z.ZodType {
+  if (schema === timestamp) return z.iso.datetime({ offset: true });
+  if (schema instanceof z.ZodOptional) return jsonFacing(schema.unwrap() as z.ZodType).optional();
+  if (schema instanceof z.ZodNullable) return jsonFacing(schema.unwrap() as z.ZodType).nullable();
+  if (schema instanceof z.ZodObject) {
+    const shape = Object.fromEntries(Object.entries(schema.shape).map(([key, value]) => [key, jsonFacing(value as z.ZodType)]));
+    return schema.safeExtend(shape);
+  }
+  return schema;
+}
+const facing = <T extends z.ZodType>(schema: T) => jsonFacing(schema) as unknown as T;
+
+/**
+ * The MCP server: the tools agent hosts expect of a memory server, each a call
+ * of the library as `memory`'s tenant (over HTTP, the API key's), each input
+ * schema the library's own.
+ */
+export function createMcpServer(memory: AgentMemory): McpServer {
+  const server = new McpServer({ name: 'agentmem', version: AGENTMEM_VERSION });
+  server.registerTool(
+    'add_memory',
+    {
+      description: 'Remember something: a typed memory (decision, action, issue, context, log …) with JSON content.',
+      inputSchema: facing(rememberInputSchema),
+    },
+    (input) => answer(async () => memory.memories.get(await memory.memories.remember(input as never))),
+  );
+  server.registerTool(
+    'search_memories',
+    {
+      description: 'Find memories by text (full-text search), type, session, user, time and importance.',
+      inputSchema: facing(recallFilterSchema),
+    },
+    (input) => answer(() => memory.memories.recall(input as never)),
+  );
+  server.registerTool('get_memory', { description: 'One memory by id.', inputSchema: memoryId }, ({ id }) =>
+    answer(() => memory.memories.get(id)),
+  );
+  server.registerTool(
+    'list_memories',
+    {
+      description: 'The newest memories, optionally of some types.',
+      inputSchema: recallFilterSchema.pick({ types: true, sessionId: true, userId: true, limit: true }),
+    },
+    (input) => answer(() => memory.memories.recall(input as never)),
+  );
+  server.registerTool('delete_memory', { description: 'Forget a memory (its content is erased).', inputSchema: memoryId }, ({ id }) =>
+    answer(() => memory.memories.forget(id)),
+  );
+  server.registerTool(
+    'save_message',
+    {
+      description:
+        'Append a message to a session transcript (the session is created when missing; name it by sessionId or by session.externalId).',
+      inputSchema: z.object({
+        sessionId: z.uuid().optional(),
+        session: facing(sessionInputSchema).optional(),
+        message: facing(messageInputSchema),
+      }),
+    },
+    ({ sessionId, session, message }) =>
+      answer(async () => {
+        const id = sessionId ?? (await memory.sessions.create((session ?? {}) as never)).id;
+        return memory.sessions.addMessage(id, message as MessageInput);
+      }),
+  );
+  server.registerTool(
+    'get_session',
+    {
+      description: 'A session and its newest messages (oldest first).',
+      inputSchema: z.object({ sessionId: z.uuid(), limit: z.number().int().min(1).max(10_000).optional() }),
+    },
+    ({ sessionId, limit }) =>
+      answer(async () => {
+        const session = await memory.sessions.get(sessionId);
+        if (!session) return null;
+        return { session, messages: await memory.sessions.getMessages(sessionId, limit ? { limit } : {}) };
+      }),
+  );
+  server.registerTool(
+    'search_knowledge',
+    {
+      description: 'Search the knowledge base (knowledge atoms): text, vector or hybrid, with filters.',
+      inputSchema: z.object({ query: z.string().min(1) }).extend(atomSearchOptionsSchema.shape),
+    },
+    ({ query, ...options }) => answer(() => memory.atoms.search(query, options as never)),
+  );
+  return server;
+}

@@ -1,0 +1,188 @@
+/**
+ * The MCP server, spoken to by the SDK's own Client over stdio (`agentmem mcp`,
+ * a process) and over Streamable HTTP (`/mcp` on the HTTP API, with an API
+ * key), and by the MCP Inspector's CLI as an outside client.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentMemory, createMemory, loadConfig } from '../../src/index.js';
+import { buildServer } from '../../src/server/app.js';
+import { ApiKeys } from '../../src/server/keys.js';
+import { ROOT } from '../harness/cli.js';
+import { type PgCluster, startCluster } from '../harness/postgres.js';
+
+const run = promisify(execFile);
+const BIN = join(ROOT, 'bin', 'agentmem.js');
+const INSPECTOR = join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector', 'cli', 'build', 'cli.js');
+const TOOLS = [
+  'add_memory',
+  'delete_memory',
+  'get_memory',
+  'get_session',
+  'list_memories',
+  'save_message',
+  'search_knowledge',
+  'search_memories',
+];
+
+let cluster: PgCluster;
+let memory: AgentMemory;
+let cwd: string;
+let app: FastifyInstance | undefined;
+beforeAll(async () => {
+  cluster = await startCluster(1);
+  cwd = mkdtempSync(join(tmpdir(), 'agentmem-mcp-'));
+  writeFileSync(join(cwd, 'agentmem.config.json'), JSON.stringify({ providers: [{ name: 'main', url: cluster.servers[0]!.url() }] }));
+  const config = await loadConfig({ cwd, env: {} });
+  memory = await createMemory({ config, migrate: true });
+  await memory.settings.list();
+});
+afterAll(async () => {
+  await app?.close();
+  await memory?.close();
+  await cluster?.stop();
+});
+
+type Result = { content: { type: string; text: string }[]; isError?: boolean };
+const parsed = (result: unknown) => JSON.parse((result as Result).content[0]!.text);
+
+/** Each tool once, through a connected client; returns what the tenant ended up holding. */
+async function exercise(client: Client) {
+  const tools = await client.listTools();
+  expect(tools.tools.map((t) => t.name).sort()).toEqual(TOOLS);
+  // Each input schema is the library's: the memory types, the message roles.
+  const add = tools.tools.find((t) => t.name === 'add_memory')!;
+  expect(JSON.stringify(add.inputSchema)).toContain('"decision"');
+  const saved = parsed(
+    await client.callTool({
+      name: 'add_memory',
+      arguments: { type: 'decision', content: { text: 'use nightly backups' }, importance: 0.8 },
+    }),
+  );
+  expect(saved).toMatchObject({ type: 'decision', importance: 0.8 });
+  expect(parsed(await client.callTool({ name: 'get_memory', arguments: { id: saved.id } })).id).toBe(saved.id);
+  expect(
+    parsed(await client.callTool({ name: 'search_memories', arguments: { text: 'nightly' } })).map((m: { id: string }) => m.id),
+  ).toEqual([saved.id]);
+  expect(parsed(await client.callTool({ name: 'list_memories', arguments: { types: ['decision'] } }))).toHaveLength(1);
+  const message = parsed(
+    await client.callTool({
+      name: 'save_message',
+      arguments: {
+        session: { externalId: 'host-thread', title: 'from MCP' },
+        message: { role: 'user', content: 'hello from the host', createdAt: '2026-01-02T03:04:05Z' },
+      },
+    }),
+  );
+  expect(message).toMatchObject({ role: 'user', content: 'hello from the host', seq: 0, createdAt: '2026-01-02T03:04:05.000Z' });
+  const again = parsed(
+    await client.callTool({
+      name: 'save_message',
+      arguments: { sessionId: message.sessionId, message: { role: 'assistant', content: 'hi' } },
+    }),
+  );
+  expect(again.seq).toBe(1);
+  const session = parsed(await client.callTool({ name: 'get_session', arguments: { sessionId: message.sessionId } }));
+  expect(session.session.title).toBe('from MCP');
+  expect(session.messages.map((m: { content: string }) => m.content)).toEqual(['hello from the host', 'hi']);
+  expect(parsed(await client.callTool({ name: 'search_knowledge', arguments: { query: 'pump', mode: 'text' } })).results).toEqual([]);
+  // Bad input: refused with the library's error, nothing written.
+  const bad = (await client.callTool({ name: 'add_memory', arguments: { type: 'decision', content: 'nul \u0000' } })) as Result;
+  expect(bad.isError).toBe(true);
+  expect(bad.content[0]!.text).toMatch(/VALIDATION|NUL/);
+  expect(parsed(await client.callTool({ name: 'delete_memory', arguments: { id: saved.id } }))).toBe(true);
+  expect(parsed(await client.callTool({ name: 'get_memory', arguments: { id: saved.id } }))).toBeNull();
+}
+
+describe('agentmem MCP server', () => {
+  it('over stdio (agentmem mcp --tenant T): every tool, as that tenant', async () => {
+    const client = new Client({ name: 'test-host', version: '1.0.0' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp', '--tenant', 'mcp-stdio'],
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stderr: 'pipe',
+    });
+    await client.connect(transport);
+    try {
+      await exercise(client);
+    } finally {
+      await client.close();
+    }
+    const held = await memory.forTenant('mcp-stdio').sessions.list();
+    expect(held.map((s) => s.externalId)).toEqual(['host-thread']);
+    expect(await memory.forTenant('default').sessions.list()).toEqual([]);
+  });
+
+  it('over Streamable HTTP at /mcp with an API key: every tool, as the key’s tenant; no key, no MCP', async () => {
+    const keys = new ApiKeys(memory);
+    app = await buildServer({ memory, keys, config: memory.config.server, version: 'test' });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { key } = await keys.create('mcp-http', 'write');
+    const client = new Client({ name: 'test-host', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }),
+    );
+    try {
+      await exercise(client);
+    } finally {
+      await client.close();
+    }
+    expect((await memory.forTenant('mcp-http').sessions.list()).map((s) => s.title)).toEqual(['from MCP']);
+    const anonymous = new Client({ name: 'anonymous', version: '1.0.0' });
+    await expect(anonymous.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)))).rejects.toThrow();
+    const read = await keys.create('mcp-http', 'read');
+    const reader = await fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${read.key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(reader.status).toBe(403);
+  });
+
+  it('the MCP Inspector CLI (an outside client) lists the tools and calls one over stdio', async () => {
+    const env = { ...process.env, AGENTMEM_TENANT: 'mcp-inspector' };
+    const listed = await run(process.execPath, [INSPECTOR, '--cli', process.execPath, BIN, 'mcp', '--method', 'tools/list'], {
+      cwd,
+      env,
+      timeout: 60_000,
+    });
+    expect(
+      JSON.parse(listed.stdout)
+        .tools.map((t: { name: string }) => t.name)
+        .sort(),
+    ).toEqual(TOOLS);
+    const called = await run(
+      process.execPath,
+      [
+        INSPECTOR,
+        '--cli',
+        process.execPath,
+        BIN,
+        'mcp',
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'add_memory',
+        '--tool-arg',
+        'type=log',
+        '--tool-arg',
+        'content=from the inspector',
+      ],
+      { cwd, env, timeout: 60_000 },
+    );
+    const result = JSON.parse(called.stdout);
+    expect(result.isError ?? false).toBe(false);
+    expect(JSON.parse(result.content[0].text)).toMatchObject({ type: 'log', content: 'from the inspector' });
+    expect((await memory.forTenant('mcp-inspector').memories.recall({})).map((m) => m.content)).toEqual(['from the inspector']);
+  });
+});
