@@ -3,7 +3,7 @@
 # (servers the tests start), its server headers and a compiler (to build
 # pgvector from Debian's source package), PgBouncer (transaction-pooling
 # tests), Prometheus' promtool and Alertmanager (alerting tests), openssl
-# (TLS tests). Idempotent: installs only what is missing. `npm test` runs it
+# (TLS tests), Chromium (the dashboard's browser test, driven by playwright-core). Idempotent: installs only what is missing. `npm test` runs it
 # by itself when it is root; otherwise it prints this command to run first.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -19,6 +19,7 @@ command -v pgbouncer >/dev/null || need+=(pgbouncer)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v openssl >/dev/null || need+=(openssl)
+command -v chromium >/dev/null || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "test dependencies: installing ${need[*]}"
   apt-get update -qq

@@ -1,5 +1,5 @@
 // Runs before `npm test`: the suite needs PostgreSQL 15 with pgvector, PgBouncer,
-// promtool, Alertmanager and openssl on this machine. As root it installs what
+// promtool, Alertmanager, openssl and Chromium on this machine. As root it installs what
 // is missing (scripts/install-test-deps.sh); otherwise it names the one command
 // to run first and stops, instead of failing tests one by one.
 import { spawnSync } from 'node:child_process';
@@ -17,6 +17,7 @@ const missing = [
   ['promtool (prometheus)', onPath('promtool')],
   ['prometheus-alertmanager', onPath('prometheus-alertmanager')],
   ['openssl', onPath('openssl')],
+  ['chromium', onPath('chromium')],
 ].filter(([, present]) => !present);
 
 if (missing.length) {

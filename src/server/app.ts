@@ -9,9 +9,11 @@ import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { AgentMemory, ExportFormat, MessageInput } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
 import { registry } from '../observability/metrics.js';
+import { DASHBOARD_HTML } from './dashboard-page.js';
 import { type ApiKeys, allows, type Caller, KEYS_CATEGORY, type KeyScope } from './keys.js';
 import { createMcpServer } from './mcp.js';
 import { openApiDocument, ROUTES } from './openapi.js';
+import { Overview } from './overview.js';
 import { problem, problemOf } from './problems.js';
 
 export type ServerConfig = AgentmemConfig['server'];
@@ -25,6 +27,8 @@ export interface ServerOptions {
   health?: () => { state: string } | undefined;
   /** TLS material (PEM), when the server speaks HTTPS itself. */
   tls?: { cert: Buffer; key: Buffer };
+  /** How often the dashboard's overview is sampled (default 2 s). */
+  overviewIntervalMs?: number;
 }
 
 declare module 'fastify' {
@@ -161,6 +165,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const query = (request: FastifyRequest) => request.query as Record<string, string | undefined>;
   const param = (request: FastifyRequest, name: string) => (request.params as Record<string, string>)[name] as string;
   const int = (value: string | undefined) => (value === undefined ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN);
+
+  // The dashboard: a static page (it asks for an admin key), and what it shows, sampled in the background.
+  const overview = new Overview(options.memory, options.overviewIntervalMs);
+  overview.start();
+  app.addHook('onClose', async () => overview.stop());
+  app.get('/', async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:")
+      .send(DASHBOARD_HTML),
+  );
+  app.get('/v1/admin/overview', async (request) => ({ tenant: (request.caller as Caller).tenant, ...overview.snapshot() }));
 
   app.get('/healthz', async () => options.health?.() ?? { state: 'unknown' });
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));

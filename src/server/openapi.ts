@@ -194,6 +194,23 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get',
+    path: '/v1/admin/overview',
+    summary: 'providers, replication lag over time, SLA and recent router events (the dashboard)',
+    scope: 'admin',
+    ok: {
+      status: 200,
+      schema: z.looseObject({ tenant: z.string(), providers: z.array(object), lag: z.array(object), sla: object, events: z.array(object) }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/',
+    summary: 'the dashboard page (asks for an admin key)',
+    scope: 'none',
+    ok: { status: 200, contentType: 'text/html' },
+  },
+  {
+    method: 'get',
     path: '/healthz',
     summary: 'liveness and provider health',
     scope: 'none',
