@@ -48,16 +48,36 @@ const tenantCode = (tenant: string) => Buffer.from(tenant, 'utf8').toString('bas
 
 /**
  * API keys: `amk_<tenant>.<id>.<secret>` (tenant and secret base64url), shown
- * once; stored as scrypt(secret) under the key's tenant. Every request looks
- * the key's record up (a revoked key stops at once, on every server); the
+ * once; stored as scrypt(secret) under the key's tenant. A key's record is
+ * read again after at most a second (a key revoked anywhere stops within it,
+ * on every server; at once on the server that revoked it); the
  * scrypt result for a presented key is remembered in this process, so only the
  * first request of a key pays for it. Last use is recorded at most once a minute.
  */
 export class ApiKeys {
   private readonly verified = new Map<string, string>(); // sha256(presented) → stored hash it matched
   private readonly lastRecorded = new Map<string, number>();
+  /** Key records read in the last `recordTtlMs`: a revocation made elsewhere is seen within that time. */
+  private readonly records = new Map<string, { record: StoredKey | undefined; at: number }>();
 
-  constructor(private readonly memory: AgentMemory) {}
+  /**
+   * @param recordTtlMs how long a key's record is reused before it is read again (default 1 s;
+   *   0 reads it on every request). A revocation through this object is seen at once.
+   */
+  constructor(
+    private readonly memory: AgentMemory,
+    private readonly recordTtlMs = 1000,
+  ) {}
+
+  private async record(tenant: string, id: string): Promise<StoredKey | undefined> {
+    const cacheKey = `${tenant}\u0000${id}`;
+    const cached = this.records.get(cacheKey);
+    if (cached && Date.now() - cached.at < this.recordTtlMs) return cached.record;
+    const record = (await this.memory.forTenant(tenant).settings.fresh(KEYS_CATEGORY, id)) as StoredKey | undefined;
+    if (this.records.size > 10_000) this.records.clear();
+    this.records.set(cacheKey, { record, at: Date.now() });
+    return record;
+  }
 
   async create(tenantIn: string, scopeIn: KeyScope, name?: string): Promise<KeyInfo & { key: string }> {
     const tenant = parseInput(z.string().min(1).max(200), tenantIn, 'tenant');
@@ -91,6 +111,7 @@ export class ApiKeys {
     if (!record) throw new NotFoundError(`no API key ${id} for tenant ${tenant}`, { keyId: id });
     const revoked = { ...record, revokedAt: record.revokedAt ?? new Date().toISOString() };
     await settings.set(KEYS_CATEGORY, id, revoked, 'API key (scrypt hash)');
+    this.records.delete(`${tenant}\u0000${id}`);
     return info(tenant, id, revoked);
   }
 
@@ -106,7 +127,7 @@ export class ApiKeys {
     if (!tenant || tenantCode(tenant) !== code) return undefined;
     let record: StoredKey | undefined;
     try {
-      record = (await this.memory.forTenant(tenant).settings.fresh(KEYS_CATEGORY, id)) as StoredKey | undefined;
+      record = await this.record(tenant, id);
     } catch (error) {
       if (error instanceof ValidationError) return undefined; // a tenant name the store refuses: no such key
       throw error;
