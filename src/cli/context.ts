@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { createMemory } from '../agentmem.js';
 import { type AgentmemConfig, loadConfig } from '../config/index.js';
+import { UsageError } from '../errors/index.js';
 import type { AgentMemory } from '../memory/index.js';
 import { setLogLevel } from '../observability/logger.js';
 import { ProviderSet } from '../providers/index.js';
+import { remoteMemory } from './remote.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -107,6 +109,12 @@ export async function withMemory<T>(
   options: { handleSignals?: boolean } = {},
 ): Promise<T> {
   const { config, tenant } = await commandConfig(command);
+  const server = (command.optsWithGlobals() as { server?: string }).server ?? process.env.AGENTMEM_SERVER;
+  if (server) {
+    // The server's key decides the tenant.
+    if (tenant) throw new UsageError('--tenant does not apply with --server: the API key decides the tenant');
+    return fn(remoteMemory(server, process.env.AGENTMEM_API_KEY));
+  }
   const memory = await createMemory({ config, ...(tenant ? { tenant } : {}) });
   return closingOnSignal(
     () => memory.close(),

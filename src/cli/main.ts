@@ -30,6 +30,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .option('--config <path>', 'config file (default: ./agentmem.config.{json,ts,mjs,js} or $AGENTMEM_CONFIG)')
     .option('--tenant <id>', 'act for this tenant (default: the config tenant)')
+    .option('--server <url>', 'act through a running agentmem serve (memory commands; API key in AGENTMEM_API_KEY; or AGENTMEM_SERVER)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',

@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Command, Option } from 'commander';
 import { AGENTMEM_VERSION } from '../core/version.js';
+import { serveFileFor } from '../errors/index.js';
 import type { AgentMemory } from '../memory/index.js';
 import { logger, setLogLevel } from '../observability/logger.js';
 import { buildServer } from '../server/app.js';
@@ -67,8 +69,14 @@ export function serveCommand(): Command {
           await refresh();
           const timer = setInterval(() => void refresh(), 5000);
           const signal = untilSignal();
+          let serveFile: string | undefined;
           try {
             const url = await app.listen({ port: flags.port ?? config.port, host: flags.host ?? config.host });
+            // Holding the embedded database: say where, so other commands can act through this server.
+            if (!memory.config.providers.length) {
+              serveFile = serveFileFor(resolve(memory.config.embedded.dataDir));
+              writeFileSync(serveFile, JSON.stringify({ url, pid: process.pid }));
+            }
             log.info({ address: url, openapi: `${url}/v1/openapi.json` }, 'agentmem API listening');
             // A line on stdout too, for whoever started it (and the tests): where to reach it.
             out.line(`agentmem API listening on ${url}`);
@@ -87,6 +95,7 @@ export function serveCommand(): Command {
           } finally {
             signal.dispose();
             clearInterval(timer);
+            if (serveFile) rmSync(serveFile, { force: true });
           }
         },
         { handleSignals: false },

@@ -175,14 +175,20 @@ export class ProviderNotFoundError extends AgentmemError {
 
 /** The embedded data directory is held by another process. */
 export class DataDirLockedError extends AgentmemError {
-  constructor(dataDir: string) {
+  /** `server`: the `agentmem serve` holding it, from the file it leaves beside the data directory (serveFileFor). */
+  constructor(dataDir: string, server?: { url: string; pid: number }) {
     super(
       'DATA_DIR_LOCKED',
-      `the embedded database at ${dataDir} is in use by another agentmem process; stop it first (PGlite cannot share a data directory safely)`,
-      { dataDir },
+      server
+        ? `the embedded database at ${dataDir} is held by agentmem serve at ${server.url} (pid ${server.pid}); act through it with --server ${server.url} and an API key in AGENTMEM_API_KEY, or stop it first`
+        : `the embedded database at ${dataDir} is in use by another agentmem process; stop it first (PGlite cannot share a data directory safely)`,
+      { dataDir, ...(server ? { server: server.url } : {}) },
     );
   }
 }
+
+/** Where `agentmem serve` says, while it runs, that it holds an embedded data directory. */
+export const serveFileFor = (dataDir: string) => `${dataDir}.serve.json`;
 
 /** An SQL error the server reported (constraint, syntax, permission): never a reason to fail over. */
 export class QueryError extends AgentmemError {

@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import lockfile from 'proper-lockfile';
 import type { ResolvedProvider, Timeouts } from '../config/index.js';
-import { ConfigError, DataDirLockedError } from '../errors/index.js';
+import { ConfigError, DataDirLockedError, serveFileFor } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { type BulkOptions, type BulkSession, beginStatement } from './bulk.js';
 import { toProviderError } from './classify.js';
@@ -20,6 +20,17 @@ type Release = () => Promise<void>;
  * PGlite is one session: every statement goes through one queue here, and a
  * connection or transaction holds the queue until it ends.
  */
+/** The `agentmem serve` that says it holds this data directory, if its process is alive. */
+function servingProcess(dataDir: string): { url: string; pid: number } | undefined {
+  try {
+    const server = JSON.parse(readFileSync(serveFileFor(dataDir), 'utf8')) as { url: string; pid: number };
+    process.kill(server.pid, 0);
+    return server;
+  } catch {
+    return undefined;
+  }
+}
+
 export class EmbeddedProvider implements Provider {
   readonly kind = 'embedded' as const;
   readonly name: string;
@@ -55,7 +66,7 @@ export class EmbeddedProvider implements Provider {
         onCompromised: (error) => logger().error({ dataDir, err: error.message }, 'embedded data directory lock lost'),
       });
     } catch (error) {
-      if ((error as { code?: string }).code === 'ELOCKED') throw new DataDirLockedError(dataDir);
+      if ((error as { code?: string }).code === 'ELOCKED') throw new DataDirLockedError(dataDir, servingProcess(dataDir));
       throw error;
     }
     try {
