@@ -4,8 +4,10 @@
  * idempotency, and every answer checked against the OpenAPI document the
  * server publishes. Then `agentmem keys` and `agentmem serve` as processes.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -240,6 +242,10 @@ describe('agentmem HTTP API', () => {
     const listed = await keys.list(a);
     expect(listed.find((k) => k.id === writer.id)?.revokedAt).toBeTruthy();
     expect(listed.find((k) => k.id === reader.id)?.lastUsedAt).toBeTruthy();
+    // No key, no secret in the metrics.
+    const metrics = (await call(url, 'GET', '/metrics')).text;
+    for (const k of [writer.key, reader.key, other.key]) expect(metrics).not.toContain(k.split('.')[2]);
+    expect(metrics).not.toContain(TEST_PASSWORD);
     // Key records are not settings the API serves.
     expect(((await call(url, 'GET', '/v1/settings', { key: reader.key })).body as { items: unknown[] }).items).toEqual([]);
     expect(
@@ -300,6 +306,80 @@ describe('agentmem HTTP API', () => {
     expect(refused.status).toBe(403);
     const { url: open } = await serve({ allowIps: ['127.0.0.0/8', '::1'] });
     expect((await call(open, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('TLS with a certificate, CORS only for configured origins, and X-Forwarded-For only behind a trusted proxy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentmem-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    const app = await buildServer({
+      memory,
+      keys,
+      config: { ...memory.config.server, cors: { origins: ['https://app.example.com'] } },
+      version: 'test',
+      health: () => ({ state: 'healthy' }),
+      tls: { cert, key: readFileSync(join(dir, 'key.pem')) },
+    });
+    servers.push(app);
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    expect(url).toMatch(/^https:/);
+    const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+        const request = httpsRequest(`${url}${path}`, { method, ca: cert, headers }, (response) => {
+          let body = '';
+          response.on('data', (chunk) => {
+            body += chunk;
+          });
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+        });
+        request.on('error', reject);
+        request.end();
+      });
+    expect(JSON.parse((await get('/healthz')).body)).toEqual({ state: 'healthy' });
+    const allowedOrigin = await get(
+      '/v1/sessions',
+      { origin: 'https://app.example.com', 'access-control-request-method': 'GET' },
+      'OPTIONS',
+    );
+    expect(allowedOrigin.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    const otherOrigin = await get(
+      '/v1/sessions',
+      { origin: 'https://evil.example.com', 'access-control-request-method': 'GET' },
+      'OPTIONS',
+    );
+    expect(otherOrigin.headers['access-control-allow-origin']).toBeUndefined();
+    // Plain HTTP: no CORS headers at all by default.
+    const { url: plain } = await serve();
+    expect(
+      (await call(plain, 'GET', '/healthz', { headers: { origin: 'https://app.example.com' } })).headers.get('access-control-allow-origin'),
+    ).toBeNull();
+
+    // The allow list sees the client behind a trusted proxy, and only then.
+    const forwarded = { 'x-forwarded-for': '10.1.2.3' };
+    const { url: proxied } = await serve({ trustProxy: ['127.0.0.1'], allowIps: ['10.0.0.0/8'] });
+    expect((await call(proxied, 'GET', '/healthz', { headers: forwarded })).status).toBe(200);
+    const { url: direct } = await serve({ allowIps: ['10.0.0.0/8'] });
+    expect((await call(direct, 'GET', '/healthz', { headers: forwarded })).status).toBe(403);
   });
 
   it('agentmem keys and agentmem serve as processes: a key shown once, a request, SIGTERM drains and exits 0; no secret in any output', async () => {
