@@ -172,6 +172,11 @@ export class EmbeddedProvider implements Provider {
     return this.exclusive(() => inTransaction(session, fn, () => session.query(beginStatement(options))));
   }
 
+  /** The embedded database answers in this process: a probe is a query. */
+  async ping(timeoutMs: number): Promise<void> {
+    await this.query('SELECT 1', undefined, { timeoutMs });
+  }
+
   poolStats(): PoolStats {
     return { total: 1, idle: 1, waiting: 0 };
   }

@@ -65,6 +65,8 @@ export class PgProvider implements Provider {
   private readonly target: string;
   private closed = false;
   private directProvider: PgProvider | undefined;
+  /** The health probes' own connection, outside the pool (see ping). */
+  private probeClient: pg.Client | undefined;
   readonly pooled: boolean;
 
   constructor(private readonly config: ResolvedProvider) {
@@ -315,9 +317,55 @@ export class PgProvider implements Provider {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
+  /**
+   * `SELECT 1` on a connection of its own, outside the pool: a pool busy with
+   * long statements must not make a healthy server look silent (its probes
+   * would wait for a pooled connection), and a hung server must (this
+   * connection hangs with it). Reconnects after any failure.
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    if (this.closed) throw toConnectError(this.name, new Error('provider closed'), timeoutMs);
+    let client = this.probeClient;
+    if (!client) {
+      const fresh = new pg.Client({
+        connectionString: withTlsDefault(this.config.url as string),
+        connectionTimeoutMillis: this.timeouts.connectMs,
+        application_name: 'agentmem-probe',
+        keepAlive: true,
+        types: TYPES,
+      } as pg.ClientConfig);
+      // A server dying under an idle connection emits 'error': forget the connection, never crash.
+      fresh.on('error', () => {
+        if (this.probeClient === fresh) this.probeClient = undefined;
+      });
+      try {
+        await fresh.connect();
+      } catch (error) {
+        fresh.end().catch(() => undefined);
+        throw toConnectError(this.name, error, this.timeouts.connectMs, tlsHint(error, this.config.url as string));
+      }
+      if (this.closed) {
+        fresh.end().catch(() => undefined);
+        throw toConnectError(this.name, new Error('provider closed'), timeoutMs);
+      }
+      this.probeClient = client = fresh;
+    }
+    try {
+      await runQuery(this.name, client, 'SELECT 1', undefined, timeoutMs);
+    } catch (error) {
+      if (this.probeClient === client) this.probeClient = undefined;
+      // Not awaited: a hung server would make end() wait as long as it hangs.
+      client.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const probe = this.probeClient;
+    this.probeClient = undefined;
+    probe?.end().catch(() => undefined);
     // end() waits for every client to close; a paused server must not make shutdown hang.
     await Promise.all([
       boundedWait(

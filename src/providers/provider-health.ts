@@ -231,7 +231,7 @@ export class ProviderHealth {
         const bound = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new ProviderTimeoutError(this.name, timeoutMs, 'a health probe')), timeoutMs);
         });
-        const query = this.provider.query('SELECT 1', undefined, { timeoutMs });
+        const query = this.provider.ping(timeoutMs);
         query.catch(() => undefined);
         return Promise.race([query, bound]).finally(() => clearTimeout(timer));
       });

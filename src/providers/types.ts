@@ -81,6 +81,8 @@ export interface Provider extends Queryable {
    */
   readonly pooled: boolean;
   poolStats(): PoolStats;
+  /** A health probe (`SELECT 1`) bounded by timeoutMs, on a connection of its own where the provider has a pool. */
+  ping(timeoutMs: number): Promise<void>;
   /**
    * The connection for work that needs a session or must see every tenant
    * (migrations, replication, verify, health counts, schema fix): the

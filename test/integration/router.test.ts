@@ -228,6 +228,19 @@ describe('router over three real servers', () => {
     expect([...load.acked.keys()].every((id) => held.get('p1')?.has(id))).toBe(true);
   }, 30_000);
 
+  it('a pool full of long statements is busy, not silent: the probes have their own connection, nothing fails over', async () => {
+    const s = await store();
+    const router = s.memory.router!;
+    // Every pooled connection (8) held for 2 s, and more calls queued behind them.
+    const sleeps = Array.from({ length: 12 }, () =>
+      router.read('test.sleep', (tx) => tx.query('SELECT pg_sleep(2)'), { transaction: false }),
+    );
+    const results = await Promise.allSettled(sleeps);
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(s.events.filter((e) => e.type === 'failover' || e.type === 'breaker')).toEqual([]);
+    expect(router.health('p1').state).toBe('closed');
+  }, 30_000);
+
   it('pg_terminate_backend of pooled connections never crashes the process; writes go on', async () => {
     const s = await store();
     const load = writeLoad(s, 3);
