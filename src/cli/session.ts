@@ -5,6 +5,14 @@ import { withMemory } from './context.js';
 import { EXIT, out, table } from './output.js';
 import { pointInTime, positiveInt, readInput } from './parsers.js';
 
+/** An erasing command runs only with --yes; without it, it says why and exits 2. */
+function confirmed(yes: boolean | undefined, what: string): boolean {
+  if (yes) return true;
+  out.note(`agentmem: ${what} erases the messages for good; pass --yes to go ahead`);
+  process.exitCode = EXIT.usage;
+  return false;
+}
+
 /** One transcript line: index, time, role, speaker, text, and tool calls or the call answered. */
 function messageLine(m: Message): string {
   const who = m.name ? `${m.role} (${m.name})` : m.role;
@@ -127,11 +135,7 @@ export function sessionCommand(): Command {
     .option('--yes', 'required: the messages cannot be brought back')
     .option('--json', 'print the result as JSON')
     .action(async (id: string, flags, command: Command) => {
-      if (!flags.yes) {
-        out.note('agentmem: session clear erases the messages for good; pass --yes to go ahead');
-        process.exitCode = EXIT.usage;
-        return;
-      }
+      if (!confirmed(flags.yes, 'session clear')) return;
       await withMemory(command, async (memory) => {
         const removed = await memory.sessions.clearMessages(id);
         if (flags.json) return out.json({ sessionId: id, removed });
@@ -145,11 +149,7 @@ export function sessionCommand(): Command {
     .option('--yes', 'required: the messages cannot be brought back')
     .option('--json', 'print the result as JSON')
     .action(async (id: string, flags, command: Command) => {
-      if (!flags.yes) {
-        out.note('agentmem: session delete erases the messages for good; pass --yes to go ahead');
-        process.exitCode = EXIT.usage;
-        return;
-      }
+      if (!confirmed(flags.yes, 'session delete')) return;
       process.exitCode = await withMemory(command, async (memory) => {
         const deleted = await memory.sessions.delete(id);
         if (flags.json) out.json({ sessionId: id, deleted });

@@ -95,6 +95,17 @@ function pathConditions(labels: string[] | undefined, params: unknown[], at: (i:
   });
 }
 
+/** The tenant's ($1) live, unexpired items whose namespace starts with `prefix` (`*` matches any label). */
+function liveItemsUnder(prefix: string[] | undefined, params: unknown[]): string[] {
+  return [
+    'tenant_id = $1',
+    'namespace IS NOT NULL',
+    'deleted_at IS NULL',
+    '(expires_at IS NULL OR expires_at > now())',
+    ...pathConditions(prefix, params, (i) => `namespace[${i + 1}]`),
+  ];
+}
+
 const OPERATORS = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin'] as const;
 type Operator = (typeof OPERATORS)[number];
 const isOperators = (value: unknown): value is Partial<Record<Operator, unknown>> =>
@@ -241,13 +252,7 @@ export class Items {
       'item.search',
       async (tx) => {
         const params: unknown[] = [this.ctx.tenant];
-        const where = [
-          'tenant_id = $1',
-          'namespace IS NOT NULL',
-          'deleted_at IS NULL',
-          '(expires_at IS NULL OR expires_at > now())',
-          ...pathConditions(s.namespacePrefix, params, (i) => `namespace[${i + 1}]`),
-        ];
+        const where = liveItemsUnder(s.namespacePrefix, params);
         if (s.filter) where.push(...filterConditions(s.filter, params));
         let score = 'NULL::double precision';
         if (vector) {
@@ -275,13 +280,7 @@ export class Items {
       'item.namespaces',
       async (tx) => {
         const params: unknown[] = [this.ctx.tenant];
-        const where = [
-          'tenant_id = $1',
-          'namespace IS NOT NULL',
-          'deleted_at IS NULL',
-          '(expires_at IS NULL OR expires_at > now())',
-          ...pathConditions(q.prefix, params, (i) => `namespace[${i + 1}]`),
-        ];
+        const where = liveItemsUnder(q.prefix, params);
         const suffix = q.suffix ?? [];
         if (suffix.length) {
           where.push(`cardinality(namespace) >= ${suffix.length}`);

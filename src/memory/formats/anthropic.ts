@@ -1,20 +1,10 @@
 import { ValidationError } from '../../errors/index.js';
 import type { ContentPart, Message, MessageInput } from '../message-model.js';
-import { contentOf, extraOf, isObject, type Json, ownFields, requireArray, requireObject, rest } from './shared.js';
+import { argumentsObject, contentOf, extraOf, isObject, type Json, ownFields, requireArray, requireObject, rest } from './shared.js';
 
 export interface AnthropicTranscript {
   system?: string | Json[];
   messages: Json[];
-}
-
-/** Tool-call arguments as Anthropic's `input` object (OpenAI's JSON text is parsed). */
-function inputOf(args: unknown): unknown {
-  if (typeof args !== 'string') return args ?? {};
-  try {
-    return JSON.parse(args);
-  } catch {
-    return { arguments: args };
-  }
 }
 
 /**
@@ -42,7 +32,8 @@ export function toAnthropic(messages: Message[]): AnthropicTranscript {
     let content: unknown = m.content;
     if (m.toolCalls?.length) {
       const blocks: unknown[] = typeof m.content === 'string' ? (m.content ? [{ type: 'text', text: m.content }] : []) : [...m.content];
-      for (const call of m.toolCalls) blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: inputOf(call.arguments) });
+      for (const call of m.toolCalls)
+        blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: argumentsObject(call.arguments) });
       content = blocks;
     }
     out.push({ ...ownFields(m, 'anthropic'), role: m.role, content });

@@ -1,7 +1,7 @@
 import { isUuid } from '../../core/ids.js';
 import { ValidationError } from '../../errors/index.js';
 import type { Message, MessageInput, MessageRole } from '../message-model.js';
-import { contentOf, extraOf, isObject, type Json, ownFields, requireArray, requireObject, rest } from './shared.js';
+import { argumentsObject, contentOf, extraOf, isObject, type Json, ownFields, requireArray, requireObject, rest } from './shared.js';
 
 /** LangChain's stored-message form: what `mapStoredMessagesToChatMessages` reads and `toDict()` writes. */
 export interface StoredMessage {
@@ -26,22 +26,18 @@ export function toLangChain(messages: Message[]): StoredMessage[] {
     data.id = m.externalId ?? m.id;
     if (m.name !== undefined) data.name = m.name;
     if (m.toolCalls?.length) {
-      data.tool_calls = m.toolCalls.map((call) => ({ id: call.id, name: call.name, args: argsOf(call.arguments), type: 'tool_call' }));
+      data.tool_calls = m.toolCalls.map((call) => ({
+        id: call.id,
+        name: call.name,
+        args: argumentsObject(call.arguments),
+        type: 'tool_call',
+      }));
     }
     if (m.toolCallId !== undefined) data.tool_call_id = m.toolCallId;
     if (m.role === 'developer')
       data.additional_kwargs = { ...(isObject(data.additional_kwargs) ? data.additional_kwargs : {}), [OPENAI_ROLE]: 'developer' };
     return { type: TYPE_OF[m.role], data };
   });
-}
-
-function argsOf(args: unknown): unknown {
-  if (typeof args !== 'string') return args ?? {};
-  try {
-    return JSON.parse(args);
-  } catch {
-    return { arguments: args };
-  }
 }
 
 const KNOWN = ['content', 'id', 'name', 'tool_calls', 'tool_call_id'];

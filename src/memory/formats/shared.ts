@@ -34,3 +34,17 @@ export function contentOf(value: unknown, what: string): MessageContent {
   if (Array.isArray(value)) return value as ContentPart[];
   throw new ValidationError(`invalid ${what}: content must be a string or an array of parts`);
 }
+
+/**
+ * Tool-call arguments as an object, for the formats that hold them so
+ * (Anthropic's `input`, LangChain's `args`): OpenAI's JSON text is parsed; text
+ * that is not JSON is kept under `arguments`.
+ */
+export function argumentsObject(args: unknown): unknown {
+  if (typeof args !== 'string') return args ?? {};
+  try {
+    return JSON.parse(args);
+  } catch {
+    return { arguments: args };
+  }
+}
