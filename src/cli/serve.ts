@@ -4,7 +4,6 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { Command, Option } from 'commander';
 import { AGENTMEM_VERSION } from '../core/version.js';
 import { serveFileFor } from '../errors/index.js';
-import type { AgentMemory } from '../memory/index.js';
 import { logger, setLogLevel } from '../observability/logger.js';
 import { buildServer } from '../server/app.js';
 import { ApiKeys, KEY_SCOPES, type KeyScope } from '../server/keys.js';
@@ -13,22 +12,6 @@ import { untilSignal, withMemory } from './context.js';
 import { LOG_LEVELS, runLoop } from './monitor.js';
 import { EXIT, out, table } from './output.js';
 import { durationOption, port } from './parsers.js';
-
-/** What /healthz answers: the router's view of each provider, or one query to the only one. */
-async function healthOf(memory: AgentMemory): Promise<{ state: string; providers?: unknown }> {
-  const router = memory.router;
-  if (router) {
-    const providers = router.state().map((p) => ({ name: p.name, breaker: p.breaker, writer: p.writer, fenced: p.fenced }));
-    const up = providers.filter((p) => p.breaker === 'closed' || p.breaker === 'half-open').length;
-    return { state: up === providers.length ? 'healthy' : up ? 'degraded' : 'down', providers };
-  }
-  try {
-    await memory.context.read('server.health', (tx) => tx.query('SELECT 1'), { single: true });
-    return { state: 'healthy' };
-  } catch {
-    return { state: 'down' };
-  }
-}
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -54,20 +37,13 @@ export function serveCommand(): Command {
           const log = logger().child({ component: 'serve' });
           const config = memory.config.server;
           const tls = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
-          let health: { state: string } | undefined;
           const app = await buildServer({
             memory,
             keys: new ApiKeys(memory),
             config,
             version: AGENTMEM_VERSION,
-            health: () => health,
             ...(tls ? { tls } : {}),
           });
-          const refresh = async () => {
-            health = await healthOf(memory);
-          };
-          await refresh();
-          const timer = setInterval(() => void refresh(), 5000);
           const signal = untilSignal();
           let serveFile: string | undefined;
           try {
@@ -94,7 +70,6 @@ export function serveCommand(): Command {
             return EXIT.ok;
           } finally {
             signal.dispose();
-            clearInterval(timer);
             if (serveFile) rmSync(serveFile, { force: true });
           }
         },

@@ -23,7 +23,7 @@ export interface ServerOptions {
   keys: ApiKeys;
   config: ServerConfig;
   version: string;
-  /** The latest health check, for /healthz. */
+  /** What /healthz answers (default: the router's view of each provider, sampled with the dashboard's overview). */
   health?: () => { state: string } | undefined;
   /** TLS material (PEM), when the server speaks HTTPS itself. */
   tls?: { cert: Buffer; key: Buffer };
@@ -164,11 +164,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   };
   const query = (request: FastifyRequest) => request.query as Record<string, string | undefined>;
   const param = (request: FastifyRequest, name: string) => (request.params as Record<string, string>)[name] as string;
+  /** The record (or a delete's `true`), else 404 naming what was asked for. */
+  const orNotFound = <T>(value: T | null | false, what: string, request: FastifyRequest): T => {
+    if (value === null || value === false) throw new NotFoundError(`no ${what} ${param(request, 'id')}`);
+    return value;
+  };
   const int = (value: string | undefined) => (value === undefined ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN);
 
   // The dashboard: a static page (it asks for an admin key), and what it shows, sampled in the background.
   const overview = new Overview(options.memory, options.overviewIntervalMs);
-  overview.start();
+  await overview.start();
   app.addHook('onClose', async () => overview.stop());
   app.get('/', async (_request, reply) =>
     reply
@@ -178,7 +183,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   );
   app.get('/v1/admin/overview', async (request) => ({ tenant: (request.caller as Caller).tenant, ...overview.snapshot() }));
 
-  app.get('/healthz', async () => options.health?.() ?? { state: 'unknown' });
+  app.get('/healthz', async () => options.health?.() ?? overview.health());
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   const document = openApiDocument(options.version);
   app.get('/v1/openapi.json', async () => document);
@@ -202,13 +207,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     };
     return { items: await store(request).sessions.list(filter) };
   });
-  app.get('/v1/sessions/:id', async (request) => {
-    const found = await store(request).sessions.get(param(request, 'id'));
-    if (!found) throw new NotFoundError(`no session ${param(request, 'id')}`);
-    return found;
-  });
+  app.get('/v1/sessions/:id', async (request) => orNotFound(await store(request).sessions.get(param(request, 'id')), 'session', request));
   app.delete('/v1/sessions/:id', async (request, reply) => {
-    if (!(await store(request).sessions.delete(param(request, 'id')))) throw new NotFoundError(`no session ${param(request, 'id')}`);
+    orNotFound(await store(request).sessions.delete(param(request, 'id')), 'session', request);
     return reply.status(204).send();
   });
   app.post('/v1/sessions/:id/messages', async (request, reply) => {
@@ -249,13 +250,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.status(201).send(await memories.get(stored));
   });
   app.post('/v1/memories/search', async (request) => ({ items: await store(request).memories.recall(body(request)) }));
-  app.get('/v1/memories/:id', async (request) => {
-    const found = await store(request).memories.get(param(request, 'id'));
-    if (!found) throw new NotFoundError(`no memory ${param(request, 'id')}`);
-    return found;
-  });
+  app.get('/v1/memories/:id', async (request) => orNotFound(await store(request).memories.get(param(request, 'id')), 'memory', request));
   app.delete('/v1/memories/:id', async (request, reply) => {
-    if (!(await store(request).memories.forget(param(request, 'id')))) throw new NotFoundError(`no memory ${param(request, 'id')}`);
+    orNotFound(await store(request).memories.forget(param(request, 'id')), 'memory', request);
     return reply.status(204).send();
   });
 
@@ -269,11 +266,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (typeof text !== 'string') throw new ValidationError('query: expected a string');
     return store(request).atoms.search(text, rest);
   });
-  app.get('/v1/atoms/:id', async (request) => {
-    const found = await store(request).atoms.get(param(request, 'id'));
-    if (!found) throw new NotFoundError(`no atom ${param(request, 'id')}`);
-    return found;
-  });
+  app.get('/v1/atoms/:id', async (request) => orNotFound(await store(request).atoms.get(param(request, 'id')), 'atom', request));
 
   // MCP over Streamable HTTP, stateless: each request gets a server acting as the key's tenant.
   app.post('/mcp', async (request, reply) => {

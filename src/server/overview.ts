@@ -50,10 +50,11 @@ export class Overview {
     private readonly intervalMs = 2000,
   ) {}
 
-  start(): void {
+  /** Resolves once the first sample is taken. */
+  start(): Promise<void> {
     this.memory.router?.on('event', this.onEvent);
-    void this.sample();
     this.timer = setInterval(() => void this.sample(), this.intervalMs);
+    return this.sample();
   }
 
   async stop(): Promise<void> {
@@ -119,6 +120,20 @@ export class Overview {
       },
       50_000,
     );
+  }
+
+  /**
+   * What /healthz answers, from the same samples: with a router, each
+   * provider as its breaker stands (half-open counts as up: it is being
+   * tried) — healthy when all are up, degraded when some; else whether the
+   * one database answered.
+   */
+  health(): { state: string; providers?: { name: string; breaker: string; writer: boolean; fenced: boolean }[] } {
+    if (!this.providers.length) return { state: 'unknown' };
+    if (!this.memory.router) return { state: this.providers[0]?.up ? 'healthy' : 'down' };
+    const providers = this.providers.map(({ name, breaker, writer, fenced }) => ({ name, breaker, writer, fenced }));
+    const up = providers.filter((p) => p.breaker === 'closed' || p.breaker === 'half-open').length;
+    return { state: up === providers.length ? 'healthy' : up ? 'degraded' : 'down', providers };
   }
 
   snapshot(): OverviewSnapshot {
