@@ -41,11 +41,14 @@ export function scopeCondition(table: ReplicatedTable['name'], alias: string, sc
     else return null;
   }
   if (scope.record !== undefined) {
-    if (table === 'change_history') return null;
+    if (LOG_TABLES.has(table)) return null;
     parts.push(`${recordKeyExpression(table as HistoryTable, alias)} = ${param(scope.record)}`);
   }
   return parts.length ? parts.join(' AND ') : 'true';
 }
+
+/** Tables that only grow: a rewind adds what the archive has and removes nothing. */
+const LOG_TABLES = new Set<ReplicatedTable['name']>(['change_history', 'erasures']);
 
 const keyMatch = (table: ReplicatedTable, a: string, b: string) => table.key.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
 
@@ -97,8 +100,8 @@ export async function mergeRestored(
     const where = scopeCondition(table.name, 's', scope, params);
     if (where === null) continue;
     const target = `${into}.${table.name}`;
-    // History is a log: restored entries are added where missing, never rewritten.
-    if (mode === 'seed' || table.name === 'change_history') {
+    // History and the erasure ledger are logs: restored entries are added where missing, never rewritten or dropped.
+    if (mode === 'seed' || LOG_TABLES.has(table.name)) {
       if (mode === 'rewind' && (scope.session !== undefined || scope.record !== undefined)) continue;
       const { rowCount } = await db.query(
         upsertSql(table, target, `SELECT ${table.columns.join(', ')} FROM ${from}.${table.name} s WHERE ${where}`),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MEMORY_TYPES } from '../core/enums.js';
 
 /** The most content one row may hold (see limits.maxContentBytes). */
 export const MAX_CONTENT_BYTES = 1024 * 1024;
@@ -130,6 +131,17 @@ export const monitorSchema = z
       .default({ ...MONITOR_DEFAULTS.alerts }),
   })
   .strict();
+
+/** How long memories of a type are kept, and what happens after. */
+const retentionPolicy = z
+  .object({
+    /** Days after a memory's createdAt (fractions allowed). */
+    ttlDays: z.number().gt(0).max(36_500),
+    /** soft: deleted (a tombstone), its content kept in the change history for history.retentionDays; hard: content erased, history rows too. */
+    mode: z.enum(['soft', 'hard']).default('soft'),
+  })
+  .strict();
+const retentionPolicies = z.partialRecord(z.enum(MEMORY_TYPES), retentionPolicy);
 
 export const configSchema = z
   .object({
@@ -284,6 +296,50 @@ export const configSchema = z
         /** How long the change history keeps changes (and so how far `--as-of` reaches without a backup). */
         retentionDays: z.number().min(1).max(3650).default(30),
       })
+      .strict()
+      .prefault({}),
+    /**
+     * Retention per memory type, and per tenant (a tenant's entry replaces the
+     * default for the types it names). `agentmem retention run` and the monitor
+     * expire memories through the normal delete path; a legal hold
+     * (`agentmem retention hold`) on a tenant, user or session suspends it.
+     */
+    retention: z
+      .object({
+        types: retentionPolicies.default({}),
+        tenants: z.record(z.string().min(1).max(200), retentionPolicies).default({}),
+        /** Memories expired per statement (each a short transaction: writes keep flowing). */
+        batchSize: z.number().int().min(1).max(100_000).default(2000),
+        /** How often `agentmem monitor` runs it. */
+        intervalMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(86_400_000 * 7)
+          .default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
+    /** No duplicate memories (typed memories written with remember(); messages are a transcript and never deduplicated). */
+    dedupe: z
+      .object({
+        /** The same tenant, type, user and normalised content is one memory: the write returns the existing id. */
+        exact: z.boolean().default(true),
+        /** Embed each memory and link it (duplicateOf) to a current one this similar (cosine), among the newest `window`. */
+        near: z
+          .object({
+            enabled: z.boolean().default(false),
+            threshold: z.number().gt(0).max(1).default(0.92),
+            window: z.number().int().min(1).max(100_000).default(2000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** `agentmem erase`: the Ed25519 key that signs erasure reports (PEM, PKCS#8); made on first use when missing. */
+    erasure: z
+      .object({ signingKeyFile: z.string().min(1).default('./.agentmem/erasure-signing-key.pem') })
       .strict()
       .prefault({}),
     /** `agentmem serve`: the HTTP API, MCP over HTTP, metrics and health. */

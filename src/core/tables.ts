@@ -13,6 +13,7 @@ export type TableName =
   | 'knowledge_atoms'
   | 'settings'
   | 'change_history'
+  | 'erasures'
   | 'replication_watermarks'
   | 'schema_versions';
 
@@ -118,6 +119,12 @@ export const TABLES: readonly TableDef[] = [
       col('namespace', 'text[]'),
       col('item_key', 'text'),
       col('updated_at', tz),
+      // Deduplication and facts that change (migration 0011).
+      col('content_hash', 'text'),
+      col('duplicate_of', 'uuid'),
+      col('supersedes', 'uuid'),
+      col('superseded_by', 'uuid'),
+      col('valid_to', tz),
     ],
   ),
   memoryTable(
@@ -182,6 +189,21 @@ export const TABLES: readonly TableDef[] = [
       col('row_version', 'bigint'),
       col('actor', 'text'),
       col('changed_at', tz),
+    ],
+  ),
+  // The erasure ledger: what `agentmem erase` removed, applied again by every restore (migration 0011).
+  memoryTable(
+    'erasures',
+    ['tenant_id', 'id'],
+    [
+      col('tenant_id', 'text'),
+      col('id', 'uuid'),
+      col('subject', 'text'),
+      col('subject_id', 'text'),
+      col('erased_version', 'bigint'),
+      col('erased_at', tz),
+      col('actor', 'text'),
+      col('report', 'jsonb'),
     ],
   ),
   bookkeepingTable(

@@ -21,6 +21,7 @@ export interface StoreParts {
   schema: string;
   limits: AgentmemConfig['limits'];
   search: AgentmemConfig['search'];
+  dedupe: AgentmemConfig['dedupe'];
   embedder: Embedder;
   token?: WriteTokenHolder;
   /** Operations slower than this are logged and counted (default 500 ms). */
@@ -36,6 +37,7 @@ export class StoreContext {
   readonly schema: string;
   readonly limits: AgentmemConfig['limits'];
   readonly search: AgentmemConfig['search'];
+  readonly dedupe: AgentmemConfig['dedupe'];
   readonly embedder: Embedder;
   readonly token: WriteTokenHolder;
   readonly slowQueryMs: number;
@@ -50,6 +52,7 @@ export class StoreContext {
     this.schema = parts.schema;
     this.limits = parts.limits;
     this.search = parts.search;
+    this.dedupe = parts.dedupe;
     this.embedder = parts.embedder;
   }
 

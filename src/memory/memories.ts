@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
-import { newId } from '../core/ids.js';
+import { contentHash } from '../core/content-hash.js';
+import { MEMORY_TYPES, MESSAGE_TYPES, type MemoryType } from '../core/enums.js';
+import { idForKey, newId } from '../core/ids.js';
 import { fromRow, type View, viewColumns } from '../core/tables.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
+import { memoryDuplicatesTotal } from '../observability/metrics.js';
 import type { StoreContext } from './context.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
 
@@ -15,6 +18,14 @@ export interface Memory {
   importance: number;
   createdAt: Date;
   expiresAt: Date | null;
+  /** When this fact stopped being true: set when a newer memory superseded it. */
+  validTo: Date | null;
+  /** The memory this one replaced (`supersedes` at write time). */
+  supersedes: string | null;
+  /** The memory that replaced this one. */
+  supersededBy: string | null;
+  /** A current memory this one nearly repeats (embedding similarity above dedupe.near.threshold at write time). */
+  duplicateOf: string | null;
   /** Full-text rank when recalled by `text`. */
   rank?: number;
 }
@@ -30,9 +41,12 @@ export const rememberInput = z
     importance: z.number().min(0).max(1).optional(),
     createdAt: timestamp.optional(),
     expiresAt: timestamp.optional(),
+    /** A current memory this one replaces: it gets validTo and stays in the history; reads return this one. */
+    supersedes: uuid.optional(),
   })
   .strict();
 export type RememberInput = z.input<typeof rememberInput>;
+type Parsed = z.output<typeof rememberInput>;
 
 export const recallFilter = z
   .object({
@@ -44,11 +58,22 @@ export const recallFilter = z
     until: timestamp.optional(),
     minImportance: z.number().min(0).max(1).optional(),
     limit: z.number().int().min(1).max(10_000).default(20),
-    /** The memories as they were at this time (from the change history). */
+    /** The memories as they were at this time (from the change history): the facts true then. */
     asOf: timestamp.optional(),
+    /** Also facts a newer memory superseded (default: current facts only). */
+    includeSuperseded: z.boolean().default(false),
   })
   .strict();
 export type RecallFilter = z.input<typeof recallFilter>;
+
+/** What a write did: stored a new memory, or found it already there (an exact duplicate: nothing stored). */
+export interface RememberOutcome {
+  id: string;
+  /** The content was already remembered (same tenant, type, user and normalised content): `id` is that memory's. */
+  duplicate: boolean;
+  /** Stored, but nearly repeats this current memory (linked as duplicateOf). */
+  nearDuplicateOf: string | null;
+}
 
 /** How the memory API reads a typed memory (the registry's types convert each value). */
 const MEMORY_VIEW: View = {
@@ -63,6 +88,10 @@ const MEMORY_VIEW: View = {
     importance: 'importance',
     createdAt: 'created_at',
     expiresAt: 'expires_at',
+    validTo: 'valid_to',
+    supersedes: 'supersedes',
+    supersededBy: 'superseded_by',
+    duplicateOf: 'duplicate_of',
   },
   absent: 'null',
   defaults: { metadata: {} },
@@ -73,28 +102,73 @@ function toMemory(row: Record<string, unknown>): Memory {
   return { ...(fromRow(MEMORY_VIEW, row) as unknown as Memory), ...(row.rank === undefined ? {} : { rank: Number(row.rank) }) };
 }
 
-/** Typed memories: decisions, actions, issues, context, logs … with retention. */
+const isMessageType = (type: MemoryType) => (MESSAGE_TYPES as readonly string[]).includes(type);
+
+/** The text a memory is embedded by: its string, or its JSON. */
+const embeddingText = (content: unknown) => (typeof content === 'string' ? content : JSON.stringify(content));
+
+/** Typed memories: decisions, actions, issues, context, logs … with retention, deduplication and facts that change. */
 export class Memories {
   constructor(private readonly ctx: StoreContext) {}
 
-  /** Store one memory; returns its id. Retrying with the same `id` stores it once. */
+  /** Store one memory; returns its id. Retrying with the same `id` stores it once; the same fact again returns the first one's id. */
   async remember(input: RememberInput): Promise<string> {
+    return (await this.rememberOutcome(input)).id;
+  }
+
+  /**
+   * Store one memory and say what happened. A typed memory (not a message)
+   * whose normalised content, type and user match a current memory of the
+   * tenant is not stored again (dedupe.exact): the existing id comes back.
+   * Without an `id`, the id derives from that identity, so the same fact
+   * written on two providers at once is one row once they replicate.
+   */
+  async rememberOutcome(input: RememberInput): Promise<RememberOutcome> {
     const m = parseInput(rememberInput, input, 'memory');
     checkJson(m.content, 'content');
     checkJson(m.metadata ?? {}, 'metadata');
     checkSize(m.content, 'content', this.ctx.limits.maxContentBytes);
     checkSize(m.metadata ?? {}, 'metadata', this.ctx.limits.maxContentBytes);
-    const id = m.id ?? newId();
-    await this.ctx.write(
+    if (m.supersedes) return this.supersede(m as Parsed & { supersedes: string });
+    const dedupe = !isMessageType(m.type);
+    const hash = dedupe && this.ctx.dedupe.exact ? contentHash(m.content) : null;
+    const derived = !m.id && hash !== null;
+    const id = m.id ?? (hash ? idForKey(this.ctx.tenant, 'memory', `${m.type}\u0000${m.userId ?? ''}\u0000${hash}`) : newId());
+    const near = dedupe && this.ctx.dedupe.near.enabled;
+    const embedding = near ? (await this.ctx.embed([embeddingText(m.content)]))[0] : undefined;
+    const t = this.ctx.table('memories');
+    const outcome = await this.ctx.write(
       'memory.remember',
       async (tx, { provider }) => {
-        await tx.query(
-          `INSERT INTO ${this.ctx.table('memories')}
-           (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin)
-         SELECT $1, $2, $3, coalesce($4, s.user_id), $5, $6, $7, $8, $9, $10, $11, $12
-           FROM (SELECT 1) one
-           LEFT JOIN ${this.ctx.table('sessions')} s ON s.tenant_id = $1 AND s.id = $3
-         ON CONFLICT (tenant_id, id) DO NOTHING`,
+        const { rows } = await tx.query<{ existing_id: string | null; stored_id: string | null; duplicate_of: string | null }>(
+          `WITH who AS (
+             SELECT coalesce($4::text, (SELECT s.user_id FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $3)) AS user_id
+           ), existing AS (
+             SELECT m.id FROM ${t} m, who
+              WHERE $13::text IS NOT NULL AND m.tenant_id = $1 AND m.content_hash = $13 AND m.memory_type = $5
+                AND m.user_id IS NOT DISTINCT FROM who.user_id AND m.deleted_at IS NULL AND m.valid_to IS NULL AND m.id <> $2
+              LIMIT 1
+           ), ins AS (
+             INSERT INTO ${t} AS t
+               (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin,
+                content_hash, embedding, embedding_model, embedding_dim, duplicate_of)
+             SELECT $1, $2, $3, who.user_id, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15::real[], $16, $17,
+                    CASE WHEN $15::real[] IS NULL THEN NULL ELSE
+                      (SELECT n.id FROM ${this.ctx.schema}.nearest_memory($1, $5, who.user_id, $15::real[], $18) n WHERE n.distance <= $19 AND n.id <> $2)
+                    END
+               FROM who WHERE NOT EXISTS (SELECT 1 FROM existing)
+             -- The same fact remembered again after it was forgotten or superseded is current again.
+             ON CONFLICT (tenant_id, id) DO UPDATE
+               SET session_id = EXCLUDED.session_id, user_id = EXCLUDED.user_id, memory_type = EXCLUDED.memory_type,
+                   content = EXCLUDED.content, metadata = EXCLUDED.metadata, importance = EXCLUDED.importance,
+                   created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version,
+                   origin = EXCLUDED.origin, content_hash = EXCLUDED.content_hash, embedding = EXCLUDED.embedding,
+                   embedding_model = EXCLUDED.embedding_model, embedding_dim = EXCLUDED.embedding_dim,
+                   duplicate_of = EXCLUDED.duplicate_of, supersedes = NULL, superseded_by = NULL, valid_to = NULL, deleted_at = NULL
+               WHERE $14::boolean AND (t.deleted_at IS NOT NULL OR t.valid_to IS NOT NULL)
+             RETURNING t.id, t.duplicate_of
+           )
+           SELECT (SELECT id FROM existing) AS existing_id, (SELECT id FROM ins) AS stored_id, (SELECT duplicate_of FROM ins) AS duplicate_of`,
           [
             this.ctx.tenant,
             id,
@@ -108,12 +182,89 @@ export class Memories {
             m.expiresAt ?? null,
             this.ctx.version(),
             provider,
+            hash,
+            derived,
+            embedding ?? null,
+            embedding ? this.ctx.embedder.model : null,
+            embedding ? embedding.length : null,
+            this.ctx.dedupe.near.window,
+            1 - this.ctx.dedupe.near.threshold,
           ],
         );
+        const row = rows[0];
+        if (row?.existing_id) return { id: row.existing_id, duplicate: true, nearDuplicateOf: null };
+        if (row?.stored_id) return { id: row.stored_id, duplicate: false, nearDuplicateOf: row.duplicate_of };
+        // The id is taken by a current memory: the same fact (a derived id), or a retry of this very write.
+        return { id, duplicate: derived, nearDuplicateOf: null };
       },
       { single: true, ids: { id } },
     );
-    return id;
+    if (outcome.duplicate) memoryDuplicatesTotal.inc({ kind: 'exact' });
+    if (outcome.nearDuplicateOf) memoryDuplicatesTotal.inc({ kind: 'near' });
+    return outcome;
+  }
+
+  /**
+   * A new fact that replaces a current one, in one transaction: the new memory
+   * is stored and the old one gets validTo (the new one's time) and
+   * supersededBy. A retry of the same write (same id) is the same write.
+   */
+  private async supersede(m: Parsed & { supersedes: string }): Promise<RememberOutcome> {
+    const id = m.id ?? newId();
+    if (id === m.supersedes) throw new ValidationError('a memory cannot supersede itself', { id });
+    const at = m.createdAt ?? new Date();
+    const t = this.ctx.table('memories');
+    await this.ctx.write(
+      'memory.supersede',
+      async (tx, { provider }) => {
+        const { rows } = await tx.query<{ valid_to: Date | null; superseded_by: string | null }>(
+          `SELECT valid_to, superseded_by FROM ${t} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`,
+          [this.ctx.tenant, m.supersedes],
+        );
+        const old = rows[0];
+        if (!old) throw new NotFoundError(`memory ${m.supersedes} (to supersede) does not exist`, { id: m.supersedes });
+        if (old.superseded_by === id) return;
+        if (old.valid_to)
+          throw new ConflictError(
+            `memory ${m.supersedes} was already superseded by ${old.superseded_by}: supersede that one (the current fact)`,
+            { id: m.supersedes, supersededBy: old.superseded_by },
+          );
+        const version = this.ctx.version();
+        await tx.query(
+          `INSERT INTO ${t} (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at,
+                             version, origin, content_hash, supersedes)
+           SELECT $1, $2, $3, coalesce($4::text, (SELECT s.user_id FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $3)),
+                  $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+           ON CONFLICT (tenant_id, id) DO NOTHING`,
+          [
+            this.ctx.tenant,
+            id,
+            m.sessionId ?? null,
+            m.userId ?? null,
+            m.type,
+            JSON.stringify(m.content),
+            JSON.stringify(m.metadata ?? {}),
+            m.importance ?? 0.5,
+            at,
+            m.expiresAt ?? null,
+            version,
+            provider,
+            isMessageType(m.type) ? null : contentHash(m.content),
+            m.supersedes,
+          ],
+        );
+        await tx.query(`UPDATE ${t} SET valid_to = $3, superseded_by = $4, version = $5, origin = $6 WHERE tenant_id = $1 AND id = $2`, [
+          this.ctx.tenant,
+          m.supersedes,
+          at,
+          id,
+          version,
+          provider,
+        ]);
+      },
+      { ids: { id } },
+    );
+    return { id, duplicate: false, nearDuplicateOf: null };
   }
 
   async get(id: string): Promise<Memory | null> {
@@ -156,11 +307,15 @@ export class Memories {
         // Rows as they were have no stored search vector: it is computed as the generated column computes it.
         const search = f.asOf ? `jsonb_to_tsvector('english'::regconfig, content, '["string"]'::jsonb)` : 'search';
         const now = f.asOf ? `$${params.length}::timestamptz` : 'now()';
+        // Current facts: not superseded (as of then: not yet superseded, and already written).
+        const current = f.includeSuperseded
+          ? ''
+          : `AND (valid_to IS NULL OR valid_to > ${now})${f.asOf ? ` AND created_at <= ${now}` : ''}`;
         const { rows } = await tx.query(
           `SELECT ${COLUMNS},
                 CASE WHEN $5::text IS NULL THEN NULL ELSE ts_rank(${search}, websearch_to_tsquery('english', $5)) END AS rank
            FROM ${from}
-          WHERE tenant_id = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})
+          WHERE tenant_id = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ${now}) ${current}
             AND ($2::text[] IS NULL OR memory_type = ANY($2))
             AND ($3::uuid IS NULL OR session_id = $3)
             AND ($4::text IS NULL OR user_id = $4)

@@ -116,6 +116,7 @@ export function openMemory(options: StoreOptions): AgentMemory {
     schema: config.schema,
     limits: config.limits,
     search: config.search,
+    dedupe: config.dedupe,
     embedder: options.embedder ?? createEmbedder(config.embedder),
     slowQueryMs: config.monitor.slowQueryMs,
     ...(options.actor ? { actor: parseInput(identifier, options.actor, 'actor') } : {}),

@@ -167,3 +167,27 @@ export const drillRto = new Gauge({
   help: 'How long the last restore drill took to restore the newest archive (the measured RTO).',
   registers: [registry],
 });
+
+/** Series born at 0 (a counter first seen at 1 is invisible to increase()). */
+export const memoryDuplicatesTotal = new Counter({
+  name: 'agentmem_memory_duplicates_total',
+  help: 'Memories written again: exact (not stored twice; the existing id returned) or near (stored, linked by duplicateOf).',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+for (const kind of ['exact', 'near']) memoryDuplicatesTotal.inc({ kind }, 0);
+
+export const retentionExpiredTotal = new Counter({
+  name: 'agentmem_retention_expired_total',
+  help: 'Memories expired by retention, per memory type and mode (soft: tombstone, content kept in history; hard: content erased).',
+  labelNames: ['type', 'mode'] as const,
+  registers: [registry],
+});
+
+export const erasuresTotal = new Counter({
+  name: 'agentmem_erasures_total',
+  help: 'Erasures carried out (agentmem erase), per subject kind.',
+  labelNames: ['subject'] as const,
+  registers: [registry],
+});
+for (const subject of ['tenant', 'user', 'session']) erasuresTotal.inc({ subject }, 0);

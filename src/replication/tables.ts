@@ -6,7 +6,7 @@ import { sharedColumns, sharedRowJson, TABLES, type TableName } from '../schema/
  * providers, and the expression for a row without this provider's own columns.
  */
 export interface ReplicatedTable {
-  name: Extract<TableName, 'sessions' | 'memories' | 'knowledge_atoms' | 'settings' | 'change_history'>;
+  name: Extract<TableName, 'sessions' | 'memories' | 'knowledge_atoms' | 'settings' | 'change_history' | 'erasures'>;
   key: string[];
   columns: string[];
   /** SQL for the row as JSON without local and generated columns, given the row's alias. */

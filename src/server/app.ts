@@ -246,8 +246,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const input = body(request);
     const id = input.id ?? idempotentId(request, 'memory');
     const memories = store(request).memories;
-    const stored = await memories.remember({ ...(input as Record<string, unknown>), ...(id ? { id } : {}) } as never);
-    return reply.status(201).send(await memories.get(stored));
+    const stored = await memories.rememberOutcome({ ...(input as Record<string, unknown>), ...(id ? { id } : {}) } as never);
+    // 200: the same fact was already remembered (the existing memory comes back); 201: stored.
+    return reply.status(stored.duplicate ? 200 : 201).send(await memories.get(stored.id));
   });
   app.post('/v1/memories/search', async (request) => ({ items: await store(request).memories.recall(body(request)) }));
   app.get('/v1/memories/:id', async (request) => orNotFound(await store(request).memories.get(param(request, 'id')), 'memory', request));

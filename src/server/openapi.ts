@@ -55,6 +55,10 @@ export const memoryOut = z.object({
   importance: z.number(),
   createdAt: time,
   expiresAt: time.nullable(),
+  validTo: time.nullable(),
+  supersedes: z.uuid().nullable(),
+  supersededBy: z.uuid().nullable(),
+  duplicateOf: z.uuid().nullable(),
   rank: z.number().optional(),
 });
 
@@ -86,6 +90,8 @@ interface Route {
   body?: z.ZodType;
   query?: z.ZodType;
   ok: { status: number; schema?: z.ZodType; contentType?: string };
+  /** Another success status with the same body, and what it means. */
+  also?: { status: number; summary: string };
 }
 
 /** Every route of the API: the OpenAPI document is this list, and the test checks each answer against it. */
@@ -139,6 +145,7 @@ export const ROUTES: Route[] = [
     scope: 'write',
     body: rememberInputSchema,
     ok: { status: 201, schema: memoryOut },
+    also: { status: 200, summary: 'the same fact was already remembered: the existing memory, nothing stored' },
   },
   {
     method: 'post',
@@ -239,19 +246,18 @@ export function openApiDocument(version: string): Record<string, unknown> {
       required: true,
       schema: { type: 'string' },
     }));
+    const body = route.ok.schema
+      ? { content: { 'application/json': { schema: jsonSchema(route.ok.schema, 'output') } } }
+      : route.ok.contentType
+        ? { content: { [route.ok.contentType]: { schema: { type: 'string' } } } }
+        : {};
     const operation: Record<string, unknown> = {
       summary: route.summary,
       ...(params.length ? { parameters: params } : {}),
       ...(route.scope === 'none' ? { security: [] } : { 'x-agentmem-scope': route.scope }),
       responses: {
-        [route.ok.status]: {
-          description: route.summary,
-          ...(route.ok.schema
-            ? { content: { 'application/json': { schema: jsonSchema(route.ok.schema, 'output') } } }
-            : route.ok.contentType
-              ? { content: { [route.ok.contentType]: { schema: { type: 'string' } } } }
-              : {}),
-        },
+        [route.ok.status]: { description: route.summary, ...body },
+        ...(route.also ? { [route.also.status]: { description: route.also.summary, ...body } } : {}),
         default: problemResponse,
       },
     };

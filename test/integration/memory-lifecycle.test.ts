@@ -1,0 +1,128 @@
+/**
+ * Facts that change and no duplicate memories (issue 19), on every kind of
+ * database: a native server with pgvector, one without, and PGlite.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentMemory, ConflictError, NotFoundError } from '../../src/index.js';
+import { registry } from '../../src/observability/metrics.js';
+import { type Backend, type Backends, startBackends } from '../harness/backends.js';
+
+let backends: Backends;
+beforeAll(async () => {
+  backends = await startBackends();
+});
+afterAll(async () => {
+  await backends?.stop();
+});
+
+const tenant = () => `t-${randomUUID().slice(0, 8)}`;
+const backend = (name: Backend['name']): Backend => backends.list.find((b) => b.name === name) as Backend;
+
+async function duplicatesCounted(kind: 'exact' | 'near'): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'agentmem_memory_duplicates_total');
+  return Number((metric?.values as { labels: { kind: string }; value: number }[]).find((v) => v.labels.kind === kind)?.value ?? 0);
+}
+
+/** The same store with near-duplicate linking on (a threshold the local embedder's paraphrases clear). */
+function withNearDedupe(m: AgentMemory, threshold = 0.8): AgentMemory {
+  return new AgentMemory(m.context.with({ dedupe: { exact: true, near: { enabled: true, threshold, window: 2000 } } }), m.config);
+}
+
+describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle on %s', (name) => {
+  it('stores an exact duplicate once: normalised content, same type and user; returns the first id and counts it', async () => {
+    const m = await backend(name).memory(tenant());
+    const before = await duplicatesCounted('exact');
+    const first = await m.memories.rememberOutcome({ type: 'decision', content: 'Use PostgreSQL for memory', userId: 'u1' });
+    expect(first.duplicate).toBe(false);
+    const again = await m.memories.rememberOutcome({ type: 'decision', content: '  use postgresql   for MEMORY ', userId: 'u1' });
+    expect(again).toEqual({ id: first.id, duplicate: true, nearDuplicateOf: null });
+    // An explicit id does not make a duplicate a new memory either.
+    const explicit = await m.memories.rememberOutcome({
+      id: randomUUID(),
+      type: 'decision',
+      content: 'use postgresql for memory',
+      userId: 'u1',
+    });
+    expect(explicit.id).toBe(first.id);
+    // Objects compare with their keys in any order.
+    const o1 = await m.memories.remember({ type: 'context', content: { a: 1, b: 'X y' } });
+    expect(await m.memories.remember({ type: 'context', content: { b: 'x  Y', a: 1 } })).toBe(o1);
+    expect(await duplicatesCounted('exact')).toBe(before + 3);
+    // Another type, another user, or other content is another memory.
+    const distinct = new Set([
+      first.id,
+      await m.memories.remember({ type: 'action', content: 'Use PostgreSQL for memory', userId: 'u1' }),
+      await m.memories.remember({ type: 'decision', content: 'Use PostgreSQL for memory', userId: 'u2' }),
+      await m.memories.remember({ type: 'decision', content: 'Use MySQL for memory', userId: 'u1' }),
+    ]);
+    expect(distinct.size).toBe(4);
+    expect(await m.memories.recall({ types: ['decision'], userId: 'u1' })).toHaveLength(2);
+    // Messages are a transcript: the same words twice are two messages.
+    const s = await m.sessions.create({});
+    await m.sessions.addMessage(s.id, { role: 'user', content: 'hi' });
+    await m.sessions.addMessage(s.id, { role: 'user', content: 'hi' });
+    expect(await m.sessions.getMessages(s.id)).toHaveLength(2);
+  });
+
+  it('a fact forgotten and remembered again is current again, under the same id', async () => {
+    const m = await backend(name).memory(tenant());
+    const id = await m.memories.remember({ type: 'issue', content: 'login page is slow' });
+    expect(await m.memories.forget(id)).toBe(true);
+    expect(await m.memories.get(id)).toBeNull();
+    expect(await m.memories.remember({ type: 'issue', content: 'Login page is slow' })).toBe(id);
+    expect((await m.memories.get(id))?.content).toBe('Login page is slow');
+  });
+
+  it('links a near-duplicate by embedding similarity at write time; an unrelated memory is not linked', async () => {
+    const m = withNearDedupe(await backend(name).memory(tenant()));
+    const before = await duplicatesCounted('near');
+    const original = await m.memories.remember({ type: 'context', content: 'the customer prefers email over phone calls for updates' });
+    const near = await m.memories.rememberOutcome({
+      type: 'context',
+      content: 'the customer prefers email over phone calls for all updates',
+    });
+    expect(near.duplicate).toBe(false);
+    expect(near.nearDuplicateOf).toBe(original);
+    expect((await m.memories.get(near.id))?.duplicateOf).toBe(original);
+    const unrelated = await m.memories.rememberOutcome({ type: 'context', content: 'invoice 7781 was paid twice in March' });
+    expect(unrelated.nearDuplicateOf).toBeNull();
+    expect(await duplicatesCounted('near')).toBe(before + 1);
+  });
+
+  it('a memory supersedes another: the old gets validTo, search returns the current fact, as-of returns what was true then', async () => {
+    const m = await backend(name).memory(tenant());
+    const old = await m.memories.remember({ type: 'decision', content: 'deploy on Fridays', userId: 'ops' });
+    await new Promise((r) => setTimeout(r, 30));
+    const between = new Date();
+    await new Promise((r) => setTimeout(r, 30));
+    const current = await m.memories.remember({ type: 'decision', content: 'never deploy on Fridays', userId: 'ops', supersedes: old });
+    const oldRow = await m.memories.get(old);
+    expect(oldRow?.validTo).toBeInstanceOf(Date);
+    expect(oldRow?.supersededBy).toBe(current);
+    expect((await m.memories.get(current))?.supersedes).toBe(old);
+
+    const now = await m.memories.recall({ types: ['decision'] });
+    expect(now.map((x) => x.id)).toEqual([current]);
+    expect((await m.memories.recall({ text: 'deploy Fridays' })).map((x) => x.id)).toEqual([current]);
+    expect((await m.memories.recall({ types: ['decision'], includeSuperseded: true })).map((x) => x.id).sort()).toEqual(
+      [old, current].sort(),
+    );
+    const then = await m.memories.recall({ types: ['decision'], asOf: between });
+    expect(then.map((x) => x.id)).toEqual([old]);
+    expect(then[0]?.validTo).toBeNull();
+    // The change history keeps both versions of the old fact.
+    const changes = await m.history.changes(old);
+    expect(changes.map((c) => c.operation)).toEqual(['insert', 'update']);
+
+    // A retry of the same supersession is the same write; superseding a superseded fact is refused; a missing one is not found.
+    expect(await m.memories.remember({ id: current, type: 'decision', content: 'never deploy on Fridays', supersedes: old })).toBe(current);
+    await expect(m.memories.remember({ type: 'decision', content: 'deploy any day', supersedes: old })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    await expect(m.memories.remember({ type: 'decision', content: 'x', supersedes: randomUUID() })).rejects.toBeInstanceOf(NotFoundError);
+    // Writing the superseded content again (no supersedes) is that fact current again, not a duplicate of history.
+    expect(await m.memories.remember({ type: 'decision', content: 'deploy on Fridays', userId: 'ops' })).toBe(old);
+    expect((await m.memories.get(old))?.validTo).toBeNull();
+  });
+});
