@@ -21,7 +21,7 @@ const backend = (name: Backend['name']): Backend => backends.list.find((b) => b.
 
 async function duplicatesCounted(kind: 'exact' | 'near'): Promise<number> {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'agentmem_memory_duplicates_total');
-  return Number((metric?.values as { labels: { kind: string }; value: number }[]).find((v) => v.labels.kind === kind)?.value ?? 0);
+  return Number(((metric?.values ?? []) as { labels: { kind: string }; value: number }[]).find((v) => v.labels.kind === kind)?.value ?? 0);
 }
 
 /** The same store with near-duplicate linking on (a threshold the local embedder's paraphrases clear). */
