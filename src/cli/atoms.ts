@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { MAX_CONTENT_BYTES } from '../config/index.js';
-import { ValidationError } from '../errors/index.js';
 import { type AtomImportReport, type AtomSearchResult, importAtoms, parseAtomsText, validateAtomEntries } from '../memory/index.js';
 import { withMemory } from './context.js';
 import { EXIT, out } from './output.js';
