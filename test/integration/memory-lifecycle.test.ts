@@ -26,7 +26,11 @@ async function duplicatesCounted(kind: 'exact' | 'near'): Promise<number> {
 
 /** The same store with near-duplicate linking on (a threshold the local embedder's paraphrases clear). */
 function withNearDedupe(m: AgentMemory, threshold = 0.8): AgentMemory {
-  return new AgentMemory(m.context.with({ dedupe: { exact: true, near: { enabled: true, threshold, window: 2000 } } }), m.config, undefined);
+  return new AgentMemory(
+    m.context.with({ dedupe: { exact: true, near: { enabled: true, threshold, window: 2000 } } }),
+    m.config,
+    undefined,
+  );
 }
 
 describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle on %s', (name) => {
