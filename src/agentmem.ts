@@ -73,6 +73,17 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
   });
 }
 
+/**
+ * The memory API over providers an ops command already opened (the embedded
+ * database can be open once per process): writes go to the primary, no
+ * router; pending migrations are applied first for the embedded default.
+ */
+export function memoryOver(config: AgentmemConfig, providers: ProviderSet, options: { actor?: string } = {}): AgentMemory {
+  let executor: Executor = new PrimaryExecutor(providers);
+  if (config.providers.length === 0) executor = new MigratingExecutor(executor, providers, config);
+  return openMemory({ config, executor, ...(options.actor ? { actor: options.actor } : {}) });
+}
+
 /** The router over the configured providers, with replication (when there is more than one) wired into its hooks. */
 async function wireRouter(config: AgentmemConfig, providers: ProviderSet): Promise<{ router: Router; replication?: ReplicationLoop }> {
   const hooks: RouterHooks = {

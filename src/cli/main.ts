@@ -13,6 +13,7 @@ import { memoryCommand } from './memory.js';
 import { migrateCommand } from './migrate.js';
 import { monitorCommand } from './monitor.js';
 import { EXIT, exitCodeFor, reportError } from './output.js';
+import { retentionCommand } from './retention.js';
 import { schemaCommand } from './schema.js';
 import { keysCommand, mcpCommand, serveCommand } from './serve.js';
 import { sessionCommand } from './session.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     atomsCommand(),
     settingsCommand(),
     historyCommand(),
+    retentionCommand(),
     importCommand(),
     backupCommand(),
     restoreCommand(),

@@ -17,7 +17,7 @@ interface LoopFlags {
 export async function runLoop(
   command: Command,
   flags: LoopFlags,
-  options: { history: boolean; alerts: boolean; backups: boolean; name: string },
+  options: { history: boolean; alerts: boolean; backups: boolean; retention?: boolean; name: string },
 ): Promise<number> {
   return withContext(
     command,
@@ -30,6 +30,7 @@ export async function runLoop(
         history: options.history,
         alerts: options.alerts,
         backups: options.backups,
+        retention: Boolean(options.retention),
         onCheck: (report) =>
           log[report.state === 'healthy' ? 'info' : 'warn'](
             {
@@ -81,8 +82,18 @@ export function monitorCommand(): Command {
     .option('--host <address>', 'address for the metrics endpoint', '127.0.0.1')
     .option('--no-alerts', 'do not send alerts')
     .option('--no-backups', 'do not run scheduled backups and restore drills (config backup.schedule, backup.drill.schedule)')
+    .option(
+      '--no-retention',
+      'do not expire memories by the retention policies (config retention; runs at start and every retention.intervalMs)',
+    )
     .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (flags: LoopFlags & { alerts: boolean; backups: boolean }, command: Command) => {
-      process.exitCode = await runLoop(command, flags, { history: true, alerts: flags.alerts, backups: flags.backups, name: 'monitor' });
+    .action(async (flags: LoopFlags & { alerts: boolean; backups: boolean; retention: boolean }, command: Command) => {
+      process.exitCode = await runLoop(command, flags, {
+        history: true,
+        alerts: flags.alerts,
+        backups: flags.backups,
+        retention: flags.retention,
+        name: 'monitor',
+      });
     });
 }

@@ -22,7 +22,7 @@ export {
 } from './formats/index.js';
 export { type Change, type ChangesFilter, History } from './history.js';
 export { type Item, type ItemPut, type ItemSearch, Items, type NamespaceQuery } from './items.js';
-export { Memories, type Memory, type RecallFilter, type RememberInput } from './memories.js';
+export { Memories, type Memory, type RecallFilter, type RememberInput, type RememberOutcome } from './memories.js';
 export {
   type ContentPart,
   contentText,
@@ -33,6 +33,16 @@ export {
   type MessageRole,
   type ToolCall,
 } from './message-model.js';
+export {
+  type ExpiredCount,
+  HOLD_CATEGORY,
+  type HoldSubject,
+  type LegalHold,
+  Retention,
+  type RetentionMode,
+  type RetentionPolicies,
+  type TenantExpiry,
+} from './retention.js';
 export {
   EXPORT_FORMATS,
   type ExportFormat,

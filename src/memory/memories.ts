@@ -6,6 +6,7 @@ import { fromRow, type View, viewColumns } from '../core/tables.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import { memoryDuplicatesTotal } from '../observability/metrics.js';
 import type { StoreContext } from './context.js';
+import { Retention } from './retention.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
 
 export interface Memory {
@@ -352,20 +353,11 @@ export class Memories {
   }
 
   /**
-   * Purge expired memories of this tenant. Every provider sweeps its own copy
-   * (expires_at replicates with the row), so nothing needs to be tombstoned.
+   * Expire this tenant's memories past their own expiresAt, through the
+   * retention path (tombstones that replicate, content erased); returns how many.
    */
   async sweepExpired(): Promise<number> {
-    return this.ctx.write(
-      'memory.sweepExpired',
-      async (tx) => {
-        const { rowCount } = await tx.query(
-          `DELETE FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND expires_at IS NOT NULL AND expires_at <= now()`,
-          [this.ctx.tenant],
-        );
-        return rowCount;
-      },
-      { single: true },
-    );
+    const { types } = await new Retention(this.ctx).expire({ policies: {} });
+    return types.reduce((n, t) => n + t.expired, 0);
   }
 }

@@ -7,6 +7,7 @@ import { createEmbedder, type Embedder } from './embedders.js';
 import { History } from './history.js';
 import { Items } from './items.js';
 import { Memories } from './memories.js';
+import { Retention } from './retention.js';
 import { Sessions } from './sessions.js';
 import { Settings } from './settings.js';
 import { identifier, parseInput } from './validation.js';
@@ -64,6 +65,8 @@ export class AgentMemory {
   readonly atoms: Atoms;
   readonly settings: Settings;
   readonly history: History;
+  /** Legal holds, and expiring memories by retention policy (the ops command and the monitor run it for every tenant). */
+  readonly retention: Retention;
 
   constructor(
     readonly context: StoreContext,
@@ -78,6 +81,7 @@ export class AgentMemory {
     this.atoms = new Atoms(context);
     this.settings = new Settings(context, config.settings.cacheTtlMs);
     this.history = new History(context);
+    this.retention = new Retention(context);
   }
 
   get tenant(): string {

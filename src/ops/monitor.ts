@@ -8,6 +8,7 @@ import { BackupScheduler } from './backup-schedule.js';
 import { checkHealth, type HealthReport } from './health.js';
 import { recordHealthMetrics } from './health-metrics.js';
 import { HealthHistory, sampleOf } from './history.js';
+import { RetentionScheduler } from './retention.js';
 
 export interface MonitorOptions {
   intervalMs: number;
@@ -19,6 +20,8 @@ export interface MonitorOptions {
   timeoutMs?: number;
   /** Run scheduled backups and restore drills (config.backup), and alert on stale backups and failed drills. */
   backups?: boolean;
+  /** Expire memories by the retention policies (config.retention), at start and every retention.intervalMs. */
+  retention?: boolean;
   /** Called after each check (the CLI prints or logs it). */
   onCheck?: (report: HealthReport) => void;
 }
@@ -50,6 +53,7 @@ export class Monitor {
   private readonly history: HealthHistory | undefined;
   private readonly notifier: AlertNotifier | undefined;
   private readonly backups: BackupScheduler | undefined;
+  private readonly retention: RetentionScheduler | undefined;
 
   constructor(
     private readonly config: AgentmemConfig,
@@ -60,6 +64,7 @@ export class Monitor {
     this.history = options.history && file ? new HealthHistory(file, config.monitor.history.retentionDays) : undefined;
     this.notifier = options.alerts ? notifierFor(config) : undefined;
     this.backups = options.backups ? new BackupScheduler(config, providers) : undefined;
+    this.retention = options.retention ? new RetentionScheduler(config, providers) : undefined;
   }
 
   get lastReport(): HealthReport | undefined {
@@ -68,13 +73,14 @@ export class Monitor {
 
   start(): this {
     this.backups?.start();
+    this.retention?.start();
     this.running ??= this.loop();
     return this;
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    await Promise.all([this.running, this.backups?.stop()]);
+    await Promise.all([this.running, this.backups?.stop(), this.retention?.stop()]);
   }
 
   /** One check: health, metrics, history, alerts. */

@@ -1,0 +1,149 @@
+import { memoryOver } from '../agentmem.js';
+import type { AgentmemConfig } from '../config/index.js';
+import type { AgentMemory, ExpiredCount, RetentionPolicies } from '../memory/index.js';
+import { logger } from '../observability/logger.js';
+import type { Provider, ProviderSet } from '../providers/index.js';
+import { requireAllTenants } from '../schema/index.js';
+
+export interface RetentionReport {
+  dryRun: boolean;
+  at: string;
+  tenants: { tenant: string; types: ExpiredCount[] }[];
+  /** Per provider: change-history rows of hard-expired memories removed (null: the provider could not be reached; its rows age out with history.retentionDays). */
+  historyRemoved: Record<string, number | null>;
+  totals: { expired: number; held: number };
+  durationMs: number;
+}
+
+/** The policies for a tenant: the defaults, with the tenant's own entries in their place. */
+export function policiesFor(config: AgentmemConfig, tenant: string): RetentionPolicies {
+  return { ...config.retention.types, ...(config.retention.tenants[tenant] ?? {}) };
+}
+
+/** Every tenant that holds memories (an index skip-scan: one probe per tenant, not a read of the table). */
+async function tenantsWithMemories(provider: Provider, schema: string): Promise<string[]> {
+  const { rows } = await provider.query<{ tenant: string }>(
+    `WITH RECURSIVE t AS (
+       SELECT min(tenant_id) AS tenant FROM ${schema}.memories
+       UNION ALL
+       SELECT (SELECT min(tenant_id) FROM ${schema}.memories WHERE tenant_id > t.tenant) FROM t WHERE t.tenant IS NOT NULL
+     ) SELECT tenant FROM t WHERE tenant IS NOT NULL`,
+  );
+  return rows.map((r) => r.tenant);
+}
+
+/**
+ * Retention for every tenant: each tenant's memories past their policy's TTL
+ * (or their own expiresAt) are expired through the memory API — tombstones
+ * on the writing provider that replication carries everywhere — and, for
+ * hard expiry, their change history is removed from every provider.
+ */
+export async function runRetention(
+  config: AgentmemConfig,
+  providers: ProviderSet,
+  memory: AgentMemory,
+  options: { dryRun?: boolean; tenant?: string; now?: Date } = {},
+): Promise<RetentionReport> {
+  const started = performance.now();
+  const dryRun = Boolean(options.dryRun);
+  const primary = (await providers.primary()).direct();
+  await requireAllTenants(primary, config.schema);
+  const tenants = options.tenant
+    ? [options.tenant]
+    : [...new Set([...(await tenantsWithMemories(primary, config.schema)), ...Object.keys(config.retention.tenants)])].sort();
+  const report: RetentionReport = {
+    dryRun,
+    at: (options.now ?? new Date()).toISOString(),
+    tenants: [],
+    historyRemoved: {},
+    totals: { expired: 0, held: 0 },
+    durationMs: 0,
+  };
+  const hardIds = new Map<string, string[]>();
+  for (const tenant of tenants) {
+    const result = await memory.forTenant(tenant).retention.expire({
+      policies: policiesFor(config, tenant),
+      dryRun,
+      batchSize: config.retention.batchSize,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    if (!result.types.length) continue;
+    report.tenants.push({ tenant, types: result.types });
+    for (const t of result.types) {
+      report.totals.expired += t.expired;
+      report.totals.held += t.held;
+    }
+    if (result.hardIds.length) hardIds.set(tenant, result.hardIds);
+  }
+  if (hardIds.size) report.historyRemoved = await removeHistory(config.schema, providers, hardIds);
+  report.durationMs = Math.round(performance.now() - started);
+  return report;
+}
+
+/** The change history of hard-expired memories, from every provider that can be reached. */
+async function removeHistory(schema: string, providers: ProviderSet, ids: Map<string, string[]>): Promise<Record<string, number | null>> {
+  const removed: Record<string, number | null> = {};
+  for (const name of providers.names) {
+    try {
+      const provider = (await providers.get(name)).direct();
+      let n = 0;
+      for (const [tenant, list] of ids)
+        for (let i = 0; i < list.length; i += 5000) {
+          const { rowCount } = await provider.query(
+            `DELETE FROM ${schema}.change_history WHERE tenant_id = $1 AND table_name = 'memories' AND record_key = ANY($2::text[])`,
+            [tenant, list.slice(i, i + 5000)],
+          );
+          n += rowCount ?? 0;
+        }
+      removed[name] = n;
+    } catch (error) {
+      logger().warn({ provider: name, err: (error as Error).message }, 'retention: could not remove history of hard-expired memories');
+      removed[name] = null;
+    }
+  }
+  return removed;
+}
+
+/**
+ * Retention in `agentmem monitor`: a run at start and every retention.intervalMs,
+ * never two at once; a failed run is logged and the next one tries again.
+ */
+export class RetentionScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private memory: AgentMemory | undefined;
+
+  constructor(
+    private readonly config: AgentmemConfig,
+    private readonly providers: ProviderSet,
+    private readonly onReport?: (report: RetentionReport) => void,
+  ) {}
+
+  start(): this {
+    this.memory = memoryOver(this.config, this.providers, { actor: 'retention' });
+    const tick = () => {
+      this.running = this.runOnce().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.config.retention.intervalMs);
+      });
+    };
+    tick();
+    return this;
+  }
+
+  private async runOnce(): Promise<void> {
+    try {
+      const report = await runRetention(this.config, this.providers, this.memory as AgentMemory);
+      logger().info({ expired: report.totals.expired, held: report.totals.held, durationMs: report.durationMs }, 'retention run');
+      this.onReport?.(report);
+    } catch (error) {
+      logger().error({ err: (error as Error).message }, 'retention run failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}
