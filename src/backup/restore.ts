@@ -1,6 +1,8 @@
 import { hint } from '../core/commands.js';
 import { MESSAGE_TYPES } from '../core/enums.js';
 import { clock } from '../core/hlc.js';
+import type { Erasure } from '../erasure/index.js';
+import { applyErasures, type ErasedCounts, emptyCounts, mergeLedgers, readLedger, recordLedger } from '../erasure/index.js';
 import { BackupError } from '../errors/index.js';
 import type { BulkSession, Provider } from '../providers/index.js';
 import { REPLICATED_TABLES } from '../replication/index.js';
@@ -29,6 +31,8 @@ export interface RestoreOptions {
   versionFloor?: bigint;
   embeddingDim: number;
   onProgress?: ProgressListener;
+  /** Erasure ledger entries known elsewhere (every reachable provider's): applied with the archive's and the target's own. */
+  erasures?: Erasure[];
 }
 
 export interface RestoreReport {
@@ -42,6 +46,8 @@ export interface RestoreReport {
   fromSchemaVersion: number;
   toSchemaVersion: number;
   tables: TableMerge[];
+  /** Rows the erasure ledger removed again from what was restored (and from the target): erased data never comes back. */
+  erased: ErasedCounts;
   durationMs: number;
 }
 
@@ -66,10 +72,17 @@ export function checkRestorable(manifest: Manifest, migrations: Migration[]): vo
 }
 
 class DryRun extends Error {
-  constructor(readonly tables: TableMerge[]) {
+  constructor(
+    readonly tables: TableMerge[],
+    readonly erased: ErasedCounts,
+  ) {
     super('dry run');
   }
 }
+
+/** Add up what two applications of the ledger removed. */
+const addCounts = (a: ErasedCounts, b: ErasedCounts): ErasedCounts =>
+  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v + b[k as keyof ErasedCounts]])) as ErasedCounts;
 
 /**
  * Restore an archive into a provider, all or nothing: one transaction on the
@@ -140,6 +153,7 @@ export async function restoreWith(
 
   let mode: RestoreMode = 'seed';
   let tables: TableMerge[] = [];
+  let erased = emptyCounts();
   try {
     tables = await target.bulk(
       async (session) => {
@@ -161,8 +175,12 @@ export async function restoreWith(
             MESSAGE_TYPES,
             manifest.tables?.some((t) => t.name === 'sessions' && t.columns.some((c) => c.name === 'message_count')) ?? false,
           );
+          // Rows keep their versions here: the ledger (the archive's, and every provider's) applies as it is.
+          const ledger = mergeLedgers(options.erasures ?? [], await readLedger(session, into));
+          await recordLedger(session, into, ledger);
+          erased = await applyErasures(session, into, ledger);
           const counts: TableMerge[] = REPLICATED_TABLES.map((t) => ({ table: t.name, restored: loaded?.get(t.name) ?? 0, tombstoned: 0 }));
-          if (options.dryRun) throw new DryRun(counts);
+          if (options.dryRun) throw new DryRun(counts, erased);
           return counts;
         }
         const scratch = new ScratchSchema(session, migrations, options.embeddingDim);
@@ -171,6 +189,11 @@ export async function restoreWith(
         await fill.load(scratch, session);
         await scratch.migrate(manifest.schema.version, latest);
         await fill.adjust?.(scratch, session, into);
+        // The erasure ledger, before anything merges: archived rows still carry their versions, so an
+        // erasure recorded after the archive was made removes them here (a rewind writes them with fresh ones).
+        const ledger = mergeLedgers(options.erasures ?? [], await readLedger(session, scratch.name), await readLedger(session, into));
+        await recordLedger(session, scratch.name, ledger);
+        erased = await applyErasures(session, scratch.name, ledger);
         mode = options.mode && options.mode !== 'auto' ? options.mode : (await targetHasRows(session, into, scope)) ? 'rewind' : 'seed';
         let version = 0n;
         if (mode === 'rewind') {
@@ -183,7 +206,8 @@ export async function restoreWith(
         }
         const merged = await mergeRestored(session, { from: scratch.name, into, scope, mode, version, origin: target.name });
         await scratch.drop();
-        if (options.dryRun) throw new DryRun(merged);
+        erased = addCounts(erased, await applyErasures(session, into, ledger));
+        if (options.dryRun) throw new DryRun(merged, erased);
         return merged;
       },
       { isolation: 'read committed' },
@@ -191,6 +215,7 @@ export async function restoreWith(
   } catch (error) {
     if (!(error instanceof DryRun)) throw error;
     tables = error.tables;
+    erased = error.erased;
   }
   return {
     id: manifest.id,
@@ -202,6 +227,7 @@ export async function restoreWith(
     fromSchemaVersion: manifest.schema.version,
     toSchemaVersion: latest,
     tables,
+    erased,
     durationMs: Math.round(performance.now() - started),
   };
 }

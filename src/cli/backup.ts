@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { type BackupStore, backupKeyFromEnv, listBackups, restoreAsOf, restoreBackup, verifyBackup } from '../backup/index.js';
 import { hint } from '../core/commands.js';
 import { UsageError } from '../errors/index.js';
-import { backupFreshness, backupProviders, openBackupStore, pruneBackups, versionFloor } from '../ops/backup.js';
+import { backupFreshness, backupProviders, knownErasures, openBackupStore, pruneBackups, versionFloor } from '../ops/backup.js';
 import { withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
 import { pointInTime } from './parsers.js';
@@ -226,6 +226,7 @@ export function restoreCommand(): Command {
               mode: flags.mode,
               dryRun: Boolean(flags.dryRun),
               versionFloor: await versionFloor(config, providers),
+              erasures: await knownErasures(config, providers),
               ...(flags.schema ? { intoSchema: flags.schema } : {}),
               ...(key ? { key } : {}),
               onProgress: transferProgress(flags),
@@ -247,6 +248,8 @@ export function restoreCommand(): Command {
                 `${report.dryRun ? 'dry run: would restore' : 'restored'} ${report.id} into ${report.target} (${report.schema}), ${report.tenant ? `tenant ${report.tenant}` : 'all tenants'}, mode ${report.mode}, ${report.durationMs} ms`,
               );
               out.line(table(report.tables as unknown as Record<string, unknown>[], ['table', 'restored', 'tombstoned']));
+              const again = Object.entries(report.erased).filter(([, n]) => n > 0);
+              if (again.length) out.line(`erased again by the erasure ledger: ${again.map(([t, n]) => `${t} ${n}`).join(', ')}`);
             }
             return EXIT.ok;
           } finally {

@@ -6,6 +6,7 @@ import { backupCommand, restoreCommand } from './backup.js';
 import { configCommand } from './config.js';
 import { credentialsCommand } from './credentials.js';
 import { demoCommand } from './demo.js';
+import { eraseCommand, erasuresCommand } from './erase.js';
 import { healthCommand } from './health.js';
 import { historyCommand } from './history.js';
 import { importCommand } from './import.js';
@@ -45,6 +46,8 @@ export function buildProgram(): Command {
     settingsCommand(),
     historyCommand(),
     retentionCommand(),
+    eraseCommand(),
+    erasuresCommand(),
     importCommand(),
     backupCommand(),
     restoreCommand(),

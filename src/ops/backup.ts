@@ -16,6 +16,7 @@ import {
 } from '../backup/index.js';
 import type { AgentmemConfig } from '../config/index.js';
 import { clock } from '../core/hlc.js';
+import { type Erasure, mergeLedgers, readLedger } from '../erasure/index.js';
 import { logger } from '../observability/logger.js';
 import {
   backupBytes,
@@ -171,4 +172,21 @@ export async function versionFloor(config: AgentmemConfig, providers: ProviderSe
   }
   clock.observe(floor);
   return floor;
+}
+
+/**
+ * The erasure ledger as every reachable provider holds it: a restore applies
+ * all of it, so data erased after an archive was made stays erased even when
+ * the target itself never saw the erasure.
+ */
+export async function knownErasures(config: AgentmemConfig, providers: ProviderSet): Promise<Erasure[]> {
+  const ledgers: Erasure[][] = [];
+  for (const name of providers.names) {
+    try {
+      ledgers.push(await readLedger((await providers.get(name)).direct(), config.schema));
+    } catch (error) {
+      logger().warn({ provider: name, err: (error as Error).message }, 'could not read the erasure ledger (restore goes on)');
+    }
+  }
+  return mergeLedgers(...ledgers);
 }

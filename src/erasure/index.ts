@@ -1,0 +1,11 @@
+export {
+  applyErasures,
+  type ErasedCounts,
+  type Erasure,
+  type ErasureSubject,
+  emptyCounts,
+  mergeLedgers,
+  readLedger,
+  recordLedger,
+} from './ledger.js';
+export { canonicalJson, loadSigningKey, publicKeyOf, type SignedReport, signReport, verifyReport } from './report.js';
