@@ -15,10 +15,12 @@ export function memoryCommand(): Command {
     .option('--user <id>', 'the user it is about')
     .option('--importance <0..1>', 'importance from 0 to 1', fraction)
     .option('--expires <time>', 'forget it after this time (ISO 8601)')
+    .option('--supersedes <id>', 'a current memory this one replaces (it gets validTo and stays in the history)')
     .option('--json', 'print the result as JSON')
     .action(async (flags, command: Command) => {
       await withMemory(command, async (m) => {
         const id = await m.memories.remember({
+          ...(flags.supersedes ? { supersedes: flags.supersedes } : {}),
           type: flags.type,
           content: jsonOrString(flags.content),
           ...(flags.metadata ? { metadata: jsonOrString(flags.metadata) as Record<string, unknown> } : {}),
@@ -40,12 +42,14 @@ export function memoryCommand(): Command {
     .option('--user <id>', 'only this user')
     .option('--since <time>', 'created at or after (ISO 8601)')
     .option('--limit <n>', 'at most n memories', positiveInt, 20)
-    .option('--as-of <time>', 'the memories as they were at this time (ISO 8601, or a duration ago such as 2h)', pointInTime)
+    .option('--as-of <time>', 'the facts true at this time (ISO 8601, or a duration ago such as 2h)', pointInTime)
+    .option('--all-versions', 'also facts a newer memory superseded')
     .option('--json', 'print the result as JSON')
     .action(async (flags, command: Command) => {
       await withMemory(command, async (m) => {
         const found = await m.memories.recall({
           ...(flags.asOf ? { asOf: flags.asOf } : {}),
+          ...(flags.allVersions ? { includeSuperseded: true } : {}),
           ...(flags.text ? { text: flags.text } : {}),
           ...(flags.type ? { types: flags.type } : {}),
           ...(flags.session ? { sessionId: flags.session } : {}),
@@ -65,6 +69,24 @@ export function memoryCommand(): Command {
             })),
             ['id', 'type', 'created', 'content'],
           ),
+        );
+      });
+    });
+  memory
+    .command('dedupe')
+    .description(
+      "merge the tenant's duplicate memories into the oldest of each set: exact ones (type, user, normalised content) and near ones linked at write time; their history is kept",
+    )
+    .option('--dry-run', 'report what would merge, change nothing')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { dryRun?: boolean; json?: boolean }, command: Command) => {
+      await withMemory(command, async (m) => {
+        const report = await m.memories.dedupe({ dryRun: Boolean(flags.dryRun) });
+        if (flags.json) return out.json(report);
+        const verb = report.dryRun ? 'would merge' : 'merged';
+        out.line(
+          `tenant ${report.tenant}: ${verb} ${report.exact.merged} exact duplicate(s) in ${report.exact.groups} set(s) and ${report.near.merged} near-duplicate(s)` +
+            (report.hashed ? `; ${report.hashed} older memor${report.hashed === 1 ? 'y' : 'ies'} hashed first` : ''),
         );
       });
     });

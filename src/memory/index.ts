@@ -5,6 +5,7 @@ export { type AtomHit, AtomSearch, type AtomSearchResult, type SearchMode, type 
 export { Atoms } from './atoms.js';
 export { StoreContext } from './context.js';
 export { approximateTokens, type ContextWindowOptions, selectContextWindow } from './context-window.js';
+export type { DedupeReport } from './dedupe.js';
 export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders.js';
 export {
   type AnthropicTranscript,

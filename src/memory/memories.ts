@@ -6,6 +6,7 @@ import { fromRow, type View, viewColumns } from '../core/tables.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import { memoryDuplicatesTotal } from '../observability/metrics.js';
 import type { StoreContext } from './context.js';
+import { type DedupeReport, dedupeMemories } from './dedupe.js';
 import { Retention } from './retention.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
 
@@ -350,6 +351,11 @@ export class Memories {
       },
       { single: true },
     );
+  }
+
+  /** Merge this tenant's duplicate memories (see dedupeMemories); a dry run reports and changes nothing. */
+  async dedupe(options: { dryRun?: boolean } = {}): Promise<DedupeReport> {
+    return dedupeMemories(this.ctx, options);
   }
 
   /**

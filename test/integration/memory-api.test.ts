@@ -198,7 +198,7 @@ describe.each(names)('memory API on %s', (name) => {
     expect((await m.memories.recall({ types: ['action'] })).length).toBe(1);
   });
 
-  it('hides expired memories, purges them in a sweep, and tombstones forgotten ones', async () => {
+  it('hides expired memories, expires them in a sweep (a tombstone that replicates, content erased), and tombstones forgotten ones', async () => {
     const m = await backend(name).memory(tenant());
     const expired = await m.memories.remember({ type: 'context', content: 'stale', expiresAt: new Date(Date.now() - 1000) });
     const live = await m.memories.remember({ type: 'context', content: 'fresh', expiresAt: new Date(Date.now() + 3_600_000) });
@@ -206,7 +206,16 @@ describe.each(names)('memory API on %s', (name) => {
     expect(await m.memories.get(expired)).toBeNull();
     expect((await m.memories.recall({ types: ['context'] })).map((x) => x.id).sort()).toEqual([live, forever].sort());
     expect(await m.memories.sweepExpired()).toBe(1);
-    expect(await rowCount(m, 'memories')).toBe(2);
+    expect(await m.memories.sweepExpired()).toBe(0);
+    const swept = await m.context.read('t', async (tx) => {
+      const { rows } = await tx.query('SELECT content, deleted_at FROM agentmem.memories WHERE tenant_id = $1 AND id = $2', [
+        m.tenant,
+        expired,
+      ]);
+      return rows[0];
+    });
+    expect(swept).toMatchObject({ content: null, deleted_at: expect.any(Date) });
+    expect(await rowCount(m, 'memories')).toBe(3);
     expect(await m.memories.forget(live)).toBe(true);
     expect(await m.memories.forget(live)).toBe(false);
     expect(await m.memories.get(live)).toBeNull();

@@ -24,6 +24,15 @@ async function duplicatesCounted(kind: 'exact' | 'near'): Promise<number> {
   return Number(((metric?.values ?? []) as { labels: { kind: string }; value: number }[]).find((v) => v.labels.kind === kind)?.value ?? 0);
 }
 
+/** The same store with write-time deduplication off: duplicates get stored (as by an older agentmem). */
+function withoutDedupe(m: AgentMemory): AgentMemory {
+  return new AgentMemory(
+    m.context.with({ dedupe: { exact: false, near: { enabled: false, threshold: 0.92, window: 2000 } } }),
+    m.config,
+    undefined,
+  );
+}
+
 /** The same store with near-duplicate linking on (a threshold the local embedder's paraphrases clear). */
 function withNearDedupe(m: AgentMemory, threshold = 0.8): AgentMemory {
   return new AgentMemory(
@@ -128,5 +137,46 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     // Writing the superseded content again (no supersedes) is that fact current again, not a duplicate of history.
     expect(await m.memories.remember({ type: 'decision', content: 'deploy on Fridays', userId: 'ops' })).toBe(old);
     expect((await m.memories.get(old))?.validTo).toBeNull();
+  });
+
+  it('memory dedupe merges existing duplicates into the oldest, keeping the history of both; a dry run changes nothing', async () => {
+    const m = await backend(name).memory(tenant());
+    const raw = withoutDedupe(m);
+    const first = await raw.memories.remember({ type: 'decision', content: 'ship on Tuesdays', importance: 0.2, metadata: { by: 'a' } });
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await raw.memories.remember({ type: 'decision', content: 'Ship on  tuesdays', importance: 0.9 });
+    const third = await raw.memories.remember({ type: 'decision', content: 'ship on tuesdays ' });
+    const otherUser = await raw.memories.remember({ type: 'decision', content: 'ship on tuesdays', userId: 'someone' });
+    const near = withNearDedupe(m);
+    const original = await near.memories.remember({ type: 'context', content: 'the warehouse in Leeds closes at six on weekdays' });
+    const linked = await near.memories.rememberOutcome({
+      type: 'context',
+      content: 'the warehouse in Leeds closes at six on all weekdays',
+    });
+    expect(linked.nearDuplicateOf).toBe(original);
+    const s = await m.sessions.create({});
+    await m.sessions.addMessage(s.id, { role: 'user', content: 'same' });
+    await m.sessions.addMessage(s.id, { role: 'user', content: 'same' });
+
+    const dry = await m.memories.dedupe({ dryRun: true });
+    expect(dry).toMatchObject({ dryRun: true, exact: { groups: 1, merged: 2 }, near: { merged: 1 } });
+    expect(dry.hashed).toBeGreaterThanOrEqual(4);
+    expect(await m.memories.get(second)).not.toBeNull();
+
+    const done = await m.memories.dedupe();
+    expect(done).toMatchObject({ dryRun: false, exact: { groups: 1, merged: 2 }, near: { merged: 1 } });
+    const survivor = await m.memories.get(first);
+    expect(survivor?.importance).toBeCloseTo(0.9);
+    expect((survivor?.metadata.mergedFrom as string[]).sort()).toEqual([second, third].sort());
+    expect(survivor?.metadata.by).toBe('a');
+    expect(await m.memories.get(second)).toBeNull();
+    expect(await m.memories.get(linked.id)).toBeNull();
+    expect(await m.memories.get(otherUser)).not.toBeNull();
+    expect(await m.sessions.getMessages(s.id)).toHaveLength(2);
+    // The merged memory's content stays in its history.
+    const changes = await m.history.changes(second);
+    expect(changes.at(-1)?.operation).toBe('delete');
+    expect(changes.at(-1)?.before?.content).toBe('Ship on  tuesdays');
+    expect(await m.memories.dedupe()).toMatchObject({ exact: { groups: 0, merged: 0 }, near: { merged: 0 }, hashed: 0 });
   });
 });

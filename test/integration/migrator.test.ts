@@ -48,6 +48,7 @@ describe('migrator on real PostgreSQL servers', () => {
       expect(after.applied.every((a) => a.state === 'applied' && a.checksum.length === 64 && a.durationMs >= 0)).toBe(true);
       expect(await tables(p, 'agentmem')).toEqual([
         'change_history',
+        'erasures',
         'knowledge_atoms',
         'memories',
         'replication_watermarks',
