@@ -323,6 +323,11 @@ export const configSchema = z
     /** No duplicate memories (typed memories written with remember(); messages are a transcript and never deduplicated). */
     dedupe: z
       .object({
+        /** The types whose memories are facts: deduplicated. Actions and logs are events that may happen twice. */
+        types: z
+          .array(z.enum(MEMORY_TYPES))
+          .default(['session_metadata', 'context', 'issue', 'decision'])
+          .refine((types) => types.every((t) => !t.startsWith('message_')), 'messages are a transcript and are never deduplicated'),
         /** The same tenant, type, user and normalised content is one memory: the write returns the existing id. */
         exact: z.boolean().default(true),
         /** Embed each memory and link it (duplicateOf) to a current one this similar (cosine), among the newest `window`. */

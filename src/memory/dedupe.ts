@@ -1,5 +1,4 @@
 import { contentHash } from '../core/content-hash.js';
-import { MESSAGE_TYPES } from '../core/enums.js';
 import type { Queryable } from '../providers/index.js';
 import type { StoreContext } from './context.js';
 
@@ -24,7 +23,7 @@ const HASH_BATCH = 1000;
 
 /**
  * Merge a tenant's duplicate memories, in one transaction (a dry run rolls it
- * back): every current typed memory gets its content hash; in each set of
+ * back): every current fact (a type in dedupe.types) gets its content hash; in each set of
  * exact duplicates (type, user, hash) and for each near-duplicate linked at
  * write time, the others merge into the oldest — deleted through the normal
  * path (a tombstone, its content kept in the change history, duplicateOf
@@ -45,9 +44,9 @@ export async function dedupeMemories(ctx: StoreContext, options: { dryRun?: bool
       const t = ctx.table('memories');
       const { rows: groups } = await tx.query<{ ids: string[] }>(
         `SELECT array_agg(id ORDER BY created_at, id) AS ids FROM ${t}
-          WHERE tenant_id = $1 AND deleted_at IS NULL AND valid_to IS NULL AND content_hash IS NOT NULL AND NOT (memory_type = ANY($2))
+          WHERE tenant_id = $1 AND deleted_at IS NULL AND valid_to IS NULL AND content_hash IS NOT NULL AND memory_type = ANY($2)
           GROUP BY memory_type, user_id, content_hash HAVING count(*) > 1`,
-        [ctx.tenant, MESSAGE_TYPES],
+        [ctx.tenant, ctx.dedupe.types],
       );
       for (const { ids } of groups) {
         const [survivor, ...others] = ids as [string, ...string[]];
@@ -84,9 +83,9 @@ async function backfillHashes(ctx: StoreContext, tx: Queryable, provider: string
   for (;;) {
     const { rows } = await tx.query<{ id: string; content: unknown }>(
       `SELECT id, content FROM ${t}
-        WHERE tenant_id = $1 AND id > $2 AND content_hash IS NULL AND deleted_at IS NULL AND NOT (memory_type = ANY($3))
+        WHERE tenant_id = $1 AND id > $2 AND content_hash IS NULL AND deleted_at IS NULL AND memory_type = ANY($3)
         ORDER BY id LIMIT ${HASH_BATCH}`,
-      [ctx.tenant, after, MESSAGE_TYPES],
+      [ctx.tenant, after, ctx.dedupe.types],
     );
     if (!rows.length) return total;
     await tx.query(

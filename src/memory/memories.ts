@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { contentHash } from '../core/content-hash.js';
-import { MEMORY_TYPES, MESSAGE_TYPES, type MemoryType } from '../core/enums.js';
+import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
 import { idForKey, newId } from '../core/ids.js';
 import { fromRow, type View, viewColumns } from '../core/tables.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
@@ -104,8 +104,6 @@ function toMemory(row: Record<string, unknown>): Memory {
   return { ...(fromRow(MEMORY_VIEW, row) as unknown as Memory), ...(row.rank === undefined ? {} : { rank: Number(row.rank) }) };
 }
 
-const isMessageType = (type: MemoryType) => (MESSAGE_TYPES as readonly string[]).includes(type);
-
 /** The text a memory is embedded by: its string, or its JSON. */
 const embeddingText = (content: unknown) => (typeof content === 'string' ? content : JSON.stringify(content));
 
@@ -119,7 +117,7 @@ export class Memories {
   }
 
   /**
-   * Store one memory and say what happened. A typed memory (not a message)
+   * Store one memory and say what happened. A fact (a type in dedupe.types)
    * whose normalised content, type and user match a current memory of the
    * tenant is not stored again (dedupe.exact): the existing id comes back.
    * Without an `id`, the id derives from that identity, so the same fact
@@ -132,7 +130,7 @@ export class Memories {
     checkSize(m.content, 'content', this.ctx.limits.maxContentBytes);
     checkSize(m.metadata ?? {}, 'metadata', this.ctx.limits.maxContentBytes);
     if (m.supersedes) return this.supersede(m as Parsed & { supersedes: string });
-    const dedupe = !isMessageType(m.type);
+    const dedupe = this.ctx.dedupe.types.includes(m.type);
     const hash = dedupe && this.ctx.dedupe.exact ? contentHash(m.content) : null;
     const derived = !m.id && hash !== null;
     const id = m.id ?? (hash ? idForKey(this.ctx.tenant, 'memory', `${m.type}\u0000${m.userId ?? ''}\u0000${hash}`) : newId());
@@ -251,7 +249,7 @@ export class Memories {
             m.expiresAt ?? null,
             version,
             provider,
-            isMessageType(m.type) ? null : contentHash(m.content),
+            this.ctx.dedupe.types.includes(m.type) ? contentHash(m.content) : null,
             m.supersedes,
           ],
         );

@@ -27,7 +27,7 @@ async function duplicatesCounted(kind: 'exact' | 'near'): Promise<number> {
 /** The same store with write-time deduplication off: duplicates get stored (as by an older agentmem). */
 function withoutDedupe(m: AgentMemory): AgentMemory {
   return new AgentMemory(
-    m.context.with({ dedupe: { exact: false, near: { enabled: false, threshold: 0.92, window: 2000 } } }),
+    m.context.with({ dedupe: { ...m.context.dedupe, exact: false, near: { enabled: false, threshold: 0.92, window: 2000 } } }),
     m.config,
     undefined,
   );
@@ -36,7 +36,7 @@ function withoutDedupe(m: AgentMemory): AgentMemory {
 /** The same store with near-duplicate linking on (a threshold the local embedder's paraphrases clear). */
 function withNearDedupe(m: AgentMemory, threshold = 0.8): AgentMemory {
   return new AgentMemory(
-    m.context.with({ dedupe: { exact: true, near: { enabled: true, threshold, window: 2000 } } }),
+    m.context.with({ dedupe: { ...m.context.dedupe, exact: true, near: { enabled: true, threshold, window: 2000 } } }),
     m.config,
     undefined,
   );
@@ -71,7 +71,12 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     ]);
     expect(distinct.size).toBe(4);
     expect(await m.memories.recall({ types: ['decision'], userId: 'u1' })).toHaveLength(2);
-    // Messages are a transcript: the same words twice are two messages.
+    // Events (actions, logs) may happen twice; messages are a transcript: the same words twice are two messages.
+    const logs = new Set([
+      await m.memories.remember({ type: 'log', content: 'retried' }),
+      await m.memories.remember({ type: 'log', content: 'retried' }),
+    ]);
+    expect(logs.size).toBe(2);
     const s = await m.sessions.create({});
     await m.sessions.addMessage(s.id, { role: 'user', content: 'hi' });
     await m.sessions.addMessage(s.id, { role: 'user', content: 'hi' });
