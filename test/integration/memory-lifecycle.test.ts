@@ -172,7 +172,7 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     expect(done).toMatchObject({ dryRun: false, exact: { groups: 1, merged: 2 }, near: { merged: 1 } });
     const survivor = await m.memories.get(first);
     expect(survivor?.importance).toBeCloseTo(0.9);
-    expect((survivor?.metadata.mergedFrom as string[]).sort()).toEqual([second, third].sort());
+    expect([...((survivor?.metadata.mergedFrom ?? []) as string[])].sort()).toEqual([second, third].sort());
     expect(survivor?.metadata.by).toBe('a');
     expect(await m.memories.get(second)).toBeNull();
     expect(await m.memories.get(linked.id)).toBeNull();

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../harness/cli.js';
+import { runCli, startCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
 
@@ -114,6 +114,47 @@ describe('retention', () => {
     expect((await cli(['--tenant', 'acme', 'retention', 'release', '--user', 'u-held'])).code).toBe(0);
     expect((await json(['retention', 'run'])).totals).toEqual({ expired: 1, held: 0 });
     expect((await json(['retention', 'run'])).totals).toEqual({ expired: 0, held: 0 });
+  });
+});
+
+describe('retention in the monitor, and facts through the CLI', () => {
+  it('the monitor expires what the policies say at start and logs what it did', async () => {
+    const acme = store.memory;
+    const stale = await acme.memories.remember({
+      type: 'log',
+      content: 'stale log for the monitor',
+      createdAt: new Date(Date.now() - 9 * DAY),
+    });
+    expect((await cli(['sync', 'run'])).code).toBe(0);
+    const monitor = startCli(['monitor', '--interval', '1s', '--no-alerts', '--no-backups'], { cwd });
+    try {
+      const line = await monitor.waitForLog(/"msg":"retention run"/, 30_000);
+      expect(JSON.parse(line).expired).toBeGreaterThanOrEqual(1);
+    } finally {
+      expect((await monitor.stop('SIGTERM')).code).toBe(0);
+    }
+    expect(await acme.memories.get(stale)).toBeNull();
+  });
+
+  it('memory add --supersedes, memory search (current facts, --as-of, --all-versions), memory dedupe', async () => {
+    const t = ['--tenant', 'facts'];
+    const first = (await json([...t, 'memory', 'add', '--type', 'decision', '--content', 'release weekly'])).id as string;
+    // The same fact again is the same memory.
+    expect((await json([...t, 'memory', 'add', '--type', 'decision', '--content', 'Release  weekly'])).id).toBe(first);
+    await new Promise((r) => setTimeout(r, 50));
+    const between = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 50));
+    const second = (await json([...t, 'memory', 'add', '--type', 'decision', '--content', 'release daily', '--supersedes', first])).id;
+    expect((await json([...t, 'memory', 'search', '--type', 'decision'])).map((m: { id: string }) => m.id)).toEqual([second]);
+    expect((await json([...t, 'memory', 'search', '--type', 'decision', '--as-of', between])).map((m: { id: string }) => m.id)).toEqual([
+      first,
+    ]);
+    expect((await json([...t, 'memory', 'search', '--type', 'decision', '--all-versions'])).length).toBe(2);
+    const again = await cli([...t, 'memory', 'add', '--type', 'decision', '--content', 'x', '--supersedes', first]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already superseded/);
+    const dry = await json([...t, 'memory', 'dedupe', '--dry-run']);
+    expect(dry).toMatchObject({ tenant: 'facts', dryRun: true, exact: { groups: 0, merged: 0 } });
   });
 });
 
