@@ -9,8 +9,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DirectExecutor, openMemory, PgProvider } from '../../src/ops.js';
 import { runCli, startCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { providerConfig } from '../harness/providers.js';
 import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
 
 let cluster: PgCluster;
@@ -155,6 +157,30 @@ describe('retention in the monitor, and facts through the CLI', () => {
     expect(again.stderr).toMatch(/already superseded/);
     const dry = await json([...t, 'memory', 'dedupe', '--dry-run']);
     expect(dry).toMatchObject({ tenant: 'facts', dryRun: true, exact: { groups: 0, merged: 0 } });
+  });
+});
+
+describe('facts across providers', () => {
+  it('the same fact written on two providers at once is one memory once they replicate; a supersession converges', async () => {
+    const [p1, p2] = ['p1', 'p2'].map((n) => new PgProvider(providerConfig(cluster.server(n)))) as [PgProvider, PgProvider];
+    try {
+      const on = (p: PgProvider) => openMemory({ config: store.config, executor: new DirectExecutor(p), tenant: 'converge' });
+      const [a, b] = await Promise.all([
+        on(p1).memories.remember({ type: 'context', content: 'Office moves to Berlin in May' }),
+        on(p2).memories.remember({ type: 'context', content: 'office moves to berlin in may' }),
+      ]);
+      expect(a).toBe(b);
+      const next = await on(p2).memories.remember({ type: 'context', content: 'office moves to Munich in June', supersedes: a });
+      expect((await cli(['sync', 'run'])).code).toBe(0);
+      expect((await cli(['sync', 'verify'])).code).toBe(0);
+      expect(onEach(`SELECT count(*) FROM agentmem.memories WHERE tenant_id = 'converge' AND deleted_at IS NULL`)).toEqual([2, 2, 2]);
+      expect(
+        onEach(`SELECT count(*) FROM agentmem.memories WHERE tenant_id = 'converge' AND id = '${a}' AND superseded_by = '${next}'`),
+      ).toEqual([1, 1, 1]);
+      expect((await on(p1).memories.recall({ types: ['context'] })).map((m) => m.id)).toEqual([next]);
+    } finally {
+      await Promise.all([p1.close(), p2.close()]);
+    }
   });
 });
 
