@@ -164,7 +164,7 @@ export class Retention {
         count.expired = o.dryRun ? counts.due : 0;
       } else {
         for (;;) {
-          const ids = await this.expireBatch(type, mode, due, held, now, cutoff, o.batchSize);
+          const ids = await this.expireBatch(type, mode, held, now, cutoff, o.batchSize);
           count.expired += ids.length;
           if (mode === 'hard') result.hardIds.push(...ids);
           if (ids.length === 0) break;
@@ -180,7 +180,6 @@ export class Retention {
   private expireBatch(
     type: MemoryType,
     mode: RetentionMode,
-    due: string,
     held: string,
     now: Date,
     cutoff: Date | null,
@@ -188,10 +187,18 @@ export class Retention {
   ): Promise<string[]> {
     const t = this.ctx.table('memories');
     return this.ctx.write('retention.expire', async (tx, { provider }) => {
+      // Past the TTL and past their own expiry, each by its index (live rows of the type by age;
+      // rows with an expiry by time), so a batch never walks what earlier batches expired.
       const { rows } = await tx.query<{ id: string }>(
         `WITH doomed AS (
-           SELECT m.id FROM ${t} m WHERE ${due} AND NOT ${held}
-            ORDER BY m.created_at LIMIT $5 FOR UPDATE SKIP LOCKED
+           SELECT m.id FROM ${t} m
+            WHERE m.tenant_id = $1 AND m.deleted_at IS NULL AND m.id IN (
+              (SELECT m.id FROM ${t} m WHERE m.tenant_id = $1 AND m.memory_type = $2 AND m.deleted_at IS NULL
+                 AND m.created_at <= $4::timestamptz AND NOT ${held} LIMIT $5)
+              UNION ALL
+              (SELECT m.id FROM ${t} m WHERE m.tenant_id = $1 AND m.memory_type = $2 AND m.deleted_at IS NULL
+                 AND m.expires_at <= $3 AND NOT ${held} LIMIT $5))
+            LIMIT $5 FOR UPDATE SKIP LOCKED
          )
          UPDATE ${t} t SET deleted_at = now(), version = $6, origin = $7, content = 'null'::jsonb, metadata = '{}'::jsonb,
                 embedding = NULL, name = NULL, tool_calls = NULL, extra = NULL, content_hash = NULL

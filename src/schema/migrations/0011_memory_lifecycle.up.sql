@@ -20,6 +20,10 @@ ALTER TABLE {{schema}}.memories
   ADD COLUMN superseded_by uuid,
   ADD COLUMN valid_to timestamptz;
 CREATE INDEX memories_content_hash_idx ON {{schema}}.memories (tenant_id, content_hash) WHERE content_hash IS NOT NULL;
+-- Live rows only: every read of a type filters out tombstones, and retention walks a
+-- type's oldest live rows batch after batch without stepping over the ones it expired.
+DROP INDEX {{schema}}.memories_type_idx;
+CREATE INDEX memories_type_idx ON {{schema}}.memories (tenant_id, memory_type, created_at DESC) WHERE deleted_at IS NULL;
 
 CREATE TABLE {{schema}}.erasures (
   tenant_id      text        NOT NULL,
