@@ -25,7 +25,8 @@ const HASH_BATCH = 1000;
  * Merge a tenant's duplicate memories, in one transaction (a dry run rolls it
  * back): every current fact (a type in dedupe.types) gets its content hash; in each set of
  * exact duplicates (type, user, hash) and for each near-duplicate linked at
- * write time, the others merge into the oldest — deleted through the normal
+ * write time, the others merge into the oldest (keyed items, memory.items, are
+ * addressed by their key and never merged) — deleted through the normal
  * path (a tombstone, its content kept in the change history, duplicateOf
  * naming the survivor), the survivor noting them in metadata.mergedFrom and
  * keeping the highest importance. Messages are never merged.
@@ -45,6 +46,7 @@ export async function dedupeMemories(ctx: StoreContext, options: { dryRun?: bool
       const { rows: groups } = await tx.query<{ ids: string[] }>(
         `SELECT array_agg(id ORDER BY created_at, id) AS ids FROM ${t}
           WHERE tenant_id = $1 AND deleted_at IS NULL AND valid_to IS NULL AND content_hash IS NOT NULL AND memory_type = ANY($2)
+            AND namespace IS NULL
           GROUP BY memory_type, user_id, content_hash HAVING count(*) > 1`,
         [ctx.tenant, ctx.dedupe.types],
       );
@@ -83,7 +85,7 @@ async function backfillHashes(ctx: StoreContext, tx: Queryable, provider: string
   for (;;) {
     const { rows } = await tx.query<{ id: string; content: unknown }>(
       `SELECT id, content FROM ${t}
-        WHERE tenant_id = $1 AND id > $2 AND content_hash IS NULL AND deleted_at IS NULL AND memory_type = ANY($3)
+        WHERE tenant_id = $1 AND id > $2 AND content_hash IS NULL AND deleted_at IS NULL AND memory_type = ANY($3) AND namespace IS NULL
         ORDER BY id LIMIT ${HASH_BATCH}`,
       [ctx.tenant, after, ctx.dedupe.types],
     );

@@ -170,18 +170,7 @@ export class Memories {
            )
            SELECT (SELECT id FROM existing) AS existing_id, (SELECT id FROM ins) AS stored_id, (SELECT duplicate_of FROM ins) AS duplicate_of`,
           [
-            this.ctx.tenant,
-            id,
-            m.sessionId ?? null,
-            m.userId ?? null,
-            m.type,
-            JSON.stringify(m.content),
-            JSON.stringify(m.metadata ?? {}),
-            m.importance ?? 0.5,
-            m.createdAt ?? new Date(),
-            m.expiresAt ?? null,
-            this.ctx.version(),
-            provider,
+            ...this.rowValues(m, id, m.createdAt ?? new Date(), this.ctx.version(), provider),
             hash,
             derived,
             embedding ?? null,
@@ -202,6 +191,24 @@ export class Memories {
     if (outcome.duplicate) memoryDuplicatesTotal.inc({ kind: 'exact' });
     if (outcome.nearDuplicateOf) memoryDuplicatesTotal.inc({ kind: 'near' });
     return outcome;
+  }
+
+  /** $1…$12 of both inserts: tenant, id, session, user, type, content, metadata, importance, created, expires, version, origin. */
+  private rowValues(m: Parsed, id: string, createdAt: Date, version: string, provider: string): unknown[] {
+    return [
+      this.ctx.tenant,
+      id,
+      m.sessionId ?? null,
+      m.userId ?? null,
+      m.type,
+      JSON.stringify(m.content),
+      JSON.stringify(m.metadata ?? {}),
+      m.importance ?? 0.5,
+      createdAt,
+      m.expiresAt ?? null,
+      version,
+      provider,
+    ];
   }
 
   /**
@@ -237,18 +244,7 @@ export class Memories {
                   $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
            ON CONFLICT (tenant_id, id) DO NOTHING`,
           [
-            this.ctx.tenant,
-            id,
-            m.sessionId ?? null,
-            m.userId ?? null,
-            m.type,
-            JSON.stringify(m.content),
-            JSON.stringify(m.metadata ?? {}),
-            m.importance ?? 0.5,
-            at,
-            m.expiresAt ?? null,
-            version,
-            provider,
+            ...this.rowValues(m, id, at, version, provider),
             this.ctx.dedupe.types.includes(m.type) ? contentHash(m.content) : null,
             m.supersedes,
           ],

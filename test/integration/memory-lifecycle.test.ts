@@ -162,6 +162,9 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     const s = await m.sessions.create({});
     await m.sessions.addMessage(s.id, { role: 'user', content: 'same' });
     await m.sessions.addMessage(s.id, { role: 'user', content: 'same' });
+    // Keyed items are addressed by their key: two keys holding the same value stay two items.
+    await m.items.put({ namespace: ['prefs'], key: 'a', value: { theme: 'dark' } });
+    await m.items.put({ namespace: ['prefs'], key: 'b', value: { theme: 'dark' } });
 
     const dry = await m.memories.dedupe({ dryRun: true });
     expect(dry).toMatchObject({ dryRun: true, exact: { groups: 1, merged: 2 }, near: { merged: 1 } });
@@ -178,6 +181,8 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     expect(await m.memories.get(linked.id)).toBeNull();
     expect(await m.memories.get(otherUser)).not.toBeNull();
     expect(await m.sessions.getMessages(s.id)).toHaveLength(2);
+    expect((await m.items.get(['prefs'], 'a'))?.value).toEqual({ theme: 'dark' });
+    expect((await m.items.get(['prefs'], 'b'))?.value).toEqual({ theme: 'dark' });
     // The merged memory's content stays in its history.
     const changes = await m.history.changes(second);
     expect(changes.at(-1)?.operation).toBe('delete');

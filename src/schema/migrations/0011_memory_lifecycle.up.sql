@@ -51,32 +51,24 @@ CREATE POLICY tenant_isolation ON {{schema}}.erasures
   USING (tenant_id = current_setting('agentmem.tenant_id', true));
 
 -- The memory most like an embedding among the newest p_window live, current
--- memories of one tenant, type and user: a near-duplicate candidate. pgvector
+-- memories of one tenant, type and user (keyed items are addressed by their
+-- key, never duplicates): a near-duplicate candidate. pgvector
 -- computes the distance where the server has it, the SQL fallback elsewhere.
 DO $$
+DECLARE
+  distance text := CASE WHEN EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')
+    THEN 'c.embedding::vector <=> p_embedding::vector' ELSE '{{schema}}.cosine_distance(c.embedding, p_embedding)' END;
 BEGIN
-  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') THEN
+  EXECUTE format($f$
     CREATE FUNCTION {{schema}}.nearest_memory(p_tenant text, p_type text, p_user text, p_embedding real[], p_window integer)
     RETURNS TABLE (id uuid, distance double precision)
-    LANGUAGE sql STABLE AS $f$
-      SELECT c.id, c.embedding::vector <=> p_embedding::vector
+    LANGUAGE sql STABLE AS $body$
+      SELECT c.id, %s
         FROM (SELECT m.id, m.embedding FROM {{schema}}.memories m
                WHERE m.tenant_id = p_tenant AND m.memory_type = p_type AND m.user_id IS NOT DISTINCT FROM p_user
-                 AND m.deleted_at IS NULL AND m.valid_to IS NULL AND m.embedding_dim = cardinality(p_embedding)
+                 AND m.deleted_at IS NULL AND m.valid_to IS NULL AND m.namespace IS NULL AND m.embedding_dim = cardinality(p_embedding)
                ORDER BY m.created_at DESC LIMIT p_window) c
        ORDER BY 2 LIMIT 1
-    $f$;
-  ELSE
-    CREATE FUNCTION {{schema}}.nearest_memory(p_tenant text, p_type text, p_user text, p_embedding real[], p_window integer)
-    RETURNS TABLE (id uuid, distance double precision)
-    LANGUAGE sql STABLE AS $f$
-      SELECT c.id, {{schema}}.cosine_distance(c.embedding, p_embedding)
-        FROM (SELECT m.id, m.embedding FROM {{schema}}.memories m
-               WHERE m.tenant_id = p_tenant AND m.memory_type = p_type AND m.user_id IS NOT DISTINCT FROM p_user
-                 AND m.deleted_at IS NULL AND m.valid_to IS NULL AND m.embedding_dim = cardinality(p_embedding)
-               ORDER BY m.created_at DESC LIMIT p_window) c
-       ORDER BY 2 LIMIT 1
-    $f$;
-  END IF;
+    $body$ $f$, distance);
 END
 $$;
