@@ -27,7 +27,12 @@ export function retentionCommand(): Command {
       await withContext(command, async ({ config, providers }) => {
         const tenant = (command.optsWithGlobals() as { tenant?: string }).tenant;
         const memory = memoryOver(config, providers, { actor: 'retention' });
-        const report = await runRetention(config, providers, memory, { dryRun: Boolean(flags.dryRun), ...(tenant ? { tenant } : {}) });
+        const report = await runRetention(config, providers, memory, {
+          dryRun: Boolean(flags.dryRun),
+          ...(tenant ? { tenant } : {}),
+          // Progress on stderr for a person; --json keeps stderr quiet.
+          ...(flags.json ? {} : { onProgress: (label: string, done: number, total: number) => out.progress(done, total, label) }),
+        });
         if (flags.json) return out.json(report);
         const rows = report.tenants.flatMap((t) =>
           t.types.map((c) => ({

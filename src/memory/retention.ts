@@ -132,7 +132,11 @@ export class Retention {
    * Expire what the policies say is past its time (and every memory past its
    * own expiresAt: hard unless its type's policy says soft). Counts per type.
    */
-  async expire(options: z.input<typeof expireOptions>): Promise<TenantExpiry> {
+  async expire(
+    options: z.input<typeof expireOptions>,
+    /** After each batch: how many of the type's due memories are expired so far. */
+    onProgress?: (type: MemoryType, done: number, total: number) => void,
+  ): Promise<TenantExpiry> {
     const o = parseInput(expireOptions, options, 'retention options');
     for (const type of Object.keys(o.policies))
       if (!(MEMORY_TYPES as readonly string[]).includes(type)) throw new ValidationError(`retention: unknown memory type ${type}`);
@@ -166,6 +170,7 @@ export class Retention {
         for (;;) {
           const ids = await this.expireBatch(type, mode, held, now, cutoff, o.batchSize);
           count.expired += ids.length;
+          onProgress?.(type, Math.min(count.expired, counts.due), counts.due);
           if (mode === 'hard') result.hardIds.push(...ids);
           if (ids.length === 0) break;
         }

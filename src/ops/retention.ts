@@ -42,7 +42,7 @@ export async function runRetention(
   config: AgentmemConfig,
   providers: ProviderSet,
   memory: AgentMemory,
-  options: { dryRun?: boolean; tenant?: string; now?: Date } = {},
+  options: { dryRun?: boolean; tenant?: string; now?: Date; onProgress?: (label: string, done: number, total: number) => void } = {},
 ): Promise<RetentionReport> {
   const started = performance.now();
   const dryRun = Boolean(options.dryRun);
@@ -61,12 +61,15 @@ export async function runRetention(
   };
   const hardIds = new Map<string, string[]>();
   for (const tenant of tenants) {
-    const result = await memory.forTenant(tenant).retention.expire({
-      policies: policiesFor(config, tenant),
-      dryRun,
-      batchSize: config.retention.batchSize,
-      ...(options.now ? { now: options.now } : {}),
-    });
+    const result = await memory.forTenant(tenant).retention.expire(
+      {
+        policies: policiesFor(config, tenant),
+        dryRun,
+        batchSize: config.retention.batchSize,
+        ...(options.now ? { now: options.now } : {}),
+      },
+      options.onProgress && ((type, done, total) => options.onProgress?.(`${tenant} ${type}`, done, total)),
+    );
     if (!result.types.length) continue;
     report.tenants.push({ tenant, types: result.types });
     for (const t of result.types) {
