@@ -7,7 +7,7 @@
  *   - add_message:   sessions.addMessage vs a single-row INSERT (autocommit, same durability)
  *   - add_message_tool_calls: the same with an assistant turn's tool calls, external id and format fields
  *   - add_messages:  sessions.addMessages (batches of BENCH_BATCH) vs a multi-row INSERT
- *   - remember:      memories.remember vs a single-row INSERT
+ *   - remember:      memories.remember (a fact: deduplicated) vs a single-row INSERT of the same row, content hash included
  *   - atom_import:   atoms.upsert (embeddings included) vs COPY of the same rows, embeddings computed for both
  *   - session_load:  sessions.load of a 1,000-message session vs a SELECT of the same columns
  *   - embedded:      addMessage and hybrid search on PGlite vs raw PGlite statements
@@ -25,6 +25,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { contentHash } from '../src/core/content-hash.js';
 import { type AgentMemory, type AtomInput, createMemory, loadConfig } from '../src/index.js';
 import { LocalHashEmbedder } from '../src/ops.js';
 import { startCluster } from '../test/harness/postgres.js';
@@ -141,12 +142,15 @@ try {
 
   // 3. A typed memory.
   {
-    const baseline = (i: number) =>
-      raw.query(
-        `INSERT INTO agentmem.memories (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin)
-         VALUES ('raw', $1, NULL, NULL, 'decision', $2, '{}', 0.5, $3, NULL, $4, 'bench')`,
-        [randomUUID(), JSON.stringify({ decision: `use the spare pump ${i}`, why: TEXT }), new Date(), version()],
+    // The same row, its content hash included (a decision is a fact: deduplicated by that hash).
+    const baseline = (i: number) => {
+      const content = { decision: `use the spare pump ${i}`, why: TEXT };
+      return raw.query(
+        `INSERT INTO agentmem.memories (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin, content_hash)
+         VALUES ('raw', $1, NULL, NULL, 'decision', $2, '{}', 0.5, $3, NULL, $4, 'bench', $5)`,
+        [randomUUID(), JSON.stringify(content), new Date(), version(), contentHash(content)],
       );
+    };
     const agentmem = (i: number) =>
       memory.memories.remember({ type: 'decision', content: { decision: `use the spare pump ${i}`, why: TEXT } });
     await alternate(100, baseline, agentmem, 1);

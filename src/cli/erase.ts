@@ -17,7 +17,10 @@ export function eraseCommand(): Command {
     .option('--session <id>', 'only this session and its messages and memories')
     .option('--dry-run', 'count what would be erased on each provider; change nothing')
     .option('--yes', 'required to erase (not with --dry-run): an erasure cannot be undone, no backup brings it back')
-    .option('--report <file>', 'where to write the signed report (default: .agentmem/erasures/<ledger id>.json beside the data)')
+    .option(
+      '--report <file>',
+      'where to write the signed report (default: erasures/<ledger id>.json beside erasure.signingKeyFile, ./.agentmem)',
+    )
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
