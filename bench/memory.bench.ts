@@ -148,7 +148,7 @@ try {
       return raw.query(
         `INSERT INTO agentmem.memories (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin, content_hash)
          VALUES ('raw', $1, NULL, NULL, 'decision', $2, '{}', 0.5, $3, NULL, $4, 'bench', $5)`,
-        [randomUUID(), JSON.stringify(content), new Date(), version(), contentHash(content)],
+        [randomUUID(), JSON.stringify(content), new Date(), version(), contentHash('raw', 'decision', content)],
       );
     };
     const agentmem = (i: number) =>

@@ -22,7 +22,15 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-/** sha256 of the normalised content (hex): what exact deduplication compares. */
-export function contentHash(content: unknown): string {
-  return createHash('sha256').update(normaliseContent(content)).digest('hex');
+/**
+ * sha256 (hex) of a memory's tenant, type and normalised content: what exact
+ * deduplication compares. Tenant and type are in the hash so that the lookup
+ * needs no other indexed condition: every other index of the table starts
+ * with tenant_id, and for a tenant the statistics do not know yet (a new one)
+ * the planner estimates one row and may walk the whole tenant instead.
+ */
+export function contentHash(tenant: string, type: string, content: unknown): string {
+  return createHash('sha256')
+    .update(`${tenant}\u0000${type}\u0000${normaliseContent(content)}`)
+    .digest('hex');
 }

@@ -83,8 +83,8 @@ async function backfillHashes(ctx: StoreContext, tx: Queryable, provider: string
   let after = '00000000-0000-0000-0000-000000000000';
   let total = 0;
   for (;;) {
-    const { rows } = await tx.query<{ id: string; content: unknown }>(
-      `SELECT id, content FROM ${t}
+    const { rows } = await tx.query<{ id: string; memory_type: string; content: unknown }>(
+      `SELECT id, memory_type, content FROM ${t}
         WHERE tenant_id = $1 AND id > $2 AND content_hash IS NULL AND deleted_at IS NULL AND memory_type = ANY($3) AND namespace IS NULL
         ORDER BY id LIMIT ${HASH_BATCH}`,
       [ctx.tenant, after, ctx.dedupe.types],
@@ -93,7 +93,7 @@ async function backfillHashes(ctx: StoreContext, tx: Queryable, provider: string
     await tx.query(
       `UPDATE ${t} m SET content_hash = h.hash, version = $4, origin = $5
          FROM unnest($2::uuid[], $3::text[]) AS h(id, hash) WHERE m.tenant_id = $1 AND m.id = h.id`,
-      [ctx.tenant, rows.map((r) => r.id), rows.map((r) => contentHash(r.content)), ctx.version(), provider],
+      [ctx.tenant, rows.map((r) => r.id), rows.map((r) => contentHash(ctx.tenant, r.memory_type, r.content)), ctx.version(), provider],
     );
     total += rows.length;
     after = (rows.at(-1) as { id: string }).id;

@@ -131,7 +131,7 @@ export class Memories {
     checkSize(m.metadata ?? {}, 'metadata', this.ctx.limits.maxContentBytes);
     if (m.supersedes) return this.supersede(m as Parsed & { supersedes: string });
     const dedupe = this.ctx.dedupe.types.includes(m.type);
-    const hash = dedupe && this.ctx.dedupe.exact ? contentHash(m.content) : null;
+    const hash = dedupe && this.ctx.dedupe.exact ? contentHash(this.ctx.tenant, m.type, m.content) : null;
     const derived = !m.id && hash !== null;
     const id = m.id ?? (hash ? idForKey(this.ctx.tenant, 'memory', `${m.type}\u0000${m.userId ?? ''}\u0000${hash}`) : newId());
     const near = dedupe && this.ctx.dedupe.near.enabled;
@@ -145,8 +145,11 @@ export class Memories {
              SELECT coalesce($4::text, (SELECT s.user_id FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $3)) AS user_id
            ), existing AS (
              SELECT m.id FROM ${t} m, who
-              WHERE $13::text IS NOT NULL AND m.tenant_id = $1 AND m.content_hash = $13 AND m.memory_type = $5
-                AND m.user_id IS NOT DISTINCT FROM who.user_id AND m.deleted_at IS NULL AND m.valid_to IS NULL AND m.id <> $2
+              -- By the hash alone (it holds tenant and type): a tenant_id or deleted_at IS NULL condition
+              -- would let the planner pick a tenant-led or live-rows index and walk it when its statistics
+              -- do not know the tenant yet (so the two are written in forms no index answers).
+              WHERE $13::text IS NOT NULL AND m.content_hash = $13 AND (m.tenant_id || '') = $1
+                AND m.user_id IS NOT DISTINCT FROM who.user_id AND coalesce(m.deleted_at, m.valid_to) IS NULL AND m.id <> $2
               LIMIT 1
            ), ins AS (
              INSERT INTO ${t} AS t
@@ -245,7 +248,7 @@ export class Memories {
            ON CONFLICT (tenant_id, id) DO NOTHING`,
           [
             ...this.rowValues(m, id, at, version, provider),
-            this.ctx.dedupe.types.includes(m.type) ? contentHash(m.content) : null,
+            this.ctx.dedupe.types.includes(m.type) ? contentHash(this.ctx.tenant, m.type, m.content) : null,
             m.supersedes,
           ],
         );

@@ -4,8 +4,9 @@
 -- 1. Facts that change: a memory may supersede another. The old one gets
 --    valid_to (when it stopped being true) and superseded_by; it stays, and so
 --    does its history. Reads return current facts unless asked as of a time.
--- 2. No duplicates: content_hash is the hash of a memory's normalised content
---    (computed by the library: core/content-hash.ts). A memory written without
+-- 2. No duplicates: content_hash is the hash of a memory's tenant, type and
+--    normalised content (computed by the library: core/content-hash.ts),
+--    indexed alone: see there why the lookup names no other indexed column. A memory written without
 --    an id gets one derived from (tenant, type, user, hash), so the same fact
 --    written twice — on one provider or on two — is one row, with no unique
 --    index for replication to violate. duplicate_of links a near-duplicate
@@ -19,7 +20,7 @@ ALTER TABLE {{schema}}.memories
   ADD COLUMN supersedes uuid,
   ADD COLUMN superseded_by uuid,
   ADD COLUMN valid_to timestamptz;
-CREATE INDEX memories_content_hash_idx ON {{schema}}.memories (tenant_id, content_hash) WHERE content_hash IS NOT NULL;
+CREATE INDEX memories_content_hash_idx ON {{schema}}.memories (content_hash) WHERE content_hash IS NOT NULL;
 -- Live rows only: every read of a type filters out tombstones, and retention walks a
 -- type's oldest live rows batch after batch without stepping over the ones it expired.
 DROP INDEX {{schema}}.memories_type_idx;
