@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { AgentmemConfig } from '../config/index.js';
 import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
-import { newId } from '../core/ids.js';
 import { ValidationError } from '../errors/index.js';
 import { retentionExpiredTotal } from '../observability/metrics.js';
 import type { StoreContext } from './context.js';
+import { Settings } from './settings.js';
 import { identifier, parseInput, uuid } from './validation.js';
 
 export type RetentionPolicies = AgentmemConfig['retention']['types'];
@@ -62,70 +62,37 @@ const expireOptions = z
  * Retention for one tenant: memories past their type's TTL (or their own
  * expiresAt) are deleted through the same path as forget() — a tombstone
  * with a fresh version and the content erased from the row, which
- * replicates — in short batches (one statement
- * each, rows another transaction holds are skipped), so writes keep flowing.
+ * replicates — in short batches (one statement each, rows another
+ * transaction holds are skipped), so writes keep flowing.
  * Soft keeps the content in the change history for its window; hard erases
  * the content from the row and removes its history. A legal hold on the
  * tenant, the memory's user or its session suspends both.
  */
 export class Retention {
-  constructor(private readonly ctx: StoreContext) {}
+  /** Holds are settings (they replicate, are backed up and have a history); read uncached. */
+  private readonly settings: Settings;
+
+  constructor(private readonly ctx: StoreContext) {
+    this.settings = new Settings(ctx, 0);
+  }
 
   async hold(subject: HoldSubject, reason?: string): Promise<LegalHold> {
     const key = holdKey(subject);
     const value = { reason: reason ?? null, since: new Date().toISOString(), by: this.ctx.actor ?? null };
-    await this.ctx.write(
-      'retention.hold',
-      async (tx, { provider }) => {
-        await tx.query(
-          `INSERT INTO ${this.ctx.table('settings')} AS s (tenant_id, category, key, id, value, description, updated_at, version, origin)
-           VALUES ($1, $2, $3, $7, $4, 'legal hold: retention and erasure suspended', now(), $5, $6)
-           ON CONFLICT (tenant_id, category, key) DO UPDATE
-             SET value = EXCLUDED.value, updated_at = now(), deleted_at = NULL, version = EXCLUDED.version, origin = EXCLUDED.origin`,
-          [this.ctx.tenant, HOLD_CATEGORY, key, JSON.stringify(value), this.ctx.version(), provider, newId()],
-        );
-      },
-      { single: true },
-    );
+    await this.settings.set(HOLD_CATEGORY, key, value, 'legal hold: retention and erasure suspended');
     return { key, ...value };
   }
 
   /** Lift a hold; false when there was none. */
-  async release(subject: HoldSubject): Promise<boolean> {
-    const key = holdKey(subject);
-    return this.ctx.write(
-      'retention.release',
-      async (tx, { provider }) => {
-        const { rowCount } = await tx.query(
-          `UPDATE ${this.ctx.table('settings')} SET deleted_at = now(), version = $4, origin = $5
-            WHERE tenant_id = $1 AND category = $2 AND key = $3 AND deleted_at IS NULL`,
-          [this.ctx.tenant, HOLD_CATEGORY, key, this.ctx.version(), provider],
-        );
-        return rowCount > 0;
-      },
-      { single: true },
-    );
+  release(subject: HoldSubject): Promise<boolean> {
+    return this.settings.delete(HOLD_CATEGORY, holdKey(subject));
   }
 
   async holds(): Promise<LegalHold[]> {
-    return this.ctx.read(
-      'retention.holds',
-      async (tx) => {
-        const { rows } = await tx.query<{ key: string; value: { reason?: string; since?: string; by?: string } | null }>(
-          `SELECT key, value FROM ${this.ctx.table('settings')} WHERE tenant_id = $1 AND category = $2 AND deleted_at IS NULL ORDER BY key`,
-          [this.ctx.tenant, HOLD_CATEGORY],
-        );
-        return rows.map((r) => ({ key: r.key, reason: r.value?.reason ?? null, since: r.value?.since ?? '', by: r.value?.by ?? null }));
-      },
-      { single: true },
-    );
-  }
-
-  /** The holds that cover a subject (erasure refuses while there is one). */
-  async holdsCovering(subject: HoldSubject): Promise<LegalHold[]> {
-    const all = await this.holds();
-    const key = holdKey(subject);
-    return all.filter((h) => h.key === 'tenant' || h.key === key);
+    return (await this.settings.list(HOLD_CATEGORY)).map((h) => {
+      const value = (h.value ?? {}) as { reason?: string | null; since?: string; by?: string | null };
+      return { key: h.key, reason: value.reason ?? null, since: value.since ?? '', by: value.by ?? null };
+    });
   }
 
   /**
