@@ -216,6 +216,8 @@ describe('erase', () => {
     expect(dry.report.removed.p1.sessions).toBe(1);
     expect(onEach(aliceRows).every((n) => n > 0)).toBe(true);
 
+    const beforeErasure = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
     const reportFile = join(cwd, 'alice-erasure.json');
     const signed = await json(['--tenant', 'acme', 'erase', '--user', 'alice', '--yes', '--report', reportFile]);
     expect(signed.report).toMatchObject({ subject: 'user', subjectId: 'alice', verified: true });
@@ -251,6 +253,9 @@ describe('erase', () => {
     const seeded = await json(['restore', backupId, '--to', 'p3']);
     expect(seeded.mode).toBe('seed');
     expect(seeded.erased.sessions).toBe(1);
+    // … and the tenant as it was just before the erasure (that backup plus the change history after it).
+    const asOf = await json(['--tenant', 'acme', 'restore', '--as-of', beforeErasure, '--to', 'p1']);
+    expect(asOf.base).toBe(backupId);
     expect((await cli(['sync', 'run'])).code).toBe(0);
     expect(onEach(aliceRows)).toEqual([0, 0, 0]);
     expect(onEach(`SELECT count(*) FROM agentmem.erasures WHERE subject_id = 'alice' AND report IS NOT NULL`)).toEqual([1, 1, 1]);
