@@ -1,5 +1,7 @@
 export {
   applyErasures,
+  coveredBy,
+  ERASED_TABLES,
   type ErasedCounts,
   type Erasure,
   type ErasureSubject,

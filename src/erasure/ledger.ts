@@ -92,31 +92,41 @@ export function mergeLedgers(...ledgers: Erasure[][]): Erasure[] {
   return [...byId.values()];
 }
 
-/** Conditions on each table's alias `t` that pick one entry's rows ($1 tenant, $2 subject id, $3 version). */
-function conditions(subject: ErasureSubject, schema: string): { memories: string; sessions: string; history: string } | { all: true } {
-  if (subject === 'tenant') return { all: true };
-  if (subject === 'session')
-    return {
-      memories: 't.session_id::text = $2',
-      sessions: 't.id::text = $2',
-      history: `(t.table_name = 'sessions' AND t.record_key = $2) OR (t.table_name = 'memories' AND coalesce(t.new_row, t.old_row)->>'session_id' = $2)`,
-    };
-  // A user's sessions, and every memory about the user or in one of the user's sessions.
-  const sessionsOfUser = `SELECT s.id FROM ${schema}.sessions s WHERE s.tenant_id = $1 AND s.user_id = $2`;
-  return {
-    memories: `(t.user_id = $2 OR t.session_id IN (${sessionsOfUser}))`,
-    sessions: 't.user_id = $2',
-    history: `t.table_name IN ('sessions', 'memories') AND (coalesce(t.new_row, t.old_row)->>'user_id' = $2
-      OR coalesce(t.new_row, t.old_row)->>'session_id' IN (SELECT id::text FROM (${sessionsOfUser}) u))`,
-  };
+/** The tables an erasure removes rows from, in the order it removes them (the history first: it looks at the sessions). */
+export const ERASED_TABLES = ['change_history', 'memories', 'sessions', 'knowledge_atoms', 'settings'] as const;
+type ErasedTable = (typeof ERASED_TABLES)[number];
+
+/**
+ * SQL: ledger entry `e` covers row `t` of `table` — the same tenant, written
+ * at or below the entry's version, and the entry's subject: the tenant; a
+ * user (their sessions, memories about them or in their sessions, and the
+ * history of those); a session (it, its memories, their history). The one
+ * definition: erase and restores delete by it, replication refuses by it.
+ */
+export function coveredBy(table: ErasedTable, t: string, e: string, schema: string): string {
+  const sessionsOf = (user: string) => `SELECT s.id FROM ${schema}.sessions s WHERE s.tenant_id = ${t}.tenant_id AND s.user_id = ${user}`;
+  const row = `coalesce(${t}.new_row, ${t}.old_row)`;
+  const subject = {
+    sessions: `(${e}.subject = 'user' AND ${t}.user_id = ${e}.subject_id) OR (${e}.subject = 'session' AND ${t}.id::text = ${e}.subject_id)`,
+    memories: `(${e}.subject = 'user' AND (${t}.user_id = ${e}.subject_id OR ${t}.session_id IN (${sessionsOf(`${e}.subject_id`)})))
+      OR (${e}.subject = 'session' AND ${t}.session_id::text = ${e}.subject_id)`,
+    change_history: `${t}.table_name IN ('sessions', 'memories') AND (
+      (${e}.subject = 'user' AND (${row}->>'user_id' = ${e}.subject_id OR ${row}->>'session_id' IN (SELECT id::text FROM (${sessionsOf(`${e}.subject_id`)}) u)))
+      OR (${e}.subject = 'session' AND ((${t}.table_name = 'sessions' AND ${t}.record_key = ${e}.subject_id) OR ${row}->>'session_id' = ${e}.subject_id)))`,
+    knowledge_atoms: 'false',
+    settings: 'false',
+  }[table];
+  const version = table === 'change_history' ? 'row_version' : 'version';
+  return `${e}.tenant_id = ${t}.tenant_id AND ${e}.deleted_at IS NULL AND ${t}.${version} <= ${e}.erased_version
+    AND (${e}.subject = 'tenant' OR ${subject})`;
 }
 
 /**
- * Apply ledger entries to a schema: delete the rows each one covers — written
- * at or below its version — from the memory tables and the change history.
- * Deleted outright, not tombstoned: every provider applies the same entry
- * (erase does it on each one, a restore on what it brings back), so there is
- * nothing for replication to carry. With `count`, only counts (a dry run).
+ * Apply ledger entries to a schema: delete the rows each one covers (see
+ * coveredBy) from the memory tables and the change history. Deleted outright,
+ * not tombstoned: every provider applies the same entry (erase does it on each
+ * one, a restore on what it brings back) and replication refuses covered rows,
+ * so there is nothing to carry. With `count`, only counts (a dry run).
  */
 export async function applyErasures(
   db: Queryable,
@@ -125,28 +135,17 @@ export async function applyErasures(
   options: { count?: boolean } = {},
 ): Promise<ErasedCounts> {
   const totals = emptyCounts();
-  const run = async (table: keyof ErasedCounts, where: string, params: unknown[], versionColumn = 'version') => {
-    const condition = `t.tenant_id = $1 AND t.${versionColumn} <= $3::bigint AND (${where})`;
-    const sql = options.count
-      ? `SELECT count(*)::int AS n FROM ${schema}.${table} t WHERE ${condition}`
-      : `WITH gone AS (DELETE FROM ${schema}.${table} t WHERE ${condition} RETURNING 1) SELECT count(*)::int AS n FROM gone`;
-    const { rows } = await db.query<{ n: number }>(sql, params);
-    totals[table] += Number(rows[0]?.n ?? 0);
-  };
-  for (const e of entries) {
-    const params = [e.tenant, e.subjectId, e.erasedVersion];
-    const c = conditions(e.subject, schema);
-    // The history first: its conditions look at the sessions that are about to go.
-    if ('all' in c) {
-      // (Every row of the tenant; $2, the tenant's name again, keeps the statement's parameters the same.)
-      await run('change_history', '$2::text IS NOT NULL', params, 'row_version');
-      for (const table of ['memories', 'sessions', 'knowledge_atoms', 'settings'] as const)
-        await run(table, '$2::text IS NOT NULL', params);
-      continue;
+  // The entry as a one-row relation: it need not be in this schema's ledger (a dry run records nothing).
+  const entry = `(SELECT $1::text AS tenant_id, $2::text AS subject, $3::text AS subject_id, $4::bigint AS erased_version,
+                         NULL::timestamptz AS deleted_at) e`;
+  for (const e of entries)
+    for (const table of ERASED_TABLES) {
+      const condition = `t.tenant_id = $1 AND EXISTS (SELECT 1 FROM ${entry} WHERE ${coveredBy(table, 't', 'e', schema)})`;
+      const sql = options.count
+        ? `SELECT count(*)::int AS n FROM ${schema}.${table} t WHERE ${condition}`
+        : `WITH gone AS (DELETE FROM ${schema}.${table} t WHERE ${condition} RETURNING 1) SELECT count(*)::int AS n FROM gone`;
+      const { rows } = await db.query<{ n: number }>(sql, [e.tenant, e.subject, e.subjectId, e.erasedVersion]);
+      totals[table] += Number(rows[0]?.n ?? 0);
     }
-    await run('change_history', c.history, params, 'row_version');
-    await run('memories', c.memories, params);
-    await run('sessions', c.sessions, params);
-  }
   return totals;
 }

@@ -1,5 +1,6 @@
 import { clock } from '../core/hlc.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
+import { coveredBy, ERASED_TABLES } from '../erasure/index.js';
 import { logger } from '../observability/logger.js';
 import { sourceChangesTotal } from '../observability/metrics.js';
 import { isConnectionFailure, type Provider, type Queryable } from '../providers/index.js';
@@ -289,8 +290,18 @@ export class Replicator {
 
   /** The upsert of a JSON array of rows ($1): insert, or overwrite a lower (version, origin); `force` overwrites any. */
   private upsertSql(table: ReplicatedTable, options: { force?: boolean } = {}): string {
-    const t = `${this.options.schema}.${table.name}`;
-    return upsertSql(table, t, `SELECT ${table.columns.join(', ')} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`, options);
+    const schema = this.options.schema;
+    const t = `${schema}.${table.name}`;
+    // A row the target's erasure ledger covers is not applied: a copy in flight when it was erased stays erased.
+    const erased = (ERASED_TABLES as readonly string[]).includes(table.name)
+      ? ` WHERE NOT EXISTS (SELECT 1 FROM ${schema}.erasures e WHERE ${coveredBy(table.name as (typeof ERASED_TABLES)[number], 's', 'e', schema)})`
+      : '';
+    return upsertSql(
+      table,
+      t,
+      `SELECT ${table.columns.join(', ')} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb) s${erased}`,
+      options,
+    );
   }
 
   /** Apply rows outside the change stream (repair), in one transaction; `force` overwrites even an equal version. */

@@ -102,7 +102,9 @@ describe('durability', () => {
     const error = await s.memory.memories.remember({ id, type: 'decision', content: 'maybe' }).catch((e) => e);
     expect(error).toBeInstanceOf(OutcomeUnknownError);
     expect(error.code).toBe('OUTCOME_UNKNOWN');
-    expect(error.details).toMatchObject({ id, providers: ['p1'] });
+    // p1 for certain; a killed provider too when the router sent the retry down a pooled connection to it before it
+    // noticed (sent, then lost: from the client's side that outcome is unknown as well).
+    expect(error.details).toMatchObject({ id, providers: expect.arrayContaining(['p1']) });
     proxy.onClientData = undefined;
     await s.memory.memories.remember({ id, type: 'decision', content: 'maybe' });
     expect(row('p1', `SELECT count(*) FROM agentmem.memories WHERE id = '${id}'`)).toBe('1');

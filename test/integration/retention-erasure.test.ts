@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectExecutor, openMemory, PgProvider } from '../../src/ops.js';
+import { DirectExecutor, openMemory, PgProvider, REPLICATED_TABLES, Replicator } from '../../src/ops.js';
 import { runCli, startCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
@@ -192,6 +192,7 @@ describe('erase', () => {
     const aliceFact = await acme.memories.remember({ type: 'context', content: 'alice lives at 1 Elm St', userId: 'alice' });
     const inHerSession = await acme.memories.remember({ type: 'action', content: 'sent alice a refund', sessionId: alice.id });
     const bob = await acme.sessions.create({ userId: 'bob', title: 'bob' });
+    const bobFact = await acme.memories.remember({ type: 'context', content: 'bob prefers email', userId: 'bob' });
     await acme.sessions.addMessage(bob.id, { role: 'user', content: 'hello from bob' });
     expect((await cli(['sync', 'run'])).code).toBe(0);
     const backup = await json(['backup', 'create']);
@@ -216,6 +217,15 @@ describe('erase', () => {
     expect(dry.report.removed.p1.sessions).toBe(1);
     expect(onEach(aliceRows).every((n) => n > 0)).toBe(true);
 
+    // A copy of alice's fact as replication would carry it (for the in-flight check below).
+    const memoriesTable = REPLICATED_TABLES.find((t) => t.name === 'memories') as (typeof REPLICATED_TABLES)[number];
+    const inFlight = (id: string) =>
+      cluster
+        .server('p2')
+        .psql(`SELECT ${memoriesTable.rowJson('m')}::text || '|' || version FROM agentmem.memories m WHERE id = '${id}'`)
+        .trim()
+        .split('|');
+    const [aliceJson, aliceVersion] = inFlight(aliceFact);
     const beforeErasure = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 20));
     const reportFile = join(cwd, 'alice-erasure.json');
@@ -224,6 +234,21 @@ describe('erase', () => {
     for (const p of ['p1', 'p2', 'p3']) {
       expect(signed.report.removed[p]).toMatchObject({ sessions: 1, memories: 3 });
       expect(signed.report.remaining[p]).toBe(0);
+    }
+    expect(onEach(aliceRows)).toEqual([0, 0, 0]);
+    // A copy that was in flight when she was erased (a replicator that read it before) is refused where it lands.
+    const p2 = new PgProvider(providerConfig(cluster.server('p2')));
+    try {
+      const replicator = new Replicator({ schema: 'agentmem' });
+      expect(
+        await replicator.applyRows(p2, memoriesTable, [{ json: aliceJson as string, version: aliceVersion as string }], { force: true }),
+      ).toBe(0);
+      const [bobJson, bobVersion] = inFlight(bobFact);
+      expect(
+        await replicator.applyRows(p2, memoriesTable, [{ json: bobJson as string, version: bobVersion as string }], { force: true }),
+      ).toBe(1);
+    } finally {
+      await p2.close();
     }
     expect(onEach(aliceRows)).toEqual([0, 0, 0]);
     // Bob is untouched; the providers agree.
