@@ -15,6 +15,15 @@
 export * from './backup/index.js';
 export * from './config/index.js';
 export {
+  applyErasures,
+  type Erasure,
+  loadSigningKey,
+  publicKeyOf,
+  readLedger,
+  type SignedReport,
+  verifyReport,
+} from './erasure/index.js';
+export {
   DirectExecutor,
   importAtoms,
   LocalHashEmbedder,
@@ -31,17 +40,20 @@ export {
   type BackupRun,
   backupFreshness,
   backupProviders,
+  knownErasures,
   openBackupStore,
   pruneBackups,
   restoreDrill,
   versionFloor,
 } from './ops/backup.js';
 export { type RotationResult, rotateCredentials } from './ops/credentials.js';
+export { type EraseRequest, type ErasureReport, eraseSubject } from './ops/erase.js';
 export { checkHealth, HEALTH_EXIT, type HealthReport, type HealthState, type ProviderHealthReport } from './ops/health.js';
 export { HealthHistory, type HealthSample, sampleOf } from './ops/history.js';
 export { importLegacy, type LegacyImportReport } from './ops/legacy-import.js';
 export { startMetricsServer } from './ops/metrics-server.js';
 export { Monitor } from './ops/monitor.js';
+export { policiesFor, type RetentionReport, RetentionScheduler, runRetention } from './ops/retention.js';
 export { computeSla, type SlaReport } from './ops/sla.js';
 export { type ProviderStatus, type SystemStatus, systemStatus } from './ops/status.js';
 export { type CheckResult, tlsCheck, VERIFY_TENANT, type VerifyResult, verifyDeployment } from './ops/verify.js';

@@ -63,6 +63,11 @@ const OPS = [
   'fixSchema',
   'readCatalog',
   'TABLES',
+  'runRetention',
+  'eraseSubject',
+  'readLedger',
+  'verifyReport',
+  'knownErasures',
 ];
 
 describe('public API', () => {
