@@ -8,6 +8,7 @@ import { memoryDuplicatesTotal } from '../observability/metrics.js';
 import type { StoreContext } from './context.js';
 import { type DedupeReport, dedupeMemories } from './dedupe.js';
 import { Retention } from './retention.js';
+import { ERASED_MEMORY_CONTENT } from './tombstone.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
 
 export interface Memory {
@@ -340,7 +341,7 @@ export class Memories {
       async (tx, { provider }) => {
         const { rowCount } = await tx.query(
           `UPDATE ${this.ctx.table('memories')}
-            SET deleted_at = now(), content = 'null'::jsonb, metadata = '{}'::jsonb, embedding = NULL, version = $3, origin = $4
+            SET deleted_at = now(), ${ERASED_MEMORY_CONTENT}, version = $3, origin = $4
           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
           [this.ctx.tenant, memoryId, this.ctx.version(), provider],
         );

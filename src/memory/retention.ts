@@ -5,6 +5,7 @@ import { ValidationError } from '../errors/index.js';
 import { retentionExpiredTotal } from '../observability/metrics.js';
 import type { StoreContext } from './context.js';
 import { Settings } from './settings.js';
+import { ERASED_MEMORY_CONTENT } from './tombstone.js';
 import { identifier, parseInput, uuid } from './validation.js';
 
 export type RetentionPolicies = AgentmemConfig['retention']['types'];
@@ -172,8 +173,7 @@ export class Retention {
                  AND m.expires_at <= $3 AND NOT ${held} LIMIT $5))
             LIMIT $5 FOR UPDATE SKIP LOCKED
          )
-         UPDATE ${t} t SET deleted_at = now(), version = $6, origin = $7, content = 'null'::jsonb, metadata = '{}'::jsonb,
-                embedding = NULL, name = NULL, tool_calls = NULL, extra = NULL, content_hash = NULL
+         UPDATE ${t} t SET deleted_at = now(), version = $6, origin = $7, ${ERASED_MEMORY_CONTENT}
            FROM doomed WHERE t.tenant_id = $1 AND t.id = doomed.id
          RETURNING t.id::text AS id`,
         [this.ctx.tenant, type, now, cutoff, batchSize, this.ctx.version(), provider],

@@ -19,6 +19,7 @@ import {
   sessionIdFor,
   toMessage,
 } from './message-model.js';
+import { ERASED_MEMORY_CONTENT } from './tombstone.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
 
 export interface Session {
@@ -268,8 +269,7 @@ export class Sessions {
   private async eraseMemories(tx: Queryable, sessionId: string, version: string, provider: string, messagesOnly = false): Promise<number> {
     const { rowCount } = await tx.query(
       `UPDATE ${this.ctx.table('memories')}
-          SET deleted_at = now(), content = 'null'::jsonb, metadata = '{}'::jsonb, embedding = NULL,
-              name = NULL, tool_calls = NULL, tool_call_id = NULL, extra = NULL, version = $3, origin = $4
+          SET deleted_at = now(), ${ERASED_MEMORY_CONTENT}, version = $3, origin = $4
         WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL
           ${messagesOnly ? `AND memory_type IN (${MESSAGE_TYPE_LIST})` : ''}`,
       [this.ctx.tenant, sessionId, version, provider],

@@ -92,6 +92,43 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     expect((await m.memories.get(id))?.content).toBe('Login page is slow');
   });
 
+  it('every delete path erases everything a memory said: forget of a tool-calling message keeps no arguments, name or format fields', async () => {
+    const m = await backend(name).memory(tenant());
+    const s = await m.sessions.create({});
+    const call = await m.sessions.addMessage(s.id, {
+      role: 'assistant',
+      name: 'planner',
+      content: '',
+      toolCalls: [{ id: 'call_1', name: 'lookup', arguments: { card: '4111 1111' } }],
+    });
+    const fact = await m.memories.remember({ type: 'decision', content: 'secret plan', metadata: { by: 'x' } });
+    expect(await m.memories.forget(call.id)).toBe(true);
+    expect(await m.memories.forget(fact)).toBe(true);
+    const rows = await m.context.read(
+      't',
+      async (tx) =>
+        (
+          await tx.query(
+            `SELECT content, metadata, name, tool_calls, tool_call_id, extra, content_hash, embedding FROM ${m.context.table('memories')}
+            WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+            [m.tenant, [call.id, fact]],
+          )
+        ).rows,
+    );
+    expect(rows).toHaveLength(2);
+    for (const row of rows)
+      expect(row).toEqual({
+        content: null,
+        metadata: {},
+        name: null,
+        tool_calls: null,
+        tool_call_id: null,
+        extra: null,
+        content_hash: null,
+        embedding: null,
+      });
+  });
+
   it('links a near-duplicate by embedding similarity at write time; an unrelated memory is not linked', async () => {
     const m = withNearDedupe(await backend(name).memory(tenant()));
     const before = await duplicatesCounted('near');
