@@ -28,6 +28,7 @@ import {
   drillSuccess,
 } from '../observability/metrics.js';
 import type { Provider, ProviderSelection, ProviderSet } from '../providers/index.js';
+import { onEachReachable } from './reachable.js';
 
 /** The configured archive store, or the one `--to`/`--from` names. */
 export function openBackupStore(config: AgentmemConfig, destination = config.backup.destination): BackupStore {
@@ -161,15 +162,10 @@ export async function pruneBackups(config: AgentmemConfig, store: BackupStore, o
  * it, so the restored rows win on every provider (not only on the target).
  */
 export async function versionFloor(config: AgentmemConfig, providers: ProviderSet): Promise<bigint> {
-  let floor = 0n;
-  for (const name of providers.names) {
-    try {
-      const v = await highestVersion((await providers.get(name)).direct(), config.schema);
-      if (v > floor) floor = v;
-    } catch (error) {
-      logger().warn({ provider: name, err: (error as Error).message }, 'could not read the highest version (restore goes on)');
-    }
-  }
+  const highest = await onEachReachable(providers, 'could not read the highest version (restore goes on)', (p) =>
+    highestVersion(p, config.schema),
+  );
+  const floor = Object.values(highest).reduce<bigint>((a, v) => (v !== null && v > a ? v : a), 0n);
   clock.observe(floor);
   return floor;
 }
@@ -180,13 +176,8 @@ export async function versionFloor(config: AgentmemConfig, providers: ProviderSe
  * the target itself never saw the erasure.
  */
 export async function knownErasures(config: AgentmemConfig, providers: ProviderSet): Promise<Erasure[]> {
-  const ledgers: Erasure[][] = [];
-  for (const name of providers.names) {
-    try {
-      ledgers.push(await readLedger((await providers.get(name)).direct(), config.schema));
-    } catch (error) {
-      logger().warn({ provider: name, err: (error as Error).message }, 'could not read the erasure ledger (restore goes on)');
-    }
-  }
-  return mergeLedgers(...ledgers);
+  const ledgers = await onEachReachable(providers, 'could not read the erasure ledger (restore goes on)', (p) =>
+    readLedger(p, config.schema),
+  );
+  return mergeLedgers(...Object.values(ledgers).filter((l): l is Erasure[] => l !== null));
 }

@@ -4,6 +4,7 @@ import type { AgentMemory, ExpiredCount, RetentionPolicies } from '../memory/ind
 import { logger } from '../observability/logger.js';
 import type { Provider, ProviderSet } from '../providers/index.js';
 import { requireAllTenants } from '../schema/index.js';
+import { onEachReachable } from './reachable.js';
 
 export interface RetentionReport {
   dryRun: boolean;
@@ -84,27 +85,19 @@ export async function runRetention(
 }
 
 /** The change history of hard-expired memories, from every provider that can be reached. */
-async function removeHistory(schema: string, providers: ProviderSet, ids: Map<string, string[]>): Promise<Record<string, number | null>> {
-  const removed: Record<string, number | null> = {};
-  for (const name of providers.names) {
-    try {
-      const provider = (await providers.get(name)).direct();
-      let n = 0;
-      for (const [tenant, list] of ids)
-        for (let i = 0; i < list.length; i += 5000) {
-          const { rowCount } = await provider.query(
-            `DELETE FROM ${schema}.change_history WHERE tenant_id = $1 AND table_name = 'memories' AND record_key = ANY($2::text[])`,
-            [tenant, list.slice(i, i + 5000)],
-          );
-          n += rowCount ?? 0;
-        }
-      removed[name] = n;
-    } catch (error) {
-      logger().warn({ provider: name, err: (error as Error).message }, 'retention: could not remove history of hard-expired memories');
-      removed[name] = null;
-    }
-  }
-  return removed;
+function removeHistory(schema: string, providers: ProviderSet, ids: Map<string, string[]>): Promise<Record<string, number | null>> {
+  return onEachReachable(providers, 'retention: could not remove history of hard-expired memories', async (provider) => {
+    let n = 0;
+    for (const [tenant, list] of ids)
+      for (let i = 0; i < list.length; i += 5000) {
+        const { rowCount } = await provider.query(
+          `DELETE FROM ${schema}.change_history WHERE tenant_id = $1 AND table_name = 'memories' AND record_key = ANY($2::text[])`,
+          [tenant, list.slice(i, i + 5000)],
+        );
+        n += rowCount ?? 0;
+      }
+    return n;
+  });
 }
 
 /**
