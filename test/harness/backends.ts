@@ -3,9 +3,11 @@
  * with pgvector, a native server where pgvector cannot be created (the role is
  * not a superuser — as on hosted plans without it), and the embedded PGlite.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { VectorMethod } from '../../src/index.js';
 import { type AgentMemory, type AgentmemConfig, createMemory, loadConfig } from '../../src/index.js';
 import { type PgCluster, startCluster, TEST_PASSWORD } from './postgres.js';
@@ -69,5 +71,23 @@ export async function startBackends(): Promise<Backends> {
       await Promise.all(stores.map((s) => s.close()));
       await cluster.stop();
     },
+  };
+}
+
+/**
+ * The backends of one test file: started before its tests, stopped after.
+ * `backend(name)` is one of them; `tenant()` a fresh tenant id starting with `prefix`.
+ */
+export function useBackends(prefix = 't'): { backend(name: Backend['name']): Backend; tenant(): string } {
+  let backends: Backends | undefined;
+  beforeAll(async () => {
+    backends = await startBackends();
+  });
+  afterAll(async () => {
+    await backends?.stop();
+  });
+  return {
+    backend: (name) => backends?.list.find((b) => b.name === name) as Backend,
+    tenant: () => `${prefix}-${randomUUID().slice(0, 8)}`,
   };
 }

@@ -8,19 +8,10 @@ import { agentmemMiddleware, agentmemTools } from 'agentmem/ai-sdk';
 import { generateText, stepCountIs, streamText, wrapLanguageModel } from 'ai';
 import { MockLanguageModelV3, simulateReadableStream } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, type Backends, startBackends } from '../harness/backends.js';
+import { useBackends } from '../harness/backends.js';
 
-let backends: Backends;
-beforeAll(async () => {
-  backends = await startBackends();
-});
-afterAll(async () => {
-  await backends?.stop();
-});
-
-const tenant = () => `ai-${randomUUID().slice(0, 8)}`;
+const { backend, tenant } = useBackends('ai');
 const names = ['pg-vector', 'pglite'] as const;
-const backend = (name: (typeof names)[number]): Backend => backends.list.find((b) => b.name === name) as Backend;
 const usage = {
   inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined },
   outputTokens: { total: 5, text: 5, reasoning: undefined },

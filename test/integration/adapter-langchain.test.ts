@@ -10,19 +10,10 @@ import { RunnableWithMessageHistory } from '@langchain/core/runnables';
 import { FakeListChatModel } from '@langchain/core/utils/testing';
 import { AgentmemChatMessageHistory } from 'agentmem/langchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, type Backends, startBackends } from '../harness/backends.js';
+import { useBackends } from '../harness/backends.js';
 
-let backends: Backends;
-beforeAll(async () => {
-  backends = await startBackends();
-});
-afterAll(async () => {
-  await backends?.stop();
-});
-
-const tenant = () => `lc-${randomUUID().slice(0, 8)}`;
+const { backend, tenant } = useBackends('lc');
 const names = ['pg-vector', 'pglite'] as const;
-const backend = (name: (typeof names)[number]): Backend => backends.list.find((b) => b.name === name) as Backend;
 
 /** A modern agent transcript in LangChain's own classes, every field set that a real one carries. */
 function transcript(): BaseMessage[] {

@@ -7,19 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { Annotation, type LangGraphRunnableConfig, MemorySaver, StateGraph } from '@langchain/langgraph';
 import { AgentmemStore } from 'agentmem/langgraph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, type Backends, startBackends } from '../harness/backends.js';
+import { useBackends } from '../harness/backends.js';
 
-let backends: Backends;
-beforeAll(async () => {
-  backends = await startBackends();
-});
-afterAll(async () => {
-  await backends?.stop();
-});
-
-const tenant = () => `lg-${randomUUID().slice(0, 8)}`;
+const { backend, tenant } = useBackends('lg');
 const names = ['pg-vector', 'pg-novector', 'pglite'] as const;
-const backend = (name: (typeof names)[number]): Backend => backends.list.find((b) => b.name === name) as Backend;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(names)('agentmem/langgraph on %s', (name) => {

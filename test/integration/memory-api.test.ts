@@ -3,19 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantBucket } from '../../src/core/tenant-bucket.js';
 import { AgentMemory, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
 import { type Executor, LocalHashEmbedder, Settings } from '../../src/ops.js';
-import { type Backend, type Backends, startBackends } from '../harness/backends.js';
+import { useBackends } from '../harness/backends.js';
 
-let backends: Backends;
-beforeAll(async () => {
-  backends = await startBackends();
-});
-afterAll(async () => {
-  await backends?.stop();
-});
-
-const tenant = () => `t-${randomUUID().slice(0, 8)}`;
+const { backend, tenant } = useBackends();
 const names = ['pg-vector', 'pg-novector', 'pglite'] as const;
-const backend = (name: (typeof names)[number]): Backend => backends.list.find((b) => b.name === name) as Backend;
 
 /** How many rows of a tenant a table holds, tombstones included (to prove "nothing was written"). */
 async function rowCount(memory: AgentMemory, table: 'sessions' | 'memories' | 'knowledge_atoms' | 'settings'): Promise<number> {

@@ -6,18 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentMemory, ConflictError, NotFoundError } from '../../src/index.js';
 import { registry } from '../../src/observability/metrics.js';
-import { type Backend, type Backends, startBackends } from '../harness/backends.js';
+import { useBackends } from '../harness/backends.js';
 
-let backends: Backends;
-beforeAll(async () => {
-  backends = await startBackends();
-});
-afterAll(async () => {
-  await backends?.stop();
-});
-
-const tenant = () => `t-${randomUUID().slice(0, 8)}`;
-const backend = (name: Backend['name']): Backend => backends.list.find((b) => b.name === name) as Backend;
+const { backend, tenant } = useBackends();
 
 async function duplicatesCounted(kind: 'exact' | 'near'): Promise<number> {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'agentmem_memory_duplicates_total');

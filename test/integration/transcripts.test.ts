@@ -9,19 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { mapStoredMessagesToChatMessages } from '@langchain/core/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, type Message, type MessageInput, ValidationError } from '../../src/index.js';
-import { type Backend, type Backends, startBackends } from '../harness/backends.js';
+import { useBackends } from '../harness/backends.js';
 
-let backends: Backends;
-beforeAll(async () => {
-  backends = await startBackends();
-});
-afterAll(async () => {
-  await backends?.stop();
-});
-
-const tenant = () => `t-${randomUUID().slice(0, 8)}`;
+const { backend, tenant } = useBackends();
 const names = ['pg-vector', 'pglite'] as const;
-const backend = (name: (typeof names)[number]): Backend => backends.list.find((b) => b.name === name) as Backend;
 
 /** A tool-heavy turn: the user asks, the assistant calls tools, each answers, the assistant replies. */
 function toolTurn(i: number, calls = 2): MessageInput[] {
