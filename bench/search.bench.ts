@@ -50,17 +50,32 @@ const out: Record<string, unknown> = {
 /** Long literals (a query vector) would fill the plan: shortened. */
 const shorten = (line: string) => line.replace(/'\[[^\]]{60,}\]'/g, "'[…]'");
 
+/**
+ * The corpus, embedded first (the synthetic embedder's time is not the import's) and then
+ * imported with its vectors through atoms.upsert, with the vector indexes deferred and built once.
+ */
 async function loadCorpus(memory: AgentMemory, size: number): Promise<Record<string, number>> {
+  const embedStarted = performance.now();
+  const embedded = async (atoms: AtomInput[]) => {
+    const vectors = await embedder.embed(atoms.map((a) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n')));
+    return atoms.map((a, i) => ({ ...a, embedding: vectors[i] as number[] }));
+  };
+  const solo = await embedded(corpus(size, 1));
+  const multi: AtomInput[][] = [];
+  for (let t = 0; t < TENANTS; t++) multi.push(await embedded(corpus(size / TENANTS, 100 + t)));
+  const embedSeconds = (performance.now() - embedStarted) / 1000;
   const load = async (tenant: string, atoms: AtomInput[]) => {
     const store = memory.forTenant(tenant);
     for (let start = 0; start < atoms.length; start += 2000) await store.atoms.upsert(atoms.slice(start, start + 2000));
   };
   const started = performance.now();
+  let soloDone = 0;
   let buildStarted = 0;
   await memory.atoms.withVectorIndexesDeferred(
     async () => {
-      await load('solo', corpus(size, 1));
-      for (let t = 0; t < TENANTS; t++) await load(`multi-${t}`, corpus(size / TENANTS, 100 + t));
+      await load('solo', solo);
+      soloDone = performance.now();
+      for (let t = 0; t < TENANTS; t++) await load(`multi-${t}`, multi[t] as AtomInput[]);
     },
     () => {
       buildStarted = performance.now();
@@ -69,6 +84,8 @@ async function loadCorpus(memory: AgentMemory, size: number): Promise<Record<str
   const done = performance.now();
   return {
     rows: size * 2,
+    embed_seconds: Number(embedSeconds.toFixed(1)),
+    one_tenant_import_seconds: Number(((soloDone - started) / 1000).toFixed(1)),
     load_seconds: Number(((buildStarted - started) / 1000).toFixed(1)),
     load_rows_per_second: Math.round((size * 2) / ((buildStarted - started) / 1000)),
     index_build_seconds: Number(((done - buildStarted) / 1000).toFixed(1)),

@@ -61,7 +61,7 @@ function parseLines(text: string): Entry[] {
  */
 export function validateAtomEntries(
   entries: Entry[],
-  options: { maxBytes?: number } = {},
+  options: { maxBytes?: number; dimensions?: number } = {},
 ): { valid: Atom[]; invalid: AtomImportReport['invalid'] } {
   const valid: Atom[] = [];
   const invalid: AtomImportReport['invalid'] = [];
@@ -100,7 +100,10 @@ export async function importAtoms(
   options: { dryRun?: boolean; maxBytes?: number; deferIndex?: boolean } = {},
 ): Promise<AtomImportReport> {
   const entries = parseAtomsText(text);
-  const { valid, invalid } = validateAtomEntries(entries, { maxBytes: options.maxBytes ?? atoms.maxContentBytes });
+  const { valid, invalid } = validateAtomEntries(entries, {
+    maxBytes: options.maxBytes ?? atoms.maxContentBytes,
+    dimensions: atoms.embeddingDimensions,
+  });
   const report: AtomImportReport = {
     total: entries.length,
     inserted: 0,

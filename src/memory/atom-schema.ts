@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ATOM_ID_PATTERN_SOURCE, ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../core/enums.js';
+import { vectorProblem } from '../core/vectors.js';
 import { ValidationError } from '../errors/index.js';
 import { checkJson, checkSize, cleanText, cleanUrl, jsonObject, timestamp } from './validation.js';
 
@@ -44,6 +45,18 @@ export const atomSchema = z
     metadata: jsonObject.default({}),
     createdAt: timestamp.optional(),
     lastValidatedAt: timestamp.optional(),
+    /**
+     * The atom's embedding, when the caller has it (an export from another store, vectors
+     * computed elsewhere): stored as given instead of asking the embedder. It must come from
+     * the configured embedder's model — search compares it with that model's query vectors.
+     */
+    embedding: z
+      .custom<number[]>()
+      .superRefine((v, ctx) => {
+        const problem = vectorProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: `must be a list of finite 4-byte floats: ${problem}` });
+      })
+      .optional(),
   })
   .strict();
 
@@ -75,10 +88,11 @@ export interface AtomIssue {
  * Validate one atom — its shape, and what the shape cannot see: clean JSON in
  * metadata and citations and, given `maxBytes`, its size. The one check that
  * `atoms validate`, `atoms import` and `atoms.upsert()` share, so they agree.
+ * `dimensions` (the embedder's) checks a given embedding's length.
  */
 export function validateAtom(
   input: unknown,
-  options: { maxBytes?: number } = {},
+  options: { maxBytes?: number; dimensions?: number } = {},
 ): { ok: true; atom: Atom } | { ok: false; issues: AtomIssue[] } {
   const result = atomSchema.safeParse(normaliseAtomInput(input));
   if (!result.success) {
@@ -87,7 +101,9 @@ export function validateAtom(
   try {
     checkJson(result.data.metadata, 'metadata');
     checkJson(result.data.citations, 'citations');
-    if (options.maxBytes !== undefined) checkSize(result.data, '(atom)', options.maxBytes);
+    if (options.maxBytes !== undefined) checkSize({ ...result.data, embedding: undefined }, '(atom)', options.maxBytes);
+    const problem = result.data.embedding && options.dimensions !== undefined && vectorProblem(result.data.embedding, options.dimensions);
+    if (problem) return { ok: false, issues: [{ field: 'embedding', message: `${problem} (the embedder's)` }] };
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     return { ok: false, issues: [{ field: String(error.details.field ?? '(atom)'), message: error.message }] };

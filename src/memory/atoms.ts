@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idForKey } from '../core/ids.js';
+import { realArrayBinary, vectorProblem } from '../core/vectors.js';
 import { ValidationError } from '../errors/index.js';
 import { settingsStatement } from '../providers/index.js';
 import {
@@ -8,7 +9,6 @@ import {
   embeddingText,
   filterSchema,
   filterSql,
-  pgArray,
   type StoredAtom,
   toAtom,
   VECTOR_INDEXES_LIKE,
@@ -17,6 +17,9 @@ import { type Atom, type AtomInput, atomId, validateAtom } from './atom-schema.j
 import { AtomSearch, type AtomSearchResult, type SearchOptions } from './atom-search.js';
 import type { StoreContext } from './context.js';
 import { parseInput } from './validation.js';
+
+/** Atoms per upsert statement: one binary parameter each for their embeddings. */
+const UPSERT_CHUNK = 500;
 
 /** The longest a deferred vector index build may take. */
 const INDEX_BUILD_TIMEOUT_MS = 6 * 3600_000;
@@ -47,6 +50,11 @@ export class Atoms {
     return this.searcher.statements(query, options);
   }
 
+  /** The dimensions an atom's own embedding must have (the embedder's). */
+  get embeddingDimensions(): number {
+    return this.ctx.embedder.dimensions;
+  }
+
   /** The size limit every atom is checked against (limits.maxContentBytes). */
   get maxContentBytes(): number {
     return this.ctx.limits.maxContentBytes;
@@ -56,7 +64,7 @@ export class Atoms {
   async upsert(inputs: AtomInput[]): Promise<{ inserted: number; updated: number; unchanged: number }> {
     if (!Array.isArray(inputs)) throw new ValidationError('invalid atoms: expected an array of atoms', { got: typeof inputs });
     const atoms = inputs.map((input, index) => {
-      const result = validateAtom(input, { maxBytes: this.ctx.limits.maxContentBytes });
+      const result = validateAtom(input, { maxBytes: this.ctx.limits.maxContentBytes, dimensions: this.ctx.embedder.dimensions });
       if (!result.ok) {
         throw new ValidationError(`invalid atom at index ${index}: ${result.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, {
           index,
@@ -76,17 +84,26 @@ export class Atoms {
       if (seen.has(atom.atomId)) throw new ValidationError(`atom ${atom.atomId} appears twice in one batch`, { atomId: atom.atomId });
       seen.add(atom.atomId);
     }
-    const embeddings = await this.ctx.embed(atoms.map(embeddingText));
+    // Atoms that bring their embedding keep it; the embedder makes the others'.
+    const missing = atoms.filter((atom) => !atom.embedding);
+    const made = missing.length ? await this.ctx.embed(missing.map(embeddingText)) : [];
+    let next = 0;
+    const embeddings = atoms.map((atom) => {
+      const problem = atom.embedding && vectorProblem(atom.embedding, this.ctx.embedder.dimensions);
+      if (problem) throw new ValidationError(`atom ${atom.atomId}: its embedding has ${problem}`, { atomId: atom.atomId });
+      return realArrayBinary(atom.embedding ?? (made[next++] as number[]));
+    });
     return this.ctx.write('atoms.upsert', async (tx, { provider }) => {
       let inserted = 0;
       let updated = 0;
-      for (let start = 0; start < atoms.length; start += 500) {
-        const chunk = atoms.slice(start, start + 500).map((atom, i) => this.toRecord(atom, embeddings[start + i] as number[]));
-        const { rows } = await tx.query<{ inserted: boolean }>(this.upsertSql(), [
+      for (let start = 0; start < atoms.length; start += UPSERT_CHUNK) {
+        const chunk = atoms.slice(start, start + UPSERT_CHUNK);
+        const { rows } = await tx.query<{ inserted: boolean }>(this.upsertSql(chunk.length), [
           this.ctx.tenant,
-          JSON.stringify(chunk),
+          JSON.stringify(chunk.map((atom, i) => this.toRecord(atom, i))),
           this.ctx.version(),
           provider,
+          ...embeddings.slice(start, start + UPSERT_CHUNK),
         ]);
         for (const row of rows) row.inserted ? inserted++ : updated++;
       }
@@ -94,8 +111,10 @@ export class Atoms {
     });
   }
 
-  private toRecord(atom: Atom, embedding: number[]) {
+  /** An atom's columns but its embedding (a binary parameter of its own, joined on `n`). */
+  private toRecord(atom: Atom, n: number) {
     return {
+      n,
       id: idForKey(this.ctx.tenant, 'atom', atom.atomId),
       atom_id: atom.atomId,
       atom_type: atom.atomType,
@@ -119,14 +138,13 @@ export class Atoms {
       metadata: atom.metadata,
       created_at: (atom.createdAt ?? new Date()).toISOString(),
       last_validated_at: atom.lastValidatedAt?.toISOString() ?? null,
-      // As an array literal: casting text to real[] is far cheaper for the server than a JSON array of numbers.
-      embedding: pgArray(embedding),
       embedding_model: this.ctx.embedder.model,
       embedding_dim: this.ctx.embedder.dimensions,
     };
   }
 
-  private upsertSql(): string {
+  /** The upsert of `count` atoms: their columns as JSON ($2), their embeddings as $5… in binary, in the same order. */
+  private upsertSql(count: number): string {
     const t = this.ctx.table('knowledge_atoms');
     const content = `atom_type, title, summary, content, manufacturer, product_family, product_version, difficulty, prerequisites,
       related_atoms, source_document, source_pages, source_url, quality_score, safety_level, safety_notes, keywords, citations,
@@ -143,12 +161,13 @@ export class Atoms {
       SELECT $1, r.id, r.atom_id, r.created_at, r.atom_type, r.title, r.summary, r.content, r.manufacturer, r.product_family,
              r.product_version, r.difficulty, r.prerequisites, r.related_atoms, r.source_document, r.source_pages, r.source_url,
              r.quality_score, r.safety_level, r.safety_notes, r.keywords, r.citations, r.metadata, r.last_validated_at,
-             r.embedding::real[], r.embedding_model, r.embedding_dim, $3, $4
-        FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, atom_id text, created_at timestamptz, atom_type text, title text,
+             e.embedding, r.embedding_model, r.embedding_dim, $3, $4
+        FROM jsonb_to_recordset($2::jsonb) AS r(n integer, id uuid, atom_id text, created_at timestamptz, atom_type text, title text,
              summary text, content text, manufacturer text, product_family text, product_version text, difficulty text,
              prerequisites text[], related_atoms text[], source_document text, source_pages text, source_url text,
              quality_score real, safety_level text, safety_notes text, keywords text[], citations jsonb, metadata jsonb,
-             last_validated_at timestamptz, embedding text, embedding_model text, embedding_dim integer)
+             last_validated_at timestamptz, embedding_model text, embedding_dim integer)
+        JOIN (VALUES ${Array.from({ length: count }, (_, i) => `(${i}, $${i + 5}::real[])`).join(', ')}) AS e(n, embedding) ON e.n = r.n
       ON CONFLICT (tenant_id, atom_id) DO UPDATE
         SET (${content}) = (${excluded}), deleted_at = NULL, version = EXCLUDED.version, origin = EXCLUDED.origin
         WHERE a.deleted_at IS NOT NULL OR (${current}) IS DISTINCT FROM (${excluded})

@@ -1,6 +1,7 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { asOfRelation, type HistoryTable } from '../core/as-of.js';
 import { clock } from '../core/hlc.js';
+import { vectorProblem } from '../core/vectors.js';
 import { AgentmemError, EmbedderError, NotDurableError, OutcomeUnknownError, QueryError, SchemaMissingError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { errorsTotal, queryDuration, slowQueriesTotal } from '../observability/metrics.js';
@@ -8,7 +9,6 @@ import type { ExecutionContext, Executor, Queryable } from '../providers/index.j
 import type { Embedder } from './embedders.js';
 
 /** The largest finite 4-byte float: embeddings are stored as real[] and cast to pgvector's vector. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** The caller's last write, shared by the contexts derived from one store, for read-your-writes. */
 export interface WriteTokenHolder {
@@ -95,15 +95,8 @@ export class StoreContext {
       throw fail(`${Array.isArray(vectors) ? vectors.length : 'no list of'} vectors for ${texts.length} texts`);
     }
     for (const [i, vector] of vectors.entries()) {
-      if (!Array.isArray(vector) || vector.length !== this.embedder.dimensions) {
-        throw fail(
-          `a vector of ${Array.isArray(vector) ? vector.length : typeof vector} dimensions at ${i}, expected ${this.embedder.dimensions}`,
-        );
-      }
-      for (const x of vector) {
-        if (typeof x !== 'number' || !Number.isFinite(x) || Math.abs(x) > FLOAT32_MAX)
-          throw fail(`a value that is not a finite 4-byte float (${x}) at ${i}`);
-      }
+      const problem = vectorProblem(vector, this.embedder.dimensions);
+      if (problem) throw fail(`a vector at ${i} with ${problem}`);
     }
     return vectors as number[][];
   }

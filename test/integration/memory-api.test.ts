@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantBucket } from '../../src/core/tenant-bucket.js';
 import { AgentMemory, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
-import { type Executor, LocalHashEmbedder, Settings } from '../../src/ops.js';
+import { type Executor, importAtoms, LocalHashEmbedder, Settings } from '../../src/ops.js';
 import { useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends();
@@ -222,7 +222,6 @@ describe.each(names)('memory API on %s', (name) => {
   it('imports atoms with a per-atom report, searches text/vector/hybrid, and walks related atoms', async () => {
     const b = backend(name);
     const m = await b.memory(tenant());
-    const { importAtoms } = await import('../../src/ops.js');
     const lines = [
       JSON.stringify({
         atom_id: 'pump:cavitation',
@@ -305,6 +304,50 @@ describe.each(names)('memory API on %s', (name) => {
     });
     expect(await m.atoms.delete('pump:cavitation')).toBe(true);
     expect(await m.atoms.get('pump:cavitation')).toBeNull();
+  });
+
+  it('keeps an embedding the caller brings, exactly, and refuses one of the wrong size or with a value no float holds', async () => {
+    const m = await backend(name).memory(tenant());
+    // The embedder's vector for words the atom's own text does not contain: only the given embedding can make it match.
+    const [given] = (await m.context.embed(['hydraulic accumulator precharge'])) as number[][];
+    const report = await m.atoms.upsert([
+      {
+        atomId: 'own:vector',
+        atomType: 'concept',
+        title: 'Brought along',
+        content: 'stored with a vector made elsewhere',
+        embedding: given,
+      },
+      { atomId: 'own:none', atomType: 'concept', title: 'Embedded here', content: 'conveyor belt splice inspection' },
+    ]);
+    expect(report.inserted).toBe(2);
+    const stored = await m.context.read('test.embedding', async (tx) => {
+      const { rows } = await tx.query<{ atom_id: string; embedding: number[] }>(
+        `SELECT atom_id, embedding FROM ${m.context.table('knowledge_atoms')} WHERE tenant_id = $1 ORDER BY atom_id`,
+        [m.tenant],
+      );
+      return rows;
+    });
+    // real[] keeps 4-byte floats: each value comes back as the float nearest to what was given.
+    expect(stored[1]?.embedding.map((x) => Math.fround(x))).toEqual(given?.map((x) => Math.fround(x)));
+    expect(stored[0]?.embedding).toHaveLength(384);
+    const found = await m.atoms.search('hydraulic accumulator precharge', { mode: 'vector', limit: 1 });
+    expect(found.results[0]?.atom.atomId).toBe('own:vector');
+    await expect(
+      m.atoms.upsert([{ atomId: 'own:short', atomType: 'concept', title: 'x', content: 'y', embedding: [0.1, 0.2] }]),
+    ).rejects.toThrow(/2 dimensions, expected 384/);
+    await expect(
+      m.atoms.upsert([{ atomId: 'own:nan', atomType: 'concept', title: 'x', content: 'y', embedding: [0.1, Number.NaN] }]),
+    ).rejects.toBeInstanceOf(ValidationError);
+    const imported = await importAtoms(
+      m.atoms,
+      [
+        JSON.stringify({ atom_id: 'own:bad', atom_type: 'concept', title: 'x', content: 'y', embedding: [1, 2, 3] }),
+        JSON.stringify({ atom_id: 'own:good', atom_type: 'concept', title: 'x', content: 'y', embedding: given }),
+      ].join('\n'),
+    );
+    expect(imported.inserted).toBe(1);
+    expect(imported.invalid).toEqual([{ index: 0, line: 1, atomId: 'own:bad', issues: [expect.objectContaining({ field: 'embedding' })] }]);
   });
 
   it('a filtered vector query returns all k matches (filters before the LIMIT, iterative index scan)', async () => {
