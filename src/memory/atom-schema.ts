@@ -56,7 +56,9 @@ export const atomSchema = z
         const problem = vectorProblem(v);
         if (problem) ctx.addIssue({ code: 'custom', message: `must be a list of finite 4-byte floats: ${problem}` });
       })
-      .optional(),
+      .optional()
+      // Checked by a loop, not per element by zod (100k atoms × 1,536 numbers); this is what the API document shows.
+      .meta({ type: 'array', items: { type: 'number' }, description: "the atom's embedding, from the configured embedder's model" }),
   })
   .strict();
 

@@ -331,6 +331,16 @@ describe.each(names)('memory API on %s', (name) => {
     // real[] keeps 4-byte floats: each value comes back as the float nearest to what was given.
     expect(stored[1]?.embedding.map((x) => Math.fround(x))).toEqual(given?.map((x) => Math.fround(x)));
     expect(stored[0]?.embedding).toHaveLength(384);
+    // Kept in the row (migration 0012): exact ranking reads it without a TOAST lookup per candidate.
+    const storage = await m.context.read('test.storage', async (tx) => {
+      const { rows } = await tx.query<{ attstorage: string; reloptions: string[] | null }>(
+        `SELECT a.attstorage, c.reloptions FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          WHERE c.oid = $1::regclass AND a.attname = 'embedding'`,
+        [m.context.table('knowledge_atoms')],
+      );
+      return rows[0];
+    });
+    expect(storage).toEqual({ attstorage: 'm', reloptions: ['toast_tuple_target=8160'] });
     const found = await m.atoms.search('hydraulic accumulator precharge', { mode: 'vector', limit: 1 });
     expect(found.results[0]?.atom.atomId).toBe('own:vector');
     await expect(
