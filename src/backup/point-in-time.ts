@@ -1,4 +1,4 @@
-import { asOfRelation, HISTORY_TABLES } from '../core/as-of.js';
+import { asOfRelation, HISTORY_TABLES, historyRow } from '../core/as-of.js';
 import { BackupError } from '../errors/index.js';
 import type { Provider } from '../providers/index.js';
 import { REPLICATED_TABLES, upsertSql } from '../replication/index.js';
@@ -61,7 +61,7 @@ export async function restoreAsOf(provider: Provider, options: AsOfRestoreOption
               table,
               `${scratch.name}.${name}`,
               `SELECT ${table.columns.map((c) => `r.${c}`).join(', ')} FROM (
-                 SELECT DISTINCT ON (h.record_key) h.new_row FROM ${into}.change_history h
+                 SELECT DISTINCT ON (h.record_key) ${historyRow('h', 'new')} AS new_row FROM ${into}.change_history h
                   WHERE h.tenant_id = $1 AND h.table_name = '${name}'
                     AND h.changed_at > $2::timestamptz - ${SNAPSHOT_OVERLAP} AND h.changed_at <= $3
                   ORDER BY h.record_key, h.changed_at DESC, h.row_version DESC) x

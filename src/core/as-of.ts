@@ -9,6 +9,17 @@ export function recordKeyExpression(name: HistoryTable, alias: string): string {
   return name === 'settings' ? `(${alias}.category || '/' || ${alias}.key)` : `${alias}.id::text`;
 }
 
+/**
+ * A change-history row as the record was, embedding included: the trigger keeps
+ * an embedding in a column of its own (migration 0013), history recorded
+ * before that kept it in the JSON.
+ */
+export function historyRow(alias: string, side: 'new' | 'old'): string {
+  const row = `${alias}.${side}_row`;
+  const embedding = `${alias}.${side}_embedding`;
+  return `(CASE WHEN ${embedding} IS NULL THEN ${row} ELSE ${row} || jsonb_build_object('embedding', ${embedding}::text) END)`;
+}
+
 export interface AsOfOptions {
   schema: string;
   /** Placeholder of the tenant (e.g. `$1`). */
@@ -40,9 +51,9 @@ export function asOfRelation(name: HistoryTable, options: AsOfOptions): string {
       SELECT CASE WHEN b.row IS NOT NULL THEN b.row WHEN a.found THEN a.row ELSE cur.row END AS row
         FROM (SELECT h.record_key FROM ${h} h WHERE ${inTable}${historyFilter}
               UNION SELECT ${recordKeyExpression(name, 'c')} FROM ${t} c WHERE c.tenant_id = ${tenant}${tableFilter}) k
-        LEFT JOIN LATERAL (SELECT h.new_row AS row FROM ${h} h WHERE ${inTable} AND h.record_key = k.record_key AND h.changed_at <= ${at}
+        LEFT JOIN LATERAL (SELECT ${historyRow('h', 'new')} AS row FROM ${h} h WHERE ${inTable} AND h.record_key = k.record_key AND h.changed_at <= ${at}
                             ORDER BY h.changed_at DESC, h.row_version DESC LIMIT 1) b ON true
-        LEFT JOIN LATERAL (SELECT true AS found, h.old_row AS row FROM ${h} h WHERE ${inTable} AND h.record_key = k.record_key AND h.changed_at > ${at}
+        LEFT JOIN LATERAL (SELECT true AS found, ${historyRow('h', 'old')} AS row FROM ${h} h WHERE ${inTable} AND h.record_key = k.record_key AND h.changed_at > ${at}
                             ORDER BY h.changed_at, h.row_version LIMIT 1) a ON true
         LEFT JOIN LATERAL (SELECT ${sharedRowJson(table(name), 'c')} AS row FROM ${t} c
                             WHERE c.tenant_id = ${tenant} AND ${recordKeyExpression(name, 'c')} = k.record_key) cur ON true

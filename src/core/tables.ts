@@ -186,6 +186,8 @@ export const TABLES: readonly TableDef[] = [
       col('operation', 'text'),
       col('old_row', 'jsonb'),
       col('new_row', 'jsonb'),
+      col('old_embedding', 'real[]'),
+      col('new_embedding', 'real[]'),
       col('row_version', 'bigint'),
       col('actor', 'text'),
       col('changed_at', tz),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HistoryTable } from '../core/as-of.js';
+import { type HistoryTable, historyRow } from '../core/as-of.js';
 import type { StoreContext } from './context.js';
 import { cleanText, parseInput } from './validation.js';
 
@@ -48,9 +48,10 @@ export class History {
       'history.changes',
       async (tx) => {
         const { rows } = await tx.query<Record<string, unknown>>(
-          `SELECT table_name, record_key, operation, ${exactBigints('old_row')} AS old_row, ${exactBigints('new_row')} AS new_row,
+          `SELECT table_name, record_key, operation, ${exactBigints(historyRow('h', 'old'))} AS old_row,
+                  ${exactBigints(historyRow('h', 'new'))} AS new_row,
                   row_version::text AS row_version, origin, actor, changed_at
-             FROM ${this.ctx.schema}.change_history
+             FROM ${this.ctx.schema}.change_history h
             WHERE tenant_id = $1
               AND (record_key = $2 OR (table_name = 'knowledge_atoms' AND new_row->>'atom_id' = $2))
               AND ($3::timestamptz IS NULL OR changed_at >= $3) AND ($4::timestamptz IS NULL OR changed_at <= $4)

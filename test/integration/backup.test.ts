@@ -221,10 +221,18 @@ describe('backup and restore (PostgreSQL)', () => {
     await a.sessions.addMessage(session.id, { role: 'user', content: 'second' });
     await a.memories.forget(note);
     await a.atoms.upsert([{ atomId: 'asof:pump', atomType: 'concept', title: 'Pump', content: 'bearing noise' }]);
-    // The history keeps an atom's embedding as its array literal (migration 0009), which reads back exactly.
+    // The history keeps an atom's embedding in a real[] column of its own (migration 0013), not in the
+    // JSON row; a change reads back with it as its array literal, exactly.
     const atomChanges = await a.history.changes('asof:pump');
     expect(atomChanges).toHaveLength(2);
     expect(typeof atomChanges[0]?.after.embedding).toBe('string');
+    const stored = await direct.query<{ json: string | null; column: number[] }>(
+      `SELECT new_row->>'embedding' AS json, new_embedding AS column FROM agentmem.change_history
+        WHERE tenant_id = $1 AND table_name = 'knowledge_atoms' AND record_key = $2 ORDER BY changed_at LIMIT 1`,
+      [a.tenant, atomBefore?.id],
+    );
+    expect(stored.rows[0]).toEqual({ json: null, column: embeddingBefore });
+    expect((atomChanges[0]?.after.embedding as string).slice(1, -1).split(',').map(Number)).toEqual(embeddingBefore);
 
     // Reads as of a time.
     expect((await a.sessions.getMessages(session.id, { asOf: before })).map((m) => m.content)).toEqual(['first']);
