@@ -163,7 +163,12 @@ for (const size of SIZES) {
     const config = await loadConfig({
       cwd: mkdtempSync(join(tmpdir(), 'agentmem-bench-search-')),
       env: {},
-      overrides: { providers: [{ name: 'bench', url, pool: { max: 4 } }], embedder: { dimensions: DIM } },
+      overrides: {
+        providers: [{ name: 'bench', url, pool: { max: 4 } }],
+        embedder: { dimensions: DIM },
+        // The graph of a million 1,536-dimension halfvecs takes about 3.5 GB: built in memory, or it crawls.
+        search: { indexBuildMemory: size >= 500_000 ? '6GB' : '1GB' },
+      },
     });
     const memory = await createMemory({ config, migrate: true, tenant: 'solo', embedder });
     await memory.settings.list();
@@ -227,7 +232,7 @@ for (const size of SIZES) {
     }
     await raw.end();
     await memory.close();
-    sizes.push({ atoms_per_case_corpus: size, load: loaded, cases: results });
+    sizes.push({ atoms_per_case_corpus: size, index_build_memory: size >= 500_000 ? '6GB' : '1GB', load: loaded, cases: results });
   } finally {
     await cluster.stop();
   }
