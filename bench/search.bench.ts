@@ -51,44 +51,47 @@ const out: Record<string, unknown> = {
 const shorten = (line: string) => line.replace(/'\[[^\]]{60,}\]'/g, "'[…]'");
 
 /**
- * The corpus, embedded first (the synthetic embedder's time is not the import's) and then
- * imported with its vectors through atoms.upsert, with the vector indexes deferred and built once.
+ * The corpus imported with its vectors through atoms.upsert, 2,000 at a time, with the vector
+ * indexes deferred and built once. Each batch is embedded just before its upsert (a million
+ * vectors would not fit in the heap at once); the synthetic embedder's time is not the import's.
  */
 async function loadCorpus(memory: AgentMemory, size: number): Promise<Record<string, number>> {
-  const embedStarted = performance.now();
-  const embedded = async (atoms: AtomInput[]) => {
-    const vectors = await embedder.embed(atoms.map((a) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n')));
-    return atoms.map((a, i) => ({ ...a, embedding: vectors[i] as number[] }));
-  };
-  const solo = await embedded(corpus(size, 1));
-  const multi: AtomInput[][] = [];
-  for (let t = 0; t < TENANTS; t++) multi.push(await embedded(corpus(size / TENANTS, 100 + t)));
-  const embedSeconds = (performance.now() - embedStarted) / 1000;
+  let embedMs = 0;
+  let importMs = 0;
   const load = async (tenant: string, atoms: AtomInput[]) => {
     const store = memory.forTenant(tenant);
-    for (let start = 0; start < atoms.length; start += 2000) await store.atoms.upsert(atoms.slice(start, start + 2000));
+    for (let start = 0; start < atoms.length; start += 2000) {
+      const batch = atoms.slice(start, start + 2000);
+      let t = performance.now();
+      const vectors = await embedder.embed(
+        batch.map((a) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n')),
+      );
+      embedMs += performance.now() - t;
+      t = performance.now();
+      await store.atoms.upsert(batch.map((a, i) => ({ ...a, embedding: vectors[i] as number[] })));
+      importMs += performance.now() - t;
+    }
   };
-  const started = performance.now();
-  let soloDone = 0;
+  let soloImportMs = 0;
   let buildStarted = 0;
   await memory.atoms.withVectorIndexesDeferred(
     async () => {
-      await load('solo', solo);
-      soloDone = performance.now();
-      for (let t = 0; t < TENANTS; t++) await load(`multi-${t}`, multi[t] as AtomInput[]);
+      await load('solo', corpus(size, 1));
+      soloImportMs = importMs;
+      for (let t = 0; t < TENANTS; t++) await load(`multi-${t}`, corpus(size / TENANTS, 100 + t));
     },
     () => {
       buildStarted = performance.now();
     },
   );
-  const done = performance.now();
+  const buildMs = performance.now() - buildStarted;
   return {
     rows: size * 2,
-    embed_seconds: Number(embedSeconds.toFixed(1)),
-    one_tenant_import_seconds: Number(((soloDone - started) / 1000).toFixed(1)),
-    load_seconds: Number(((buildStarted - started) / 1000).toFixed(1)),
-    load_rows_per_second: Math.round((size * 2) / ((buildStarted - started) / 1000)),
-    index_build_seconds: Number(((done - buildStarted) / 1000).toFixed(1)),
+    embed_seconds: Number((embedMs / 1000).toFixed(1)),
+    one_tenant_import_seconds: Number((soloImportMs / 1000).toFixed(1)),
+    import_seconds: Number((importMs / 1000).toFixed(1)),
+    import_rows_per_second: Math.round((size * 2) / (importMs / 1000)),
+    index_build_seconds: Number((buildMs / 1000).toFixed(1)),
   };
 }
 
