@@ -3,6 +3,7 @@ import { contentHash } from '../core/content-hash.js';
 import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
 import { idForKey, newId } from '../core/ids.js';
 import { fromRow, type View, viewColumns } from '../core/tables.js';
+import { realArrayBinary } from '../core/vectors.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import { memoryDuplicatesTotal } from '../observability/metrics.js';
 import type { StoreContext } from './context.js';
@@ -137,47 +138,17 @@ export class Memories {
     const id = m.id ?? (hash ? idForKey(this.ctx.tenant, 'memory', `${m.type}\u0000${m.userId ?? ''}\u0000${hash}`) : newId());
     const near = dedupe && this.ctx.dedupe.near.enabled;
     const embedding = near ? (await this.ctx.embed([embeddingText(m.content)]))[0] : undefined;
-    const t = this.ctx.table('memories');
     const outcome = await this.ctx.write(
       'memory.remember',
       async (tx, { provider }) => {
         const { rows } = await tx.query<{ existing_id: string | null; stored_id: string | null; duplicate_of: string | null }>(
-          `WITH who AS (
-             SELECT coalesce($4::text, (SELECT s.user_id FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $3)) AS user_id
-           ), existing AS (
-             SELECT m.id FROM ${t} m, who
-              -- By the hash alone (it holds tenant and type): a tenant_id or deleted_at IS NULL condition
-              -- would let the planner pick a tenant-led or live-rows index and walk it when its statistics
-              -- do not know the tenant yet (so the two are written in forms no index answers).
-              WHERE $13::text IS NOT NULL AND m.content_hash = $13 AND (m.tenant_id || '') = $1
-                AND m.user_id IS NOT DISTINCT FROM who.user_id AND coalesce(m.deleted_at, m.valid_to) IS NULL AND m.id <> $2
-              LIMIT 1
-           ), ins AS (
-             INSERT INTO ${t} AS t
-               (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin,
-                content_hash, embedding, embedding_model, embedding_dim, duplicate_of)
-             SELECT $1, $2, $3, who.user_id, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15::real[], $16, $17,
-                    CASE WHEN $15::real[] IS NULL THEN NULL ELSE
-                      (SELECT n.id FROM ${this.ctx.schema}.nearest_memory($1, $5, who.user_id, $15::real[], $18) n WHERE n.distance <= $19 AND n.id <> $2)
-                    END
-               FROM who WHERE NOT EXISTS (SELECT 1 FROM existing)
-             -- The same fact remembered again after it was forgotten or superseded is current again.
-             ON CONFLICT (tenant_id, id) DO UPDATE
-               SET session_id = EXCLUDED.session_id, user_id = EXCLUDED.user_id, memory_type = EXCLUDED.memory_type,
-                   content = EXCLUDED.content, metadata = EXCLUDED.metadata, importance = EXCLUDED.importance,
-                   created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version,
-                   origin = EXCLUDED.origin, content_hash = EXCLUDED.content_hash, embedding = EXCLUDED.embedding,
-                   embedding_model = EXCLUDED.embedding_model, embedding_dim = EXCLUDED.embedding_dim,
-                   duplicate_of = EXCLUDED.duplicate_of, supersedes = NULL, superseded_by = NULL, valid_to = NULL, deleted_at = NULL
-               WHERE $14::boolean AND (t.deleted_at IS NOT NULL OR t.valid_to IS NOT NULL)
-             RETURNING t.id, t.duplicate_of
-           )
-           SELECT (SELECT id FROM existing) AS existing_id, (SELECT id FROM ins) AS stored_id, (SELECT duplicate_of FROM ins) AS duplicate_of`,
+          // One call of remember_memory (migration 0014): the lookup, the insert and the revive, planned once per connection.
+          `SELECT * FROM ${this.ctx.schema}.remember_memory($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
           [
             ...this.rowValues(m, id, m.createdAt ?? new Date(), this.ctx.version(), provider),
             hash,
             derived,
-            embedding ?? null,
+            embedding ? realArrayBinary(embedding) : null,
             embedding ? this.ctx.embedder.model : null,
             embedding ? embedding.length : null,
             this.ctx.dedupe.near.window,
