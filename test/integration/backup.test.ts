@@ -232,7 +232,7 @@ describe('backup and restore (PostgreSQL)', () => {
       [a.tenant, atomBefore?.id],
     );
     expect(stored.rows[0]).toEqual({ json: null, column: embeddingBefore });
-    expect((atomChanges[0]?.after.embedding as string).slice(1, -1).split(',').map(Number)).toEqual(embeddingBefore);
+    expect(String(atomChanges[0]?.after.embedding).slice(1, -1).split(',').map(Number)).toEqual(embeddingBefore);
 
     // Reads as of a time.
     expect((await a.sessions.getMessages(session.id, { asOf: before })).map((m) => m.content)).toEqual(['first']);
