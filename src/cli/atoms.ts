@@ -33,7 +33,10 @@ export function atomsCommand(): Command {
   const atoms = new Command('atoms').description('import, validate and search knowledge atoms');
   atoms
     .command('import')
-    .description('import atoms from JSON ({"atoms": [...]} or a list) or JSON Lines; invalid atoms are reported, valid ones imported')
+    .description(
+      'import atoms from JSON ({"atoms": [...]} or a list) or JSON Lines; invalid atoms are reported, valid ones imported. ' +
+        'An atom with an "embedding" (a list of numbers from the configured embedder\'s model) keeps it; the others are embedded',
+    )
     .argument('<file>', 'file to read, or - for standard input')
     .option('--dry-run', 'validate and report only; write nothing')
     .option(

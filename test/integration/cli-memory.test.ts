@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LocalHashEmbedder } from '../../src/ops.js';
 import { runCli } from '../harness/cli.js';
 
 /** The memory commands, run as a user would, on the embedded default. */
@@ -167,6 +168,30 @@ describe('agentmem memory commands on the embedded default', () => {
     expect((await cli('schema', 'diff')).code).toBe(0);
     const found = json((await cli('atoms', 'search', 'belt 7 tension', '--mode', 'vector', '--json')).stdout);
     expect(found.results.map((r: { atom: { atomId: string } }) => r.atom.atomId)).toContain('hvac:belt-7');
+    // An atom may bring its embedding (from the configured model: the default local one here); it is stored as given.
+    const [vector] = await new LocalHashEmbedder(384).embed(['refrigerant leak detection']);
+    const own = join(cwd, 'own-vectors.jsonl');
+    writeFileSync(
+      own,
+      [
+        JSON.stringify({
+          atom_id: 'hvac:own-vector',
+          atom_type: 'concept',
+          title: 'Brought along',
+          content: 'Unrelated words.',
+          embedding: vector,
+        }),
+        JSON.stringify({ atom_id: 'hvac:short-vector', atom_type: 'concept', title: 'Too short', content: 'x', embedding: [0.5, 0.5] }),
+      ].join('\n'),
+    );
+    const ownImport = await cli('atoms', 'import', own, '--json');
+    expect(ownImport.code).toBe(1);
+    expect(json(ownImport.stdout)).toMatchObject({
+      inserted: 1,
+      invalid: [{ atomId: 'hvac:short-vector', issues: [{ field: 'embedding' }] }],
+    });
+    const nearest = json((await cli('atoms', 'search', 'refrigerant leak detection', '--mode', 'vector', '--limit', '1', '--json')).stdout);
+    expect(nearest.results[0].atom.atomId).toBe('hvac:own-vector');
   });
 
   it('settings set, get and list', async () => {
