@@ -67,9 +67,14 @@ export function toAtom(row: Record<string, unknown>): StoredAtom {
   return fromRow(ATOM_VIEW, row) as unknown as StoredAtom;
 }
 
+/** An atom's tenant and metadata as one document, {"t": tenant, "m": metadata}: what knowledge_atoms_metadata_idx holds (migration 0015). */
+const METADATA_DOC = "jsonb_set(jsonb_object(ARRAY['t', tenant_id]), '{m}', metadata)";
+
 /** Parameterised WHERE fragments for the filters; `params` already holds the tenant as $1. */
 export function filterSql(filter: z.output<typeof filterSchema>, params: unknown[]): string {
-  const clauses = ['tenant_id = $1', 'deleted_at IS NULL'];
+  // With a metadata filter, the metadata index finds the tenant's rows by itself; the tenant is then
+  // written in a form no index answers, or the planner ANDs in the tenant's whole btree range.
+  const clauses = [filter.metadata ? "(tenant_id || '') = $1" : 'tenant_id = $1', 'deleted_at IS NULL'];
   const bind = (value: unknown) => {
     params.push(value);
     return `$${params.length}`;
@@ -81,7 +86,10 @@ export function filterSql(filter: z.output<typeof filterSchema>, params: unknown
   if (filter.safetyLevels) clauses.push(`safety_level = ANY(${bind(filter.safetyLevels)}::text[])`);
   if (filter.minQuality !== undefined) clauses.push(`quality_score >= ${bind(filter.minQuality)}`);
   if (filter.keywords) clauses.push(`keywords && ${bind(filter.keywords)}::text[]`);
-  if (filter.metadata) clauses.push(`metadata @> ${bind(JSON.stringify(filter.metadata))}::jsonb`);
+  if (filter.metadata)
+    clauses.push(
+      `${METADATA_DOC} @> jsonb_set(jsonb_object(ARRAY['t', $1::text]), '{m}', ${bind(JSON.stringify(filter.metadata))}::jsonb)`,
+    );
   return clauses.join(' AND ');
 }
 

@@ -306,6 +306,34 @@ describe.each(names)('memory API on %s', (name) => {
     expect(await m.atoms.get('pump:cavitation')).toBeNull();
   });
 
+  it('a metadata filter keeps to the tenant and to atoms whose metadata contains it (nested too), in every mode', async () => {
+    const b = backend(name);
+    const mine = await b.memory(tenant());
+    const theirs = await b.memory(tenant());
+    const atom = (id: string, metadata: Record<string, unknown>) => ({
+      atomId: `site:${id}`,
+      atomType: 'reference' as const,
+      title: `Compressor note ${id}`,
+      content: `Compressor oil level and pressure check ${id}.`,
+      metadata,
+    });
+    await mine.atoms.upsert([
+      atom('a', { site: 'north', line: { id: 3 } }),
+      atom('b', { site: 'north', line: { id: 4 } }),
+      atom('c', { site: 'south' }),
+    ]);
+    await theirs.atoms.upsert([atom('a', { site: 'north', line: { id: 3 } }), atom('z', { site: 'north' })]);
+    for (const mode of ['text', 'vector', 'hybrid'] as const) {
+      const north = await mine.atoms.search('compressor oil pressure', { mode, filter: { metadata: { site: 'north' } } });
+      expect(north.results.map((r) => r.atom.atomId).sort()).toEqual(['site:a', 'site:b']);
+      const nested = await mine.atoms.search('compressor oil pressure', { mode, filter: { metadata: { line: { id: 3 } } } });
+      expect(nested.results.map((r) => r.atom.atomId)).toEqual(['site:a']);
+    }
+    expect(await mine.atoms.count({ metadata: { site: 'north' } })).toBe(2);
+    expect(await theirs.atoms.count({ metadata: { site: 'north' } })).toBe(2);
+    expect(await theirs.atoms.count({ metadata: { site: 'south' } })).toBe(0);
+  });
+
   it('keeps an embedding the caller brings, exactly, and refuses one of the wrong size or with a value no float holds', async () => {
     const m = await backend(name).memory(tenant());
     // The embedder's vector for words the atom's own text does not contain: only the given embedding can make it match.
