@@ -27,6 +27,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { contentHash } from '../src/core/content-hash.js';
 import { type AgentMemory, type AtomInput, createMemory, loadConfig } from '../src/index.js';
+import { embeddingText } from '../src/memory/atom-rows.js';
 import { LocalHashEmbedder } from '../src/ops.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { corpus, queries } from './corpus.js';
@@ -175,7 +176,8 @@ try {
     const importer = await createMemory({ config: importConfig, migrate: true, tenant: 'bench', embedder });
     await importer.settings.list();
     const atoms = corpus(IMPORT, 1);
-    const textOf = (a: AtomInput) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n');
+    // The text the library embeds an atom from, so both sides embed the same.
+    const textOf = (a: AtomInput) => embeddingText({ ...a, keywords: a.keywords ?? [] });
     const given = await embedder.embed(atoms.map(textOf));
     const copyField = (v: string | null) => (v === null ? '\\N' : v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'));
     // Each run starts from an empty table in the same tenant (so the same vector index bucket): neither side
@@ -354,7 +356,7 @@ try {
   const atoms = corpus(2000, 3);
   await memory.atoms.upsert(atoms);
   const embedder = new LocalHashEmbedder(384);
-  const textOf = (a: AtomInput) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n');
+  const textOf = (a: AtomInput) => embeddingText({ ...a, keywords: a.keywords ?? [] });
   const vectors = await embedder.embed(atoms.map(textOf));
   for (let i = 0; i < atoms.length; i++) {
     await rawDb.query('INSERT INTO atoms (id, body, embedding) VALUES ($1, $2, $3)', [

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type AgentMemory, type AtomFilter, type AtomInput, createMemory, loadConfig } from '../src/index.js';
+import { embeddingText } from '../src/memory/atom-rows.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { corpus, queries, TopicEmbedder } from './corpus.js';
 import { summarize, timeEach } from './stats.js';
@@ -65,9 +66,7 @@ async function loadCorpus(memory: AgentMemory, size: number): Promise<Record<str
     for (let start = 0; start < atoms.length; start += 2000) {
       const batch = atoms.slice(start, start + 2000);
       let t = performance.now();
-      const vectors = await embedder.embed(
-        batch.map((a) => [a.title, a.summary ?? '', (a.keywords ?? []).join(' '), a.content].join('\n')),
-      );
+      const vectors = await embedder.embed(batch.map((a) => embeddingText({ ...a, keywords: a.keywords ?? [] })));
       embedMs += performance.now() - t;
       t = performance.now();
       await store.atoms.upsert(batch.map((a, i) => ({ ...a, embedding: vectors[i] as number[] })));
@@ -162,6 +161,8 @@ async function explain(raw: pg.Client, memory: AgentMemory, c: Case): Promise<Re
 
 const sizes: Record<string, unknown>[] = [];
 for (const size of SIZES) {
+  // The graph of a million 1,536-dimension halfvecs takes about 3.5 GB: built in memory, or it crawls.
+  const buildMemory = size >= 500_000 ? '6GB' : '1GB';
   const cluster = await startCluster(1, undefined, SERVER);
   try {
     const url = cluster.servers[0]?.url() as string;
@@ -171,8 +172,7 @@ for (const size of SIZES) {
       overrides: {
         providers: [{ name: 'bench', url, pool: { max: 4 } }],
         embedder: { dimensions: DIM },
-        // The graph of a million 1,536-dimension halfvecs takes about 3.5 GB: built in memory, or it crawls.
-        search: { indexBuildMemory: size >= 500_000 ? '6GB' : '1GB' },
+        search: { indexBuildMemory: buildMemory },
       },
     });
     const memory = await createMemory({ config, migrate: true, tenant: 'solo', embedder });
@@ -237,7 +237,7 @@ for (const size of SIZES) {
     }
     await raw.end();
     await memory.close();
-    sizes.push({ atoms_per_case_corpus: size, index_build_memory: size >= 500_000 ? '6GB' : '1GB', load: loaded, cases: results });
+    sizes.push({ atoms_per_case_corpus: size, index_build_memory: buildMemory, load: loaded, cases: results });
   } finally {
     await cluster.stop();
   }

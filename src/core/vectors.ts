@@ -1,10 +1,16 @@
 /** The largest finite 4-byte float: what real[] and pgvector can hold. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
+/** Why a vector of `length` numbers is not one of `dimensions`, or undefined when it is. */
+export function dimensionsProblem(length: number, dimensions: number): string | undefined {
+  return length === dimensions ? undefined : `${length} dimensions, expected ${dimensions}`;
+}
+
 /** Why `values` cannot be stored as an embedding of `dimensions` (any length when omitted), or undefined when it can. */
 export function vectorProblem(values: unknown, dimensions?: number): string | undefined {
   if (!Array.isArray(values)) return `not a list of numbers (${typeof values})`;
-  if (dimensions !== undefined && values.length !== dimensions) return `${values.length} dimensions, expected ${dimensions}`;
+  const wrongSize = dimensions === undefined ? undefined : dimensionsProblem(values.length, dimensions);
+  if (wrongSize) return wrongSize;
   if (!values.length) return 'no dimensions';
   for (const x of values) {
     if (typeof x !== 'number' || !Number.isFinite(x) || Math.abs(x) > FLOAT32_MAX)

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ATOM_ID_PATTERN_SOURCE, ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../core/enums.js';
-import { vectorProblem } from '../core/vectors.js';
+import { dimensionsProblem, vectorProblem } from '../core/vectors.js';
 import { ValidationError } from '../errors/index.js';
 import { checkJson, checkSize, cleanText, cleanUrl, jsonObject, timestamp } from './validation.js';
 
@@ -104,7 +104,9 @@ export function validateAtom(
     checkJson(result.data.metadata, 'metadata');
     checkJson(result.data.citations, 'citations');
     if (options.maxBytes !== undefined) checkSize({ ...result.data, embedding: undefined }, '(atom)', options.maxBytes);
-    const problem = result.data.embedding && options.dimensions !== undefined && vectorProblem(result.data.embedding, options.dimensions);
+    // Its numbers were checked by the schema; only its size is left.
+    const problem =
+      result.data.embedding && options.dimensions !== undefined && dimensionsProblem(result.data.embedding.length, options.dimensions);
     if (problem) return { ok: false, issues: [{ field: 'embedding', message: `${problem} (the embedder's)` }] };
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { idForKey } from '../core/ids.js';
-import { realArrayBinary, vectorProblem } from '../core/vectors.js';
+import { dimensionsProblem, realArrayBinary } from '../core/vectors.js';
 import { ValidationError } from '../errors/index.js';
 import { settingsStatement } from '../providers/index.js';
 import {
@@ -89,7 +89,8 @@ export class Atoms {
     const made = missing.length ? await this.ctx.embed(missing.map(embeddingText)) : [];
     let next = 0;
     const embeddings = atoms.map((atom) => {
-      const problem = atom.embedding && vectorProblem(atom.embedding, this.ctx.embedder.dimensions);
+      // Validated atoms' numbers are checked; their size is checked here too, for callers that validated without it.
+      const problem = atom.embedding && dimensionsProblem(atom.embedding.length, this.ctx.embedder.dimensions);
       if (problem) throw new ValidationError(`atom ${atom.atomId}: its embedding has ${problem}`, { atomId: atom.atomId });
       return realArrayBinary(atom.embedding ?? (made[next++] as number[]));
     });
