@@ -14,6 +14,7 @@
  *   - steady_memory: process RSS and heap over BENCH_STEADY_WRITES writes and BENCH_STEADY_SEARCHES searches
  * Sizes: BENCH_MESSAGES (3000), BENCH_BATCH (100), BENCH_IMPORT (5000), BENCH_IMPORT_DIM (1536), BENCH_ROUNDS (5),
  * BENCH_STEADY_WRITES (100000), BENCH_STEADY_SEARCHES (10000).
+ * BENCH_ONLY=add_message,remember runs only the named parts (the names above; session_load for session_load_1000).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -41,6 +42,8 @@ const IMPORT_DIM = env('BENCH_IMPORT_DIM', 1536);
 const ROUNDS = env('BENCH_ROUNDS', 5);
 const STEADY_WRITES = env('BENCH_STEADY_WRITES', 100_000);
 const STEADY_SEARCHES = env('BENCH_STEADY_SEARCHES', 10_000);
+const ONLY = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
+const wanted = (part: string) => !ONLY || ONLY.includes(part);
 const SERVER = { shared_buffers: '1GB', effective_cache_size: '4GB', work_mem: '16MB' };
 const TEXT = 'The conveyor motor trips its overload a few minutes after every restart. What should I check first?';
 const MEMORY_COLUMNS = 'tenant_id, id, session_id, user_id, memory_type, position, content, metadata, created_at, version, origin';
@@ -60,7 +63,7 @@ try {
   const version = () => String(BigInt(Date.now()) << 16n);
 
   // 1. One message at a time.
-  {
+  if (wanted('add_message')) {
     const session = await memory.sessions.create({ agentId: 'bench' });
     const rawSession = await memory.forTenant('raw').sessions.create({ agentId: 'bench' });
     const content = JSON.stringify(TEXT);
@@ -76,7 +79,7 @@ try {
   }
 
   // 1b. An assistant message with tool calls (a tool-using agent's turn), against a raw INSERT of the same row.
-  {
+  if (wanted('add_message_tool_calls')) {
     const session = await memory.sessions.create({ agentId: 'bench-tools' });
     const rawSession = await memory.forTenant('raw').sessions.create({ agentId: 'bench-tools' });
     const toolCalls = [
@@ -115,7 +118,7 @@ try {
   }
 
   // 2. Messages in batches.
-  {
+  if (wanted('add_messages')) {
     const session = await memory.sessions.create({ agentId: 'bench-batch' });
     const rawSession = await memory.forTenant('raw').sessions.create({ agentId: 'bench-batch' });
     let position = 0n;
@@ -143,7 +146,7 @@ try {
   }
 
   // 3. A typed memory.
-  {
+  if (wanted('remember')) {
     // The same row, its content hash included (a decision is a fact: deduplicated by that hash).
     const baseline = (i: number) => {
       const content = { decision: `use the spare pump ${i}`, why: TEXT };
@@ -161,7 +164,7 @@ try {
 
   // 4. Atom import: atoms.upsert vs COPY of the same rows into the same table (same indexes, same triggers),
   //    (a) with the embedder computing the vectors on both sides, (b) with the vectors already at hand.
-  {
+  if (wanted('atom_import')) {
     const embedder = new LocalHashEmbedder(IMPORT_DIM);
     // A schema of its own, migrated for this embedder's dimensions (its vector indexes hold them).
     const importConfig = await loadConfig({
@@ -257,7 +260,7 @@ try {
   }
 
   // 5. Loading a 1,000-message session: the same columns, the same order.
-  {
+  if (wanted('session_load')) {
     const session = await memory.sessions.create({ agentId: 'bench-load' });
     const messages = Array.from({ length: 1000 }, (_, i) => ({
       role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant',
@@ -276,7 +279,7 @@ try {
   }
 
   // 6. Steady memory: RSS and heap sampled over many writes and searches (flat = no leak).
-  {
+  if (wanted('steady_memory')) {
     const samples: { after_ops: number; rss_mb: number; heap_mb: number }[] = [];
     const sample = (ops: number) => {
       globalThis.gc?.();
@@ -321,7 +324,7 @@ try {
 }
 
 // 7. The embedded default: the memory API on PGlite vs raw statements on a second PGlite, alternating.
-{
+if (wanted('embedded')) {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'agentmem-bench-pglite-')), 'data');
   const config = await loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'agentmem-bench-')), env: {}, overrides: { embedded: { dataDir } } });
   const memory: AgentMemory = await createMemory({ config, migrate: true, tenant: 'bench' });

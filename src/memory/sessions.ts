@@ -96,12 +96,6 @@ const SESSION_VIEW: View = {
 };
 const SESSION_COLUMNS = viewColumns(SESSION_VIEW);
 const MESSAGE_COLUMNS = viewColumns(MESSAGE_VIEW);
-/** A removed message sent again comes back as sent (ON CONFLICT … WHERE the stored row is a tombstone of the same session). */
-const REVIVE = `user_id = EXCLUDED.user_id, memory_type = EXCLUDED.memory_type, position = EXCLUDED.position,
-  content = EXCLUDED.content, metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at, name = EXCLUDED.name,
-  tool_calls = EXCLUDED.tool_calls, tool_call_id = EXCLUDED.tool_call_id, external_id = EXCLUDED.external_id,
-  extra = EXCLUDED.extra, version = EXCLUDED.version, origin = EXCLUDED.origin, deleted_at = NULL`;
-
 /** A message without an id of its own, imported into a session: its id is its place, so a re-import is the same message. */
 const placeId = (sessionId: string, index: number) => idForKey('', 'imported-message', `${sessionId}\u0000${index}`);
 
@@ -316,8 +310,8 @@ export class Sessions {
   }
 
   /**
-   * Append several messages in one transaction (under the session's lock, one
-   * INSERT for all of them), in the order given. Ids are assigned here, so a
+   * Append several messages in one statement (append_messages: under the
+   * session's lock, one INSERT for all of them), in the order given. Ids are assigned here, so a
    * retry after an unknown outcome can send the same batch: messages the session
    * already has (same id) are left as they are, nothing is written twice.
    */
@@ -328,11 +322,10 @@ export class Sessions {
     return this.ctx.write(
       'session.addMessages',
       async (tx, { provider }) => {
-        await this.lockSession(tx, id);
-        const inserted = await this.insertMessages(tx, provider, id, messages);
+        const inserted = await this.appendMessages(tx, provider, id, messages);
         return { inserted, existing: messages.length - inserted };
       },
-      { ids: { sessionId: id } },
+      { single: true, ids: { sessionId: id } },
     );
   }
 
@@ -382,8 +375,7 @@ export class Sessions {
     const messages = shape.messages.map((m, i) => this.checkMessage(sessionId, m, i));
     return this.ctx.write('session.save', async (tx, { provider }) => {
       await this.upsertSession(tx, provider, sessionId, session);
-      await this.lockSession(tx, sessionId);
-      const inserted = await this.insertMessages(tx, provider, sessionId, messages);
+      const inserted = await this.appendMessages(tx, provider, sessionId, messages);
       return { session: await this.requireSession(tx, sessionId), inserted, existing: messages.length - inserted };
     });
   }
@@ -484,38 +476,28 @@ export class Sessions {
    * Insert the messages the session does not have yet, in the order given, after
    * the session's last position (the caller holds the session's row lock); returns how many.
    */
-  private async insertMessages(
+  /**
+   * Append messages under the session's lock (append_messages, migration 0016), in the
+   * order given, after the session's last position. Ids the tenant already holds (live)
+   * are left as they are; the same id twice in one batch is one message (the first).
+   * Returns how many were written; NotFoundError when there is no such session.
+   */
+  private async appendMessages(
     tx: Queryable,
     provider: string,
     sessionId: string,
     messages: ReturnType<Sessions['checkMessage']>[],
   ): Promise<number> {
-    if (!messages.length) return 0;
-    const version = this.ctx.version();
-    const { rows: lastRows } = await tx.query<{ next: string }>(
-      `SELECT greatest($3::bigint, coalesce(max(position) + 1, 0))::text AS next FROM ${this.ctx.table('memories')}
-        WHERE tenant_id = $1 AND session_id = $2`,
-      [this.ctx.tenant, sessionId, version],
-    );
-    let next = BigInt(lastRows[0]?.next ?? version);
-    const ids = messages.map((m) => m.id);
-    // Live messages only: a message removed (clearMessages) and sent again comes back.
-    const { rows: existingRows } = await tx.query<{ id: string }>(
-      `SELECT id FROM ${this.ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL`,
-      [this.ctx.tenant, ids],
-    );
-    const existing = new Set(existingRows.map((r) => r.id));
     const now = Date.now();
-    const records = messages.flatMap((m, i) => {
-      const id = ids[i] as string;
-      if (existing.has(id)) return [];
-      existing.add(id); // the same id twice in one batch is one message
+    const seen = new Set<string>();
+    const records = messages.flatMap((m, n) => {
+      if (seen.has(m.id)) return [];
+      seen.add(m.id);
       return [
         {
-          id,
+          n,
+          id: m.id,
           memory_type: roleToType(m.role),
-          // A string in JSON: a clock value does not survive a JS number.
-          position: (next++).toString(),
           content: m.content,
           metadata: m.metadata ?? {},
           created_at: (m.createdAt ?? new Date(now)).toISOString(),
@@ -523,21 +505,14 @@ export class Sessions {
         },
       ];
     });
-    if (!records.length) return 0;
-    const { rowCount } = await tx.query(
-      `INSERT INTO ${this.ctx.table('memories')} AS m
-           (tenant_id, id, session_id, user_id, memory_type, position, content, metadata, created_at, version, origin,
-            name, tool_calls, tool_call_id, external_id, extra)
-         SELECT $1, r.id, $2, s.user_id, r.memory_type, r.position, r.content, r.metadata, r.created_at, $4, $5,
-                r.name, r.tool_calls, r.tool_call_id, r.external_id, r.extra
-           FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, memory_type text, position bigint, content jsonb, metadata jsonb,
-                created_at timestamptz, name text, tool_calls jsonb, tool_call_id text, external_id text, extra jsonb)
-           LEFT JOIN ${this.ctx.table('sessions')} s ON s.tenant_id = $1 AND s.id = $2
-         ON CONFLICT (tenant_id, id) DO UPDATE SET ${REVIVE}
-         WHERE m.deleted_at IS NOT NULL AND m.session_id = EXCLUDED.session_id`,
-      [this.ctx.tenant, sessionId, JSON.stringify(records), version, provider],
+    const { rows } = await tx.query<{ written: number | null }>(
+      `SELECT ${this.ctx.schema}.append_messages($1, $2, $3, $4, $5) AS written`,
+      [this.ctx.tenant, sessionId, JSON.stringify(records), this.ctx.version(), provider],
     );
-    return rowCount;
+    const written = rows[0]?.written;
+    // Thrown inside the operation, so the router knows the write did not happen here.
+    if (written === null || written === undefined) throw new NotFoundError(`no session ${sessionId}`, { sessionId });
+    return written;
   }
 
   /** Serialise writers of one session (positions are assigned under this lock). */

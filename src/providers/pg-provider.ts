@@ -65,6 +65,10 @@ export class PgProvider implements Provider {
   private readonly target: string;
   private closed = false;
   private directProvider: PgProvider | undefined;
+  /** The settings each pooled connection carries at session level (direct connections only; see transaction). */
+  private readonly carried = new WeakMap<pg.PoolClient, Map<string, string>>();
+  /** Whether each pooled connection holds one server session (see holdsSession). */
+  private readonly sessionful = new WeakMap<pg.PoolClient, boolean>();
   /** The health probes' own connection, outside the pool (see ping). */
   private probeClient: pg.Client | undefined;
   readonly pooled: boolean;
@@ -166,51 +170,110 @@ export class PgProvider implements Provider {
     }
   }
 
+  /**
+   * A connection with no operation's settings on it: a connection that carries
+   * some at session level (see transaction) is reset first, so an ops query
+   * never runs as a tenant, and never under an operation's statement_timeout.
+   */
   withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T> {
-    return this.withClient((_client, connection) => fn(connection));
+    return this.withClient(async (client, connection) => {
+      if (this.carried.has(client)) {
+        await connection.query('RESET ALL');
+        this.carried.delete(client);
+      }
+      return fn(connection);
+    });
   }
 
   /**
    * BEGIN, then this transaction's settings — the server-side timeouts always,
-   * plus the caller's (the tenant) — sent together; fn; COMMIT. With `single`,
-   * fn's one statement and the COMMIT go out with them: one round trip.
-   * Nothing outlives the transaction, so it works through a transaction pooler.
+   * plus the caller's (the tenant) — sent together; fn; COMMIT. Nothing
+   * outlives the transaction, so it works through a transaction pooler.
+   *
+   * With `single` (fn sends one statement) on a direct connection (no
+   * transaction pooler between: see holdsSession), the
+   * settings are kept on the connection at session level and sent only when
+   * they change: the statement then goes alone, in autocommit — one message
+   * instead of BEGIN, settings, statement and COMMIT, each parsed and
+   * executed. When they change, they go with BEGIN, the statement and COMMIT in
+   * one round trip, and take effect only if it commits. Every setting a
+   * connection carries is either this operation's or blanked (''), so no
+   * tenant or actor outlives its operation into another's.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const begin = {
-      sql: beginWithSettings({
-        statement_timeout: String(this.timeouts.statementMs),
-        idle_in_transaction_session_timeout: String(this.timeouts.idleInTransactionMs),
-        ...options.settings,
-      }),
+    const settings: Record<string, string> = {
+      statement_timeout: String(this.timeouts.statementMs),
+      idle_in_transaction_session_timeout: String(this.timeouts.idleInTransactionMs),
+      ...options.settings,
     };
-    return this.withClient(async (_client, connection) => {
+    return this.withClient(async (client, connection) => {
+      const carried = this.carried.get(client);
+      // What this operation needs on the connection: its settings, and '' for any other it carries.
+      const wanted = new Map(Object.entries(settings));
+      for (const name of carried?.keys() ?? []) if (!wanted.has(name)) wanted.set(name, '');
       const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[] }[], timeoutMs?: number) => {
-        // Issued together (pipeline mode), each through the connection (which marks it broken on a
-        // connection failure); every answer is awaited, so every failure is seen.
+        // Issued together (pipeline mode) in one write, each through the connection (which marks
+        // it broken on a connection failure); every answer is awaited, so every failure is seen.
         const options = timeoutMs === undefined ? undefined : { timeoutMs };
-        const answers = await Promise.allSettled(statements.map((st) => connection.query<R>(st.sql, st.params, options)));
+        const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+        stream.cork();
+        let sent: Promise<QueryResult<R>>[];
+        try {
+          sent = statements.map((st) => connection.query<R>(st.sql, st.params, options));
+        } finally {
+          stream.uncork();
+        }
+        const answers = await Promise.allSettled(sent);
         const failure = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
         if (failure) throw failure.reason;
         return answers.map((a) => (a as PromiseFulfilledResult<QueryResult<R>>).value);
       };
-      if (options.single) {
-        let sent = false;
-        const single: Queryable = {
-          query: async <R>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
-            if (sent) throw new Error('a single-statement operation sent a second statement');
-            sent = true;
-            const answers = await pipelined<R>([begin, { sql, ...(params ? { params } : {}) }, { sql: 'COMMIT' }], queryOptions?.timeoutMs);
-            return answers[1] as QueryResult<R>;
-          },
-          exec: async (sql: string, queryOptions?: QueryOptions) => {
-            await single.query(sql, undefined, queryOptions);
-          },
-        };
-        return fn(single);
+      if (!options.single) {
+        return inTransaction(connection, fn, () => connection.query(beginWithSettings(Object.fromEntries(wanted))));
       }
-      return inTransaction(connection, fn, () => connection.query(begin.sql));
+      const session = await this.holdsSession(client, connection);
+      const changes = session ? [...wanted].filter(([name, value]) => carried?.get(name) !== value) : [...wanted];
+      let sent = false;
+      const single: Queryable = {
+        query: async <R>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
+          if (sent) throw new Error('a single-statement operation sent a second statement');
+          sent = true;
+          if (!changes.length) return connection.query<R>(sql, params, queryOptions);
+          const begin = beginWithSettings(Object.fromEntries(changes), session ? 'session' : 'transaction');
+          const answers = await pipelined<R>(
+            [{ sql: begin }, { sql, ...(params ? { params } : {}) }, { sql: 'COMMIT' }],
+            queryOptions?.timeoutMs,
+          );
+          // Committed: the connection carries them now. (Had anything failed, the transaction
+          // and its settings would have rolled back, leaving what it carried before.)
+          if (session) this.carried.set(client, wanted);
+          return answers[1] as QueryResult<R>;
+        },
+        exec: async (sql: string, queryOptions?: QueryOptions) => {
+          await single.query(sql, undefined, queryOptions);
+        },
+      };
+      return fn(single);
     });
+  }
+
+  /**
+   * Does this connection reach one server session for its whole life, so that
+   * settings left on it are still there on its next statement (and nobody
+   * else's)? Not through a transaction pooler, whether configured, recognised
+   * from the URL or neither: a server's backend pid equals the cancel key's
+   * process id it sent at connection start only when nothing sits between
+   * (PgBouncer hands out keys of its own). Asked once per connection.
+   */
+  private async holdsSession(client: pg.PoolClient, connection: Queryable): Promise<boolean> {
+    if (this.pooled) return false;
+    let known = this.sessionful.get(client);
+    if (known === undefined) {
+      const { rows } = await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      known = rows[0]?.pid === (client as unknown as { processID: number | null }).processID;
+      this.sessionful.set(client, known);
+    }
+    return known;
   }
 
   /**

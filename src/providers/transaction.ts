@@ -38,15 +38,17 @@ export function settingsStatement(settings: Readonly<Record<string, string>>): {
  * BEGIN and the transaction's settings as one simple-protocol message (one
  * write, one parse, no bind): values are dollar-quoted with a tag that does
  * not occur in them, so no value can end its quote, whatever the server's
- * string settings.
+ * string settings. With `session` scope the settings outlive the transaction
+ * once it commits (and vanish with it if it aborts).
  */
-export function beginWithSettings(settings: Readonly<Record<string, string>>): string {
+export function beginWithSettings(settings: Readonly<Record<string, string>>, scope: 'transaction' | 'session' = 'transaction'): string {
   const entries = Object.entries(settings);
   if (!entries.length) return 'BEGIN';
+  const local = scope === 'transaction';
   const quote = (value: string) => {
     let tag = 'v';
     while (value.includes(`$${tag}$`)) tag += 'v';
     return `$${tag}$${value}$${tag}$`;
   };
-  return `BEGIN; SELECT ${entries.map(([name, value]) => `set_config(${quote(name)}, ${quote(value)}, true)`).join(', ')}`;
+  return `BEGIN; SELECT ${entries.map(([name, value]) => `set_config(${quote(name)}, ${quote(value)}, ${local})`).join(', ')}`;
 }

@@ -100,6 +100,26 @@ describe('through PgBouncer (transaction pooling, default settings)', () => {
     expect(after?.a ?? '').toBe('');
   });
 
+  it('a pooler nobody named is found out: single statements through it leave nothing on its server connections', async () => {
+    // Neither configured as a pooler nor recognisable from its URL.
+    const unflagged = new PgProvider(providerConfig(cluster.server('p1'), { url: bouncer.url() }));
+    cleanups.push(() => unflagged.close());
+    expect(unflagged.pooled).toBe(false);
+    const actorIn = (provider: PgProvider, settings: Record<string, string>, single: boolean) =>
+      provider
+        .transaction((tx) => tx.query<{ a: string | null }>("SELECT current_setting('agentmem.actor', true) AS a"), { settings, single })
+        .then((r) => r.rows[0]?.a ?? '');
+    for (let i = 0; i < 5; i++) expect(await actorIn(unflagged, { 'agentmem.actor': 'left-behind' }, true)).toBe('left-behind');
+    // Whichever server connection the pooler hands out next, no actor and no timeout of those calls is on it.
+    const pooled = new PgProvider(providerConfig(cluster.server('p1'), { url: bouncer.url(), pooler: 'transaction' }));
+    cleanups.push(() => pooled.close());
+    for (let i = 0; i < 5; i++) {
+      expect(await actorIn(pooled, {}, true)).toBe('');
+      const { rows } = await pooled.query<{ t: string }>("SELECT current_setting('statement_timeout') AS t");
+      expect(rows[0]?.t).toBe('0');
+    }
+  });
+
   it('migrations need a session: through the pooler without directUrl they refuse and say so', async () => {
     const pooled = new PgProvider(providerConfig(cluster.server('p1'), { url: bouncer.url(), pooler: 'transaction' }));
     cleanups.push(() => pooled.close());

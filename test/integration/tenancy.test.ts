@@ -80,6 +80,31 @@ describe('tenant isolation', () => {
     }
   });
 
+  it('tenants taking turns on one connection each see only their own rows', async () => {
+    // A direct connection keeps the tenant between single statements: one connection shared by
+    // two tenants, alternating, must still never show one the other's rows.
+    const server = cluster.servers[0]!;
+    const config = await loadConfig({
+      cwd: mkdtempSync(join(tmpdir(), 'agentmem-rls-one-')),
+      env: {},
+      overrides: { providers: [{ name: 'main', url: server.url({ user: 'agentmem_app' }), pool: { max: 1 } }] },
+    });
+    const one = await createMemory({ config, tenant: 'turns-a' });
+    try {
+      const b = one.forTenant('turns-b');
+      for (let i = 0; i < 3; i++) {
+        await one.memories.remember({ type: 'log', content: `a ${i}` });
+        await b.memories.remember({ type: 'log', content: `b ${i}` });
+      }
+      const contents = async (m: AgentMemory) => (await m.memories.recall({ types: ['log'] })).map((x) => x.content).sort();
+      expect(await contents(one)).toEqual(['a 0', 'a 1', 'a 2']);
+      expect(await contents(b)).toEqual(['b 0', 'b 1', 'b 2']);
+      expect(await contents(one)).toEqual(['a 0', 'a 1', 'a 2']);
+    } finally {
+      await one.close();
+    }
+  });
+
   it('the library through the app role sees only its tenant', async () => {
     const globexViaApp = app.forTenant('globex');
     expect((await globexViaApp.sessions.list()).map((s) => s.title)).toEqual(['globex secret']);

@@ -1,0 +1,2 @@
+-- addMessages and save send their statements themselves again.
+DROP FUNCTION {{schema}}.append_messages(text, uuid, jsonb, bigint, text);
