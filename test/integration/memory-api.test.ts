@@ -521,6 +521,24 @@ describe.each(names)('memory API on %s', (name) => {
     expect(messages).toHaveLength(31);
     await expect(m.sessions.addMessages(randomUUID(), batch)).rejects.toBeInstanceOf(NotFoundError);
     await expect(m.sessions.addMessages(session.id, [{ role: 'robot', content: 'x' } as never])).rejects.toBeInstanceOf(ValidationError);
+    // Old and new mixed, and one id twice: the new ones are appended once each, in the order given.
+    const fresh = { id: randomUUID(), role: 'user' as const, content: 'fresh' };
+    const twice = { id: randomUUID(), role: 'assistant' as const, content: 'once' };
+    expect(await m.sessions.addMessages(session.id, [batch[0]!, fresh, twice, { ...twice, content: 'twice' }])).toEqual({
+      inserted: 2,
+      existing: 2,
+    });
+    expect((await m.sessions.getMessages(session.id)).slice(-3).map((x) => x.content)).toEqual(['turn 29', 'fresh', 'once']);
+    // A message of another session keeps its place; a removed one sent again comes back, as the newest.
+    const other = await m.sessions.create({ agentId: 'batch-other' });
+    expect(await m.sessions.addMessages(other.id, [fresh])).toEqual({ inserted: 0, existing: 1 });
+    expect(await m.sessions.getMessages(other.id)).toEqual([]);
+    expect(await m.sessions.clearMessages(session.id)).toBe(33);
+    expect(await m.sessions.addMessages(session.id, [batch[1]!, fresh])).toEqual({ inserted: 2, existing: 0 });
+    expect((await m.sessions.getMessages(session.id)).map((x) => [x.content, x.seq])).toEqual([
+      ['turn 1', 0],
+      ['fresh', 1],
+    ]);
   });
 
   it('defers the vector index for a large import, then builds it from its own definition', async () => {

@@ -31,7 +31,9 @@ BEGIN
          r.content, r.metadata, r.created_at, p_version, p_origin, r.name, r.tool_calls, r.tool_call_id, r.external_id, r.extra
     FROM jsonb_to_recordset(p_rows) AS r(n integer, id uuid, memory_type text, content jsonb, metadata jsonb, created_at timestamptz,
          name text, tool_calls jsonb, tool_call_id text, external_id text, extra jsonb)
-   WHERE NOT EXISTS (SELECT 1 FROM {{schema}}.memories o WHERE o.tenant_id = p_tenant AND o.id = r.id AND o.deleted_at IS NULL)
+  -- An id the tenant holds already is left as it is (and not counted), unless it is a message
+  -- of this session that was removed: that one comes back. (The conflict check, not a lookup
+  -- before it: a NOT EXISTS here cost a fifth of the statement.) Positions may skip: they order.
   ON CONFLICT ON CONSTRAINT memories_pkey DO UPDATE
     SET user_id = EXCLUDED.user_id, memory_type = EXCLUDED.memory_type, position = EXCLUDED.position,
         content = EXCLUDED.content, metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at, name = EXCLUDED.name,
