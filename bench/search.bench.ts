@@ -13,7 +13,8 @@
  * The corpus and its embeddings are synthetic but shaped like real ones
  * (bench/corpus.ts): topics within fields, documents mixing two topics.
  * Sizes: BENCH_SEARCH_SIZES (10000,100000), BENCH_DIM (1536), BENCH_QUERIES
- * (200), BENCH_RECALL_QUERIES (100), BENCH_SEARCH_MULTI (1; 0 leaves out the ten-tenant corpus).
+ * (200), BENCH_RECALL_QUERIES (100), BENCH_SEARCH_MULTI (1; 0 leaves out the ten-tenant corpus),
+ * BENCH_SEARCH_SOLO (1; 0 leaves out the one-tenant corpus and its cases: the ten tenants alone, `size` rows in all).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,10 @@ const RECALL_QUERIES = Number(process.env.BENCH_RECALL_QUERIES ?? 100);
 const TENANTS = 10;
 /** BENCH_SEARCH_MULTI=0: only the one-tenant corpus (no tenant_filter case): half the rows, for a quicker million-atom run. */
 const MULTI = process.env.BENCH_SEARCH_MULTI !== '0';
+/** BENCH_SEARCH_SOLO=0: only the ten-tenant corpus (the tenant_filter case), so a million rows in all are a million. */
+const SOLO = process.env.BENCH_SEARCH_SOLO !== '0';
+if (!SOLO && !MULTI) throw new Error('BENCH_SEARCH_SOLO=0 and BENCH_SEARCH_MULTI=0 leave nothing to search');
+const ROWS_PER_SIZE = (SOLO ? 1 : 0) + (MULTI ? 1 : 0);
 const SERVER = { shared_buffers: '2GB', effective_cache_size: '8GB', maintenance_work_mem: '1GB', work_mem: '16MB' };
 type SearchMode = 'text' | 'vector' | 'hybrid';
 const MODES: SearchMode[] = ['text', 'vector', 'hybrid'];
@@ -77,7 +82,7 @@ async function loadCorpus(memory: AgentMemory, size: number): Promise<Record<str
   let buildStarted = 0;
   await memory.atoms.withVectorIndexesDeferred(
     async () => {
-      await load('solo', corpus(size, 1));
+      if (SOLO) await load('solo', corpus(size, 1));
       soloImportMs = importMs;
       for (let t = 0; t < (MULTI ? TENANTS : 0); t++) await load(`multi-${t}`, corpus(size / TENANTS, 100 + t));
     },
@@ -87,11 +92,11 @@ async function loadCorpus(memory: AgentMemory, size: number): Promise<Record<str
   );
   const buildMs = performance.now() - buildStarted;
   return {
-    rows: MULTI ? size * 2 : size,
+    rows: size * ROWS_PER_SIZE,
     embed_seconds: Number((embedMs / 1000).toFixed(1)),
-    one_tenant_import_seconds: Number((soloImportMs / 1000).toFixed(1)),
+    ...(SOLO ? { one_tenant_import_seconds: Number((soloImportMs / 1000).toFixed(1)) } : {}),
     import_seconds: Number((importMs / 1000).toFixed(1)),
-    import_rows_per_second: Math.round((MULTI ? size * 2 : size) / (importMs / 1000)),
+    import_rows_per_second: Math.round((size * ROWS_PER_SIZE) / (importMs / 1000)),
     index_build_seconds: Number((buildMs / 1000).toFixed(1)),
   };
 }
@@ -182,14 +187,18 @@ for (const size of SIZES) {
     await raw.connect();
     await raw.query('VACUUM ANALYZE agentmem.knowledge_atoms');
     const cases: Case[] = [
-      { name: 'one_tenant', tenant: 'solo', filter: {}, where: "tenant_id = 'solo'" },
+      ...(SOLO ? [{ name: 'one_tenant', tenant: 'solo', filter: {}, where: "tenant_id = 'solo'" }] : []),
       ...(MULTI ? [{ name: 'tenant_filter', tenant: 'multi-3', filter: {}, where: "tenant_id = 'multi-3'" }] : []),
-      {
-        name: 'metadata_1pct',
-        tenant: 'solo',
-        filter: { metadata: { site: 'site-5' } },
-        where: `tenant_id = 'solo' AND metadata @> '{"site": "site-5"}'`,
-      },
+      ...(SOLO
+        ? [
+            {
+              name: 'metadata_1pct',
+              tenant: 'solo',
+              filter: { metadata: { site: 'site-5' } },
+              where: `tenant_id = 'solo' AND metadata @> '{"site": "site-5"}'`,
+            },
+          ]
+        : []),
     ];
     const results: Record<string, unknown> = {};
     for (const c of cases) {
