@@ -8,7 +8,7 @@ import { ConfigError, DataDirLockedError, serveFileFor } from '../errors/index.j
 import { logger } from '../observability/logger.js';
 import { type BulkOptions, type BulkSession, beginStatement } from './bulk.js';
 import { toProviderError } from './classify.js';
-import { inTransaction, settingsStatement } from './transaction.js';
+import { inTransaction, settingsStatement, settingsToSend, wantedSettings } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 type Release = () => Promise<void>;
@@ -38,6 +38,8 @@ export class EmbeddedProvider implements Provider {
   readonly timeouts: Timeouts;
   readonly dataDir: string;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The settings the session carries from single statements (see transaction). */
+  private carried: Map<string, string> | undefined;
   private closed = false;
 
   private constructor(
@@ -112,28 +114,57 @@ export class EmbeddedProvider implements Provider {
   };
 
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], _options?: QueryOptions): Promise<QueryResult<R>> {
-    return this.exclusive(() => this.session.query<R>(sql, params));
+    return this.withConnection((session) => session.query<R>(sql, params));
   }
 
   exec(sql: string): Promise<void> {
-    return this.exclusive(() => this.session.exec(sql));
+    return this.withConnection((session) => session.exec(sql));
   }
 
   /** Nothing pools in front of an embedded database. */
   readonly pooled = false;
 
   withConnection<T>(fn: (connection: Queryable) => Promise<T>): Promise<T> {
-    return this.exclusive(() => fn(this.session));
+    return this.exclusive(async () => {
+      await this.resetCarried();
+      return fn(this.session);
+    });
   }
 
+  /** No operation's settings outside its operation: what the session carries is reset first. */
+  private async resetCarried(): Promise<void> {
+    if (!this.carried) return;
+    await this.session.exec('RESET ALL');
+    this.carried = undefined;
+  }
+
+  /**
+   * fn in a transaction with its settings. With `single` (one statement) the
+   * settings stay on the session (PGlite has exactly one) and are sent only
+   * when they change, so the statement runs alone instead of as four calls
+   * into the database (BEGIN, settings, statement, COMMIT). Each operation sets
+   * or blanks every setting the session carries (see wantedSettings).
+   */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const settings = settingsStatement(options.settings ?? {});
-    return this.exclusive(() =>
-      inTransaction(this.session, async (tx) => {
-        if (settings) await tx.query(settings.sql, settings.params);
+    return this.exclusive(async () => {
+      const wanted = wantedSettings(options.settings ?? {}, this.carried);
+      if (!options.single) {
+        const settings = settingsStatement(Object.fromEntries(wanted));
+        return inTransaction(this.session, async (tx) => {
+          if (settings) await tx.query(settings.sql, settings.params);
+          return fn(tx);
+        });
+      }
+      const changes = settingsStatement(settingsToSend(wanted, this.carried), 'session');
+      if (!changes) return fn(this.session);
+      const result = await inTransaction(this.session, async (tx) => {
+        await tx.query(changes.sql, changes.params);
         return fn(tx);
-      }),
-    );
+      });
+      // Committed with it: the session carries them now (a rollback would have undone them).
+      this.carried = wanted;
+      return result;
+    });
   }
 
   /**
@@ -169,12 +200,16 @@ export class EmbeddedProvider implements Provider {
         }
       },
     };
-    return this.exclusive(() => inTransaction(session, fn, () => session.query(beginStatement(options))));
+    return this.exclusive(async () => {
+      await this.resetCarried();
+      return inTransaction(session, fn, () => session.query(beginStatement(options)));
+    });
   }
 
   /** The embedded database answers in this process: a probe is a query. */
-  async ping(timeoutMs: number): Promise<void> {
-    await this.query('SELECT 1', undefined, { timeoutMs });
+  async ping(_timeoutMs: number): Promise<void> {
+    // Straight to the session: `SELECT 1` needs no reset of what the session carries.
+    await this.exclusive(() => this.session.query('SELECT 1'));
   }
 
   poolStats(): PoolStats {

@@ -9,7 +9,7 @@ import { type BulkOptions, type BulkSession, beginStatement, stallWatch } from '
 import { classifyFailure, toConnectError, toProviderError } from './classify.js';
 import { boundedWait } from './timing.js';
 import { type TlsInfo, tlsHint, tlsOf, withTlsDefault } from './tls.js';
-import { beginWithSettings, inTransaction } from './transaction.js';
+import { beginWithSettings, inTransaction, settingsToSend, wantedSettings } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 /**
@@ -208,9 +208,7 @@ export class PgProvider implements Provider {
     };
     return this.withClient(async (client, connection) => {
       const carried = this.carried.get(client);
-      // What this operation needs on the connection: its settings, and '' for any other it carries.
-      const wanted = new Map(Object.entries(settings));
-      for (const name of carried?.keys() ?? []) if (!wanted.has(name)) wanted.set(name, '');
+      const wanted = wantedSettings(settings, carried);
       const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[] }[], timeoutMs?: number) => {
         // Issued together (pipeline mode) in one write, each through the connection (which marks
         // it broken on a connection failure); every answer is awaited, so every failure is seen.
@@ -232,14 +230,14 @@ export class PgProvider implements Provider {
         return inTransaction(connection, fn, () => connection.query(beginWithSettings(Object.fromEntries(wanted))));
       }
       const session = await this.holdsSession(client, connection);
-      const changes = session ? [...wanted].filter(([name, value]) => carried?.get(name) !== value) : [...wanted];
+      const changes = session ? settingsToSend(wanted, carried) : Object.fromEntries(wanted);
       let sent = false;
       const single: Queryable = {
         query: async <R>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
           if (sent) throw new Error('a single-statement operation sent a second statement');
           sent = true;
-          if (!changes.length) return connection.query<R>(sql, params, queryOptions);
-          const begin = beginWithSettings(Object.fromEntries(changes), session ? 'session' : 'transaction');
+          if (!Object.keys(changes).length) return connection.query<R>(sql, params, queryOptions);
+          const begin = beginWithSettings(changes, session ? 'session' : 'transaction');
           const answers = await pipelined<R>(
             [{ sql: begin }, { sql, ...(params ? { params } : {}) }, { sql: 'COMMIT' }],
             queryOptions?.timeoutMs,

@@ -23,13 +23,17 @@ export async function inTransaction<T, Q extends Queryable = Queryable>(
 
 /**
  * One statement that sets every setting for the current transaction only
- * (`set_config(name, value, true)`), or undefined when there is none.
+ * (`set_config(name, value, true)`), or for the session once the transaction
+ * commits (`session`); undefined when there is none.
  */
-export function settingsStatement(settings: Readonly<Record<string, string>>): { sql: string; params: string[] } | undefined {
+export function settingsStatement(
+  settings: Readonly<Record<string, string>>,
+  scope: 'transaction' | 'session' = 'transaction',
+): { sql: string; params: string[] } | undefined {
   const entries = Object.entries(settings);
   if (!entries.length) return undefined;
   return {
-    sql: `SELECT ${entries.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
+    sql: `SELECT ${entries.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, ${scope === 'transaction'})`).join(', ')}`,
     params: entries.flat(),
   };
 }
@@ -51,4 +55,26 @@ export function beginWithSettings(settings: Readonly<Record<string, string>>, sc
     return `$${tag}$${value}$${tag}$`;
   };
   return `BEGIN; SELECT ${entries.map(([name, value]) => `set_config(${quote(name)}, ${quote(value)}, ${local})`).join(', ')}`;
+}
+
+/**
+ * What an operation needs on a connection that carries settings at session
+ * level: its own settings, and '' for every other one the connection carries,
+ * so no tenant or actor of an earlier operation reaches this one.
+ */
+export function wantedSettings(
+  settings: Readonly<Record<string, string>>,
+  carried: ReadonlyMap<string, string> | undefined,
+): Map<string, string> {
+  const wanted = new Map(Object.entries(settings));
+  for (const name of carried?.keys() ?? []) if (!wanted.has(name)) wanted.set(name, '');
+  return wanted;
+}
+
+/** The settings among `wanted` that the connection does not carry with that value. */
+export function settingsToSend(
+  wanted: ReadonlyMap<string, string>,
+  carried: ReadonlyMap<string, string> | undefined,
+): Record<string, string> {
+  return Object.fromEntries([...wanted].filter(([name, value]) => carried?.get(name) !== value));
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError } from '../../src/index.js';
 import { createBackup, EmbeddedProvider, LocalStore, loadMigrations, Migrator, restoreBackup } from '../../src/ops.js';
+import { expectSettingsStayWithTheirOperation } from '../harness/carried-settings.js';
 import { runCli } from '../harness/cli.js';
 
 const opened: EmbeddedProvider[] = [];
@@ -23,6 +24,12 @@ function embeddedConfig(dataDir: string) {
 }
 
 describe('embedded PGlite provider', () => {
+  it("keeps an operation's settings on its one session between single statements, never lets them reach another operation", async () => {
+    const provider = await EmbeddedProvider.open(embeddedConfig(join(mkdtempSync(join(tmpdir(), 'agentmem-carry-')), 'data')));
+    opened.push(provider);
+    await expectSettingsStayWithTheirOperation(provider);
+  });
+
   it('works with no config at all: migrate up, then status --json, from a fresh directory', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'agentmem-fresh-'));
     const up = await runCli(['migrate', 'up'], { cwd });

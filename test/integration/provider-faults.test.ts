@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderTimeoutError, ProviderUnavailableError, QueryError } from '../../src/index.js';
 import { isConnectionFailure, type PgProvider } from '../../src/ops.js';
+import { expectSettingsStayWithTheirOperation } from '../harness/carried-settings.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { pgProvider } from '../harness/providers.js';
@@ -165,32 +166,20 @@ describe('provider under real faults', () => {
   it("a direct connection keeps an operation's settings between single statements, never lets them reach another operation", async () => {
     // One connection, so every call below lands on the same server session.
     const provider = track(pgProvider(cluster.servers[1]!, { timeouts: FAST, pool: { max: 1, idleTimeoutMs: 60_000 } }));
-    const SEE =
-      "SELECT current_setting('agentmem.tenant_id', true) AS t, current_setting('agentmem.actor', true) AS a, current_setting('statement_timeout') AS s, pg_backend_pid() AS pid";
-    type Seen = { t: string | null; a: string | null; s: string; pid: number };
-    const single = (settings: Record<string, string>, sql = SEE) =>
-      provider.transaction((tx) => tx.query<Seen>(sql), { single: true, settings }).then((r) => r.rows[0] as Seen);
-    const first = await single({ 'agentmem.tenant_id': 'acme', 'agentmem.actor': 'ann' });
-    expect(first).toMatchObject({ t: 'acme', a: 'ann', s: '5s' });
-    // The same again: nothing to send but the statement, and it sees the same.
-    expect(await single({ 'agentmem.tenant_id': 'acme', 'agentmem.actor': 'ann' })).toMatchObject({ t: 'acme', a: 'ann', pid: first.pid });
-    // Another tenant without an actor: the actor of the one before is blanked, not inherited.
-    expect(await single({ 'agentmem.tenant_id': 'globex' })).toMatchObject({ t: 'globex', a: '', s: '5s', pid: first.pid });
-    // A switch whose statement fails rolls the switch back with it: the connection still carries globex,
-    // so the same switch again must be sent again.
-    await expect(single({ 'agentmem.tenant_id': 'acme' }, 'SELECT 1/0')).rejects.toBeInstanceOf(QueryError);
-    expect(await single({ 'agentmem.tenant_id': 'acme' })).toMatchObject({ t: 'acme', pid: first.pid });
-    await expect(single({ 'agentmem.tenant_id': 'globex' }, 'SELECT 1/0')).rejects.toBeInstanceOf(QueryError);
-    expect(await single({ 'agentmem.tenant_id': 'globex' })).toMatchObject({ t: 'globex', pid: first.pid });
-    // A transaction of several statements sees only its own settings (the carried tenant blanked) …
-    const inTx = await provider.transaction((tx) => tx.query<Seen>(SEE), { settings: { 'agentmem.actor': 'bob' } });
-    expect(inTx.rows[0]).toMatchObject({ t: '', a: 'bob', s: '5s', pid: first.pid });
-    expect(await single({ 'agentmem.tenant_id': 'acme' })).toMatchObject({ t: 'acme', a: '', pid: first.pid });
-    // … and a query outside any operation runs as nobody, without the operations' statement_timeout.
-    const plain = (await provider.query<Seen>(SEE)).rows[0] as Seen;
-    expect(plain.pid).toBe(first.pid);
-    expect(plain.t ?? '').toBe('');
-    expect(plain.a ?? '').toBe('');
-    expect(plain.s).toBe('0');
+    const TIMEOUT = "SELECT current_setting('statement_timeout') AS s, pg_backend_pid() AS pid";
+    const inOperation = async (single: boolean) =>
+      (
+        await provider.transaction((tx) => tx.query<{ s: string; pid: number }>(TIMEOUT), {
+          single,
+          settings: { 'agentmem.tenant_id': 'acme' },
+        })
+      ).rows[0];
+    const first = await inOperation(true);
+    expect(first?.s).toBe('5s');
+    await expectSettingsStayWithTheirOperation(provider);
+    expect(await inOperation(true)).toEqual({ s: '5s', pid: first?.pid });
+    expect(await inOperation(false)).toEqual({ s: '5s', pid: first?.pid });
+    // A query outside any operation runs without the operations' statement_timeout, on the same session.
+    expect((await provider.query<{ s: string; pid: number }>(TIMEOUT)).rows[0]).toEqual({ s: '0', pid: first?.pid });
   });
 });
