@@ -14,7 +14,8 @@
  * (bench/corpus.ts): topics within fields, documents mixing two topics.
  * Sizes: BENCH_SEARCH_SIZES (10000,100000), BENCH_DIM (1536), BENCH_QUERIES
  * (200), BENCH_RECALL_QUERIES (100), BENCH_SEARCH_MULTI (1; 0 leaves out the ten-tenant corpus),
- * BENCH_SEARCH_SOLO (1; 0 leaves out the one-tenant corpus and its cases: the ten tenants alone, `size` rows in all).
+ * BENCH_SEARCH_SOLO (1; 0 leaves out the one-tenant corpus and its cases: the ten tenants alone, `size` rows in all),
+ * BENCH_EF_SEARCH (the library's search.efSearch unless set).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,7 @@ const MULTI = process.env.BENCH_SEARCH_MULTI !== '0';
 /** BENCH_SEARCH_SOLO=0: only the ten-tenant corpus (the tenant_filter case), so a million rows in all are a million. */
 const SOLO = process.env.BENCH_SEARCH_SOLO !== '0';
 if (!SOLO && !MULTI) throw new Error('BENCH_SEARCH_SOLO=0 and BENCH_SEARCH_MULTI=0 leave nothing to search');
+const EF_SEARCH = process.env.BENCH_EF_SEARCH ? Number(process.env.BENCH_EF_SEARCH) : undefined;
 const ROWS_PER_SIZE = (SOLO ? 1 : 0) + (MULTI ? 1 : 0);
 const SERVER = { shared_buffers: '2GB', effective_cache_size: '8GB', maintenance_work_mem: '1GB', work_mem: '16MB' };
 type SearchMode = 'text' | 'vector' | 'hybrid';
@@ -177,7 +179,7 @@ for (const size of SIZES) {
       overrides: {
         providers: [{ name: 'bench', url, pool: { max: 4 } }],
         embedder: { dimensions: DIM },
-        search: { indexBuildMemory: buildMemory },
+        search: { indexBuildMemory: buildMemory, ...(EF_SEARCH ? { efSearch: EF_SEARCH } : {}) },
       },
     });
     const memory = await createMemory({ config, migrate: true, tenant: 'solo', embedder });
@@ -246,7 +248,13 @@ for (const size of SIZES) {
     }
     await raw.end();
     await memory.close();
-    sizes.push({ atoms_per_case_corpus: size, index_build_memory: buildMemory, load: loaded, cases: results });
+    sizes.push({
+      atoms_per_case_corpus: size,
+      index_build_memory: buildMemory,
+      ef_search: config.search.efSearch,
+      load: loaded,
+      cases: results,
+    });
   } finally {
     await cluster.stop();
   }
