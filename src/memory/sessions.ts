@@ -311,9 +311,10 @@ export class Sessions {
 
   /**
    * Append several messages in one statement (append_messages: under the
-   * session's lock, one INSERT for all of them), in the order given. Ids are assigned here, so a
-   * retry after an unknown outcome can send the same batch: messages the session
-   * already has (same id) are left as they are, nothing is written twice.
+   * session's lock, one INSERT for all of them), in the order given. Ids are
+   * assigned here, so a retry after an unknown outcome can send the same batch:
+   * messages the session already has (same id) are left as they are, nothing is
+   * written twice.
    */
   async addMessages(sessionId: string, inputs: MessageInput[]): Promise<{ inserted: number; existing: number }> {
     const id = parseInput(uuid, sessionId, 'session id');
@@ -472,10 +473,6 @@ export class Sessions {
       });
   }
 
-  /**
-   * Insert the messages the session does not have yet, in the order given, after
-   * the session's last position (the caller holds the session's row lock); returns how many.
-   */
   /**
    * Append messages under the session's lock (append_messages, migration 0016), in the
    * order given, after the session's last position. Ids the tenant already holds (live)

@@ -8,7 +8,7 @@ import { ConfigError, DataDirLockedError, serveFileFor } from '../errors/index.j
 import { logger } from '../observability/logger.js';
 import { type BulkOptions, type BulkSession, beginStatement } from './bulk.js';
 import { toProviderError } from './classify.js';
-import { inTransaction, settingsStatement, settingsToSend, wantedSettings } from './transaction.js';
+import { carriable, inTransaction, settingsStatement, settingsToSend, wantedSettings } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 type Release = () => Promise<void>;
@@ -148,7 +148,7 @@ export class EmbeddedProvider implements Provider {
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return this.exclusive(async () => {
       const wanted = wantedSettings(options.settings ?? {}, this.carried);
-      if (!options.single) {
+      if (!options.single || !carriable(wanted)) {
         const settings = settingsStatement(Object.fromEntries(wanted));
         return inTransaction(this.session, async (tx) => {
           if (settings) await tx.query(settings.sql, settings.params);

@@ -9,7 +9,7 @@ import { type BulkOptions, type BulkSession, beginStatement, stallWatch } from '
 import { classifyFailure, toConnectError, toProviderError } from './classify.js';
 import { boundedWait } from './timing.js';
 import { type TlsInfo, tlsHint, tlsOf, withTlsDefault } from './tls.js';
-import { beginWithSettings, inTransaction, settingsToSend, wantedSettings } from './transaction.js';
+import { beginWithSettings, carriable, inTransaction, settingsToSend, wantedSettings } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 /**
@@ -229,7 +229,7 @@ export class PgProvider implements Provider {
       if (!options.single) {
         return inTransaction(connection, fn, () => connection.query(beginWithSettings(Object.fromEntries(wanted))));
       }
-      const session = await this.holdsSession(client, connection);
+      const session = carriable(wanted) && (await this.holdsSession(client, connection));
       const changes = session ? settingsToSend(wanted, carried) : Object.fromEntries(wanted);
       let sent = false;
       const single: Queryable = {

@@ -78,3 +78,18 @@ export function settingsToSend(
 ): Record<string, string> {
   return Object.fromEntries([...wanted].filter(([name, value]) => carried?.get(name) !== value));
 }
+
+/** Server settings every PgProvider operation sets, so a connection never needs them blanked. */
+const ALWAYS_SET = new Set(['statement_timeout', 'idle_in_transaction_session_timeout']);
+
+/**
+ * May these settings stay on a connection after their operation? Only
+ * agentmem's own (`agentmem.tenant_id`, `agentmem.actor`: placeholders a later
+ * operation can blank with '') and those every operation sets anyway. A server
+ * or extension setting (`work_mem`, `hnsw.ef_search`) has no blank value, so
+ * it stays per transaction.
+ */
+export function carriable(settings: ReadonlyMap<string, string>): boolean {
+  for (const name of settings.keys()) if (!name.startsWith('agentmem.') && !ALWAYS_SET.has(name)) return false;
+  return true;
+}

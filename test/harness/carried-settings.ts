@@ -27,6 +27,14 @@ export async function expectSettingsStayWithTheirOperation(provider: Provider): 
   const inTx = await provider.transaction((tx) => tx.query<Seen>(SEE), { settings: { 'agentmem.actor': 'bob' } });
   expect(inTx.rows[0]).toEqual({ t: '', a: 'bob' });
   expect(await single({ 'agentmem.tenant_id': 'acme' })).toEqual({ t: 'acme', a: '' });
+  // A server setting has no blank value: it never stays on the connection.
+  const WORK_MEM = "SELECT current_setting('work_mem') AS w, current_setting('agentmem.tenant_id', true) AS t";
+  const workMem = async (settings: Record<string, string>) =>
+    (await provider.transaction((tx) => tx.query<{ w: string; t: string }>(WORK_MEM), { single: true, settings })).rows[0];
+  const usual = (await provider.query<{ w: string }>(WORK_MEM)).rows[0]?.w;
+  expect(usual).not.toBe('7MB');
+  expect(await workMem({ 'agentmem.tenant_id': 'acme', work_mem: '7MB' })).toEqual({ w: '7MB', t: 'acme' });
+  expect(await workMem({ 'agentmem.tenant_id': 'acme' })).toEqual({ w: usual, t: 'acme' });
   // … and a query outside any operation runs as nobody.
   const plain = (await provider.query<Seen>(SEE)).rows[0] as Seen;
   expect(plain.t ?? '').toBe('');
