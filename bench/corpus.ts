@@ -1,4 +1,5 @@
 import type { AtomInput } from '../src/index.js';
+import { embeddingText } from '../src/memory/atom-rows.js';
 
 /** Deterministic pseudo-random numbers, so every run searches the same corpus. */
 export function mulberry32(seed: number): () => number {
@@ -76,6 +77,11 @@ export function corpus(n: number, seed: number, prefix = 'bench:atom'): AtomInpu
 }
 
 /** `count` search queries: three words of one topic and a common word, as a question about one subject reads. */
+/** The text the library embeds an atom from (before defaults are applied), so a baseline embeds the same. */
+export function atomText(atom: AtomInput): string {
+  return embeddingText({ ...atom, keywords: atom.keywords ?? [] });
+}
+
 export function queries(count: number, seed = 7): string[] {
   const rand = mulberry32(seed);
   return Array.from({ length: count }, () => {

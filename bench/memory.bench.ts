@@ -28,10 +28,9 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { contentHash } from '../src/core/content-hash.js';
 import { type AgentMemory, type AtomInput, createMemory, loadConfig } from '../src/index.js';
-import { embeddingText } from '../src/memory/atom-rows.js';
 import { LocalHashEmbedder } from '../src/ops.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { corpus, queries } from './corpus.js';
+import { atomText, corpus, queries } from './corpus.js';
 import { alternate } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -180,8 +179,7 @@ try {
     await importer.settings.list();
     const atoms = corpus(IMPORT, 1);
     // The text the library embeds an atom from, so both sides embed the same.
-    const textOf = (a: AtomInput) => embeddingText({ ...a, keywords: a.keywords ?? [] });
-    const given = await embedder.embed(atoms.map(textOf));
+    const given = await embedder.embed(atoms.map(atomText));
     const copyField = (v: string | null) => (v === null ? '\\N' : v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'));
     // Each run starts from an empty table in the same tenant (so the same vector index bucket): neither side
     // inserts into a graph the other one grew.
@@ -189,7 +187,7 @@ try {
     const viaCopy = async (tenant: string, embed: boolean) => {
       await empty();
       const started = performance.now();
-      const vectors = embed ? await embedder.embed(atoms.map(textOf)) : given;
+      const vectors = embed ? await embedder.embed(atoms.map(atomText)) : given;
       const v = version();
       const lines = atoms.map((a, i) =>
         [
@@ -359,12 +357,11 @@ if (wanted('embedded')) {
   const atoms = corpus(2000, 3);
   await memory.atoms.upsert(atoms);
   const embedder = new LocalHashEmbedder(384);
-  const textOf = (a: AtomInput) => embeddingText({ ...a, keywords: a.keywords ?? [] });
-  const vectors = await embedder.embed(atoms.map(textOf));
+  const vectors = await embedder.embed(atoms.map(atomText));
   for (let i = 0; i < atoms.length; i++) {
     await rawDb.query('INSERT INTO atoms (id, body, embedding) VALUES ($1, $2, $3)', [
       atoms[i]?.atomId,
-      textOf(atoms[i] as AtomInput),
+      atomText(atoms[i] as AtomInput),
       `[${vectors[i]?.join(',')}]`,
     ]);
   }

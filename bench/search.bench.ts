@@ -22,9 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type AgentMemory, type AtomFilter, type AtomInput, createMemory, loadConfig } from '../src/index.js';
-import { embeddingText } from '../src/memory/atom-rows.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { corpus, queries, TopicEmbedder } from './corpus.js';
+import { atomText, corpus, queries, TopicEmbedder } from './corpus.js';
 import { summarize, timeEach } from './stats.js';
 
 const SIZES = (process.env.BENCH_SEARCH_SIZES ?? '10000,100000').split(',').map(Number);
@@ -73,7 +72,7 @@ async function loadCorpus(memory: AgentMemory, size: number): Promise<Record<str
     for (let start = 0; start < atoms.length; start += 2000) {
       const batch = atoms.slice(start, start + 2000);
       let t = performance.now();
-      const vectors = await embedder.embed(batch.map((a) => embeddingText({ ...a, keywords: a.keywords ?? [] })));
+      const vectors = await embedder.embed(batch.map(atomText));
       embedMs += performance.now() - t;
       t = performance.now();
       await store.atoms.upsert(batch.map((a, i) => ({ ...a, embedding: vectors[i] as number[] })));

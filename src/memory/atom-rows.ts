@@ -67,8 +67,10 @@ export function toAtom(row: Record<string, unknown>): StoredAtom {
   return fromRow(ATOM_VIEW, row) as unknown as StoredAtom;
 }
 
-/** An atom's tenant and metadata as one document, {"t": tenant, "m": metadata}: what knowledge_atoms_metadata_idx holds (migration 0015). */
-const METADATA_DOC = "jsonb_set(jsonb_object(ARRAY['t', tenant_id]), '{m}', metadata)";
+/** A tenant and metadata as one document, {"t": tenant, "m": metadata}, from two SQL expressions. */
+const tenantMetadataDoc = (tenant: string, metadata: string) => `jsonb_set(jsonb_object(ARRAY['t', ${tenant}]), '{m}', ${metadata})`;
+/** What knowledge_atoms_metadata_idx holds (migration 0015): an atom's own tenant and metadata. */
+const METADATA_DOC = tenantMetadataDoc('tenant_id', 'metadata');
 
 /** Parameterised WHERE fragments for the filters; `params` already holds the tenant as $1. */
 export function filterSql(filter: z.output<typeof filterSchema>, params: unknown[]): string {
@@ -87,9 +89,7 @@ export function filterSql(filter: z.output<typeof filterSchema>, params: unknown
   if (filter.minQuality !== undefined) clauses.push(`quality_score >= ${bind(filter.minQuality)}`);
   if (filter.keywords) clauses.push(`keywords && ${bind(filter.keywords)}::text[]`);
   if (filter.metadata)
-    clauses.push(
-      `${METADATA_DOC} @> jsonb_set(jsonb_object(ARRAY['t', $1::text]), '{m}', ${bind(JSON.stringify(filter.metadata))}::jsonb)`,
-    );
+    clauses.push(`${METADATA_DOC} @> ${tenantMetadataDoc('$1::text', `${bind(JSON.stringify(filter.metadata))}::jsonb`)}`);
   return clauses.join(' AND ');
 }
 
