@@ -80,7 +80,7 @@ export function settingsToSend(
 }
 
 /** Server settings every PgProvider operation sets, so a connection never needs them blanked. */
-const ALWAYS_SET = new Set(['statement_timeout', 'idle_in_transaction_session_timeout']);
+const ALWAYS_SET = new Set(['statement_timeout', 'idle_in_transaction_session_timeout', 'jit']);
 
 /**
  * May these settings stay on a connection after their operation? Only

@@ -148,38 +148,40 @@ describe('provider under real faults', () => {
         expect(isConnectionFailure(result.error)).toBe(false);
       }
     }
-    // The server-side timeouts are set for every transaction, not the session (a pooler may hand the session to others).
+    // The server-side timeouts (and JIT off) are set for every transaction, not the session (a pooler may hand the session to others).
     const inside = await provider.transaction((tx) =>
-      tx.query<{ s: string; i: string }>(
-        "SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i",
+      tx.query<{ s: string; i: string; j: string }>(
+        "SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i, current_setting('jit') AS j",
       ),
     );
-    expect(inside.rows[0]).toEqual({ s: '5s', i: '5s' });
+    expect(inside.rows[0]).toEqual({ s: '5s', i: '5s', j: 'off' });
     const single = await provider.transaction((tx) => tx.query<{ s: string }>("SELECT current_setting('statement_timeout') AS s"), {
       single: true,
     });
     expect(single.rows[0]?.s).toBe('5s');
-    const { rows } = await provider.query<{ statement_timeout: string }>('SHOW statement_timeout');
-    expect(rows[0]?.statement_timeout).toBe('0');
+    const { rows } = await provider.query<{ statement_timeout: string; jit: string }>(
+      "SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('jit') AS jit",
+    );
+    expect(rows[0]).toEqual({ statement_timeout: '0', jit: 'on' });
   });
 
   it("a direct connection keeps an operation's settings between single statements, never lets them reach another operation", async () => {
     // One connection, so every call below lands on the same server session.
     const provider = track(pgProvider(cluster.servers[1]!, { timeouts: FAST, pool: { max: 1, idleTimeoutMs: 60_000 } }));
-    const TIMEOUT = "SELECT current_setting('statement_timeout') AS s, pg_backend_pid() AS pid";
+    const TIMEOUT = "SELECT current_setting('statement_timeout') AS s, current_setting('jit') AS j, pg_backend_pid() AS pid";
     const inOperation = async (single: boolean) =>
       (
-        await provider.transaction((tx) => tx.query<{ s: string; pid: number }>(TIMEOUT), {
+        await provider.transaction((tx) => tx.query<{ s: string; j: string; pid: number }>(TIMEOUT), {
           single,
           settings: { 'agentmem.tenant_id': 'acme' },
         })
       ).rows[0];
     const first = await inOperation(true);
-    expect(first?.s).toBe('5s');
+    expect(first).toMatchObject({ s: '5s', j: 'off' });
     await expectSettingsStayWithTheirOperation(provider);
-    expect(await inOperation(true)).toEqual({ s: '5s', pid: first?.pid });
-    expect(await inOperation(false)).toEqual({ s: '5s', pid: first?.pid });
-    // A query outside any operation runs without the operations' statement_timeout, on the same session.
-    expect((await provider.query<{ s: string; pid: number }>(TIMEOUT)).rows[0]).toEqual({ s: '0', pid: first?.pid });
+    expect(await inOperation(true)).toEqual({ s: '5s', j: 'off', pid: first?.pid });
+    expect(await inOperation(false)).toEqual({ s: '5s', j: 'off', pid: first?.pid });
+    // A query outside any operation runs without the operations' statement_timeout (and with the server's JIT), on the same session.
+    expect((await provider.query<{ s: string; pid: number }>(TIMEOUT)).rows[0]).toEqual({ s: '0', j: 'on', pid: first?.pid });
   });
 });
