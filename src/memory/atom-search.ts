@@ -211,9 +211,21 @@ export class AtomSearch {
     if (!capability.indexType || exact === true) return { sql: pick(exactSql), params };
     const type = `${capability.indexType}(${dim})`;
     const bucket = capability.buckets ? ` AND ${this.ctx.schema}.tenant_bucket(tenant_id) = ${tenantBucket(this.ctx.tenant)}` : '';
-    const indexed = `SELECT id, (embedding::${type}) <=> ${q}::${type} AS distance, false AS exact FROM ${table}
-                      WHERE ${where}${bucket} ORDER BY (embedding::${type}) <=> ${q}::${type} LIMIT ${n}`;
-    const settings: Record<string, string> = { 'hnsw.ef_search': String(Math.max(this.ctx.search.efSearch, limit)) };
+    const efSearch = Math.max(this.ctx.search.efSearch, limit);
+    const walk = (n: string) =>
+      `SELECT id, atom_id, embedding FROM ${table} WHERE ${where}${bucket} ORDER BY (embedding::${type}) <=> ${q}::${type} LIMIT ${n}`;
+    // A halfvec graph ranks rounded copies (three significant digits): near neighbours swap
+    // places. Twice the rows asked (up to ef_search) come from the walk and are ranked again
+    // by full-precision distance, as the exact search ranks them. (Not more: under a filter
+    // every extra row costs a longer walk.)
+    const candidates = Math.max(limit, Math.min(efSearch, 2 * limit));
+    const indexed =
+      capability.indexType === 'halfvec'
+        ? `SELECT id, distance, false AS exact FROM (
+             SELECT id, atom_id, (embedding::vector(${dim})) <=> ${q}::vector(${dim}) AS distance FROM (${walk(String(candidates))}) w OFFSET 0
+           ) r ORDER BY distance, atom_id LIMIT ${n}`
+        : `SELECT id, (embedding::${type}) <=> ${q}::${type} AS distance, false AS exact FROM (${walk(n)}) w`;
+    const settings: Record<string, string> = { 'hnsw.ef_search': String(efSearch) };
     // Keep scanning the index until enough rows pass the filters, so a filtered query still returns k rows.
     if (capability.iterativeScan) settings['hnsw.iterative_scan'] = 'relaxed_order';
     const settingsSql = settingsStatement(settings);

@@ -504,6 +504,34 @@ describe.each(names)('memory API on %s', (name) => {
     expect(plan).toContain(`knowledge_atoms_embedding_hnsw_b${String(tenantBucket(m.tenant)).padStart(2, '0')}`);
   });
 
+  it('ranks what the HNSW graph finds by full-precision distance, as the exact search does', async () => {
+    const b = backend(name);
+    if (b.expectedVectorMethod !== 'hnsw') return;
+    const m = await b.memory(tenant());
+    const dim = m.context.embedder.dimensions;
+    // Two atoms 60° from the query, the nearer one by 0.0001 in one component: their halfvec
+    // copies (three significant digits) are the same vector, so the graph alone ties them
+    // (and the tie goes to the lower atom id, the farther one).
+    const at = (x: number) => Array.from({ length: dim }, (_, i) => (i === 0 ? x : i === 1 ? 0.8660254 : 0));
+    await m.atoms.upsert([
+      { atomId: 'gen:rank-a-farther', atomType: 'reference', title: 'farther', content: 'farther', embedding: at(0.5) },
+      { atomId: 'gen:rank-b-nearer', atomType: 'reference', title: 'nearer', content: 'nearer', embedding: at(0.5001) },
+    ]);
+    const east = Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
+    const embedder = { model: m.context.embedder.model, dimensions: dim, embed: async (texts: string[]) => texts.map(() => east) };
+    const searchWith = (exactThreshold: number) =>
+      new AgentMemory(m.context.with({ embedder, search: { ...m.context.search, exactThreshold } }), b.config, undefined).atoms.search(
+        'due east',
+        { mode: 'vector', limit: 2 },
+      );
+    const [viaIndex, viaExact] = [await searchWith(0), await searchWith(1_000_000)];
+    expect(viaIndex.vectorMethod).toBe('hnsw');
+    expect(viaExact.vectorMethod).toBe('exact-pgvector');
+    expect(viaExact.results.map((r) => r.atom.atomId)).toEqual(['gen:rank-b-nearer', 'gen:rank-a-farther']);
+    expect(viaIndex.results.map((r) => r.atom.atomId)).toEqual(['gen:rank-b-nearer', 'gen:rank-a-farther']);
+    expect(viaIndex.results.map((r) => r.distance)).toEqual(viaExact.results.map((r) => r.distance));
+  });
+
   it('appends a batch of messages in order, and a retried batch writes nothing twice', async () => {
     const m = await backend(name).memory(tenant());
     const session = await m.sessions.create({ agentId: 'batch' });
