@@ -154,6 +154,7 @@ export class Memories {
             this.ctx.dedupe.near.window,
             1 - this.ctx.dedupe.near.threshold,
           ],
+          { prepare: true },
         );
         const row = rows[0];
         if (row?.existing_id) return { id: row.existing_id, duplicate: true, nearDuplicateOf: null };

@@ -277,8 +277,9 @@ export class Sessions {
     const message = this.checkMessage(id, input);
     const messageId = message.id;
     const own = messageColumns(message);
-    // One statement (append_message, migration 0003): lock the session row, insert the
+    // One statement (append_message, migration 0010): lock the session row, insert the
     // message after the session's last position, or return the stored message for this id.
+    // Prepared once per connection (its parse and plan were a tenth of the call).
     return this.ctx.write(
       'session.addMessage',
       async (tx, { provider }) => {
@@ -300,6 +301,7 @@ export class Sessions {
             own.external_id,
             own.extra === null ? null : JSON.stringify(own.extra),
           ],
+          { prepare: true },
         );
         // Thrown inside the operation, so the router knows the write did not happen here.
         if (!rows[0]) throw new NotFoundError(`no session ${id}`, { sessionId: id });
@@ -505,6 +507,7 @@ export class Sessions {
     const { rows } = await tx.query<{ written: number | null }>(
       `SELECT ${this.ctx.schema}.append_messages($1, $2, $3, $4, $5) AS written`,
       [this.ctx.tenant, sessionId, JSON.stringify(records), this.ctx.version(), provider],
+      { prepare: true },
     );
     const written = rows[0]?.written;
     // Thrown inside the operation, so the router knows the write did not happen here.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -45,14 +46,34 @@ async function runQuery<R>(
   sql: string,
   params: readonly unknown[] | undefined,
   timeoutMs: number,
+  name?: string,
 ): Promise<QueryResult<R>> {
   try {
     // query_timeout per call is a client-side bound: it fires even when the server is paused (SIGSTOP).
-    const result = await target.query({ text: sql, values: params as unknown[] | undefined, query_timeout: timeoutMs } as pg.QueryConfig);
+    const result = await target.query({
+      text: sql,
+      values: params as unknown[] | undefined,
+      query_timeout: timeoutMs,
+      ...(name ? { name } : {}),
+    } as pg.QueryConfig);
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   } catch (error) {
     throw toProviderError(provider, error, timeoutMs);
   }
+}
+
+const preparedNames = new Map<string, string>();
+
+/** The name a prepared statement goes by: from its text, so one text has one name on every connection. */
+function preparedName(sql: string): string {
+  let name = preparedNames.get(sql);
+  if (!name) {
+    name = `agentmem_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    // Only the few statements marked `prepare` come here; bounded all the same.
+    if (preparedNames.size >= 1000) preparedNames.clear();
+    preparedNames.set(sql, name);
+  }
+  return name;
 }
 
 /** A provider backed by one pg Pool — one per provider per process, never one per call. */
@@ -152,7 +173,9 @@ export class PgProvider implements Provider {
     const connection: Queryable = {
       query: async <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
         try {
-          return await runQuery<R>(this.name, client, sql, params, options?.timeoutMs ?? this.timeouts.queryMs);
+          // Named (prepared once per connection) only where the connection is known to be its own server session.
+          const name = options?.prepare && this.sessionful.get(client) === true ? preparedName(sql) : undefined;
+          return await runQuery<R>(this.name, client, sql, params, options?.timeoutMs ?? this.timeouts.queryMs, name);
         } catch (error) {
           if (classifyFailure((error as { cause?: unknown }).cause ?? error) !== 'sql') broken = error as Error;
           throw error;
@@ -213,15 +236,14 @@ export class PgProvider implements Provider {
     return this.withClient(async (client, connection) => {
       const carried = this.carried.get(client);
       const wanted = wantedSettings(settings, carried);
-      const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[] }[], timeoutMs?: number) => {
+      const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[]; options?: QueryOptions }[]) => {
         // Issued together (pipeline mode) in one write, each through the connection (which marks
         // it broken on a connection failure); every answer is awaited, so every failure is seen.
-        const options = timeoutMs === undefined ? undefined : { timeoutMs };
         const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
         stream.cork();
         let sent: Promise<QueryResult<R>>[];
         try {
-          sent = statements.map((st) => connection.query<R>(st.sql, st.params, options));
+          sent = statements.map((st) => connection.query<R>(st.sql, st.params, st.options));
         } finally {
           stream.uncork();
         }
@@ -242,10 +264,12 @@ export class PgProvider implements Provider {
           sent = true;
           if (!Object.keys(changes).length) return connection.query<R>(sql, params, queryOptions);
           const begin = beginWithSettings(changes, session ? 'session' : 'transaction');
-          const answers = await pipelined<R>(
-            [{ sql: begin }, { sql, ...(params ? { params } : {}) }, { sql: 'COMMIT' }],
-            queryOptions?.timeoutMs,
-          );
+          const timeout = queryOptions?.timeoutMs === undefined ? undefined : { timeoutMs: queryOptions.timeoutMs };
+          const answers = await pipelined<R>([
+            { sql: begin, options: timeout },
+            { sql, ...(params ? { params } : {}), options: queryOptions },
+            { sql: 'COMMIT', options: timeout },
+          ]);
           // Committed: the connection carries them now. (Had anything failed, the transaction
           // and its settings would have rolled back, leaving what it carried before.)
           if (session) this.carried.set(client, wanted);

@@ -4,6 +4,15 @@ import type { BulkOptions, BulkSession } from './bulk.js';
 export interface QueryOptions {
   /** Overrides the provider's query timeout for this one call (e.g. a long migration). */
   timeoutMs?: number;
+  /**
+   * A statement sent often, with the same text every time (parameters apart):
+   * on a connection that is its own server session it is prepared once and
+   * then executed by name, skipping the parse and plan of every call. Through
+   * a transaction pooler it goes unnamed, as any other. For statements whose
+   * result columns are fixed by the statement or the function it calls (a
+   * prepared `SELECT *` of a table would fail once the table gains a column).
+   */
+  prepare?: boolean;
 }
 
 export interface QueryResult<R> {

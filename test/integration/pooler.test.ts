@@ -110,6 +110,22 @@ describe('through PgBouncer (transaction pooling, default settings)', () => {
         .transaction((tx) => tx.query<{ a: string | null }>("SELECT current_setting('agentmem.actor', true) AS a"), { settings, single })
         .then((r) => r.rows[0]?.a ?? '');
     for (let i = 0; i < 5; i++) expect(await actorIn(unflagged, { 'agentmem.actor': 'left-behind' }, true)).toBe('left-behind');
+    // A statement marked `prepare` goes unnamed through it: a name prepared on a server connection
+    // by one client would be there for the next client the pooler hands it to ("already exists"),
+    // or missing on the next server connection ("does not exist").
+    const other = new PgProvider(providerConfig(cluster.server('p1'), { url: bouncer.url() }));
+    cleanups.push(() => other.close());
+    const prepared = (provider: PgProvider, i: number) =>
+      provider
+        .transaction((tx) => tx.query<{ n: number }>('SELECT $1::int + 1 AS n', [i], { prepare: true }), {
+          single: true,
+          settings: { 'agentmem.tenant_id': 'acme' },
+        })
+        .then((r) => r.rows[0]?.n);
+    for (let i = 0; i < 5; i++) {
+      expect(await prepared(unflagged, i)).toBe(i + 1);
+      expect(await prepared(other, i)).toBe(i + 1);
+    }
     // Whichever server connection the pooler hands out next, no actor and no timeout of those calls is on it.
     const pooled = new PgProvider(providerConfig(cluster.server('p1'), { url: bouncer.url(), pooler: 'transaction' }));
     cleanups.push(() => pooled.close());

@@ -183,5 +183,20 @@ describe('provider under real faults', () => {
     expect(await inOperation(false)).toEqual({ s: '5s', j: 'off', pid: first?.pid });
     // A query outside any operation runs without the operations' statement_timeout (and with the server's JIT), on the same session.
     expect((await provider.query<{ s: string; pid: number }>(TIMEOUT)).rows[0]).toEqual({ s: '0', j: 'on', pid: first?.pid });
+    // A statement marked `prepare` is prepared once on this session and executed by name after
+    // (with or without a settings change sent along); an unmarked one is not prepared.
+    const PREPARED = 'SELECT $1::int * 2 AS n, pg_backend_pid() AS pid';
+    for (const [i, tenant] of ['acme', 'acme', 'globex', 'globex'].entries()) {
+      const { rows } = await provider.transaction((tx) => tx.query<{ n: number; pid: number }>(PREPARED, [i], { prepare: true }), {
+        single: true,
+        settings: { 'agentmem.tenant_id': tenant },
+      });
+      expect(rows[0]).toEqual({ n: i * 2, pid: first?.pid });
+    }
+    await provider.transaction((tx) => tx.query('SELECT $1::int * 3 AS n', [1]), { single: true });
+    const statements = await provider.query<{ statement: string; n: number }>(
+      'SELECT statement, count(*)::int AS n FROM pg_prepared_statements GROUP BY statement',
+    );
+    expect(statements.rows).toEqual([{ statement: PREPARED, n: 1 }]);
   });
 });
