@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { childEnv } from './child-env.js';
 import { ROOT } from './cli.js';
 
 /** Each ```sh block of a Markdown document, with the heading it sits under (executable docs). */
@@ -48,11 +50,13 @@ export function runShBlock(
   index: number,
   options: { cwd: string; bin: string; env: Record<string, string>; timeoutMs?: number },
 ): string | undefined {
-  const result = spawnSync('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', block.script], {
+  // The docs write to /tmp for readability; run, their files go to the test run's directory.
+  const script = block.script.replaceAll('/tmp/', `${tmpdir()}/`);
+  const result = spawnSync('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], {
     cwd: options.cwd,
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 120_000,
-    env: { PATH: `${options.bin}:${process.env.PATH}`, HOME: process.env.HOME, ...options.env },
+    env: childEnv({ PATH: `${options.bin}:${process.env.PATH}`, ...options.env }),
   });
   if (result.status === 0) return undefined;
   return `block ${index + 1} (${block.section}) exited ${result.status}:\n${block.script}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;

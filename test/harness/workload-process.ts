@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { childEnv } from './child-env.js';
 import { ROOT } from './cli.js';
 import type { Ledger, WorkloadSpec } from './workload.js';
 
@@ -27,7 +28,7 @@ export function runWorkload(spec: Omit<WorkloadSpec, 'ledger'>, timeoutMs = spec
     ['--import', 'tsx', join(ROOT, 'test', 'harness', 'workload.ts'), JSON.stringify({ ...spec, ledger: ledgerFile })],
     {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, AGENTMEM_LOG_LEVEL: 'error' },
+      env: childEnv({ AGENTMEM_LOG_LEVEL: 'error' }),
     },
   );
   let stdout = '';

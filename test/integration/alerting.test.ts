@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Alertmanager } from '../harness/alertmanager.js';
+import { childEnv } from '../harness/child-env.js';
 import { ROOT, startCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { migrateAll } from '../harness/router-cluster.js';
@@ -80,7 +81,7 @@ describe('alerting with the real tools', () => {
       ['--import', 'tsx', join(ROOT, 'test/fixtures/app-metrics.ts'), ...cluster.servers.map((s) => s.url())],
       {
         cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, AGENTMEM_LOG_LEVEL: 'error' },
+        env: childEnv({ AGENTMEM_LOG_LEVEL: 'error' }),
       },
     );
     try {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentMemory, createMemory, loadConfig } from '../../src/index.js';
 import { buildServer } from '../../src/server/app.js';
 import { ApiKeys } from '../../src/server/keys.js';
+import { childEnv } from '../harness/child-env.js';
 import { ROOT } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 
@@ -109,7 +110,7 @@ describe('agentmem MCP server', () => {
       command: process.execPath,
       args: [BIN, 'mcp', '--tenant', 'mcp-stdio'],
       cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      env: childEnv(),
       stderr: 'pipe',
     });
     await client.connect(transport);
