@@ -76,12 +76,12 @@ export function corpus(n: number, seed: number, prefix = 'bench:atom'): AtomInpu
   });
 }
 
-/** `count` search queries: three words of one topic and a common word, as a question about one subject reads. */
 /** The text the library embeds an atom from (before defaults are applied), so a baseline embeds the same. */
 export function atomText(atom: AtomInput): string {
   return embeddingText({ ...atom, keywords: atom.keywords ?? [] });
 }
 
+/** `count` search queries: three words of one topic and a common word, as a question about one subject reads. */
 export function queries(count: number, seed = 7): string[] {
   const rand = mulberry32(seed);
   return Array.from({ length: count }, () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { runDirectory } from './child-env.js';
 
 /**
  * Once per test run: build the CLI the tests run as a user would, and give the
@@ -18,15 +18,7 @@ export default function setup(): () => void {
   const root = join(import.meta.dirname, '..', '..');
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (build.status !== 0 || !existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('npm run build failed');
-  const runDir = mkdtempSync(join(tmpdir(), 'agentmem-test-run-'));
-  // The servers run as the postgres user: it must reach its data directories below this one.
-  chmodSync(runDir, 0o755);
-  process.env.TMPDIR = runDir;
-  return () => {
-    try {
-      rmSync(runDir, { recursive: true, force: true });
-    } catch (error) {
-      process.stderr.write(`could not remove the test run's directory ${runDir}: ${(error as Error).message}\n`);
-    }
-  };
+  const run = runDirectory('agentmem-test-run-');
+  process.env.TMPDIR = run.path;
+  return () => run.remove();
 }
