@@ -173,7 +173,9 @@ export async function restoreWith(
           const loaded = await fill.load(new ScratchSchema(session, migrations, options.embeddingDim, into), session);
           await direct.finish(
             MESSAGE_TYPES,
-            manifest.tables?.some((t) => t.name === 'sessions' && t.columns.some((c) => c.name === 'message_count')) ?? false,
+            manifest.tables?.some(
+              (t) => t.name === 'sessions' && ['message_count', 'last_position'].every((name) => t.columns.some((c) => c.name === name)),
+            ) ?? false,
           );
           // Rows keep their versions here: the ledger (the archive's, and every provider's) applies as it is.
           const ledger = mergeLedgers(options.erasures ?? [], await readLedger(session, into));

@@ -115,15 +115,20 @@ export class EmptyTargetLoad {
     return true;
   }
 
-  /** Rebuild keys and indexes, turn triggers back on; recount messages unless the archive carried the counts. */
-  async finish(messageTypes: readonly string[], countsLoaded: boolean): Promise<void> {
+  /**
+   * Rebuild keys and indexes, turn triggers back on; unless the archive carried
+   * the sessions' bookkeeping (what the triggers would have kept), work it out:
+   * each session's live message count and highest position.
+   */
+  async finish(messageTypes: readonly string[], bookkeepingLoaded: boolean): Promise<void> {
     for (const definition of [...this.keys, ...this.indexes]) await this.session.exec(definition);
     for (const table of this.tables) await this.session.exec(`ALTER TABLE ${this.schema}.${table} ENABLE TRIGGER USER`);
-    if (countsLoaded) return;
+    if (bookkeepingLoaded) return;
     await this.session.query(
-      `UPDATE ${this.schema}.sessions s SET message_count = c.n
-         FROM (SELECT tenant_id, session_id, count(*) AS n FROM ${this.schema}.memories
-                WHERE session_id IS NOT NULL AND deleted_at IS NULL AND memory_type = ANY($1) GROUP BY 1, 2) c
+      `UPDATE ${this.schema}.sessions s SET message_count = c.n, last_position = c.last
+         FROM (SELECT tenant_id, session_id, count(*) FILTER (WHERE deleted_at IS NULL AND memory_type = ANY($1)) AS n,
+                      coalesce(max(position), -1) AS last
+                 FROM ${this.schema}.memories WHERE session_id IS NOT NULL GROUP BY 1, 2) c
         WHERE s.tenant_id = c.tenant_id AND s.id = c.session_id`,
       [messageTypes],
     );

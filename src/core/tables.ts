@@ -88,6 +88,8 @@ export const TABLES: readonly TableDef[] = [
       col('ended_at', tz),
       col('external_id', 'text'),
       col('message_count', 'integer', 'local'),
+      // The highest position of the session's rows here, read by an append under the session's lock (migration 0017).
+      col('last_position', 'bigint', 'local'),
     ],
   ),
   memoryTable(

@@ -126,7 +126,7 @@ export function checkMessage(
   return { ...message, id: id ?? context.newId() };
 }
 
-/** The columns a message's own fields go to (in the order append_message and the batch insert take them). */
+/** The columns a message's own fields go to (in the order add_message and the batch insert take them). */
 export function messageColumns(m: CheckedMessage) {
   return {
     name: m.name ?? null,

@@ -277,35 +277,46 @@ export class Sessions {
     const message = this.checkMessage(id, input);
     const messageId = message.id;
     const own = messageColumns(message);
-    // One statement (append_message, migration 0010): lock the session row, insert the
-    // message after the session's last position, or return the stored message for this id.
-    // Prepared once per connection (its parse and plan were a tenth of the call).
+    const row = {
+      id: messageId,
+      session_id: id,
+      memory_type: roleToType(message.role),
+      content: message.content,
+      metadata: message.metadata ?? {},
+      created_at: message.createdAt ?? new Date(),
+      ...own,
+    };
+    // One statement (add_message, migration 0017): lock the session row, insert the message
+    // after the session's last position; it answers with the position and index, and with the
+    // stored message only when this id was stored before (a retry). Prepared once per
+    // connection (its parse and plan were a tenth of the call).
     return this.ctx.write(
       'session.addMessage',
       async (tx, { provider }) => {
-        const { rows } = await tx.query(
-          `SELECT * FROM ${this.ctx.schema}.append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        const { rows } = await tx.query<{ seq: string; stored: Record<string, unknown> | null }>(
+          `SELECT seq, stored FROM ${this.ctx.schema}.add_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
           [
             this.ctx.tenant,
             id,
             messageId,
-            roleToType(message.role),
-            JSON.stringify(message.content),
-            JSON.stringify(message.metadata ?? {}),
-            message.createdAt ?? new Date(),
+            row.memory_type,
+            JSON.stringify(row.content),
+            JSON.stringify(row.metadata),
+            row.created_at,
             this.ctx.version(),
             provider,
-            own.name,
-            own.tool_calls === null ? null : JSON.stringify(own.tool_calls),
-            own.tool_call_id,
-            own.external_id,
-            own.extra === null ? null : JSON.stringify(own.extra),
+            row.name,
+            row.tool_calls === null ? null : JSON.stringify(row.tool_calls),
+            row.tool_call_id,
+            row.external_id,
+            row.extra === null ? null : JSON.stringify(row.extra),
           ],
           { prepare: true },
         );
+        const answer = rows[0];
         // Thrown inside the operation, so the router knows the write did not happen here.
-        if (!rows[0]) throw new NotFoundError(`no session ${id}`, { sessionId: id });
-        return toMessage(rows[0]);
+        if (!answer) throw new NotFoundError(`no session ${id}`, { sessionId: id });
+        return toMessage({ ...(answer.stored ?? row), seq: answer.seq });
       },
       { single: true, ids: { sessionId: id, messageId } },
     );

@@ -111,6 +111,22 @@ describe.each(names)('memory API on %s', (name) => {
     const before = await version();
     await m.sessions.save({ session: { id: session.id }, messages: [] });
     expect(await version()).toBe(before);
+    // A new message comes back as it was sent, a retry as it was stored: both as a read returns it.
+    const rich = {
+      role: 'assistant' as const,
+      name: 'planner',
+      externalId: 'turn-5',
+      content: [{ type: 'text', text: 'calling', z: 1, a: [1.5, null] }],
+      metadata: { zeta: 1, alpha: { nested: true } },
+      toolCalls: [{ id: 'call_1', name: 'lookup', arguments: { q: 'pump' } }],
+      extra: { openai: { refusal: null } },
+    };
+    const sent = await m.sessions.addMessage(session.id, rich);
+    const retried = await m.sessions.addMessage(session.id, { ...rich, createdAt: new Date(0) });
+    const read = (await m.sessions.getMessages(session.id)).at(-1);
+    expect(sent).toEqual(read);
+    expect(retried).toEqual(read);
+    expect(read).toMatchObject({ seq: 4, createdAt: sent.createdAt });
   });
 
   it('concurrent appends to one session get distinct, gap-free positions', async () => {

@@ -127,6 +127,42 @@ describe('replication (change capture and apply)', () => {
     ]);
   });
 
+  it('an append goes after every row its session has on the provider, replicated or removed ones too (the session keeps its last position)', async () => {
+    const [p1, p2] = [provider('p1'), provider('p2')];
+    const on1 = await storeOn('p1', 'ahead');
+    const session = await on1.sessions.create({});
+    for (let i = 0; i < 2; i++) await on1.sessions.addMessage(session.id, { role: 'user', content: `early ${i}` });
+    // Rows far ahead of this process's clock, a message and a removed one, left on p1 by another process
+    // (version 1: this process's clock never saw them, as when another process replicated them).
+    const far = 2n ** 62n;
+    await p1.query(
+      `INSERT INTO agentmem.memories (tenant_id, id, session_id, memory_type, position, content, version, origin, deleted_at)
+       VALUES ('ahead', gen_random_uuid(), $1, 'message_user', $2, '"far ahead"', 1, 'p1', NULL),
+              ('ahead', gen_random_uuid(), $1, 'message_user', $3, '{}', 1, 'p1', now())`,
+      [session.id, far.toString(), (far + 7n).toString()],
+    );
+    await runSync([p1, p2], replicator);
+    const position = async (p: PgProvider, id: string) =>
+      BigInt((await p.query<{ position: string }>('SELECT position::text FROM agentmem.memories WHERE id = $1', [id])).rows[0]!.position);
+    for (const [name, p] of [
+      ['p2', p2],
+      ['p1', p1],
+    ] as const) {
+      const store = await storeOn(name, 'ahead');
+      const next = await store.sessions.addMessage(session.id, { role: 'assistant', content: `next on ${name}` });
+      expect(await position(p, next.id)).toBeGreaterThan(far + 7n);
+      const messages = await store.sessions.getMessages(session.id);
+      expect(messages.at(-1)).toEqual(next);
+      expect(next.seq).toBe(messages.length - 1);
+    }
+    // Bookkeeping, not a change of the record: the history never holds it.
+    const { rows } = await p1.query<{ n: string }>(
+      `SELECT count(*) AS n FROM agentmem.change_history
+        WHERE table_name = 'sessions' AND (new_row ? 'last_position' OR new_row ? 'message_count')`,
+    );
+    expect(rows[0]?.n).toBe('0');
+  });
+
   it('a tool-using transcript, its external ids, a clear and a re-add replicate whole; the same external id on two providers is one row', async () => {
     const providers = [provider('p1'), provider('p2'), provider('p3')];
     const on1 = await storeOn('p1', 'rich');
