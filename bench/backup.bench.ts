@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { createBackup, LocalStore, Migrator, PgProvider, restoreBackup, verifyBackup } from '../src/ops.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { providerConfig } from '../test/harness/providers.js';
+import { LIBRARY } from './stats.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const ATOMS = Number(process.env.BENCH_ATOMS ?? 10_000);
@@ -27,7 +28,14 @@ const cluster = await startCluster(2, ['source', 'target']);
 const [sourceServer, targetServer] = cluster.servers as [(typeof cluster.servers)[0], (typeof cluster.servers)[0]];
 const bin = sourceServer.binDir;
 const work = mkdtempSync(join(tmpdir(), 'agentmem-bench-backup-'));
-const out: Record<string, unknown> = { bench: 'backup', rows: ROWS, atomsWithEmbeddings: ATOMS, rounds: ROUNDS, shared_buffers: '32MB' };
+const out: Record<string, unknown> = {
+  bench: 'backup',
+  library: LIBRARY,
+  rows: ROWS,
+  atomsWithEmbeddings: ATOMS,
+  rounds: ROUNDS,
+  shared_buffers: '32MB',
+};
 
 let peakRss = 0;
 const sampler = setInterval(() => {

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { ProviderSet, Router } from '../src/ops.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { migrateAll, routedStore } from '../test/harness/router-cluster.js';
-import { summarize, timeEach } from './stats.js';
+import { LIBRARY, summarize, timeEach } from './stats.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3000);
@@ -18,7 +18,7 @@ const WRITERS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const cluster = await startCluster(3);
-const out: Record<string, unknown> = { bench: 'failover', servers: 3, writers: WRITERS, trials: TRIALS };
+const out: Record<string, unknown> = { bench: 'failover', library: LIBRARY, servers: 3, writers: WRITERS, trials: TRIALS };
 try {
   await migrateAll(cluster);
   const p1 = cluster.server('p1');

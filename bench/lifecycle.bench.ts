@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { AgentMemory, createMemory, loadConfig } from '../src/index.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { alternate, summarize } from './stats.js';
+import { alternate, LIBRARY, summarize } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const DEDUPE = env('BENCH_DEDUPE', 2000);
@@ -23,7 +23,11 @@ const ROUNDS = env('BENCH_ROUNDS', 5);
 const PURGE_ROWS = env('BENCH_PURGE_ROWS', 1_000_000);
 const SERVER = { shared_buffers: '1GB', effective_cache_size: '4GB', work_mem: '16MB', max_wal_size: '4GB' };
 
-const out: Record<string, unknown> = { bench: 'lifecycle', server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER } };
+const out: Record<string, unknown> = {
+  bench: 'lifecycle',
+  library: LIBRARY,
+  server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER },
+};
 const cluster = await startCluster(1, undefined, SERVER);
 const server = cluster.servers[0] as (typeof cluster.servers)[0];
 try {

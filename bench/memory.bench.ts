@@ -31,7 +31,7 @@ import { type AgentMemory, type AtomInput, createMemory, loadConfig } from '../s
 import { LocalHashEmbedder } from '../src/ops.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { atomText, corpus, queries } from './corpus.js';
-import { alternate } from './stats.js';
+import { alternate, LIBRARY } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const MESSAGES = env('BENCH_MESSAGES', 3000);
@@ -47,7 +47,11 @@ const SERVER = { shared_buffers: '1GB', effective_cache_size: '4GB', work_mem: '
 const TEXT = 'The conveyor motor trips its overload a few minutes after every restart. What should I check first?';
 const MEMORY_COLUMNS = 'tenant_id, id, session_id, user_id, memory_type, position, content, metadata, created_at, version, origin';
 
-const out: Record<string, unknown> = { bench: 'memory', server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER } };
+const out: Record<string, unknown> = {
+  bench: 'memory',
+  library: LIBRARY,
+  server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER },
+};
 const cluster = await startCluster(1, undefined, SERVER);
 const server = cluster.servers[0] as (typeof cluster.servers)[0];
 try {

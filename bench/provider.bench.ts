@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { startCluster } from '../test/harness/postgres.js';
 import { pgProvider } from '../test/harness/providers.js';
-import { alternate } from './stats.js';
+import { alternate, LIBRARY } from './stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3000);
 const cluster = await startCluster(1);
@@ -30,6 +30,7 @@ try {
     JSON.stringify(
       {
         bench: 'provider-query-overhead',
+        library: LIBRARY,
         ...result,
         overhead_p50_ms: Number((result.agentmem.ms.p50 - result.baseline.ms.p50).toFixed(4)),
       },

@@ -9,7 +9,7 @@ import { PgProvider, REPLICATED_TABLES, Replicator, verifyProviders } from '../s
 import { startCluster } from '../test/harness/postgres.js';
 import { providerConfig } from '../test/harness/providers.js';
 import { migrateAll, routedStore } from '../test/harness/router-cluster.js';
-import { summarize } from './stats.js';
+import { LIBRARY, summarize } from './stats.js';
 
 const OUTAGE_ROWS = Number(process.env.BENCH_OUTAGE_ROWS ?? 100_000);
 const VERIFY_ROWS = Number(process.env.BENCH_VERIFY_ROWS ?? 1_000_000);
@@ -24,7 +24,7 @@ const bulkInsert = (tenant: string, rows: number, origin: string) => `
     FROM generate_series(1, ${rows}) g`;
 
 const cluster = await startCluster(3);
-const out: Record<string, unknown> = { bench: 'replication', servers: 3 };
+const out: Record<string, unknown> = { bench: 'replication', library: LIBRARY, servers: 3 };
 const direct = () =>
   cluster.servers.map((s) => new PgProvider(providerConfig(s, { name: s.name, pool: { max: 4, idleTimeoutMs: 10_000 } })));
 try {

@@ -24,7 +24,7 @@ import pg from 'pg';
 import { type AgentMemory, type AtomFilter, type AtomInput, createMemory, loadConfig } from '../src/index.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { atomText, corpus, queries, TopicEmbedder } from './corpus.js';
-import { summarize, timeEach } from './stats.js';
+import { LIBRARY, summarize, timeEach } from './stats.js';
 
 const SIZES = (process.env.BENCH_SEARCH_SIZES ?? '10000,100000').split(',').map(Number);
 const DIM = Number(process.env.BENCH_DIM ?? 1536);
@@ -48,6 +48,7 @@ const embedder = new TopicEmbedder(DIM);
 const queryTexts = queries(Math.max(QUERIES, RECALL_QUERIES));
 const out: Record<string, unknown> = {
   bench: 'search',
+  library: LIBRARY,
   server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER },
   dimensions: DIM,
   embeddings: `${embedder.model}: synthetic, topic-structured (bench/corpus.ts)`,

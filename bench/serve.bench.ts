@@ -17,7 +17,7 @@ import { buildServer } from '../src/server/app.js';
 import { ApiKeys } from '../src/server/keys.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { corpus, queries } from './corpus.js';
-import { summarize } from './stats.js';
+import { LIBRARY, summarize } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SECONDS = env('BENCH_SECONDS', 5);
@@ -62,6 +62,7 @@ async function http(url: string, key: string, path: string, bodies: (i: number) 
 
 const out: Record<string, unknown> = {
   bench: 'serve',
+  library: LIBRARY,
   connections: CONNECTIONS,
   seconds_per_round: SECONDS,
   rounds: ROUNDS,

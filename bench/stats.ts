@@ -61,3 +61,8 @@ export async function alternate(
     throughput_ratio: Number((sides.baseline.total / sides.agentmem.total).toFixed(3)),
   };
 }
+
+/** How this bench runs the library: the build users run (npm run bench), or the source through tsx (run directly). */
+export const LIBRARY = import.meta.url.endsWith('.js')
+  ? 'compiled by tsc, run by node (as shipped)'
+  : 'source through tsx (slower per call)';
