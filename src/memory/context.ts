@@ -42,9 +42,13 @@ export class StoreContext {
   readonly token: WriteTokenHolder;
   readonly slowQueryMs: number;
   readonly actor: string | undefined;
+  /** The session settings every operation of this context runs with (one object: providers compare it per call). */
+  private readonly settings: Readonly<Record<string, string>>;
 
   constructor(parts: StoreParts) {
     this.actor = parts.actor;
+    // Row-level security sees the tenant through this session setting.
+    this.settings = { 'agentmem.tenant_id': parts.tenant, ...(parts.actor ? { 'agentmem.actor': parts.actor } : {}) };
     this.token = parts.token ?? {};
     this.slowQueryMs = parts.slowQueryMs ?? 500;
     this.executor = parts.executor;
@@ -151,8 +155,7 @@ export class StoreContext {
         },
         {
           transaction: !options.single,
-          // Row-level security sees the tenant through this session setting.
-          settings: { 'agentmem.tenant_id': this.tenant, ...(this.actor ? { 'agentmem.actor': this.actor } : {}) },
+          settings: this.settings,
           ...(kind === 'read' && this.token.last ? { after: this.token.last } : {}),
         },
       );

@@ -62,6 +62,32 @@ async function runQuery<R>(
   }
 }
 
+/** A Queryable for an operation of one statement: `send` sends it; a second one is a bug, refused. */
+function oneStatement(send: <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => Promise<QueryResult<R>>): Queryable {
+  let sent = false;
+  const single: Queryable = {
+    query: <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
+      if (sent) return Promise.reject(new Error('a single-statement operation sent a second statement'));
+      sent = true;
+      return send<R>(sql, params, options);
+    },
+    exec: async (sql: string, options?: QueryOptions) => {
+      await single.query(sql, undefined, options);
+    },
+  };
+  return single;
+}
+
+/** Does the connection carry these settings and no others (so an operation needs to send none)? */
+function carriesExactly(carried: ReadonlyMap<string, string>, settings: Readonly<Record<string, string>>): boolean {
+  let count = 0;
+  for (const name in settings) {
+    if (carried.get(name) !== settings[name]) return false;
+    count++;
+  }
+  return count === carried.size;
+}
+
 const preparedNames = new Map<string, string>();
 
 /** The name a prepared statement goes by: from its text, so one text has one name on every connection. */
@@ -235,6 +261,10 @@ export class PgProvider implements Provider {
     };
     return this.withClient(async (client, connection) => {
       const carried = this.carried.get(client);
+      // The common case, decided without building anything: one statement on a connection that
+      // already carries exactly these settings (only a session's connection carries any).
+      if (options.single && carried && carriesExactly(carried, settings))
+        return fn(oneStatement((sql, params, queryOptions) => connection.query(sql, params, queryOptions)));
       const wanted = wantedSettings(settings, carried);
       const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[]; options?: QueryOptions }[]) => {
         // Issued together (pipeline mode) in one write, each through the connection (which marks
@@ -257,11 +287,8 @@ export class PgProvider implements Provider {
       }
       const session = carriable(wanted) && (await this.holdsSession(client, connection));
       const changes = session ? settingsToSend(wanted, carried) : Object.fromEntries(wanted);
-      let sent = false;
-      const single: Queryable = {
-        query: async <R>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
-          if (sent) throw new Error('a single-statement operation sent a second statement');
-          sent = true;
+      return fn(
+        oneStatement(async <R>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
           if (!Object.keys(changes).length) return connection.query<R>(sql, params, queryOptions);
           const begin = beginWithSettings(changes, session ? 'session' : 'transaction');
           const timeout = queryOptions?.timeoutMs === undefined ? undefined : { timeoutMs: queryOptions.timeoutMs };
@@ -274,12 +301,8 @@ export class PgProvider implements Provider {
           // and its settings would have rolled back, leaving what it carried before.)
           if (session) this.carried.set(client, wanted);
           return answers[1] as QueryResult<R>;
-        },
-        exec: async (sql: string, queryOptions?: QueryOptions) => {
-          await single.query(sql, undefined, queryOptions);
-        },
-      };
-      return fn(single);
+        }),
+      );
     });
   }
 
