@@ -142,7 +142,7 @@ export class Memories {
       'memory.remember',
       async (tx, { provider }) => {
         const { rows } = await tx.query<{ existing_id: string | null; stored_id: string | null; duplicate_of: string | null }>(
-          // One call of remember_memory (migration 0014): the lookup, the insert and the revive, planned once per connection.
+          // One call of remember_memory (migrations 0014, 0018): the lookup, the insert and the revive, planned once per connection.
           `SELECT * FROM ${this.ctx.schema}.remember_memory($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
           [
             ...this.rowValues(m, id, m.createdAt ?? new Date(), this.ctx.version(), provider),
