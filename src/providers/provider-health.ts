@@ -80,9 +80,6 @@ export class GraceBreaker implements IBreaker {
  * Only connection-level failures count; SQL errors say nothing about health.
  * There is no cached verdict: the breaker moves with every call.
  */
-/** What a call's race answers when the breaker opened before the call did. */
-const BROKE = Symbol('breaker opened');
-
 export class ProviderHealth {
   readonly breaker: CircuitBreakerPolicy;
   private latency: number | undefined;
@@ -97,9 +94,6 @@ export class ProviderHealth {
   private callCount = 0;
   /** How long the provider may have been quiet before a call without that counting as silence. */
   private quietAllowanceMs = 0;
-  /** See nextBreak. */
-  private breaking: Promise<typeof BROKE> | undefined;
-  private settleBreak: ((broke: typeof BROKE) => void) | undefined;
 
   constructor(
     readonly provider: Provider,
@@ -113,13 +107,6 @@ export class ProviderHealth {
         breaker: this.grace,
       },
     );
-    // One listener for the object's life, instead of one added and removed by every call.
-    this.breaker.onBreak(() => {
-      const settle = this.settleBreak;
-      this.breaking = undefined;
-      this.settleBreak = undefined;
-      settle?.(BROKE);
-    });
   }
 
   get name(): string {
@@ -164,12 +151,16 @@ export class ProviderHealth {
    */
   async call<T>(fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
+    let stopWatching: { dispose(): void } | undefined;
+    const opened = new Promise<never>((_, reject) => {
+      // The call goes on in the background and may still take effect: `abandoned` says so.
+      stopWatching = this.breaker.onBreak(() => reject(new AbandonedCallError(this.name)));
+    });
+    opened.catch(() => undefined);
     const id = ++this.callCount;
     this.waiting.set(id, started);
     try {
-      const result = await Promise.race([this.breaker.execute(() => fn()), this.nextBreak()]);
-      // The breaker opened first. The call goes on in the background and may still take effect: `abandoned` says so.
-      if (result === BROKE) throw new AbandonedCallError(this.name);
+      const result = await Promise.race([this.breaker.execute(() => fn()), opened]);
       this.heardAt = performance.now();
       this.sample(this.heardAt - started);
       return result;
@@ -183,13 +174,8 @@ export class ProviderHealth {
       throw error;
     } finally {
       this.waiting.delete(id);
+      stopWatching?.dispose();
     }
-  }
-
-  /** Settles (with BROKE) when the breaker next opens: one promise shared by every call in flight until then. */
-  private nextBreak(): Promise<typeof BROKE> {
-    if (!this.breaking) this.breaking = new Promise((resolve) => (this.settleBreak = resolve));
-    return this.breaking;
   }
 
   /**
