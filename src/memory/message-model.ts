@@ -105,7 +105,8 @@ const TEXT_ONLY_ROLES: ReadonlySet<unknown> = new Set(MESSAGE_ROLES.filter((role
 /**
  * A message's shape, as messageInput says. The common message — a plain object
  * of a role and text content, nothing else — is taken as it is: zod's walk of
- * the whole schema was a fifth of addMessage's CPU (cold, between round trips).
+ * the whole schema was a tenth to a fifth of addMessage's CPU (run cold,
+ * between round trips).
  * Anything else goes through the schema (a unit test holds the two to the same
  * verdicts).
  */
