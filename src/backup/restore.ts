@@ -11,7 +11,7 @@ import type { Manifest, Sidecar } from './manifest.js';
 import { freshVersion, mergeRestored, type RestoreMode, type RestoreScope, type TableMerge, targetHasRows } from './merge.js';
 import type { ProgressListener } from './progress.js';
 import { readArchive, readSidecar } from './read.js';
-import { EmptyTargetLoad, ScratchSchema } from './scratch.js';
+import { EmptyTargetLoad, ScratchSchema, SESSION_BOOKKEEPING } from './scratch.js';
 import type { BackupStore } from './store.js';
 
 export interface RestoreOptions {
@@ -174,7 +174,7 @@ export async function restoreWith(
           await direct.finish(
             MESSAGE_TYPES,
             manifest.tables?.some(
-              (t) => t.name === 'sessions' && ['message_count', 'last_position'].every((name) => t.columns.some((c) => c.name === name)),
+              (t) => t.name === 'sessions' && SESSION_BOOKKEEPING.every((name) => t.columns.some((c) => c.name === name)),
             ) ?? false,
           );
           // Rows keep their versions here: the ledger (the archive's, and every provider's) applies as it is.

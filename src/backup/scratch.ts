@@ -71,6 +71,9 @@ export class ScratchSchema {
  * All inside the restore's transaction: a failure leaves the target as it was.
  * Needs the tables' owner; without it the slower merge through a scratch schema is used.
  */
+/** The sessions' columns a trigger keeps (local bookkeeping), which a load with triggers off must work out unless the archive has them. */
+export const SESSION_BOOKKEEPING = ['message_count', 'last_position'] as const;
+
 export class EmptyTargetLoad {
   private indexes: string[] = [];
   private keys: string[] = [];
@@ -117,8 +120,8 @@ export class EmptyTargetLoad {
 
   /**
    * Rebuild keys and indexes, turn triggers back on; unless the archive carried
-   * the sessions' bookkeeping (what the triggers would have kept), work it out:
-   * each session's live message count and highest position.
+   * the sessions' bookkeeping (SESSION_BOOKKEEPING: what the triggers would have
+   * kept), work it out: each session's live message count and highest position.
    */
   async finish(messageTypes: readonly string[], bookkeepingLoaded: boolean): Promise<void> {
     for (const definition of [...this.keys, ...this.indexes]) await this.session.exec(definition);

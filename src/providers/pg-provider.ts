@@ -10,7 +10,7 @@ import { type BulkOptions, type BulkSession, beginStatement, stallWatch } from '
 import { classifyFailure, toConnectError, toProviderError } from './classify.js';
 import { boundedWait } from './timing.js';
 import { type TlsInfo, tlsHint, tlsOf, withTlsDefault } from './tls.js';
-import { beginWithSettings, carriable, inTransaction, settingsToSend, wantedSettings } from './transaction.js';
+import { beginWithSettings, carriable, inTransaction, operationServerSettings, settingsToSend, wantedSettings } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 /**
@@ -108,6 +108,8 @@ export class PgProvider implements Provider {
   readonly name: string;
   readonly role: 'primary' | 'replica';
   readonly timeouts: Timeouts;
+  /** What every operation sets on the server besides the caller's settings (transaction.ts). */
+  private readonly serverSettings: Readonly<Record<string, string>>;
   private readonly pool: pg.Pool;
   private readonly target: string;
   private closed = false;
@@ -125,6 +127,7 @@ export class PgProvider implements Provider {
     this.name = config.name;
     this.role = config.role;
     this.timeouts = config.timeouts;
+    this.serverSettings = operationServerSettings(config.timeouts);
     this.target = redactUrl(config.url);
     this.pooled = config.pooler ? config.pooler === 'transaction' : looksPooled(config.url);
     this.pool = new pg.Pool({
@@ -235,8 +238,8 @@ export class PgProvider implements Provider {
   }
 
   /**
-   * BEGIN, then this transaction's settings — the server-side timeouts always,
-   * plus the caller's (the tenant) — sent together; fn; COMMIT. Nothing
+   * BEGIN, then this transaction's settings — the server-side timeouts and JIT
+   * off always (operationServerSettings), plus the caller's (the tenant) — sent together; fn; COMMIT. Nothing
    * outlives the transaction, so it works through a transaction pooler.
    *
    * With `single` (fn sends one statement) on a direct connection (no
@@ -250,15 +253,7 @@ export class PgProvider implements Provider {
    * tenant or actor outlives its operation into another's.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const settings: Record<string, string> = {
-      statement_timeout: String(this.timeouts.statementMs),
-      idle_in_transaction_session_timeout: String(this.timeouts.idleInTransactionMs),
-      // An operation's statements take milliseconds, but over a big table the planner's estimate
-      // passes jit_above_cost, and compiling costs more than running: 30–400 ms measured on a
-      // 10 ms vector search at a million atoms.
-      jit: 'off',
-      ...options.settings,
-    };
+    const settings: Record<string, string> = { ...this.serverSettings, ...options.settings };
     return this.withClient(async (client, connection) => {
       const carried = this.carried.get(client);
       // The common case, decided without building anything: one statement on a connection that
