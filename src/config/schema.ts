@@ -233,8 +233,17 @@ export const configSchema = z
       .object({
         /** HNSW candidate list size; larger finds more of the true nearest neighbours, slower (recall@10 0.98–1.0 at 40 in the benchmark). */
         efSearch: z.number().int().min(10).max(1000).default(40),
-        /** Vector searches whose filters leave at most this many candidates are exact (0: always use the index). */
+        /** Vector searches whose filters leave at most this many candidates are exact (0 with scanThreshold 0: always use the index). */
         exactThreshold: z.number().int().min(0).max(10_000_000).default(1500),
+        /**
+         * Above exactThreshold and up to this many candidates, a vector search with a filter the HNSW
+         * graph cannot see (anything but the tenant) scans the candidates' embedding sign bits and ranks
+         * the nearest few hundred exactly, instead of walking the graph past every row the filter drops
+         * (0: never; without an index, every search above exactThreshold). At a million atoms a 1% filter
+         * (10,000 rows) scans in ~40 ms where the walk took 86–93; the scan grows with the rows and the walk
+         * shrinks, so somewhere above that the walk wins (15,000 is an estimate, not a measured crossover).
+         */
+        scanThreshold: z.number().int().min(0).max(10_000_000).default(15_000),
         /** maintenance_work_mem for a deferred vector index build (`atoms import --defer-index`): the graph fits in it, or the build slows down. */
         indexBuildMemory: z
           .string()

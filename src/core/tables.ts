@@ -161,6 +161,8 @@ export const TABLES: readonly TableDef[] = [
       col('embedding', 'real[]'),
       col('embedding_model', 'text'),
       col('embedding_dim', 'integer'),
+      // The embedding's signs (0019): what a filtered vector search ranks a few thousand rows by.
+      col('embedding_bits', 'bit varying', 'generated'),
     ],
   ),
   memoryTable(

@@ -44,8 +44,8 @@ export async function startBackends(): Promise<Backends> {
         providers: providers as never,
         ...(dataDir ? { embedded: { dataDir } } : {}),
         limits: { maxContentBytes: 64 * 1024 },
-        // Always walk the HNSW index, so the tests exercise it even on small data.
-        search: { efSearch: 800, exactThreshold: 0 },
+        // Always walk the HNSW index (no exact ranking, no scan of sign bits), so the tests exercise it even on small data.
+        search: { efSearch: 800, exactThreshold: 0, scanThreshold: 0 },
       },
     });
   const backend = async (name: Backend['name'], config: AgentmemConfig, expectedVectorMethod: VectorMethod): Promise<Backend> => {

@@ -548,6 +548,91 @@ describe.each(names)('memory API on %s', (name) => {
     expect(viaIndex.results.map((r) => r.distance)).toEqual(viaExact.results.map((r) => r.distance));
   });
 
+  it('ranks a filter of hundreds by its sign bits, then exactly: the nearest rows, at their exact distances', async () => {
+    const b = backend(name);
+    const m = await b.memory(tenant());
+    const dim = m.context.embedder.dimensions;
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32 - 0.5;
+    };
+    const unit = (v: number[]) => {
+      const norm = Math.hypot(...v);
+      return v.map((x) => x / norm);
+    };
+    // 900 atoms, 450 in group a (more than the 400 rows the scan ranks again at this limit).
+    const embeddings = Array.from({ length: 900 }, () => unit(Array.from({ length: dim }, random)));
+    embeddings[0] = embeddings[0]?.map((x, i) => (i < 3 ? 0 : x)) as number[]; // exact zeros are 0 bits, as pgvector makes them
+    await m.atoms.upsert(
+      embeddings.map((embedding, i) => ({
+        atomId: `gen:bits-${String(i).padStart(3, '0')}`,
+        atomType: 'reference' as const,
+        title: `bits ${i}`,
+        content: `bits ${i}`,
+        metadata: { group: i % 2 ? 'b' : 'a' },
+        embedding,
+      })),
+    );
+    // The stored bits are what the search computes for a query: 1 where a component is above zero.
+    const stored = await m.context.read('t', async (tx) => {
+      const { rows } = await tx.query<{ atom_id: string; bits: string }>(
+        `SELECT atom_id, embedding_bits::text AS bits FROM ${m.context.table('knowledge_atoms')} WHERE tenant_id = $1 AND atom_id = ANY($2)`,
+        [m.tenant, ['gen:bits-000', 'gen:bits-001']],
+      );
+      return Object.fromEntries(rows.map((r) => [r.atom_id, r.bits]));
+    });
+    for (const i of [0, 1]) {
+      expect(stored[`gen:bits-00${i}`]).toBe((embeddings[i] as number[]).map((x) => (x > 0 ? '1' : '0')).join(''));
+    }
+    // pgvector's binary_quantize and the SQL function a provider without pgvector uses agree.
+    const disagree = await m.context.read('t', async (tx) => {
+      const { rows } = await tx.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${m.context.table('knowledge_atoms')}
+          WHERE tenant_id = $1 AND embedding_bits IS DISTINCT FROM ${m.context.schema}.sign_bits(embedding)`,
+        [m.tenant],
+      );
+      return Number(rows[0]?.n);
+    });
+    expect(disagree).toBe(0);
+    // Near atom 2k (group a): its own vector, slightly moved.
+    const near = (k: number) => unit((embeddings[2 * k] as number[]).map((x) => x + random() * 0.02));
+    const searchWith = (search: { exactThreshold: number; scanThreshold: number }, query: number[]) => {
+      const embedder = { model: m.context.embedder.model, dimensions: dim, embed: async (texts: string[]) => texts.map(() => query) };
+      const store = new AgentMemory(m.context.with({ embedder, search: { ...m.context.search, ...search } }), b.config, undefined);
+      return store.atoms.search('near', { mode: 'vector', limit: 5, filter: { metadata: { group: 'a' } } });
+    };
+    let found = 0;
+    for (const k of [0, 5, 40, 200, 449]) {
+      const query = near(k);
+      const scanned = await searchWith({ exactThreshold: 10, scanThreshold: 100_000 }, query);
+      const exact = await searchWith({ exactThreshold: 100_000, scanThreshold: 0 }, query);
+      expect(scanned.vectorMethod).toBe('quantized');
+      expect(exact.vectorMethod).toMatch(/^exact-/);
+      expect(scanned.results).toHaveLength(5);
+      expect(scanned.results[0]?.atom.atomId).toBe(`gen:bits-${String(2 * k).padStart(3, '0')}`);
+      expect(scanned.results.every((r) => r.atom.metadata.group === 'a')).toBe(true);
+      // Ranked again by exact distance: the same distance the exact search gives each row.
+      const exactDistance = new Map(exact.results.map((r) => [r.atom.atomId, r.distance as number]));
+      for (const hit of scanned.results) {
+        const d = exactDistance.get(hit.atom.atomId);
+        if (d !== undefined) expect(hit.distance).toBeCloseTo(d, 6);
+      }
+      const distances = scanned.results.map((r) => r.distance as number);
+      expect(distances).toEqual([...distances].sort((x, y) => x - y));
+      found += scanned.results.filter((r) => exactDistance.has(r.atom.atomId)).length;
+    }
+    // Random vectors are near-ties past the first: most of the exact five, not all, is what bits promise.
+    expect(found / 25).toBeGreaterThanOrEqual(0.6);
+    // The tenant alone: its own HNSW graph (a tenant bucket's) sees that filter, so it walks the graph; without one, it scans.
+    const everything = await new AgentMemory(
+      m.context.with({ search: { ...m.context.search, exactThreshold: 10, scanThreshold: 100_000 } }),
+      b.config,
+      undefined,
+    ).atoms.search('anything', { mode: 'vector', limit: 5 });
+    expect(everything.vectorMethod).toBe(b.expectedVectorMethod === 'hnsw' ? 'hnsw' : 'quantized');
+  });
+
   it('appends a batch of messages in order, and a retried batch writes nothing twice', async () => {
     const m = await backend(name).memory(tenant());
     const session = await m.sessions.create({ agentId: 'batch' });
