@@ -237,11 +237,13 @@ export class AtomSearch {
           ) d ORDER BY distance, atom_id LIMIT ${n}`;
       } else if (branch.plan === 'scan') {
         params.push(signBits(vector));
-        // The whole row is read only for the rows ranked again (its embedding is out of line, in TOAST).
+        // The sort carries narrow rows (id, atom_id); the rows ranked again are joined back for their
+        // embedding. Hamming distances tie often: the cut is made deterministic by id (a uuid compares
+        // faster than text under a collation).
         branch.sql = `SELECT id, distance, 'scan' AS plan FROM (
             SELECT c.id, c.atom_id, ${distanceTo('a.embedding')} AS distance FROM (
               SELECT id, atom_id FROM ${table} WHERE ${where}
-               ORDER BY bit_count(embedding_bits # $${params.length}::bit varying), atom_id
+               ORDER BY bit_count(embedding_bits # $${params.length}::bit varying), id
                LIMIT ${Math.max(RERANK_MIN, RERANK_PER_ROW * limit)}
             ) c JOIN ${table} a ON a.tenant_id = $1 AND a.id = c.id OFFSET 0
           ) r ORDER BY distance, atom_id LIMIT ${n}`;
