@@ -178,7 +178,7 @@ export class AtomSearch {
     });
   }
 
-  /** Remember, for a while, whether a filter leaves few enough candidates to rank exactly. */
+  /** Remember, for a while, how the count chose to rank a filter's candidates. */
   private decide(key: string, plan: Plan): void {
     this.decisions.delete(key);
     this.decisions.set(key, { plan, at: Date.now() });
@@ -191,10 +191,11 @@ export class AtomSearch {
    * - `exact`: every candidate by its exact distance (few candidates: cheaper
    *   than walking the graph past everyone else's rows, and misses nothing);
    * - `scan`: every candidate by the Hamming distance of its embedding's sign
-   *   bits (192 bytes in the row, no TOAST read), the nearest few hundred then
-   *   by exact distance — for filters that keep thousands of rows, which the
-   *   HNSW graph, knowing nothing of the filter, serves by visiting the rows
-   *   the filter drops;
+   *   bits (192 bytes at 1,536 dimensions, kept in the row: no cast of 1,536
+   *   floats and no float distance per row), the nearest few hundred then by
+   *   exact distance — for filters that keep thousands of rows, which the HNSW
+   *   graph, knowing nothing of the filter, serves by visiting the rows the
+   *   filter drops;
    * - `index`: the HNSW graph, with pgvector's iterative scan so that rows the
    *   filters drop are replaced.
    * The filters' candidates are counted, up to the largest threshold (an index
