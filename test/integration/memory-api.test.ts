@@ -561,7 +561,7 @@ describe.each(names)('memory API on %s', (name) => {
       const norm = Math.hypot(...v);
       return v.map((x) => x / norm);
     };
-    // 900 atoms, 450 in group a (more than the 400 rows the scan ranks again at this limit).
+    // 900 atoms, 450 in group a: more than the 100 rows the scan ranks again at limit 5 (four times the rows asked, at least 100).
     const embeddings = Array.from({ length: 900 }, () => unit(Array.from({ length: dim }, random)));
     embeddings[0] = embeddings[0]?.map((x, i) => (i < 3 ? 0 : x)) as number[]; // exact zeros are 0 bits, as pgvector makes them
     await m.atoms.upsert(
