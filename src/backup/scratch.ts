@@ -63,6 +63,9 @@ export class ScratchSchema {
   }
 }
 
+/** The sessions' columns a trigger keeps (local bookkeeping), which a load with triggers off must work out unless the archive has them. */
+export const SESSION_BOOKKEEPING = ['message_count', 'last_position'] as const;
+
 /**
  * The fast way into an empty target (a new provider, a drill's scratch
  * schema): COPY straight into its tables with their secondary indexes dropped
@@ -71,9 +74,6 @@ export class ScratchSchema {
  * All inside the restore's transaction: a failure leaves the target as it was.
  * Needs the tables' owner; without it the slower merge through a scratch schema is used.
  */
-/** The sessions' columns a trigger keeps (local bookkeeping), which a load with triggers off must work out unless the archive has them. */
-export const SESSION_BOOKKEEPING = ['message_count', 'last_position'] as const;
-
 export class EmptyTargetLoad {
   private indexes: string[] = [];
   private keys: string[] = [];

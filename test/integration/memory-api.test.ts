@@ -1,12 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantBucket } from '../../src/core/tenant-bucket.js';
-import { AgentMemory, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
+import { AgentMemory, type AgentmemConfig, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
 import { type Executor, importAtoms, LocalHashEmbedder, Settings } from '../../src/ops.js';
 import { useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends();
 const names = ['pg-vector', 'pg-novector', 'pglite'] as const;
+
+/** The same tenant's memory with other search settings (merged over its own), and another embedder if given. */
+function withSearch(
+  memory: AgentMemory,
+  config: AgentmemConfig,
+  search: Partial<AgentMemory['context']['search']>,
+  embedder?: AgentMemory['context']['embedder'],
+): AgentMemory {
+  return new AgentMemory(
+    memory.context.with({ ...(embedder ? { embedder } : {}), search: { ...memory.context.search, ...search } }),
+    config,
+    undefined,
+  );
+}
 
 /** How many rows of a tenant a table holds, tombstones included (to prove "nothing was written"). */
 async function rowCount(memory: AgentMemory, table: 'sessions' | 'memories' | 'knowledge_atoms' | 'settings'): Promise<number> {
@@ -450,7 +464,7 @@ describe.each(names)('memory API on %s', (name) => {
     }
     if (b.expectedVectorMethod === 'hnsw') {
       // With the default threshold, a filter that leaves few candidates is answered exactly.
-      const exact = new AgentMemory(m.context.with({ search: { ...m.context.search, exactThreshold: 20_000 } }), b.config, undefined);
+      const exact = withSearch(m, b.config, { exactThreshold: 20_000 });
       const exactResult = await exact.atoms.search('conveyor belt tracking', {
         mode: 'vector',
         limit: 10,
@@ -502,8 +516,8 @@ describe.each(names)('memory API on %s', (name) => {
       content: `Maintenance note ${i}: ${['seal wear on the pump', 'valve stem leak', 'belt tracking and tension'][i % 3]}.`,
     }));
     await m.atoms.upsert(atoms);
-    const indexed = new AgentMemory(m.context.with({ search: { ...m.context.search, exactThreshold: 0 } }), b.config, undefined);
-    const exact = new AgentMemory(m.context.with({ search: { ...m.context.search, exactThreshold: 1_000_000 } }), b.config, undefined);
+    const indexed = withSearch(m, b.config, { exactThreshold: 0 });
+    const exact = withSearch(m, b.config, { exactThreshold: 1_000_000 });
     const viaIndex = await indexed.atoms.search('belt tension', { mode: 'vector', limit: 5 });
     const viaExact = await exact.atoms.search('belt tension', { mode: 'vector', limit: 5 });
     expect(viaIndex.vectorMethod).toBe('hnsw');
@@ -536,10 +550,7 @@ describe.each(names)('memory API on %s', (name) => {
     const east = Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
     const embedder = { model: m.context.embedder.model, dimensions: dim, embed: async (texts: string[]) => texts.map(() => east) };
     const searchWith = (exactThreshold: number) =>
-      new AgentMemory(m.context.with({ embedder, search: { ...m.context.search, exactThreshold } }), b.config, undefined).atoms.search(
-        'due east',
-        { mode: 'vector', limit: 2 },
-      );
+      withSearch(m, b.config, { exactThreshold }, embedder).atoms.search('due east', { mode: 'vector', limit: 2 });
     const [viaIndex, viaExact] = [await searchWith(0), await searchWith(1_000_000)];
     expect(viaIndex.vectorMethod).toBe('hnsw');
     expect(viaExact.vectorMethod).toBe('exact-pgvector');
@@ -599,8 +610,11 @@ describe.each(names)('memory API on %s', (name) => {
     const near = (k: number) => unit((embeddings[2 * k] as number[]).map((x) => x + random() * 0.02));
     const searchWith = (search: { exactThreshold: number; scanThreshold: number }, query: number[]) => {
       const embedder = { model: m.context.embedder.model, dimensions: dim, embed: async (texts: string[]) => texts.map(() => query) };
-      const store = new AgentMemory(m.context.with({ embedder, search: { ...m.context.search, ...search } }), b.config, undefined);
-      return store.atoms.search('near', { mode: 'vector', limit: 5, filter: { metadata: { group: 'a' } } });
+      return withSearch(m, b.config, search, embedder).atoms.search('near', {
+        mode: 'vector',
+        limit: 5,
+        filter: { metadata: { group: 'a' } },
+      });
     };
     let found = 0;
     for (const k of [0, 5, 40, 200, 449]) {
@@ -625,11 +639,10 @@ describe.each(names)('memory API on %s', (name) => {
     // Random vectors are near-ties past the first: most of the exact five, not all, is what bits promise.
     expect(found / 25).toBeGreaterThanOrEqual(0.6);
     // The tenant alone: its own HNSW graph (a tenant bucket's) sees that filter, so it walks the graph; without one, it scans.
-    const everything = await new AgentMemory(
-      m.context.with({ search: { ...m.context.search, exactThreshold: 10, scanThreshold: 100_000 } }),
-      b.config,
-      undefined,
-    ).atoms.search('anything', { mode: 'vector', limit: 5 });
+    const everything = await withSearch(m, b.config, { exactThreshold: 10, scanThreshold: 100_000 }).atoms.search('anything', {
+      mode: 'vector',
+      limit: 5,
+    });
     expect(everything.vectorMethod).toBe(b.expectedVectorMethod === 'hnsw' ? 'hnsw' : 'quantized');
   });
 
