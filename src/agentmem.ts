@@ -119,6 +119,8 @@ async function wireRouter(config: AgentmemConfig, providers: ProviderSet): Promi
 /** Applies pending migrations to the primary once, before the first operation. */
 class MigratingExecutor implements Executor {
   private ready: Promise<void> | undefined;
+  /** Migrated: every later call goes straight through (no await on a settled promise per call). */
+  private migrated = false;
 
   constructor(
     private readonly inner: Executor,
@@ -132,7 +134,10 @@ class MigratingExecutor implements Executor {
         .primary()
         .then((p) => new Migrator(p, schemaOptions(this.config)).up())
         // The router saw the schema before it was migrated: let it look again.
-        .then(() => (this.inner instanceof Router ? this.inner.checkDrift() : undefined));
+        .then(() => (this.inner instanceof Router ? this.inner.checkDrift() : undefined))
+        .then(() => {
+          if (this.ready === ready) this.migrated = true;
+        });
       // A failed migration is tried again on the next call, not remembered.
       ready.catch(() => {
         if (this.ready === ready) this.ready = undefined;
@@ -142,13 +147,13 @@ class MigratingExecutor implements Executor {
     return this.ready;
   }
 
-  async write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
-    await this.ensure();
-    return this.inner.write(operation, fn, options);
+  write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    if (this.migrated) return this.inner.write(operation, fn, options);
+    return this.ensure().then(() => this.inner.write(operation, fn, options));
   }
 
-  async read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
-    await this.ensure();
-    return this.inner.read(operation, fn, options);
+  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    if (this.migrated) return this.inner.read(operation, fn, options);
+    return this.ensure().then(() => this.inner.read(operation, fn, options));
   }
 }

@@ -16,13 +16,30 @@ export class DriftGate {
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
   private lastCheck = 0;
-  /** Writes wait for the first check, so none lands on a drifted provider at start-up. */
-  ready: Promise<void> = Promise.resolve();
+  private first: Promise<void> = Promise.resolve();
+  private firstDone = true;
 
   constructor(
     private readonly check: DriftCheck | undefined,
     private readonly emit: (event: RouterEvent) => void,
   ) {}
+
+  /** Writes wait for the first check (`startFirst`), so none lands on a drifted provider at start-up. */
+  startFirst(check: Promise<void>): void {
+    this.first = check;
+    this.firstDone = false;
+    check.then(
+      () => {
+        if (this.first === check) this.firstDone = true;
+      },
+      () => undefined,
+    );
+  }
+
+  /** What a write waits for: nothing once the first check has passed (no await, no tick, on every write). */
+  get ready(): Promise<void> | undefined {
+    return this.firstDone ? undefined : this.first;
+  }
 
   /** Why `name` takes no writes, or undefined when its schema is fine. */
   reason(name: string): string | undefined {

@@ -118,6 +118,8 @@ export class PgProvider implements Provider {
   private readonly carried = new WeakMap<pg.PoolClient, Map<string, string>>();
   /** Whether each pooled connection holds one server session (see holdsSession). */
   private readonly sessionful = new WeakMap<pg.PoolClient, boolean>();
+  /** Pooled connections that reported an error (their one lifelong listener records it). */
+  private readonly failed = new WeakMap<pg.Client, Error>();
   /** The health probes' own connection, outside the pool (see ping). */
   private probeClient: pg.Client | undefined;
   readonly pooled: boolean;
@@ -154,6 +156,8 @@ export class PgProvider implements Provider {
     // after the pool drops its idle listener and before a caller could attach one.
     this.pool.on('connect', (client) => {
       client.on('error', (error) => {
+        // A checked-out connection that failed is destroyed at its release (withClient), never handed to the next caller.
+        this.failed.set(client, error);
         logger().debug({ provider: this.name, failure: classifyFailure(error), err: error.message }, 'connection lost');
       });
     });
@@ -194,11 +198,6 @@ export class PgProvider implements Provider {
   private async withClient<T>(fn: (client: pg.PoolClient, connection: Queryable) => Promise<T>): Promise<T> {
     const client = await this.connect();
     let broken: Error | undefined;
-    // Marks the connection for destruction; the pool's per-client listener keeps the process alive.
-    const broke = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', broke);
     const connection: Queryable = {
       query: async <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
         try {
@@ -217,8 +216,7 @@ export class PgProvider implements Provider {
     try {
       return await fn(client, connection);
     } finally {
-      client.off('error', broke);
-      client.release(broken ?? false);
+      client.release(broken ?? this.failed.get(client) ?? false);
     }
   }
 

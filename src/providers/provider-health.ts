@@ -53,7 +53,8 @@ export class GraceBreaker implements IBreaker {
   ) {}
 
   success(): void {
-    this.state = { failures: 0, firstFailureAt: 0 };
+    // Every successful call comes here: nothing to reset (and nothing allocated) unless a failure was counted.
+    if (this.state.failures) this.state = { failures: 0, firstFailureAt: 0 };
   }
 
   /** The next failure opens the breaker whatever the count: the provider has been silent too long. */
@@ -91,6 +92,8 @@ export class ProviderHealth {
   private heardAt = performance.now();
   /** Calls sent and not yet answered: when each started. */
   private readonly waiting = new Map<number, number>();
+  /** How to abandon each waiting call: one breaker listener rejects them all, instead of one listener per call. */
+  private readonly abandoners = new Set<(error: Error) => void>();
   private callCount = 0;
   /** How long the provider may have been quiet before a call without that counting as silence. */
   private quietAllowanceMs = 0;
@@ -107,6 +110,11 @@ export class ProviderHealth {
         breaker: this.grace,
       },
     );
+    this.breaker.onBreak(() => {
+      const abandoned = [...this.abandoners];
+      this.abandoners.clear();
+      for (const abandon of abandoned) abandon(new AbandonedCallError(this.name));
+    });
   }
 
   get name(): string {
@@ -151,16 +159,16 @@ export class ProviderHealth {
    */
   async call<T>(fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
-    let stopWatching: { dispose(): void } | undefined;
-    const opened = new Promise<never>((_, reject) => {
-      // The call goes on in the background and may still take effect: `abandoned` says so.
-      stopWatching = this.breaker.onBreak(() => reject(new AbandonedCallError(this.name)));
-    });
-    opened.catch(() => undefined);
     const id = ++this.callCount;
     this.waiting.set(id, started);
+    let abandon: ((error: Error) => void) | undefined;
     try {
-      const result = await Promise.race([this.breaker.execute(() => fn()), opened]);
+      const result = await new Promise<T>((resolve, reject) => {
+        // The call goes on in the background and may still take effect: `abandoned` says so.
+        abandon = reject;
+        this.abandoners.add(reject);
+        this.breaker.execute(() => fn()).then(resolve, reject);
+      });
       this.heardAt = performance.now();
       this.sample(this.heardAt - started);
       return result;
@@ -174,7 +182,7 @@ export class ProviderHealth {
       throw error;
     } finally {
       this.waiting.delete(id);
-      stopWatching?.dispose();
+      if (abandon) this.abandoners.delete(abandon);
     }
   }
 

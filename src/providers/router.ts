@@ -133,7 +133,7 @@ export class Router extends EventEmitter implements Executor {
     this.running = true;
     this.pause = new Pause();
     // Writes wait for the first drift check, so none lands on a drifted provider at start-up.
-    this.drift.ready = this.checkDrift();
+    this.drift.startFirst(this.checkDrift());
     for (const h of this.healths) h.watchFrom(this.options.probeIntervalMs);
     const tick = Math.min(WATCH_TICK_MS, this.options.probeIntervalMs);
     this.loop = (async () => {
@@ -235,7 +235,8 @@ export class Router extends EventEmitter implements Executor {
   }
 
   async write<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
-    await this.drift.ready;
+    const ready = this.drift.ready;
+    if (ready) await ready;
     const candidates = this.writeCandidates().filter((h) => !this.drift.has(h.name));
     if (!candidates.length && this.drift.size) {
       throw new ProviderUnavailableError(
