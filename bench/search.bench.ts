@@ -15,13 +15,16 @@
  * Sizes: BENCH_SEARCH_SIZES (10000,100000), BENCH_DIM (1536), BENCH_QUERIES
  * (200), BENCH_RECALL_QUERIES (100), BENCH_SEARCH_MULTI (1; 0 leaves out the ten-tenant corpus),
  * BENCH_SEARCH_SOLO (1; 0 leaves out the one-tenant corpus and its cases: the ten tenants alone, `size` rows in all),
- * BENCH_EF_SEARCH (the library's search.efSearch unless set).
+ * BENCH_EF_SEARCH (the library's search.efSearch unless set), BENCH_EF_SWEEP (10,20,40,80,160: for the cases
+ * the HNSW graph serves, vector recall and latency with each of these as search.efSearch, against the same
+ * exact rankings; '' for none).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type AgentMemory, type AtomFilter, type AtomInput, createMemory, loadConfig } from '../src/index.js';
+import { type AgentMemory, type AgentmemConfig, type AtomFilter, type AtomInput, createMemory, loadConfig } from '../src/index.js';
+import { efSearchFor } from '../src/memory/atom-search.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { atomText, corpus, queries, TopicEmbedder } from './corpus.js';
 import { LIBRARY, summarize, timeEach } from './stats.js';
@@ -37,6 +40,8 @@ const MULTI = process.env.BENCH_SEARCH_MULTI !== '0';
 const SOLO = process.env.BENCH_SEARCH_SOLO !== '0';
 if (!SOLO && !MULTI) throw new Error('BENCH_SEARCH_SOLO=0 and BENCH_SEARCH_MULTI=0 leave nothing to search');
 const EF_SEARCH = process.env.BENCH_EF_SEARCH ? Number(process.env.BENCH_EF_SEARCH) : undefined;
+const EF_SWEEP = (process.env.BENCH_EF_SWEEP ?? '10,20,40,80,160').split(',').filter(Boolean).map(Number);
+const SWEEP_QUERIES = 50;
 const ROWS_PER_SIZE = (SOLO ? 1 : 0) + (MULTI ? 1 : 0);
 const SERVER = { shared_buffers: '2GB', effective_cache_size: '8GB', maintenance_work_mem: '1GB', work_mem: '16MB' };
 type SearchMode = 'text' | 'vector' | 'hybrid';
@@ -166,6 +171,49 @@ async function explain(raw: pg.Client, memory: AgentMemory, c: Case): Promise<Re
   return plans;
 }
 
+/** The rows of the tenant's HNSW graph, as the catalog counts them (what the library scales ef_search by). */
+async function graphSize(raw: pg.Client, tenant: string): Promise<number> {
+  const { rows } = await raw.query<{ rows: number | null }>(
+    `SELECT (SELECT greatest(reltuples, 0) FROM pg_class
+              WHERE relname = 'knowledge_atoms_embedding_hnsw_b' || lpad(agentmem.tenant_bucket($1)::text, 2, '0')) AS rows`,
+    [tenant],
+  );
+  return Number(rows[0]?.rows ?? 0);
+}
+
+/**
+ * Vector recall and latency with each BENCH_EF_SWEEP value as search.efSearch (the ef_search the
+ * graph's size makes of it alongside), against the exact rankings the case's recall used.
+ */
+async function efSweep(config: AgentmemConfig, c: Case, graphRows: number, truths: string[][]) {
+  const sweep: Record<string, unknown>[] = [];
+  for (const efSearch of EF_SWEEP) {
+    const memory = await createMemory({ config: { ...config, search: { ...config.search, efSearch } }, tenant: c.tenant, embedder });
+    try {
+      const search = (i: number) =>
+        memory.atoms.search(queryTexts[i % queryTexts.length] as string, { mode: 'vector', limit: 10, filter: c.filter });
+      for (let i = 0; i < 10; i++) await search(i);
+      let hits = 0;
+      for (const [i, truth] of truths.entries()) {
+        const got = new Set((await search(i)).results.map((r) => r.atom.atomId));
+        hits += truth.filter((id) => got.has(id)).length / Math.max(1, Math.min(10, truth.length));
+      }
+      const times = await timeEach(SWEEP_QUERIES, async (i) => {
+        await search(i);
+      });
+      sweep.push({
+        ef_search_setting: efSearch,
+        ef_search: efSearchFor(efSearch, graphRows),
+        vector_recall_at_10: Number((hits / Math.max(1, truths.length)).toFixed(4)),
+        vector_ms: summarize(times),
+      });
+    } finally {
+      await memory.close();
+    }
+  }
+  return sweep;
+}
+
 const sizes: Record<string, unknown>[] = [];
 for (const size of SIZES) {
   // The graph of a million 1,536-dimension halfvecs takes about 3.5 GB: built in memory, or it crawls.
@@ -222,9 +270,11 @@ for (const size of SIZES) {
       const hits: Record<string, number> = { text: 0, vector: 0, hybrid: 0 };
       const judged: Record<string, number> = { text: 0, vector: 0, hybrid: 0 };
       const exactMs: number[] = [];
+      const vectorTruths: string[][] = [];
       for (let i = 0; i < RECALL_QUERIES; i++) {
         const { truth, vectorMs } = await exactRankings(raw, c, queryTexts[i] as string);
         exactMs.push(vectorMs);
+        vectorTruths.push(truth.vector);
         for (const mode of MODES) {
           const got = (await search(mode, i)).results.map((r) => r.atom.atomId);
           const expected = new Set(truth[mode as keyof typeof truth]);
@@ -237,10 +287,14 @@ for (const size of SIZES) {
         (perMode[mode] as Record<string, unknown>).recall_at_10 = Number(((hits[mode] ?? 0) / Math.max(1, judged[mode] ?? 0)).toFixed(4));
         (perMode[mode] as Record<string, unknown>).recall_queries = judged[mode];
       }
+      const graphRows = await graphSize(raw, c.tenant);
+      const graphCase = method === 'hnsw';
       results[c.name] = {
         candidates,
         vector_method: method,
+        ...(graphCase ? { graph_rows: graphRows, ef_search_used: efSearchFor(config.search.efSearch, graphRows) } : {}),
         ...perMode,
+        ...(graphCase && EF_SWEEP.length ? { ef_sweep: await efSweep(config, c, graphRows, vectorTruths) } : {}),
         baseline_exact_vector_ms: summarize(exactMs),
         explain: await explain(raw, store, c),
       };

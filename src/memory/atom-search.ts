@@ -2,8 +2,17 @@ import { z } from 'zod';
 import { hint } from '../core/commands.js';
 import { tenantBucket } from '../core/tenant-bucket.js';
 import { EmbeddingMismatchError } from '../errors/index.js';
-import { type Queryable, settingsStatement } from '../providers/index.js';
-import { COLUMNS, filterSchema, filterSql, pgArray, type StoredAtom, toAtom, VECTOR_INDEXES_LIKE } from './atom-rows.js';
+import type { Queryable } from '../providers/index.js';
+import {
+  COLUMNS,
+  filterSchema,
+  filterSql,
+  pgArray,
+  type StoredAtom,
+  toAtom,
+  VECTOR_INDEX_PREFIX,
+  VECTOR_INDEXES_LIKE,
+} from './atom-rows.js';
 import type { StoreContext } from './context.js';
 import { cleanText, parseInput } from './validation.js';
 
@@ -56,6 +65,23 @@ const MAX_DECISIONS = 1000;
 const RERANK_MIN = 100;
 const RERANK_PER_ROW = 4;
 
+/**
+ * HNSW's recall at a given ef_search falls as its graph grows (the walk has
+ * more near-ties to pass): `search.efSearch` is the candidate list for a graph
+ * of up to EF_BASE_ROWS rows, and a larger graph gets it times the square root
+ * of how many times larger it is (a million rows: ×3.2), up to EF_MAX. The
+ * graph's size is the index's own row count in the catalog (pg_class.reltuples,
+ * kept by CREATE INDEX, VACUUM and ANALYZE), read in the statement that sets
+ * ef_search: no extra round trip, never stale by more than autovacuum's lag.
+ */
+const EF_BASE_ROWS = 100_000;
+const EF_MAX = 1000;
+
+/** The ef_search a graph of `graphRows` gets from the configured `efSearch` (the same rule the settings statement computes in SQL). */
+export function efSearchFor(efSearch: number, graphRows: number): number {
+  return Math.min(EF_MAX, Math.max(efSearch, Math.ceil(efSearch * Math.sqrt(Math.max(graphRows, 0) / EF_BASE_ROWS))));
+}
+
 /** Reciprocal rank fusion constant (the usual 60). */
 const RRF_K = 60;
 
@@ -71,6 +97,8 @@ interface VectorCapability {
   /** One graph per tenant bucket (migration 0008): the search names its bucket. */
   buckets: boolean;
   iterativeScan: boolean;
+  /** The HNSW index's name (without buckets; with them, each bucket's graph is named by its number). */
+  indexName: string | null;
 }
 
 /**
@@ -250,7 +278,8 @@ export class AtomSearch {
           ) r ORDER BY distance, atom_id LIMIT ${n}`;
       } else {
         const type = `${capability.indexType}(${dim})`;
-        const bucket = capability.buckets ? ` AND ${this.ctx.schema}.tenant_bucket(tenant_id) = ${tenantBucket(this.ctx.tenant)}` : '';
+        const bucketNo = tenantBucket(this.ctx.tenant);
+        const bucket = capability.buckets ? ` AND ${this.ctx.schema}.tenant_bucket(tenant_id) = ${bucketNo}` : '';
         const efSearch = Math.max(this.ctx.search.efSearch, limit);
         const walk = (rows: string) =>
           `SELECT id, atom_id, embedding FROM ${table} WHERE ${where}${bucket} ORDER BY (embedding::${type}) <=> ${q}::${type} LIMIT ${rows}`;
@@ -265,10 +294,8 @@ export class AtomSearch {
                  SELECT id, atom_id, ${distanceTo('embedding')} AS distance FROM (${walk(String(candidates))}) w OFFSET 0
                ) r ORDER BY distance, atom_id LIMIT ${n}`
             : `SELECT id, (embedding::${type}) <=> ${q}::${type} AS distance, 'index' AS plan FROM (${walk(n)}) w`;
-        const set: Record<string, string> = { 'hnsw.ef_search': String(efSearch) };
-        // Keep scanning the index until enough rows pass the filters, so a filtered query still returns k rows.
-        if (capability.iterativeScan) set['hnsw.iterative_scan'] = 'relaxed_order';
-        settings = settingsStatement(set);
+        const graph = capability.buckets ? `${VECTOR_INDEX_PREFIX}${String(bucketNo).padStart(2, '0')}` : capability.indexName;
+        settings = efSearchStatement(this.ctx.schema, graph ?? '', efSearch, capability.iterativeScan);
       }
     }
     const pick = (ranked: string, extra = '') =>
@@ -315,10 +342,11 @@ export class AtomSearch {
   private async capability(tx: Queryable, provider: string): Promise<VectorCapability> {
     const cached = this.capabilities.get(provider);
     if (cached) return cached;
-    const { rows } = await tx.query<{ version: string | null; indexdef: string | null }>(
-      `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS version,
-              (SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE '${VECTOR_INDEXES_LIKE}'
-                ORDER BY indexname LIMIT 1) AS indexdef`,
+    const { rows } = await tx.query<{ version: string | null; indexname: string | null; indexdef: string | null }>(
+      `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS version, i.indexname, i.indexdef
+         FROM (SELECT 1) one LEFT JOIN LATERAL (
+           SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE '${VECTOR_INDEXES_LIKE}'
+            ORDER BY indexname LIMIT 1) i ON true`,
       [this.ctx.schema],
     );
     const version = rows[0]?.version ?? null;
@@ -330,6 +358,7 @@ export class AtomSearch {
       indexType: indexdef.includes(`halfvec(${dim})`) ? 'halfvec' : indexdef.includes(`vector(${dim})`) ? 'vector' : null,
       buckets: indexdef.includes('tenant_bucket('),
       iterativeScan: major > 0 || minor >= 8,
+      indexName: rows[0]?.indexname ?? null,
     };
     this.capabilities.set(provider, capability);
     return capability;
@@ -368,6 +397,21 @@ export class AtomSearch {
 export interface Statement {
   sql: string;
   params: unknown[];
+}
+
+/**
+ * The walk's settings: ef_search from the graph's size (efSearchFor, in SQL:
+ * the index's catalog row count, read as the setting is made), and pgvector's
+ * iterative scan, which keeps walking until enough rows pass the filters, so a
+ * filtered query still returns k rows.
+ */
+function efSearchStatement(schema: string, index: string, efSearch: number, iterativeScan: boolean): Statement {
+  const rows = `(SELECT greatest(c.reltuples, 0) FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', $1::text, $2::text)))`;
+  const ef = `least(${EF_MAX}, greatest($3::int, ceil($3::int * sqrt(coalesce(${rows}, 0) / ${EF_BASE_ROWS}))::int))::text`;
+  return {
+    sql: `SELECT set_config('hnsw.ef_search', ${ef}, true)${iterativeScan ? ", set_config('hnsw.iterative_scan', 'relaxed_order', true)" : ''}`,
+    params: [schema, index, efSearch],
+  };
 }
 
 /** A search's validated query and options, and how many rows each half ranks (more than asked when two lists are fused). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantBucket } from '../../src/core/tenant-bucket.js';
 import { AgentMemory, type AgentmemConfig, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
+import { efSearchFor } from '../../src/memory/atom-search.js';
 import { type Executor, importAtoms, LocalHashEmbedder, Settings } from '../../src/ops.js';
 import { useBackends } from '../harness/backends.js';
 
@@ -532,6 +533,30 @@ describe.each(names)('memory API on %s', (name) => {
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     });
     expect(plan).toContain(`knowledge_atoms_embedding_hnsw_b${String(tenantBucket(m.tenant)).padStart(2, '0')}`);
+    // ef_search grows with the graph as the catalog counts it: this small graph walks with the configured
+    // efSearch; counted at a million rows (the catalog's figure changed for the length of one transaction),
+    // with √10 times that.
+    const graph = `${m.context.schema}.knowledge_atoms_embedding_hnsw_b${String(tenantBucket(m.tenant)).padStart(2, '0')}`;
+    const walk = (
+      await withSearch(m, b.config, { exactThreshold: 0, efSearch: 40 }).atoms.searchStatements('belt tension', { mode: 'vector' })
+    ).vector;
+    const efSearchAt = (reltuples?: number) =>
+      m.context.read('t', async (tx) => {
+        const { rows: before } = await tx.query<{ n: number }>('SELECT reltuples AS n FROM pg_class WHERE oid = $1::regclass', [graph]);
+        const set = (n: number) => tx.query('UPDATE pg_class SET reltuples = $2 WHERE oid = $1::regclass', [graph, n]);
+        if (reltuples !== undefined) await set(reltuples);
+        if (walk.settings) await tx.query(walk.settings.sql, walk.settings.params);
+        const { rows } = await tx.query<{ ef: string }>("SELECT current_setting('hnsw.ef_search') AS ef");
+        if (reltuples !== undefined) await set(Number(before[0]?.n));
+        return { ef: Number(rows[0]?.ef), rows: Number(before[0]?.n) };
+      });
+    const small = await efSearchAt();
+    expect(small.rows).toBeLessThan(1000);
+    expect(small.ef).toBe(40);
+    expect((await efSearchAt(1_000_000)).ef).toBe(127); // ⌈40 × √10⌉
+    expect(efSearchFor(40, 1_000_000)).toBe(127);
+    expect((await efSearchAt(100_000_000)).ef).toBe(1000); // at most pgvector's own limit
+    expect((await efSearchAt()).ef).toBe(40);
   });
 
   it('ranks what the HNSW graph finds by full-precision distance, as the exact search does', async () => {
