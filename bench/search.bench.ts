@@ -23,7 +23,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { tenantBucket } from '../src/core/tenant-bucket.js';
 import { type AgentMemory, type AgentmemConfig, type AtomFilter, type AtomInput, createMemory, loadConfig } from '../src/index.js';
+import { bucketGraph } from '../src/memory/atom-rows.js';
 import { efSearchFor } from '../src/memory/atom-search.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { atomText, corpus, queries, TopicEmbedder } from './corpus.js';
@@ -174,9 +176,8 @@ async function explain(raw: pg.Client, memory: AgentMemory, c: Case): Promise<Re
 /** The rows of the tenant's HNSW graph, as the catalog counts them (what the library scales ef_search by). */
 async function graphSize(raw: pg.Client, tenant: string): Promise<number> {
   const { rows } = await raw.query<{ rows: number | null }>(
-    `SELECT (SELECT greatest(reltuples, 0) FROM pg_class
-              WHERE relname = 'knowledge_atoms_embedding_hnsw_b' || lpad(agentmem.tenant_bucket($1)::text, 2, '0')) AS rows`,
-    [tenant],
+    `SELECT (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass('agentmem.' || $1)) AS rows`,
+    [bucketGraph(tenantBucket(tenant))],
   );
   return Number(rows[0]?.rows ?? 0);
 }

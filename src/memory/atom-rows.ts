@@ -95,8 +95,8 @@ export function filterSql(filter: z.output<typeof filterSchema>, params: unknown
 
 /** The vector indexes of knowledge_atoms (one per tenant bucket, migration 0008), as a LIKE pattern on their names. */
 export const VECTOR_INDEXES_LIKE = 'knowledge\\_atoms\\_embedding\\_hnsw\\_%';
-/** A tenant bucket's graph is this and its two-digit number (migration 0008). */
-export const VECTOR_INDEX_PREFIX = 'knowledge_atoms_embedding_hnsw_b';
+/** The HNSW graph of one tenant bucket: the index's name, with the bucket's two-digit number (migration 0008). */
+export const bucketGraph = (bucket: number) => `knowledge_atoms_embedding_hnsw_b${String(bucket).padStart(2, '0')}`;
 
 /** An embedding as a Postgres array literal (real[]). */
 export const pgArray = (values: number[]) => `{${values.join(',')}}`;

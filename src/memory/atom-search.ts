@@ -3,16 +3,7 @@ import { hint } from '../core/commands.js';
 import { tenantBucket } from '../core/tenant-bucket.js';
 import { EmbeddingMismatchError } from '../errors/index.js';
 import type { Queryable } from '../providers/index.js';
-import {
-  COLUMNS,
-  filterSchema,
-  filterSql,
-  pgArray,
-  type StoredAtom,
-  toAtom,
-  VECTOR_INDEX_PREFIX,
-  VECTOR_INDEXES_LIKE,
-} from './atom-rows.js';
+import { bucketGraph, COLUMNS, filterSchema, filterSql, pgArray, type StoredAtom, toAtom, VECTOR_INDEXES_LIKE } from './atom-rows.js';
 import type { StoreContext } from './context.js';
 import { cleanText, parseInput } from './validation.js';
 
@@ -294,7 +285,7 @@ export class AtomSearch {
                  SELECT id, atom_id, ${distanceTo('embedding')} AS distance FROM (${walk(String(candidates))}) w OFFSET 0
                ) r ORDER BY distance, atom_id LIMIT ${n}`
             : `SELECT id, (embedding::${type}) <=> ${q}::${type} AS distance, 'index' AS plan FROM (${walk(n)}) w`;
-        const graph = capability.buckets ? `${VECTOR_INDEX_PREFIX}${String(bucketNo).padStart(2, '0')}` : capability.indexName;
+        const graph = capability.buckets ? bucketGraph(bucketNo) : capability.indexName;
         settings = efSearchStatement(this.ctx.schema, graph ?? '', efSearch, capability.iterativeScan);
       }
     }

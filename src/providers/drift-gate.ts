@@ -16,8 +16,8 @@ export class DriftGate {
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
   private lastCheck = 0;
-  private first: Promise<void> = Promise.resolve();
-  private firstDone = true;
+  /** What a write waits for: the first check until it has passed, then nothing (no await, no tick, on every write). */
+  ready: Promise<void> | undefined;
 
   constructor(
     private readonly check: DriftCheck | undefined,
@@ -26,19 +26,13 @@ export class DriftGate {
 
   /** Writes wait for the first check (`startFirst`), so none lands on a drifted provider at start-up. */
   startFirst(check: Promise<void>): void {
-    this.first = check;
-    this.firstDone = false;
+    this.ready = check;
     check.then(
       () => {
-        if (this.first === check) this.firstDone = true;
+        if (this.ready === check) this.ready = undefined;
       },
       () => undefined,
     );
-  }
-
-  /** What a write waits for: nothing once the first check has passed (no await, no tick, on every write). */
-  get ready(): Promise<void> | undefined {
-    return this.firstDone ? undefined : this.first;
   }
 
   /** Why `name` takes no writes, or undefined when its schema is fine. */

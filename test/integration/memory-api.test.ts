@@ -532,11 +532,12 @@ describe.each(names)('memory API on %s', (name) => {
       const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${vector.sql}`, vector.params);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     });
-    expect(plan).toContain(`knowledge_atoms_embedding_hnsw_b${String(tenantBucket(m.tenant)).padStart(2, '0')}`);
+    const graphName = `knowledge_atoms_embedding_hnsw_b${String(tenantBucket(m.tenant)).padStart(2, '0')}`;
+    expect(plan).toContain(graphName);
     // ef_search grows with the graph as the catalog counts it: this small graph walks with the configured
     // efSearch; counted at a million rows (the catalog's figure changed for the length of one transaction),
     // with √10 times that.
-    const graph = `${m.context.schema}.knowledge_atoms_embedding_hnsw_b${String(tenantBucket(m.tenant)).padStart(2, '0')}`;
+    const graph = `${m.context.schema}.${graphName}`;
     const walk = (
       await withSearch(m, b.config, { exactThreshold: 0, efSearch: 40 }).atoms.searchStatements('belt tension', { mode: 'vector' })
     ).vector;
