@@ -23,10 +23,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { DEFAULT_TIMEOUTS } from '../src/config/index.js';
 import { tenantBucket } from '../src/core/tenant-bucket.js';
 import { type AgentMemory, type AgentmemConfig, type AtomFilter, type AtomInput, createMemory, loadConfig } from '../src/index.js';
 import { bucketGraph } from '../src/memory/atom-rows.js';
 import { efSearchFor } from '../src/memory/atom-search.js';
+import { operationServerSettings } from '../src/providers/transaction.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { atomText, corpus, queries, TopicEmbedder } from './corpus.js';
 import { LIBRARY, summarize, timeEach } from './stats.js';
@@ -154,7 +156,12 @@ async function exactRankings(raw: pg.Client, c: Case, query: string) {
   }
 }
 
-async function explain(raw: pg.Client, memory: AgentMemory, c: Case): Promise<Record<string, string[]>> {
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of each half as the library runs it: in a transaction with the settings
+ * every operation sets (JIT off among them: with it on, compiling the vector half's plan took 430 ms
+ * at a million rows, which the library never pays) and the half's own.
+ */
+async function explain(raw: pg.Client, memory: AgentMemory, c: Case, operation: Record<string, string>): Promise<Record<string, string[]>> {
   const statements = await memory.atoms.searchStatements(queryTexts[0] as string, { mode: 'hybrid', limit: 10, filter: c.filter });
   const plans: Record<string, string[]> = {};
   for (const [leg, statement] of Object.entries(statements) as [
@@ -163,6 +170,7 @@ async function explain(raw: pg.Client, memory: AgentMemory, c: Case): Promise<Re
   ][]) {
     await raw.query('BEGIN');
     try {
+      for (const [name, value] of Object.entries(operation)) await raw.query('SELECT set_config($1, $2, true)', [name, value]);
       if (statement.settings) await raw.query(statement.settings.sql, statement.settings.params);
       const { rows } = await raw.query(`EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`, statement.params);
       plans[leg] = rows.map((r) => shorten(r['QUERY PLAN'] as string)).filter((line) => !line.includes('never executed'));
@@ -297,7 +305,7 @@ for (const size of SIZES) {
         ...perMode,
         ...(graphCase && EF_SWEEP.length ? { ef_sweep: await efSweep(config, c, graphRows, vectorTruths) } : {}),
         baseline_exact_vector_ms: summarize(exactMs),
-        explain: await explain(raw, store, c),
+        explain: await explain(raw, store, c, operationServerSettings(config.providers[0]?.timeouts ?? DEFAULT_TIMEOUTS)),
       };
       process.stderr.write(`search bench: ${size} atoms, ${c.name} done\n`);
     }

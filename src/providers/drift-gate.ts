@@ -58,7 +58,12 @@ export class DriftGate {
     if (!this.pending && Date.now() - this.lastCheck > everyMs) void this.run(healths);
   }
 
-  /** Check every available provider (in parallel). */
+  /**
+   * Check every available provider, and every drifted one even while it takes
+   * no calls (in parallel): a verdict from before a migration must not
+   * outlive it because the provider's breaker was open when the router looked
+   * again.
+   */
   run(healths: ProviderHealth[]): Promise<void> {
     const next = this.queue.then(() => this.checkNow(healths));
     this.queue = next.catch(() => undefined);
@@ -74,7 +79,7 @@ export class DriftGate {
     if (!check) return;
     await Promise.all(
       healths
-        .filter((h) => h.available)
+        .filter((h) => h.available || this.drifted.has(h.name))
         .map(async (health) => {
           try {
             const result = await check(health.provider);

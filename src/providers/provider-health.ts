@@ -201,6 +201,19 @@ export class ProviderHealth {
     return now - Math.max(this.heardAt, oldest - this.quietAllowanceMs);
   }
 
+  /**
+   * This process did not run for `ms` (a long synchronous task, a GC pause):
+   * no answer could be read meanwhile, so that time is not the provider's
+   * silence. Answers that arrived during the stall are read only one round
+   * trip at a time afterwards (a call of several statements, a connection's
+   * handshake), too late for the first check after it.
+   */
+  excuseStall(ms: number): void {
+    const now = performance.now();
+    const silence = this.silenceMs(now);
+    if (silence > 0) this.heardAt = Math.min(now, now - silence + ms);
+  }
+
   /** Start watching: from now on, `heardAt` is kept fresh by probes at least every `probeIntervalMs`. */
   watchFrom(probeIntervalMs: number): void {
     this.heardAt = performance.now();

@@ -30,6 +30,8 @@ import type { Provider, Queryable } from './types.js';
 
 /** How often the silence check runs (at most): the bound on how late it notices. */
 const WATCH_TICK_MS = 50;
+/** A watch tick this much later than asked means this process was not running (a long synchronous task, a GC pause). */
+const STALL_MS = 100;
 
 /** Where the caller's last write went: reads must not return anything older. */
 export interface WriteToken {
@@ -138,7 +140,11 @@ export class Router extends EventEmitter implements Executor {
     const tick = Math.min(WATCH_TICK_MS, this.options.probeIntervalMs);
     this.loop = (async () => {
       let lastRound = Number.NEGATIVE_INFINITY;
+      let wakeAt = performance.now();
       while (this.running) {
+        // Woken late: this process was stalled (not the providers) for as long.
+        const late = performance.now() - wakeAt;
+        if (late > STALL_MS) for (const h of this.healths) h.excuseStall(late);
         await Promise.all(this.healths.map((h) => h.openIfSilent(this.options.silenceMs)));
         for (const h of this.healths) this.probeIfDue(h);
         if (performance.now() - lastRound >= this.options.probeIntervalMs) {
@@ -150,6 +156,7 @@ export class Router extends EventEmitter implements Executor {
             this.unfencing = undefined;
           });
         }
+        wakeAt = performance.now() + tick;
         await this.pause.for(tick);
       }
     })();

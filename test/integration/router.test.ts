@@ -206,6 +206,27 @@ describe('router over three real servers', () => {
     expect([...load.acked.keys()].every((id) => held.get('p1')?.has(id))).toBe(true);
   });
 
+  it('this process stalling (a long synchronous task) is not the provider going silent: no breaker opens, the waiting call finishes', async () => {
+    const s = await store();
+    const router = s.memory.router!;
+    // A call of several round trips, in flight when this process stops running for 2 s (silenceMs is 1.2 s):
+    // the server answered the first statement meanwhile; the next one, sent after the stall, takes a while.
+    const call = router.read('test.stall', async (tx) => {
+      await tx.query('SELECT pg_sleep(0.1)');
+      await tx.query('SELECT pg_sleep(0.1)');
+      return Number((await tx.query<{ n: number }>('SELECT 2 AS n')).rows[0]?.n);
+    });
+    await sleep(20);
+    const until = performance.now() + 2000;
+    while (performance.now() < until) {
+      // Busy: no timer, no I/O, no watchdog runs.
+    }
+    expect(await noHang(call, 10_000)).toBe(2);
+    await sleep(300);
+    expect(s.events.filter((e) => e.type === 'failover' || (e.type === 'breaker' && e.state === 'open'))).toEqual([]);
+    expect(router.health('p1').state).toBe('closed');
+  });
+
   it('a slow provider is not a hung one: +400 ms each way for 10 s under writes opens no breaker and moves nothing', async () => {
     const proxy = await FaultProxy.start(cluster.server('p1').port);
     cleanups.push(() => proxy.stop());

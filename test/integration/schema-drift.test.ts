@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemory, loadConfig, ProviderUnavailableError, QueryError } from '../../src/index.js';
-import { diffSchema, fixSchema, PgProvider } from '../../src/ops.js';
+import { diffSchema, fixSchema, Migrator, PgProvider } from '../../src/ops.js';
 import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
@@ -115,6 +115,35 @@ describe('schema drift', () => {
       await onP2.close();
     }
     await fixSchema(provider('p3'), options);
+  });
+
+  it('a provider out of the router while its schema is migrated is looked at again: the drift found before is not kept', async () => {
+    cluster.server('p1').psql('CREATE DATABASE drift_fresh');
+    const url = cluster.server('p1').url({ database: 'drift_fresh' });
+    const config = await loadConfig({
+      cwd: mkdtempSync(join(tmpdir(), 'agentmem-fresh-')),
+      env: {},
+      overrides: { providers: [{ name: 'p1', url }] },
+    });
+    const memory = await createMemory({ config, tenant: 'drift', migrate: false });
+    try {
+      const router = memory.router!;
+      await router.checkDrift();
+      expect(router.state()[0]?.drift).toMatch(/pending/);
+      // Its breaker open (here: taken out by hand) while the migration runs and the router looks again, as
+      // `createMemory({ migrate: true })` does after migrating.
+      const release = router.health('p1').isolate();
+      const direct = new PgProvider(providerConfig(cluster.server('p1'), { name: 'p1', url }));
+      providers.push(direct);
+      await new Migrator(direct, options).up();
+      await router.checkDrift();
+      release();
+      expect(router.state()[0]?.drift).toBeUndefined();
+      await memory.settings.set('test', 'after-migration', 'writes');
+      expect(await memory.settings.get('test', 'after-migration')).toBe('writes');
+    } finally {
+      await memory.close();
+    }
   });
 
   it('detects and fixes a missing index, a changed default, a missing RLS policy and an unexpected constraint', async () => {
