@@ -55,10 +55,11 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
     return openMemory({ config, executor: options.executor, ...(options.tenant ? { tenant: options.tenant } : {}), ...embedder });
 
   const providers = ProviderSet.fromConfig(config);
+  const migration = (options.migrate ?? config.providers.length === 0) ? new PrimaryMigration(providers, config) : undefined;
   // Configured providers go through the router (health, breakers, failover); the embedded default needs none.
-  const wired = config.providers.length ? await wireRouter(config, providers) : undefined;
+  const wired = config.providers.length ? await wireRouter(config, providers, migration) : undefined;
   let executor: Executor = wired?.router ?? new PrimaryExecutor(providers);
-  if (options.migrate ?? config.providers.length === 0) executor = new MigratingExecutor(executor, providers, config);
+  if (migration) executor = new MigratingExecutor(executor, migration);
   return openMemory({
     config,
     executor,
@@ -80,18 +81,27 @@ export async function createMemory(options: MemoryOptions = {}): Promise<AgentMe
  */
 export function memoryOver(config: AgentmemConfig, providers: ProviderSet, options: { actor?: string } = {}): AgentMemory {
   let executor: Executor = new PrimaryExecutor(providers);
-  if (config.providers.length === 0) executor = new MigratingExecutor(executor, providers, config);
+  if (config.providers.length === 0) executor = new MigratingExecutor(executor, new PrimaryMigration(providers, config));
   return openMemory({ config, executor, ...(options.actor ? { actor: options.actor } : {}) });
 }
 
-/** The router over the configured providers, with replication (when there is more than one) wired into its hooks. */
-async function wireRouter(config: AgentmemConfig, providers: ProviderSet): Promise<{ router: Router; replication?: ReplicationLoop }> {
+/**
+ * The router over the configured providers, with replication (when there is more than one) wired into its hooks.
+ * With a migration asked for, it runs as the router starts, and the router's first look at the schema waits for it
+ * (the look before it would only report the migrations it is applying).
+ */
+async function wireRouter(
+  config: AgentmemConfig,
+  providers: ProviderSet,
+  migration?: PrimaryMigration,
+): Promise<{ router: Router; replication?: ReplicationLoop }> {
   const hooks: RouterHooks = {
     driftCheck: async (provider) => {
       const report = await diffSchema(provider, schemaOptions(config));
       const blocking = report.items.filter((i) => i.severity === 'blocking');
       return { blocking: blocking.length > 0, summary: blocking.map((i) => `${i.kind} ${i.object} ${i.change}`).join(', ') };
     },
+    ...(migration ? { beforeFirstDriftCheck: () => migration.run() } : {}),
   };
   let replication: ReplicationLoop | undefined;
   // The loop asks the router which providers are up; the router asks the loop to catch a provider up.
@@ -116,6 +126,30 @@ async function wireRouter(config: AgentmemConfig, providers: ProviderSet): Promi
   return { router, ...(replication ? { replication } : {}) };
 }
 
+/** Pending migrations applied to the primary, once: runs share one attempt, and a failed attempt is made again by the next run. */
+class PrimaryMigration {
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly set: ProviderSet,
+    private readonly config: AgentmemConfig,
+  ) {}
+
+  run(): Promise<void> {
+    if (!this.running) {
+      const running = this.set
+        .primary()
+        .then((p) => new Migrator(p, schemaOptions(this.config)).up())
+        .then(() => undefined);
+      running.catch(() => {
+        if (this.running === running) this.running = undefined;
+      });
+      this.running = running;
+    }
+    return this.running;
+  }
+}
+
 /** Applies pending migrations to the primary once, before the first operation. */
 class MigratingExecutor implements Executor {
   private ready: Promise<void> | undefined;
@@ -124,16 +158,14 @@ class MigratingExecutor implements Executor {
 
   constructor(
     private readonly inner: Executor,
-    private readonly set: ProviderSet,
-    private readonly config: AgentmemConfig,
+    private readonly migration: PrimaryMigration,
   ) {}
 
   private ensure(): Promise<void> {
     if (!this.ready) {
-      const ready = this.set
-        .primary()
-        .then((p) => new Migrator(p, schemaOptions(this.config)).up())
-        // The router saw the schema before it was migrated: let it look again.
+      const ready = this.migration
+        .run()
+        // The router may have looked at the schema before it was migrated: let it look again.
         .then(() => (this.inner instanceof Router ? this.inner.checkDrift() : undefined))
         .then(() => {
           if (this.ready === ready) this.migrated = true;

@@ -27,12 +27,18 @@ export class DriftGate {
   /** Writes wait for the first check (`startFirst`), so none lands on a drifted provider at start-up. */
   startFirst(check: Promise<void>): void {
     this.ready = check;
-    check.then(
-      () => {
-        if (this.ready === check) this.ready = undefined;
-      },
-      () => undefined,
-    );
+    // A check is on its way (it may wait for a migration first): no periodic one starts meanwhile.
+    this.pending++;
+    check
+      .then(
+        () => {
+          if (this.ready === check) this.ready = undefined;
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.pending--;
+      });
   }
 
   /** Why `name` takes no writes, or undefined when its schema is fine. */

@@ -53,6 +53,11 @@ export interface RouterHooks {
    * Checked at start-up, every `driftCheckMs`, and before a fenced provider takes writes again.
    */
   driftCheck?: (provider: Provider) => Promise<{ blocking: boolean; summary: string }>;
+  /**
+   * Work to finish before the first drift check (a migration the caller asked for): writes wait for both.
+   * Its failure is not the router's: the first check then reports the schema as it is.
+   */
+  beforeFirstDriftCheck?: () => Promise<void>;
   /** Sync acknowledgement: resolve once `target` holds everything `source` held at HLC time `at`; reject when it cannot. */
   confirmDurable?: (source: Provider, target: Provider, at: bigint) => Promise<void>;
 }
@@ -135,7 +140,9 @@ export class Router extends EventEmitter implements Executor {
     this.running = true;
     this.pause = new Pause();
     // Writes wait for the first drift check, so none lands on a drifted provider at start-up.
-    this.drift.startFirst(this.checkDrift());
+    const before = this.hooks.beforeFirstDriftCheck;
+    const check = () => this.checkDrift();
+    this.drift.startFirst(before ? before().then(check, check) : check());
     for (const h of this.healths) h.watchFrom(this.options.probeIntervalMs);
     const tick = Math.min(WATCH_TICK_MS, this.options.probeIntervalMs);
     this.loop = (async () => {

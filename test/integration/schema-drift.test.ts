@@ -146,6 +146,31 @@ describe('schema drift', () => {
     }
   });
 
+  it('createMemory({ migrate: true }) on an empty database: the router looks at the schema once it is migrated, reporting no drift', async () => {
+    cluster.server('p1').psql('CREATE DATABASE drift_empty');
+    const config = await loadConfig({
+      cwd: mkdtempSync(join(tmpdir(), 'agentmem-empty-')),
+      env: {},
+      overrides: { providers: [{ name: 'p1', url: cluster.server('p1').url({ database: 'drift_empty' }) }] },
+    });
+    const memory = await createMemory({ config, tenant: 'drift', migrate: true });
+    const events: { type: string }[] = [];
+    memory.router?.on('event', (event: { type: string }) => events.push(event));
+    try {
+      // Straight through the router (not the memory API, which waits for the migration itself): the write
+      // gate opens once the migration and the look after it are done, on the migrated schema.
+      const counted = await memory.router?.write('test.first-write', (tx) => tx.query('SELECT count(*) AS n FROM agentmem.settings'));
+      expect(Number(counted?.rows[0]?.n)).toBe(0);
+      await memory.settings.set('test', 'first', 1);
+      expect(await memory.settings.get('test', 'first')).toBe(1);
+      // The look before the migration would have reported its pending migrations as drift, then cleared it.
+      expect(events.filter((e) => e.type === 'drift' || e.type === 'drift-cleared')).toEqual([]);
+      expect(memory.router?.state()[0]?.drift).toBeUndefined();
+    } finally {
+      await memory.close();
+    }
+  });
+
   it('detects and fixes a missing index, a changed default, a missing RLS policy and an unexpected constraint', async () => {
     const p1 = cluster.server('p1');
     p1.psql(`DROP INDEX agentmem.memories_type_idx;
