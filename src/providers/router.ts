@@ -141,7 +141,8 @@ export class Router extends EventEmitter implements Executor {
     this.pause = new Pause();
     // Writes wait for the first drift check, so none lands on a drifted provider at start-up.
     const before = this.hooks.beforeFirstDriftCheck;
-    const check = () => this.checkDrift();
+    // Not once stopped (closed while the migration ran): the providers are closing too.
+    const check = () => (this.running ? this.checkDrift() : Promise.resolve());
     this.drift.startFirst(before ? before().then(check, check) : check());
     for (const h of this.healths) h.watchFrom(this.options.probeIntervalMs);
     const tick = Math.min(WATCH_TICK_MS, this.options.probeIntervalMs);

@@ -171,6 +171,30 @@ describe('schema drift', () => {
     }
   });
 
+  it('closed while its migration runs: nothing is thrown, and the next createMemory({ migrate: true }) finishes the schema', async () => {
+    cluster.server('p1').psql('CREATE DATABASE drift_closed');
+    const config = await loadConfig({
+      cwd: mkdtempSync(join(tmpdir(), 'agentmem-closed-')),
+      env: {},
+      overrides: { providers: [{ name: 'p1', url: cluster.server('p1').url({ database: 'drift_closed' }) }] },
+    });
+    // Closed at once: the migration (started with the router) is cut short between two migrations.
+    await (await createMemory({ config, tenant: 'drift', migrate: true })).close();
+    const memory = await createMemory({ config, tenant: 'drift', migrate: true });
+    try {
+      await memory.settings.set('test', 'after-close', true);
+      expect(await memory.settings.get('test', 'after-close')).toBe(true);
+      expect(memory.router?.state()[0]?.drift).toBeUndefined();
+      const direct = new PgProvider(
+        providerConfig(cluster.server('p1'), { name: 'p1', url: cluster.server('p1').url({ database: 'drift_closed' }) }),
+      );
+      providers.push(direct);
+      expect((await diffSchema(direct, options)).items).toEqual([]);
+    } finally {
+      await memory.close();
+    }
+  });
+
   it('detects and fixes a missing index, a changed default, a missing RLS policy and an unexpected constraint', async () => {
     const p1 = cluster.server('p1');
     p1.psql(`DROP INDEX agentmem.memories_type_idx;
