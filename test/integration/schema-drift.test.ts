@@ -34,6 +34,18 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+/** A new, empty database on p1, and a config naming it as the only provider. */
+async function emptyDatabase(name: string) {
+  cluster.server('p1').psql(`CREATE DATABASE ${name}`);
+  const url = cluster.server('p1').url({ database: name });
+  const config = await loadConfig({
+    cwd: mkdtempSync(join(tmpdir(), `agentmem-${name}-`)),
+    env: {},
+    overrides: { providers: [{ name: 'p1', url }] },
+  });
+  return { url, config };
+}
+
 /** The CHECK the outage started with: the old five memory types, without session_metadata and the message types. */
 const OLD_CHECK = `ALTER TABLE agentmem.memories DROP CONSTRAINT memories_memory_type_check,
   ADD CONSTRAINT memories_memory_type_check CHECK (memory_type IN ('context', 'decision', 'action', 'issue', 'log'))`;
@@ -118,13 +130,7 @@ describe('schema drift', () => {
   });
 
   it('a provider out of the router while its schema is migrated is looked at again: the drift found before is not kept', async () => {
-    cluster.server('p1').psql('CREATE DATABASE drift_fresh');
-    const url = cluster.server('p1').url({ database: 'drift_fresh' });
-    const config = await loadConfig({
-      cwd: mkdtempSync(join(tmpdir(), 'agentmem-fresh-')),
-      env: {},
-      overrides: { providers: [{ name: 'p1', url }] },
-    });
+    const { url, config } = await emptyDatabase('drift_fresh');
     const memory = await createMemory({ config, tenant: 'drift', migrate: false });
     try {
       const router = memory.router!;
@@ -147,12 +153,7 @@ describe('schema drift', () => {
   });
 
   it('createMemory({ migrate: true }) on an empty database: the router looks at the schema once it is migrated, reporting no drift', async () => {
-    cluster.server('p1').psql('CREATE DATABASE drift_empty');
-    const config = await loadConfig({
-      cwd: mkdtempSync(join(tmpdir(), 'agentmem-empty-')),
-      env: {},
-      overrides: { providers: [{ name: 'p1', url: cluster.server('p1').url({ database: 'drift_empty' }) }] },
-    });
+    const { config } = await emptyDatabase('drift_empty');
     const memory = await createMemory({ config, tenant: 'drift', migrate: true });
     const events: { type: string }[] = [];
     memory.router?.on('event', (event: { type: string }) => events.push(event));
@@ -172,12 +173,7 @@ describe('schema drift', () => {
   });
 
   it('closed while its migration runs: nothing is thrown, and the next createMemory({ migrate: true }) finishes the schema', async () => {
-    cluster.server('p1').psql('CREATE DATABASE drift_closed');
-    const config = await loadConfig({
-      cwd: mkdtempSync(join(tmpdir(), 'agentmem-closed-')),
-      env: {},
-      overrides: { providers: [{ name: 'p1', url: cluster.server('p1').url({ database: 'drift_closed' }) }] },
-    });
+    const { url, config } = await emptyDatabase('drift_closed');
     // Closed at once: the migration (started with the router) is cut short between two migrations.
     await (await createMemory({ config, tenant: 'drift', migrate: true })).close();
     const memory = await createMemory({ config, tenant: 'drift', migrate: true });
