@@ -181,9 +181,7 @@ describe('schema drift', () => {
       await memory.settings.set('test', 'after-close', true);
       expect(await memory.settings.get('test', 'after-close')).toBe(true);
       expect(memory.router?.state()[0]?.drift).toBeUndefined();
-      const direct = new PgProvider(
-        providerConfig(cluster.server('p1'), { name: 'p1', url: cluster.server('p1').url({ database: 'drift_closed' }) }),
-      );
+      const direct = new PgProvider(providerConfig(cluster.server('p1'), { name: 'p1', url }));
       providers.push(direct);
       expect((await diffSchema(direct, options)).items).toEqual([]);
     } finally {
