@@ -163,10 +163,11 @@ class MigratingExecutor implements Executor {
 
   private ensure(): Promise<void> {
     if (!this.ready) {
-      const ready = this.migration
-        .run()
-        // The router may have looked at the schema before it was migrated: let it look again.
-        .then(() => (this.inner instanceof Router ? this.inner.checkDrift() : undefined))
+      const migration = this.migration.run();
+      const ready = migration
+        // The router may have looked at the schema before it was migrated: a look after it (the
+        // router's first, when that one waited for this migration).
+        .then(() => (this.inner instanceof Router ? this.inner.checkDriftAfter(migration) : undefined))
         .then(() => {
           if (this.ready === ready) this.migrated = true;
         });

@@ -31,6 +31,13 @@ export const routedCallsTotal = new Counter({
   registers: [registry],
 });
 
+export const driftChecksTotal = new Counter({
+  name: 'agentmem_schema_drift_checks_total',
+  help: "The router's schema drift checks per provider (a read of its live catalog against the expected one), by result: ok, drift (blocking) or error.",
+  labelNames: ['provider', 'result'] as const,
+  registers: [registry],
+});
+
 export const BREAKER_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2, isolated: 3 } as const;
 
 // Health, as the last check saw it (the monitor and `serve --metrics` run checks).

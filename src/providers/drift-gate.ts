@@ -1,4 +1,5 @@
 import { logger } from '../observability/logger.js';
+import { driftChecksTotal } from '../observability/metrics.js';
 import type { ProviderHealth } from './provider-health.js';
 import type { RouterEvent } from './router-events.js';
 import type { Provider } from './types.js';
@@ -89,6 +90,7 @@ export class DriftGate {
         .map(async (health) => {
           try {
             const result = await check(health.provider);
+            driftChecksTotal.inc({ provider: health.name, result: result.blocking ? 'drift' : 'ok' });
             const was = this.drifted.get(health.name);
             if (result.blocking) {
               this.drifted.set(health.name, result.summary);
@@ -98,6 +100,7 @@ export class DriftGate {
               this.emit({ type: 'drift-cleared', provider: health.name });
             }
           } catch (error) {
+            driftChecksTotal.inc({ provider: health.name, result: 'error' });
             logger().warn({ provider: health.name, err: (error as Error).message }, 'schema drift check failed');
           }
         }),

@@ -13,6 +13,7 @@ import { logger } from '../observability/logger.js';
 import {
   BREAKER_STATE_VALUE,
   breakerState,
+  driftChecksTotal,
   failoversTotal,
   providerUp,
   recordPoolStats,
@@ -90,6 +91,8 @@ export class Router extends EventEmitter implements Executor {
   private pause = new Pause();
   private loop: Promise<void> | undefined;
   private readonly drift: DriftGate;
+  /** The first drift check since start(), and what it waited for (`hooks.beforeFirstDriftCheck`'s promise). */
+  private firstLook: { waitedFor: Promise<void> | undefined; look: Promise<void> } | undefined;
   private unfencing: Promise<void> | undefined;
   /** The probe out to each provider, if any. */
   private readonly probes = new Map<ProviderHealth, Promise<void>>();
@@ -112,6 +115,7 @@ export class Router extends EventEmitter implements Executor {
         if (to === health) continue;
         for (const kind of ['failover', 'failback'] as const) failoversTotal.inc({ kind, from: health.name, to: to.name }, 0);
       }
+      if (hooks.driftCheck) for (const result of ['ok', 'drift', 'error']) driftChecksTotal.inc({ provider: health.name, result }, 0);
     }
   }
 
@@ -143,7 +147,10 @@ export class Router extends EventEmitter implements Executor {
     const before = this.hooks.beforeFirstDriftCheck;
     // Not once stopped (closed while the migration ran): the providers are closing too.
     const check = () => (this.running ? this.checkDrift() : Promise.resolve());
-    this.drift.startFirst(before ? before().then(check, check) : check());
+    const waitedFor = before?.();
+    const firstLook = waitedFor ? waitedFor.then(check, check) : check();
+    this.firstLook = { waitedFor, look: firstLook };
+    this.drift.startFirst(firstLook);
     for (const h of this.healths) h.watchFrom(this.options.probeIntervalMs);
     const tick = Math.min(WATCH_TICK_MS, this.options.probeIntervalMs);
     this.loop = (async () => {
@@ -236,6 +243,17 @@ export class Router extends EventEmitter implements Executor {
    */
   checkDrift(): Promise<void> {
     return this.drift.run(this.healths);
+  }
+
+  /**
+   * A check that starts after `migration` settled: the first one, when it was
+   * the very migration that check waited for (`beforeFirstDriftCheck`), else a
+   * new one. With `createMemory({ migrate: true })` the memory API asks once its
+   * migration is done; a second read of every provider's catalog would only
+   * delay its first call.
+   */
+  checkDriftAfter(migration: Promise<void>): Promise<void> {
+    return this.firstLook && this.firstLook.waitedFor === migration ? this.firstLook.look : this.checkDrift();
   }
 
   private fence(name: string, reason: string): void {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemory, loadConfig, ProviderUnavailableError, QueryError } from '../../src/index.js';
+import { createMemory, loadConfig, metricsRegistry, ProviderUnavailableError, QueryError } from '../../src/index.js';
 import { diffSchema, fixSchema, Migrator, PgProvider } from '../../src/ops.js';
 import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
@@ -44,6 +44,12 @@ async function emptyDatabase(name: string) {
     overrides: { providers: [{ name: 'p1', url }] },
   });
   return { url, config };
+}
+
+/** How many schema drift checks the router has run on provider `name` (every result), from its metrics. */
+async function driftChecks(name: string): Promise<number> {
+  const values = (await metricsRegistry.getSingleMetric('agentmem_schema_drift_checks_total')?.get())?.values ?? [];
+  return values.filter((v) => v.labels.provider === name).reduce((n, v) => n + v.value, 0);
 }
 
 /** The CHECK the outage started with: the old five memory types, without session_metadata and the message types. */
@@ -154,6 +160,7 @@ describe('schema drift', () => {
 
   it('createMemory({ migrate: true }) on an empty database: the router looks at the schema once it is migrated, reporting no drift', async () => {
     const { config } = await emptyDatabase('drift_empty');
+    const checksBefore = await driftChecks('p1');
     const memory = await createMemory({ config, tenant: 'drift', migrate: true });
     const events: { type: string }[] = [];
     memory.router?.on('event', (event: { type: string }) => events.push(event));
@@ -167,6 +174,9 @@ describe('schema drift', () => {
       // The look before the migration would have reported its pending migrations as drift, then cleared it.
       expect(events.filter((e) => e.type === 'drift' || e.type === 'drift-cleared')).toEqual([]);
       expect(memory.router?.state()[0]?.drift).toBeUndefined();
+      // One look at the catalog, shared by the router's first look and the memory API's look after the
+      // migration (each read every provider's catalog before, one after the other, ahead of the first call).
+      expect(await driftChecks('p1')).toBe(checksBefore + 1);
     } finally {
       await memory.close();
     }
