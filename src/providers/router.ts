@@ -249,8 +249,8 @@ export class Router extends EventEmitter implements Executor {
    * A check that starts after `migration` settled: the first one, when it was
    * the very migration that check waited for (`beforeFirstDriftCheck`), else a
    * new one. With `createMemory({ migrate: true })` the memory API asks once its
-   * migration is done; a second read of every provider's catalog would only
-   * delay its first call.
+   * migration is done; the router's first look already began after it, and a
+   * second would read every provider's catalog again for nothing.
    */
   checkDriftAfter(migration: Promise<void>): Promise<void> {
     return this.firstLook && this.firstLook.waitedFor === migration ? this.firstLook.look : this.checkDrift();
