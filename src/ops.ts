@@ -46,6 +46,7 @@ export {
   restoreDrill,
   versionFloor,
 } from './ops/backup.js';
+export { BackupScheduler } from './ops/backup-schedule.js';
 export { type RotationResult, rotateCredentials } from './ops/credentials.js';
 export { type EraseRequest, type ErasureReport, eraseSubject } from './ops/erase.js';
 export { checkHealth, HEALTH_EXIT, type HealthReport, type HealthState, type ProviderHealthReport } from './ops/health.js';

@@ -30,6 +30,9 @@ export class BackupScheduler {
   private jobs: Cron[] = [];
   private freshness: { at: number; value: BackupFreshness } | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  /** The kinds of work queued or running: one of each at most. */
+  private readonly queued = new Set<'backup' | 'drill'>();
+  private stopped = false;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -41,30 +44,47 @@ export class BackupScheduler {
   }
 
   start(): this {
-    const serial = (fn: () => Promise<unknown>) => () => {
-      this.running = this.running
-        .then(fn, fn)
-        .catch((error) => logger().error({ err: (error as Error).message }, 'scheduled backup work failed'));
-    };
     this.jobs.push(
-      new Cron(
-        this.config.backup.schedule,
-        { timezone: 'UTC', protect: true },
-        serial(() => this.backupNow()),
-      ),
+      new Cron(this.config.backup.schedule, { timezone: 'UTC', protect: true }, () => {
+        this.request('backup');
+      }),
     );
     if (this.config.backup.drill.enabled)
       this.jobs.push(
-        new Cron(
-          this.config.backup.drill.schedule,
-          { timezone: 'UTC', protect: true },
-          serial(() => this.drillNow()),
-        ),
+        new Cron(this.config.backup.drill.schedule, { timezone: 'UTC', protect: true }, () => {
+          this.request('drill');
+        }),
       );
     return this;
   }
 
+  /**
+   * Queue a backup or a drill behind the work already queued (runs never
+   * overlap), unless one of the same kind is queued or running: false then.
+   * Without this, a schedule shorter than a backup (or a slow provider) piled
+   * up one more run per tick, and stop() waited for all of them.
+   */
+  request(kind: 'backup' | 'drill'): boolean {
+    if (this.stopped || this.queued.has(kind)) {
+      if (!this.stopped) logger().warn({ kind }, 'scheduled backup work skipped: the last one has not finished');
+      return false;
+    }
+    this.queued.add(kind);
+    const run = async (): Promise<unknown> => {
+      // Stopped while it waited its turn: it does not start.
+      if (this.stopped) return undefined;
+      return kind === 'backup' ? this.backupNow() : this.drillNow();
+    };
+    this.running = this.running
+      .then(run, run)
+      .catch((error) => logger().error({ err: (error as Error).message }, 'scheduled backup work failed'))
+      .finally(() => this.queued.delete(kind));
+    return true;
+  }
+
+  /** Stop the schedules; the run under way finishes, queued ones do not start. */
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const job of this.jobs) job.stop();
     this.jobs = [];
     await this.running;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentMemory, metricsRegistry } from '../../src/index.js';
 import {
+  BackupScheduler,
   bucketChecksums,
   conditionsFrom,
   createBackup,
@@ -428,5 +429,39 @@ describe('backup and restore (PostgreSQL)', () => {
       drill: { ok: false, at: 'x', rtoSeconds: 1 },
     });
     expect(stale.map((c) => c.name).sort()).toEqual(['backup_stale', 'restore_drill_failed']);
+  }, 60_000);
+
+  it('scheduled work never piles up: a backup asked for while one runs is skipped, and stop() starts nothing queued', async () => {
+    const dir = join(cwd, 'coalesced');
+    const config = await loadConfig({
+      cwd: mkdtempSync(join(tmpdir(), 'agentmem-coalesced-')),
+      env: {},
+      overrides: { providers: [{ name: 'p2', url: cluster.server('p2').url() }], backup: { destination: dir } },
+    });
+    const set = ProviderSet.fromConfig(config);
+    // Not started: each request is what one cron tick does.
+    const scheduler = new BackupScheduler(config, set);
+    try {
+      expect(scheduler.request('backup')).toBe(true);
+      // Its turn comes (the queue was empty): it starts (a dump and a verification: far longer than a tick).
+      await new Promise((r) => setTimeout(r, 0));
+      // The first backup is still running: another tick adds nothing.
+      expect(scheduler.request('backup')).toBe(false);
+      // Work of another kind queues behind it …
+      expect(scheduler.request('drill')).toBe(true);
+      // … and does not start once stopped; the backup under way finishes.
+      await scheduler.stop();
+      const { backups } = await listBackups(new LocalStore(dir));
+      expect(backups).toHaveLength(1);
+      expect(backups[0]?.verification?.ok).toBe(true);
+      expect(backups[0]?.verification?.restoreTest).toBeUndefined();
+      expect(scheduler.request('backup')).toBe(false);
+      // A tick after the last run finished queues again (a fresh scheduler: this one is stopped).
+      const again = new BackupScheduler(config, set);
+      expect(again.request('drill')).toBe(true);
+      await again.stop();
+    } finally {
+      await set.close();
+    }
   }, 60_000);
 });
