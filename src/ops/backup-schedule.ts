@@ -44,14 +44,15 @@ export class BackupScheduler {
   }
 
   start(): this {
+    // No cron `protect`: a tick only queues (request), so it never overlaps itself; runs are kept apart by the queue.
     this.jobs.push(
-      new Cron(this.config.backup.schedule, { timezone: 'UTC', protect: true }, () => {
+      new Cron(this.config.backup.schedule, { timezone: 'UTC' }, () => {
         this.request('backup');
       }),
     );
     if (this.config.backup.drill.enabled)
       this.jobs.push(
-        new Cron(this.config.backup.drill.schedule, { timezone: 'UTC', protect: true }, () => {
+        new Cron(this.config.backup.drill.schedule, { timezone: 'UTC' }, () => {
           this.request('drill');
         }),
       );
@@ -65,8 +66,9 @@ export class BackupScheduler {
    * up one more run per tick, and stop() waited for all of them.
    */
   request(kind: 'backup' | 'drill'): boolean {
-    if (this.stopped || this.queued.has(kind)) {
-      if (!this.stopped) logger().warn({ kind }, 'scheduled backup work skipped: the last one has not finished');
+    if (this.stopped) return false;
+    if (this.queued.has(kind)) {
+      logger().warn({ kind }, 'scheduled backup work skipped: the last one has not finished');
       return false;
     }
     this.queued.add(kind);
