@@ -67,16 +67,11 @@ export function toAtom(row: Record<string, unknown>): StoredAtom {
   return fromRow(ATOM_VIEW, row) as unknown as StoredAtom;
 }
 
-/** A tenant and metadata as one document, {"t": tenant, "m": metadata}, from two SQL expressions. */
-const tenantMetadataDoc = (tenant: string, metadata: string) => `jsonb_set(jsonb_object(ARRAY['t', ${tenant}]), '{m}', ${metadata})`;
-/** What knowledge_atoms_metadata_idx holds (migration 0015): an atom's own tenant and metadata. */
-const METADATA_DOC = tenantMetadataDoc('tenant_id', 'metadata');
-
 /** Parameterised WHERE fragments for the filters; `params` already holds the tenant as $1. */
 export function filterSql(filter: z.output<typeof filterSchema>, params: unknown[]): string {
-  // With a metadata filter, the metadata index finds the tenant's rows by itself; the tenant is then
-  // written in a form no index answers, or the planner ANDs in the tenant's whole btree range.
-  const clauses = [filter.metadata ? "(tenant_id || '') = $1" : 'tenant_id = $1', 'deleted_at IS NULL'];
+  // With a metadata filter, knowledge_atoms_metadata_idx (tenant_id, metadata: migration 0020) answers
+  // both the tenant and the metadata, and checks its rows again against the plain columns.
+  const clauses = ['tenant_id = $1', 'deleted_at IS NULL'];
   const bind = (value: unknown) => {
     params.push(value);
     return `$${params.length}`;
@@ -88,8 +83,7 @@ export function filterSql(filter: z.output<typeof filterSchema>, params: unknown
   if (filter.safetyLevels) clauses.push(`safety_level = ANY(${bind(filter.safetyLevels)}::text[])`);
   if (filter.minQuality !== undefined) clauses.push(`quality_score >= ${bind(filter.minQuality)}`);
   if (filter.keywords) clauses.push(`keywords && ${bind(filter.keywords)}::text[]`);
-  if (filter.metadata)
-    clauses.push(`${METADATA_DOC} @> ${tenantMetadataDoc('$1::text', `${bind(JSON.stringify(filter.metadata))}::jsonb`)}`);
+  if (filter.metadata) clauses.push(`metadata @> ${bind(JSON.stringify(filter.metadata))}::jsonb`);
   return clauses.join(' AND ');
 }
 

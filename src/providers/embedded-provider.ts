@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { vector } from '@electric-sql/pglite-pgvector';
 import lockfile from 'proper-lockfile';
 import type { ResolvedProvider, Timeouts } from '../config/index.js';
@@ -73,7 +74,8 @@ export class EmbeddedProvider implements Provider {
     }
     try {
       const db = await PGlite.create(dataDir, {
-        extensions: { vector },
+        // btree_gin: the metadata index holds the tenant (migration 0020).
+        extensions: { vector, btree_gin },
         // Same shapes as the pg driver gives: int8 as a string.
         parsers: { 20: (value: string) => value },
       });
