@@ -69,9 +69,9 @@ export function toAtom(row: Record<string, unknown>): StoredAtom {
 
 /** Parameterised WHERE fragments for the filters; `params` already holds the tenant as $1. */
 export function filterSql(filter: z.output<typeof filterSchema>, params: unknown[]): string {
-  // With a metadata filter, knowledge_atoms_metadata_idx (tenant_id, metadata: migration 0020) answers
-  // both the tenant and the metadata, and checks its rows again against the plain columns.
-  const clauses = ['tenant_id = $1', 'deleted_at IS NULL'];
+  // With a metadata filter, knowledge_atoms_metadata_idx ((tenant_id || ''), metadata: migration 0020)
+  // answers both the tenant and the metadata, in that form: a query by tenant alone keeps to the btrees.
+  const clauses = [filter.metadata ? "(tenant_id || '') = $1" : 'tenant_id = $1', 'deleted_at IS NULL'];
   const bind = (value: unknown) => {
     params.push(value);
     return `$${params.length}`;

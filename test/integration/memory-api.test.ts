@@ -373,7 +373,7 @@ describe.each(names)('memory API on %s', (name) => {
       );
       return rows[0]?.def;
     });
-    expect(indexdef).toContain('USING gin (tenant_id, metadata jsonb_path_ops)');
+    expect(indexdef).toContain("USING gin (((tenant_id || ''::text)), metadata jsonb_path_ops)");
   });
 
   it('keeps an embedding the caller brings, exactly, and refuses one of the wrong size or with a value no float holds', async () => {
