@@ -208,7 +208,9 @@ describe('durability', () => {
     await runSync([p1, p2], replicator);
     // pg_dump of p2, restored into a new server that takes over p2's name.
     const target = replaced.servers[0] as PgServer;
+    // A dump of the schema alone carries no extensions: the ones its objects use come first (RUNBOOK).
     if (hasPgvector()) target.psql('CREATE EXTENSION IF NOT EXISTS vector');
+    target.psql('CREATE EXTENSION IF NOT EXISTS btree_gin');
     const dump = join(mkdtempSync(join(tmpdir(), 'agentmem-dump-')), 'p2.sql');
     execFileSync(join(target.binDir, 'pg_dump'), [
       '--no-owner',
