@@ -407,6 +407,8 @@ describe('router over three real servers', () => {
     for (const until = Date.now() + 15_000; ; await sleep(200)) {
       retry = await s.memory.memories.remember({ id: alone.details.id, type: 'log', content: 'alone' }).catch((e) => e);
       if (!(retry instanceof NotDurableError) || Date.now() > until) break;
+      // Said in the log, so a run where it happens shows what the router saw.
+      console.warn(`sync acknowledgement test: retrying (${retry.message}); router state ${JSON.stringify(s.memory.router?.state())}`);
     }
     if (retry instanceof Error)
       throw new Error(`the retry was not acknowledged: ${retry.message}; ${JSON.stringify(s.memory.router?.state())}`);
