@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantBucket } from '../../src/core/tenant-bucket.js';
 import { AgentMemory, type AgentmemConfig, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
+import { VECTOR_INDEXES_LIKE } from '../../src/memory/atom-rows.js';
 import { efSearchFor } from '../../src/memory/atom-search.js';
 import { type Executor, importAtoms, LocalHashEmbedder, Settings } from '../../src/ops.js';
 import { useBackends } from '../harness/backends.js';
@@ -30,6 +31,17 @@ async function rowCount(memory: AgentMemory, table: 'sessions' | 'memories' | 'k
       memory.tenant,
     ]);
     return Number(rows[0]?.n);
+  });
+}
+
+/** The definitions of the indexes in the memory's schema whose names are LIKE `pattern`, in name order. */
+async function indexDefinitions(memory: AgentMemory, pattern: string): Promise<string[]> {
+  return memory.context.read('test.indexes', async (tx) => {
+    const { rows } = await tx.query<{ indexdef: string }>(
+      'SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE $2 ORDER BY indexname',
+      [memory.context.schema, pattern],
+    );
+    return rows.map((r) => r.indexdef);
   });
 }
 
@@ -366,13 +378,7 @@ describe.each(names)('memory API on %s', (name) => {
     // One index holds both the tenant and the metadata (migration 0020: btree_gin is on every backend here), so
     // the rows it finds are checked again against the plain columns the filter names, not an expression computed
     // per row. (Whether the planner takes it is a matter of row counts: the search bench's EXPLAIN shows it.)
-    const indexdef = await mine.context.read('t', async (tx) => {
-      const { rows } = await tx.query<{ def: string }>(
-        "SELECT indexdef AS def FROM pg_indexes WHERE schemaname = $1 AND indexname = 'knowledge_atoms_metadata_idx'",
-        [mine.context.schema],
-      );
-      return rows[0]?.def;
-    });
+    const [indexdef] = await indexDefinitions(mine, 'knowledge\\_atoms\\_metadata\\_idx');
     expect(indexdef).toContain("USING gin (((tenant_id || ''::text)), metadata jsonb_path_ops)");
   });
 
@@ -723,14 +729,7 @@ describe.each(names)('memory API on %s', (name) => {
   it('defers the vector index for a large import, then builds it from its own definition', async () => {
     const b = backend(name);
     const m = await b.memory(tenant());
-    const indexes = () =>
-      m.context.read('t', async (tx) => {
-        const { rows } = await tx.query<{ indexdef: string }>(
-          `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'knowledge\\_atoms\\_embedding\\_hnsw\\_%' ORDER BY indexname`,
-          [m.context.schema],
-        );
-        return rows.map((r) => r.indexdef);
-      });
+    const indexes = () => indexDefinitions(m, VECTOR_INDEXES_LIKE);
     const before = await indexes();
     let during: string[] = [];
     let searched = 0;
