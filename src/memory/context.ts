@@ -48,7 +48,7 @@ export class StoreContext {
   constructor(parts: StoreParts) {
     this.actor = parts.actor;
     // Row-level security sees the tenant through this session setting.
-    this.settings = { 'agentmem.tenant_id': parts.tenant, ...(parts.actor ? { 'agentmem.actor': parts.actor } : {}) };
+    this.settings = Object.freeze({ 'agentmem.tenant_id': parts.tenant, ...(parts.actor ? { 'agentmem.actor': parts.actor } : {}) });
     this.token = parts.token ?? {};
     this.slowQueryMs = parts.slowQueryMs ?? 500;
     this.executor = parts.executor;

@@ -16,6 +16,7 @@ import {
   type MessageInput,
   messageColumns,
   roleToType,
+  sentMessage,
   sessionIdFor,
   toMessage,
 } from './message-model.js';
@@ -277,15 +278,7 @@ export class Sessions {
     const message = this.checkMessage(id, input);
     const messageId = message.id;
     const own = messageColumns(message);
-    const row = {
-      id: messageId,
-      session_id: id,
-      memory_type: roleToType(message.role),
-      content: message.content,
-      metadata: message.metadata ?? {},
-      created_at: message.createdAt ?? new Date(),
-      ...own,
-    };
+    const createdAt = message.createdAt ?? new Date();
     // One statement (add_message, migration 0017): lock the session row, insert the message
     // after the session's last position; it answers with the position and index, and with the
     // stored message only when this id was stored before (a retry). Prepared once per
@@ -299,24 +292,25 @@ export class Sessions {
             this.ctx.tenant,
             id,
             messageId,
-            row.memory_type,
-            JSON.stringify(row.content),
-            JSON.stringify(row.metadata),
-            row.created_at,
+            roleToType(message.role),
+            JSON.stringify(message.content),
+            message.metadata === undefined ? '{}' : JSON.stringify(message.metadata),
+            createdAt,
             this.ctx.version(),
             provider,
-            row.name,
-            row.tool_calls === null ? null : JSON.stringify(row.tool_calls),
-            row.tool_call_id,
-            row.external_id,
-            row.extra === null ? null : JSON.stringify(row.extra),
+            own.name,
+            own.tool_calls === null ? null : JSON.stringify(own.tool_calls),
+            own.tool_call_id,
+            own.external_id,
+            own.extra === null ? null : JSON.stringify(own.extra),
           ],
           { prepare: true },
         );
         const answer = rows[0];
         // Thrown inside the operation, so the router knows the write did not happen here.
         if (!answer) throw new NotFoundError(`no session ${id}`, { sessionId: id });
-        return toMessage({ ...(answer.stored ?? row), seq: answer.seq });
+        // A retry answers with the message stored before; a new message is the one sent.
+        return answer.stored ? toMessage({ ...answer.stored, seq: answer.seq }) : sentMessage(message, id, createdAt, answer.seq);
       },
       { single: true, ids: { sessionId: id, messageId } },
     );

@@ -46,16 +46,19 @@ async function runQuery<R>(
   sql: string,
   params: readonly unknown[] | undefined,
   timeoutMs: number,
+  defaultTimeoutMs: number | undefined,
   name?: string,
 ): Promise<QueryResult<R>> {
   try {
     // query_timeout per call is a client-side bound: it fires even when the server is paused (SIGSTOP).
-    const result = await target.query({
-      text: sql,
-      values: params as unknown[] | undefined,
-      query_timeout: timeoutMs,
-      ...(name ? { name } : {}),
-    } as pg.QueryConfig);
+    // The pool's own query_timeout is the default one; only another bound, or a prepared statement's
+    // name, needs a config object (which pg copies property by property on every call).
+    const values = params as unknown[] | undefined;
+    const config: (pg.QueryConfig & { query_timeout?: number }) | undefined =
+      name || timeoutMs !== defaultTimeoutMs ? { text: sql, values } : undefined;
+    if (config && timeoutMs !== defaultTimeoutMs) config.query_timeout = timeoutMs;
+    if (config && name) config.name = name;
+    const result = await (config ? target.query(config) : target.query(sql, values));
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   } catch (error) {
     throw toProviderError(provider, error, timeoutMs);
@@ -116,6 +119,10 @@ export class PgProvider implements Provider {
   private directProvider: PgProvider | undefined;
   /** The settings each pooled connection carries at session level (direct connections only; see transaction). */
   private readonly carried = new WeakMap<pg.PoolClient, Map<string, string>>();
+  /** The merged settings object each connection was last found to carry exactly (see checkCarries). */
+  private readonly carriesNow = new WeakMap<pg.PoolClient, Readonly<Record<string, string>>>();
+  /** Caller's settings merged with serverSettings, per caller's object (see settingsWith). */
+  private readonly mergedSettings = new WeakMap<object, Readonly<Record<string, string>>>();
   /** Whether each pooled connection holds one server session (see holdsSession). */
   private readonly sessionful = new WeakMap<pg.PoolClient, boolean>();
   /** Pooled connections that reported an error (their one lifelong listener records it). */
@@ -203,7 +210,15 @@ export class PgProvider implements Provider {
         try {
           // Named (prepared once per connection) only where the connection is known to be its own server session.
           const name = options?.prepare && this.sessionful.get(client) === true ? preparedName(sql) : undefined;
-          return await runQuery<R>(this.name, client, sql, params, options?.timeoutMs ?? this.timeouts.queryMs, name);
+          return await runQuery<R>(
+            this.name,
+            client,
+            sql,
+            params,
+            options?.timeoutMs ?? this.timeouts.queryMs,
+            this.timeouts.queryMs,
+            name,
+          );
         } catch (error) {
           if (classifyFailure((error as { cause?: unknown }).cause ?? error) !== 'sql') broken = error as Error;
           throw error;
@@ -230,6 +245,7 @@ export class PgProvider implements Provider {
       if (this.carried.has(client)) {
         await connection.query('RESET ALL');
         this.carried.delete(client);
+        this.carriesNow.delete(client);
       }
       return fn(connection);
     });
@@ -251,12 +267,12 @@ export class PgProvider implements Provider {
    * tenant or actor outlives its operation into another's.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const settings: Record<string, string> = { ...this.serverSettings, ...options.settings };
+    const settings = this.settingsWith(options.settings);
     return this.withClient(async (client, connection) => {
       const carried = this.carried.get(client);
       // The common case, decided without building anything: one statement on a connection that
       // already carries exactly these settings (only a session's connection carries any).
-      if (options.single && carried && carriesExactly(carried, settings))
+      if (options.single && carried && (this.carriesNow.get(client) === settings || this.checkCarries(client, carried, settings)))
         return fn(oneStatement((sql, params, queryOptions) => connection.query(sql, params, queryOptions)));
       const wanted = wantedSettings(settings, carried);
       const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[]; options?: QueryOptions }[]) => {
@@ -292,11 +308,36 @@ export class PgProvider implements Provider {
           ]);
           // Committed: the connection carries them now. (Had anything failed, the transaction
           // and its settings would have rolled back, leaving what it carried before.)
-          if (session) this.carried.set(client, wanted);
+          if (session) {
+            this.carried.set(client, wanted);
+            this.carriesNow.delete(client);
+          }
           return answers[1] as QueryResult<R>;
         }),
       );
     });
+  }
+
+  /**
+   * The server's settings with the caller's, merged once per caller's object:
+   * a memory context passes the same (frozen) object on every call. Settings
+   * objects are not changed after they are passed (their type is Readonly).
+   */
+  private settingsWith(own: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+    if (!own) return this.serverSettings;
+    let merged = this.mergedSettings.get(own);
+    if (!merged) {
+      merged = { ...this.serverSettings, ...own };
+      this.mergedSettings.set(own, merged);
+    }
+    return merged;
+  }
+
+  /** carriesExactly, remembered for this connection until what it carries changes. */
+  private checkCarries(client: pg.PoolClient, carried: ReadonlyMap<string, string>, settings: Readonly<Record<string, string>>): boolean {
+    if (!carriesExactly(carried, settings)) return false;
+    this.carriesNow.set(client, settings);
+    return true;
   }
 
   /**
@@ -344,9 +385,9 @@ export class PgProvider implements Provider {
     }
     const fail = (error: unknown) => toProviderError(this.name, lost ?? error, stallMs);
     const session: BulkSession = {
-      query: (sql, params, queryOptions) => runQuery(this.name, client, sql, params, queryOptions?.timeoutMs ?? stallMs),
+      query: (sql, params, queryOptions) => runQuery(this.name, client, sql, params, queryOptions?.timeoutMs ?? stallMs, undefined),
       exec: async (sql, queryOptions) => {
-        await runQuery(this.name, client, sql, undefined, queryOptions?.timeoutMs ?? stallMs);
+        await runQuery(this.name, client, sql, undefined, queryOptions?.timeoutMs ?? stallMs, undefined);
       },
       copyOut: (source) => {
         const name = this.name;
@@ -456,7 +497,7 @@ export class PgProvider implements Provider {
       this.probeClient = client = fresh;
     }
     try {
-      await runQuery(this.name, client, 'SELECT 1', undefined, timeoutMs);
+      await runQuery(this.name, client, 'SELECT 1', undefined, timeoutMs, undefined);
     } catch (error) {
       if (this.probeClient === client) this.probeClient = undefined;
       // Not awaited: a hung server would make end() wait as long as it hangs.

@@ -124,6 +124,7 @@ describe.each(names)('memory API on %s', (name) => {
     const b = await m.sessions.addMessage(session.id, { id: retryId, role: 'user', content: 'four' });
     expect(b).toEqual(a);
     const all = await m.sessions.getMessages(session.id);
+    expect(a).toStrictEqual(all[3]);
     expect(all.map((x) => x.content)).toEqual(['one', 'two', 'three', 'four']);
     expect(all.map((x) => x.seq)).toEqual([0, 1, 2, 3]);
     expect(await rowCount(m, 'memories')).toBe(4);
@@ -151,8 +152,8 @@ describe.each(names)('memory API on %s', (name) => {
     const sent = await m.sessions.addMessage(session.id, rich);
     const retried = await m.sessions.addMessage(session.id, { ...rich, createdAt: new Date(0) });
     const read = (await m.sessions.getMessages(session.id)).at(-1);
-    expect(sent).toEqual(read);
-    expect(retried).toEqual(read);
+    expect(sent).toStrictEqual(read);
+    expect(retried).toStrictEqual(read);
     expect(read).toMatchObject({ seq: 4, createdAt: sent.createdAt });
   });
 
