@@ -30,7 +30,10 @@ function isPlainObject(value: object): boolean {
  */
 export function checkJson(root: unknown, field: string): void {
   // Most content is one string: checked without the walk's stack.
-  if (typeof root === 'string') return checkString(root, field);
+  if (typeof root === 'string') {
+    checkString(root, field);
+    return;
+  }
   // Each entry is a value to check, or the marker that its children are done (to track the current path's ancestors).
   const stack: { value: unknown; path: string; depth: number; leave?: boolean }[] = [{ value: root, path: field, depth: 0 }];
   const ancestors = new Set<unknown>();
