@@ -100,7 +100,7 @@ export interface ReplicatorOptions {
  * Set in every transaction that applies replicated or repaired rows: the
  * change history records a change once, where it was written (migration 0007).
  */
-export const REPLICATING: Readonly<Record<string, string>> = { 'agentmem.replicating': 'on' };
+export const REPLICATING: Readonly<Record<string, string>> = Object.freeze({ 'agentmem.replicating': 'on' });
 
 export class Replicator {
   private readonly batchSize: number;
