@@ -189,15 +189,20 @@ export function toMessage(row: Record<string, unknown>): Message {
 }
 
 /**
- * The Message a new row holds, from what was sent: what toMessage makes of
- * that row (a test holds the two equal), without the row. addMessage answers
+ * The Message a new row holds, from what was sent (`own`: its messageColumns,
+ * as the insert sent them): what toMessage makes of that row (a test holds the two equal), without the row. addMessage answers
  * with it on every call, where the generic row mapping was a measurable part
  * of the call's CPU.
  */
-export function sentMessage(m: CheckedMessage, sessionId: string, createdAt: Date, seq: string): Message {
+export function sentMessage(
+  m: CheckedMessage,
+  own: ReturnType<typeof messageColumns>,
+  sessionId: string,
+  createdAt: Date,
+  seq: string,
+): Message {
   // Fields in toMessage's order, so a message serialises the same either way.
   const message: Partial<Message> = { id: m.id, sessionId, content: m.content, metadata: m.metadata ?? {}, createdAt };
-  const own = messageColumns(m);
   if (own.name !== null) message.name = own.name;
   if (own.tool_calls !== null) message.toolCalls = own.tool_calls as ToolCall[];
   if (own.tool_call_id !== null) message.toolCallId = own.tool_call_id;

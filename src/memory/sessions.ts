@@ -310,7 +310,7 @@ export class Sessions {
         // Thrown inside the operation, so the router knows the write did not happen here.
         if (!answer) throw new NotFoundError(`no session ${id}`, { sessionId: id });
         // A retry answers with the message stored before; a new message is the one sent.
-        return answer.stored ? toMessage({ ...answer.stored, seq: answer.seq }) : sentMessage(message, id, createdAt, answer.seq);
+        return answer.stored ? toMessage({ ...answer.stored, seq: answer.seq }) : sentMessage(message, own, id, createdAt, answer.seq);
       },
       { single: true, ids: { sessionId: id, messageId } },
     );

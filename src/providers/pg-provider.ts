@@ -119,8 +119,6 @@ export class PgProvider implements Provider {
   private directProvider: PgProvider | undefined;
   /** The settings each pooled connection carries at session level (direct connections only; see transaction). */
   private readonly carried = new WeakMap<pg.PoolClient, Map<string, string>>();
-  /** The merged settings object each connection was last found to carry exactly (see checkCarries). */
-  private readonly carriesNow = new WeakMap<pg.PoolClient, Readonly<Record<string, string>>>();
   /** Caller's settings merged with serverSettings, per caller's object (see settingsWith). */
   private readonly mergedSettings = new WeakMap<object, Readonly<Record<string, string>>>();
   /** Whether each pooled connection holds one server session (see holdsSession). */
@@ -245,7 +243,6 @@ export class PgProvider implements Provider {
       if (this.carried.has(client)) {
         await connection.query('RESET ALL');
         this.carried.delete(client);
-        this.carriesNow.delete(client);
       }
       return fn(connection);
     });
@@ -272,7 +269,7 @@ export class PgProvider implements Provider {
       const carried = this.carried.get(client);
       // The common case, decided without building anything: one statement on a connection that
       // already carries exactly these settings (only a session's connection carries any).
-      if (options.single && carried && (this.carriesNow.get(client) === settings || this.checkCarries(client, carried, settings)))
+      if (options.single && carried && carriesExactly(carried, settings))
         return fn(oneStatement((sql, params, queryOptions) => connection.query(sql, params, queryOptions)));
       const wanted = wantedSettings(settings, carried);
       const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[]; options?: QueryOptions }[]) => {
@@ -308,10 +305,7 @@ export class PgProvider implements Provider {
           ]);
           // Committed: the connection carries them now. (Had anything failed, the transaction
           // and its settings would have rolled back, leaving what it carried before.)
-          if (session) {
-            this.carried.set(client, wanted);
-            this.carriesNow.delete(client);
-          }
+          if (session) this.carried.set(client, wanted);
           return answers[1] as QueryResult<R>;
         }),
       );
@@ -331,13 +325,6 @@ export class PgProvider implements Provider {
       this.mergedSettings.set(own, merged);
     }
     return merged;
-  }
-
-  /** carriesExactly, remembered for this connection until what it carries changes. */
-  private checkCarries(client: pg.PoolClient, carried: ReadonlyMap<string, string>, settings: Readonly<Record<string, string>>): boolean {
-    if (!carriesExactly(carried, settings)) return false;
-    this.carriesNow.set(client, settings);
-    return true;
   }
 
   /**
