@@ -199,7 +199,7 @@ export function sentMessage(
   own: ReturnType<typeof messageColumns>,
   sessionId: string,
   createdAt: Date,
-  seq: string,
+  seq: string | number,
 ): Message {
   // Fields in toMessage's order, so a message serialises the same either way.
   const message: Partial<Message> = { id: m.id, sessionId, content: m.content, metadata: m.metadata ?? {}, createdAt };

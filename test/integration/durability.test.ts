@@ -111,7 +111,7 @@ describe('durability', () => {
 
     // An append generated its own id: the error carries it, and the retry returns the same message.
     const session = await s.memory.sessions.create({});
-    proxy.onClientData = (chunk) => (chunk.includes('add_message') ? 'cut' : undefined);
+    proxy.onClientData = (chunk) => (chunk.includes('did it land?') ? 'cut' : undefined);
     const lost = await s.memory.sessions.addMessage(session.id, { role: 'user', content: 'did it land?' }).catch((e) => e);
     expect(lost).toBeInstanceOf(OutcomeUnknownError);
     expect(lost.details.sessionId).toBe(session.id);
@@ -135,8 +135,8 @@ describe('durability', () => {
     expect(refused.message).toMatch(/p2, which took the write instead, has no such record/);
     await proxy.setMode({ kind: 'pass' });
     await waitFor(() => s.memory.router?.state().find((p) => p.name === 'p1')?.breaker === 'closed');
-    proxy.onClientData = (chunk) => (chunk.includes('add_message') ? 'cut' : undefined);
-    const uncertain = await s.memory.sessions.addMessage(session.id, { role: 'user', content: 'y' }).catch((e) => e);
+    proxy.onClientData = (chunk) => (chunk.includes('sent, then cut') ? 'cut' : undefined);
+    const uncertain = await s.memory.sessions.addMessage(session.id, { role: 'user', content: 'sent, then cut' }).catch((e) => e);
     proxy.onClientData = undefined;
     expect(uncertain).toBeInstanceOf(OutcomeUnknownError);
   });

@@ -169,6 +169,30 @@ describe.each(names)('memory API on %s', (name) => {
     expect((await m.sessions.addMessage(s.id, { role: 'user', content: 'last' })).seq).toBe(21);
   });
 
+  it('addMessage with an id already taken: a removed message comes back as the newest, another session keeps its own', async () => {
+    const m = await backend(name).memory(tenant());
+    const s = await m.sessions.create({});
+    const first = await m.sessions.addMessage(s.id, { role: 'user', content: 'one' });
+    await m.sessions.addMessage(s.id, { role: 'assistant', content: 'two' });
+    expect(await m.sessions.clearMessages(s.id)).toBe(2);
+    await m.sessions.addMessage(s.id, { role: 'user', content: 'three' });
+    // The removed message, sent again (changed): it comes back, after 'three'.
+    const back = await m.sessions.addMessage(s.id, { id: first.id, role: 'user', content: 'one again' });
+    expect(back).toMatchObject({ id: first.id, content: 'one again', seq: 1 });
+    const messages = await m.sessions.getMessages(s.id);
+    expect(messages.map((x) => [x.content, x.seq])).toEqual([
+      ['three', 0],
+      ['one again', 1],
+    ]);
+    expect(back).toStrictEqual(messages[1]);
+    // The same id in another session: refused, and neither session changes.
+    const other = await m.sessions.create({});
+    await expect(m.sessions.addMessage(other.id, { id: first.id, role: 'user', content: 'stolen' })).rejects.toBeInstanceOf(NotFoundError);
+    expect(await m.sessions.getMessages(other.id)).toEqual([]);
+    expect(await m.sessions.getMessages(s.id)).toEqual(messages);
+    await expect(m.sessions.addMessage(randomUUID(), { role: 'user', content: 'nowhere' })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('pages messages by limit, before and role; builds a context window; exports OpenAI and LangChain', async () => {
     const m = await backend(name).memory(tenant());
     const s = await m.sessions.create({});
