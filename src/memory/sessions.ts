@@ -3,7 +3,7 @@ import { MESSAGE_TYPES } from '../core/enums.js';
 import { idForKey, newId } from '../core/ids.js';
 import { fromRow, type View, viewColumns } from '../core/tables.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
-import type { Queryable } from '../providers/index.js';
+import type { Queryable, QueryOptions } from '../providers/index.js';
 import type { StoreContext } from './context.js';
 import { type ContextWindowOptions, selectContextWindow } from './context-window.js';
 import { exportTranscript, importTranscript, TRANSCRIPT_FORMATS, type TranscriptFormat } from './formats/index.js';
@@ -135,8 +135,8 @@ function toSession(row: Record<string, unknown>): Session {
  * across failover (a later write has a later clock). `seq` is the rank in it.
  */
 export class Sessions {
-  /** addMessage's statement (see appendMessageSql): built once, since it is long and sent on every call. */
-  private readonly appendSql: string;
+  /** addMessage's statements (see appendMessageSql): built once, since they are long and sent on every call. */
+  private readonly appendSql: { plain: string; call: string };
 
   constructor(private readonly ctx: StoreContext) {
     this.appendSql = appendMessageSql(ctx.schema);
@@ -301,36 +301,27 @@ export class Sessions {
       own.extra === null ? null : JSON.stringify(own.extra),
     ];
     const ids = { sessionId: id, messageId };
-    // The common case in one plain statement (appendMessageSql): lock the session row, insert
-    // after its last position. Prepared once per connection (its parse and plan were a tenth of the call).
-    const seq = await this.ctx.write(
-      'session.addMessage',
-      async (tx, { provider }) => {
-        const { rows } = await tx.query<{ seq: number; inserted: boolean }>(this.appendSql, params(provider), { prepare: true });
-        const answer = rows[0];
-        // Thrown inside the operation, so the router knows the write did not happen here.
-        if (!answer) throw new NotFoundError(`no session ${id}`, { sessionId: id });
-        return answer.inserted ? answer.seq : undefined;
-      },
-      { single: true, ids },
-    );
-    if (seq !== undefined) return sentMessage(message, own, id, createdAt, seq);
-    // The id is taken and nothing was written: a retry of a stored append, a removed message
-    // appended again, or an id of another session. add_message (migration 0017) decides, under
-    // the session's lock, and answers with the stored message for a retry.
-    return this.ctx.write(
-      'session.addMessage',
-      async (tx, { provider }) => {
-        const { rows } = await tx.query<{ seq: string; stored: Record<string, unknown> | null }>(
-          `SELECT seq, stored FROM ${this.ctx.schema}.add_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-          params(provider),
-        );
-        const answer = rows[0];
-        if (!answer) throw new NotFoundError(`no session ${id}`, { sessionId: id });
-        return answer.stored ? toMessage({ ...answer.stored, seq: answer.seq }) : sentMessage(message, own, id, createdAt, answer.seq);
-      },
-      { single: true, ids },
-    );
+    const append = (sql: string, options?: QueryOptions) =>
+      this.ctx.write(
+        'session.addMessage',
+        async (tx, { provider }) => {
+          const { rows } = await tx.query<AppendAnswer>(sql, params(provider), options);
+          const answer = rows[0];
+          // Thrown inside the operation, so the router knows the write did not happen here.
+          if (!answer) throw new NotFoundError(`no session ${id}`, { sessionId: id });
+          if (answer.taken) return undefined;
+          // A retry answers with the message stored before; a new message is the one sent.
+          return answer.stored ? toMessage({ ...answer.stored, seq: answer.seq }) : sentMessage(message, own, id, createdAt, answer.seq);
+        },
+        { single: true, ids },
+      );
+    // The common case as one plain statement, prepared once per connection (see appendMessageSql);
+    // where nothing is prepared, the call of add_message() instead.
+    const added = await append(this.appendSql.plain, { prepare: true, unprepared: this.appendSql.call });
+    // The plain statement found the id taken and wrote nothing: a retry of a stored append, a
+    // removed message appended again, or an id of another session. add_message() decides, under
+    // the session's lock.
+    return added ?? ((await append(this.appendSql.call)) as Message); // (add_message() never answers `taken`)
   }
 
   /**
@@ -563,17 +554,30 @@ export class Sessions {
   }
 }
 
+/** What addMessage's statements answer: the message's index; the stored message for a retry; `taken` when nothing was written. */
+interface AppendAnswer {
+  seq: number | string;
+  stored: Record<string, unknown> | null;
+  taken: boolean;
+}
+
 /**
- * addMessage's common case as one plain statement, taking add_message's parameters (migration
- * 0017): the session row locked (appends to a session take turns), the message inserted after
- * its last position, the index answered (the count before it; the count trigger raises both).
- * It is add_message's first half without the function call: PL/pgSQL's call and its statements'
- * own executor runs were ~40 µs of add_message's ~300 on the server (pg_stat_statements), where
- * this statement is within a few µs of the plain INSERT. No row: no live session. `inserted`
- * false: the id is taken and nothing was written; add_message handles that rare case.
+ * addMessage's statements, with add_message()'s parameters (migration 0017).
+ * `call` is add_message() itself, which does all of it: locks the session row,
+ * inserts after its last position, and when the id is taken brings a removed
+ * message back or answers a retry with the stored message. `plain` is its
+ * common case as one plain statement, without the function: the session row
+ * locked (appends to a session take turns), the message inserted, its index
+ * answered (the count before it; the count trigger raises both), and `taken`
+ * when the id is taken and nothing was written, for `call` to decide.
+ * PL/pgSQL's call and its statements' own executor runs were ~40 µs of
+ * add_message()'s ~300 on the server (pg_stat_statements); `plain` is within a
+ * few µs of the plain INSERT. It is only worth it prepared: planned on every
+ * call (PGlite, a transaction pooler) it is slower than the call.
  */
-function appendMessageSql(schema: string): string {
-  return `WITH s AS MATERIALIZED (
+function appendMessageSql(schema: string): { plain: string; call: string } {
+  return {
+    plain: `WITH s AS MATERIALIZED (
       SELECT user_id, message_count, greatest($8::bigint, last_position + 1) AS position FROM ${schema}.sessions
        WHERE tenant_id = $1::text AND id = $2::uuid AND deleted_at IS NULL
        FOR UPDATE),
@@ -586,5 +590,8 @@ function appendMessageSql(schema: string): string {
         FROM s
       ON CONFLICT ON CONSTRAINT memories_pkey DO NOTHING
       RETURNING 1)
-    SELECT s.message_count AS seq, EXISTS (SELECT FROM ins) AS inserted FROM s`;
+    SELECT s.message_count AS seq, NULL::jsonb AS stored, NOT EXISTS (SELECT FROM ins) AS taken FROM s`,
+    call: `SELECT seq, stored, false AS taken
+      FROM ${schema}.add_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+  };
 }

@@ -98,9 +98,10 @@ export class EmbeddedProvider implements Provider {
   }
 
   private readonly session: Queryable = {
-    query: async <R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
+    query: async <R>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> => {
       try {
-        const result = await this.db.query<R>(sql, params as unknown[] | undefined);
+        // Nothing is prepared here: a statement's cheaper-to-plan equivalent goes instead.
+        const result = await this.db.query<R>(options?.unprepared ?? sql, params as unknown[] | undefined);
         return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
       } catch (error) {
         throw toProviderError(this.name, error, this.timeouts.queryMs);
@@ -115,8 +116,8 @@ export class EmbeddedProvider implements Provider {
     },
   };
 
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], _options?: QueryOptions): Promise<QueryResult<R>> {
-    return this.withConnection((session) => session.query<R>(sql, params));
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    return this.withConnection((session) => session.query<R>(sql, params, options));
   }
 
   exec(sql: string): Promise<void> {

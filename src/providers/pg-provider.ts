@@ -211,7 +211,7 @@ export class PgProvider implements Provider {
           return await runQuery<R>(
             this.name,
             client,
-            sql,
+            name ? sql : (options?.unprepared ?? sql),
             params,
             options?.timeoutMs ?? this.timeouts.queryMs,
             this.timeouts.queryMs,

@@ -13,6 +13,14 @@ export interface QueryOptions {
    * prepared `SELECT *` of a table would fail once the table gains a column).
    */
   prepare?: boolean;
+  /**
+   * With `prepare`: what to send instead where the statement would go unnamed
+   * (through a transaction pooler; on the embedded database, which prepares
+   * nothing), for a statement that is cheap to run but costly to plan, when an
+   * equivalent exists that plans cheaply (a function's call: the function keeps
+   * its own statements planned). The same parameters and result columns.
+   */
+  unprepared?: string;
 }
 
 export interface QueryResult<R> {
