@@ -6,6 +6,7 @@ import { fromRow, type View, viewColumns } from '../core/tables.js';
 import { realArrayBinary } from '../core/vectors.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import { memoryDuplicatesTotal } from '../observability/metrics.js';
+import type { QueryOptions } from '../providers/index.js';
 import type { StoreContext } from './context.js';
 import { type DedupeReport, dedupeMemories } from './dedupe.js';
 import { Retention } from './retention.js';
@@ -111,7 +112,12 @@ const embeddingText = (content: unknown) => (typeof content === 'string' ? conte
 
 /** Typed memories: decisions, actions, issues, context, logs … with retention, deduplication and facts that change. */
 export class Memories {
-  constructor(private readonly ctx: StoreContext) {}
+  /** remember's statements (see rememberSql): built once, since they are long and sent on every call. */
+  private readonly rememberSql: { plain: string; call: string; callNear: string };
+
+  constructor(private readonly ctx: StoreContext) {
+    this.rememberSql = rememberSql(ctx.schema);
+  }
 
   /** Store one memory; returns its id. Retrying with the same `id` stores it once; the same fact again returns the first one's id. */
   async remember(input: RememberInput): Promise<string> {
@@ -138,32 +144,37 @@ export class Memories {
     const id = m.id ?? (hash ? idForKey(this.ctx.tenant, 'memory', `${m.type}\u0000${m.userId ?? ''}\u0000${hash}`) : newId());
     const near = dedupe && this.ctx.dedupe.near.enabled;
     const embedding = near ? (await this.ctx.embed([embeddingText(m.content)]))[0] : undefined;
-    const outcome = await this.ctx.write(
-      'memory.remember',
-      async (tx, { provider }) => {
-        const { rows } = await tx.query<{ existing_id: string | null; stored_id: string | null; duplicate_of: string | null }>(
-          // One call of remember_memory (migrations 0014, 0018): the lookup, the insert and the revive, planned once per connection.
-          `SELECT * FROM ${this.ctx.schema}.remember_memory($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-          [
-            ...this.rowValues(m, id, m.createdAt ?? new Date(), this.ctx.version(), provider),
-            hash,
-            derived,
-            embedding ? realArrayBinary(embedding) : null,
-            embedding ? this.ctx.embedder.model : null,
-            embedding ? embedding.length : null,
-            this.ctx.dedupe.near.window,
-            1 - this.ctx.dedupe.near.threshold,
-          ],
-          { prepare: true },
-        );
-        const row = rows[0];
-        if (row?.existing_id) return { id: row.existing_id, duplicate: true, nearDuplicateOf: null };
-        if (row?.stored_id) return { id: row.stored_id, duplicate: false, nearDuplicateOf: row.duplicate_of };
-        // The id is taken by a current memory: the same fact (a derived id), or a retry of this very write.
-        return { id, duplicate: derived, nearDuplicateOf: null };
-      },
-      { single: true, ids: { id } },
-    );
+    const remember = (sql: string, options?: QueryOptions) =>
+      this.ctx.write(
+        'memory.remember',
+        async (tx, { provider }) => {
+          const values = [...this.rowValues(m, id, m.createdAt ?? new Date(), this.ctx.version(), provider), hash, derived];
+          if (embedding)
+            values.push(
+              realArrayBinary(embedding),
+              this.ctx.embedder.model,
+              embedding.length,
+              this.ctx.dedupe.near.window,
+              1 - this.ctx.dedupe.near.threshold,
+            );
+          const { rows } = await tx.query<RememberAnswer>(sql, values, options);
+          const row = rows[0];
+          if (row?.taken) return undefined;
+          if (row?.existing_id) return { id: row.existing_id, duplicate: true, nearDuplicateOf: null };
+          if (row?.stored_id) return { id: row.stored_id, duplicate: false, nearDuplicateOf: row.duplicate_of };
+          // The id is taken by a current memory: the same fact (a derived id), or a retry of this very write.
+          return { id, duplicate: derived, nearDuplicateOf: null };
+        },
+        { single: true, ids: { id } },
+      );
+    // With an embedding (near-duplicate links), remember_memory() does it all. Without one, the
+    // common case is one plain statement, prepared once per connection (see rememberSql); where
+    // nothing is prepared, the call instead. When the plain statement finds a derived id taken
+    // and writes nothing, the call decides: a forgotten or superseded fact may come back.
+    const outcome = embedding
+      ? ((await remember(this.rememberSql.callNear, { prepare: true })) as RememberOutcome)
+      : ((await remember(this.rememberSql.plain, { prepare: true, unprepared: this.rememberSql.call })) ??
+        ((await remember(this.rememberSql.call)) as RememberOutcome)); // (the call never answers `taken`)
     if (outcome.duplicate) memoryDuplicatesTotal.inc({ kind: 'exact' });
     if (outcome.nearDuplicateOf) memoryDuplicatesTotal.inc({ kind: 'near' });
     return outcome;
@@ -336,4 +347,55 @@ export class Memories {
     const { types } = await new Retention(this.ctx).expire({ policies: {} });
     return types.reduce((n, t) => n + t.expired, 0);
   }
+}
+
+/** What remember's statements answer (remember_memory()'s columns), and `taken` when the plain statement leaves the write to the call. */
+interface RememberAnswer {
+  existing_id: string | null;
+  stored_id: string | null;
+  duplicate_of: string | null;
+  taken: boolean;
+}
+
+/**
+ * remember's statements. `callNear` and `call` are remember_memory()
+ * (migrations 0014, 0018), with and without the embedding for near-duplicate
+ * links: the user from the session when none is given, the lookup of an exact
+ * duplicate by content hash, the insert, and when a derived id is taken by a
+ * forgotten or superseded fact, that fact made current again. `plain` is the
+ * call without an embedding as one plain statement, the function's steps as
+ * CTEs: PL/pgSQL's call and its statements' own executor runs cost ~40 µs on
+ * the server (as add_message()'s did, see sessions.ts). It answers `taken`
+ * when a derived id is taken and nothing was written, for `call` to decide (a
+ * given id that is taken is a retry, answered as the call answers it). Only
+ * worth it prepared: planned on every call it is slower than the call.
+ */
+function rememberSql(schema: string): { plain: string; call: string; callNear: string } {
+  const call = (near: string) =>
+    `SELECT existing_id, stored_id, duplicate_of, false AS taken
+       FROM ${schema}.remember_memory($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, ${near})`;
+  return {
+    // The lookup as remember_memory() writes it: by the hash alone (tenant_id || '' keeps the
+    // planner off the tenant-led indexes).
+    plain: `WITH u AS MATERIALIZED (
+        SELECT coalesce($4::text, (SELECT s.user_id FROM ${schema}.sessions s WHERE s.tenant_id = $1::text AND s.id = $3::uuid)) AS user_id),
+      dup AS MATERIALIZED (
+        SELECT m.id FROM ${schema}.memories m, u
+         WHERE m.content_hash = $13::text AND (m.tenant_id || '') = $1
+           AND m.user_id IS NOT DISTINCT FROM u.user_id AND coalesce(m.deleted_at, m.valid_to) IS NULL AND m.id <> $2::uuid
+         LIMIT 1),
+      ins AS (
+        INSERT INTO ${schema}.memories
+          (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin,
+           content_hash, embedding, embedding_model, embedding_dim, duplicate_of)
+        SELECT $1, $2, $3, u.user_id, $5::text, $6::jsonb, $7::jsonb, $8::real, $9::timestamptz, $10::timestamptz, $11::bigint,
+               $12::text, $13, NULL, NULL, NULL, NULL
+          FROM u WHERE NOT EXISTS (SELECT FROM dup)
+        ON CONFLICT (tenant_id, id) DO NOTHING
+        RETURNING id)
+      SELECT (SELECT id FROM dup) AS existing_id, (SELECT id FROM ins) AS stored_id, NULL::uuid AS duplicate_of,
+             $14::boolean AND NOT EXISTS (SELECT FROM dup) AND NOT EXISTS (SELECT FROM ins) AS taken`,
+    call: call('NULL, NULL, NULL, NULL, NULL'),
+    callNear: call('$15, $16, $17, $18, $19'),
+  };
 }

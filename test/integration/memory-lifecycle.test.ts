@@ -62,6 +62,12 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     ]);
     expect(distinct.size).toBe(4);
     expect(await m.memories.recall({ types: ['decision'], userId: 'u1' })).toHaveLength(2);
+    // Without a user, the session's is the memory's: the same fact in that session is a duplicate, as it is for u1 above.
+    const session = await m.sessions.create({ userId: 'u3' });
+    const inSession = await m.memories.rememberOutcome({ type: 'decision', content: 'Page the on-call', sessionId: session.id });
+    expect(await m.memories.get(inSession.id)).toMatchObject({ userId: 'u3', sessionId: session.id });
+    const byUser = await m.memories.rememberOutcome({ type: 'decision', content: 'page the ON-CALL', userId: 'u3' });
+    expect(byUser).toEqual({ id: inSession.id, duplicate: true, nearDuplicateOf: null });
     // Events (actions, logs) may happen twice; messages are a transcript: the same words twice are two messages.
     const logs = new Set([
       await m.memories.remember({ type: 'log', content: 'retried' }),
