@@ -53,9 +53,10 @@ export interface MigratorOptions {
 }
 
 /**
- * Applies versioned .sql migrations to one provider. Runs hold a session-level
- * advisory lock, so concurrent migrators (several app instances starting at
- * once) wait their turn and each migration is applied exactly once. Every
+ * Applies versioned .sql migrations to one provider. Runs hold session-level
+ * advisory locks (the database's and the schema's), so concurrent migrators
+ * (several app instances starting at once, or apps with schemas of their own
+ * in one database) wait their turn and each migration is applied exactly once. Every
  * migration runs in its own transaction together with its schema_versions row.
  */
 export class Migrator {
@@ -226,29 +227,42 @@ export class Migrator {
       );
     }
     return this.provider.withConnection(async (connection) => {
-      const key = `agentmem.migrate.${this.options.schema}`;
-      const deadline = Date.now() + this.lockTimeoutMs;
-      for (;;) {
-        const { rows } = await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [
-          key,
-        ]);
-        if (rows[0]?.locked) break;
-        if (Date.now() > deadline) {
-          throw new MigrationError(
-            'MIGRATION_LOCK_TIMEOUT',
-            `another migrator held the lock on provider "${this.provider.name}" for more than ${this.lockTimeoutMs} ms`,
-            { provider: this.provider.name },
-          );
-        }
-        await sleep(100 + Math.random() * 150);
-      }
+      // Two locks, taken in this order: the database's, then the schema's. Migrators of two
+      // schemas in one database both create extensions (pgvector, btree_gin), which are
+      // database-wide: at the same moment, one failed on the other's (pg_extension's unique
+      // index). The schema's lock is the one older versions take, so they still wait for us.
+      const keys = ['agentmem.migrate', `agentmem.migrate.${this.options.schema}`];
+      const held: string[] = [];
       try {
+        for (const key of keys) {
+          await this.lock(connection, key);
+          held.push(key);
+        }
         await this.bootstrap(connection);
         return await fn(connection);
       } finally {
-        await connection.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
+        for (const key of held.reverse()) {
+          await connection.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
+        }
       }
     });
+  }
+
+  /** Take one session advisory lock, waiting (bounded by lockTimeoutMs) while another migrator holds it. */
+  private async lock(connection: Queryable, key: string): Promise<void> {
+    const deadline = Date.now() + this.lockTimeoutMs;
+    for (;;) {
+      const { rows } = await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [key]);
+      if (rows[0]?.locked) return;
+      if (Date.now() > deadline) {
+        throw new MigrationError(
+          'MIGRATION_LOCK_TIMEOUT',
+          `another migrator held the lock on provider "${this.provider.name}" for more than ${this.lockTimeoutMs} ms`,
+          { provider: this.provider.name },
+        );
+      }
+      await sleep(100 + Math.random() * 150);
+    }
   }
 
   private async bootstrap(connection: Queryable): Promise<void> {

@@ -74,6 +74,25 @@ describe('migrator on real PostgreSQL servers', () => {
     expect(rows.length).toBe(loadMigrations().length);
   });
 
+  it('migrates two schemas of one fresh database at once: the extensions each creates are created once', async () => {
+    // A database with no extension yet: each schema's first migration creates pgvector (and a
+    // later one btree_gin). Run at the same moment, one of them used to fail on the other's.
+    const server = cluster.servers[1]!;
+    const admin = pgProvider(server);
+    opened.push(admin);
+    await admin.query('CREATE DATABASE two_schemas');
+    const [one, two] = ['one', 'two'].map(() => {
+      const p = pgProvider(server, { url: server.url({ database: 'two_schemas' }) });
+      opened.push(p);
+      return p;
+    });
+    const runs = await Promise.all([new Migrator(one!, { schema: 'app_one' }).up(), new Migrator(two!, { schema: 'app_two' }).up()]);
+    for (const run of runs) expect(run.current).toBe(loadMigrations().at(-1)!.version);
+    const { rows } = await one!.query<{ extname: string }>('SELECT extname FROM pg_extension ORDER BY 1');
+    expect(rows.map((r) => r.extname)).toEqual(['btree_gin', 'plpgsql', 'vector']);
+    expect(await tables(one!, 'app_one')).toEqual(await tables(two!, 'app_two'));
+  });
+
   it('refuses a migration that was edited after it was applied', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentmem-migrations-'));
     cpSync(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
