@@ -237,11 +237,16 @@ export const configSchema = z
          * times √(rows / 100,000), up to 1000 (a million rows: ×3.2), as the index's catalog row count says.
          */
         efSearch: z.number().int().min(10).max(1000).default(40),
-        /** Vector searches whose filters leave at most this many candidates are exact (0 with scanThreshold 0: always use the index). */
-        exactThreshold: z.number().int().min(0).max(10_000_000).default(1500),
+        /**
+         * Vector searches whose filters leave at most this many candidates rank every one exactly (0 with
+         * scanThreshold 0: always use the index). Each candidate's embedding is read out of line (migration
+         * 0021): past the scan's own re-rank of 100 rows, the scan of sign bits costs less for the same result.
+         */
+        exactThreshold: z.number().int().min(0).max(10_000_000).default(100),
         /**
          * Above exactThreshold and up to this many candidates, a vector search with a filter the HNSW
-         * graph cannot see (anything but the tenant) scans the candidates' embedding sign bits and ranks
+         * graph cannot see (anything but the tenant; the tenant alone, up to 1,500 candidates) scans the
+         * candidates' embedding sign bits and ranks
          * the nearest few hundred exactly, instead of walking the graph past every row the filter drops
          * (0: never; without an index, every search above exactThreshold). At a million atoms a 1% filter
          * (10,000 rows) scans in ~40 ms where the walk took 86–93; the scan grows with the rows and the walk
