@@ -163,6 +163,8 @@ export const TABLES: readonly TableDef[] = [
       col('embedding_dim', 'integer'),
       // The embedding's signs (0019): what a filtered vector search ranks a few thousand rows by.
       col('embedding_bits', 'bit varying', 'generated'),
+      // The tenant's hashes of each metadata scalar and its path (0021): what a metadata filter is found by.
+      col('metadata_tokens', 'bigint[]', 'generated'),
     ],
   ),
   memoryTable(

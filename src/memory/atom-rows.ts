@@ -68,10 +68,8 @@ export function toAtom(row: Record<string, unknown>): StoredAtom {
 }
 
 /** Parameterised WHERE fragments for the filters; `params` already holds the tenant as $1. */
-export function filterSql(filter: z.output<typeof filterSchema>, params: unknown[]): string {
-  // With a metadata filter, knowledge_atoms_metadata_idx ((tenant_id || ''), metadata: migration 0020)
-  // answers both the tenant and the metadata, in that form: a query by tenant alone keeps to the btrees.
-  const clauses = [filter.metadata ? "(tenant_id || '') = $1" : 'tenant_id = $1', 'deleted_at IS NULL'];
+export function filterSql(filter: z.output<typeof filterSchema>, params: unknown[], schema: string): string {
+  const clauses = ['tenant_id = $1', 'deleted_at IS NULL'];
   const bind = (value: unknown) => {
     params.push(value);
     return `$${params.length}`;
@@ -83,8 +81,23 @@ export function filterSql(filter: z.output<typeof filterSchema>, params: unknown
   if (filter.safetyLevels) clauses.push(`safety_level = ANY(${bind(filter.safetyLevels)}::text[])`);
   if (filter.minQuality !== undefined) clauses.push(`quality_score >= ${bind(filter.minQuality)}`);
   if (filter.keywords) clauses.push(`keywords && ${bind(filter.keywords)}::text[]`);
-  if (filter.metadata) clauses.push(`metadata @> ${bind(JSON.stringify(filter.metadata))}::jsonb`);
+  if (filter.metadata) {
+    const metadata = bind(JSON.stringify(filter.metadata));
+    // The index of migration 0021 finds the rows carrying every token of the filter (its tenant's
+    // hashes of each scalar and its path), computed once per statement (the subquery); the filter
+    // itself is then checked on each row found. A filter with no scalar in it has no tokens.
+    if (hasScalar(filter.metadata)) {
+      clauses.push(`metadata_tokens @> (SELECT ${schema}.metadata_tokens($1::text, ${metadata}::jsonb))`);
+    }
+    clauses.push(`metadata @> ${metadata}::jsonb`);
+  }
   return clauses.join(' AND ');
+}
+
+/** Whether a JSON value holds a scalar anywhere (an empty object or array does not). */
+function hasScalar(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  return Object.values(value).some(hasScalar);
 }
 
 /** The vector indexes of knowledge_atoms (one per tenant bucket, migration 0008), as a LIKE pattern on their names. */

@@ -159,7 +159,7 @@ export class AtomSearch {
 
   private textStatement(text: string, filter: Filter, limit: number): Statement {
     const params: unknown[] = [this.ctx.tenant];
-    const where = filterSql(filter, params);
+    const where = filterSql(filter, params, this.ctx.schema);
     params.push(text, limit);
     const q = `websearch_to_tsquery('english', $${params.length - 1})`;
     const table = this.ctx.table('knowledge_atoms');
@@ -241,7 +241,7 @@ export class AtomSearch {
     const table = this.ctx.table('knowledge_atoms');
     const params: unknown[] = [this.ctx.tenant];
     // The dimension is inlined (an integer we own) so the planner can match the partial HNSW index.
-    const where = `${filterSql(filter, params)} AND embedding_dim = ${dim}`;
+    const where = `${filterSql(filter, params, this.ctx.schema)} AND embedding_dim = ${dim}`;
     params.push(capability.pgvector ? pgVector(vector) : pgArray(vector), limit);
     const q = `$${params.length - 1}`;
     const n = `$${params.length}`;
@@ -376,7 +376,7 @@ export class AtomSearch {
   private async checkEmbeddings(tx: Queryable, filter: Filter): Promise<void> {
     // Among the atoms this search could have found: bounded by its filters, as the search was.
     const params: unknown[] = [this.ctx.tenant];
-    const where = filterSql(filter, params);
+    const where = filterSql(filter, params, this.ctx.schema);
     params.push(this.ctx.embedder.model, this.ctx.embedder.dimensions);
     const { rows } = await tx.query<{ embedding_model: string; embedding_dim: number }>(
       `SELECT embedding_model, embedding_dim FROM ${this.ctx.table('knowledge_atoms')}

@@ -262,7 +262,7 @@ export class Atoms {
       async (tx) => {
         const params: unknown[] = [this.ctx.tenant];
         const { rows } = await tx.query<{ n: string }>(
-          `SELECT count(*) AS n FROM ${this.ctx.table('knowledge_atoms')} WHERE ${filterSql(f, params)}`,
+          `SELECT count(*) AS n FROM ${this.ctx.table('knowledge_atoms')} WHERE ${filterSql(f, params, this.ctx.schema)}`,
           params,
         );
         return Number(rows[0]?.n ?? 0);

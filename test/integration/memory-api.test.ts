@@ -400,11 +400,53 @@ describe.each(names)('memory API on %s', (name) => {
     expect(await mine.atoms.count({ metadata: { site: 'north' } })).toBe(2);
     expect(await theirs.atoms.count({ metadata: { site: 'north' } })).toBe(2);
     expect(await theirs.atoms.count({ metadata: { site: 'south' } })).toBe(0);
-    // One index holds both the tenant and the metadata (migration 0020: btree_gin is on every backend here), so
-    // the rows it finds are checked again against the plain columns the filter names, not an expression computed
-    // per row. (Whether the planner takes it is a matter of row counts: the search bench's EXPLAIN shows it.)
+    // Found through the tokens, a filter means what jsonb containment means: numbers by value, a string
+    // is not a number, arrays match by element, and an array's objects are kept apart (checked on the row).
+    await mine.atoms.upsert([
+      atom('n1', { kind: 'odd', v: 1.5, s: '3', tags: ['x', 'y'], parts: [{ p: 1, q: 2 }], none: null }),
+      atom('n2', { kind: 'odd', v: 2, s: 3, tags: ['y'], parts: [{ p: 1 }, { q: 2 }], deep: { a: { b: [true] } } }),
+    ]);
+    const filters: Record<string, unknown>[] = [
+      { v: 1.5 },
+      { v: 1 },
+      { v: 2.0 },
+      { s: '3' },
+      { s: 3 },
+      { tags: ['y'] },
+      { tags: ['x', 'y'] },
+      { tags: 'y' },
+      { parts: [{ p: 1, q: 2 }] },
+      { parts: [{ p: 1 }] },
+      { none: null },
+      { deep: { a: { b: [true] } } },
+      { deep: { a: {} } },
+      { kind: 'odd', tags: [] },
+      {},
+    ];
+    for (const metadata of filters) {
+      const contained = await mine.context.read('t', async (tx) => {
+        const { rows } = await tx.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${mine.context.table('knowledge_atoms')} WHERE tenant_id = $1 AND deleted_at IS NULL AND metadata @> $2::jsonb`,
+          [mine.tenant, JSON.stringify(metadata)],
+        );
+        return Number(rows[0]?.n);
+      });
+      expect({ metadata, n: await mine.atoms.count({ metadata }) }).toEqual({ metadata, n: contained });
+    }
+    expect(await mine.atoms.count({ metadata: { parts: [{ p: 1, q: 2 }] } })).toBe(1);
+    expect(await mine.atoms.count({ metadata: { v: 1.5 } })).toBe(1);
+    // A number's token is its value, as jsonb compares numbers: 1.50 and 1.5 are one token.
+    const sameNumber = await mine.context.read('t', async (tx) => {
+      const fn = `${mine.context.schema}.metadata_tokens`;
+      const { rows } = await tx.query<{ same: boolean }>(`SELECT ${fn}('t', '{"v": 1.50}') = ${fn}('t', '{"v": 1.5}') AS same`);
+      return rows[0]?.same;
+    });
+    expect(sameNumber).toBe(true);
+    // The index holds each tenant's own hashes of the metadata's scalars (migration 0021): the rows it finds
+    // are one tenant's, and they are checked again against the metadata column, not an expression per row.
+    // (Whether the planner takes it is a matter of row counts: the search bench's EXPLAIN shows it.)
     const [indexdef] = await indexDefinitions(mine, 'knowledge\\_atoms\\_metadata\\_idx');
-    expect(indexdef).toContain("USING gin (((tenant_id || ''::text)), metadata jsonb_path_ops)");
+    expect(indexdef).toContain('USING gin (metadata_tokens)');
   });
 
   it('keeps an embedding the caller brings, exactly, and refuses one of the wrong size or with a value no float holds', async () => {
