@@ -69,7 +69,11 @@ export function toAtom(row: Record<string, unknown>): StoredAtom {
 
 /** Parameterised WHERE fragments for the filters; `params` already holds the tenant as $1. */
 export function filterSql(filter: z.output<typeof filterSchema>, params: unknown[], schema: string): string {
-  const clauses = ['tenant_id = $1', 'deleted_at IS NULL'];
+  // With metadata tokens to look up, the tenant is written (tenant_id || ''), which no index holds: the
+  // planner otherwise ANDs the tokens' few hundred rows with the tenant's whole btree range (2.7 of a
+  // 13 ms search at 100k atoms), since it cannot know how few rows the tokens find.
+  const tokens = filter.metadata !== undefined && hasScalar(filter.metadata);
+  const clauses = [tokens ? "(tenant_id || '') = $1" : 'tenant_id = $1', 'deleted_at IS NULL'];
   const bind = (value: unknown) => {
     params.push(value);
     return `$${params.length}`;
@@ -86,7 +90,7 @@ export function filterSql(filter: z.output<typeof filterSchema>, params: unknown
     // The index of migration 0021 finds the rows carrying every token of the filter (its tenant's
     // hashes of each scalar and its path), computed once per statement (the subquery); the filter
     // itself is then checked on each row found. A filter with no scalar in it has no tokens.
-    if (hasScalar(filter.metadata)) {
+    if (tokens) {
       clauses.push(`metadata_tokens @> (SELECT ${schema}.metadata_tokens($1::text, ${metadata}::jsonb))`);
     }
     clauses.push(`metadata @> ${metadata}::jsonb`);
