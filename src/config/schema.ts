@@ -246,8 +246,8 @@ export const configSchema = z
         /**
          * Above exactThreshold and up to this many candidates, a vector search with a filter the HNSW
          * graph cannot see (anything but the tenant; the tenant alone, up to 1,500 candidates) scans the
-         * candidates' embedding sign bits and ranks
-         * the nearest few hundred exactly, instead of walking the graph past every row the filter drops
+         * candidates' embedding sign bits and ranks the nearest few hundred exactly, instead of walking
+         * the graph past every row the filter drops
          * (0: never; without an index, every search above exactThreshold). At a million atoms a 1% filter
          * (10,000 rows) scans in ~40 ms where the walk took 86–93; the scan grows with the rows and the walk
          * shrinks, so somewhere above that the walk wins (15,000 is an estimate, not a measured crossover).
