@@ -105,9 +105,10 @@ interface VectorCapability {
  * distance, or exact cosine in SQL without pgvector) and both, fused by
  * reciprocal rank. All filters run in SQL before the LIMIT.
  *
- * A hybrid search runs its two halves at once, on two connections. Each half
- * is one statement in one round trip: it ranks narrow rows (id and score) and
- * reads the whole atom only for the rows it returns.
+ * A hybrid search runs its two halves at once, on two connections; the text
+ * half starts before the query is embedded. Each half is one statement in one
+ * round trip: it ranks narrow rows (id and score) and reads the whole atom only
+ * for the rows it returns.
  */
 export class AtomSearch {
   private readonly capabilities = new Map<string, VectorCapability>();
@@ -118,11 +119,20 @@ export class AtomSearch {
 
   async search(query: string, options: SearchOptions = {}): Promise<AtomSearchResult> {
     const { text, o, pool } = prepare(query, options);
-    const vector = o.mode === 'text' ? undefined : (await this.ctx.embed([text]))[0];
-    const [textHits, vectorHalf] = await Promise.all([
-      o.mode === 'vector' ? [] : this.textSearch(text, o.filter, pool, o.mode),
-      vector ? this.vectorSearch(vector, o.filter, pool, o.mode) : undefined,
-    ]);
+    // The text half needs no embedding: it runs while the embedder works (a hosted model's call
+    // takes longer than the text half), so a hybrid search takes the longer of the two, not both.
+    const textRun: Promise<AtomHit[]> = o.mode === 'vector' ? Promise.resolve([]) : this.textSearch(text, o.filter, pool, o.mode);
+    const vectorRun =
+      o.mode === 'text'
+        ? Promise.resolve(undefined)
+        : this.ctx.embed([text]).then(([vector]) => this.vectorSearch(vector as number[], o.filter, pool, o.mode));
+    // Both settle before the search answers: no half is left running, or rejecting unobserved.
+    // The embedder's (or the vector half's) error comes first, as it did when the embedding ran first.
+    const [textSettled, vectorSettled] = await Promise.allSettled([textRun, vectorRun]);
+    if (vectorSettled.status === 'rejected') throw vectorSettled.reason;
+    if (textSettled.status === 'rejected') throw textSettled.reason;
+    const textHits = textSettled.value;
+    const vectorHalf = vectorSettled.value;
     const method = vectorHalf?.method ?? null;
     if (o.mode === 'text') return { mode: o.mode, vectorMethod: null, results: textHits };
     const vectorHits = vectorHalf?.hits ?? [];

@@ -4,6 +4,7 @@ import { tenantBucket } from '../../src/core/tenant-bucket.js';
 import { AgentMemory, type AgentmemConfig, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
 import { VECTOR_INDEXES_LIKE } from '../../src/memory/atom-rows.js';
 import { efSearchFor } from '../../src/memory/atom-search.js';
+import { queryDuration } from '../../src/observability/metrics.js';
 import { type Executor, importAtoms, LocalHashEmbedder, Settings } from '../../src/ops.js';
 import { useBackends } from '../harness/backends.js';
 
@@ -578,6 +579,42 @@ describe.each(names)('memory API on %s', (name) => {
       });
       expect(plain).toBeLessThan(10);
     }
+  });
+
+  it('runs the text half of a hybrid search while the query is being embedded', async () => {
+    const b = backend(name);
+    const m = await b.memory(tenant());
+    await m.atoms.upsert([
+      { atomId: 'fan:belt', atomType: 'reference', title: 'Fan belt', content: 'A worn fan belt squeals on start-up.' },
+    ]);
+    // Finished hybrid operations: while the query is embedded, only the text half can finish one.
+    const finished = async () =>
+      (await queryDuration.get()).values
+        .filter((v) => v.metricName === 'agentmem_query_duration_seconds_count' && v.labels.operation === 'atoms.search.hybrid')
+        .reduce((sum, v) => sum + v.value, 0);
+    const before = await finished();
+    let textFinishedFirst = false;
+    const base = m.context.embedder;
+    // A slow embedder (as a hosted model is): it answers once the text half is done, or after 5 s.
+    const slow = {
+      model: base.model,
+      dimensions: base.dimensions,
+      embed: async (texts: string[]) => {
+        for (let waited = 0; waited < 5000 && !textFinishedFirst; waited += 10) {
+          textFinishedFirst = (await finished()) > before;
+          if (!textFinishedFirst) await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return base.embed(texts);
+      },
+    };
+    const result = await withSearch(m, b.config, {}, slow).atoms.search('fan belt', { mode: 'hybrid', limit: 5 });
+    expect(textFinishedFirst).toBe(true);
+    expect(result.results.map((r) => [r.atom.atomId, r.textRank, r.vectorRank])).toEqual([['fan:belt', 1, 1]]);
+    // An embedder that fails fails the search with its error, after the text half has settled.
+    const failing = { ...slow, embed: async () => Promise.reject(new Error('embedding service unavailable')) };
+    await expect(withSearch(m, b.config, {}, failing).atoms.search('fan belt', { mode: 'hybrid' })).rejects.toThrow(
+      'embedding service unavailable',
+    );
   });
 
   it("walks its tenant's own HNSW graph (the bucket the database computes) and finds what an exact search finds", async () => {
