@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedColumns, type TableName, table } from '../../src/core/tables.js';
 import { tenantBucket } from '../../src/core/tenant-bucket.js';
 import { AgentMemory, type AgentmemConfig, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
 import { VECTOR_INDEXES_LIKE } from '../../src/memory/atom-rows.js';
@@ -578,6 +579,30 @@ describe.each(names)('memory API on %s', (name) => {
         return rows.length;
       });
       expect(plain).toBeLessThan(10);
+    }
+  });
+
+  it("records a change's rows with the columns every provider shares: no provider's own or generated column", async () => {
+    const m = await backend(name).memory(tenant());
+    const session = await m.sessions.create({ agentId: 'a' });
+    await m.sessions.addMessage(session.id, { role: 'user', content: 'hello' });
+    const atom = { atomId: 'valve:seat', atomType: 'reference' as const, title: 'Valve seat', content: 'A worn seat leaks.' };
+    await m.atoms.upsert([{ ...atom, metadata: { site: 'north', rating: 4 } }]);
+    await m.atoms.upsert([{ ...atom, metadata: { site: 'south' } }]);
+    await m.settings.set('agent', 'tone', 'plain');
+    const changes = await m.context.read('test.history', async (tx) => {
+      const { rows } = await tx.query<{ table_name: TableName; old_row: object | null; new_row: object }>(
+        `SELECT table_name, old_row, new_row FROM ${m.context.schema}.change_history WHERE tenant_id = $1`,
+        [m.tenant],
+      );
+      return rows;
+    });
+    expect(new Set(changes.map((c) => c.table_name))).toEqual(new Set(['sessions', 'memories', 'knowledge_atoms', 'settings']));
+    expect(changes.some((c) => c.table_name === 'knowledge_atoms' && c.old_row !== null)).toBe(true);
+    for (const change of changes) {
+      const shared = sharedColumns(table(change.table_name)).sort();
+      expect(Object.keys(change.new_row).sort(), change.table_name).toEqual(shared);
+      if (change.old_row) expect(Object.keys(change.old_row).sort(), change.table_name).toEqual(shared);
     }
   });
 
