@@ -606,6 +606,32 @@ describe.each(names)('memory API on %s', (name) => {
     }
   });
 
+  it('ranks text matches by cover density, past search.textRerank matches only the best of them by ts_rank', async () => {
+    const b = backend(name);
+    const m = await b.memory(tenant());
+    // ts_rank puts `spread` first (the words often, far apart); cover density puts `close` first.
+    const texts = {
+      spread: 'pump filler filler filler seal filler filler filler pump filler filler filler seal filler filler pump filler filler seal',
+      close: 'pump seal pump seal',
+      pair: 'pump seal pump',
+    };
+    await m.atoms.upsert(
+      Object.entries(texts).map(([key, content]) => ({ atomId: `note:${key}`, atomType: 'reference' as const, title: 'Note', content })),
+    );
+    const ids = async (textRerank: number, limit: number) =>
+      (await withSearch(m, b.config, { textRerank }).atoms.search('pump seal', { mode: 'text', limit })).results.map((r) =>
+        r.atom.atomId.slice('note:'.length),
+      );
+    const exact = ['close', 'pair', 'spread'];
+    expect(await ids(800, 3)).toEqual(exact);
+    expect(await ids(0, 3)).toEqual(exact);
+    expect(await ids(800, 1)).toEqual(['close']);
+    // Three matches, one ranked by cover density: ts_rank's best.
+    expect(await ids(1, 1)).toEqual(['spread']);
+    // Never fewer candidates than the rows asked: three of three is the exact ranking again.
+    expect(await ids(1, 3)).toEqual(exact);
+  });
+
   it('runs the text half of a hybrid search while the query is being embedded', async () => {
     const b = backend(name);
     const m = await b.memory(tenant());
