@@ -2,9 +2,9 @@
 -- registry's data and replication columns) and nothing else. 0019 and 0021 added generated
 -- columns to knowledge_atoms (embedding_bits, metadata_tokens) that 0017's list did not name:
 -- every atom's change carried its 1,536 sign bits as text and its metadata tokens, twice for an
--- update. Generated columns are nulled before the row becomes JSON, as the embedding is: turning
--- the bits and the search vector into JSON cost more than the rest of the row. Rows recorded
--- before this migration keep them (readers take the shared columns only).
+-- update. Generated columns are nulled before the row becomes JSON, as the embedding is, so they
+-- are not turned into text only to be dropped. Rows recorded before this migration keep them
+-- (readers take the shared columns only).
 CREATE OR REPLACE FUNCTION {{schema}}.record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
