@@ -96,6 +96,8 @@ interface VectorCapability {
   /** One graph per tenant bucket (migration 0008): the search names its bucket. */
   buckets: boolean;
   iterativeScan: boolean;
+  /** pgvector's Hamming distance of two bit strings (`<~>`, from 0.7): one pass, no XOR'd copy per row. */
+  hamming: boolean;
   /** The HNSW index's name (without buckets; with them, each bucket's graph is named by its number). */
   indexName: string | null;
 }
@@ -281,13 +283,19 @@ export class AtomSearch {
           ) d ORDER BY distance, atom_id LIMIT ${n}`;
       } else if (branch.plan === 'scan') {
         params.push(signBits(vector));
+        const bits = `$${params.length}`;
+        // pgvector's <~> counts the differing bits in one pass; without it, XOR then count (a copy
+        // per row). Rows of this dimension only (the WHERE) hold bit strings of this length.
+        const hamming = capability.hamming
+          ? `embedding_bits::bit(${dim}) <~> ${bits}::bit(${dim})`
+          : `bit_count(embedding_bits # ${bits}::bit varying)`;
         // The sort carries narrow rows (id, atom_id); the rows ranked again are joined back for their
         // embedding. Hamming distances tie often: the cut is made deterministic by id (a uuid compares
         // faster than text under a collation).
         branch.sql = `SELECT id, distance, 'scan' AS plan FROM (
             SELECT c.id, c.atom_id, ${distanceTo('a.embedding')} AS distance FROM (
               SELECT id, atom_id FROM ${table} WHERE ${where}
-               ORDER BY bit_count(embedding_bits # $${params.length}::bit varying), id
+               ORDER BY ${hamming}, id
                LIMIT ${Math.max(RERANK_MIN, RERANK_PER_ROW * limit)}
             ) c JOIN ${table} a ON a.tenant_id = $1 AND a.id = c.id OFFSET 0
           ) r ORDER BY distance, atom_id LIMIT ${n}`;
@@ -376,6 +384,7 @@ export class AtomSearch {
       indexType: indexdef.includes(`halfvec(${dim})`) ? 'halfvec' : indexdef.includes(`vector(${dim})`) ? 'vector' : null,
       buckets: indexdef.includes('tenant_bucket('),
       iterativeScan: major > 0 || minor >= 8,
+      hamming: major > 0 || minor >= 7,
       indexName: rows[0]?.indexname ?? null,
     };
     this.capabilities.set(provider, capability);
