@@ -234,7 +234,7 @@ export const configSchema = z
         /**
          * HNSW candidate list size for a graph of up to 100,000 rows; larger finds more of the true nearest
          * neighbours, slower (recall@10 0.97–1.0 at 40 in the benchmark at 100k). A larger graph walks with this
-         * times √(rows / 100,000), up to 1000 (a million rows: ×3.2), as the index's catalog row count says.
+         * times rows / 100,000, up to 1000 (a million rows: ×10), as the index's catalog row count says.
          */
         efSearch: z.number().int().min(10).max(1000).default(40),
         /**

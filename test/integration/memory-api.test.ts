@@ -708,7 +708,7 @@ describe.each(names)('memory API on %s', (name) => {
     expect(plan).toContain(graphName);
     // ef_search grows with the graph as the catalog counts it: this small graph walks with the configured
     // efSearch; counted at a million rows (the catalog's figure changed for the length of one transaction),
-    // with √10 times that.
+    // with ten times that.
     const graph = `${m.context.schema}.${graphName}`;
     const walk = (
       await withSearch(m, b.config, { exactThreshold: 0, efSearch: 40 }).atoms.searchStatements('belt tension', { mode: 'vector' })
@@ -726,8 +726,10 @@ describe.each(names)('memory API on %s', (name) => {
     const small = await efSearchAt();
     expect(small.rows).toBeLessThan(1000);
     expect(small.ef).toBe(40);
-    expect((await efSearchAt(1_000_000)).ef).toBe(127); // ⌈40 × √10⌉
-    expect(efSearchFor(40, 1_000_000)).toBe(127);
+    expect((await efSearchAt(1_000_000)).ef).toBe(400); // 40 × 10
+    expect(efSearchFor(40, 1_000_000)).toBe(400);
+    expect((await efSearchAt(250_001)).ef).toBe(101); // ⌈40 × 2.50001⌉: the SQL rounds up as efSearchFor does
+    expect(efSearchFor(40, 250_001)).toBe(101);
     expect((await efSearchAt(100_000_000)).ef).toBe(1000); // at most pgvector's own limit
     expect((await efSearchAt()).ef).toBe(40);
   });
