@@ -290,7 +290,8 @@ export class AtomSearch {
         params.push(signBits(vector));
         const bits = `$${params.length}`;
         // pgvector's <~> counts the differing bits in one pass; without it, XOR then count (a copy
-        // per row). Rows of this dimension only (the WHERE) hold bit strings of this length.
+        // per row). The cast to bit(dim) is safe: the WHERE keeps rows of this dimension, and the
+        // table's CHECK (cardinality(embedding) = embedding_dim) makes their bits this long.
         const hamming = capability.hamming
           ? `embedding_bits::bit(${dim}) <~> ${bits}::bit(${dim})`
           : `bit_count(embedding_bits # ${bits}::bit varying)`;
