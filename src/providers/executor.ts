@@ -49,7 +49,6 @@ export function runOn<T>(
   progress: RunProgress = { maybeCommitted: false },
 ): Promise<T> {
   const context = { provider: provider.name };
-  const settings = options.settings ? { settings: options.settings } : {};
   if (options.transaction === false && !options.settings) {
     return provider.withConnection((c) => {
       progress.maybeCommitted = true;
@@ -63,13 +62,16 @@ export function runOn<T>(
         progress.maybeCommitted = true;
         return fn(tx, context);
       },
-      { ...settings, single: true },
+      { settings: options.settings, single: true },
     );
   }
   // A failure before COMMIT rolls the transaction back (also when the connection dies).
-  return provider.transaction(async (tx) => {
-    const result = await fn(tx, context);
-    progress.maybeCommitted = true;
-    return result;
-  }, settings);
+  return provider.transaction(
+    async (tx) => {
+      const result = await fn(tx, context);
+      progress.maybeCommitted = true;
+      return result;
+    },
+    options.settings ? { settings: options.settings } : {},
+  );
 }

@@ -48,6 +48,7 @@ async function runQuery<R>(
   timeoutMs: number,
   defaultTimeoutMs: number | undefined,
   name?: string,
+  checkout?: { broken: Error | undefined },
 ): Promise<QueryResult<R>> {
   try {
     // query_timeout per call is a client-side bound: it fires even when the server is paused (SIGSTOP).
@@ -61,24 +62,65 @@ async function runQuery<R>(
     const result = await (config ? target.query(config) : target.query(sql, values));
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   } catch (error) {
-    throw toProviderError(provider, error, timeoutMs);
+    const failure = toProviderError(provider, error, timeoutMs);
+    // A connection that failed (not an SQL error) is destroyed at its release, never reused.
+    if (checkout && classifyFailure((failure as { cause?: unknown }).cause ?? failure) !== 'sql') checkout.broken = failure;
+    throw failure;
   }
 }
 
-/** A Queryable for an operation of one statement: `send` sends it; a second one is a bug, refused. */
-function oneStatement(send: <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => Promise<QueryResult<R>>): Queryable {
-  let sent = false;
-  const single: Queryable = {
-    query: <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
-      if (sent) return Promise.reject(new Error('a single-statement operation sent a second statement'));
-      sent = true;
-      return send<R>(sql, params, options);
-    },
-    exec: async (sql: string, options?: QueryOptions) => {
-      await single.query(sql, undefined, options);
-    },
-  };
-  return single;
+/** A Queryable for an operation of one statement: the first statement goes through; a second one is a bug, refused. */
+class OneStatement implements Queryable {
+  private sent = false;
+
+  constructor(private readonly connection: Pick<Queryable, 'query'>) {}
+
+  query<R>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    if (this.sent) return Promise.reject(new Error('a single-statement operation sent a second statement'));
+    this.sent = true;
+    return this.connection.query<R>(sql, params, options);
+  }
+
+  async exec(sql: string, options?: QueryOptions): Promise<void> {
+    await this.query(sql, undefined, options);
+  }
+}
+
+/**
+ * A pooled connection as a Queryable, made once per connection and reused by
+ * every checkout of it (a fresh object and closures per call were a
+ * measurable part of a write's allocation). `broken` is per checkout: reset
+ * when the connection is handed out, set when a call on it fails as a
+ * connection (not an SQL error), read at its release.
+ */
+class PooledConnection implements Queryable {
+  broken: Error | undefined;
+
+  constructor(
+    private readonly provider: PgProvider,
+    readonly client: pg.PoolClient,
+  ) {}
+
+  query<R>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    const provider = this.provider;
+    // Named (prepared once per connection) only where the connection is known to be its own server session.
+    const name = options?.prepare && provider.holdsOwnSession(this.client) ? preparedName(sql) : undefined;
+    const timeouts = provider.timeouts;
+    return runQuery<R>(
+      provider.name,
+      this.client,
+      name ? sql : (options?.unprepared ?? sql),
+      params,
+      options?.timeoutMs ?? timeouts.queryMs,
+      timeouts.queryMs,
+      name,
+      this,
+    );
+  }
+
+  async exec(sql: string, options?: QueryOptions): Promise<void> {
+    await this.query(sql, undefined, options);
+  }
 }
 
 /** Does the connection carry these settings and no others (so an operation needs to send none)? */
@@ -123,6 +165,8 @@ export class PgProvider implements Provider {
   private readonly mergedSettings = new WeakMap<object, Readonly<Record<string, string>>>();
   /** Whether each pooled connection holds one server session (see holdsSession). */
   private readonly sessionful = new WeakMap<pg.PoolClient, boolean>();
+  /** Each pooled connection's Queryable (see PooledConnection). */
+  private readonly connections = new WeakMap<pg.PoolClient, PooledConnection>();
   /** Pooled connections that reported an error (their one lifelong listener records it). */
   private readonly failed = new WeakMap<pg.Client, Error>();
   /** The health probes' own connection, outside the pool (see ping). */
@@ -200,37 +244,24 @@ export class PgProvider implements Provider {
   }
 
   /** fn with a checked-out client; a client that broke or timed out is destroyed, never handed to the next caller. */
-  private async withClient<T>(fn: (client: pg.PoolClient, connection: Queryable) => Promise<T>): Promise<T> {
+  private async withClient<T>(fn: (client: pg.PoolClient, connection: PooledConnection) => Promise<T>): Promise<T> {
     const client = await this.connect();
-    let broken: Error | undefined;
-    const connection: Queryable = {
-      query: async <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
-        try {
-          // Named (prepared once per connection) only where the connection is known to be its own server session.
-          const name = options?.prepare && this.sessionful.get(client) === true ? preparedName(sql) : undefined;
-          return await runQuery<R>(
-            this.name,
-            client,
-            name ? sql : (options?.unprepared ?? sql),
-            params,
-            options?.timeoutMs ?? this.timeouts.queryMs,
-            this.timeouts.queryMs,
-            name,
-          );
-        } catch (error) {
-          if (classifyFailure((error as { cause?: unknown }).cause ?? error) !== 'sql') broken = error as Error;
-          throw error;
-        }
-      },
-      exec: async (sql: string, options?: QueryOptions) => {
-        await connection.query(sql, undefined, options);
-      },
-    };
+    let connection = this.connections.get(client);
+    if (!connection) {
+      connection = new PooledConnection(this, client);
+      this.connections.set(client, connection);
+    }
+    connection.broken = undefined;
     try {
       return await fn(client, connection);
     } finally {
-      client.release(broken ?? this.failed.get(client) ?? false);
+      client.release(connection.broken ?? this.failed.get(client) ?? false);
     }
+  }
+
+  /** Is this connection known to reach one server session for its whole life (see holdsSession)? */
+  holdsOwnSession(client: pg.PoolClient): boolean {
+    return this.sessionful.get(client) === true;
   }
 
   /**
@@ -269,8 +300,7 @@ export class PgProvider implements Provider {
       const carried = this.carried.get(client);
       // The common case, decided without building anything: one statement on a connection that
       // already carries exactly these settings (only a session's connection carries any).
-      if (options.single && carried && carriesExactly(carried, settings))
-        return fn(oneStatement((sql, params, queryOptions) => connection.query(sql, params, queryOptions)));
+      if (options.single && carried && carriesExactly(carried, settings)) return fn(new OneStatement(connection));
       const wanted = wantedSettings(settings, carried);
       const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[]; options?: QueryOptions }[]) => {
         // Issued together (pipeline mode) in one write, each through the connection (which marks
@@ -294,19 +324,21 @@ export class PgProvider implements Provider {
       const session = carriable(wanted) && (await this.holdsSession(client, connection));
       const changes = session ? settingsToSend(wanted, carried) : Object.fromEntries(wanted);
       return fn(
-        oneStatement(async <R>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
-          if (!Object.keys(changes).length) return connection.query<R>(sql, params, queryOptions);
-          const begin = beginWithSettings(changes, session ? 'session' : 'transaction');
-          const timeout = queryOptions?.timeoutMs === undefined ? undefined : { timeoutMs: queryOptions.timeoutMs };
-          const answers = await pipelined<R>([
-            { sql: begin, options: timeout },
-            { sql, ...(params ? { params } : {}), options: queryOptions },
-            { sql: 'COMMIT', options: timeout },
-          ]);
-          // Committed: the connection carries them now. (Had anything failed, the transaction
-          // and its settings would have rolled back, leaving what it carried before.)
-          if (session) this.carried.set(client, wanted);
-          return answers[1] as QueryResult<R>;
+        new OneStatement({
+          query: async <R>(sql: string, params?: readonly unknown[], queryOptions?: QueryOptions) => {
+            if (!Object.keys(changes).length) return connection.query<R>(sql, params, queryOptions);
+            const begin = beginWithSettings(changes, session ? 'session' : 'transaction');
+            const timeout = queryOptions?.timeoutMs === undefined ? undefined : { timeoutMs: queryOptions.timeoutMs };
+            const answers = await pipelined<R>([
+              { sql: begin, options: timeout },
+              { sql, ...(params ? { params } : {}), options: queryOptions },
+              { sql: 'COMMIT', options: timeout },
+            ]);
+            // Committed: the connection carries them now. (Had anything failed, the transaction
+            // and its settings would have rolled back, leaving what it carried before.)
+            if (session) this.carried.set(client, wanted);
+            return answers[1] as QueryResult<R>;
+          },
         }),
       );
     });
