@@ -99,26 +99,141 @@ export function sessionIdFor(externalId: string): string {
   return idForKey('', 'session', externalId);
 }
 
-/** Roles whose message needs nothing but text (a tool message must name the call it answers). */
-const TEXT_ONLY_ROLES: ReadonlySet<unknown> = new Set(MESSAGE_ROLES.filter((role) => role !== 'tool'));
+const ROLE_SET: ReadonlySet<unknown> = new Set(MESSAGE_ROLES);
+const FORMAT_SET: ReadonlySet<string> = new Set(MESSAGE_FORMATS);
+/** messageInput's fields, in its order (the order zod's output has them in). */
+const MESSAGE_FIELDS = [
+  'id',
+  'role',
+  'content',
+  'name',
+  'toolCalls',
+  'toolCallId',
+  'externalId',
+  'extra',
+  'metadata',
+  'createdAt',
+] as const;
+const MESSAGE_FIELD_SET: ReadonlySet<string> = new Set(MESSAGE_FIELDS);
+const TOOL_CALL_FIELD_SET: ReadonlySet<string> = new Set(['id', 'name', 'arguments']);
+
+/** shortText's verdict without zod: 1 to 1000 characters, no NUL, well-formed. */
+function isShortText(value: unknown): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= 1000 && !value.includes('\u0000') && value.isWellFormed();
+}
 
 /**
- * A message's shape, as messageInput says. The common message — a plain object
- * of a role and text content, nothing else — is taken as it is: zod's walk of
- * the whole schema was a tenth to a fifth of addMessage's CPU (run cold,
- * between round trips).
- * Anything else goes through the schema (a unit test holds the two to the same
- * verdicts).
+ * An object whose reading has no corner to it: a plain object (Object's own
+ * prototype), its own keys all enumerable strings (no symbols, no hidden or
+ * `__proto__` keys), none of them undefined. What zod does with anything else
+ * is zod's to say.
  */
-export function parseMessage(input: unknown, where: string): z.output<typeof messageInput> {
-  if (input !== null && typeof input === 'object' && Object.getPrototypeOf(input) === Object.prototype) {
-    const keys = Object.keys(input);
-    const { role, content } = input as { role?: unknown; content?: unknown };
-    if (keys.length === 2 && 'role' in input && 'content' in input && TEXT_ONLY_ROLES.has(role) && typeof content === 'string')
-      return { role: role as MessageRole, content };
-  }
-  return parseInput(messageInput, input, where);
+function isBoringObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const names = Object.getOwnPropertyNames(value);
+  if (Object.getOwnPropertySymbols(value).length || names.length !== Object.keys(value).length) return false;
+  for (const name of names) if (name === '__proto__' || (value as Record<string, unknown>)[name] === undefined) return false;
+  return true;
 }
+
+/** jsonObject's verdict without zod: a plain object whose whole tree is clean JSON; its output is a copy, as zod's is. */
+function jsonObjectCopy(value: unknown): Record<string, unknown> | undefined {
+  if (!isBoringObject(value)) return undefined;
+  try {
+    checkJson(value, '(this object)');
+  } catch (error) {
+    if (error instanceof ValidationError) return undefined;
+    throw error;
+  }
+  return { ...value };
+}
+
+/**
+ * messageInput's output for a message with nothing unusual about it, without
+ * zod's walk of the schema — that walk was a fifth to a quarter of
+ * addMessage's CPU for an assistant turn with tool calls (run cold, between
+ * round trips). Undefined for anything it does not vouch for: zod then gives
+ * the verdict, and any error, itself. Copies what zod copies (content parts,
+ * tool calls, extra, metadata), so the output never shares an object zod's
+ * would not. A unit test holds the two to the same verdicts.
+ */
+export function plainMessage(input: unknown): z.output<typeof messageInput> | undefined {
+  if (!isBoringObject(input)) return undefined;
+  for (const key in input) if (!MESSAGE_FIELD_SET.has(key)) return undefined;
+  const { id, role, content, name, toolCalls, toolCallId, externalId, extra, metadata, createdAt } = input;
+  if (!ROLE_SET.has(role)) return undefined;
+  const out: Record<string, unknown> = {};
+  if (id !== undefined) {
+    if (!uuid.safeParse(id).success) return undefined;
+    out.id = id;
+  }
+  out.role = role;
+  if (typeof content === 'string') out.content = content;
+  else if (Array.isArray(content) && Object.getPrototypeOf(content) === Array.prototype && content.length <= 10_000) {
+    const parts: Record<string, unknown>[] = [];
+    for (const part of content) {
+      if (!isBoringObject(part)) return undefined;
+      const type = part.type;
+      if (typeof type !== 'string' || type.length < 1 || type.length > 100 || type.includes('\u0000') || !type.isWellFormed())
+        return undefined;
+      parts.push({ type, ...part });
+    }
+    out.content = parts;
+  } else return undefined;
+  if (name !== undefined) {
+    if (!isShortText(name)) return undefined;
+    out.name = name;
+  }
+  if (toolCalls !== undefined) {
+    if (role !== 'assistant' || !Array.isArray(toolCalls) || Object.getPrototypeOf(toolCalls) !== Array.prototype) return undefined;
+    if (toolCalls.length > 1000) return undefined;
+    const calls: Record<string, unknown>[] = [];
+    for (const call of toolCalls) {
+      if (!isBoringObject(call) || !('arguments' in call)) return undefined;
+      for (const key in call) if (!TOOL_CALL_FIELD_SET.has(key)) return undefined;
+      if (!isShortText(call.id) || !isShortText(call.name)) return undefined;
+      calls.push({ id: call.id, name: call.name, arguments: call.arguments });
+    }
+    out.toolCalls = calls;
+  }
+  if (toolCallId !== undefined) {
+    if (role !== 'tool' || !isShortText(toolCallId)) return undefined;
+    out.toolCallId = toolCallId;
+  } else if (role === 'tool') return undefined;
+  if (externalId !== undefined) {
+    if (!isShortText(externalId)) return undefined;
+    out.externalId = externalId;
+  }
+  if (extra !== undefined) {
+    if (!isBoringObject(extra)) return undefined;
+    const copy: Record<string, unknown> = {};
+    for (const format in extra) {
+      if (!FORMAT_SET.has(format)) return undefined;
+      const fields = jsonObjectCopy(extra[format]);
+      if (!fields) return undefined;
+      copy[format] = fields;
+    }
+    out.extra = copy;
+  }
+  if (metadata !== undefined) {
+    const copy = jsonObjectCopy(metadata);
+    if (!copy) return undefined;
+    out.metadata = copy;
+  }
+  if (createdAt !== undefined) {
+    if (!(createdAt instanceof Date) || Number.isNaN(createdAt.getTime())) return undefined;
+    out.createdAt = createdAt;
+  }
+  return out as z.output<typeof messageInput>;
+}
+
+/** A message's shape, as messageInput says (see plainMessage for the common messages). */
+export function parseMessage(input: unknown, where: string): z.output<typeof messageInput> {
+  return plainMessage(input) ?? parseInput(messageInput, input, where);
+}
+
+/** The JSON text of a checked message's fields, as the size check measured it: sent as is, not serialised again. */
+export type MessageJson = Partial<Record<'content' | 'toolCalls' | 'extra' | 'metadata', string>>;
 
 /**
  * Check a message before any SQL: its shape, clean JSON everywhere, the size
@@ -128,12 +243,15 @@ export function checkMessage(
   input: unknown,
   where: string,
   context: { sessionId: string; maxBytes: number; newId: () => string },
+  json?: MessageJson,
 ): CheckedMessage {
   const message = parseMessage(input, where);
   for (const field of ['content', 'toolCalls', 'extra', 'metadata'] as const) {
     if (message[field] === undefined) continue;
-    checkJson(message[field], `${where}.${field}`);
-    checkSize(message[field], `${where}.${field}`, context.maxBytes);
+    // extra and metadata are JSON objects the shape already walked (jsonObject); content and tool calls' arguments are not.
+    if (field === 'content' || field === 'toolCalls') checkJson(message[field], `${where}.${field}`);
+    const text = checkSize(message[field], `${where}.${field}`, context.maxBytes);
+    if (json) json[field] = text;
   }
   let id = message.id;
   if (message.externalId !== undefined) {

@@ -14,6 +14,7 @@ import {
   MESSAGE_VIEW,
   type Message,
   type MessageInput,
+  type MessageJson,
   messageColumns,
   roleToType,
   sentMessage,
@@ -142,9 +143,9 @@ export class Sessions {
     this.appendSql = appendMessageSql(ctx.schema);
   }
 
-  private checkMessage(sessionId: string, input: unknown, index?: number): CheckedMessage {
+  private checkMessage(sessionId: string, input: unknown, index?: number, json?: MessageJson): CheckedMessage {
     const where = index === undefined ? 'message' : `messages[${index}]`;
-    return checkMessage(input, where, { sessionId, maxBytes: this.ctx.limits.maxContentBytes, newId });
+    return checkMessage(input, where, { sessionId, maxBytes: this.ctx.limits.maxContentBytes, newId }, json);
   }
 
   private checkSession(input: SessionInput) {
@@ -280,25 +281,31 @@ export class Sessions {
   /** Append one message. Retrying with the same `id` returns the stored message, never a second copy. */
   async addMessage(sessionId: string, input: MessageInput): Promise<Message> {
     const id = parseInput(uuid, sessionId, 'session id');
-    const message = this.checkMessage(id, input);
+    // The fields' JSON as the size check made it, sent as is.
+    const json: MessageJson = {};
+    const message = this.checkMessage(id, input, undefined, json);
     const messageId = message.id;
     const own = messageColumns(message);
     const createdAt = message.createdAt ?? new Date();
+    // An ISO string: the same instant as the Date, without pg's local-time formatting of it on every call
+    // (years outside 1–9999, which ISO writes as ±YYYYYY and PostgreSQL reads as BC/AD, go as the Date).
+    const year = createdAt.getUTCFullYear();
+    const createdAtText = year >= 1 && year <= 9999 ? createdAt.toISOString() : createdAt;
     const params = (provider: string) => [
       this.ctx.tenant,
       id,
       messageId,
       roleToType(message.role),
-      JSON.stringify(message.content),
-      message.metadata === undefined ? '{}' : JSON.stringify(message.metadata),
-      createdAt,
+      json.content,
+      json.metadata ?? '{}',
+      createdAtText,
       this.ctx.version(),
       provider,
       own.name,
-      own.tool_calls === null ? null : JSON.stringify(own.tool_calls),
+      own.tool_calls === null ? null : json.toolCalls,
       own.tool_call_id,
       own.external_id,
-      own.extra === null ? null : JSON.stringify(own.extra),
+      own.extra === null ? null : json.extra,
     ];
     const ids = { sessionId: id, messageId };
     const append = (sql: string, options?: QueryOptions) =>

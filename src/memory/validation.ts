@@ -77,14 +77,17 @@ export function checkJson(root: unknown, field: string): void {
   }
 }
 
-export function checkSize(value: unknown, field: string, maxBytes: number): void {
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+/** Refuse a JSON value over the size limit; answers its JSON text (what was measured), for the caller to send. */
+export function checkSize(value: unknown, field: string, maxBytes: number): string {
+  const text = JSON.stringify(value) ?? '';
+  const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes)
     throw new ValidationError(`${field} is ${bytes} bytes; the limit is ${maxBytes} bytes (limits.maxContentBytes)`, {
       field,
       bytes,
       maxBytes,
     });
+  return text;
 }
 
 /** Parse with a zod schema; failures become one ValidationError naming each field. */

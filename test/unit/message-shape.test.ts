@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messageInput, parseMessage } from '../../src/memory/message-model.js';
+import { messageInput, parseMessage, plainMessage } from '../../src/memory/message-model.js';
 import { parseInput } from '../../src/memory/validation.js';
 
 /** The verdict of a parse: its output, or the error it throws. */
@@ -25,7 +25,24 @@ const withGetter = {
   },
 };
 
+const RICH = {
+  role: 'assistant',
+  content: 'Checking the sensor and the manual.',
+  name: 'planner',
+  toolCalls: [
+    { id: 'call_1', name: 'read_sensor', arguments: { pump: 4, fields: ['vibration', 'temperature'] } },
+    { id: 'call_2', name: 'search_manual', arguments: '{"query":"cavitation"}' },
+  ],
+  externalId: 'ext-1',
+  extra: { openai: { refusal: null } },
+  metadata: { turn: 3 },
+};
+const withSymbol = { role: 'user', content: 'hi', [Symbol('s')]: 1 };
+const withHidden = Object.defineProperty({ role: 'user', content: 'hi' }, 'metadata', { value: { a: 1 }, enumerable: false });
+
 const CASES: unknown[] = [
+  withSymbol,
+  withHidden,
   { role: 'user', content: 'hello' },
   { role: 'assistant', content: '' },
   { role: 'system', content: 'be brief' },
@@ -49,6 +66,56 @@ const CASES: unknown[] = [
   new Shaped(),
   withGetter,
   ['user', 'hi'],
+  // Every field, as frameworks send them, and each one wrong in turn.
+  RICH,
+  { ...RICH, id: '0190f5a2-7b1c-7d3e-8f00-123456789abc' },
+  { ...RICH, id: 'not-a-uuid' },
+  { ...RICH, name: '' },
+  { ...RICH, name: 'x'.repeat(1001) },
+  { ...RICH, name: 'nul \u0000' },
+  { ...RICH, name: 7 },
+  { ...RICH, externalId: 'lone \ud800' },
+  { ...RICH, toolCalls: [] },
+  { ...RICH, toolCalls: [{ id: 'c1', name: 'f' }] },
+  { ...RICH, toolCalls: [{ id: 'c1', name: 'f', arguments: '{"a":1}', extra: 1 }] },
+  { ...RICH, toolCalls: [{ id: '', name: 'f', arguments: {} }] },
+  { ...RICH, toolCalls: [{ id: 'c1', name: 'f', arguments: undefined }] },
+  { ...RICH, toolCalls: [{ id: 'c1', name: 'f', arguments: { nul: '\u0000' } }] },
+  { ...RICH, toolCalls: { 0: { id: 'c1', name: 'f', arguments: {} } } },
+  { ...RICH, toolCalls: Array.from({ length: 1001 }, (_, i) => ({ id: `c${i}`, name: 'f', arguments: {} })) },
+  { ...RICH, role: 'user' },
+  { ...RICH, extra: { openai: { refusal: null }, gemini: {} } },
+  { ...RICH, extra: { openai: [] } },
+  { ...RICH, extra: { openai: { bad: Number.NaN } } },
+  { ...RICH, extra: { anthropic: { deep: { deeper: ['ok', { fine: true }] } } } },
+  { ...RICH, metadata: { nested: { list: [1, 'two', null] } } },
+  { ...RICH, metadata: { nul: 'a\u0000b' } },
+  { ...RICH, metadata: { when: new Date(0) } },
+  { ...RICH, metadata: new Map([['a', 1]]) },
+  { ...RICH, metadata: [] },
+  { ...RICH, metadata: { a: undefined } },
+  { ...RICH, createdAt: new Date('2026-01-02T03:04:05Z') },
+  { ...RICH, createdAt: new Date(Number.NaN) },
+  { ...RICH, createdAt: '2026-01-02T03:04:05+01:00' },
+  { ...RICH, createdAt: 'yesterday' },
+  { ...RICH, unknownField: 1 },
+  { ...RICH, name: undefined },
+  { role: 'tool', content: 'result', toolCallId: 'call_1', name: 'read_sensor' },
+  { role: 'tool', content: 'result', toolCallId: '' },
+  { role: 'user', content: 'hi', toolCallId: 'call_1' },
+  {
+    role: 'user',
+    content: [
+      { type: 'text', text: 'a' },
+      { type: 'image_url', image_url: { url: 'https://example.com/a.png' } },
+    ],
+  },
+  { role: 'user', content: [{ text: 'no type' }] },
+  { role: 'user', content: [{ type: '' }] },
+  { role: 'user', content: [{ type: 'x'.repeat(101) }] },
+  { role: 'user', content: [{ type: 'text', text: '\u0000' }] },
+  { role: 'user', content: ['text'] },
+  { role: 'user', content: [] },
   'hello',
   null,
   undefined,
@@ -61,6 +128,21 @@ describe('the message shape', () => {
       const fast = verdict(() => parseMessage(input, 'message'));
       const schema = verdict(() => parseInput(messageInput, input, 'message'));
       expect(fast, JSON.stringify(input) ?? String(input)).toEqual(schema);
+      // What the schema copies, the fast path copies too: the output shares no object the schema's would not.
+      const out = (fast as { ok?: Record<string, unknown> }).ok;
+      const given = input as Record<string, unknown>;
+      if (out && typeof given?.metadata === 'object') expect(out.metadata).not.toBe(given.metadata);
+      if (out && Array.isArray(given?.toolCalls)) expect(out.toolCalls).not.toBe(given.toolCalls);
     }
+  });
+
+  it('vouches by itself for the messages frameworks send (zod is the exception, not the rule)', () => {
+    const common = [
+      { role: 'user', content: 'hello' },
+      RICH,
+      { role: 'tool', content: 'result', toolCallId: 'call_1', name: 'read_sensor' },
+      { role: 'user', content: [{ type: 'text', text: 'a' }], metadata: { a: 1 }, createdAt: new Date() },
+    ];
+    for (const message of common) expect(plainMessage(message), JSON.stringify(message)).toBeDefined();
   });
 });
