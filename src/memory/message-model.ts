@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { idForKey } from '../core/ids.js';
 import { fromRow, type View } from '../core/tables.js';
 import { ValidationError } from '../errors/index.js';
-import { checkJson, checkSize, cleanText, jsonObject, parseInput, timestamp, uuid } from './validation.js';
+import { checkJson, checkSize, cleanText, isBoringObject, jsonObject, jsonObjectCopy, parseInput, timestamp, uuid } from './validation.js';
 
 /**
  * A transcript message as OpenAI, Anthropic and LangChain transcripts carry it:
@@ -120,32 +120,6 @@ const TOOL_CALL_FIELD_SET: ReadonlySet<string> = new Set(['id', 'name', 'argumen
 /** shortText's verdict without zod: 1 to 1000 characters, no NUL, well-formed. */
 function isShortText(value: unknown): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= 1000 && !value.includes('\u0000') && value.isWellFormed();
-}
-
-/**
- * An object whose reading has no corner to it: a plain object (Object's own
- * prototype), its own keys all enumerable strings (no symbols, no hidden or
- * `__proto__` keys), none of them undefined. What zod does with anything else
- * is zod's to say.
- */
-function isBoringObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  const names = Object.getOwnPropertyNames(value);
-  if (Object.getOwnPropertySymbols(value).length || names.length !== Object.keys(value).length) return false;
-  for (const name of names) if (name === '__proto__' || (value as Record<string, unknown>)[name] === undefined) return false;
-  return true;
-}
-
-/** jsonObject's verdict without zod: a plain object whose whole tree is clean JSON; its output is a copy, as zod's is. */
-function jsonObjectCopy(value: unknown): Record<string, unknown> | undefined {
-  if (!isBoringObject(value)) return undefined;
-  try {
-    checkJson(value, '(this object)');
-  } catch (error) {
-    if (error instanceof ValidationError) return undefined;
-    throw error;
-  }
-  return { ...value };
 }
 
 /**

@@ -90,6 +90,32 @@ export function checkSize(value: unknown, field: string, maxBytes: number): stri
   return text;
 }
 
+/**
+ * An object whose reading has no corner to it: a plain object (Object's own
+ * prototype), its own keys all enumerable strings (no symbols, no hidden or
+ * `__proto__` keys), none of them undefined. What zod does with anything else
+ * is zod's to say.
+ */
+export function isBoringObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const names = Object.getOwnPropertyNames(value);
+  if (Object.getOwnPropertySymbols(value).length || names.length !== Object.keys(value).length) return false;
+  for (const name of names) if (name === '__proto__' || (value as Record<string, unknown>)[name] === undefined) return false;
+  return true;
+}
+
+/** jsonObject's verdict without zod: a plain object whose whole tree is clean JSON; its output is a copy, as zod's is. */
+export function jsonObjectCopy(value: unknown): Record<string, unknown> | undefined {
+  if (!isBoringObject(value)) return undefined;
+  try {
+    checkJson(value, '(this object)');
+  } catch (error) {
+    if (error instanceof ValidationError) return undefined;
+    throw error;
+  }
+  return { ...value };
+}
+
 /** Parse with a zod schema; failures become one ValidationError naming each field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
