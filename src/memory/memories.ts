@@ -17,9 +17,11 @@ import {
   cleanText,
   identifier,
   isBoringObject,
+  isUuidText,
   jsonObject,
   jsonObjectCopy,
   parseInput,
+  parseUuid,
   timestamp,
   uuid,
 } from './validation.js';
@@ -89,7 +91,7 @@ export function plainMemory(input: unknown): Parsed | undefined {
       case 'id':
       case 'sessionId':
       case 'supersedes':
-        if (!uuid.safeParse(value).success) return undefined;
+        if (!isUuidText(value)) return undefined;
         out[field] = value;
         break;
       case 'userId':
@@ -326,7 +328,7 @@ export class Memories {
   }
 
   async get(id: string): Promise<Memory | null> {
-    const memoryId = parseInput(uuid, id, 'memory id');
+    const memoryId = parseUuid(id, 'memory id');
     return this.ctx.read(
       'memory.get',
       async (tx) => {
@@ -393,7 +395,7 @@ export class Memories {
 
   /** Forget a memory: its content is erased and a tombstone replicates the deletion. */
   async forget(id: string): Promise<boolean> {
-    const memoryId = parseInput(uuid, id, 'memory id');
+    const memoryId = parseUuid(id, 'memory id');
     return this.ctx.write(
       'memory.forget',
       async (tx, { provider }) => {

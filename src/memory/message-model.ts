@@ -2,7 +2,18 @@ import { z } from 'zod';
 import { idForKey } from '../core/ids.js';
 import { fromRow, type View } from '../core/tables.js';
 import { ValidationError } from '../errors/index.js';
-import { checkJson, checkSize, cleanText, isBoringObject, jsonObject, jsonObjectCopy, parseInput, timestamp, uuid } from './validation.js';
+import {
+  checkJson,
+  checkSize,
+  cleanText,
+  isBoringObject,
+  isUuidText,
+  jsonObject,
+  jsonObjectCopy,
+  parseInput,
+  timestamp,
+  uuid,
+} from './validation.js';
 
 /**
  * A transcript message as OpenAI, Anthropic and LangChain transcripts carry it:
@@ -138,7 +149,7 @@ export function plainMessage(input: unknown): z.output<typeof messageInput> | un
   if (!ROLE_SET.has(role)) return undefined;
   const out: Record<string, unknown> = {};
   if (id !== undefined) {
-    if (!uuid.safeParse(id).success) return undefined;
+    if (!isUuidText(id)) return undefined;
     out.id = id;
   }
   out.role = role;

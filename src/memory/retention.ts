@@ -6,7 +6,7 @@ import { retentionExpiredTotal } from '../observability/metrics.js';
 import type { StoreContext } from './context.js';
 import { Settings } from './settings.js';
 import { ERASED_MEMORY_CONTENT } from './tombstone.js';
-import { identifier, parseInput, uuid } from './validation.js';
+import { identifier, parseInput, parseUuid } from './validation.js';
 
 export type RetentionPolicies = AgentmemConfig['retention']['types'];
 export type RetentionMode = 'soft' | 'hard';
@@ -48,7 +48,7 @@ const holdKey = (subject: HoldSubject): string =>
     ? 'tenant'
     : 'userId' in subject
       ? `user:${parseInput(identifier, subject.userId, 'user id')}`
-      : `session:${parseInput(uuid, subject.sessionId, 'session id')}`;
+      : `session:${parseUuid(subject.sessionId, 'session id')}`;
 
 const expireOptions = z
   .object({

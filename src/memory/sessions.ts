@@ -22,7 +22,7 @@ import {
   toMessage,
 } from './message-model.js';
 import { ERASED_MEMORY_CONTENT } from './tombstone.js';
-import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, timestamp, uuid } from './validation.js';
+import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, parseUuid, timestamp, uuid } from './validation.js';
 
 export interface Session {
   id: string;
@@ -185,7 +185,7 @@ export class Sessions {
 
   /** Bring a deleted session back (its messages stay erased); a live session comes back as it is. */
   async restore(id: string): Promise<Session> {
-    const sessionId = parseInput(uuid, id, 'session id');
+    const sessionId = parseUuid(id, 'session id');
     return this.ctx.write('session.restore', async (tx, { provider }) => {
       await tx.query(
         `UPDATE ${this.ctx.table('sessions')} SET deleted_at = NULL, version = $3, origin = $4
@@ -198,7 +198,7 @@ export class Sessions {
 
   /** The session, or with `asOf` the session as it was then (from the change history). */
   async get(id: string, options: { asOf?: Date | string } = {}): Promise<Session | null> {
-    const sessionId = parseInput(uuid, id, 'session id');
+    const sessionId = parseUuid(id, 'session id');
     const asOf = options.asOf === undefined ? undefined : parseInput(timestamp, options.asOf, 'as-of time');
     return this.ctx.read('session.get', (tx) => this.findSession(tx, sessionId, asOf), { single: true });
   }
@@ -227,7 +227,7 @@ export class Sessions {
   }
 
   async end(id: string, at: Date = new Date()): Promise<Session> {
-    const sessionId = parseInput(uuid, id, 'session id');
+    const sessionId = parseUuid(id, 'session id');
     return this.ctx.write('session.end', async (tx, { provider }) => {
       await tx.query(
         `UPDATE ${this.ctx.table('sessions')} SET ended_at = $3, version = $4, origin = $5
@@ -240,7 +240,7 @@ export class Sessions {
 
   /** Tombstone the session and every memory in it (the tombstones replicate). */
   async delete(id: string): Promise<boolean> {
-    const sessionId = parseInput(uuid, id, 'session id');
+    const sessionId = parseUuid(id, 'session id');
     return this.ctx.write('session.delete', async (tx, { provider }) => {
       const version = this.ctx.version();
       const { rowCount } = await tx.query(
@@ -259,7 +259,7 @@ export class Sessions {
    * Returns how many messages were removed.
    */
   async clearMessages(id: string): Promise<number> {
-    const sessionId = parseInput(uuid, id, 'session id');
+    const sessionId = parseUuid(id, 'session id');
     return this.ctx.write('session.clearMessages', async (tx, { provider }) => {
       await this.lockSession(tx, sessionId);
       return this.eraseMemories(tx, sessionId, this.ctx.version(), provider, true);
@@ -280,7 +280,7 @@ export class Sessions {
 
   /** Append one message. Retrying with the same `id` returns the stored message, never a second copy. */
   async addMessage(sessionId: string, input: MessageInput): Promise<Message> {
-    const id = parseInput(uuid, sessionId, 'session id');
+    const id = parseUuid(sessionId, 'session id');
     // The fields' JSON as the size check made it, sent as is.
     const json: MessageJson = {};
     const message = this.checkMessage(id, input, undefined, json);
@@ -339,7 +339,7 @@ export class Sessions {
    * written twice.
    */
   async addMessages(sessionId: string, inputs: MessageInput[]): Promise<{ inserted: number; existing: number }> {
-    const id = parseInput(uuid, sessionId, 'session id');
+    const id = parseUuid(sessionId, 'session id');
     if (!Array.isArray(inputs)) throw new ValidationError('invalid messages: expected an array of messages', { got: typeof inputs });
     const messages = inputs.map((m, i) => this.checkMessage(id, m, i));
     return this.ctx.write(
@@ -353,7 +353,7 @@ export class Sessions {
   }
 
   async getMessages(sessionId: string, filter: MessagesFilter = {}): Promise<Message[]> {
-    const id = parseInput(uuid, sessionId, 'session id');
+    const id = parseUuid(sessionId, 'session id');
     const f = parseInput(messagesFilter, filter, 'message filter');
     return this.ctx.read(
       'session.getMessages',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plainMemory, rememberInput } from '../../src/memory/memories.js';
-import { parseInput } from '../../src/memory/validation.js';
+import { isUuidText, parseInput, uuid } from '../../src/memory/validation.js';
 
 /** The verdict of a parse: its output, or the error it throws. */
 const verdict = (parse: () => unknown) => {
@@ -77,5 +77,26 @@ describe('the memory shape', () => {
 
   it('vouches by itself for ordinary memories', () => {
     for (const input of [{ type: 'context', content: 'x' }, FULL]) expect(plainMemory(input), JSON.stringify(input)).toBeDefined();
+  });
+});
+
+describe('the UUID check', () => {
+  it("says what zod's uuid says, for every input", () => {
+    const inputs = [
+      '0190f5a2-7b1c-7d3e-8f00-123456789abc',
+      '0190F5A2-7B1C-7D3E-8F00-123456789ABC',
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      '0190f5a2-7b1c-0d3e-8f00-123456789abc',
+      '0190f5a2-7b1c-7d3e-7f00-123456789abc',
+      '0190f5a27b1c7d3e8f00123456789abc',
+      ' 0190f5a2-7b1c-7d3e-8f00-123456789abc',
+      '0190f5a2-7b1c-7d3e-8f00-123456789abc\n',
+      '',
+      42,
+      null,
+      undefined,
+    ];
+    for (const input of inputs) expect(isUuidText(input), String(input)).toBe(uuid.safeParse(input).success);
   });
 });
