@@ -35,46 +35,81 @@ export function checkJson(root: unknown, field: string): void {
     return;
   }
   // Each entry is a value to check, or the marker that its children are done (to track the current path's ancestors).
-  const stack: { value: unknown; path: string; depth: number; leave?: boolean }[] = [{ value: root, path: field, depth: 0 }];
+  // Its path is made only for an error, from its parent and key: most values have none, and the walk made a string per value.
+  const stack: JsonEntry[] = [{ value: root, depth: 0 }];
   const ancestors = new Set<unknown>();
+  const pathOf = (entry: JsonEntry) => jsonPath(entry, field);
   while (stack.length) {
-    const { value, path, depth, leave } = stack.pop() as (typeof stack)[number];
-    if (leave) {
+    const entry = stack.pop() as JsonEntry;
+    const { value, depth } = entry;
+    if (entry.leave) {
       ancestors.delete(value);
       continue;
     }
     if (value === null || typeof value === 'boolean') continue;
     if (typeof value === 'string') {
-      checkString(value, path);
+      if (value.includes('\u0000') || !value.isWellFormed()) checkString(value, pathOf(entry));
       continue;
     }
     if (typeof value === 'number') {
-      if (!Number.isFinite(value)) throw new ValidationError(`${path} is ${value}; JSON holds only finite numbers`, { field: path });
+      if (!Number.isFinite(value)) {
+        const path = pathOf(entry);
+        throw new ValidationError(`${path} is ${value}; JSON holds only finite numbers`, { field: path });
+      }
       continue;
     }
     if (typeof value !== 'object') {
+      const path = pathOf(entry);
       throw new ValidationError(`${path} is ${value === undefined ? 'undefined' : `a ${typeof value}`}; only JSON values can be stored`, {
         field: path,
       });
     }
-    if (ancestors.has(value)) throw new ValidationError(`${path} contains a cycle`, { field: path });
+    if (ancestors.has(value)) {
+      const path = pathOf(entry);
+      throw new ValidationError(`${path} contains a cycle`, { field: path });
+    }
     if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`${field} is nested more than ${MAX_JSON_DEPTH} levels deep`, { field });
-    if (value instanceof Date) throw new ValidationError(`${path} is a Date; pass an ISO string inside JSON content`, { field: path });
+    if (value instanceof Date) {
+      const path = pathOf(entry);
+      throw new ValidationError(`${path} is a Date; pass an ISO string inside JSON content`, { field: path });
+    }
     if (!Array.isArray(value) && !isPlainObject(value)) {
+      const path = pathOf(entry);
       const kind = (value as object).constructor?.name ?? 'object';
       throw new ValidationError(`${path} is a ${kind}; only plain objects, arrays and JSON scalars can be stored`, { field: path });
     }
     ancestors.add(value);
-    stack.push({ value, path, depth, leave: true });
+    stack.push({ value, depth, leave: true });
     if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 });
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], parent: entry, key: i, depth: depth + 1 });
     } else {
-      for (const [key, item] of Object.entries(value)) {
-        checkString(key, `${path} key`);
-        stack.push({ value: item, path: `${path}.${key}`, depth: depth + 1 });
+      for (const key of Object.keys(value)) {
+        if (key.includes('\u0000') || !key.isWellFormed()) checkString(key, `${pathOf(entry)} key`);
+        stack.push({ value: (value as Record<string, unknown>)[key], parent: entry, key, depth: depth + 1 });
       }
     }
   }
+}
+
+/** A value on checkJson's stack: its parent and its key there (an index or a property), from which its path is made. */
+interface JsonEntry {
+  value: unknown;
+  depth: number;
+  parent?: JsonEntry;
+  key?: string | number;
+  leave?: boolean;
+}
+
+/** The path of a value checkJson reached, as `field.key[0].other`. */
+function jsonPath(entry: JsonEntry, field: string): string {
+  const keys: (string | number)[] = [];
+  for (let at: JsonEntry | undefined = entry; at?.parent; at = at.parent) keys.push(at.key as string | number);
+  let path = field;
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const key = keys[i] as string | number;
+    path += typeof key === 'number' ? `[${key}]` : `.${key}`;
+  }
+  return path;
 }
 
 /** Refuse a JSON value over the size limit; answers its JSON text (what was measured), for the caller to send. */
