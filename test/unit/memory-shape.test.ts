@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { plainMemory, rememberInput } from '../../src/memory/memories.js';
 import { isUuidText, parseInput, uuid } from '../../src/memory/validation.js';
-
-/** The verdict of a parse: its output, or the error it throws. */
-const verdict = (parse: () => unknown) => {
-  try {
-    return { ok: parse() };
-  } catch (error) {
-    return { error: (error as Error).message };
-  }
-};
+import { expectSameVerdicts } from './same-verdicts.js';
 
 const FULL = {
   id: '0190f5a2-7b1c-7d3e-8f00-123456789abc',
@@ -64,15 +56,12 @@ const CASES: unknown[] = [
 
 describe('the memory shape', () => {
   it('gives, without the schema, the verdict the schema gives, for every input', () => {
-    for (const input of CASES) {
-      const fast = verdict(() => plainMemory(input) ?? parseInput(rememberInput, input, 'memory'));
-      const schema = verdict(() => parseInput(rememberInput, input, 'memory'));
-      expect(fast, JSON.stringify(input) ?? String(input)).toEqual(schema);
-      const out = (fast as { ok?: Record<string, unknown> }).ok;
-      const given = input as Record<string, unknown>;
-      // What the schema copies (metadata), the fast path copies too.
-      if (out && typeof given?.metadata === 'object') expect(out.metadata).not.toBe(given.metadata);
-    }
+    expectSameVerdicts(
+      CASES,
+      (input) => plainMemory(input) ?? parseInput(rememberInput, input, 'memory'),
+      (input) => parseInput(rememberInput, input, 'memory'),
+      ['metadata'],
+    );
   });
 
   it('vouches by itself for ordinary memories', () => {

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { messageInput, parseMessage, plainMessage } from '../../src/memory/message-model.js';
 import { parseInput } from '../../src/memory/validation.js';
-
-/** The verdict of a parse: its output, or the error it throws. */
-const verdict = (parse: () => unknown) => {
-  try {
-    return { ok: parse() };
-  } catch (error) {
-    return { error: (error as Error).message };
-  }
-};
+import { expectSameVerdicts } from './same-verdicts.js';
 
 const inherited = Object.create({ extra: 1 }) as Record<string, unknown>;
 inherited.role = 'user';
@@ -124,16 +116,12 @@ const CASES: unknown[] = [
 
 describe('the message shape', () => {
   it('takes the common message without the schema, with the verdict the schema gives, for every input', () => {
-    for (const input of CASES) {
-      const fast = verdict(() => parseMessage(input, 'message'));
-      const schema = verdict(() => parseInput(messageInput, input, 'message'));
-      expect(fast, JSON.stringify(input) ?? String(input)).toEqual(schema);
-      // What the schema copies, the fast path copies too: the output shares no object the schema's would not.
-      const out = (fast as { ok?: Record<string, unknown> }).ok;
-      const given = input as Record<string, unknown>;
-      if (out && typeof given?.metadata === 'object') expect(out.metadata).not.toBe(given.metadata);
-      if (out && Array.isArray(given?.toolCalls)) expect(out.toolCalls).not.toBe(given.toolCalls);
-    }
+    expectSameVerdicts(
+      CASES,
+      (input) => parseMessage(input, 'message'),
+      (input) => parseInput(messageInput, input, 'message'),
+      ['metadata', 'toolCalls', 'extra', 'content'],
+    );
   });
 
   it('vouches by itself for the messages frameworks send (zod is the exception, not the rule)', () => {
