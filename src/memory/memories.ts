@@ -18,6 +18,7 @@ import {
   identifier,
   isBoringObject,
   isUuidText,
+  isValidDate,
   jsonObject,
   jsonObjectCopy,
   parseInput,
@@ -66,11 +67,16 @@ export const rememberInput = z
 export type RememberInput = z.input<typeof rememberInput>;
 type Parsed = z.output<typeof rememberInput>;
 
+/** A memory's content and metadata as JSON text: what the size checks measured, and what the inserts send. */
+interface RowJson {
+  content: string;
+  metadata: string;
+}
+
 const MEMORY_TYPE_SET: ReadonlySet<unknown> = new Set(MEMORY_TYPES);
 /** rememberInput's fields, in its order (the order zod's output has them in). */
 const REMEMBER_FIELDS = ['id', 'type', 'content', 'metadata', 'sessionId', 'userId', 'importance', 'createdAt', 'expiresAt', 'supersedes'];
 const REMEMBER_FIELD_SET: ReadonlySet<string> = new Set(REMEMBER_FIELDS);
-const isValidDate = (value: unknown) => value instanceof Date && !Number.isNaN(value.getTime());
 
 /**
  * rememberInput's output for a memory with nothing unusual about it, without
@@ -203,11 +209,11 @@ export class Memories {
     checkJson(m.content, 'content');
     // metadata is a JSON object the shape already walked (jsonObject).
     // The JSON text the size checks measured is what the insert sends.
-    const json = {
+    const json: RowJson = {
       content: checkSize(m.content, 'content', this.ctx.limits.maxContentBytes),
       metadata: checkSize(m.metadata ?? {}, 'metadata', this.ctx.limits.maxContentBytes),
     };
-    if (m.supersedes) return this.supersede(m as Parsed & { supersedes: string });
+    if (m.supersedes) return this.supersede(m as Parsed & { supersedes: string }, json);
     const dedupe = this.ctx.dedupe.types.includes(m.type);
     const hash = dedupe && this.ctx.dedupe.exact ? contentHash(this.ctx.tenant, m.type, m.content) : null;
     const derived = !m.id && hash !== null;
@@ -251,22 +257,15 @@ export class Memories {
   }
 
   /** $1…$12 of both inserts: tenant, id, session, user, type, content, metadata, importance, created, expires, version, origin. */
-  private rowValues(
-    m: Parsed,
-    id: string,
-    createdAt: Date,
-    version: string,
-    provider: string,
-    json?: { content: string; metadata: string },
-  ): unknown[] {
+  private rowValues(m: Parsed, id: string, createdAt: Date, version: string, provider: string, json: RowJson): unknown[] {
     return [
       this.ctx.tenant,
       id,
       m.sessionId ?? null,
       m.userId ?? null,
       m.type,
-      json?.content ?? JSON.stringify(m.content),
-      json?.metadata ?? JSON.stringify(m.metadata ?? {}),
+      json.content,
+      json.metadata,
       m.importance ?? 0.5,
       createdAt,
       m.expiresAt ?? null,
@@ -280,7 +279,7 @@ export class Memories {
    * is stored and the old one gets validTo (the new one's time) and
    * supersededBy. A retry of the same write (same id) is the same write.
    */
-  private async supersede(m: Parsed & { supersedes: string }): Promise<RememberOutcome> {
+  private async supersede(m: Parsed & { supersedes: string }, json: RowJson): Promise<RememberOutcome> {
     const id = m.id ?? newId();
     if (id === m.supersedes) throw new ValidationError('a memory cannot supersede itself', { id });
     const at = m.createdAt ?? new Date();
@@ -308,7 +307,7 @@ export class Memories {
                   $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
            ON CONFLICT (tenant_id, id) DO NOTHING`,
           [
-            ...this.rowValues(m, id, at, version, provider),
+            ...this.rowValues(m, id, at, version, provider, json),
             this.ctx.dedupe.types.includes(m.type) ? contentHash(this.ctx.tenant, m.type, m.content) : null,
             m.supersedes,
           ],

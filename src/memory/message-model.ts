@@ -7,7 +7,9 @@ import {
   checkSize,
   cleanText,
   isBoringObject,
+  isNonEmptyCleanText,
   isUuidText,
+  isValidDate,
   jsonObject,
   jsonObjectCopy,
   parseInput,
@@ -128,10 +130,8 @@ const MESSAGE_FIELDS = [
 const MESSAGE_FIELD_SET: ReadonlySet<string> = new Set(MESSAGE_FIELDS);
 const TOOL_CALL_FIELD_SET: ReadonlySet<string> = new Set(['id', 'name', 'arguments']);
 
-/** shortText's verdict without zod: 1 to 1000 characters, no NUL, well-formed. */
-function isShortText(value: unknown): value is string {
-  return typeof value === 'string' && value.length >= 1 && value.length <= 1000 && !value.includes('\u0000') && value.isWellFormed();
-}
+/** shortText's verdict without zod. */
+const isShortText = (value: unknown): value is string => isNonEmptyCleanText(value, 1000);
 
 /**
  * messageInput's output for a message with nothing unusual about it, without
@@ -159,8 +159,7 @@ export function plainMessage(input: unknown): z.output<typeof messageInput> | un
     for (const part of content) {
       if (!isBoringObject(part)) return undefined;
       const type = part.type;
-      if (typeof type !== 'string' || type.length < 1 || type.length > 100 || type.includes('\u0000') || !type.isWellFormed())
-        return undefined;
+      if (!isNonEmptyCleanText(type, 100)) return undefined;
       parts.push({ type, ...part });
     }
     out.content = parts;
@@ -206,7 +205,7 @@ export function plainMessage(input: unknown): z.output<typeof messageInput> | un
     out.metadata = copy;
   }
   if (createdAt !== undefined) {
-    if (!(createdAt instanceof Date) || Number.isNaN(createdAt.getTime())) return undefined;
+    if (!isValidDate(createdAt)) return undefined;
     out.createdAt = createdAt;
   }
   return out as z.output<typeof messageInput>;

@@ -7,6 +7,11 @@ import { ValidationError } from '../errors/index.js';
  * — Postgres text and jsonb cannot hold \u0000, and a lone surrogate would be
  * silently mangled — and JSON payloads must fit the configured size.
  */
+/** No NUL and well-formed: what PostgreSQL text and jsonb can hold as given (checkString says which is wrong). */
+export function isStorableString(value: string): boolean {
+  return !value.includes('\u0000') && value.isWellFormed();
+}
+
 export function checkString(value: string, field: string): void {
   if (value.includes('\u0000'))
     throw new ValidationError(`${field} contains a NUL byte (\\u0000), which PostgreSQL cannot store`, { field });
@@ -48,7 +53,7 @@ export function checkJson(root: unknown, field: string): void {
     }
     if (value === null || typeof value === 'boolean') continue;
     if (typeof value === 'string') {
-      if (value.includes('\u0000') || !value.isWellFormed()) checkString(value, pathOf(entry));
+      if (!isStorableString(value)) checkString(value, pathOf(entry));
       continue;
     }
     if (typeof value === 'number') {
@@ -84,7 +89,7 @@ export function checkJson(root: unknown, field: string): void {
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], parent: entry, key: i, depth: depth + 1 });
     } else {
       for (const key of Object.keys(value)) {
-        if (key.includes('\u0000') || !key.isWellFormed()) checkString(key, `${pathOf(entry)} key`);
+        if (!isStorableString(key)) checkString(key, `${pathOf(entry)} key`);
         stack.push({ value: (value as Record<string, unknown>)[key], parent: entry, key, depth: depth + 1 });
       }
     }
@@ -166,6 +171,16 @@ export const cleanText = (max: number) =>
     .max(max, `must be at most ${max} characters`)
     .refine((v) => !v.includes('\u0000'), 'contains a NUL byte (\\u0000)')
     .refine((v) => v.isWellFormed(), 'is not valid UTF-8 (lone surrogate)');
+
+/** `cleanText(max)` piped to at least one character, as a verdict without zod: a string of 1 to max characters, storable. */
+export function isNonEmptyCleanText(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= max && isStorableString(value);
+}
+
+/** A Date that holds a time (zod's z.date() and `timestamp` refuse an invalid one). */
+export function isValidDate(value: unknown): value is Date {
+  return value instanceof Date && !Number.isNaN(value.getTime());
+}
 
 /** Names used as filters and keys (agent, user, setting category/key): no quotes, spaces or SQL punctuation. */
 export const identifier = z
