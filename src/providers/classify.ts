@@ -93,6 +93,15 @@ export function toConnectError(provider: string, error: unknown, timeoutMs: numb
   });
 }
 
+/**
+ * The server cancelled the statement (SQLSTATE 57014): its statement_timeout
+ * passed, or an operator cancelled it. The statement was too slow there and
+ * then; the session and the SQL are fine.
+ */
+export function isStatementCancelled(error: unknown): boolean {
+  return error instanceof QueryError && error.sqlState === '57014';
+}
+
 /** True for failures that say nothing about the SQL and may move a call to another provider. */
 export function isConnectionFailure(error: unknown): boolean {
   return error instanceof ProviderUnavailableError || error instanceof ProviderTimeoutError;

@@ -1,5 +1,5 @@
 export type { BulkOptions, BulkSession } from './bulk.js';
-export { classifyFailure, type FailureClass, isConnectionFailure, toProviderError } from './classify.js';
+export { classifyFailure, type FailureClass, isConnectionFailure, isStatementCancelled, toProviderError } from './classify.js';
 export { EmbeddedProvider } from './embedded-provider.js';
 export { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';
 export { looksPooled, PgProvider } from './pg-provider.js';

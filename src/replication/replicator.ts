@@ -3,7 +3,7 @@ import { KeyedMutex } from '../core/keyed-mutex.js';
 import { coveredBy, ERASED_TABLES } from '../erasure/index.js';
 import { logger } from '../observability/logger.js';
 import { sourceChangesTotal } from '../observability/metrics.js';
-import { isConnectionFailure, type Provider, type Queryable } from '../providers/index.js';
+import { isConnectionFailure, isStatementCancelled, type Provider, type Queryable } from '../providers/index.js';
 import { requireAllTenants } from '../schema/index.js';
 import { REPLICATED_TABLES, type ReplicatedTable, upsertSql } from './tables.js';
 
@@ -188,7 +188,7 @@ export class Replicator {
       if (xmax !== undefined) reads.push({ stamp, xmax: BigInt(xmax) });
       if (next === position && rows.length === 0) break;
       if (rows.length) {
-        result.applied += await this.apply(target, source.name, table, rows, next, system);
+        result.applied += await this.applySplitting(target, source.name, table, rows, next, system);
         result.batches++;
       }
       // Nothing changed below the horizon: the target holds this table up to it, with no write needed
@@ -307,6 +307,35 @@ export class Replicator {
   /** Apply rows outside the change stream (repair), in one transaction; `force` overwrites even an equal version. */
   applyRows(target: Provider, table: ReplicatedTable, rows: ChangeRow[], options: { force?: boolean } = {}): Promise<number> {
     return target.direct().transaction((tx) => this.upsertRows(tx, table, rows, options), { settings: REPLICATING });
+  }
+
+  /**
+   * apply(), in halves (and their halves) when the server cancels a batch for
+   * running past its statement_timeout (a large batch on a loaded server): a
+   * link that timed out on the same batch on every run would never converge.
+   * Only the last part moves the watermark; if the run stops before it, the
+   * next run applies the earlier parts again, as no-ops (equal versions).
+   */
+  private async applySplitting(
+    target: Provider,
+    source: string,
+    table: ReplicatedTable,
+    rows: ChangeRow[],
+    next: string | null,
+    sourceSystem: string | null,
+  ): Promise<number> {
+    try {
+      return next === null ? await this.applyRows(target, table, rows) : await this.apply(target, source, table, rows, next, sourceSystem);
+    } catch (error) {
+      if (!isStatementCancelled(error) || rows.length < 2) throw error;
+      logger().warn(
+        { source, target: target.name, table: table.name, rows: rows.length },
+        'replication batch cancelled by the statement timeout: applying it in two halves',
+      );
+      const half = Math.ceil(rows.length / 2);
+      const first = await this.applySplitting(target, source, table, rows.slice(0, half), null, sourceSystem);
+      return first + (await this.applySplitting(target, source, table, rows.slice(half), next, sourceSystem));
+    }
   }
 
   /** Upsert rows and move the watermark, in one transaction. */

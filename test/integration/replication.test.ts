@@ -221,6 +221,34 @@ describe('replication (change capture and apply)', () => {
     expect(await value(p2)).toBe('from-p1-again');
   });
 
+  it('a batch the target cannot apply within its statement timeout is applied in halves, and the link converges', async () => {
+    const p1 = provider('p1');
+    // A one-second statement timeout on the target, and a trigger there that makes each row of this tenant take 50 ms:
+    // the 40-row batch (2 s) is cancelled whole, however fast the machine; a part of 10 rows or fewer fits easily.
+    const p2 = new PgProvider(
+      providerConfig(cluster.server('p2'), {
+        timeouts: { connectMs: 5000, queryMs: 15_000, statementMs: 1000, idleInTransactionMs: 30_000 },
+      }),
+    );
+    opened.push(p2);
+    cluster.server('p2').psql(`
+      CREATE FUNCTION public.slow_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$;
+      CREATE TRIGGER slow_row BEFORE INSERT ON agentmem.memories FOR EACH ROW WHEN (NEW.tenant_id = 'slow') EXECUTE FUNCTION public.slow_row();`);
+    try {
+      await replicator.syncTable(p1, p2, table('memories')); // earlier tests' rows: the next batch holds only these 40
+      const store = await storeOn('p1', 'slow');
+      for (let i = 0; i < 40; i++) await store.memories.remember({ type: 'log', content: `row ${i}` });
+      const result = await replicator.syncTable(p1, p2, table('memories'));
+      expect(result.applied).toBeGreaterThanOrEqual(40);
+      expect((await p2.query("SELECT count(*)::int AS n FROM agentmem.memories WHERE tenant_id = 'slow'")).rows[0]).toEqual({ n: 40 });
+      // The watermark moved with the last part: the next run finds nothing left to apply.
+      expect(await replicator.watermark(p2, 'p1', 'memories')).toBe(result.position);
+      expect((await replicator.syncTable(p1, p2, table('memories'))).applied).toBe(0);
+    } finally {
+      cluster.server('p2').psql('DROP TRIGGER slow_row ON agentmem.memories; DROP FUNCTION public.slow_row();');
+    }
+  });
+
   it('agentmem sync status, run, verify and repair bring three providers to equal checksums', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'agentmem-sync-'));
     writeFileSync(
