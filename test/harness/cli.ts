@@ -28,6 +28,8 @@ export async function runCli(
 export interface RunningCli {
   /** Resolves with the first stderr line matching `pattern` (rejects after timeoutMs). */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves once `done(stdout)` holds (rejects after timeoutMs): wait for output, never for a fixed time. */
+  waitForStdout(done: (stdout: string) => boolean, timeoutMs?: number): Promise<void>;
   /** Send a signal and wait for the process to exit. */
   stop(signal?: NodeJS.Signals): Promise<CliResult>;
   kill(signal: NodeJS.Signals): void;
@@ -42,6 +44,15 @@ export function startCli(args: string[], options: { cwd?: string; env?: Record<s
   let stdout = '';
   let stderr = '';
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const stdoutWaiters: { done: (stdout: string) => boolean; resolve: () => void }[] = [];
+  const checkStdout = () => {
+    for (const w of [...stdoutWaiters]) {
+      if (w.done(stdout)) {
+        stdoutWaiters.splice(stdoutWaiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
   const check = () => {
     for (const w of [...waiters]) {
       const line = stderr.split('\n').find((l) => w.pattern.test(l));
@@ -53,6 +64,7 @@ export function startCli(args: string[], options: { cwd?: string; env?: Record<s
   };
   child.stdout.on('data', (d) => {
     stdout += d;
+    checkStdout();
   });
   child.stderr.on('data', (d) => {
     stderr += d;
@@ -85,6 +97,22 @@ export function startCli(args: string[], options: { cwd?: string; env?: Record<s
           },
         });
         check();
+      });
+    },
+    waitForStdout(done, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`stdout did not reach the expected state within ${timeoutMs} ms:\n${stdout}`)),
+          timeoutMs,
+        );
+        stdoutWaiters.push({
+          done,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+        checkStdout();
       });
     },
     async stop(signal = 'SIGTERM') {

@@ -3,11 +3,10 @@
  * built): generateText and streamText over a wrapped model, with the SDK's own
  * test model (no network here) answering through tool calls in several steps.
  */
-import { randomUUID } from 'node:crypto';
 import { agentmemMiddleware, agentmemTools } from 'agentmem/ai-sdk';
 import { generateText, stepCountIs, streamText, wrapLanguageModel } from 'ai';
 import { MockLanguageModelV3, simulateReadableStream } from 'ai/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends('ai');

@@ -3,13 +3,12 @@
  * user imports it (the package's subpath export, built): a chat history that
  * loses nothing LangChain keeps, used by LangChain's own RunnableWithMessageHistory.
  */
-import { randomUUID } from 'node:crypto';
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from '@langchain/core/messages';
 import { ChatPromptTemplate, MessagesPlaceholder } from '@langchain/core/prompts';
 import { RunnableWithMessageHistory } from '@langchain/core/runnables';
 import { FakeListChatModel } from '@langchain/core/utils/testing';
 import { AgentmemChatMessageHistory } from 'agentmem/langchain';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends('lc');

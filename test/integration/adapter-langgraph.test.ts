@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Annotation, type LangGraphRunnableConfig, MemorySaver, StateGraph } from '@langchain/langgraph';
 import { AgentmemStore } from 'agentmem/langgraph';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends('lg');

@@ -3,7 +3,7 @@
  * database: a native server with pgvector, one without, and PGlite.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentMemory, ConflictError, NotFoundError } from '../../src/index.js';
 import { registry } from '../../src/observability/metrics.js';
 import { useBackends } from '../harness/backends.js';

@@ -144,7 +144,8 @@ describe('agentmem health and alerts', () => {
 
   it('--watch prints JSON Lines, one document per check, until interrupted', async () => {
     const watch = startCli(['health', '--json', '--watch', '1'], { cwd });
-    await new Promise((r) => setTimeout(r, 2600));
+    // Two complete documents, however slowly this machine runs the checks (a fixed sleep failed under load).
+    await watch.waitForStdout((out) => out.split('\n').length > 2, 60_000);
     const result = await watch.stop('SIGINT');
     const lines = result.stdout.trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(2);

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mapStoredMessagesToChatMessages } from '@langchain/core/messages';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConflictError, type Message, type MessageInput, ValidationError } from '../../src/index.js';
 import { useBackends } from '../harness/backends.js';
 
