@@ -79,7 +79,9 @@ describe('provider under real faults', () => {
     await warm(provider, 5);
     await server.kill();
     // The pool sees every idle socket close; without an 'error' listener this would kill the process.
-    await new Promise((r) => setTimeout(r, 500));
+    for (const deadline = Date.now() + 20_000; provider.poolStats().idle > 0 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(provider.poolStats().idle).toBe(0);
     const down = await outcome(provider.query('SELECT 1'));
     expect(down.ok).toBe(false);

@@ -147,8 +147,12 @@ describe('canary secrets in every configuration place never leave the process', 
       const monitor = startCli(['monitor', '--interval', '1s', '--metrics-port', '0', '--log-level', 'trace'], { cwd });
       const listening = await monitor.waitForLog(/metrics endpoint listening/);
       const port = /127\.0\.0\.1:(\d+)\/metrics/.exec(listening)?.[1];
-      await new Promise((r) => setTimeout(r, 2500));
-      const metrics = port ? await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()) : '';
+      // Until a check has run and published (a fixed wait was a guess at this machine's speed).
+      let metrics = '';
+      for (const deadline = Date.now() + 30_000; port && !metrics.includes('agentmem_provider_up{') && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 200));
+        metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      }
       const stopped = await monitor.stop('SIGTERM');
       const everything = [...runs.flatMap((r) => [r.stdout, r.stderr]), stopped.stdout, stopped.stderr, metrics, filesUnder(cwd)].join(
         '\n',
