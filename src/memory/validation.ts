@@ -27,94 +27,83 @@ function isPlainObject(value: object): boolean {
 }
 
 /**
- * Walk a JSON value without recursion (a hostile value nested 100,000 deep
- * must get a clear error, not a stack overflow): strings clean, numbers
- * finite, only plain objects and arrays — a Map, a Set, a Date or a class
- * instance would not come back as it went in — at most MAX_JSON_DEPTH deep,
- * and no cycles.
+ * Walk a JSON value: strings clean, numbers finite, only plain objects and
+ * arrays — a Map, a Set, a Date or a class instance would not come back as it
+ * went in — at most MAX_JSON_DEPTH deep, and no cycles.
  */
 export function checkJson(root: unknown, field: string): void {
-  // Most content is one string: checked without the walk's stack.
+  // Most content is one string: checked without a walk.
   if (typeof root === 'string') {
     checkString(root, field);
     return;
   }
-  // Each entry is a value to check, or the marker that its children are done (to track the current path's ancestors).
-  // Its path is made only for an error, from its parent and key: most values have none, and the walk made a string per value.
-  const stack: JsonEntry[] = [{ value: root, depth: 0 }];
-  const ancestors = new Set<unknown>();
-  const pathOf = (entry: JsonEntry) => jsonPath(entry, field);
-  while (stack.length) {
-    const entry = stack.pop() as JsonEntry;
-    const { value, depth } = entry;
-    if (entry.leave) {
-      ancestors.delete(value);
-      continue;
-    }
-    if (value === null || typeof value === 'boolean') continue;
+  new JsonWalk(field).visit(root, 0);
+}
+
+/**
+ * One checkJson walk. It recurses, but never deeper than MAX_JSON_DEPTH + 1
+ * frames (the depth is checked before each step down), so a hostile value
+ * nested 100,000 deep gets the depth error, not a stack overflow. It allocates
+ * nothing per value: a value's path is made from the keys on the way down, and
+ * only for an error.
+ */
+class JsonWalk {
+  /** The objects and arrays from the root down to the value being checked: a cycle is one of them again. */
+  private readonly ancestors: object[] = [];
+  /** Each step's key (an index or a property) from the root down to the value being checked. */
+  private readonly keys: (string | number)[] = [];
+
+  constructor(private readonly field: string) {}
+
+  visit(value: unknown, depth: number): void {
+    if (value === null || typeof value === 'boolean') return;
     if (typeof value === 'string') {
-      if (!isStorableString(value)) checkString(value, pathOf(entry));
-      continue;
+      if (!isStorableString(value)) checkString(value, this.path());
+      return;
     }
     if (typeof value === 'number') {
-      if (!Number.isFinite(value)) {
-        const path = pathOf(entry);
-        throw new ValidationError(`${path} is ${value}; JSON holds only finite numbers`, { field: path });
-      }
-      continue;
+      if (!Number.isFinite(value)) this.fail(`is ${value}; JSON holds only finite numbers`);
+      return;
     }
     if (typeof value !== 'object') {
-      const path = pathOf(entry);
-      throw new ValidationError(`${path} is ${value === undefined ? 'undefined' : `a ${typeof value}`}; only JSON values can be stored`, {
-        field: path,
-      });
+      this.fail(`is ${value === undefined ? 'undefined' : `a ${typeof value}`}; only JSON values can be stored`);
+      return;
     }
-    if (ancestors.has(value)) {
-      const path = pathOf(entry);
-      throw new ValidationError(`${path} contains a cycle`, { field: path });
-    }
-    if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`${field} is nested more than ${MAX_JSON_DEPTH} levels deep`, { field });
-    if (value instanceof Date) {
-      const path = pathOf(entry);
-      throw new ValidationError(`${path} is a Date; pass an ISO string inside JSON content`, { field: path });
-    }
-    if (!Array.isArray(value) && !isPlainObject(value)) {
-      const path = pathOf(entry);
-      const kind = (value as object).constructor?.name ?? 'object';
-      throw new ValidationError(`${path} is a ${kind}; only plain objects, arrays and JSON scalars can be stored`, { field: path });
-    }
-    ancestors.add(value);
-    stack.push({ value, depth, leave: true });
+    if (this.ancestors.includes(value)) this.fail('contains a cycle');
+    if (depth >= MAX_JSON_DEPTH)
+      throw new ValidationError(`${this.field} is nested more than ${MAX_JSON_DEPTH} levels deep`, { field: this.field });
+    if (value instanceof Date) this.fail('is a Date; pass an ISO string inside JSON content');
+    if (!Array.isArray(value) && !isPlainObject(value))
+      this.fail(`is a ${(value as object).constructor?.name ?? 'object'}; only plain objects, arrays and JSON scalars can be stored`);
+    this.ancestors.push(value);
     if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], parent: entry, key: i, depth: depth + 1 });
+      for (let i = 0; i < value.length; i++) this.step(i, value[i], depth);
     } else {
-      for (const key of Object.keys(value)) {
-        if (!isStorableString(key)) checkString(key, `${pathOf(entry)} key`);
-        stack.push({ value: (value as Record<string, unknown>)[key], parent: entry, key, depth: depth + 1 });
-      }
+      const keys = Object.keys(value);
+      // Every key before any value under them (the order of errors the walk has always had).
+      for (const key of keys) if (!isStorableString(key)) checkString(key, `${this.path()} key`);
+      for (const key of keys) this.step(key, (value as Record<string, unknown>)[key], depth);
     }
+    this.ancestors.pop();
   }
-}
 
-/** A value on checkJson's stack: its parent and its key there (an index or a property), from which its path is made. */
-interface JsonEntry {
-  value: unknown;
-  depth: number;
-  parent?: JsonEntry;
-  key?: string | number;
-  leave?: boolean;
-}
-
-/** The path of a value checkJson reached, as `field.key[0].other`. */
-function jsonPath(entry: JsonEntry, field: string): string {
-  const keys: (string | number)[] = [];
-  for (let at: JsonEntry | undefined = entry; at?.parent; at = at.parent) keys.push(at.key as string | number);
-  let path = field;
-  for (let i = keys.length - 1; i >= 0; i--) {
-    const key = keys[i] as string | number;
-    path += typeof key === 'number' ? `[${key}]` : `.${key}`;
+  private step(key: string | number, child: unknown, depth: number): void {
+    this.keys.push(key);
+    this.visit(child, depth + 1);
+    this.keys.pop();
   }
-  return path;
+
+  /** The path of the value being checked, as `field.key[0].other`. */
+  private path(): string {
+    let path = this.field;
+    for (const key of this.keys) path += typeof key === 'number' ? `[${key}]` : `.${key}`;
+    return path;
+  }
+
+  private fail(problem: string): never {
+    const path = this.path();
+    throw new ValidationError(`${path} ${problem}`, { field: path });
+  }
 }
 
 /** Refuse a JSON value over the size limit; answers its JSON text (what was measured), for the caller to send. */
