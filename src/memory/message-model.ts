@@ -216,6 +216,8 @@ export function parseMessage(input: unknown, where: string): z.output<typeof mes
   return plainMessage(input) ?? parseInput(messageInput, input, where);
 }
 
+const JSON_FIELDS = ['content', 'toolCalls', 'extra', 'metadata'] as const;
+
 /** The JSON text of a checked message's fields, as the size check measured it: sent as is, not serialised again. */
 export type MessageJson = Partial<Record<'content' | 'toolCalls' | 'extra' | 'metadata', string>>;
 
@@ -230,7 +232,7 @@ export function checkMessage(
   json?: MessageJson,
 ): CheckedMessage {
   const message = parseMessage(input, where);
-  for (const field of ['content', 'toolCalls', 'extra', 'metadata'] as const) {
+  for (const field of JSON_FIELDS) {
     if (message[field] === undefined) continue;
     // extra and metadata are JSON objects the shape already walked (jsonObject); content and tool calls' arguments are not.
     if (field === 'content' || field === 'toolCalls') checkJson(message[field], `${where}.${field}`);
@@ -246,7 +248,9 @@ export function checkMessage(
       });
     id = derived;
   }
-  return { ...message, id: id ?? context.newId() };
+  // The parse's own object (plainMessage's or zod's copy), completed in place: the same keys, in the same order, as a copy.
+  message.id = id ?? context.newId();
+  return message as CheckedMessage;
 }
 
 /** The columns a message's own fields go to (in the order add_message and the batch insert take them). */
