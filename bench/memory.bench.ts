@@ -7,6 +7,8 @@
  *   - add_message:   sessions.addMessage vs a single-row INSERT (autocommit, same durability)
  *   - add_message_tool_calls: the same with an assistant turn's tool calls, external id and format fields
  *   - add_messages:  sessions.addMessages (batches of BENCH_BATCH) vs a multi-row INSERT
+ *   - save:          sessions.save of a new session with BENCH_BATCH messages vs a transaction inserting the session row
+ *                    and the same messages in one multi-row INSERT
  *   - remember:      memories.remember (a fact: deduplicated) vs a single-row INSERT of the same row, content hash included
  *   - atom_import:   atoms.upsert vs COPY of the same rows, embeddings computed for both, and embeddings given to both
  *   - session_load:  sessions.load of a 1,000-message session vs a SELECT of the same columns
@@ -147,6 +149,50 @@ try {
     const agentmem = () => memory.sessions.addMessages(session.id, batch());
     await alternate(5, baseline, agentmem, 1);
     out.add_messages = { batch: BATCH, ...(await alternate(MESSAGES / BATCH / ROUNDS, baseline, agentmem, ROUNDS)), target_ratio: 0.8 };
+  }
+
+  // 2b. A whole session saved at once (sessions.save: the session row and its messages, one transaction),
+  //     against a raw transaction inserting the same session row and the same messages in one multi-row INSERT.
+  if (wanted('save')) {
+    let position = 0n;
+    const messages = () =>
+      Array.from({ length: BATCH }, (_, k) => ({ role: k % 2 ? 'assistant' : 'user', content: `${TEXT} (${k})` }) as const);
+    const baseline = async () => {
+      const sessionId = randomUUID();
+      const rows = messages();
+      const params: unknown[] = [sessionId, version()];
+      const values = rows.map((m) => {
+        params.push(
+          randomUUID(),
+          m.role === 'user' ? 'message_user' : 'message_assistant',
+          (position++).toString(),
+          JSON.stringify(m.content),
+          new Date(),
+        );
+        const p = params.length;
+        return `('raw', $${p - 4}, $1, NULL, $${p - 3}, $${p - 2}, $${p - 1}, '{}', $${p}, $2, 'bench')`;
+      });
+      const client = await raw.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO agentmem.sessions (tenant_id, id, agent_id, user_id, title, metadata, started_at, version, origin)
+           VALUES ('raw', $1, 'bench-save', NULL, 'saved', '{}', $2, $3, 'bench')`,
+          [sessionId, new Date(), version()],
+        );
+        await client.query(`INSERT INTO agentmem.memories (${MEMORY_COLUMNS}) VALUES ${values.join(', ')}`, params);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
+    };
+    const agentmem = () =>
+      memory.sessions.save({ session: { id: randomUUID(), agentId: 'bench-save', title: 'saved' }, messages: messages() });
+    await alternate(5, baseline, agentmem, 1);
+    out.save = { batch: BATCH, ...(await alternate(MESSAGES / BATCH / ROUNDS, baseline, agentmem, ROUNDS)), target_ratio: 0.8 };
   }
 
   // 3. A typed memory.
