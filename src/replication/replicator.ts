@@ -323,18 +323,21 @@ export class Replicator {
     rows: ChangeRow[],
     next: string | null,
     sourceSystem: string | null,
+    depth = 0,
   ): Promise<number> {
     try {
       return next === null ? await this.applyRows(target, table, rows) : await this.apply(target, source, table, rows, next, sourceSystem);
     } catch (error) {
       if (!isStatementCancelled(error) || rows.length < 2) throw error;
-      logger().warn(
-        { source, target: target.name, table: table.name, rows: rows.length },
-        'replication batch cancelled by the statement timeout: applying it in two halves',
-      );
+      // Once per batch, not once per part.
+      if (depth === 0)
+        logger().warn(
+          { source, target: target.name, table: table.name, rows: rows.length },
+          'replication batch cancelled by the statement timeout: applying it in smaller parts',
+        );
       const half = Math.ceil(rows.length / 2);
-      const first = await this.applySplitting(target, source, table, rows.slice(0, half), null, sourceSystem);
-      return first + (await this.applySplitting(target, source, table, rows.slice(half), next, sourceSystem));
+      const first = await this.applySplitting(target, source, table, rows.slice(0, half), null, sourceSystem, depth + 1);
+      return first + (await this.applySplitting(target, source, table, rows.slice(half), next, sourceSystem, depth + 1));
     }
   }
 
