@@ -67,6 +67,26 @@ try {
   await memory.settings.list();
   const raw = new pg.Pool({ connectionString: server.url(), max: 4 });
   const version = () => String(BigInt(Date.now()) << 16n);
+  /** BATCH messages, users and assistants in turn: what the batch writes send. */
+  const messageBatch = () =>
+    Array.from({ length: BATCH }, (_, k) => ({ role: k % 2 ? 'assistant' : 'user', content: `${TEXT} (${k})` }) as const);
+  /** The batch baselines' statement: one multi-row INSERT of `rows` into the raw tenant's session, at the next positions. */
+  let rawPosition = 0n;
+  const rawMessagesInsert = (sessionId: string, rows: ReturnType<typeof messageBatch>) => {
+    const params: unknown[] = [sessionId, version()];
+    const values = rows.map((m) => {
+      params.push(
+        randomUUID(),
+        m.role === 'user' ? 'message_user' : 'message_assistant',
+        (rawPosition++).toString(),
+        JSON.stringify(m.content),
+        new Date(),
+      );
+      const p = params.length;
+      return `('raw', $${p - 4}, $1, NULL, $${p - 3}, $${p - 2}, $${p - 1}, '{}', $${p}, $2, 'bench')`;
+    });
+    return { text: `INSERT INTO agentmem.memories (${MEMORY_COLUMNS}) VALUES ${values.join(', ')}`, values: params };
+  };
 
   // 1. One message at a time.
   if (wanted('add_message')) {
@@ -127,26 +147,8 @@ try {
   if (wanted('add_messages')) {
     const session = await memory.sessions.create({ agentId: 'bench-batch' });
     const rawSession = await memory.forTenant('raw').sessions.create({ agentId: 'bench-batch' });
-    let position = 0n;
-    const batch = () =>
-      Array.from({ length: BATCH }, (_, k) => ({ role: k % 2 ? 'assistant' : 'user', content: `${TEXT} (${k})` }) as const);
-    const baseline = () => {
-      const rows = batch();
-      const params: unknown[] = [rawSession.id, version()];
-      const values = rows.map((m) => {
-        params.push(
-          randomUUID(),
-          m.role === 'user' ? 'message_user' : 'message_assistant',
-          (position++).toString(),
-          JSON.stringify(m.content),
-          new Date(),
-        );
-        const p = params.length;
-        return `('raw', $${p - 4}, $1, NULL, $${p - 3}, $${p - 2}, $${p - 1}, '{}', $${p}, $2, 'bench')`;
-      });
-      return raw.query(`INSERT INTO agentmem.memories (${MEMORY_COLUMNS}) VALUES ${values.join(', ')}`, params);
-    };
-    const agentmem = () => memory.sessions.addMessages(session.id, batch());
+    const baseline = () => raw.query(rawMessagesInsert(rawSession.id, messageBatch()));
+    const agentmem = () => memory.sessions.addMessages(session.id, messageBatch());
     await alternate(5, baseline, agentmem, 1);
     out.add_messages = { batch: BATCH, ...(await alternate(MESSAGES / BATCH / ROUNDS, baseline, agentmem, ROUNDS)), target_ratio: 0.8 };
   }
@@ -154,24 +156,9 @@ try {
   // 2b. A whole session saved at once (sessions.save: the session row and its messages, one transaction),
   //     against a raw transaction inserting the same session row and the same messages in one multi-row INSERT.
   if (wanted('save')) {
-    let position = 0n;
-    const messages = () =>
-      Array.from({ length: BATCH }, (_, k) => ({ role: k % 2 ? 'assistant' : 'user', content: `${TEXT} (${k})` }) as const);
     const baseline = async () => {
       const sessionId = randomUUID();
-      const rows = messages();
-      const params: unknown[] = [sessionId, version()];
-      const values = rows.map((m) => {
-        params.push(
-          randomUUID(),
-          m.role === 'user' ? 'message_user' : 'message_assistant',
-          (position++).toString(),
-          JSON.stringify(m.content),
-          new Date(),
-        );
-        const p = params.length;
-        return `('raw', $${p - 4}, $1, NULL, $${p - 3}, $${p - 2}, $${p - 1}, '{}', $${p}, $2, 'bench')`;
-      });
+      const insert = rawMessagesInsert(sessionId, messageBatch());
       const client = await raw.connect();
       try {
         await client.query('BEGIN');
@@ -180,7 +167,7 @@ try {
            VALUES ('raw', $1, 'bench-save', NULL, 'saved', '{}', $2, $3, 'bench')`,
           [sessionId, new Date(), version()],
         );
-        await client.query(`INSERT INTO agentmem.memories (${MEMORY_COLUMNS}) VALUES ${values.join(', ')}`, params);
+        await client.query(insert);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
@@ -190,7 +177,7 @@ try {
       }
     };
     const agentmem = () =>
-      memory.sessions.save({ session: { id: randomUUID(), agentId: 'bench-save', title: 'saved' }, messages: messages() });
+      memory.sessions.save({ session: { id: randomUUID(), agentId: 'bench-save', title: 'saved' }, messages: messageBatch() });
     await alternate(5, baseline, agentmem, 1);
     out.save = { batch: BATCH, ...(await alternate(MESSAGES / BATCH / ROUNDS, baseline, agentmem, ROUNDS)), target_ratio: 0.8 };
   }
