@@ -65,6 +65,10 @@ describe('durability', () => {
   it('sync acknowledgement: a write and what it depends on are on two providers before it returns, whichever providers are up', async () => {
     await cluster.server('p3').kill();
     const s = await store({ replication: { enabled: false, ack: 'sync' } });
+    const breaker = (name: string) => s.memory.router?.state().find((p) => p.name === name)?.breaker;
+    // The router has seen p3 down: its breaker closing later means p3 is back, not that no probe has failed yet
+    // (a probe that failed while p3 was down, counted after it came back, opened it again: CI, under load).
+    await waitFor(() => breaker('p3') !== 'closed');
     // p3 is down: the session lands on p1 and p2.
     const kept = await s.memory.sessions.create({ agentId: 'agent' });
     const doomed = await s.memory.sessions.create({ agentId: 'agent' });
@@ -72,7 +76,7 @@ describe('durability', () => {
     // p2 goes, p3 comes back without the sessions.
     await cluster.server('p2').kill();
     await cluster.server('p3').start();
-    await waitFor(() => s.memory.router?.state().find((p) => p.name === 'p3')?.breaker === 'closed');
+    await waitFor(() => breaker('p3') === 'closed');
     // Each acknowledged write must now be on p3 too, with the session it needs.
     const two = await s.memory.sessions.addMessage(kept.id, { role: 'assistant', content: 'two' });
     expect(two.seq).toBe(1);
