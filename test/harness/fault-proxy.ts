@@ -4,6 +4,12 @@
  * (RST every connection), refuse (nothing listens). `cut()` resets the
  * connections that are open now; `onClientData` lets a test act on what the
  * client sends (e.g. drop the link right after COMMIT).
+ *
+ * Like TCP, it never reorders or loses bytes on a connection that stays open:
+ * delayed chunks leave in order from one queue per direction (a timer per
+ * chunk let two chunks due in the same millisecond swap, and the client's
+ * protocol parser then read garbage), and a black hole holds what it is sent
+ * until the path clears, as a network's retransmissions would deliver it.
  */
 import { createServer, type Server, Socket } from 'node:net';
 
@@ -14,12 +20,18 @@ export type ProxyMode =
   | { kind: 'reset' }
   | { kind: 'refuse' };
 
+/** One direction of a link: chunks waiting to be written, in the order they came, each with when it is due. */
+interface Lane {
+  target: Socket;
+  waiting: { due: number; chunk: Buffer }[];
+  timer: NodeJS.Timeout | undefined;
+}
+
 interface Link {
   client: Socket;
   upstream: Socket;
-  /** When the last delayed chunk in each direction is due, so delays keep order. */
-  dueUp: number;
-  dueDown: number;
+  up: Lane;
+  down: Lane;
 }
 
 export class FaultProxy {
@@ -70,9 +82,13 @@ export class FaultProxy {
     const upstream = new Socket();
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
-    const link: Link = { client, upstream, dueUp: 0, dueDown: 0 };
+    const lane = (target: Socket): Lane => ({ target, waiting: [], timer: undefined });
+    const link: Link = { client, upstream, up: lane(upstream), down: lane(client) };
     this.links.add(link);
-    const forget = () => this.links.delete(link);
+    const forget = () => {
+      for (const lane of [link.up, link.down]) clearTimeout(lane.timer);
+      this.links.delete(link);
+    };
     client.on('close', () => {
       upstream.destroy();
       forget();
@@ -90,23 +106,49 @@ export class FaultProxy {
   }
 
   private forward(link: Link, direction: 'up' | 'down', chunk: Buffer): void {
-    const target = direction === 'up' ? link.upstream : link.client;
+    const lane = link[direction];
     const mode = this.mode;
-    if (mode.kind === 'blackhole') return; // swallowed: the peer waits forever
-    if (mode.kind !== 'latency') {
-      target.write(chunk);
+    // A black hole holds the chunk (due never, until the mode changes); latency delays it; nothing overtakes.
+    const delay =
+      mode.kind === 'blackhole'
+        ? Number.POSITIVE_INFINITY
+        : mode.kind === 'latency'
+          ? mode.ms + (mode.jitterMs ? Math.random() * mode.jitterMs : 0)
+          : 0;
+    if (delay === 0 && !lane.waiting.length) {
+      lane.target.write(chunk);
       return;
     }
-    const delay = mode.ms + (mode.jitterMs ? Math.random() * mode.jitterMs : 0);
-    const key = direction === 'up' ? 'dueUp' : 'dueDown';
-    const due = Math.max(Date.now() + delay, link[key]);
-    link[key] = due;
-    setTimeout(() => {
-      if (!target.destroyed) target.write(chunk);
-    }, due - Date.now());
+    const last = lane.waiting[lane.waiting.length - 1];
+    lane.waiting.push({ due: Math.max(Date.now() + delay, last?.due ?? 0), chunk });
+    this.drain(lane);
+  }
+
+  /** Write what is due, in order; wait for the next one (none while it is held by a black hole). */
+  private drain(lane: Lane): void {
+    clearTimeout(lane.timer);
+    lane.timer = undefined;
+    const now = Date.now();
+    while (lane.waiting[0] && lane.waiting[0].due <= now) {
+      const { chunk } = lane.waiting.shift() as { chunk: Buffer };
+      if (!lane.target.destroyed) lane.target.write(chunk);
+    }
+    const next = lane.waiting[0]?.due;
+    if (next !== undefined && Number.isFinite(next)) lane.timer = setTimeout(() => this.drain(lane), next - now);
+  }
+
+  /** The path cleared: what a black hole held goes now, in order, ahead of anything sent after it. */
+  private release(): void {
+    const now = Date.now();
+    for (const link of this.links)
+      for (const lane of [link.up, link.down]) {
+        for (const waiting of lane.waiting) if (!Number.isFinite(waiting.due)) waiting.due = now;
+        this.drain(lane);
+      }
   }
 
   private resetLink(link: Link): void {
+    for (const lane of [link.up, link.down]) clearTimeout(lane.timer);
     link.client.resetAndDestroy();
     link.upstream.destroy();
     this.links.delete(link);
@@ -123,7 +165,9 @@ export class FaultProxy {
 
   async setMode(mode: ProxyMode): Promise<void> {
     const wasRefusing = this.mode.kind === 'refuse';
+    const wasHolding = this.mode.kind === 'blackhole';
     this.mode = mode;
+    if (wasHolding && mode.kind !== 'blackhole') this.release();
     if (mode.kind === 'refuse' && !wasRefusing) {
       this.cut();
       await new Promise<void>((resolve) => this.server?.close(() => resolve()));
