@@ -219,7 +219,7 @@ export function parseMessage(input: unknown, where: string): z.output<typeof mes
 const JSON_FIELDS = ['content', 'toolCalls', 'extra', 'metadata'] as const;
 
 /** The JSON text of a checked message's fields, as the size check measured it: sent as is, not serialised again. */
-export type MessageJson = Partial<Record<'content' | 'toolCalls' | 'extra' | 'metadata', string>>;
+export type MessageJson = Partial<Record<(typeof JSON_FIELDS)[number], string>>;
 
 /**
  * Check a message before any SQL: its shape, clean JSON everywhere, the size

@@ -43,28 +43,30 @@ export function startCli(args: string[], options: { cwd?: string; env?: Record<s
   const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env) });
   let stdout = '';
   let stderr = '';
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  const stdoutWaiters: { done: (stdout: string) => boolean; resolve: () => void }[] = [];
-  const checkStdout = () => {
-    for (const w of [...stdoutWaiters]) {
-      if (w.done(stdout)) {
-        stdoutWaiters.splice(stdoutWaiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  };
+  // Each waiter looks at the output so far and says whether it has what it waits for; all look again on every chunk.
+  const waiters = new Set<() => boolean>();
   const check = () => {
-    for (const w of [...waiters]) {
-      const line = stderr.split('\n').find((l) => w.pattern.test(l));
-      if (line) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
+    for (const found of [...waiters]) if (found()) waiters.delete(found);
   };
+  /** Resolves with what `find` finds in the output (rejects after timeoutMs, with `failure`'s message). */
+  const until = <T>(find: () => T | undefined, timeoutMs: number, failure: () => string) =>
+    new Promise<T>((resolve, reject) => {
+      const found = () => {
+        const value = find();
+        if (value === undefined) return false;
+        clearTimeout(timer);
+        resolve(value);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(found);
+        reject(new Error(failure()));
+      }, timeoutMs);
+      if (!found()) waiters.add(found);
+    });
   child.stdout.on('data', (d) => {
     stdout += d;
-    checkStdout();
+    check();
   });
   child.stderr.on('data', (d) => {
     stderr += d;
@@ -84,36 +86,18 @@ export function startCli(args: string[], options: { cwd?: string; env?: Record<s
       return stderr;
     },
     waitForLog(pattern, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms; stderr:\n${stderr}`)),
-          timeoutMs,
-        );
-        waiters.push({
-          pattern,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        check();
-      });
+      return until(
+        () => stderr.split('\n').find((line) => pattern.test(line)),
+        timeoutMs,
+        () => `no log line matching ${pattern} within ${timeoutMs} ms; stderr:\n${stderr}`,
+      );
     },
-    waitForStdout(done, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`stdout did not reach the expected state within ${timeoutMs} ms:\n${stdout}`)),
-          timeoutMs,
-        );
-        stdoutWaiters.push({
-          done,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-        checkStdout();
-      });
+    async waitForStdout(done, timeoutMs = 30_000) {
+      await until(
+        () => (done(stdout) ? true : undefined),
+        timeoutMs,
+        () => `stdout did not reach the expected state within ${timeoutMs} ms:\n${stdout}`,
+      );
     },
     async stop(signal = 'SIGTERM') {
       kill(signal);

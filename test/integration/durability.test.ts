@@ -11,6 +11,7 @@ import { FaultProxy } from '../harness/fault-proxy.js';
 import { createAppRole, hasPgvector, type PgCluster, type PgServer, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
+import { waitFor } from '../harness/wait.js';
 import { runWorkload } from '../harness/workload-process.js';
 
 /**
@@ -46,15 +47,6 @@ async function store(options: Parameters<typeof routedStore>[1] = {}): Promise<R
   const s = await routedStore(cluster, options);
   cleanups.push(() => s.close());
   return s;
-}
-
-/** Poll until `check` holds (bounded: a guard against hangs, not a speed check). */
-async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(50);
-  }
 }
 
 function row(server: string, sql: string): string {

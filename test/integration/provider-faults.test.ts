@@ -5,6 +5,7 @@ import { expectSettingsStayWithTheirOperation } from '../harness/carried-setting
 import { FaultProxy } from '../harness/fault-proxy.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { pgProvider } from '../harness/providers.js';
+import { waitFor } from '../harness/wait.js';
 
 let cluster: PgCluster;
 const cleanups: (() => Promise<void>)[] = [];
@@ -79,9 +80,7 @@ describe('provider under real faults', () => {
     await warm(provider, 5);
     await server.kill();
     // The pool sees every idle socket close; without an 'error' listener this would kill the process.
-    for (const deadline = Date.now() + 20_000; provider.poolStats().idle > 0 && Date.now() < deadline; ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(() => provider.poolStats().idle === 0, 20_000);
     expect(provider.poolStats().idle).toBe(0);
     const down = await outcome(provider.query('SELECT 1'));
     expect(down.ok).toBe(false);

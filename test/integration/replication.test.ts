@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentMemory, createMemory, loadConfig } from '../../src/index.js';
-import { PgProvider, purgeTombstones, REPLICATED_TABLES, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops.js';
+import {
+  DEFAULT_TIMEOUTS,
+  PgProvider,
+  purgeTombstones,
+  REPLICATED_TABLES,
+  Replicator,
+  runSync,
+  syncStatus,
+  verifyProviders,
+} from '../../src/ops.js';
 import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
@@ -227,7 +236,7 @@ describe('replication (change capture and apply)', () => {
     // the 40-row batch (2 s) is cancelled whole, however fast the machine; a part of 10 rows or fewer fits easily.
     const p2 = new PgProvider(
       providerConfig(cluster.server('p2'), {
-        timeouts: { connectMs: 5000, queryMs: 15_000, statementMs: 1000, idleInTransactionMs: 30_000 },
+        timeouts: { ...DEFAULT_TIMEOUTS, statementMs: 1000 },
       }),
     );
     opened.push(p2);

@@ -9,6 +9,7 @@ import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
 import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
 import { idsOn, migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
+import { waitFor } from '../harness/wait.js';
 
 let cluster: PgCluster;
 const cleanups: (() => Promise<void>)[] = [];
@@ -35,15 +36,6 @@ async function store(options: Parameters<typeof routedStore>[1] = {}): Promise<R
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll until `check` holds (bounded: a guard against hangs, not a speed check). */
-async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(50);
-  }
-}
 
 /** Fails the test if the promise is still pending after `ms`: a guard against hangs, not a speed check. */
 async function noHang<T>(promise: Promise<T>, ms: number): Promise<T> {
