@@ -1,4 +1,5 @@
 import { HISTORY_TABLES, type HistoryTable, recordKeyExpression } from '../core/as-of.js';
+import { APPEND_ONLY_TABLES, tombstoneSet } from '../core/tables.js';
 import type { Queryable } from '../providers/index.js';
 import { REPLICATED_TABLES, type ReplicatedTable, upsertSql } from '../replication/index.js';
 
@@ -48,7 +49,7 @@ export function scopeCondition(table: ReplicatedTable['name'], alias: string, sc
 }
 
 /** Tables that only grow: a rewind adds what the archive has and removes nothing. */
-const LOG_TABLES = new Set<ReplicatedTable['name']>(['change_history', 'erasures']);
+const LOG_TABLES = new Set<string>(APPEND_ONLY_TABLES);
 
 const keyMatch = (table: ReplicatedTable, a: string, b: string) => table.key.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
 
@@ -129,7 +130,7 @@ export async function mergeRestored(
     const targetParams: unknown[] = [];
     const targetWhere = scopeCondition(table.name, 't', scope, targetParams) as string;
     const { rowCount: tombstoned } = await db.query(
-      `UPDATE ${target} t SET deleted_at = now(), version = $${targetParams.length + 1}::bigint, origin = $${targetParams.length + 2}::text
+      `UPDATE ${target} t SET ${tombstoneSet(table.name, `$${targetParams.length + 1}::bigint`, `$${targetParams.length + 2}::text`)}
         WHERE ${targetWhere} AND t.deleted_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM ${from}.${table.name} s WHERE ${keyMatch(table, 's', 't')})`,
       [...targetParams, options.version.toString(), options.origin],

@@ -1,8 +1,6 @@
-import { sharedRowJson, type TableName, table } from './tables.js';
+import { type HistoryTable, sharedRowJson, table } from './tables.js';
 
-/** The tables whose changes the change history records (migration 0007). */
-export const HISTORY_TABLES = ['sessions', 'memories', 'knowledge_atoms', 'settings'] as const satisfies readonly TableName[];
-export type HistoryTable = (typeof HISTORY_TABLES)[number];
+export { HISTORY_TABLES, type HistoryTable } from './tables.js';
 
 /** How the change history names one record of a table (its key within the tenant): the same expression as the trigger's. */
 export function recordKeyExpression(name: HistoryTable, alias: string): string {

@@ -1,21 +1,15 @@
 /**
  * The one definition of agentmem's tables: every column with its type (as
  * PostgreSQL's format_type() prints it) and its role, each table's key, and
- * whether it is replicated, tenant-scoped and backed up. Replication, verify,
- * purge, the memory API's column lists and row mappers (its views, below)
- * derive from here, and a test checks
- * this registry against the catalog of a freshly migrated server — a column
- * added to a migration but not here fails it.
+ * what each table takes part in (replication, row-level security, backups,
+ * the change history, erasure, health counts). Every list of tables in the
+ * code derives from these flags — replication, verify, purge, backups and
+ * restores, as-of reads, erasure, row-level security checks, health, and the
+ * memory API's column lists and row mappers (its views, below) — so a new
+ * table is one entry here. A test checks the registry against the catalog of
+ * a freshly migrated server: a column, trigger or policy a migration adds and
+ * the registry misses fails it.
  */
-export type TableName =
-  | 'sessions'
-  | 'memories'
-  | 'knowledge_atoms'
-  | 'settings'
-  | 'change_history'
-  | 'erasures'
-  | 'replication_watermarks'
-  | 'schema_versions';
 
 /**
  * - `data`: the row's content, copied between providers and compared by checksums;
@@ -31,16 +25,35 @@ export interface ColumnDef {
   role: ColumnRole;
 }
 
-export interface TableDef {
-  name: TableName;
-  key: string[];
-  columns: ColumnDef[];
+/** What a table takes part in. */
+export interface TableFlags {
   /** Copied between providers by replication, and compared by `sync verify`. */
   replicated: boolean;
-  /** Rows belong to one tenant (tenant_id, row-level security). */
+  /** Rows belong to one tenant (tenant_id leads the key). */
   tenantScoped: boolean;
+  /** Row-level security limits a connection to its tenant's rows (`verify` checks the role cannot see past it). */
+  rowLevelSecurity: boolean;
   /** Part of a backup of agentmem's data. */
   backedUp: boolean;
+  /** Every change is recorded in the change history, so the table can be read as of a past time and rewound. */
+  history: boolean;
+  /** Only grows: a restore's rewind adds what the archive has and removes nothing. */
+  appendOnly: boolean;
+  /** `health` reports its live rows per provider. */
+  healthCounted: boolean;
+  /**
+   * When an erasure removes this table's rows, in ascending order (the history first: it looks at
+   * the sessions to find a user's rows; sessions after their memories); null: an erasure keeps them.
+   */
+  erasureStep: number | null;
+}
+
+export interface TableDef extends TableFlags {
+  name: string;
+  key: readonly string[];
+  columns: readonly ColumnDef[];
+  /** What a tombstone keeps of a deleted row's content: each listed column is set to its value (SQL) by every delete. */
+  erasedOnDelete: Readonly<Record<string, string>>;
 }
 
 const col = (name: string, type: string, role: ColumnRole = 'data'): ColumnDef => ({ name, type, role });
@@ -54,27 +67,64 @@ const replicationColumns = [
   col('change_xid', 'xid8', 'local'),
 ];
 
-const memoryTable = (name: TableName, key: string[], columns: ColumnDef[]): TableDef => ({
-  name,
-  key,
-  columns: [...columns, ...replicationColumns],
-  replicated: true,
-  tenantScoped: true,
-  backedUp: true,
-});
+/** A tenant's data: replicated, guarded by row-level security, backed up. */
+type DataFlags = { replicated: true; tenantScoped: true; rowLevelSecurity: true; backedUp: true };
+type OwnFlags = Pick<TableFlags, 'history' | 'appendOnly' | 'healthCounted' | 'erasureStep'>;
 
-/** A provider's own bookkeeping: never replicated, not a tenant's, not backed up. */
-const bookkeepingTable = (name: TableName, key: string[], columns: ColumnDef[]): TableDef => ({
-  name,
-  key,
-  columns,
-  replicated: false,
-  tenantScoped: false,
-  backedUp: false,
-});
+function dataTable<const N extends string, const F extends OwnFlags>(
+  name: N,
+  key: string[],
+  columns: ColumnDef[],
+  flags: F,
+  erasedOnDelete: Record<string, string> = {},
+): { name: N; key: string[]; columns: ColumnDef[]; erasedOnDelete: Record<string, string> } & DataFlags & F {
+  return {
+    name,
+    key,
+    columns: [...columns, ...replicationColumns],
+    replicated: true,
+    tenantScoped: true,
+    rowLevelSecurity: true,
+    backedUp: true,
+    ...flags,
+    erasedOnDelete,
+  };
+}
 
-export const TABLES: readonly TableDef[] = [
-  memoryTable(
+/** A provider's own bookkeeping: never replicated, not a tenant's, not backed up, never erased. */
+function bookkeepingTable<const N extends string>(name: N, key: string[], columns: ColumnDef[]) {
+  return {
+    name,
+    key,
+    columns,
+    replicated: false as const,
+    tenantScoped: false as const,
+    rowLevelSecurity: false as const,
+    backedUp: false as const,
+    history: false as const,
+    appendOnly: false as const,
+    healthCounted: false as const,
+    erasureStep: null,
+    erasedOnDelete: {},
+  };
+}
+
+/** The memory and message content a tombstone erases; it keeps the key, type, session, user and times that replication, history and erasure need. */
+const erasedMemoryContent = {
+  content: "'null'::jsonb",
+  metadata: "'{}'::jsonb",
+  embedding: 'NULL',
+  embedding_model: 'NULL',
+  embedding_dim: 'NULL',
+  name: 'NULL',
+  tool_calls: 'NULL',
+  tool_call_id: 'NULL',
+  extra: 'NULL',
+  content_hash: 'NULL',
+};
+
+export const TABLES = [
+  dataTable(
     'sessions',
     ['tenant_id', 'id'],
     [
@@ -91,8 +141,9 @@ export const TABLES: readonly TableDef[] = [
       // The highest position of the session's rows here, read by an append under the session's lock (migration 0017).
       col('last_position', 'bigint', 'local'),
     ],
+    { history: true, appendOnly: false, healthCounted: true, erasureStep: 3 },
   ),
-  memoryTable(
+  dataTable(
     'memories',
     ['tenant_id', 'id'],
     [
@@ -128,8 +179,10 @@ export const TABLES: readonly TableDef[] = [
       col('superseded_by', 'uuid'),
       col('valid_to', tz),
     ],
+    { history: true, appendOnly: false, healthCounted: true, erasureStep: 2 },
+    erasedMemoryContent,
   ),
-  memoryTable(
+  dataTable(
     'knowledge_atoms',
     ['tenant_id', 'id'],
     [
@@ -166,8 +219,9 @@ export const TABLES: readonly TableDef[] = [
       // The tenant's hashes of each metadata scalar and its path (0021): what a metadata filter is found by.
       col('metadata_tokens', 'bigint[]', 'generated'),
     ],
+    { history: true, appendOnly: false, healthCounted: true, erasureStep: 4 },
   ),
-  memoryTable(
+  dataTable(
     'settings',
     ['tenant_id', 'category', 'key'],
     [
@@ -179,9 +233,10 @@ export const TABLES: readonly TableDef[] = [
       col('description', 'text'),
       col('updated_at', tz),
     ],
+    { history: true, appendOnly: false, healthCounted: true, erasureStep: 5 },
   ),
   // Every change to the four tables above, recorded where the write happened (migration 0007).
-  memoryTable(
+  dataTable(
     'change_history',
     ['tenant_id', 'id'],
     [
@@ -198,9 +253,10 @@ export const TABLES: readonly TableDef[] = [
       col('actor', 'text'),
       col('changed_at', tz),
     ],
+    { history: false, appendOnly: true, healthCounted: false, erasureStep: 1 },
   ),
   // The erasure ledger: what `agentmem erase` removed, applied again by every restore (migration 0011).
-  memoryTable(
+  dataTable(
     'erasures',
     ['tenant_id', 'id'],
     [
@@ -213,6 +269,7 @@ export const TABLES: readonly TableDef[] = [
       col('actor', 'text'),
       col('report', 'jsonb'),
     ],
+    { history: false, appendOnly: true, healthCounted: false, erasureStep: null },
   ),
   bookkeepingTable(
     'replication_watermarks',
@@ -237,10 +294,45 @@ export const TABLES: readonly TableDef[] = [
       col('duration_ms', 'integer', 'local'),
     ],
   ),
-];
+] as const satisfies readonly TableDef[];
+
+type Registered = (typeof TABLES)[number];
+export type TableName = Registered['name'];
+/** The tables whose changes the change history records: readable as of a past time, rewound by restores. */
+export type HistoryTable = Extract<Registered, { history: true }>['name'];
+export type ReplicatedTableName = Extract<Registered, { replicated: true }>['name'];
+export type ErasedTable = Extract<Registered, { erasureStep: number }>['name'];
+export type CountedTable = Extract<Registered, { healthCounted: true }>['name'];
+
+/** The registered tables with a flag set, in registry order. */
+function namesWhere<N extends TableName>(flag: keyof TableFlags): N[] {
+  return TABLES.filter((t: TableDef) => t[flag] === true).map((t) => t.name as N);
+}
+
+export const HISTORY_TABLES: readonly HistoryTable[] = namesWhere('history');
+export const ROW_SECURED_TABLES: readonly TableName[] = namesWhere('rowLevelSecurity');
+export const APPEND_ONLY_TABLES: readonly TableName[] = namesWhere('appendOnly');
+export const COUNTED_TABLES: readonly CountedTable[] = namesWhere('healthCounted');
+/** The tables an erasure removes rows from, in the order it removes them. */
+export const ERASED_TABLES: readonly ErasedTable[] = (TABLES as readonly TableDef[])
+  .filter((t) => t.erasureStep !== null)
+  .sort((a, b) => (a.erasureStep as number) - (b.erasureStep as number))
+  .map((t) => t.name as ErasedTable);
+
+/**
+ * The SET list of every delete: the tombstone, what the table erases of the
+ * row's content, and the write's version and origin (placeholders or SQL).
+ * Forget, a session's clear or delete, items, retention, dedupe and a
+ * restore's rewind all delete through it, so a tombstone is the same
+ * whichever path made it.
+ */
+export function tombstoneSet(name: TableName, version: string, origin: string): string {
+  const erased = Object.entries(table(name).erasedOnDelete).map(([column, value]) => `${column} = ${value}`);
+  return ['deleted_at = now()', ...erased, `version = ${version}`, `origin = ${origin}`].join(', ');
+}
 
 export function table(name: TableName): TableDef {
-  const found = TABLES.find((t) => t.name === name);
+  const found = (TABLES as readonly TableDef[]).find((t) => t.name === name);
   if (!found) throw new Error(`no table ${name} in the registry`);
   return found;
 }

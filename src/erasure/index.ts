@@ -1,7 +1,6 @@
 export {
   applyErasures,
   coveredBy,
-  ERASED_TABLES,
   type ErasedCounts,
   type Erasure,
   type ErasureSubject,

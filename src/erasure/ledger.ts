@@ -1,3 +1,4 @@
+import { ERASED_TABLES, type ErasedTable } from '../core/tables.js';
 import type { Queryable } from '../providers/index.js';
 
 export type ErasureSubject = 'tenant' | 'user' | 'session';
@@ -91,10 +92,6 @@ export function mergeLedgers(...ledgers: Erasure[][]): Erasure[] {
   }
   return [...byId.values()];
 }
-
-/** The tables an erasure removes rows from, in the order it removes them (the history first: it looks at the sessions). */
-export const ERASED_TABLES = ['change_history', 'memories', 'sessions', 'knowledge_atoms', 'settings'] as const;
-type ErasedTable = (typeof ERASED_TABLES)[number];
 
 /**
  * SQL: ledger entry `e` covers row `t` of `table` — the same tenant, written

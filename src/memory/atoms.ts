@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idForKey } from '../core/ids.js';
+import { tombstoneSet } from '../core/tables.js';
 import { dimensionsProblem, realArrayBinary } from '../core/vectors.js';
 import { ValidationError } from '../errors/index.js';
 import { settingsStatement } from '../providers/index.js';
@@ -245,7 +246,7 @@ export class Atoms {
       'atoms.delete',
       async (tx, { provider }) => {
         const { rowCount } = await tx.query(
-          `UPDATE ${this.ctx.table('knowledge_atoms')} SET deleted_at = now(), version = $3, origin = $4
+          `UPDATE ${this.ctx.table('knowledge_atoms')} SET ${tombstoneSet('knowledge_atoms', '$3', '$4')}
           WHERE tenant_id = $1 AND atom_id = $2 AND deleted_at IS NULL`,
           [this.ctx.tenant, key, this.ctx.version(), provider],
         );

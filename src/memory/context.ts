@@ -1,6 +1,7 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { asOfRelation, type HistoryTable } from '../core/as-of.js';
 import { clock } from '../core/hlc.js';
+import type { TableName } from '../core/tables.js';
 import { vectorProblem } from '../core/vectors.js';
 import { AgentmemError, EmbedderError, NotDurableError, OutcomeUnknownError, QueryError, SchemaMissingError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
@@ -66,7 +67,7 @@ export class StoreContext {
   }
 
   /** Schema-qualified table name. */
-  table(name: 'sessions' | 'memories' | 'knowledge_atoms' | 'settings'): string {
+  table(name: TableName): string {
     return `${this.schema}.${name}`;
   }
 

@@ -1,7 +1,7 @@
 import { contentHash } from '../core/content-hash.js';
+import { tombstoneSet } from '../core/tables.js';
 import type { Queryable } from '../providers/index.js';
 import type { StoreContext } from './context.js';
-import { ERASED_MEMORY_CONTENT } from './tombstone.js';
 
 export interface DedupeReport {
   tenant: string;
@@ -113,7 +113,7 @@ async function merge(ctx: StoreContext, tx: Queryable, survivor: string, others:
     [ctx.tenant, survivor, others, ctx.version(), provider],
   );
   await tx.query(
-    `UPDATE ${t} SET deleted_at = now(), duplicate_of = $2, ${ERASED_MEMORY_CONTENT}, version = $4, origin = $5
+    `UPDATE ${t} SET duplicate_of = $2, ${tombstoneSet('memories', '$4', '$5')}
       WHERE tenant_id = $1 AND id = ANY($3::uuid[])`,
     [ctx.tenant, survivor, others, ctx.version(), provider],
   );

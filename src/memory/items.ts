@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
 import { idForKey } from '../core/ids.js';
+import { tombstoneSet } from '../core/tables.js';
 import { ValidationError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { checkSize, cleanText, jsonObject, parseInput } from './validation.js';
@@ -229,8 +230,7 @@ export class Items {
       async (tx, { provider }) => {
         const { rowCount } = await tx.query(
           `UPDATE ${this.ctx.table('memories')}
-              SET deleted_at = now(), content = 'null'::jsonb, embedding = NULL, embedding_model = NULL, embedding_dim = NULL,
-                  version = $3, origin = $4
+              SET ${tombstoneSet('memories', '$3', '$4')}
             WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
           [this.ctx.tenant, Items.idOf(ns, key), this.ctx.version(), provider],
         );

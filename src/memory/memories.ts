@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { contentHash } from '../core/content-hash.js';
 import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
 import { idForKey, newId } from '../core/ids.js';
-import { fromRow, type View, viewColumns } from '../core/tables.js';
+import { fromRow, tombstoneSet, type View, viewColumns } from '../core/tables.js';
 import { realArrayBinary } from '../core/vectors.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import { memoryDuplicatesTotal } from '../observability/metrics.js';
@@ -10,7 +10,6 @@ import type { QueryOptions } from '../providers/index.js';
 import type { StoreContext } from './context.js';
 import { type DedupeReport, dedupeMemories } from './dedupe.js';
 import { Retention } from './retention.js';
-import { ERASED_MEMORY_CONTENT } from './tombstone.js';
 import {
   checkJson,
   checkSize,
@@ -400,7 +399,7 @@ export class Memories {
       async (tx, { provider }) => {
         const { rowCount } = await tx.query(
           `UPDATE ${this.ctx.table('memories')}
-            SET deleted_at = now(), ${ERASED_MEMORY_CONTENT}, version = $3, origin = $4
+            SET ${tombstoneSet('memories', '$3', '$4')}
           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
           [this.ctx.tenant, memoryId, this.ctx.version(), provider],
         );

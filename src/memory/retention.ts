@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { AgentmemConfig } from '../config/index.js';
 import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
+import { tombstoneSet } from '../core/tables.js';
 import { ValidationError } from '../errors/index.js';
 import { retentionExpiredTotal } from '../observability/metrics.js';
 import type { StoreContext } from './context.js';
 import { Settings } from './settings.js';
-import { ERASED_MEMORY_CONTENT } from './tombstone.js';
 import { identifier, parseInput, parseUuid } from './validation.js';
 
 export type RetentionPolicies = AgentmemConfig['retention']['types'];
@@ -173,7 +173,7 @@ export class Retention {
                  AND m.expires_at <= $3 AND NOT ${held} LIMIT $5))
             LIMIT $5 FOR UPDATE SKIP LOCKED
          )
-         UPDATE ${t} t SET deleted_at = now(), version = $6, origin = $7, ${ERASED_MEMORY_CONTENT}
+         UPDATE ${t} t SET ${tombstoneSet('memories', '$6', '$7')}
            FROM doomed WHERE t.tenant_id = $1 AND t.id = doomed.id
          RETURNING t.id::text AS id`,
         [this.ctx.tenant, type, now, cutoff, batchSize, this.ctx.version(), provider],

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MESSAGE_TYPES } from '../core/enums.js';
 import { idForKey, newId } from '../core/ids.js';
-import { fromRow, type View, viewColumns } from '../core/tables.js';
+import { fromRow, tombstoneSet, type View, viewColumns } from '../core/tables.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { Queryable, QueryOptions } from '../providers/index.js';
 import type { StoreContext } from './context.js';
@@ -21,7 +21,6 @@ import {
   sessionIdFor,
   toMessage,
 } from './message-model.js';
-import { ERASED_MEMORY_CONTENT } from './tombstone.js';
 import { checkJson, checkSize, cleanText, identifier, jsonObject, parseInput, parseUuid, timestamp, uuid } from './validation.js';
 
 export interface Session {
@@ -244,7 +243,7 @@ export class Sessions {
     return this.ctx.write('session.delete', async (tx, { provider }) => {
       const version = this.ctx.version();
       const { rowCount } = await tx.query(
-        `UPDATE ${this.ctx.table('sessions')} SET deleted_at = now(), version = $3, origin = $4
+        `UPDATE ${this.ctx.table('sessions')} SET ${tombstoneSet('sessions', '$3', '$4')}
           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
         [this.ctx.tenant, sessionId, version, provider],
       );
@@ -270,7 +269,7 @@ export class Sessions {
   private async eraseMemories(tx: Queryable, sessionId: string, version: string, provider: string, messagesOnly = false): Promise<number> {
     const { rowCount } = await tx.query(
       `UPDATE ${this.ctx.table('memories')}
-          SET deleted_at = now(), ${ERASED_MEMORY_CONTENT}, version = $3, origin = $4
+          SET ${tombstoneSet('memories', '$3', '$4')}
         WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL
           ${messagesOnly ? `AND memory_type IN (${MESSAGE_TYPE_LIST})` : ''}`,
       [this.ctx.tenant, sessionId, version, provider],

@@ -1,5 +1,5 @@
 import { newId } from '../core/ids.js';
-import { fromRow, type View, viewColumns } from '../core/tables.js';
+import { fromRow, tombstoneSet, type View, viewColumns } from '../core/tables.js';
 import { ValidationError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { checkJson, checkSize, cleanText, identifier, parseInput } from './validation.js';
@@ -77,7 +77,7 @@ export class Settings {
       'settings.delete',
       async (tx, { provider }) => {
         const { rowCount } = await tx.query(
-          `UPDATE ${this.ctx.table('settings')} SET deleted_at = now(), version = $4, origin = $5
+          `UPDATE ${this.ctx.table('settings')} SET ${tombstoneSet('settings', '$4', '$5')}
           WHERE tenant_id = $1 AND category = $2 AND key = $3 AND deleted_at IS NULL`,
           [this.ctx.tenant, c, k, this.ctx.version(), provider],
         );

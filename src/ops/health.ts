@@ -1,5 +1,6 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { hint } from '../core/commands.js';
+import { COUNTED_TABLES, type CountedTable } from '../core/tables.js';
 import { AgentmemError } from '../errors/index.js';
 import type { BreakerState, PoolStats, Provider, ProviderSet } from '../providers/index.js';
 import { readRecentEvents } from '../providers/index.js';
@@ -8,8 +9,7 @@ import { diffSchema, requireAllTenants, schemaOptions } from '../schema/index.js
 
 export type HealthState = 'healthy' | 'degraded' | 'down';
 
-export const COUNTED_TABLES = ['sessions', 'memories', 'knowledge_atoms', 'settings'] as const;
-export type CountedTable = (typeof COUNTED_TABLES)[number];
+export { COUNTED_TABLES, type CountedTable } from '../core/tables.js';
 
 export interface ProviderHealthReport {
   name: string;

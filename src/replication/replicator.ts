@@ -1,6 +1,7 @@
 import { clock } from '../core/hlc.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
-import { coveredBy, ERASED_TABLES } from '../erasure/index.js';
+import { ERASED_TABLES, type ErasedTable } from '../core/tables.js';
+import { coveredBy } from '../erasure/index.js';
 import { logger } from '../observability/logger.js';
 import { sourceChangesTotal } from '../observability/metrics.js';
 import { isConnectionFailure, isStatementCancelled, type Provider, type Queryable } from '../providers/index.js';
@@ -294,7 +295,7 @@ export class Replicator {
     const t = `${schema}.${table.name}`;
     // A row the target's erasure ledger covers is not applied: a copy in flight when it was erased stays erased.
     const erased = (ERASED_TABLES as readonly string[]).includes(table.name)
-      ? ` WHERE NOT EXISTS (SELECT 1 FROM ${schema}.erasures e WHERE ${coveredBy(table.name as (typeof ERASED_TABLES)[number], 's', 'e', schema)})`
+      ? ` WHERE NOT EXISTS (SELECT 1 FROM ${schema}.erasures e WHERE ${coveredBy(table.name as ErasedTable, 's', 'e', schema)})`
       : '';
     return upsertSql(
       table,

@@ -1,4 +1,4 @@
-import { sharedColumns, sharedRowJson, TABLES, type TableName } from '../schema/index.js';
+import { type ReplicatedTableName, sharedColumns, sharedRowJson, TABLES, type TableDef } from '../schema/index.js';
 
 /**
  * The replicated tables as replication uses them — derived from the table
@@ -6,19 +6,21 @@ import { sharedColumns, sharedRowJson, TABLES, type TableName } from '../schema/
  * providers, and the expression for a row without this provider's own columns.
  */
 export interface ReplicatedTable {
-  name: Extract<TableName, 'sessions' | 'memories' | 'knowledge_atoms' | 'settings' | 'change_history' | 'erasures'>;
-  key: string[];
+  name: ReplicatedTableName;
+  key: readonly string[];
   columns: string[];
   /** SQL for the row as JSON without local and generated columns, given the row's alias. */
   rowJson(alias: string): string;
 }
 
-export const REPLICATED_TABLES: ReplicatedTable[] = TABLES.filter((t) => t.replicated).map((t) => ({
-  name: t.name as ReplicatedTable['name'],
-  key: t.key,
-  columns: sharedColumns(t),
-  rowJson: (alias: string) => sharedRowJson(t, alias),
-}));
+export const REPLICATED_TABLES: ReplicatedTable[] = (TABLES as readonly TableDef[])
+  .filter((t) => t.replicated)
+  .map((t) => ({
+    name: t.name as ReplicatedTableName,
+    key: t.key,
+    columns: sharedColumns(t),
+    rowJson: (alias: string) => sharedRowJson(t, alias),
+  }));
 
 /**
  * The one merge rule as SQL: insert the rows `select` yields into `into` (a

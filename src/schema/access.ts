@@ -1,8 +1,6 @@
+import { ROW_SECURED_TABLES } from '../core/tables.js';
 import { AccessIncompleteError } from '../errors/index.js';
 import type { Provider } from '../providers/index.js';
-
-/** The tables row-level security guards (every tenant-scoped table). */
-const TENANT_TABLES = ['sessions', 'memories', 'knowledge_atoms', 'settings'];
 
 export interface TenantAccess {
   /** The role the connection runs as. */
@@ -35,7 +33,7 @@ export async function tenantAccess(provider: Provider, schema: string): Promise<
        CROSS JOIN unnest($2::text[]) AS t(name)
        LEFT JOIN pg_class c ON c.oid = to_regclass(quote_ident($1) || '.' || quote_ident(t.name))
       WHERE r.rolname = current_user`,
-    [schema, TENANT_TABLES],
+    [schema, ROW_SECURED_TABLES],
   );
   const first = rows[0];
   const role = first?.role ?? 'unknown';

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AgentMemory, ConflictError, NotFoundError } from '../../src/index.js';
+import { Items } from '../../src/memory/items.js';
 import { registry } from '../../src/observability/metrics.js';
 import { useBackends } from '../harness/backends.js';
 
@@ -222,5 +223,22 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     expect(changes.at(-1)?.operation).toBe('delete');
     expect(changes.at(-1)?.before?.content).toBe('Ship on  tuesdays');
     expect(await m.memories.dedupe()).toMatchObject({ exact: { groups: 0, merged: 0 }, near: { merged: 0 }, hashed: 0 });
+  });
+
+  it('leaves the same tombstone whichever path deletes a memory: forget, an item delete, a session clear', async () => {
+    const m = await backend(name).memory(tenant());
+    const fact = await m.memories.remember({ type: 'context', content: 'the door code is 4321', metadata: { room: 'b' } });
+    await m.items.put({ namespace: ['prefs'], key: 'door', value: { code: 4321 }, embedText: 'door code 4321' });
+    const s = await m.sessions.create({});
+    const message = await m.sessions.addMessage(s.id, { role: 'user', content: 'the door code is 4321', metadata: { room: 'b' } });
+    expect(await m.memories.forget(fact)).toBe(true);
+    expect(await m.items.delete(['prefs'], 'door')).toBe(true);
+    expect(await m.sessions.clearMessages(s.id)).toBe(1);
+    const erased = { content: null, metadata: {}, embedding: null, embedding_model: null, embedding_dim: null, content_hash: null };
+    for (const id of [fact, Items.idOf(['prefs'], 'door'), message.id]) {
+      const tombstone = (await m.history.changes(id)).at(-1);
+      expect(tombstone?.operation, id).toBe('delete');
+      expect(tombstone?.after, id).toMatchObject(erased);
+    }
   });
 });

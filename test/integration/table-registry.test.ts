@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tombstoneSet } from '../../src/core/tables.js';
 import { PgProvider, readCatalog, TABLES } from '../../src/ops.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
@@ -37,5 +38,26 @@ describe('table registry', () => {
       const primary = Object.values(live?.constraints ?? {}).find((c) => c.kind === 'primary key');
       expect(primary?.definition, table.name).toBe(`PRIMARY KEY (${table.key.join(', ')})`);
     }
+  });
+
+  it('knows which tables row-level security guards and which record their changes in the history', async () => {
+    const { rows } = await provider.query<{ name: string; rls: boolean; recorded: boolean }>(
+      `SELECT c.relname AS name, c.relrowsecurity AS rls,
+              EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = c.relname || '_record_change') AS recorded
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'agentmem' AND c.relkind = 'r'`,
+    );
+    const live = Object.fromEntries(rows.map((r) => [r.name, r]));
+    for (const table of TABLES) {
+      expect(live[table.name]?.rls, `${table.name} row-level security`).toBe(table.rowLevelSecurity);
+      expect(live[table.name]?.recorded, `${table.name} change history`).toBe(table.history);
+    }
+  });
+
+  it('tombstones every memory the same way, whichever path deletes it', () => {
+    const set = tombstoneSet('memories', '$1', '$2');
+    for (const column of ['content', 'metadata', 'embedding', 'embedding_model', 'content_hash', 'tool_calls', 'extra'])
+      expect(set).toContain(`${column} = `);
+    expect(tombstoneSet('settings', '$1', '$2')).toBe('deleted_at = now(), version = $1, origin = $2');
   });
 });
