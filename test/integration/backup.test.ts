@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentMemory, metricsRegistry } from '../../src/index.js';
 import {
   BackupScheduler,
-  bucketChecksums,
   conditionsFrom,
   createBackup,
   LocalStore,
@@ -17,7 +16,6 @@ import {
   Monitor,
   PgProvider,
   ProviderSet,
-  REPLICATED_TABLES,
   Replicator,
   restoreAsOf,
   restoreBackup,
@@ -25,6 +23,7 @@ import {
   verifyBackup,
   verifyProviders,
 } from '../../src/ops.js';
+import { bucketChecksums, REPLICATED_TABLES } from '../../src/replication/index.js';
 import { runCli, startCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';

@@ -5,8 +5,9 @@ import { tenantBucket } from '../../src/core/tenant-bucket.js';
 import { AgentMemory, type AgentmemConfig, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
 import { VECTOR_INDEXES_LIKE } from '../../src/memory/atom-rows.js';
 import { efSearchFor } from '../../src/memory/atom-search.js';
+import { Settings } from '../../src/memory/index.js';
 import { queryDuration } from '../../src/observability/metrics.js';
-import { type Executor, importAtoms, LocalHashEmbedder, Settings } from '../../src/ops.js';
+import { type Executor, importAtoms, LocalHashEmbedder } from '../../src/ops.js';
 import { useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends();

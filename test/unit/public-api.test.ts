@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * The public API is chosen, not accumulated: `agentmem` exports exactly these
- * names (the memory API, config, errors, metrics), and operations live in
- * `agentmem/ops`. Imported from the built package, as a user imports it.
+ * names (the memory API, config, errors, metrics), and `agentmem/ops` exactly
+ * the operations it names. Imported from the built package, as a user imports it.
  */
 const MAIN = [
   'AccessIncompleteError',
@@ -39,35 +39,90 @@ const MAIN = [
 ];
 
 const OPS = [
-  'checkHealth',
-  'verifyDeployment',
-  'Monitor',
-  'computeSla',
-  'systemStatus',
-  'channelsFromConfig',
-  'importLegacy',
-  'rotateCredentials',
-  'ProviderSet',
-  'PgProvider',
+  'AlertNotifier',
+  'AlertmanagerChannel',
+  'BackupScheduler',
+  'CONFIG_DEFAULTS',
+  'DirectExecutor',
   'EmbeddedProvider',
-  'Router',
-  'Replicator',
-  'runSync',
-  'syncStatus',
-  'verifyProviders',
-  'repairAndVerify',
-  'purgeTombstones',
+  'HEALTH_EXIT',
+  'HealthHistory',
+  'LocalHashEmbedder',
+  'LocalStore',
   'Migrator',
-  'migrateProviders',
-  'diffSchema',
-  'fixSchema',
-  'readCatalog',
+  'Monitor',
+  'OpenAIEmbedder',
+  'PgProvider',
+  'PrimaryExecutor',
+  'ProviderSet',
+  'ReplicationLoop',
+  'Replicator',
+  'RetentionScheduler',
+  'Router',
+  'S3Store',
+  'SyncAcknowledger',
   'TABLES',
-  'runRetention',
+  'TelegramChannel',
+  'VERIFY_TENANT',
+  'WebhookChannel',
+  'applyErasures',
+  'applyPrune',
+  'backupFreshness',
+  'backupKeyFromEnv',
+  'backupProviders',
+  'channelsFromConfig',
+  'checkHealth',
+  'checkRestorable',
+  'computeSla',
+  'conditionsFrom',
+  'createBackup',
+  'createLogger',
+  'diffSchema',
   'eraseSubject',
-  'readLedger',
-  'verifyReport',
+  'fixSchema',
+  'importAtoms',
+  'importLegacy',
   'knownErasures',
+  'latestSchemaVersion',
+  'listBackups',
+  'loadConfig',
+  'loadMigrations',
+  'loadSigningKey',
+  'migrateProviders',
+  'openBackupStore',
+  'planPrune',
+  'policiesFor',
+  'pruneBackups',
+  'pruneHistory',
+  'publicKeyOf',
+  'purgeTombstones',
+  'readCatalog',
+  'readLedger',
+  'readRecentEvents',
+  'redact',
+  'redactUrl',
+  'repairAndVerify',
+  'requireAllTenants',
+  'restoreAsOf',
+  'restoreBackup',
+  'restoreDrill',
+  'rotateCredentials',
+  'routerOptions',
+  'runRetention',
+  'runSync',
+  'sampleOf',
+  'schemaOptions',
+  'startMetricsServer',
+  'syncStatus',
+  'systemStatus',
+  'table',
+  'tenantAccess',
+  'tlsCheck',
+  'verifyBackup',
+  'verifyDeployment',
+  'verifyProviders',
+  'verifyReport',
+  'versionFloor',
 ];
 
 describe('public API', () => {
@@ -77,8 +132,9 @@ describe('public API', () => {
     for (const name of MAIN) expect(main[name], name).toBeDefined();
   });
 
-  it('agentmem/ops exports the operations', async () => {
+  it('agentmem/ops exports exactly the chosen operations, each defined', async () => {
     const ops = (await import('agentmem/ops')) as Record<string, unknown>;
+    expect(Object.keys(ops).sort()).toEqual([...OPS].sort());
     for (const name of OPS) expect(ops[name], name).toBeDefined();
   });
 });

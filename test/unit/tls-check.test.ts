@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TIMEOUTS, type ResolvedProvider, tlsCheck, withTlsDefault } from '../../src/ops.js';
+import { DEFAULT_TIMEOUTS } from '../../src/config/index.js';
+import { type ResolvedProvider, tlsCheck } from '../../src/ops.js';
+import { withTlsDefault } from '../../src/providers/index.js';
 
 const provider = (url: string): ResolvedProvider => ({
   name: 'x',
