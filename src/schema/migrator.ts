@@ -89,6 +89,7 @@ export class Migrator {
   async up(options: { to?: number } = {}): Promise<MigrationRun> {
     return this.locked(async (connection) => {
       const applied = await this.readApplied(connection);
+      this.refuseNewer(applied);
       this.refuseEdited(applied);
       const done = new Set(applied.map((a) => a.version));
       const target = options.to ?? Number.POSITIVE_INFINITY;
@@ -146,6 +147,26 @@ export class Migrator {
       pending,
       ok: pending.length === 0 && rows.every((r) => r.state === 'applied'),
     };
+  }
+
+  /**
+   * A database migrated by a newer agentmem has versions this code does not
+   * know: its queries would meet columns, constraints and triggers it was not
+   * written for, so it refuses instead of running (and instead of applying
+   * its own older migrations around the newer ones).
+   */
+  private refuseNewer(applied: AppliedMigration[]): void {
+    const latest = this.migrations.at(-1)?.version ?? 0;
+    const newer = applied.filter((a) => a.version > latest);
+    if (!newer.length) return;
+    const current = currentOf(applied);
+    throw new MigrationError(
+      'SCHEMA_NEWER',
+      `the agentmem schema "${this.options.schema}" on provider "${this.provider.name}" is at version ${current}, newer than this agentmem knows ` +
+        `(up to ${latest}: ${newer.map((a) => migrationLabel(a)).join(', ')} came from a newer release); ` +
+        `upgrade agentmem here, or roll the schema back with the newer release's \`agentmem migrate down --to ${latest}\``,
+      { provider: this.provider.name, current, latest },
+    );
   }
 
   private refuseEdited(applied: AppliedMigration[]): void {

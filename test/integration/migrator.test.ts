@@ -112,6 +112,22 @@ describe('migrator on real PostgreSQL servers', () => {
     await expect(migrator.down()).rejects.toThrow(/was edited after it was applied/);
   });
 
+  it('refuses a database a newer agentmem migrated, naming both versions and the way back', async () => {
+    const p = provider(1);
+    const schema = 'from_the_future';
+    await new Migrator(p, { schema }).up();
+    const latest = loadMigrations().at(-1)!.version;
+    await p.query(`INSERT INTO ${schema}.schema_versions (version, name, checksum, duration_ms) VALUES ($1, 'later_feature', 'x', 1)`, [
+      latest + 1,
+    ]);
+    const error = await new Migrator(p, { schema }).up().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect((error as MigrationError).code).toBe('SCHEMA_NEWER');
+    expect((error as MigrationError).message).toContain(`is at version ${latest + 1}, newer than this agentmem knows (up to ${latest}`);
+    expect((error as MigrationError).message).toContain(`migrate down --to ${latest}`);
+    expect((await new Migrator(p, { schema }).status()).ok).toBe(false);
+  });
+
   it('rolls back with down migrations and re-applies', async () => {
     const p = provider(2);
     const schema = 'updown';
