@@ -11,7 +11,7 @@
  * await memory.sessions.addMessage(session.id, { role: 'user', content: 'My order is late' });
  * await memory.close();
  */
-export { createMemory, type MemoryOptions } from './agentmem.js';
+
 export { type AgentmemConfig, CONFIG_DEFAULTS, type LoadConfigOptions, loadConfig } from './config/index.js';
 export {
   AccessIncompleteError,
@@ -76,3 +76,4 @@ export {
 /** agentmem's Prometheus registry, for an application that serves its own /metrics. */
 export { registry as metricsRegistry } from './observability/metrics.js';
 export { startMetricsServer } from './ops/metrics-server.js';
+export { type CreateMemoryOptions, type CreateMemoryOptions as MemoryOptions, createMemory } from './runtime/index.js';

@@ -65,11 +65,9 @@ export {
   verifyReport,
 } from './erasure/index.js';
 export {
-  DirectExecutor,
   importAtoms,
   LocalHashEmbedder,
   OpenAIEmbedder,
-  PrimaryExecutor,
 } from './memory/index.js';
 export { createLogger } from './observability/logger.js';
 export {
@@ -149,12 +147,14 @@ export {
 } from './ops/verify.js';
 export {
   type BreakerState,
+  DirectExecutor,
   EmbeddedProvider,
   type ExecutionContext,
   type ExecutionOptions,
   type Executor,
   PgProvider,
   type PoolStats,
+  PrimaryExecutor,
   type Provider,
   type ProviderDescription,
   type ProviderKind,

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { createMemory } from '../agentmem.js';
 import { type AgentmemConfig, loadConfig } from '../config/index.js';
 import { UsageError } from '../errors/index.js';
 import type { AgentMemory } from '../memory/index.js';
 import { setLogLevel } from '../observability/logger.js';
-import { ProviderSet } from '../providers/index.js';
+import type { ProviderSet } from '../providers/index.js';
+import { Runtime } from '../runtime/index.js';
 import { remoteMemory } from './remote.js';
 
 export interface GlobalOptions {
@@ -14,6 +14,8 @@ export interface GlobalOptions {
 export interface CommandContext {
   config: AgentmemConfig;
   providers: ProviderSet;
+  /** What the command builds with (migrators, the replicator, the memory API): closed with it. */
+  runtime: Runtime;
 }
 
 async function commandConfig(command: Command): Promise<{ config: AgentmemConfig; tenant: string | undefined }> {
@@ -90,10 +92,10 @@ export async function withContext<T>(
   options: { handleSignals?: boolean } = {},
 ): Promise<T> {
   const { config } = await commandConfig(command);
-  const providers = ProviderSet.fromConfig(config);
+  const runtime = Runtime.fromConfig(config);
   return closingOnSignal(
-    () => providers.close(),
-    () => fn({ config, providers }),
+    () => runtime.close(),
+    () => fn({ config, providers: runtime.providers, runtime }),
     options.handleSignals ?? true,
   );
 }
@@ -115,7 +117,8 @@ export async function withMemory<T>(
     if (tenant) throw new UsageError('--tenant does not apply with --server: the API key decides the tenant');
     return fn(remoteMemory(server, process.env.AGENTMEM_API_KEY));
   }
-  const memory = await createMemory({ config, ...(tenant ? { tenant } : {}) });
+  const runtime = Runtime.fromConfig(config);
+  const memory = await runtime.memory(tenant === undefined ? {} : { tenant }, { closesRuntime: true });
   return closingOnSignal(
     () => memory.close(),
     () => fn(memory),

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { type MigrateAction, migrateProviders, type ProviderMigrationResult, schemaOptions } from '../schema/index.js';
+import { type MigrateAction, type MigratorOptions, migrateProviders, type ProviderMigrationResult } from '../schema/index.js';
 import { withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
 
@@ -23,18 +23,16 @@ function addSelection(command: Command): Command {
 }
 
 async function run(command: Command, flags: MigrateFlags, action: MigrateAction): Promise<number> {
-  return withContext(command, async ({ config, providers }) => {
+  return withContext(command, async ({ runtime, providers }) => {
     const names = providers.select(flags);
-    const results = await migrateProviders(providers, names, action, {
-      ...schemaOptions(config),
-      onStep: flags.json
-        ? undefined
-        : ({ provider, phase, step }) => {
-            const label = `${String(step.version).padStart(4, '0')}_${step.name}`;
-            if (phase === 'start') out.note(`${provider}: ${step.direction === 'up' ? 'applying' : 'rolling back'} ${label} …`);
-            else out.note(`${provider}: ${label} done in ${step.durationMs} ms`);
-          },
-    });
+    const onStep: MigratorOptions['onStep'] = flags.json
+      ? undefined
+      : ({ provider, phase, step }) => {
+          const label = `${String(step.version).padStart(4, '0')}_${step.name}`;
+          if (phase === 'start') out.note(`${provider}: ${step.direction === 'up' ? 'applying' : 'rolling back'} ${label} …`);
+          else out.note(`${provider}: ${label} done in ${step.durationMs} ms`);
+        };
+    const results = await migrateProviders(providers, names, action, (provider) => runtime.migrator(provider, onStep ? { onStep } : {}));
     if (flags.json) out.json({ action: action.kind, ok: results.every((r) => r.ok), providers: results });
     else printResults(action, results);
     return results.every((r) => r.ok) ? EXIT.ok : EXIT.failure;

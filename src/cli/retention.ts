@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { memoryOver } from '../agentmem.js';
 import { UsageError } from '../errors/index.js';
 import type { HoldSubject } from '../memory/index.js';
 import { policiesFor, runRetention } from '../ops/retention.js';
@@ -24,9 +23,9 @@ export function retentionCommand(): Command {
     .option('--dry-run', 'count what would expire, change nothing')
     .option('--json', 'print the report as JSON')
     .action(async (flags: { dryRun?: boolean; json?: boolean }, command: Command) => {
-      await withContext(command, async ({ config, providers }) => {
+      await withContext(command, async ({ config, providers, runtime }) => {
         const tenant = (command.optsWithGlobals() as { tenant?: string }).tenant;
-        const memory = memoryOver(config, providers, { actor: 'retention' });
+        const memory = await runtime.memory({ actor: 'retention', route: false });
         const report = await runRetention(config, providers, memory, {
           dryRun: Boolean(flags.dryRun),
           ...(tenant ? { tenant } : {}),
@@ -81,8 +80,8 @@ export function retentionCommand(): Command {
       .description('place a legal hold on the tenant (--tenant), a user or a session: retention and erasure are suspended for it')
       .option('--reason <text>', 'why (kept with the hold)'),
   ).action(async (flags: { user?: string; session?: string; reason?: string; json?: boolean }, command: Command) => {
-    await withContext(command, async ({ config, providers }) => {
-      const memory = memoryOver(config, providers).forTenant(tenantOf(command, config.tenant));
+    await withContext(command, async ({ config, runtime }) => {
+      const memory = await runtime.memory({ tenant: tenantOf(command, config.tenant), route: false });
       const hold = await memory.retention.hold(subjectOf(flags), flags.reason);
       if (flags.json) return out.json({ tenant: memory.tenant, ...hold });
       out.line(`legal hold on ${hold.key} in tenant ${memory.tenant}`);
@@ -90,8 +89,8 @@ export function retentionCommand(): Command {
   });
   subjectOptions(retention.command('release').description('lift a legal hold')).action(
     async (flags: { user?: string; session?: string; json?: boolean }, command: Command) => {
-      process.exitCode = await withContext(command, async ({ config, providers }) => {
-        const memory = memoryOver(config, providers).forTenant(tenantOf(command, config.tenant));
+      process.exitCode = await withContext(command, async ({ config, runtime }) => {
+        const memory = await runtime.memory({ tenant: tenantOf(command, config.tenant), route: false });
         const released = await memory.retention.release(subjectOf(flags));
         if (flags.json) out.json({ tenant: memory.tenant, released });
         else out.line(released ? 'legal hold lifted' : 'there was no such legal hold');
@@ -104,8 +103,8 @@ export function retentionCommand(): Command {
     .description('the legal holds of the tenant')
     .option('--json', 'print as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
-      await withContext(command, async ({ config, providers }) => {
-        const memory = memoryOver(config, providers).forTenant(tenantOf(command, config.tenant));
+      await withContext(command, async ({ config, runtime }) => {
+        const memory = await runtime.memory({ tenant: tenantOf(command, config.tenant), route: false });
         const holds = await memory.retention.holds();
         if (flags.json) return out.json({ tenant: memory.tenant, holds });
         out.line(

@@ -1,16 +1,11 @@
 import { Command } from 'commander';
 import { hint } from '../core/commands.js';
-import type { Provider } from '../providers/index.js';
-import { purgeTombstones, Replicator, repairAndVerify, runSync, syncStatus, verifyProviders } from '../replication/index.js';
+import { purgeTombstones, repairAndVerify, runSync, syncStatus, verifyProviders } from '../replication/index.js';
 import { type CommandContext, withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
 import { durationOption } from './parsers.js';
 
-async function allProviders({ providers }: CommandContext): Promise<Provider[]> {
-  const opened: Provider[] = [];
-  for (const name of providers.names) opened.push(await providers.get(name));
-  return opened;
-}
+const allProviders = ({ runtime }: CommandContext) => runtime.allProviders();
 
 export function syncCommand(): Command {
   const sync = new Command('sync').description('replication between providers: status, run, verify, repair, purge');
@@ -46,8 +41,7 @@ export function syncCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       await withContext(command, async (context) => {
-        const replicator = new Replicator({ schema: context.config.schema });
-        const results = await runSync(await allProviders(context), replicator, (r) => {
+        const results = await runSync(await allProviders(context), context.runtime.replicator, (r) => {
           if (!flags.json && r.applied) out.note(`${r.source} → ${r.target} ${r.table}: ${r.applied} row(s)`);
         });
         if (flags.json) out.json({ links: results });
@@ -101,7 +95,7 @@ export function syncCommand(): Command {
     .action(async (flags: { olderThan: number; json?: boolean }, command: Command) => {
       await withContext(command, async (context) => {
         const providers = await allProviders(context);
-        await runSync(providers, new Replicator({ schema: context.config.schema }));
+        await runSync(providers, context.runtime.replicator);
         const results = await purgeTombstones(providers, context.config.schema, { olderThanMs: flags.olderThan });
         if (flags.json) return out.json({ tables: results });
         out.line(table(results as unknown as Record<string, unknown>[], ['table', 'candidates', 'purged', 'kept']));

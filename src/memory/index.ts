@@ -53,4 +53,4 @@ export {
   Sessions,
 } from './sessions.js';
 export { envNameFor, type Setting, Settings } from './settings.js';
-export { AgentMemory, DirectExecutor, openMemory, PrimaryExecutor, type StoreOptions } from './store.js';
+export { AgentMemory, openMemory, type StoreOptions } from './store.js';

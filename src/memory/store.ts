@@ -1,6 +1,5 @@
 import type { AgentmemConfig } from '../config/index.js';
-import type { ExecutionContext, ExecutionOptions, Executor, Provider, ProviderSet, Queryable, Router } from '../providers/index.js';
-import { runOn } from '../providers/index.js';
+import type { Executor, Router } from '../providers/index.js';
 import { Atoms } from './atoms.js';
 import { StoreContext } from './context.js';
 import { createEmbedder, type Embedder } from './embedders.js';
@@ -11,36 +10,6 @@ import { Retention } from './retention.js';
 import { Sessions } from './sessions.js';
 import { Settings } from './settings.js';
 import { identifier, parseInput } from './validation.js';
-
-/**
- * Sends every operation to the primary provider, opened on first use. The
- * multi-provider Router (failover, latency routing) implements the same
- * Executor interface and replaces this when several providers are configured.
- */
-export class PrimaryExecutor implements Executor {
-  constructor(private readonly set: ProviderSet) {}
-
-  async write<T>(_operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
-    return runOn(await this.set.primary(), fn, options);
-  }
-
-  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
-    return this.write(operation, fn, options);
-  }
-}
-
-/** Sends every operation to one given provider: no routing, no failover (self-tests, per-provider checks). */
-export class DirectExecutor implements Executor {
-  constructor(private readonly provider: Provider) {}
-
-  write<T>(_operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
-    return runOn(this.provider, fn, options);
-  }
-
-  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
-    return this.write(operation, fn, options);
-  }
-}
 
 /** What openMemory() needs: where work runs, for which tenant, with which config and embedder. */
 export interface StoreOptions {
@@ -110,7 +79,7 @@ export class AgentMemory {
   }
 }
 
-/** The memory API over an executor that is already wired (see createMemory() in src/agentmem.ts for the wiring). */
+/** The memory API over an executor that is already wired (the runtime, src/runtime/, does the wiring). */
 export function openMemory(options: StoreOptions): AgentMemory {
   const { config } = options;
   const tenant = parseInput(identifier, options.tenant ?? config.tenant, 'tenant');

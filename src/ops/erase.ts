@@ -17,7 +17,8 @@ import { ConflictError, ProviderUnavailableError, UsageError } from '../errors/i
 import { HOLD_CATEGORY } from '../memory/index.js';
 import { erasuresTotal } from '../observability/metrics.js';
 import type { Provider, ProviderSet } from '../providers/index.js';
-import { bucketChecksums, REPLICATED_TABLES, Replicator, runSync } from '../replication/index.js';
+import { bucketChecksums, REPLICATED_TABLES, runSync } from '../replication/index.js';
+import { Runtime } from '../runtime/index.js';
 import { requireAllTenants } from '../schema/index.js';
 
 export interface EraseRequest {
@@ -119,7 +120,7 @@ export async function eraseSubject(
   for (const p of all) await p.transaction((tx) => recordLedger(tx, schema, [entry]));
   for (const p of all) report.removed[p.name] = await p.transaction((tx) => applyErasures(tx, schema, [entry]));
   // Copies in flight between providers land now; the second pass removes them.
-  await runSync(all, new Replicator({ schema, batchSize: config.replication.batchSize }));
+  await runSync(all, Runtime.over(config, providers).replicator);
   for (const p of all) report.removedAfterSync[p.name] = await p.transaction((tx) => applyErasures(tx, schema, [entry]));
   for (const p of all) report.remaining[p.name] = sum(await applyErasures(p, schema, [entry], { count: true }));
   for (const table of REPLICATED_TABLES) {

@@ -1,8 +1,8 @@
-import { memoryOver } from '../agentmem.js';
 import type { AgentmemConfig } from '../config/index.js';
 import type { AgentMemory, ExpiredCount, RetentionPolicies } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
 import type { Provider, ProviderSet } from '../providers/index.js';
+import { Runtime } from '../runtime/index.js';
 import { requireAllTenants } from '../schema/index.js';
 import { onEachReachable } from './reachable.js';
 
@@ -108,7 +108,7 @@ export class RetentionScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
-  private memory: AgentMemory | undefined;
+  private memory: Promise<AgentMemory> | undefined;
 
   constructor(
     private readonly config: AgentmemConfig,
@@ -117,7 +117,7 @@ export class RetentionScheduler {
   ) {}
 
   start(): this {
-    this.memory = memoryOver(this.config, this.providers, { actor: 'retention' });
+    this.memory = Runtime.over(this.config, this.providers).memory({ actor: 'retention', route: false });
     const tick = () => {
       this.running = this.runOnce().finally(() => {
         if (!this.stopped) this.timer = setTimeout(tick, this.config.retention.intervalMs);
@@ -129,7 +129,7 @@ export class RetentionScheduler {
 
   private async runOnce(): Promise<void> {
     try {
-      const report = await runRetention(this.config, this.providers, this.memory as AgentMemory);
+      const report = await runRetention(this.config, this.providers, await (this.memory as Promise<AgentMemory>));
       logger().info({ expired: report.totals.expired, held: report.totals.held, durationMs: report.durationMs }, 'retention run');
       this.onReport?.(report);
     } catch (error) {

@@ -1,7 +1,8 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError } from '../errors/index.js';
 import { type ProviderDescription, type ProviderSet, type RouterEvent, readRecentEvents } from '../providers/index.js';
-import { diffSchema, Migrator, schemaOptions } from '../schema/index.js';
+import { Runtime } from '../runtime/index.js';
+import { diffSchema, schemaOptions } from '../schema/index.js';
 
 export interface ProviderStatus extends ProviderDescription {
   reachable: boolean;
@@ -39,7 +40,7 @@ export async function systemStatus(config: AgentmemConfig, providers: ProviderSe
                 (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS vector`,
       );
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      const migration = await new Migrator(provider, { schema: config.schema }).status();
+      const migration = await Runtime.over(config, providers).migrator(provider).status();
       const drift = migration.current ? await diffSchema(provider, schemaOptions(config)) : undefined;
       results.push({
         ...base,

@@ -1,14 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { createMemory } from '../agentmem.js';
 import { listBackups } from '../backup/index.js';
 import type { AgentmemConfig, ResolvedProvider } from '../config/index.js';
 import { hint } from '../core/commands.js';
 import { AccessIncompleteError, AgentmemError } from '../errors/index.js';
-import { DirectExecutor } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
-import { isLocalHost, PgProvider, type Provider, type ProviderSet, sslMode, urlHost, withTlsDefault } from '../providers/index.js';
+import {
+  DirectExecutor,
+  isLocalHost,
+  PgProvider,
+  type Provider,
+  type ProviderSet,
+  sslMode,
+  urlHost,
+  withTlsDefault,
+} from '../providers/index.js';
 import { syncStatus } from '../replication/index.js';
-import { diffSchema, Migrator, schemaOptions, tenantAccess } from '../schema/index.js';
+import { createMemory, Runtime } from '../runtime/index.js';
+import { diffSchema, schemaOptions, tenantAccess } from '../schema/index.js';
 import { backupFreshness, openBackupStore } from './backup.js';
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'WARN';
@@ -39,6 +47,7 @@ export const VERIFY_TENANT = 'agentmem-verify';
  */
 export async function verifyDeployment(config: AgentmemConfig, providers: ProviderSet): Promise<VerifyResult> {
   const checks: CheckResult[] = [];
+  const runtime = Runtime.over(config, providers);
   const run = async (check: string, provider: string | undefined, fn: () => Promise<[CheckStatus, string]>) => {
     const started = performance.now();
     let status: CheckStatus;
@@ -68,7 +77,7 @@ export async function verifyDeployment(config: AgentmemConfig, providers: Provid
   for (const provider of reachable) {
     const name = provider.name;
     await run(`schema-version:${name}`, name, async () => {
-      const status = await new Migrator(provider, { schema: config.schema }).status();
+      const status = await runtime.migrator(provider).status();
       if (status.pending.length)
         return ['FAIL', `at version ${status.current ?? 'none'}, ${status.pending.length} migration(s) pending: run ${hint('migrateUp')}`];
       return ['PASS', `version ${status.current} (latest)`];

@@ -1,3 +1,4 @@
+import type { ProviderSet } from './provider-set.js';
 import type { Provider, Queryable } from './types.js';
 
 /** What a logical operation learns about where it ran. */
@@ -74,4 +75,34 @@ export function runOn<T>(
     },
     options.settings ? { settings: options.settings } : {},
   );
+}
+
+/**
+ * Sends every operation to the primary provider, opened on first use. The
+ * multi-provider Router (failover, latency routing) implements the same
+ * Executor interface and replaces this when several providers are configured.
+ */
+export class PrimaryExecutor implements Executor {
+  constructor(private readonly set: ProviderSet) {}
+
+  async write<T>(_operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    return runOn(await this.set.primary(), fn, options);
+  }
+
+  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    return this.write(operation, fn, options);
+  }
+}
+
+/** Sends every operation to one given provider: no routing, no failover (self-tests, per-provider checks). */
+export class DirectExecutor implements Executor {
+  constructor(private readonly provider: Provider) {}
+
+  write<T>(_operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    return runOn(this.provider, fn, options);
+  }
+
+  read<T>(operation: string, fn: (tx: Queryable, context: ExecutionContext) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+    return this.write(operation, fn, options);
+  }
 }

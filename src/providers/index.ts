@@ -1,7 +1,7 @@
 export type { BulkOptions, BulkSession } from './bulk.js';
 export { classifyFailure, type FailureClass, isConnectionFailure, isStatementCancelled, toProviderError } from './classify.js';
 export { EmbeddedProvider } from './embedded-provider.js';
-export { type ExecutionContext, type ExecutionOptions, type Executor, runOn } from './executor.js';
+export { DirectExecutor, type ExecutionContext, type ExecutionOptions, type Executor, PrimaryExecutor, runOn } from './executor.js';
 export { looksPooled, PgProvider } from './pg-provider.js';
 export { type BreakerOptions, type BreakerState, DEFAULT_HEALTH, ProviderHealth } from './provider-health.js';
 export { embeddedDefault, openProvider, type ProviderSelection, ProviderSet } from './provider-set.js';

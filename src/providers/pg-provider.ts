@@ -112,7 +112,7 @@ class PooledConnection implements Queryable {
       name ? sql : (options?.unprepared ?? sql),
       params,
       options?.timeoutMs ?? timeouts.queryMs,
-      timeouts.queryMs,
+      provider.poolQueryTimeoutMs,
       name,
       this,
     );
@@ -147,6 +147,28 @@ function preparedName(sql: string): string {
   return name;
 }
 
+/** Where a caller's pool connects, without its password: `host:port/database`. */
+function describePool(pool: pg.Pool): string {
+  const { connectionString, host, port, database } = pool.options as pg.PoolConfig;
+  if (connectionString) return redactUrl(connectionString);
+  return `${host ?? 'localhost'}:${port ?? 5432}/${database ?? ''}`;
+}
+
+/**
+ * agentmem's versions (a hybrid logical clock) are bigints that do not fit a
+ * JS number: a caller's pool must hand int8 back as text, as pg does unless
+ * told otherwise. Asked once, on the pool's first connection to us.
+ */
+async function checkInt8(provider: string, client: pg.PoolClient): Promise<void> {
+  const { rows } = await client.query<{ v: unknown }>('SELECT 9007199254740993::int8 AS v');
+  if (rows[0]?.v !== '9007199254740993') {
+    throw new ConfigError(
+      `the pg.Pool given to agentmem parses int8 into ${typeof rows[0]?.v}; agentmem needs it as text (pg's default): drop the int8 type parser from that pool, or give agentmem a pool of its own`,
+      { provider },
+    );
+  }
+}
+
 /** A provider backed by one pg Pool — one per provider per process, never one per call. */
 export class PgProvider implements Provider {
   readonly kind = 'postgres' as const;
@@ -172,30 +194,27 @@ export class PgProvider implements Provider {
   /** The health probes' own connection, outside the pool (see ping). */
   private probeClient: pg.Client | undefined;
   readonly pooled: boolean;
+  /** The bound the pool puts on every query by itself: a call with another one says so per query. */
+  readonly poolQueryTimeoutMs: number | undefined;
+  /** A pool the caller made and keeps: never ended here, its int8 parsing checked once (see connect). */
+  private readonly callersPool: boolean;
+  private callersPoolChecked: Promise<void> | undefined;
 
-  constructor(private readonly config: ResolvedProvider) {
-    if (!config.url) throw new ConfigError(`provider ${config.name} has no url`, { provider: config.name });
+  /** With `pool`, runs on the caller's pg.Pool (its connection settings; `config` gives name, role and timeouts). */
+  constructor(
+    private readonly config: ResolvedProvider,
+    pool?: pg.Pool,
+  ) {
+    if (!config.url && !pool) throw new ConfigError(`provider ${config.name} has no url`, { provider: config.name });
     this.name = config.name;
     this.role = config.role;
     this.timeouts = config.timeouts;
     this.serverSettings = operationServerSettings(config.timeouts);
-    this.target = redactUrl(config.url);
-    this.pooled = config.pooler ? config.pooler === 'transaction' : looksPooled(config.url);
-    this.pool = new pg.Pool({
-      connectionString: withTlsDefault(config.url),
-      max: config.pool.max,
-      idleTimeoutMillis: config.pool.idleTimeoutMs,
-      // Client-side bounds: under SIGSTOP only these fire. The server-side ones
-      // (statement_timeout, idle_in_transaction_session_timeout) are set per
-      // transaction, never as startup parameters: PgBouncer rejects those it does not track.
-      connectionTimeoutMillis: config.timeouts.connectMs,
-      query_timeout: config.timeouts.queryMs,
-      application_name: 'agentmem',
-      keepAlive: true,
-      types: TYPES,
-      // Lets BEGIN, the transaction's settings, a statement and COMMIT go out together.
-      pipeline: true,
-    } as pg.PoolConfig);
+    this.callersPool = pool !== undefined;
+    this.target = config.url ? redactUrl(config.url) : describePool(pool as pg.Pool);
+    this.pooled = config.pooler ? config.pooler === 'transaction' : config.url ? looksPooled(config.url) : false;
+    this.poolQueryTimeoutMs = pool ? (pool.options as { query_timeout?: number }).query_timeout : config.timeouts.queryMs;
+    this.pool = pool ?? this.ownPool(config);
     // Without this listener, a server dying under idle pooled connections crashes the process.
     this.pool.on('error', (error) => {
       logger().warn({ provider: this.name, failure: classifyFailure(error), err: error.message }, 'idle connection lost');
@@ -210,6 +229,46 @@ export class PgProvider implements Provider {
         logger().debug({ provider: this.name, failure: classifyFailure(error), err: error.message }, 'connection lost');
       });
     });
+  }
+
+  private ownPool(config: ResolvedProvider): pg.Pool {
+    return new pg.Pool({
+      connectionString: withTlsDefault(config.url as string),
+      max: config.pool.max,
+      idleTimeoutMillis: config.pool.idleTimeoutMs,
+      // Client-side bounds: under SIGSTOP only these fire. The server-side ones
+      // (statement_timeout, idle_in_transaction_session_timeout) are set per
+      // transaction, never as startup parameters: PgBouncer rejects those it does not track.
+      connectionTimeoutMillis: config.timeouts.connectMs,
+      query_timeout: config.timeouts.queryMs,
+      application_name: 'agentmem',
+      keepAlive: true,
+      types: TYPES,
+      // Lets BEGIN, the transaction's settings, a statement and COMMIT go out together.
+      pipeline: true,
+    } as pg.PoolConfig);
+  }
+
+  /**
+   * How a client of its own (probes, bulk COPY) connects: by the URL, or
+   * with the caller's pool's own connection settings.
+   */
+  private clientConfig(applicationName: string): pg.ClientConfig {
+    const { connectionString, host, port, user, password, database, ssl } = this.pool.options as pg.PoolConfig;
+    const where = this.config.url
+      ? { connectionString: withTlsDefault(this.config.url) }
+      : { connectionString, host, port, user, password, database, ssl };
+    return {
+      ...where,
+      connectionTimeoutMillis: this.timeouts.connectMs,
+      application_name: applicationName,
+      keepAlive: true,
+      types: TYPES,
+    } as pg.ClientConfig;
+  }
+
+  private tlsHintFor(error: unknown): string | undefined {
+    return this.config.url ? tlsHint(error, this.config.url) : undefined;
   }
 
   describe(): ProviderDescription {
@@ -231,11 +290,22 @@ export class PgProvider implements Provider {
    * error: the router moves on to another provider.
    */
   private async connect(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (error) {
-      throw toConnectError(this.name, error, this.timeouts.connectMs, tlsHint(error, this.config.url as string));
+      throw toConnectError(this.name, error, this.timeouts.connectMs, this.tlsHintFor(error));
     }
+    if (this.callersPool) {
+      try {
+        this.callersPoolChecked ??= checkInt8(this.name, client);
+        await this.callersPoolChecked;
+      } catch (error) {
+        client.release();
+        throw error;
+      }
+    }
+    return client;
   }
 
   /** What the TLS handshake of a pooled connection established (protocol, verification, certificate). */
@@ -303,6 +373,17 @@ export class PgProvider implements Provider {
       if (options.single && carried && carriesExactly(carried, settings)) return fn(new OneStatement(connection));
       const wanted = wantedSettings(settings, carried);
       const pipelined = async <R>(statements: { sql: string; params?: readonly unknown[]; options?: QueryOptions }[]) => {
+        // A caller's pool may not pipeline: BEGIN, the statement and COMMIT one after another, rolled back on a failure.
+        if (!(client as unknown as { pipeline?: boolean }).pipeline) {
+          const answers: QueryResult<R>[] = [];
+          try {
+            for (const st of statements) answers.push(await connection.query<R>(st.sql, st.params, st.options));
+          } catch (error) {
+            await connection.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+          return answers;
+        }
         // Issued together (pipeline mode) in one write, each through the connection (which marks
         // it broken on a connection failure); every answer is awaited, so every failure is seen.
         const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
@@ -385,13 +466,7 @@ export class PgProvider implements Provider {
    */
   async bulk<T>(fn: (session: BulkSession) => Promise<T>, options: BulkOptions = {}): Promise<T> {
     const stallMs = options.stallMs ?? 60_000;
-    const client = new pg.Client({
-      connectionString: withTlsDefault(this.config.url as string),
-      connectionTimeoutMillis: this.timeouts.connectMs,
-      application_name: 'agentmem-bulk',
-      keepAlive: true,
-      types: TYPES,
-    } as pg.ClientConfig);
+    const client = new pg.Client(this.clientConfig('agentmem-bulk'));
     let lost: Error | undefined;
     client.on('error', (error) => {
       lost = error;
@@ -400,7 +475,7 @@ export class PgProvider implements Provider {
       await client.connect();
     } catch (error) {
       await client.end().catch(() => undefined);
-      throw toConnectError(this.name, error, this.timeouts.connectMs, tlsHint(error, this.config.url as string));
+      throw toConnectError(this.name, error, this.timeouts.connectMs, this.tlsHintFor(error));
     }
     const fail = (error: unknown) => toProviderError(this.name, lost ?? error, stallMs);
     const session: BulkSession = {
@@ -492,13 +567,7 @@ export class PgProvider implements Provider {
     if (this.closed) throw toConnectError(this.name, new Error('provider closed'), timeoutMs);
     let client = this.probeClient;
     if (!client) {
-      const fresh = new pg.Client({
-        connectionString: withTlsDefault(this.config.url as string),
-        connectionTimeoutMillis: this.timeouts.connectMs,
-        application_name: 'agentmem-probe',
-        keepAlive: true,
-        types: TYPES,
-      } as pg.ClientConfig);
+      const fresh = new pg.Client(this.clientConfig('agentmem-probe'));
       // A server dying under an idle connection emits 'error': forget the connection, never crash.
       fresh.on('error', () => {
         if (this.probeClient === fresh) this.probeClient = undefined;
@@ -507,7 +576,7 @@ export class PgProvider implements Provider {
         await fresh.connect();
       } catch (error) {
         fresh.end().catch(() => undefined);
-        throw toConnectError(this.name, error, this.timeouts.connectMs, tlsHint(error, this.config.url as string));
+        throw toConnectError(this.name, error, this.timeouts.connectMs, this.tlsHintFor(error));
       }
       if (this.closed) {
         fresh.end().catch(() => undefined);
@@ -531,12 +600,14 @@ export class PgProvider implements Provider {
     const probe = this.probeClient;
     this.probeClient = undefined;
     probe?.end().catch(() => undefined);
-    // end() waits for every client to close; a paused server must not make shutdown hang.
+    // end() waits for every client to close; a paused server must not make shutdown hang. A caller's pool stays theirs.
     await Promise.all([
-      boundedWait(
-        this.pool.end().catch(() => undefined),
-        this.timeouts.connectMs,
-      ),
+      this.callersPool
+        ? undefined
+        : boundedWait(
+            this.pool.end().catch(() => undefined),
+            this.timeouts.connectMs,
+          ),
       this.directProvider?.close(),
     ]);
   }

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { type AgentmemConfig, DEFAULT_TIMEOUTS, type ResolvedProvider } from '../config/index.js';
 import { ProviderNotFoundError, UsageError } from '../errors/index.js';
 import { EmbeddedProvider } from './embedded-provider.js';
@@ -34,11 +35,29 @@ export class ProviderSet {
   private constructor(
     readonly configs: ResolvedProvider[],
     private readonly opened: Map<string, Provider>,
+    /** One provider on a pg.Pool the caller made (see fromPool). */
+    readonly fromCallersPool = false,
   ) {}
 
   static fromConfig(config: AgentmemConfig): ProviderSet {
     const configs = config.providers.length ? config.providers : [embeddedDefault(config)];
     return new ProviderSet(configs, new Map());
+  }
+
+  /**
+   * One provider, `app`, on the caller's pg.Pool (its connection settings,
+   * the config's timeouts): the pool an application already has. Closing the
+   * set leaves the pool open: it is the caller's.
+   */
+  static fromPool(config: AgentmemConfig, pool: pg.Pool): ProviderSet {
+    const resolved: ResolvedProvider = {
+      name: 'app',
+      kind: 'postgres',
+      role: 'primary',
+      pool: { max: (pool.options as { max?: number }).max ?? 10, idleTimeoutMs: 10_000 },
+      timeouts: { ...DEFAULT_TIMEOUTS, ...config.providers[0]?.timeouts },
+    };
+    return new ProviderSet([resolved], new Map([['app', new PgProvider(resolved, pool)]]), true);
   }
 
   get names(): string[] {

@@ -1,6 +1,6 @@
 import { AgentmemError } from '../errors/index.js';
-import type { ProviderSet } from '../providers/index.js';
-import { type MigrationRun, type MigrationStatus, Migrator, type MigratorOptions } from './migrator.js';
+import type { Provider, ProviderSet } from '../providers/index.js';
+import type { MigrationRun, MigrationStatus, Migrator } from './migrator.js';
 
 export type MigrateAction = { kind: 'up'; to?: number } | { kind: 'down'; to?: number } | { kind: 'status' };
 
@@ -22,12 +22,12 @@ export async function migrateProviders(
   providers: ProviderSet,
   names: string[],
   action: MigrateAction,
-  options: Omit<MigratorOptions, 'migrations'> & Pick<MigratorOptions, 'migrations'>,
+  migratorFor: (provider: Provider) => Migrator,
 ): Promise<ProviderMigrationResult[]> {
   const results: ProviderMigrationResult[] = [];
   for (const name of names) {
     try {
-      const migrator = new Migrator(await providers.get(name), options);
+      const migrator = migratorFor(await providers.get(name));
       if (action.kind === 'status') {
         const status = await migrator.status();
         results.push({ provider: name, ok: status.applied.every((a) => a.state !== 'checksum_mismatch'), status });
