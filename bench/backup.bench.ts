@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBackup, LocalStore, Migrator, PgProvider, restoreBackup, verifyBackup } from '../src/ops.js';
+import { createBackup, LocalStore, Migrator, PgProvider, restoreBackup, verifyBackup } from '../src/ops/index.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { providerConfig } from '../test/harness/providers.js';
 import { LIBRARY } from './stats.js';

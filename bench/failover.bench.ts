@@ -7,7 +7,7 @@
  * BENCH_TRIALS (5) trials of each fault; BENCH_ROUNDS (3000) calls for the overhead.
  */
 import pg from 'pg';
-import { ProviderSet, Router } from '../src/ops.js';
+import { ProviderSet, Router } from '../src/ops/index.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { migrateAll, routedStore } from '../test/harness/router-cluster.js';
 import { LIBRARY, summarize, timeEach } from './stats.js';

@@ -30,7 +30,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { contentHash } from '../src/core/content-hash.js';
 import { type AgentMemory, type AtomInput, createMemory, loadConfig } from '../src/index.js';
-import { LocalHashEmbedder } from '../src/ops.js';
+import { LocalHashEmbedder } from '../src/ops/index.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { atomText, corpus, queries } from './corpus.js';
 import { alternate, LIBRARY } from './stats.js';

@@ -5,7 +5,7 @@
  *   - `sync verify` time over BENCH_VERIFY_ROWS (1M) rows per provider
  */
 import { randomUUID } from 'node:crypto';
-import { PgProvider, Replicator, verifyProviders } from '../src/ops.js';
+import { PgProvider, Replicator, verifyProviders } from '../src/ops/index.js';
 import { REPLICATED_TABLES } from '../src/replication/index.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { providerConfig } from '../test/harness/providers.js';

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { QueryError } from '../../src/index.js';
-import type { Provider } from '../../src/ops.js';
+import type { Provider } from '../../src/ops/index.js';
 
 type Seen = { t: string | null; a: string | null };
 const SEE = "SELECT current_setting('agentmem.tenant_id', true) AS t, current_setting('agentmem.actor', true) AS a";

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AgentMemory, type AgentmemConfig, createMemory, loadConfig } from '../../src/index.js';
-import { Migrator, PgProvider, type RouterEvent } from '../../src/ops.js';
+import { Migrator, PgProvider, type RouterEvent } from '../../src/ops/index.js';
 import type { PgCluster } from './postgres.js';
 import { providerConfig } from './providers.js';
 

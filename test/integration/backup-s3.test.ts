@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackup, listBackups, Migrator, PgProvider, restoreBackup, S3Store } from '../../src/ops.js';
+import { createBackup, listBackups, Migrator, PgProvider, restoreBackup, S3Store } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';

@@ -22,7 +22,7 @@ import {
   runSync,
   verifyBackup,
   verifyProviders,
-} from '../../src/ops.js';
+} from '../../src/ops/index.js';
 import { bucketChecksums, REPLICATED_TABLES } from '../../src/replication/index.js';
 import { runCli, startCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';

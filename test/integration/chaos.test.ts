@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgProvider, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops.js';
+import { PgProvider, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops/index.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';

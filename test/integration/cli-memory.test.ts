@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LocalHashEmbedder } from '../../src/ops.js';
+import { LocalHashEmbedder } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 
 /** The memory commands, run as a user would, on the embedded default. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccessIncompleteError, createMemory, loadConfig, OutcomeUnknownError, ProviderUnavailableError } from '../../src/index.js';
-import { PgProvider, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops.js';
+import { PgProvider, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
 import { createAppRole, hasPgvector, type PgCluster, type PgServer, startCluster } from '../harness/postgres.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError } from '../../src/index.js';
-import { createBackup, EmbeddedProvider, LocalStore, loadMigrations, Migrator, restoreBackup } from '../../src/ops.js';
+import { createBackup, EmbeddedProvider, LocalStore, loadMigrations, Migrator, restoreBackup } from '../../src/ops/index.js';
 import { expectSettingsStayWithTheirOperation } from '../harness/carried-settings.js';
 import { runCli } from '../harness/cli.js';
 

@@ -7,7 +7,7 @@ import { VECTOR_INDEXES_LIKE } from '../../src/memory/atom-rows.js';
 import { efSearchFor } from '../../src/memory/atom-search.js';
 import { Settings } from '../../src/memory/index.js';
 import { queryDuration } from '../../src/observability/metrics.js';
-import { type Executor, importAtoms, LocalHashEmbedder } from '../../src/ops.js';
+import { type Executor, importAtoms, LocalHashEmbedder } from '../../src/ops/index.js';
 import { useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MigrationError } from '../../src/index.js';
-import { loadMigrations, Migrator, type PgProvider } from '../../src/ops.js';
+import { loadMigrations, Migrator, type PgProvider } from '../../src/ops/index.js';
 import { DEFAULT_MIGRATIONS_DIR } from '../../src/schema/index.js';
 import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';

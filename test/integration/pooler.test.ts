@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/index.js';
-import { Migrator, PgProvider } from '../../src/ops.js';
+import { Migrator, PgProvider } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 import { PgBouncer } from '../harness/pgbouncer.js';
 import { createAppRole, type PgCluster, startCluster } from '../harness/postgres.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderTimeoutError, ProviderUnavailableError, QueryError } from '../../src/index.js';
-import type { PgProvider } from '../../src/ops.js';
+import type { PgProvider } from '../../src/ops/index.js';
 import { isConnectionFailure } from '../../src/providers/index.js';
 import { expectSettingsStayWithTheirOperation } from '../harness/carried-settings.js';
 import { FaultProxy } from '../harness/fault-proxy.js';

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUTS } from '../../src/config/index.js';
 import { type AgentMemory, createMemory, loadConfig } from '../../src/index.js';
-import { PgProvider, purgeTombstones, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops.js';
+import { PgProvider, purgeTombstones, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops/index.js';
 import { REPLICATED_TABLES } from '../../src/replication/index.js';
 import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMemory } from '../../src/memory/index.js';
-import { DirectExecutor, PgProvider, Replicator } from '../../src/ops.js';
+import { DirectExecutor, PgProvider, Replicator } from '../../src/ops/index.js';
 import { REPLICATED_TABLES } from '../../src/replication/index.js';
 import { runCli, startCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemory, loadConfig, metricsRegistry, ProviderUnavailableError, QueryError } from '../../src/index.js';
-import { diffSchema, fixSchema, Migrator, PgProvider } from '../../src/ops.js';
+import { diffSchema, fixSchema, Migrator, PgProvider } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';

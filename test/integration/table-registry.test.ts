@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tombstoneSet } from '../../src/core/tables.js';
-import { PgProvider, readCatalog, TABLES } from '../../src/ops.js';
+import { PgProvider, readCatalog, TABLES } from '../../src/ops/index.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll } from '../harness/router-cluster.js';

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgProvider } from '../../src/ops.js';
+import { PgProvider } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 import { createAppRole, giveToServerUser, type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';

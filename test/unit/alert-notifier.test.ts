@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertNotifier, type Condition, WebhookChannel } from '../../src/ops.js';
+import { AlertNotifier, type Condition, WebhookChannel } from '../../src/ops/index.js';
 import { HttpSink } from '../harness/http-sink.js';
 
 let sink: HttpSink;

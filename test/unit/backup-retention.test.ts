@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BackupEntry, type BackupListing, planPrune } from '../../src/ops.js';
+import { type BackupEntry, type BackupListing, planPrune } from '../../src/ops/index.js';
 
 const day = 86_400_000;
 const now = new Date('2026-11-25T12:00:00Z');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/index.js';
-import { redact, redactUrl } from '../../src/ops.js';
+import { redact, redactUrl } from '../../src/ops/index.js';
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'agentmem-config-'));
 

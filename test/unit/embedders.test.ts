@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbedderError } from '../../src/index.js';
-import { LocalHashEmbedder, OpenAIEmbedder } from '../../src/ops.js';
+import { LocalHashEmbedder, OpenAIEmbedder } from '../../src/ops/index.js';
 
 describe('local hash embedder', () => {
   it('is deterministic, normalised, and closer for related texts', async () => {

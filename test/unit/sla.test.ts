@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeSla, type HealthSample } from '../../src/ops.js';
+import { computeSla, type HealthSample } from '../../src/ops/index.js';
 
 const now = new Date('2026-11-25T12:00:00.000Z');
 /** One sample a minute for `minutes` minutes ending at `now`; `down(i)` says which minutes a provider was down. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUTS } from '../../src/config/index.js';
-import { type ResolvedProvider, tlsCheck } from '../../src/ops.js';
+import { type ResolvedProvider, tlsCheck } from '../../src/ops/index.js';
 import { withTlsDefault } from '../../src/providers/index.js';
 
 const provider = (url: string): ResolvedProvider => ({

@@ -43,7 +43,7 @@ export {
   type TransferProgress,
   type Verification,
   verifyBackup,
-} from './backup/index.js';
+} from '../backup/index.js';
 export {
   type AgentmemConfig,
   CONFIG_DEFAULTS,
@@ -54,7 +54,7 @@ export {
   redact,
   redactUrl,
   type Timeouts,
-} from './config/index.js';
+} from '../config/index.js';
 export {
   applyErasures,
   type Erasure,
@@ -63,13 +63,13 @@ export {
   readLedger,
   type SignedReport,
   verifyReport,
-} from './erasure/index.js';
+} from '../erasure/index.js';
 export {
   importAtoms,
   LocalHashEmbedder,
   OpenAIEmbedder,
-} from './memory/index.js';
-export { createLogger } from './observability/logger.js';
+} from '../memory/index.js';
+export { createLogger } from '../observability/logger.js';
 export {
   type AlertChannel,
   type AlertEvent,
@@ -83,7 +83,7 @@ export {
   type Severity,
   TelegramChannel,
   WebhookChannel,
-} from './ops/alerts/index.js';
+} from './alerts/index.js';
 export {
   type BackupFreshness,
   type BackupRun,
@@ -94,57 +94,57 @@ export {
   pruneBackups,
   restoreDrill,
   versionFloor,
-} from './ops/backup.js';
-export { BackupScheduler } from './ops/backup-schedule.js';
+} from './backup.js';
+export { BackupScheduler } from './backup-schedule.js';
 export {
   type RotationResult,
   rotateCredentials,
-} from './ops/credentials.js';
+} from './credentials.js';
 export {
   type EraseRequest,
   type ErasureReport,
   eraseSubject,
-} from './ops/erase.js';
+} from './erase.js';
 export {
   checkHealth,
   HEALTH_EXIT,
   type HealthReport,
   type HealthState,
   type ProviderHealthReport,
-} from './ops/health.js';
+} from './health.js';
 export {
   HealthHistory,
   type HealthSample,
   sampleOf,
-} from './ops/history.js';
+} from './history.js';
 export {
   importLegacy,
   type LegacyImportReport,
-} from './ops/legacy-import.js';
-export { startMetricsServer } from './ops/metrics-server.js';
-export { Monitor } from './ops/monitor.js';
+} from './legacy-import.js';
+export { startMetricsServer } from './metrics-server.js';
+export { Monitor } from './monitor.js';
 export {
   policiesFor,
   type RetentionReport,
   RetentionScheduler,
   runRetention,
-} from './ops/retention.js';
+} from './retention.js';
 export {
   computeSla,
   type SlaReport,
-} from './ops/sla.js';
+} from './sla.js';
 export {
   type ProviderStatus,
   type SystemStatus,
   systemStatus,
-} from './ops/status.js';
+} from './status.js';
 export {
   type CheckResult,
   tlsCheck,
   VERIFY_TENANT,
   type VerifyResult,
   verifyDeployment,
-} from './ops/verify.js';
+} from './verify.js';
 export {
   type BreakerState,
   DirectExecutor,
@@ -170,7 +170,7 @@ export {
   routerOptions,
   type StampedRouterEvent,
   type WriteToken,
-} from './providers/index.js';
+} from '../providers/index.js';
 export {
   type BucketDiff,
   type LinkResult,
@@ -188,7 +188,7 @@ export {
   syncStatus,
   type VerifyReport,
   verifyProviders,
-} from './replication/index.js';
+} from '../replication/index.js';
 export {
   type AppliedMigration,
   type Catalog,
@@ -221,4 +221,4 @@ export {
   type TenantAccess,
   table,
   tenantAccess,
-} from './schema/index.js';
+} from '../schema/index.js';
