@@ -1,5 +1,5 @@
 import type { AtomInput } from '../src/index.js';
-import { embeddingText } from '../src/memory/atom-rows.js';
+import { embeddingText } from '../src/memory/atoms/rows.js';
 
 /** Deterministic pseudo-random numbers, so every run searches the same corpus. */
 export function mulberry32(seed: number): () => number {

@@ -18,8 +18,8 @@ import { createHash } from 'node:crypto';
 import { type LanguageModelMiddleware, tool } from 'ai';
 import { z } from 'zod';
 import type { Items } from '../memory/items.js';
-import type { ContentPart, MessageInput, ToolCall } from '../memory/message-model.js';
-import type { Sessions } from '../memory/sessions.js';
+import type { ContentPart, MessageInput, ToolCall } from '../memory/sessions/message-model.js';
+import type { Sessions } from '../memory/sessions/sessions.js';
 
 /** What the adapter needs of an AgentMemory. */
 export interface AiSdkStore {

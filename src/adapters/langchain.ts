@@ -17,7 +17,7 @@
 import { BaseListChatMessageHistory } from '@langchain/core/chat_history';
 import { type BaseMessage, mapChatMessagesToStoredMessages, mapStoredMessagesToChatMessages } from '@langchain/core/messages';
 import { fromLangChain, type SessionInput, type StoredMessage, toLangChain } from '../memory/index.js';
-import type { Sessions } from '../memory/sessions.js';
+import type { Sessions } from '../memory/sessions/sessions.js';
 
 /** What the history needs of a store (an AgentMemory): its sessions. */
 export interface SessionStore {

@@ -5,7 +5,7 @@ import type { AgentMemory } from '../memory/index.js';
 import { setLogLevel } from '../observability/logger.js';
 import type { ProviderSet } from '../providers/index.js';
 import { Runtime } from '../runtime/index.js';
-import { remoteMemory } from './remote.js';
+import { remoteMemory } from './http-client.js';
 
 export interface GlobalOptions {
   config?: string;

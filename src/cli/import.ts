@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { importLegacy, type LegacyImportReport } from '../ops/legacy-import.js';
+import { importLegacy, type LegacyImportReport } from '../import/legacy/importer.js';
 import { withMemory } from './context.js';
 import { EXIT, out } from './output.js';
 

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { UsageError } from '../errors/index.js';
 import type { HoldSubject } from '../memory/index.js';
-import { policiesFor, runRetention } from '../ops/retention.js';
+import { policiesFor, runRetention } from '../ops/retention-runs.js';
 import { withContext } from './context.js';
 import { out, table } from './output.js';
 

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { UsageError } from '../errors/index.js';
-import { HealthHistory } from '../ops/history.js';
+import { HealthHistory } from '../ops/health-history.js';
 import { type Availability, computeSla } from '../ops/sla.js';
 import { withContext } from './context.js';
 import { EXIT, out, table } from './output.js';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { verifyDeployment } from '../ops/verify.js';
+import { verifyDeployment } from '../ops/self-test.js';
 import { withContext } from './context.js';
 import { EXIT, out } from './output.js';
 

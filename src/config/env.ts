@@ -1,4 +1,4 @@
-import type { ConfigInput, ProviderConfigInput } from './schema.js';
+import type { ConfigInput, ProviderConfigInput } from './definition.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -1,5 +1,3 @@
-export { type LoadConfigOptions, loadConfig } from './load.js';
-export { REDACTED, redact, redactDeep, redactUrl, registerSecret, registerUrlSecrets } from './redact.js';
 export {
   type AgentmemConfig,
   CONFIG_DEFAULTS,
@@ -9,4 +7,6 @@ export {
   type ProviderConfig,
   type ResolvedProvider,
   type Timeouts,
-} from './schema.js';
+} from './definition.js';
+export { type LoadConfigOptions, loadConfig } from './load.js';
+export { REDACTED, redact, redactDeep, redactUrl, registerSecret, registerUrlSecrets } from './redact.js';

@@ -3,9 +3,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
+import { type AgentmemConfig, type ConfigInput, configSchema, type ProviderConfigInput, type ResolvedProvider } from './definition.js';
 import { agentmemEnvConfig, legacyEnvConfig } from './env.js';
 import { redact, registerSecret, registerUrlSecrets } from './redact.js';
-import { type AgentmemConfig, type ConfigInput, configSchema, type ProviderConfigInput, type ResolvedProvider } from './schema.js';
 
 export interface LoadConfigOptions {
   /** Directory to look for agentmem.config.{json,ts,js,mjs} in; default process.cwd(). */

@@ -1,12 +1,25 @@
-export { type AtomImportReport, importAtoms, parseAtomsText, validateAtomEntries } from './atom-import.js';
-export type { AtomFilter, StoredAtom } from './atom-rows.js';
-export { type Atom, type AtomInput, type AtomIssue, atomSchema, validateAtom } from './atom-schema.js';
-export { type AtomHit, AtomSearch, type AtomSearchResult, type SearchMode, type SearchOptions, type VectorMethod } from './atom-search.js';
-export { Atoms } from './atoms.js';
+export { Atoms } from './atoms/atoms.js';
+export { type AtomImportReport, importAtoms, parseAtomsText, validateAtomEntries } from './atoms/import.js';
+export { type Atom, type AtomInput, type AtomIssue, atomSchema, validateAtom } from './atoms/input.js';
+export type { AtomFilter, StoredAtom } from './atoms/rows.js';
+export { type AtomHit, AtomSearch, type AtomSearchResult, type SearchMode, type SearchOptions, type VectorMethod } from './atoms/search.js';
+export { type Change, type ChangesFilter, History } from './change-history.js';
 export { StoreContext } from './context.js';
-export { approximateTokens, type ContextWindowOptions, selectContextWindow } from './context-window.js';
 export type { DedupeReport } from './dedupe.js';
 export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders.js';
+export {
+  type ExpiredCount,
+  HOLD_CATEGORY,
+  type HoldSubject,
+  type LegalHold,
+  Retention,
+  type RetentionMode,
+  type RetentionPolicies,
+  type TenantExpiry,
+} from './expiry.js';
+export { type Item, type ItemPut, type ItemSearch, Items, type NamespaceQuery } from './items.js';
+export { Memories, type Memory, type RecallFilter, type RememberInput, type RememberOutcome } from './memories.js';
+export { approximateTokens, type ContextWindowOptions, selectContextWindow } from './sessions/context-window.js';
 export {
   type AnthropicTranscript,
   exportTranscript,
@@ -20,10 +33,7 @@ export {
   toAnthropic,
   toLangChain,
   toOpenAI,
-} from './formats/index.js';
-export { type Change, type ChangesFilter, History } from './history.js';
-export { type Item, type ItemPut, type ItemSearch, Items, type NamespaceQuery } from './items.js';
-export { Memories, type Memory, type RecallFilter, type RememberInput, type RememberOutcome } from './memories.js';
+} from './sessions/formats/index.js';
 export {
   type ContentPart,
   contentText,
@@ -33,17 +43,7 @@ export {
   type MessageInput,
   type MessageRole,
   type ToolCall,
-} from './message-model.js';
-export {
-  type ExpiredCount,
-  HOLD_CATEGORY,
-  type HoldSubject,
-  type LegalHold,
-  Retention,
-  type RetentionMode,
-  type RetentionPolicies,
-  type TenantExpiry,
-} from './retention.js';
+} from './sessions/message-model.js';
 export {
   EXPORT_FORMATS,
   type ExportFormat,
@@ -51,6 +51,6 @@ export {
   type SessionFilter,
   type SessionInput,
   Sessions,
-} from './sessions.js';
+} from './sessions/sessions.js';
 export { envNameFor, type Setting, Settings } from './settings.js';
 export { AgentMemory, openMemory, type StoreOptions } from './store.js';

@@ -9,7 +9,7 @@ import { memoryDuplicatesTotal } from '../observability/metrics.js';
 import type { QueryOptions } from '../providers/index.js';
 import type { StoreContext } from './context.js';
 import { type DedupeReport, dedupeMemories } from './dedupe.js';
-import { Retention } from './retention.js';
+import { Retention } from './expiry.js';
 import {
   checkJson,
   checkSize,

@@ -1,13 +1,13 @@
 import type { AgentmemConfig } from '../config/index.js';
 import type { Executor, Router } from '../providers/index.js';
-import { Atoms } from './atoms.js';
+import { Atoms } from './atoms/atoms.js';
+import { History } from './change-history.js';
 import { StoreContext } from './context.js';
 import { createEmbedder, type Embedder } from './embedders.js';
-import { History } from './history.js';
+import { Retention } from './expiry.js';
 import { Items } from './items.js';
 import { Memories } from './memories.js';
-import { Retention } from './retention.js';
-import { Sessions } from './sessions.js';
+import { Sessions } from './sessions/sessions.js';
 import { Settings } from './settings.js';
 import { identifier, parseInput } from './validation.js';
 

@@ -65,86 +65,15 @@ export {
   verifyReport,
 } from '../erasure/index.js';
 export {
+  importLegacy,
+  type LegacyImportReport,
+} from '../import/legacy/importer.js';
+export {
   importAtoms,
   LocalHashEmbedder,
   OpenAIEmbedder,
 } from '../memory/index.js';
 export { createLogger } from '../observability/logger.js';
-export {
-  type AlertChannel,
-  type AlertEvent,
-  AlertmanagerChannel,
-  AlertNotifier,
-  type Condition,
-  channelsFromConfig,
-  conditionsFrom,
-  type DeliveryReport,
-  type NotifierOptions,
-  type Severity,
-  TelegramChannel,
-  WebhookChannel,
-} from './alerts/index.js';
-export {
-  type BackupFreshness,
-  type BackupRun,
-  backupFreshness,
-  backupProviders,
-  knownErasures,
-  openBackupStore,
-  pruneBackups,
-  restoreDrill,
-  versionFloor,
-} from './backup.js';
-export { BackupScheduler } from './backup-schedule.js';
-export {
-  type RotationResult,
-  rotateCredentials,
-} from './credentials.js';
-export {
-  type EraseRequest,
-  type ErasureReport,
-  eraseSubject,
-} from './erase.js';
-export {
-  checkHealth,
-  HEALTH_EXIT,
-  type HealthReport,
-  type HealthState,
-  type ProviderHealthReport,
-} from './health.js';
-export {
-  HealthHistory,
-  type HealthSample,
-  sampleOf,
-} from './history.js';
-export {
-  importLegacy,
-  type LegacyImportReport,
-} from './legacy-import.js';
-export { startMetricsServer } from './metrics-server.js';
-export { Monitor } from './monitor.js';
-export {
-  policiesFor,
-  type RetentionReport,
-  RetentionScheduler,
-  runRetention,
-} from './retention.js';
-export {
-  computeSla,
-  type SlaReport,
-} from './sla.js';
-export {
-  type ProviderStatus,
-  type SystemStatus,
-  systemStatus,
-} from './status.js';
-export {
-  type CheckResult,
-  tlsCheck,
-  VERIFY_TENANT,
-  type VerifyResult,
-  verifyDeployment,
-} from './verify.js';
 export {
   type BreakerState,
   DirectExecutor,
@@ -222,3 +151,74 @@ export {
   table,
   tenantAccess,
 } from '../schema/index.js';
+export {
+  type AlertChannel,
+  type AlertEvent,
+  AlertmanagerChannel,
+  AlertNotifier,
+  type Condition,
+  channelsFromConfig,
+  conditionsFrom,
+  type DeliveryReport,
+  type NotifierOptions,
+  type Severity,
+  TelegramChannel,
+  WebhookChannel,
+} from './alerts/index.js';
+export {
+  type BackupFreshness,
+  type BackupRun,
+  backupFreshness,
+  backupProviders,
+  knownErasures,
+  openBackupStore,
+  pruneBackups,
+  restoreDrill,
+  versionFloor,
+} from './backup.js';
+export { BackupScheduler } from './backup-schedule.js';
+export {
+  type RotationResult,
+  rotateCredentials,
+} from './credentials.js';
+export {
+  type EraseRequest,
+  type ErasureReport,
+  eraseSubject,
+} from './erase.js';
+export {
+  checkHealth,
+  HEALTH_EXIT,
+  type HealthReport,
+  type HealthState,
+  type ProviderHealthReport,
+} from './health.js';
+export {
+  HealthHistory,
+  type HealthSample,
+  sampleOf,
+} from './health-history.js';
+export { startMetricsServer } from './metrics-server.js';
+export { Monitor } from './monitor.js';
+export {
+  policiesFor,
+  type RetentionReport,
+  RetentionScheduler,
+  runRetention,
+} from './retention-runs.js';
+export {
+  type CheckResult,
+  tlsCheck,
+  VERIFY_TENANT,
+  type VerifyResult,
+  verifyDeployment,
+} from './self-test.js';
+export {
+  computeSla,
+  type SlaReport,
+} from './sla.js';
+export {
+  type ProviderStatus,
+  type SystemStatus,
+  systemStatus,
+} from './status.js';

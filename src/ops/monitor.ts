@@ -6,9 +6,9 @@ import type { ProviderSet } from '../providers/index.js';
 import { AlertNotifier, channelsFromConfig, conditionsFrom } from './alerts/index.js';
 import { BackupScheduler } from './backup-schedule.js';
 import { checkHealth, type HealthReport } from './health.js';
+import { HealthHistory, sampleOf } from './health-history.js';
 import { recordHealthMetrics } from './health-metrics.js';
-import { HealthHistory, sampleOf } from './history.js';
-import { RetentionScheduler } from './retention.js';
+import { RetentionScheduler } from './retention-runs.js';
 
 export interface MonitorOptions {
   intervalMs: number;

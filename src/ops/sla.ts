@@ -1,4 +1,4 @@
-import type { HealthSample } from './history.js';
+import type { HealthSample } from './health-history.js';
 
 export interface Availability {
   /** Fraction of observed time available (1 = always), null with no samples. */

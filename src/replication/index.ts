@@ -1,9 +1,3 @@
-export { type LinkStatus, runSync, syncStatus } from './links.js';
-export { ReplicationLoop } from './loop.js';
-export { type PurgeOptions, type PurgeResult, purgeTombstones } from './purge.js';
-export { type ChangeRow, type LinkResult, REPLICATING, Replicator, type ReplicatorOptions } from './replicator.js';
-export { SyncAcknowledger } from './sync-ack.js';
-export { REPLICATED_TABLES, type ReplicatedTable, upsertSql } from './tables.js';
 export {
   allTenantConnections,
   BUCKETS,
@@ -14,4 +8,10 @@ export {
   repairProviders,
   type VerifyReport,
   verifyProviders,
-} from './verify.js';
+} from './anti-entropy.js';
+export { type LinkStatus, runSync, syncStatus } from './links.js';
+export { ReplicationLoop } from './loop.js';
+export { type PurgeOptions, type PurgeResult, purgeTombstones } from './purge.js';
+export { type ChangeRow, type LinkResult, REPLICATING, Replicator, type ReplicatorOptions } from './replicator.js';
+export { SyncAcknowledger } from './sync-ack.js';
+export { REPLICATED_TABLES, type ReplicatedTable, upsertSql } from './tables.js';

@@ -1,8 +1,8 @@
 import { HybridLogicalClock } from '../core/hlc.js';
 import type { Provider } from '../providers/index.js';
+import { allTenantConnections } from './anti-entropy.js';
 import { type LinkResult, type Replicator, serverIdentity, sourceChange } from './replicator.js';
 import { REPLICATED_TABLES } from './tables.js';
-import { allTenantConnections } from './verify.js';
 
 export interface LinkStatus {
   source: string;

@@ -1,6 +1,6 @@
 import type { Provider } from '../providers/index.js';
+import { allTenantConnections } from './anti-entropy.js';
 import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
-import { allTenantConnections } from './verify.js';
 
 export interface PurgeResult {
   table: string;

@@ -9,7 +9,7 @@ import {
   recallFilterSchema,
   rememberInputSchema,
   sessionInputSchema,
-} from '../memory/schemas.js';
+} from '../memory/input-schemas.js';
 import { timestamp } from '../memory/validation.js';
 
 type ToolResult = { content: { type: 'text'; text: string }[]; isError?: boolean };

@@ -8,7 +8,7 @@ import {
   recallFilterSchema,
   rememberInputSchema,
   sessionInputSchema,
-} from '../memory/schemas.js';
+} from '../memory/input-schemas.js';
 
 /**
  * What the API answers, as JSON (times are ISO strings). Requests are the

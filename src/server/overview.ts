@@ -1,5 +1,5 @@
 import type { AgentMemory } from '../memory/index.js';
-import { HealthHistory, type HealthSample } from '../ops/history.js';
+import { HealthHistory, type HealthSample } from '../ops/health-history.js';
 import { computeSla, type SlaReport } from '../ops/sla.js';
 import type { StampedRouterEvent } from '../providers/router-events.js';
 import { type LinkStatus, syncStatus } from '../replication/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messageInput, parseMessage, plainMessage } from '../../src/memory/message-model.js';
+import { messageInput, parseMessage, plainMessage } from '../../src/memory/sessions/message-model.js';
 import { parseInput } from '../../src/memory/validation.js';
 import { expectSameVerdicts } from './same-verdicts.js';
 

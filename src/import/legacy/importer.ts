@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { DEFAULT_TIMEOUTS, redactUrl } from '../config/index.js';
-import { idForKey } from '../core/ids.js';
-import { type AgentMemory, type ToolCall, validateAtom } from '../memory/index.js';
-import { PgProvider, type Queryable } from '../providers/index.js';
-import { MEMORY_TYPES, type MemoryType, table } from '../schema/index.js';
+import { DEFAULT_TIMEOUTS, redactUrl } from '../../config/index.js';
+import { idForKey } from '../../core/ids.js';
+import { type AgentMemory, type ToolCall, validateAtom } from '../../memory/index.js';
+import { PgProvider, type Queryable } from '../../providers/index.js';
+import { MEMORY_TYPES, type MemoryType, table } from '../../schema/index.js';
 
 /**
  * Import from the database of the system agentmem replaces (its schema files

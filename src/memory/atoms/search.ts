@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { hint } from '../core/commands.js';
-import { tenantBucket } from '../core/tenant-bucket.js';
-import { EmbeddingMismatchError } from '../errors/index.js';
-import type { Queryable } from '../providers/index.js';
-import { bucketGraph, COLUMNS, filterSchema, filterSql, pgArray, type StoredAtom, toAtom, VECTOR_INDEXES_LIKE } from './atom-rows.js';
-import type { StoreContext } from './context.js';
-import { cleanText, parseInput } from './validation.js';
+import { hint } from '../../core/commands.js';
+import { tenantBucket } from '../../core/tenant-bucket.js';
+import { EmbeddingMismatchError } from '../../errors/index.js';
+import type { Queryable } from '../../providers/index.js';
+import type { StoreContext } from '../context.js';
+import { cleanText, parseInput } from '../validation.js';
+import { bucketGraph, COLUMNS, filterSchema, filterSql, pgArray, type StoredAtom, toAtom, VECTOR_INDEXES_LIKE } from './rows.js';
 
 export type SearchMode = 'text' | 'vector' | 'hybrid';
 /**

@@ -1,6 +1,6 @@
-import { QueryError, ValidationError } from '../errors/index.js';
-import { type Atom, type AtomIssue, validateAtom } from './atom-schema.js';
+import { QueryError, ValidationError } from '../../errors/index.js';
 import type { Atoms } from './atoms.js';
+import { type Atom, type AtomIssue, validateAtom } from './input.js';
 
 export interface AtomImportReport {
   total: number;

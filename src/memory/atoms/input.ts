@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ATOM_ID_PATTERN_SOURCE, ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../core/enums.js';
-import { dimensionsProblem, vectorProblem } from '../core/vectors.js';
-import { ValidationError } from '../errors/index.js';
-import { checkJson, checkSize, cleanText, cleanUrl, jsonObject, timestamp } from './validation.js';
+import { ATOM_ID_PATTERN_SOURCE, ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../../core/enums.js';
+import { dimensionsProblem, vectorProblem } from '../../core/vectors.js';
+import { ValidationError } from '../../errors/index.js';
+import { checkJson, checkSize, cleanText, cleanUrl, jsonObject, timestamp } from '../validation.js';
 
 /** `prefix:slug` or `manufacturer:product:topic-slug`: the pattern of the knowledge_atoms_atom_id_check constraint. */
 export const ATOM_ID_PATTERN = new RegExp(ATOM_ID_PATTERN_SOURCE);

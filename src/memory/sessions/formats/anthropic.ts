@@ -1,4 +1,4 @@
-import { ValidationError } from '../../errors/index.js';
+import { ValidationError } from '../../../errors/index.js';
 import type { ContentPart, Message, MessageInput } from '../message-model.js';
 import { argumentsObject, contentOf, extraOf, isObject, type Json, ownFields, requireArray, requireObject, rest } from './shared.js';
 

@@ -1,5 +1,5 @@
-import { isUuid } from '../../core/ids.js';
-import { ValidationError } from '../../errors/index.js';
+import { isUuid } from '../../../core/ids.js';
+import { ValidationError } from '../../../errors/index.js';
 import type { Message, MessageInput, MessageRole } from '../message-model.js';
 import { argumentsObject, contentOf, extraOf, isObject, type Json, ownFields, requireArray, requireObject, rest } from './shared.js';
 

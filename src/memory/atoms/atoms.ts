@@ -1,23 +1,14 @@
 import { z } from 'zod';
-import { idForKey } from '../core/ids.js';
-import { tombstoneSet } from '../core/tables.js';
-import { dimensionsProblem, realArrayBinary } from '../core/vectors.js';
-import { ValidationError } from '../errors/index.js';
-import { settingsStatement } from '../providers/index.js';
-import {
-  type AtomFilter,
-  COLUMNS,
-  embeddingText,
-  filterSchema,
-  filterSql,
-  type StoredAtom,
-  toAtom,
-  VECTOR_INDEXES_LIKE,
-} from './atom-rows.js';
-import { type Atom, type AtomInput, atomId, validateAtom } from './atom-schema.js';
-import { AtomSearch, type AtomSearchResult, type SearchOptions } from './atom-search.js';
-import type { StoreContext } from './context.js';
-import { parseInput } from './validation.js';
+import { idForKey } from '../../core/ids.js';
+import { tombstoneSet } from '../../core/tables.js';
+import { dimensionsProblem, realArrayBinary } from '../../core/vectors.js';
+import { ValidationError } from '../../errors/index.js';
+import { settingsStatement } from '../../providers/index.js';
+import type { StoreContext } from '../context.js';
+import { parseInput } from '../validation.js';
+import { type Atom, type AtomInput, atomId, validateAtom } from './input.js';
+import { type AtomFilter, COLUMNS, embeddingText, filterSchema, filterSql, type StoredAtom, toAtom, VECTOR_INDEXES_LIKE } from './rows.js';
+import { AtomSearch, type AtomSearchResult, type SearchOptions } from './search.js';
 
 /** Atoms per upsert statement: one binary parameter each for their embeddings. */
 const UPSERT_CHUNK = 500;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { idForKey } from '../core/ids.js';
-import { fromRow, type View } from '../core/tables.js';
-import { ValidationError } from '../errors/index.js';
+import { idForKey } from '../../core/ids.js';
+import { fromRow, type View } from '../../core/tables.js';
+import { ValidationError } from '../../errors/index.js';
 import {
   checkJson,
   checkSize,
@@ -15,7 +15,7 @@ import {
   parseInput,
   timestamp,
   uuid,
-} from './validation.js';
+} from '../validation.js';
 
 /**
  * A transcript message as OpenAI, Anthropic and LangChain transcripts carry it:

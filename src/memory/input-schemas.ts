@@ -4,13 +4,14 @@
  * MCP tools' input schemas): one definition, so a shell cannot accept what
  * the library refuses or document what it does not accept.
  */
-export { filterSchema as atomFilterSchema } from './atom-rows.js';
-export { atomSchema } from './atom-schema.js';
-export { searchSchema as atomSearchOptionsSchema } from './atom-search.js';
+
+export { atomSchema } from './atoms/input.js';
+export { filterSchema as atomFilterSchema } from './atoms/rows.js';
+export { searchSchema as atomSearchOptionsSchema } from './atoms/search.js';
 export { recallFilter as recallFilterSchema, rememberInput as rememberInputSchema } from './memories.js';
-export { messageInput as messageInputSchema } from './message-model.js';
+export { messageInput as messageInputSchema } from './sessions/message-model.js';
 export {
   messagesFilter as messagesFilterSchema,
   sessionFilter as sessionFilterSchema,
   sessionInput as sessionInputSchema,
-} from './sessions.js';
+} from './sessions/sessions.js';

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../errors/index.js';
+import { ValidationError } from '../../../errors/index.js';
 import type { ContentPart, Message, MessageContent, MessageFormat, MessageInput } from '../message-model.js';
 
 export type Json = Record<string, unknown>;

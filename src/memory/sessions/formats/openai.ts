@@ -1,4 +1,4 @@
-import { ValidationError } from '../../errors/index.js';
+import { ValidationError } from '../../../errors/index.js';
 import { MESSAGE_ROLES, type Message, type MessageInput, type MessageRole } from '../message-model.js';
 import { contentOf, extraOf, isObject, type Json, ownFields, requireArray, requireObject, rest } from './shared.js';
 

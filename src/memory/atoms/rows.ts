@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../core/enums.js';
-import { fromRow, type View, viewColumns } from '../core/tables.js';
-import type { Atom } from './atom-schema.js';
-import { cleanText, jsonObject } from './validation.js';
+import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../../core/enums.js';
+import { fromRow, type View, viewColumns } from '../../core/tables.js';
+import { cleanText, jsonObject } from '../validation.js';
+import type { Atom } from './input.js';
 
 export interface StoredAtom extends Atom {
   id: string;
