@@ -18,7 +18,7 @@ export {
   type TenantExpiry,
 } from './expiry.js';
 export { type Item, type ItemPut, type ItemSearch, Items, type NamespaceQuery } from './items.js';
-export { Memories, type Memory, type RecallFilter, type RememberInput, type RememberOutcome } from './memories.js';
+export { Memories, type Memory, type RecallFilter, type RememberInput, type RememberOutcome } from './memories/memories.js';
 export { approximateTokens, type ContextWindowOptions, selectContextWindow } from './sessions/context-window.js';
 export {
   type AnthropicTranscript,

@@ -8,7 +8,7 @@
 export { atomSchema } from './atoms/input.js';
 export { filterSchema as atomFilterSchema } from './atoms/rows.js';
 export { searchSchema as atomSearchOptionsSchema } from './atoms/search.js';
-export { recallFilter as recallFilterSchema, rememberInput as rememberInputSchema } from './memories.js';
+export { recallFilter as recallFilterSchema, rememberInput as rememberInputSchema } from './memories/memories.js';
 export { messageInput as messageInputSchema } from './sessions/message-model.js';
 export {
   messagesFilter as messagesFilterSchema,

@@ -6,7 +6,7 @@ import { StoreContext } from './context.js';
 import { createEmbedder, type Embedder } from './embedders.js';
 import { Retention } from './expiry.js';
 import { Items } from './items.js';
-import { Memories } from './memories.js';
+import { Memories } from './memories/memories.js';
 import { Sessions } from './sessions/sessions.js';
 import { Settings } from './settings.js';
 import { identifier, parseInput } from './validation.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plainMemory, rememberInput } from '../../src/memory/memories.js';
+import { plainMemory, rememberInput } from '../../src/memory/memories/memories.js';
 import { isUuidText, parseInput, uuid } from '../../src/memory/validation.js';
 import { expectSameVerdicts } from './same-verdicts.js';
 
