@@ -30,7 +30,7 @@ import { DEFAULT_TIMEOUTS } from '../src/config/index.js';
 import { tenantBucket } from '../src/core/tenant-bucket.js';
 import { type AgentMemory, type AgentmemConfig, type AtomFilter, type AtomInput, createMemory, loadConfig } from '../src/index.js';
 import { bucketGraph } from '../src/memory/atoms/rows.js';
-import { efSearchFor } from '../src/memory/atoms/search.js';
+import { efSearchFor } from '../src/memory/search/vector-index.js';
 import { operationServerSettings } from '../src/providers/transaction.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { atomText, corpus, queries, TopicEmbedder } from './corpus.js';

@@ -4,7 +4,7 @@ import { sharedColumns, type TableName, table } from '../../src/core/tables.js';
 import { tenantBucket } from '../../src/core/tenant-bucket.js';
 import { AgentMemory, type AgentmemConfig, EmbeddingMismatchError, NotFoundError, ValidationError } from '../../src/index.js';
 import { VECTOR_INDEXES_LIKE } from '../../src/memory/atoms/rows.js';
-import { efSearchFor } from '../../src/memory/atoms/search.js';
+import { efSearchFor } from '../../src/memory/search/vector-index.js';
 import { Settings } from '../../src/memory/index.js';
 import { queryDuration } from '../../src/observability/metrics.js';
 import { type Executor, importAtoms, LocalHashEmbedder } from '../../src/ops/index.js';

@@ -4,6 +4,15 @@ import { tenantBucket } from '../../core/tenant-bucket.js';
 import { EmbeddingMismatchError } from '../../errors/index.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
+import { fuseByRank } from '../search/fusion.js';
+import {
+  efSearchStatement,
+  pgVector,
+  readVectorCapability,
+  type Statement,
+  signBits,
+  type VectorCapability,
+} from '../search/vector-index.js';
 import { cleanText, parseInput } from '../validation.js';
 import { bucketGraph, COLUMNS, filterSchema, filterSql, pgArray, type StoredAtom, toAtom, VECTOR_INDEXES_LIKE } from './rows.js';
 
@@ -65,49 +74,6 @@ const RERANK_PER_ROW = 4;
 const GRAPH_SEEN_SCAN_MAX = 1500;
 
 /**
- * HNSW's recall at a given ef_search falls as its graph grows: a few queries'
- * walks end among the wrong rows altogether (0 of the 10 nearest), and only a
- * longer candidate list gets them out. `search.efSearch` is the candidate list
- * for a graph of up to EF_BASE_ROWS rows, and a larger graph gets it times how
- * many times larger it is (a million rows: ×10), up to EF_MAX. Measured on one
- * build of the benchmark's million-atom graph (100 queries against exact
- * search): ef_search 127 (the square root's rule before) left 3 queries at 0 of
- * 10 and recall 0.965; 253 0.976; 380 0.986; 506 0.987; 791 and 1000 0.997 —
- * for ~4 ms more per search at 400 (6.8 → 10.4 ms p50). The graph's size is
- * the index's own row count in the catalog (pg_class.reltuples, kept by CREATE
- * INDEX, VACUUM and ANALYZE), read in the statement that sets ef_search: no
- * extra round trip, never stale by more than autovacuum's lag.
- */
-const EF_BASE_ROWS = 100_000;
-const EF_MAX = 1000;
-
-/** The ef_search a graph of `graphRows` gets from the configured `efSearch` (the same rule the settings statement computes in SQL). */
-export function efSearchFor(efSearch: number, graphRows: number): number {
-  return Math.min(EF_MAX, Math.max(efSearch, Math.ceil((efSearch * Math.max(graphRows, 0)) / EF_BASE_ROWS)));
-}
-
-/** Reciprocal rank fusion constant (the usual 60). */
-const RRF_K = 60;
-
-const pgVector = (values: number[]) => `[${values.join(',')}]`;
-/** A vector's signs as a bit string, as the embedding_bits column holds them (1 above zero: pgvector's binary_quantize). */
-const signBits = (values: number[]) => values.map((x) => (x > 0 ? '1' : '0')).join('');
-
-/** What a provider offers for vector search: pgvector or not, and the type its HNSW index is built over. */
-interface VectorCapability {
-  pgvector: boolean;
-  /** The index's cast of the stored real[] (halfvec: half the size, the same ranking), or null without an index. */
-  indexType: 'halfvec' | 'vector' | null;
-  /** One graph per tenant bucket (migration 0008): the search names its bucket. */
-  buckets: boolean;
-  iterativeScan: boolean;
-  /** pgvector's Hamming distance of two bit strings (`<~>`, from 0.7): one pass, no XOR'd copy per row. */
-  hamming: boolean;
-  /** The HNSW index's name (without buckets; with them, each bucket's graph is named by its number). */
-  indexName: string | null;
-}
-
-/**
  * Search over knowledge atoms: full text, vector (pgvector's HNSW or exact
  * distance, or exact cosine in SQL without pgvector) and both, fused by
  * reciprocal rank. All filters run in SQL before the LIMIT.
@@ -144,7 +110,7 @@ export class AtomSearch {
     if (o.mode === 'text') return { mode: o.mode, vectorMethod: null, results: textHits };
     const vectorHits = vectorHalf?.hits ?? [];
     if (o.mode === 'vector') return { mode: o.mode, vectorMethod: method, results: vectorHits };
-    return { mode: o.mode, vectorMethod: method, results: fuse(textHits, vectorHits, o.limit) };
+    return { mode: o.mode, vectorMethod: method, results: fuseByRank(textHits, vectorHits, o.limit, (hit) => hit.atom.atomId) };
   }
 
   /**
@@ -374,25 +340,7 @@ export class AtomSearch {
   private async capability(tx: Queryable, provider: string): Promise<VectorCapability> {
     const cached = this.capabilities.get(provider);
     if (cached) return cached;
-    const { rows } = await tx.query<{ version: string | null; indexname: string | null; indexdef: string | null }>(
-      `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS version, i.indexname, i.indexdef
-         FROM (SELECT 1) one LEFT JOIN LATERAL (
-           SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE '${VECTOR_INDEXES_LIKE}'
-            ORDER BY indexname LIMIT 1) i ON true`,
-      [this.ctx.schema],
-    );
-    const version = rows[0]?.version ?? null;
-    const indexdef = rows[0]?.indexdef ?? '';
-    const dim = this.ctx.embedder.dimensions;
-    const [major = 0, minor = 0] = (version ?? '0.0').split('.').map(Number);
-    const capability: VectorCapability = {
-      pgvector: version !== null,
-      indexType: indexdef.includes(`halfvec(${dim})`) ? 'halfvec' : indexdef.includes(`vector(${dim})`) ? 'vector' : null,
-      buckets: indexdef.includes('tenant_bucket('),
-      iterativeScan: major > 0 || minor >= 8,
-      hamming: major > 0 || minor >= 7,
-      indexName: rows[0]?.indexname ?? null,
-    };
+    const capability = await readVectorCapability(tx, this.ctx.schema, VECTOR_INDEXES_LIKE, this.ctx.embedder.dimensions);
     this.capabilities.set(provider, capability);
     return capability;
   }
@@ -427,26 +375,6 @@ export class AtomSearch {
   }
 }
 
-export interface Statement {
-  sql: string;
-  params: unknown[];
-}
-
-/**
- * The walk's settings: ef_search from the graph's size (efSearchFor, in SQL:
- * the index's catalog row count, read as the setting is made), and pgvector's
- * iterative scan, which keeps walking until enough rows pass the filters, so a
- * filtered query still returns k rows.
- */
-function efSearchStatement(schema: string, index: string, efSearch: number, iterativeScan: boolean): Statement {
-  const rows = `(SELECT greatest(c.reltuples, 0) FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', $1::text, $2::text)))`;
-  const ef = `least(${EF_MAX}, greatest($3::int, ceil($3::int * coalesce(${rows}, 0)::float8 / ${EF_BASE_ROWS})::int))::text`;
-  return {
-    sql: `SELECT set_config('hnsw.ef_search', ${ef}, true)${iterativeScan ? ", set_config('hnsw.iterative_scan', 'relaxed_order', true)" : ''}`,
-    params: [schema, index, efSearch],
-  };
-}
-
 /** A search's validated query and options, and how many rows each half ranks (more than asked when two lists are fused). */
 function prepare(query: string, options: SearchOptions) {
   const text = parseInput(cleanText(2000).min(1, 'must not be empty'), query, 'search query');
@@ -461,14 +389,4 @@ const qualified = (alias: string) =>
     .map((c) => `${alias}.${c.trim()}`)
     .join(', ');
 
-function fuse(textHits: AtomHit[], vectorHits: AtomHit[], limit: number): AtomHit[] {
-  const merged = new Map<string, AtomHit>();
-  for (const hit of [...textHits, ...vectorHits]) {
-    const current = merged.get(hit.atom.atomId);
-    merged.set(hit.atom.atomId, { ...current, ...hit, atom: hit.atom, score: 0 });
-  }
-  for (const hit of merged.values()) {
-    hit.score = (hit.textRank ? 1 / (RRF_K + hit.textRank) : 0) + (hit.vectorRank ? 1 / (RRF_K + hit.vectorRank) : 0);
-  }
-  return [...merged.values()].sort((a, b) => b.score - a.score || a.atom.atomId.localeCompare(b.atom.atomId)).slice(0, limit);
-}
+export type { Statement } from '../search/vector-index.js';

@@ -1,0 +1,89 @@
+/**
+ * The vector half's building blocks, shared by every search over embeddings:
+ * what a provider's pgvector offers, the HNSW walk's settings, and vectors as
+ * pgvector and the sign-bit column take them.
+ */
+import type { Queryable } from '../../providers/index.js';
+
+/** One statement and its parameters, as a search sends it (and as `statements()` shows it for EXPLAIN). */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * HNSW's recall at a given ef_search falls as its graph grows: a few queries'
+ * walks end among the wrong rows altogether (0 of the 10 nearest), and only a
+ * longer candidate list gets them out. `search.efSearch` is the candidate list
+ * for a graph of up to EF_BASE_ROWS rows, and a larger graph gets it times how
+ * many times larger it is (a million rows: ×10), up to EF_MAX. Measured on one
+ * build of the benchmark's million-atom graph (100 queries against exact
+ * search): ef_search 127 (the square root's rule before) left 3 queries at 0 of
+ * 10 and recall 0.965; 253 0.976; 380 0.986; 506 0.987; 791 and 1000 0.997 —
+ * for ~4 ms more per search at 400 (6.8 → 10.4 ms p50). The graph's size is
+ * the index's own row count in the catalog (pg_class.reltuples, kept by CREATE
+ * INDEX, VACUUM and ANALYZE), read in the statement that sets ef_search: no
+ * extra round trip, never stale by more than autovacuum's lag.
+ */
+export const EF_BASE_ROWS = 100_000;
+export const EF_MAX = 1000;
+
+/** The ef_search a graph of `graphRows` gets from the configured `efSearch` (the same rule the settings statement computes in SQL). */
+export function efSearchFor(efSearch: number, graphRows: number): number {
+  return Math.min(EF_MAX, Math.max(efSearch, Math.ceil((efSearch * Math.max(graphRows, 0)) / EF_BASE_ROWS)));
+}
+
+/**
+ * The walk's settings: ef_search from the graph's size (efSearchFor, in SQL:
+ * the index's catalog row count, read as the setting is made), and pgvector's
+ * iterative scan, which keeps walking until enough rows pass the filters, so a
+ * filtered query still returns k rows.
+ */
+export function efSearchStatement(schema: string, index: string, efSearch: number, iterativeScan: boolean): Statement {
+  const rows = `(SELECT greatest(c.reltuples, 0) FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', $1::text, $2::text)))`;
+  const ef = `least(${EF_MAX}, greatest($3::int, ceil($3::int * coalesce(${rows}, 0)::float8 / ${EF_BASE_ROWS})::int))::text`;
+  return {
+    sql: `SELECT set_config('hnsw.ef_search', ${ef}, true)${iterativeScan ? ", set_config('hnsw.iterative_scan', 'relaxed_order', true)" : ''}`,
+    params: [schema, index, efSearch],
+  };
+}
+
+export const pgVector = (values: number[]) => `[${values.join(',')}]`;
+/** A vector's signs as a bit string, as the embedding_bits column holds them (1 above zero: pgvector's binary_quantize). */
+export const signBits = (values: number[]) => values.map((x) => (x > 0 ? '1' : '0')).join('');
+
+/** What a provider offers for vector search: pgvector or not, and the type its HNSW index is built over. */
+export interface VectorCapability {
+  pgvector: boolean;
+  /** The index's cast of the stored real[] (halfvec: half the size, the same ranking), or null without an index. */
+  indexType: 'halfvec' | 'vector' | null;
+  /** One graph per tenant bucket (migration 0008): the search names its bucket. */
+  buckets: boolean;
+  iterativeScan: boolean;
+  /** pgvector's Hamming distance of two bit strings (`<~>`, from 0.7): one pass, no XOR'd copy per row. */
+  hamming: boolean;
+  /** The HNSW index's name (without buckets; with them, each bucket's graph is named by its number). */
+  indexName: string | null;
+}
+
+/** What a provider offers for vector search: pgvector's version and the first HNSW index whose name is like `indexesLike`. */
+export async function readVectorCapability(tx: Queryable, schema: string, indexesLike: string, dim: number): Promise<VectorCapability> {
+  const { rows } = await tx.query<{ version: string | null; indexname: string | null; indexdef: string | null }>(
+    `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS version, i.indexname, i.indexdef
+       FROM (SELECT 1) one LEFT JOIN LATERAL (
+         SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE $2
+          ORDER BY indexname LIMIT 1) i ON true`,
+    [schema, indexesLike],
+  );
+  const version = rows[0]?.version ?? null;
+  const indexdef = rows[0]?.indexdef ?? '';
+  const [major = 0, minor = 0] = (version ?? '0.0').split('.').map(Number);
+  return {
+    pgvector: version !== null,
+    indexType: indexdef.includes(`halfvec(${dim})`) ? 'halfvec' : indexdef.includes(`vector(${dim})`) ? 'vector' : null,
+    buckets: indexdef.includes('tenant_bucket('),
+    iterativeScan: major > 0 || minor >= 8,
+    hamming: major > 0 || minor >= 7,
+    indexName: rows[0]?.indexname ?? null,
+  };
+}
