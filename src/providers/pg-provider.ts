@@ -1,29 +1,15 @@
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
-import { type BulkOptions, type BulkSession, beginStatement, stallWatch } from './bulk.js';
-import { classifyFailure, toConnectError, toProviderError } from './classify.js';
+import type { BulkOptions, BulkSession } from './bulk.js';
+import { classifyFailure, toConnectError } from './classify.js';
+import { runBulk } from './pg-bulk.js';
+import { type ConnectionOwner, carriesExactly, OneStatement, PooledConnection, runQuery, TYPES } from './pg-connection.js';
 import { boundedWait } from './timing.js';
 import { type TlsInfo, tlsHint, tlsOf, withTlsDefault } from './tls.js';
 import { beginWithSettings, carriable, inTransaction, operationServerSettings, settingsToSend, wantedSettings } from './transaction.js';
 import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
-
-/**
- * int8 stays a string (as PGlite is configured too): a bigint HLC does not fit a
- * JS number. Set per pool, never through pg.types globally, so an application
- * that embeds agentmem keeps its own parsing.
- */
-const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 ? (value: string) => value : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
-
-type PgQueryable = Pick<pg.PoolClient, 'query'>;
 
 /** Is this URL a transaction pooler's (PgBouncer; Neon's `-pooler` hosts; Supabase's pooler)? */
 export function looksPooled(url: string): boolean {
@@ -38,113 +24,6 @@ export function looksPooled(url: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function runQuery<R>(
-  provider: string,
-  target: PgQueryable,
-  sql: string,
-  params: readonly unknown[] | undefined,
-  timeoutMs: number,
-  defaultTimeoutMs: number | undefined,
-  name?: string,
-  checkout?: { broken: Error | undefined },
-): Promise<QueryResult<R>> {
-  try {
-    // query_timeout per call is a client-side bound: it fires even when the server is paused (SIGSTOP).
-    // The pool's own query_timeout is the default one; only another bound, or a prepared statement's
-    // name, needs a config object (which pg copies property by property on every call).
-    const values = params as unknown[] | undefined;
-    const config: (pg.QueryConfig & { query_timeout?: number }) | undefined =
-      name || timeoutMs !== defaultTimeoutMs ? { text: sql, values } : undefined;
-    if (config && timeoutMs !== defaultTimeoutMs) config.query_timeout = timeoutMs;
-    if (config && name) config.name = name;
-    const result = await (config ? target.query(config) : target.query(sql, values));
-    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
-  } catch (error) {
-    const failure = toProviderError(provider, error, timeoutMs);
-    // A connection that failed (not an SQL error) is destroyed at its release, never reused.
-    if (checkout && classifyFailure((failure as { cause?: unknown }).cause ?? failure) !== 'sql') checkout.broken = failure;
-    throw failure;
-  }
-}
-
-/** A Queryable for an operation of one statement: the first statement goes through; a second one is a bug, refused. */
-class OneStatement implements Queryable {
-  private sent = false;
-
-  constructor(private readonly connection: Pick<Queryable, 'query'>) {}
-
-  query<R>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    if (this.sent) return Promise.reject(new Error('a single-statement operation sent a second statement'));
-    this.sent = true;
-    return this.connection.query<R>(sql, params, options);
-  }
-
-  async exec(sql: string, options?: QueryOptions): Promise<void> {
-    await this.query(sql, undefined, options);
-  }
-}
-
-/**
- * A pooled connection as a Queryable, made once per connection and reused by
- * every checkout of it (a fresh object and closures per call were a
- * measurable part of a write's allocation). `broken` is per checkout: reset
- * when the connection is handed out, set when a call on it fails as a
- * connection (not an SQL error), read at its release.
- */
-class PooledConnection implements Queryable {
-  broken: Error | undefined;
-
-  constructor(
-    private readonly provider: PgProvider,
-    readonly client: pg.PoolClient,
-  ) {}
-
-  query<R>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    const provider = this.provider;
-    // Named (prepared once per connection) only where the connection is known to be its own server session.
-    const name = options?.prepare && provider.holdsOwnSession(this.client) ? preparedName(sql) : undefined;
-    const timeouts = provider.timeouts;
-    return runQuery<R>(
-      provider.name,
-      this.client,
-      name ? sql : (options?.unprepared ?? sql),
-      params,
-      options?.timeoutMs ?? timeouts.queryMs,
-      provider.poolQueryTimeoutMs,
-      name,
-      this,
-    );
-  }
-
-  async exec(sql: string, options?: QueryOptions): Promise<void> {
-    await this.query(sql, undefined, options);
-  }
-}
-
-/** Does the connection carry these settings and no others (so an operation needs to send none)? */
-function carriesExactly(carried: ReadonlyMap<string, string>, settings: Readonly<Record<string, string>>): boolean {
-  let count = 0;
-  for (const name in settings) {
-    if (carried.get(name) !== settings[name]) return false;
-    count++;
-  }
-  return count === carried.size;
-}
-
-const preparedNames = new Map<string, string>();
-
-/** The name a prepared statement goes by: from its text, so one text has one name on every connection. */
-function preparedName(sql: string): string {
-  let name = preparedNames.get(sql);
-  if (!name) {
-    name = `agentmem_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-    // Only the few statements marked `prepare` come here; bounded all the same.
-    if (preparedNames.size >= 1000) preparedNames.clear();
-    preparedNames.set(sql, name);
-  }
-  return name;
 }
 
 /** Where a caller's pool connects, without its password: `host:port/database`. */
@@ -170,7 +49,7 @@ async function checkInt8(provider: string, client: pg.PoolClient): Promise<void>
 }
 
 /** A provider backed by one pg Pool — one per provider per process, never one per call. */
-export class PgProvider implements Provider {
+export class PgProvider implements Provider, ConnectionOwner {
   readonly kind = 'postgres' as const;
   readonly name: string;
   readonly role: 'primary' | 'replica';
@@ -461,83 +340,17 @@ export class PgProvider implements Provider {
 
   /**
    * A client of its own, outside the pool: COPY streams cannot go through the
-   * pool's pipelined connections. Bounded by a stall watch (no data moving for
-   * `stallMs`) instead of a query timeout, which a long COPY would exceed.
+   * pool's pipelined connections (see runBulk).
    */
-  async bulk<T>(fn: (session: BulkSession) => Promise<T>, options: BulkOptions = {}): Promise<T> {
-    const stallMs = options.stallMs ?? 60_000;
-    const client = new pg.Client(this.clientConfig('agentmem-bulk'));
-    let lost: Error | undefined;
-    client.on('error', (error) => {
-      lost = error;
-    });
-    try {
-      await client.connect();
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw toConnectError(this.name, error, this.timeouts.connectMs, this.tlsHintFor(error));
-    }
-    const fail = (error: unknown) => toProviderError(this.name, lost ?? error, stallMs);
-    const session: BulkSession = {
-      query: (sql, params, queryOptions) => runQuery(this.name, client, sql, params, queryOptions?.timeoutMs ?? stallMs, undefined),
-      exec: async (sql, queryOptions) => {
-        await runQuery(this.name, client, sql, undefined, queryOptions?.timeoutMs ?? stallMs, undefined);
-      },
-      copyOut: (source) => {
-        const name = this.name;
-        return (async function* () {
-          const stream = client.query(copyTo(`COPY ${source} TO STDOUT`));
-          const watch = stallWatch(stallMs, () => stream.destroy(new Error(`timeout: no data from ${name} for ${stallMs} ms`)));
-          try {
-            for await (const chunk of stream) {
-              watch.touch();
-              yield chunk as Uint8Array;
-            }
-          } catch (error) {
-            throw fail(error);
-          } finally {
-            watch.stop();
-          }
-        })();
-      },
-      copyIn: async (target, chunks) => {
-        const stream = client.query(copyFrom(`COPY ${target} FROM STDIN`));
-        const watch = stallWatch(stallMs, () => stream.destroy(new Error(`timeout: ${this.name} took no data for ${stallMs} ms`)));
-        const fed = (async function* () {
-          for await (const chunk of chunks) {
-            watch.touch();
-            yield chunk;
-          }
-        })();
-        try {
-          await pipeline(Readable.from(fed), stream);
-          return stream.rowCount;
-        } catch (error) {
-          throw fail(error);
-        } finally {
-          watch.stop();
-        }
-      },
-    };
-    try {
-      return await inTransaction(session, fn, async () => {
-        await session.query(beginStatement(options));
-        if (options.snapshot) {
-          if (!/^[0-9A-F]+-[0-9A-F]+-[0-9]+$/i.test(options.snapshot)) throw new Error(`not a snapshot id: ${options.snapshot}`);
-          await session.query(`SET TRANSACTION SNAPSHOT '${options.snapshot}'`);
-        }
-        // No server-side bound for a long COPY: the stall watch and the per-query client timeout bound it.
-        await session.query(
-          "SELECT set_config('statement_timeout', '0', true), set_config('idle_in_transaction_session_timeout', $1, true)",
-          [String(Math.max(stallMs, 600_000))],
-        );
-      });
-    } finally {
-      await boundedWait(
-        client.end().catch(() => undefined),
-        this.timeouts.connectMs,
-      );
-    }
+  bulk<T>(fn: (session: BulkSession) => Promise<T>, options: BulkOptions = {}): Promise<T> {
+    return runBulk(
+      this.name,
+      new pg.Client(this.clientConfig('agentmem-bulk')),
+      this.timeouts,
+      (error) => this.tlsHintFor(error),
+      fn,
+      options,
+    );
   }
 
   direct(): Provider {

@@ -22,10 +22,13 @@ import {
 import { isConnectionFailure } from './classify.js';
 import { DriftGate } from './drift-gate.js';
 import { type ExecutionContext, type ExecutionOptions, type Executor, type RunProgress, runOn } from './executor.js';
-import { type BreakerState, DEFAULT_HEALTH, ProviderHealth } from './provider-health.js';
+import { DEFAULT_HEALTH, ProviderHealth } from './provider-health.js';
 import type { ProviderSet } from './provider-set.js';
 import { type RouterEvent, recordEvent } from './router-events.js';
-import { DEFAULT_ROUTER, type RouterOptions } from './router-options.js';
+import { DEFAULT_ROUTER, type ProviderRouteState, type RouterHooks, type RouterOptions, type WriteToken } from './router-options.js';
+
+export type { ProviderRouteState, RouterHooks, WriteToken } from './router-options.js';
+
 import { Pause } from './timing.js';
 import type { Provider, Queryable } from './types.js';
 
@@ -33,48 +36,6 @@ import type { Provider, Queryable } from './types.js';
 const WATCH_TICK_MS = 50;
 /** A watch tick this much later than asked means this process was not running (a long synchronous task, a GC pause). */
 const STALL_MS = 100;
-
-/** Where the caller's last write went: reads must not return anything older. */
-export interface WriteToken {
-  provider: string;
-  at: bigint;
-}
-
-/**
- * What the router asks the layers it knows nothing of — given when it is
- * opened (src/agentmem.ts wires them), never assigned afterwards.
- */
-export interface RouterHooks {
-  /** Has the replication of `token` reached `provider`? (Without replication, only the written provider has it.) */
-  replicatedTo?: (provider: string, token: WriteToken) => boolean;
-  /** Is a recovered provider caught up? (Without this, it waits for confirmCaughtUp().) */
-  catchUp?: (provider: string) => Promise<boolean>;
-  /**
-   * Does a provider's schema differ from the code's in a way that breaks writes?
-   * Checked at start-up, every `driftCheckMs`, and before a fenced provider takes writes again.
-   */
-  driftCheck?: (provider: Provider) => Promise<{ blocking: boolean; summary: string }>;
-  /**
-   * Work to finish before the first drift check (a migration the caller asked for): writes wait for both.
-   * Its failure is not the router's: the first check then reports the schema as it is.
-   */
-  beforeFirstDriftCheck?: () => Promise<void>;
-  /** Sync acknowledgement: resolve once `target` holds everything `source` held at HLC time `at`; reject when it cannot. */
-  confirmDurable?: (source: Provider, target: Provider, at: bigint) => Promise<void>;
-}
-
-export interface ProviderRouteState {
-  name: string;
-  role: 'primary' | 'replica';
-  breaker: BreakerState;
-  latencyMs: number | undefined;
-  lastError: string | undefined;
-  /** Recovered, but kept from writes until replication has caught it up. */
-  fenced: boolean;
-  /** Why the schema keeps it from writes, when it does. */
-  drift: string | undefined;
-  writer: boolean;
-}
 
 /**
  * Every read and write goes through here. Writes go to the first available

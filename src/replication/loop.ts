@@ -7,7 +7,7 @@ import type { Replicator } from './replicator.js';
 /**
  * Background replication for a process that owns a router: every interval it
  * replicates between the providers that are up. It also answers the router's
- * catch-up question for a recovered provider (through the hook src/agentmem.ts
+ * catch-up question for a recovered provider (through the hook the runtime, src/runtime/,
  * wires): caught up once a pass into it brings nothing new.
  */
 export class ReplicationLoop {
