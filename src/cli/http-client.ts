@@ -1,5 +1,6 @@
 import { AgentmemError, type ErrorCode, UsageError } from '../errors/index.js';
 import type { AgentMemory } from '../memory/index.js';
+import { ROUTES, type Route, type RouteName, routeUrl } from '../server/routes.js';
 
 /** Fields the API sends as ISO strings that the library's objects hold as Dates. */
 const DATE_FIELDS = new Set(['startedAt', 'endedAt', 'createdAt', 'updatedAt', 'expiresAt', 'lastValidatedAt']);
@@ -23,11 +24,12 @@ function revive(value: unknown): unknown {
 export function remoteMemory(server: string, key: string | undefined): AgentMemory {
   if (!key) throw new UsageError('--server needs an API key: set AGENTMEM_API_KEY (agentmem keys create, on the serving machine)');
   const base = server.replace(/\/+$/, '');
-  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+  /** A route of the server's table, by name: its method and path (parameters filled in) come from there. */
+  const call = async (name: RouteName, params: Record<string, string> = {}, body?: unknown, search = ''): Promise<unknown> => {
     let response: Response;
     try {
-      response = await fetch(`${base}${path}`, {
-        method,
+      response = await fetch(`${base}${routeUrl(name, params)}${search}`, {
+        method: (ROUTES[name] as Route).method.toUpperCase(),
         headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
@@ -51,12 +53,12 @@ export function remoteMemory(server: string, key: string | undefined): AgentMemo
   const parts = {
     sessions: {
       list: async (filter: Record<string, unknown> = {}) =>
-        ((await call('GET', `/v1/sessions${query(filter)}`)) as { items: unknown[] }).items,
+        ((await call('listSessions', {}, undefined, query(filter))) as { items: unknown[] }).items,
       load: async (id: string, options: { asOf?: unknown } = {}) => {
         if (options.asOf !== undefined) throw new UsageError('--as-of is not available through --server');
         try {
-          const session = await call('GET', `/v1/sessions/${encodeURIComponent(id)}`);
-          const { items } = (await call('GET', `/v1/sessions/${encodeURIComponent(id)}/messages`)) as { items: unknown[] };
+          const session = await call('getSession', { id });
+          const { items } = (await call('getMessages', { id })) as { items: unknown[] };
           return { session, messages: items };
         } catch (error) {
           if ((error as AgentmemError).code === 'NOT_FOUND') return null;
@@ -65,39 +67,40 @@ export function remoteMemory(server: string, key: string | undefined): AgentMemo
       },
       export: (id: string, format = 'agentmem', options: { asOf?: unknown } = {}) => {
         if (options.asOf !== undefined) throw new UsageError('--as-of is not available through --server');
-        return call('GET', `/v1/sessions/${encodeURIComponent(id)}/export${query({ format })}`);
+        return call('exportSession', { id }, undefined, query({ format }));
       },
     },
     memories: {
-      remember: async (input: unknown) => ((await call('POST', '/v1/memories', input)) as { id: string }).id,
+      remember: async (input: unknown) => ((await call('remember', {}, input)) as { id: string }).id,
       recall: async (filter: Record<string, unknown> = {}) => {
         if (filter.asOf !== undefined) throw new UsageError('--as-of is not available through --server');
-        return ((await call('POST', '/v1/memories/search', filter)) as { items: unknown[] }).items;
+        return ((await call('recall', {}, filter)) as { items: unknown[] }).items;
       },
     },
     atoms: {
-      search: (text: string, options: Record<string, unknown> = {}) => call('POST', '/v1/atoms/search', { query: text, ...options }),
+      search: (text: string, options: Record<string, unknown> = {}) => call('searchAtoms', {}, { query: text, ...options }),
     },
     settings: {
       get: async (category: string, key: string) => {
         try {
-          return ((await call('GET', `/v1/settings/${encodeURIComponent(category)}/${encodeURIComponent(key)}`)) as { value: unknown })
-            .value;
+          return ((await call('getSetting', { category, key })) as { value: unknown }).value;
         } catch (error) {
           if ((error as AgentmemError).code === 'NOT_FOUND') return undefined;
           throw error;
         }
       },
       set: async (category: string, key: string, value: unknown, description?: string) => {
-        await call('PUT', `/v1/settings/${encodeURIComponent(category)}/${encodeURIComponent(key)}`, {
-          value,
-          ...(description === undefined ? {} : { description }),
-        });
+        await call(
+          'putSetting',
+          { category, key },
+          {
+            value,
+            ...(description === undefined ? {} : { description }),
+          },
+        );
       },
       list: async (category?: string) =>
-        ((await call('GET', '/v1/settings')) as { items: { category: string }[] }).items.filter(
-          (s) => !category || s.category === category,
-        ),
+        ((await call('listSettings')) as { items: { category: string }[] }).items.filter((s) => !category || s.category === category),
     },
   };
   // What the HTTP API does not serve fails with a clear message instead of "is not a function".

@@ -6,6 +6,8 @@
  * tenant through the same /v1 API any client uses. No build step, no
  * third-party script: every value is inserted as text, never as HTML.
  */
+import { ROUTES } from './routes.js';
+
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -105,14 +107,14 @@ export const DASHBOARD_HTML = `<!doctype html>
       : [el('li', 'none yet', { class: 'muted' })]));
   }
   async function poll() {
-    try { draw(await api('/v1/admin/overview')); } catch (error) { $('updated').textContent = 'error: ' + error.message; }
+    try { draw(await api('${ROUTES.overview.path}')); } catch (error) { $('updated').textContent = 'error: ' + error.message; }
   }
   async function search() {
     const q = $('query').value.trim();
     const [sessions, memories, atoms] = await Promise.all([
-      api('/v1/sessions?limit=20'),
-      api('/v1/memories/search', q ? { text: q, limit: 20 } : { limit: 20 }),
-      q ? api('/v1/atoms/search', { query: q, limit: 10 }) : Promise.resolve({ results: [] }),
+      api('${ROUTES.listSessions.path}?limit=20'),
+      api('${ROUTES.recall.path}', q ? { text: q, limit: 20 } : { limit: 20 }),
+      q ? api('${ROUTES.searchAtoms.path}', { query: q, limit: 10 }) : Promise.resolve({ results: [] }),
     ]);
     const matching = sessions.items.filter((s) => !q || JSON.stringify(s).toLowerCase().includes(q.toLowerCase()));
     $('sessions').replaceChildren(...matching.map((s) => {
@@ -126,7 +128,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     $('atoms').replaceChildren(...atoms.results.map((h) => el('li', h.atom.atomId + ' — ' + h.atom.title)));
   }
   async function open(id) {
-    const messages = await api('/v1/sessions/' + id + '/messages');
+    const messages = await api('${ROUTES.getMessages.path}'.replace('{id}', encodeURIComponent(id)));
     $('transcript').replaceChildren(el('h2', 'Transcript ' + id), ...messages.items.map((m) =>
       el('pre', '[' + m.seq + '] ' + m.role + (m.name ? ' (' + m.name + ')' : '') + ': ' + (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))
         + (m.toolCalls ? ' → ' + m.toolCalls.map((c) => c.name).join(', ') : ''))));
@@ -134,7 +136,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   async function connect() {
     key = $('key').value.trim() || key;
     try {
-      const overview = await api('/v1/admin/overview');
+      const overview = await api('${ROUTES.overview.path}');
       sessionStorage.setItem('agentmem-key', key);
       $('login').hidden = true;
       $('app').hidden = false;

@@ -1,0 +1,127 @@
+/**
+ * The memory API over HTTP: sessions and their messages, memories, knowledge
+ * atoms and settings, each handler a shell over the library, run as the
+ * calling key's tenant.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { idForKey } from '../../core/ids.js';
+import { NotFoundError, ValidationError } from '../../errors/index.js';
+import type { ExportFormat, MessageInput } from '../../memory/index.js';
+import { KEYS_CATEGORY } from '../keys.js';
+import { registerRoutes } from '../register.js';
+import { body, idempotentId, int, orNotFound, param, query } from '../request.js';
+import type { StoreOf } from './types.js';
+
+/** Settings, without the API keys' own records. */
+const notKeys = (category: string) => {
+  if (category === KEYS_CATEGORY) throw new NotFoundError(`no setting category ${category}`);
+  return category;
+};
+
+export const memoryApi: FastifyPluginAsync<{ store: StoreOf }> = async (app, { store }) => {
+  const oneSetting = async (request: FastifyRequest) => {
+    const category = notKeys(param(request, 'category'));
+    const key = param(request, 'key');
+    const found = (await store(request).settings.list(category)).find((s) => s.key === key);
+    if (!found) throw new NotFoundError(`no setting ${category}.${key}`);
+    return found;
+  };
+
+  registerRoutes(app, {
+    createSession: async (request, reply) => {
+      const input = body(request);
+      const id = input.id ?? (input.externalId === undefined ? idempotentId(request, 'session') : undefined);
+      return reply.status(201).send(await store(request).sessions.create({ ...input, ...(id ? { id: id as string } : {}) } as never));
+    },
+    listSessions: async (request) => {
+      const q = query(request);
+      const filter = {
+        ...(q.agentId ? { agentId: q.agentId } : {}),
+        ...(q.userId ? { userId: q.userId } : {}),
+        ...(q.since ? { since: q.since } : {}),
+        ...(q.until ? { until: q.until } : {}),
+        ...(q.active ? { active: q.active === 'true' } : {}),
+        ...(q.limit ? { limit: int(q.limit) } : {}),
+      };
+      return { items: await store(request).sessions.list(filter) };
+    },
+    getSession: async (request) => orNotFound(await store(request).sessions.get(param(request, 'id')), 'session', request),
+    deleteSession: async (request, reply) => {
+      orNotFound(await store(request).sessions.delete(param(request, 'id')), 'session', request);
+      return reply.status(204).send();
+    },
+    appendMessages: async (request, reply) => {
+      const input = body(request);
+      const sessionId = param(request, 'id');
+      if (Array.isArray(input.messages)) {
+        const base = idempotentId(request, `messages:${sessionId}`);
+        const messages = (input.messages as MessageInput[]).map((m, i) =>
+          base && typeof m === 'object' && m && !m.id && !m.externalId ? { ...m, id: idForKey('', 'http-batch', `${base}:${i}`) } : m,
+        );
+        return reply.status(201).send(await store(request).sessions.addMessages(sessionId, messages));
+      }
+      const id = input.id ?? (input.externalId === undefined ? idempotentId(request, `message:${sessionId}`) : undefined);
+      const message = await store(request).sessions.addMessage(sessionId, {
+        ...(input as MessageInput),
+        ...(id ? { id: id as string } : {}),
+      });
+      return reply.status(201).send({ items: [message] });
+    },
+    getMessages: async (request) => {
+      const q = query(request);
+      const filter = {
+        ...(q.limit ? { limit: int(q.limit) } : {}),
+        ...(q.before ? { before: q.before } : {}),
+        ...(q.role ? { role: q.role } : {}),
+      };
+      return { items: await store(request).sessions.getMessages(param(request, 'id'), filter as never) };
+    },
+    exportSession: async (request) =>
+      store(request).sessions.export(param(request, 'id'), (query(request).format ?? 'agentmem') as ExportFormat),
+
+    remember: async (request, reply) => {
+      const input = body(request);
+      const id = input.id ?? idempotentId(request, 'memory');
+      const memories = store(request).memories;
+      const stored = await memories.rememberOutcome({ ...input, ...(id ? { id } : {}) } as never);
+      // 200: the same fact was already remembered (the existing memory comes back); 201: stored.
+      return reply.status(stored.duplicate ? 200 : 201).send(await memories.get(stored.id));
+    },
+    recall: async (request) => ({ items: await store(request).memories.recall(body(request)) }),
+    getMemory: async (request) => orNotFound(await store(request).memories.get(param(request, 'id')), 'memory', request),
+    forget: async (request, reply) => {
+      orNotFound(await store(request).memories.forget(param(request, 'id')), 'memory', request);
+      return reply.status(204).send();
+    },
+
+    upsertAtoms: async (request) => {
+      const input = body(request);
+      if (!Array.isArray(input.atoms)) throw new ValidationError('atoms: expected an array of knowledge atoms');
+      return store(request).atoms.upsert(input.atoms as never);
+    },
+    searchAtoms: async (request) => {
+      const { query: text, ...rest } = body(request);
+      if (typeof text !== 'string') throw new ValidationError('query: expected a string');
+      return store(request).atoms.search(text, rest);
+    },
+    getAtom: async (request) => orNotFound(await store(request).atoms.get(param(request, 'id')), 'atom', request),
+
+    listSettings: async (request) => ({
+      items: (await store(request).settings.list()).filter((s) => s.category !== KEYS_CATEGORY),
+    }),
+    getSetting: oneSetting,
+    putSetting: async (request) => {
+      const input = body(request);
+      if (!('value' in input)) throw new ValidationError('value: required');
+      if (input.description !== undefined && typeof input.description !== 'string')
+        throw new ValidationError('description: expected a string');
+      await store(request).settings.set(
+        notKeys(param(request, 'category')),
+        param(request, 'key'),
+        input.value,
+        input.description as string | undefined,
+      );
+      return oneSetting(request);
+    },
+  });
+};

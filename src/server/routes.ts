@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { EXPORT_FORMATS } from '../memory/index.js';
+import {
+  atomSchema,
+  atomSearchOptionsSchema,
+  messageInputSchema,
+  recallFilterSchema,
+  rememberInputSchema,
+  sessionInputSchema,
+} from '../memory/input-schemas.js';
+import { atomOut, json, list, memoryOut, messageOut, object, sessionOut, settingOut } from './shapes.js';
+
+export interface Route {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  summary: string;
+  scope: 'read' | 'write' | 'admin' | 'none';
+  body?: z.ZodType;
+  query?: z.ZodType;
+  ok: { status: number; schema?: z.ZodType; contentType?: string };
+  /** Another success status with the same body, and what it means. */
+  also?: { status: number; summary: string };
+}
+
+/**
+ * Every route of the HTTP API, by name: the one place a path is written. The
+ * server registers a handler for each (and refuses to start when one has
+ * none), checks each caller's scope by it, the OpenAPI document is generated
+ * from it, and the CLI's --server client calls routes by name.
+ */
+export const ROUTES = {
+  createSession: {
+    method: 'post',
+    path: '/v1/sessions',
+    summary: 'create a session (or return it)',
+    scope: 'write',
+    body: sessionInputSchema,
+    ok: { status: 201, schema: sessionOut },
+  },
+  listSessions: {
+    method: 'get',
+    path: '/v1/sessions',
+    summary: 'list sessions, newest first',
+    scope: 'read',
+    ok: { status: 200, schema: list(sessionOut) },
+  },
+  getSession: { method: 'get', path: '/v1/sessions/{id}', summary: 'one session', scope: 'read', ok: { status: 200, schema: sessionOut } },
+  deleteSession: {
+    method: 'delete',
+    path: '/v1/sessions/{id}',
+    summary: 'delete a session and erase its messages',
+    scope: 'write',
+    ok: { status: 204 },
+  },
+  appendMessages: {
+    method: 'post',
+    path: '/v1/sessions/{id}/messages',
+    summary: 'append messages (one, or `{ messages: [...] }`)',
+    scope: 'write',
+    body: z.union([messageInputSchema, z.object({ messages: z.array(messageInputSchema) })]),
+    ok: {
+      status: 201,
+      schema: z.object({ items: z.array(messageOut).optional(), inserted: z.number().optional(), existing: z.number().optional() }),
+    },
+  },
+  getMessages: {
+    method: 'get',
+    path: '/v1/sessions/{id}/messages',
+    summary: 'a transcript (newest `limit`, oldest first)',
+    scope: 'read',
+    ok: { status: 200, schema: list(messageOut) },
+  },
+  exportSession: {
+    method: 'get',
+    path: '/v1/sessions/{id}/export',
+    summary: `a transcript as ${EXPORT_FORMATS.join(', ')}`,
+    scope: 'read',
+    ok: { status: 200, schema: json },
+  },
+  remember: {
+    method: 'post',
+    path: '/v1/memories',
+    summary: 'remember a typed memory',
+    scope: 'write',
+    body: rememberInputSchema,
+    ok: { status: 201, schema: memoryOut },
+    also: { status: 200, summary: 'the same fact was already remembered: the existing memory, nothing stored' },
+  },
+  recall: {
+    method: 'post',
+    path: '/v1/memories/search',
+    summary: 'recall memories by filters and text',
+    scope: 'read',
+    body: recallFilterSchema,
+    ok: { status: 200, schema: list(memoryOut) },
+  },
+  getMemory: { method: 'get', path: '/v1/memories/{id}', summary: 'one memory', scope: 'read', ok: { status: 200, schema: memoryOut } },
+  forget: { method: 'delete', path: '/v1/memories/{id}', summary: 'forget a memory', scope: 'write', ok: { status: 204 } },
+  upsertAtoms: {
+    method: 'post',
+    path: '/v1/atoms',
+    summary: 'import knowledge atoms (upsert by atomId)',
+    scope: 'write',
+    body: z.object({ atoms: z.array(atomSchema) }),
+    ok: { status: 200, schema: z.object({ inserted: z.number(), updated: z.number(), unchanged: z.number() }) },
+  },
+  searchAtoms: {
+    method: 'post',
+    path: '/v1/atoms/search',
+    summary: 'search knowledge atoms: text, vector or hybrid',
+    scope: 'read',
+    body: z.object({ query: z.string() }).extend(atomSearchOptionsSchema.shape),
+    ok: {
+      status: 200,
+      schema: z.object({
+        mode: z.string(),
+        vectorMethod: z.string().nullable(),
+        results: z.array(z.looseObject({ atom: atomOut, score: z.number() })),
+      }),
+    },
+  },
+  getAtom: {
+    method: 'get',
+    path: '/v1/atoms/{id}',
+    summary: 'one atom (by atomId or id)',
+    scope: 'read',
+    ok: { status: 200, schema: atomOut },
+  },
+  listSettings: {
+    method: 'get',
+    path: '/v1/settings',
+    summary: 'every setting',
+    scope: 'read',
+    ok: { status: 200, schema: list(settingOut) },
+  },
+  getSetting: {
+    method: 'get',
+    path: '/v1/settings/{category}/{key}',
+    summary: 'one setting',
+    scope: 'read',
+    ok: { status: 200, schema: settingOut },
+  },
+  putSetting: {
+    method: 'put',
+    path: '/v1/settings/{category}/{key}',
+    summary: 'set a setting',
+    scope: 'write',
+    body: z.object({ value: json, description: z.string().optional() }),
+    ok: { status: 200, schema: settingOut },
+  },
+  mcp: {
+    method: 'post',
+    path: '/mcp',
+    summary: 'MCP over Streamable HTTP (JSON-RPC; stateless), tools as the key’s tenant',
+    scope: 'write',
+    body: object,
+    ok: { status: 200, schema: object },
+  },
+  overview: {
+    method: 'get',
+    path: '/v1/admin/overview',
+    summary: 'providers, replication lag over time, SLA and recent router events (the dashboard)',
+    scope: 'admin',
+    ok: {
+      status: 200,
+      schema: z.looseObject({ tenant: z.string(), providers: z.array(object), lag: z.array(object), sla: object, events: z.array(object) }),
+    },
+  },
+  dashboard: {
+    method: 'get',
+    path: '/',
+    summary: 'the dashboard page (asks for an admin key)',
+    scope: 'none',
+    ok: { status: 200, contentType: 'text/html' },
+  },
+  healthz: {
+    method: 'get',
+    path: '/healthz',
+    summary: 'liveness and provider health',
+    scope: 'none',
+    ok: { status: 200, schema: z.looseObject({ state: z.string() }) },
+  },
+  metrics: {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    scope: 'none',
+    ok: { status: 200, contentType: 'text/plain' },
+  },
+  openapi: { method: 'get', path: '/v1/openapi.json', summary: 'this document', scope: 'none', ok: { status: 200, schema: object } },
+} satisfies Record<string, Route>;
+
+export type RouteName = keyof typeof ROUTES;
+
+/** Every route with its name, in the table's order. */
+export const ROUTE_LIST: readonly (Route & { name: RouteName })[] = Object.entries(ROUTES).map(([name, route]) => ({
+  ...(route as Route),
+  name: name as RouteName,
+}));
+
+/** A route's path as Fastify writes it (`:id` for `{id}`). */
+export const fastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+/** A route's path with its parameters filled in (each encoded), for a client. */
+export function routeUrl(name: RouteName, params: Record<string, string> = {}): string {
+  return (ROUTES[name] as Route).path.replace(/\{(\w+)\}/g, (_match, key: string) => {
+    const value = params[key];
+    if (value === undefined) throw new Error(`route ${name} needs ${key}`);
+    return encodeURIComponent(value);
+  });
+}

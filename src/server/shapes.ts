@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { MEMORY_TYPES } from '../core/enums.js';
+import { MESSAGE_ROLES } from '../memory/index.js';
+
+/**
+ * What the API answers, as JSON (times are ISO strings). Requests are the
+ * library's own input schemas (memory/schemas.ts); these describe responses,
+ * and the OpenAPI document is generated from both.
+ */
+export const time = z.iso.datetime({ offset: true });
+export const json = z.unknown();
+export const object = z.record(z.string(), z.unknown());
+
+export const sessionOut = z.object({
+  id: z.uuid(),
+  agentId: z.string().nullable(),
+  userId: z.string().nullable(),
+  title: z.string().nullable(),
+  metadata: object,
+  startedAt: time,
+  endedAt: time.nullable(),
+  externalId: z.string().nullable(),
+});
+
+export const messageOut = z.object({
+  id: z.uuid(),
+  sessionId: z.uuid(),
+  role: z.enum(MESSAGE_ROLES),
+  content: z.union([z.string(), z.array(object)]),
+  metadata: object,
+  createdAt: time,
+  seq: z.number().int().min(0),
+  name: z.string().optional(),
+  toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: json })).optional(),
+  toolCallId: z.string().optional(),
+  externalId: z.string().optional(),
+  extra: object.optional(),
+});
+
+export const memoryOut = z.object({
+  id: z.uuid(),
+  type: z.enum(MEMORY_TYPES),
+  content: json,
+  metadata: object,
+  sessionId: z.uuid().nullable(),
+  userId: z.string().nullable(),
+  importance: z.number(),
+  createdAt: time,
+  expiresAt: time.nullable(),
+  validTo: time.nullable(),
+  supersedes: z.uuid().nullable(),
+  supersededBy: z.uuid().nullable(),
+  duplicateOf: z.uuid().nullable(),
+  rank: z.number().optional(),
+});
+
+export const atomOut = z.looseObject({ id: z.uuid(), atomId: z.string(), atomType: z.string(), title: z.string(), createdAt: time });
+
+export const settingOut = z.object({
+  category: z.string(),
+  key: z.string(),
+  value: json,
+  description: z.string().nullable(),
+  updatedAt: time,
+});
+
+export const problem = z.looseObject({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  code: z.string(),
+});
+
+export const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
