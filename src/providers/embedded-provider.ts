@@ -7,10 +7,20 @@ import lockfile from 'proper-lockfile';
 import type { ResolvedProvider, Timeouts } from '../config/index.js';
 import { ConfigError, DataDirLockedError, serveFileFor } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
-import { type BulkOptions, type BulkSession, beginStatement } from './bulk.js';
+import { beginStatement } from './bulk.js';
 import { toProviderError } from './classify.js';
 import { carriable, inTransaction, settingsStatement, settingsToSend, wantedSettings } from './transaction.js';
-import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
+import type {
+  BulkOptions,
+  BulkSession,
+  PoolStats,
+  Provider,
+  ProviderDescription,
+  Queryable,
+  QueryOptions,
+  QueryResult,
+  TransactionOptions,
+} from './types.js';
 
 type Release = () => Promise<void>;
 

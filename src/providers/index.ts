@@ -1,4 +1,3 @@
-export type { BulkOptions, BulkSession } from './bulk.js';
 export { classifyFailure, type FailureClass, isConnectionFailure, isStatementCancelled, toProviderError } from './classify.js';
 export { EmbeddedProvider } from './embedded-provider.js';
 export { DirectExecutor, type ExecutionContext, type ExecutionOptions, type Executor, PrimaryExecutor, runOn } from './executor.js';
@@ -12,6 +11,8 @@ export { boundedWait, Pause } from './timing.js';
 export { isLocalHost, sslMode, type TlsInfo, urlHost, withTlsDefault } from './tls.js';
 export { inTransaction, settingsStatement } from './transaction.js';
 export type {
+  BulkOptions,
+  BulkSession,
   PoolStats,
   Provider,
   ProviderDescription,

@@ -9,11 +9,12 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Timeouts } from '../config/index.js';
-import { type BulkOptions, type BulkSession, beginStatement, stallWatch } from './bulk.js';
+import { beginStatement, stallWatch } from './bulk.js';
 import { toConnectError, toProviderError } from './classify.js';
 import { runQuery } from './pg-connection.js';
 import { boundedWait } from './timing.js';
 import { inTransaction } from './transaction.js';
+import type { BulkOptions, BulkSession } from './types.js';
 
 export async function runBulk<T>(
   name: string,

@@ -2,14 +2,23 @@ import pg from 'pg';
 import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
-import type { BulkOptions, BulkSession } from './bulk.js';
 import { classifyFailure, toConnectError } from './classify.js';
 import { runBulk } from './pg-bulk.js';
 import { type ConnectionOwner, carriesExactly, OneStatement, PooledConnection, runQuery, TYPES } from './pg-connection.js';
 import { boundedWait } from './timing.js';
 import { type TlsInfo, tlsHint, tlsOf, withTlsDefault } from './tls.js';
 import { beginWithSettings, carriable, inTransaction, operationServerSettings, settingsToSend, wantedSettings } from './transaction.js';
-import type { PoolStats, Provider, ProviderDescription, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
+import type {
+  BulkOptions,
+  BulkSession,
+  PoolStats,
+  Provider,
+  ProviderDescription,
+  Queryable,
+  QueryOptions,
+  QueryResult,
+  TransactionOptions,
+} from './types.js';
 
 /** Is this URL a transaction pooler's (PgBouncer; Neon's `-pooler` hosts; Supabase's pooler)? */
 export function looksPooled(url: string): boolean {

@@ -1,5 +1,4 @@
 import type { Timeouts } from '../config/index.js';
-import type { BulkOptions, BulkSession } from './bulk.js';
 
 export interface QueryOptions {
   /** Overrides the provider's query timeout for this one call (e.g. a long migration). */
@@ -107,4 +106,29 @@ export interface Provider extends Queryable {
    */
   direct(): Provider;
   close(): Promise<void>;
+}
+
+/**
+ * One dedicated connection holding one transaction, with COPY: what backups
+ * and restores stream through. The text format of COPY is the same on
+ * PostgreSQL and PGlite, so an archive from one restores into the other.
+ */
+export interface BulkSession extends Queryable {
+  /** `COPY <source> TO STDOUT` (source: `schema.table (cols)` or `(SELECT …)`): the data as it streams. */
+  copyOut(source: string): AsyncIterable<Uint8Array>;
+  /** `COPY <target> FROM STDIN` (target: `schema.table (cols)`), fed with the chunks; resolves with the rows copied. */
+  copyIn(target: string, chunks: AsyncIterable<Uint8Array>): Promise<number>;
+}
+
+export interface BulkOptions {
+  /** One snapshot for every statement (a consistent backup). */
+  isolation?: 'repeatable read' | 'read committed';
+  readOnly?: boolean;
+  /**
+   * Run in this exported snapshot (`pg_export_snapshot()` of another open
+   * transaction): a second connection reading the very same data, in parallel.
+   */
+  snapshot?: string;
+  /** A stream that moves no data for this long is given up (a paused server): default 60 s. */
+  stallMs?: number;
 }

@@ -3,10 +3,15 @@ import { AgentmemError } from '../errors/index.js';
 import type { Queryable } from '../providers/index.js';
 import { inTransaction } from '../providers/index.js';
 import { type Catalog, readCatalog } from './catalog.js';
-import type { DriftOptions } from './drift.js';
 import { templateValues } from './enums.js';
-import { loadMigrations, render } from './migrations.js';
+import { loadMigrations, type Migration, render } from './migrations.js';
 import { bootstrapSql } from './migrator.js';
+
+export interface DriftOptions {
+  schema: string;
+  embeddingDim?: number;
+  migrations?: Migration[];
+}
 
 /**
  * What the code expects: the applied migrations, rendered with today's enums,

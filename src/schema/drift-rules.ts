@@ -1,5 +1,21 @@
 import type { Catalog, TableCatalog } from './catalog.js';
-import type { DriftItem, DriftSeverity } from './drift.js';
+
+/** blocking: writes fail or go uncaptured; error: security or integrity; warning: speed or defaults; info: extra objects. */
+export type DriftSeverity = 'blocking' | 'error' | 'warning' | 'info';
+
+export interface DriftItem {
+  /** `table.object` or `function(args)`. */
+  object: string;
+  kind: 'table' | 'column' | 'constraint' | 'index' | 'policy' | 'row security' | 'trigger' | 'function' | 'migrations';
+  change: 'missing' | 'changed' | 'unexpected' | 'pending';
+  severity: DriftSeverity;
+  expected?: unknown;
+  actual?: unknown;
+  /** SQL that brings the provider back to what the code expects (empty when only `migrate up` can). */
+  fix: string[];
+  /** The fix can lose data (drops a column that holds values, changes a type). */
+  destructive: boolean;
+}
 
 type Item = Omit<DriftItem, 'object' | 'kind' | 'destructive'> & { object?: string; destructive?: boolean };
 

@@ -1,28 +1,11 @@
 import type { Provider, Queryable } from '../providers/index.js';
 import { readCatalog } from './catalog.js';
-import { expectedCache, expectedCatalog } from './drift-expected.js';
-import { compareCatalogs } from './drift-rules.js';
-import type { Migration } from './migrations.js';
+import { type DriftOptions, expectedCache, expectedCatalog } from './drift-expected.js';
+import { compareCatalogs, type DriftItem } from './drift-rules.js';
 import { Migrator } from './migrator.js';
 
-export { compareCatalogs } from './drift-rules.js';
-
-/** blocking: writes fail or go uncaptured; error: security or integrity; warning: speed or defaults; info: extra objects. */
-export type DriftSeverity = 'blocking' | 'error' | 'warning' | 'info';
-
-export interface DriftItem {
-  /** `table.object` or `function(args)`. */
-  object: string;
-  kind: 'table' | 'column' | 'constraint' | 'index' | 'policy' | 'row security' | 'trigger' | 'function' | 'migrations';
-  change: 'missing' | 'changed' | 'unexpected' | 'pending';
-  severity: DriftSeverity;
-  expected?: unknown;
-  actual?: unknown;
-  /** SQL that brings the provider back to what the code expects (empty when only `migrate up` can). */
-  fix: string[];
-  /** The fix can lose data (drops a column that holds values, changes a type). */
-  destructive: boolean;
-}
+export type { DriftOptions } from './drift-expected.js';
+export { compareCatalogs, type DriftItem, type DriftSeverity } from './drift-rules.js';
 
 export interface DriftReport {
   provider: string;
@@ -31,12 +14,6 @@ export interface DriftReport {
   items: DriftItem[];
   /** True when some item is blocking: writes must not go to this provider. */
   blocking: boolean;
-}
-
-export interface DriftOptions {
-  schema: string;
-  embeddingDim?: number;
-  migrations?: Migration[];
 }
 
 /** Compare one provider's live schema with what the code expects. Reads only (the scratch schema is rolled back). */
