@@ -1,4 +1,4 @@
-/**
+/*
  * The one definition of agentmem's tables: every column with its type (as
  * PostgreSQL's format_type() prints it) and its role, each table's key, and
  * what each table takes part in (replication, row-level security, backups,

@@ -9,8 +9,6 @@ import { errorsTotal, queryDuration, slowQueriesTotal } from '../observability/m
 import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
 import type { Embedder } from './embedders.js';
 
-/** The largest finite 4-byte float: embeddings are stored as real[] and cast to pgvector's vector. */
-
 /** The caller's last write, shared by the contexts derived from one store, for read-your-writes. */
 export interface WriteTokenHolder {
   last?: { provider: string; at: bigint };
@@ -178,14 +176,14 @@ export class StoreContext {
   }
 }
 
-/**
- * Duration per operation and provider, and the slow-query log: operation name,
- * provider and duration only — never parameters, which may hold user content.
- */
 /** The error classes alert rules watch; each operation's series start at 0 the first time it runs. */
 const ALERTED_CLASSES = ['PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT', 'QUERY_FAILED', 'OUTCOME_UNKNOWN', 'NOT_DURABLE', 'INTERNAL'];
 const seenOperations = new Set<string>();
 
+/**
+ * Duration per operation and provider, and the slow-query log: operation name,
+ * provider and duration only — never parameters, which may hold user content.
+ */
 function observeOperation(
   operation: string,
   provider: string | undefined,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors/index.js';
 
-/**
+/*
  * Bad input gets a clear error before any SQL runs. Beyond the zod shapes, every
  * string (values and keys, however deep) must be well-formed UTF-16 with no NUL
  * — Postgres text and jsonb cannot hold \u0000, and a lone surrogate would be

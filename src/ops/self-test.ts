@@ -193,7 +193,6 @@ async function roundTrip(config: AgentmemConfig, provider: Provider): Promise<[C
   }
 }
 
-/** How many atoms there are, and whether a search finds one of them by its own title. */
 /**
  * Counts atoms (a number, never another tenant's content), then proves search
  * end to end with a probe atom of verify's own tenant: upserted, found by a

@@ -24,13 +24,6 @@ import type {
 
 type Release = () => Promise<void>;
 
-/**
- * The embedded database: PGlite (Postgres compiled to WASM) in a local data
- * directory, with pgvector. PGlite does not lock its directory, and two
- * processes writing it corrupt it, so we hold a lock file for as long as it is open.
- * PGlite is one session: every statement goes through one queue here, and a
- * connection or transaction holds the queue until it ends.
- */
 /** The `agentmem serve` that says it holds this data directory, if its process is alive. */
 function servingProcess(dataDir: string): { url: string; pid: number } | undefined {
   try {
@@ -42,6 +35,13 @@ function servingProcess(dataDir: string): { url: string; pid: number } | undefin
   }
 }
 
+/**
+ * The embedded database: PGlite (Postgres compiled to WASM) in a local data
+ * directory, with pgvector. PGlite does not lock its directory, and two
+ * processes writing it corrupt it, so we hold a lock file for as long as it is open.
+ * PGlite is one session: every statement goes through one queue here, and a
+ * connection or transaction holds the queue until it ends.
+ */
 export class EmbeddedProvider implements Provider {
   readonly kind = 'embedded' as const;
   readonly name: string;

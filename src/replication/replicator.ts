@@ -89,6 +89,12 @@ export interface ReplicatorOptions {
 }
 
 /**
+ * Set in every transaction that applies replicated or repaired rows: the
+ * change history records a change once, where it was written (migration 0007).
+ */
+export const REPLICATING: Readonly<Record<string, string>> = Object.freeze({ 'agentmem.replicating': 'on' });
+
+/**
  * Copies changes between providers without superuser rights or replication
  * slots. Change capture: every versioned write sets `change_xid` to its
  * transaction id (trigger). A source is read only below the oldest transaction
@@ -97,12 +103,6 @@ export interface ReplicatorOptions {
  * that keeps the higher (version, origin); the target's watermark for the
  * source moves in the same transaction as the rows it covers, and only forward.
  */
-/**
- * Set in every transaction that applies replicated or repaired rows: the
- * change history records a change once, where it was written (migration 0007).
- */
-export const REPLICATING: Readonly<Record<string, string>> = Object.freeze({ 'agentmem.replicating': 'on' });
-
 export class Replicator {
   private readonly batchSize: number;
   private readonly maxBatches: number;

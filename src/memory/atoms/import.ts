@@ -52,10 +52,6 @@ function parseLines(text: string): Entry[] {
 }
 
 /**
- * Validate every atom, report each invalid one with its problems, and upsert
- * the valid ones in one transaction (nothing is written with `dryRun`).
- */
-/**
  * Validate parsed entries one by one: what `atoms validate` reports and what
  * `atoms import` then writes are the same decision, atom by atom.
  */
@@ -94,6 +90,10 @@ export function validateAtomEntries(
   return { valid, invalid };
 }
 
+/**
+ * Validate every atom, report each invalid one with its problems, and upsert
+ * the valid ones in one transaction (nothing is written with `dryRun`).
+ */
 export async function importAtoms(
   atoms: Atoms,
   text: string,
