@@ -1,21 +1,54 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { type AgentMemory, type AgentmemConfig, createMemory, loadConfig } from '../../src/index.js';
-import { Migrator, PgProvider, type RouterEvent } from '../../src/ops/index.js';
-import type { PgCluster } from './postgres.js';
+import { PgProvider, type RouterEvent } from '../../src/ops/index.js';
+import { Runtime } from '../../src/runtime/index.js';
+import { type PgCluster, startCluster } from './postgres.js';
 import { providerConfig } from './providers.js';
 
-/** Apply the schema to every server directly (as `agentmem migrate up --all` does). */
+/** Apply the schema to every server directly (as `agentmem migrate up --all` does), through the runtime as the CLI does. */
 export async function migrateAll(cluster: PgCluster, urls?: string[]): Promise<void> {
-  for (const [i, server] of cluster.servers.entries()) {
-    const provider = new PgProvider(providerConfig(server, urls?.[i] ? { url: urls[i] } : {}));
-    try {
-      await new Migrator(provider, { schema: 'agentmem' }).up();
-    } finally {
-      await provider.close();
-    }
+  const config = await loadConfig({
+    cwd: mkdtempSync(join(tmpdir(), 'agentmem-migrate-')),
+    env: {},
+    overrides: { providers: cluster.servers.map((s, i) => ({ name: s.name, url: urls?.[i] ?? s.url() })) },
+  });
+  const runtime = Runtime.fromConfig(config);
+  try {
+    for (const provider of await runtime.allProviders()) await runtime.migrator(provider).up();
+  } finally {
+    await runtime.close();
   }
+}
+
+/**
+ * A test file's servers: started (and with `migrate`, migrated) before its
+ * own set-up, stopped after its own tear-down (vitest runs after-hooks in
+ * reverse order). Use it in hooks and tests, once it is up.
+ */
+export function useCluster(size: number, options: { migrate?: boolean; names?: string[] } = {}): PgCluster {
+  let started: PgCluster | undefined;
+  beforeAll(async () => {
+    started = await startCluster(size, options.names);
+    if (options.migrate) await migrateAll(started);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const cluster = (): PgCluster => {
+    if (!started) throw new Error('the cluster starts in beforeAll: use it in a hook or a test');
+    return started;
+  };
+  return new Proxy({} as PgCluster, {
+    get: (_target, key) => {
+      const value = Reflect.get(cluster(), key);
+      return typeof value === 'function' ? value.bind(cluster()) : value;
+    },
+    ownKeys: () => Reflect.ownKeys(cluster()),
+    getOwnPropertyDescriptor: (_target, key) => ({ ...Reflect.getOwnPropertyDescriptor(cluster(), key), configurable: true }),
+  });
 }
 
 export interface RoutedStore {

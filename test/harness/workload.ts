@@ -6,10 +6,12 @@
  * It prints "closed" once memory.close() has settled, and writes its ledger
  * (every acknowledged write) to spec.ledger.
  */
+
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentmemError, createMemory, loadConfig } from '../../src/index.js';
 
 export interface WorkloadSpec {
@@ -51,7 +53,6 @@ export interface Ledger {
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as WorkloadSpec;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const config = await loadConfig({

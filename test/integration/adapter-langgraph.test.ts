@@ -3,7 +3,9 @@
  * package's subpath export, built): the BaseStore operations, and a compiled
  * graph whose nodes remember and recall through it.
  */
+
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Annotation, type LangGraphRunnableConfig, MemorySaver, StateGraph } from '@langchain/langgraph';
 import { AgentmemStore } from 'agentmem/langgraph';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +13,6 @@ import { useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends('lg');
 const names = ['pg-vector', 'pg-novector', 'pglite'] as const;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(names)('agentmem/langgraph on %s', (name) => {
   it('put, get, search (filter, operators, vector query, paging), delete, listNamespaces and TTL', async () => {

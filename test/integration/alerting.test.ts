@@ -2,31 +2,26 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Alertmanager } from '../harness/alertmanager.js';
 import { childEnv } from '../harness/child-env.js';
 import { ROOT, startCli } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 /**
  * Alerting against the real tools: Prometheus' promtool runs the rule tests,
  * a real Alertmanager receives the monitor's alerts, and an application that
  * embeds agentmem serves the operation metrics the rules need.
  */
-let cluster: PgCluster;
+const cluster = useCluster(2, { migrate: true });
 let alertmanager: Alertmanager;
 beforeAll(async () => {
-  cluster = await startCluster(2);
-  await migrateAll(cluster);
   alertmanager = await Alertmanager.start({ resolveTimeout: '5s' });
 });
 afterAll(async () => {
   await alertmanager?.stop();
-  await cluster?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
   const deadline = Date.now() + ms;

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, listBackups, Migrator, PgProvider, restoreBackup, S3Store } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
+import { useCluster } from '../harness/router-cluster.js';
 import { S3Server } from '../harness/s3.js';
 
 /**
@@ -14,7 +14,7 @@ import { S3Server } from '../harness/s3.js';
  * real S3-protocol server behind a fault proxy: an upload the storage drops
  * mid-way leaves nothing listed, and the next backup works.
  */
-let cluster: PgCluster;
+const cluster = useCluster(2);
 let s3: S3Server;
 let proxy: FaultProxy;
 let p1: PgProvider;
@@ -22,7 +22,6 @@ let p2: PgProvider;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
-  cluster = await startCluster(2);
   for (const server of cluster.servers) {
     const p = new PgProvider(providerConfig(server));
     await new Migrator(p, { schema: 'agentmem' }).up();
@@ -48,7 +47,6 @@ afterAll(async () => {
   await p2?.close();
   await proxy?.stop();
   await s3?.stop();
-  await cluster?.stop();
 });
 
 const store = () =>

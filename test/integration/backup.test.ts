@@ -25,9 +25,8 @@ import {
 } from '../../src/ops/index.js';
 import { bucketChecksums, REPLICATED_TABLES } from '../../src/replication/index.js';
 import { runCli, startCli } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
-import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
+import { migrateAll, type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
 
 /**
  * Backups, history and restores on real servers: p1 and p2 are a replicated
@@ -35,7 +34,7 @@ import { migrateAll, type RoutedStore, routedStore } from '../harness/router-clu
  * schema). Faults are real: SIGKILL mid-backup and mid-restore, damaged files.
  */
 const KEY = 'test-backup-key-0123456789';
-let cluster: PgCluster;
+const cluster = useCluster(3);
 let routed: RoutedStore;
 let a: AgentMemory;
 let b: AgentMemory;
@@ -50,7 +49,6 @@ const provider = (name: string) => {
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd, env: { AGENTMEM_BACKUP_KEY: KEY, ...env } });
 
 beforeAll(async () => {
-  cluster = await startCluster(3);
   await migrateAll({ ...cluster, servers: cluster.servers.slice(0, 2) });
   routed = await routedStore({ ...cluster, servers: cluster.servers.slice(0, 2) }, { tenant: 'tenant-a' });
   a = routed.memory;
@@ -69,7 +67,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await routed?.close();
   for (const p of providers) await p.close();
-  await cluster?.stop();
 });
 
 /** A tenant's rows on a provider, as `sync verify` sees them (bucket checksums of every replicated table). */

@@ -1,9 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgProvider, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops/index.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { useCluster } from '../harness/router-cluster.js';
 import type { Ledger, LedgerEntry } from '../harness/workload.js';
 import { runWorkload, type WorkloadRun } from '../harness/workload-process.js';
 
@@ -15,20 +15,16 @@ import { runWorkload, type WorkloadRun } from '../harness/workload-process.js';
  * write is in a ledger, checked on every provider after settling, with
  * message positions unique and in acknowledgement order in every session.
  */
-let cluster: PgCluster;
+const cluster = useCluster(3, { migrate: true });
 let proxies: FaultProxy[] = [];
 const TENANT = 'chaos';
 beforeAll(async () => {
-  cluster = await startCluster(3);
-  await migrateAll(cluster);
   proxies = await Promise.all(cluster.servers.map((s) => FaultProxy.start(s.port)));
 });
 afterAll(async () => {
   for (const p of proxies) await p.stop();
-  await cluster?.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type FaultKind = 'kill' | 'stop' | 'blackhole' | 'storm';
 type Fault = { server: string; kind: FaultKind };
 

@@ -13,18 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/server/app.js';
 import { ApiKeys } from '../../src/server/keys.js';
 import { ROOT } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
-import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
+import { type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
 
 const ARTIFACTS = join(ROOT, '.tmp', 'artifacts');
-let cluster: PgCluster;
+const cluster = useCluster(2, { migrate: true });
 let store: RoutedStore;
 let app: FastifyInstance;
 let browser: Browser;
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  cluster = await startCluster(2);
-  await migrateAll(cluster);
   store = await routedStore(cluster, { tenant: 'dash', replication: { enabled: true } });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
 });
@@ -33,7 +30,6 @@ afterAll(async () => {
   await app?.close();
   await store?.close();
   for (const server of cluster?.servers ?? []) server.resume();
-  await cluster?.stop();
 });
 
 describe('dashboard', () => {

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../harness/cli.js';
 import { agentmemOnPath, runShBlock, shBlocks } from '../harness/markdown.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
-import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
+import { type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
 
 /**
  * docs/ops/DISASTER_RECOVERY.md is executable: every `sh` block runs, in
@@ -16,14 +15,12 @@ import { migrateAll, type RoutedStore, routedStore } from '../harness/router-clu
  */
 const doc = readFileSync(join(ROOT, 'docs/ops/DISASTER_RECOVERY.md'), 'utf8');
 
-let cluster: PgCluster;
+const cluster = useCluster(3, { migrate: true });
 let cwd: string;
 let bin: string;
 let seeded: RoutedStore;
 let sessionId: string;
 beforeAll(async () => {
-  cluster = await startCluster(3);
-  await migrateAll(cluster);
   cwd = mkdtempSync(join(tmpdir(), 'agentmem-dr-'));
   writeFileSync(
     join(cwd, 'agentmem.config.json'),
@@ -39,7 +36,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await seeded?.close();
-  await cluster?.stop();
 });
 
 const count = (server: string, sql: string) => Number(cluster.server(server).psql(sql).trim());

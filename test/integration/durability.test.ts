@@ -3,14 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccessIncompleteError, createMemory, loadConfig, OutcomeUnknownError, ProviderUnavailableError } from '../../src/index.js';
 import { PgProvider, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
-import { createAppRole, hasPgvector, type PgCluster, type PgServer, startCluster } from '../harness/postgres.js';
+import { createAppRole, hasPgvector, type PgServer, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
-import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
+import { type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
 import { waitFor } from '../harness/wait.js';
 import { runWorkload } from '../harness/workload-process.js';
 
@@ -21,11 +22,9 @@ import { runWorkload } from '../harness/workload-process.js';
  * failure, that close() always settles, a provider moved to a restored server,
  * and replication under the application role row-level security is made for.
  */
-let cluster: PgCluster;
+const cluster = useCluster(3, { migrate: true });
 const cleanups: (() => Promise<void> | void)[] = [];
 beforeAll(async () => {
-  cluster = await startCluster(3);
-  await migrateAll(cluster);
   for (const server of cluster.servers) {
     createAppRole(server);
   }
@@ -37,11 +36,6 @@ afterEach(async () => {
     if (!server.isRunning()) await server.start();
   }
 });
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function store(options: Parameters<typeof routedStore>[1] = {}): Promise<RoutedStore> {
   const s = await routedStore(cluster, options);

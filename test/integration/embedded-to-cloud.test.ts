@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 /**
  * The README's way from a prototype to a hosted provider, as a user types it:
@@ -11,13 +11,7 @@ import { type PgCluster, startCluster } from '../harness/postgres.js';
  * a config naming the hosted provider, `restore latest --to neon` — and the
  * same memory answers from PostgreSQL.
  */
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startCluster(1, ['neon']);
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useCluster(1, { names: ['neon'] });
 
 describe('from the embedded default to a hosted provider', () => {
   it('backup create on the embedded database, restore latest --to neon: sessions, memories, atoms and settings arrive intact', async () => {

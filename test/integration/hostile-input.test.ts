@@ -13,8 +13,7 @@ import {
   ValidationError,
 } from '../../src/index.js';
 import { runCli } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 /**
  * Generated hostile values at every public entry point, on a real server:
@@ -24,13 +23,11 @@ import { migrateAll } from '../harness/router-cluster.js';
  * TypeError or a RangeError — and a call that throws leaves the database as
  * it was.
  */
-let cluster: PgCluster;
+const cluster = useCluster(1, { migrate: true });
 let memory: AgentMemory;
 let cwd: string;
 let sessionId: string;
 beforeAll(async () => {
-  cluster = await startCluster(1);
-  await migrateAll(cluster);
   cwd = mkdtempSync(join(tmpdir(), 'agentmem-hostile-'));
   writeFileSync(join(cwd, 'agentmem.config.json'), JSON.stringify({ providers: [{ name: 'p1', url: cluster.servers[0]!.url() }] }));
   memory = await createMemory({ config: await loadConfig({ cwd, env: {} }), tenant: 'hostile' });
@@ -39,7 +36,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await memory?.close();
-  await cluster?.stop();
 });
 
 const INJECTIONS = [

@@ -1,11 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createMemory, loadConfig } from '../../src/index.js';
 import { runCli } from '../harness/cli.js';
-import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { type PgCluster, TEST_PASSWORD } from '../harness/postgres.js';
+import { migrateAll, useCluster } from '../harness/router-cluster.js';
 
 /**
  * A database in the replaced system's real layout — the tables, columns,
@@ -114,10 +114,9 @@ INSERT INTO conversation_sessions (session_id, user_id, telegram_user_id, messag
    NULL, 'pump vibration', '2025-12-16T08:00:00', '2025-12-16T08:00:03');
 `;
 
-let cluster: PgCluster;
+const cluster = useCluster(2);
 let cwd: string;
 beforeAll(async () => {
-  cluster = await startCluster(2);
   await migrateAll({ ...cluster, servers: [cluster.servers[0]!] } as PgCluster);
   cluster.servers[1]!.psql('CREATE DATABASE legacy');
   cluster.servers[1]!.psql(LEGACY, 'legacy');
@@ -126,9 +125,6 @@ beforeAll(async () => {
     join(cwd, 'agentmem.config.json'),
     JSON.stringify({ providers: [{ name: 'main', url: cluster.servers[0]!.url() }], tenant: 'imported' }),
   );
-});
-afterAll(async () => {
-  await cluster?.stop();
 });
 
 describe('agentmem import legacy', () => {

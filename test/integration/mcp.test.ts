@@ -18,7 +18,7 @@ import { buildServer } from '../../src/server/app.js';
 import { ApiKeys } from '../../src/server/keys.js';
 import { childEnv } from '../harness/child-env.js';
 import { ROOT } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 const run = promisify(execFile);
 const BIN = join(ROOT, 'bin', 'agentmem.js');
@@ -34,12 +34,11 @@ const TOOLS = [
   'search_memories',
 ];
 
-let cluster: PgCluster;
+const cluster = useCluster(1);
 let memory: AgentMemory;
 let cwd: string;
 let app: FastifyInstance | undefined;
 beforeAll(async () => {
-  cluster = await startCluster(1);
   cwd = mkdtempSync(join(tmpdir(), 'agentmem-mcp-'));
   writeFileSync(join(cwd, 'agentmem.config.json'), JSON.stringify({ providers: [{ name: 'main', url: cluster.servers[0]!.url() }] }));
   const config = await loadConfig({ cwd, env: {} });
@@ -49,7 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await memory?.close();
-  await cluster?.stop();
 });
 
 type Result = { content: { type: string; text: string }[]; isError?: boolean };

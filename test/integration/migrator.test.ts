@@ -1,15 +1,15 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MigrationError } from '../../src/index.js';
 import { loadMigrations, Migrator, type PgProvider } from '../../src/ops/index.js';
 import { DEFAULT_MIGRATIONS_DIR } from '../../src/schema/index.js';
 import { runCli } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { pgProvider } from '../harness/providers.js';
+import { useCluster } from '../harness/router-cluster.js';
 
-let cluster: PgCluster;
+const cluster = useCluster(3);
 const opened: PgProvider[] = [];
 const provider = (index: number) => {
   const p = pgProvider(cluster.servers[index] as never);
@@ -17,12 +17,8 @@ const provider = (index: number) => {
   return p;
 };
 
-beforeAll(async () => {
-  cluster = await startCluster(3);
-});
 afterAll(async () => {
   await Promise.all(opened.map((p) => p.close()));
-  await cluster?.stop();
 });
 
 async function tables(p: PgProvider, schema: string): Promise<string[]> {

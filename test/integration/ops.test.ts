@@ -5,15 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemory, loadConfig } from '../../src/index.js';
 import { runCli, startCli } from '../harness/cli.js';
 import { HttpSink } from '../harness/http-sink.js';
-import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { TEST_PASSWORD } from '../harness/postgres.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 /**
  * The ops toolkit on three real servers: health exit codes and JSON shape in
  * each state, alerts through stand-in channels, verify, the metrics endpoint,
  * the monitor loop and the SLA it records, and the slow-query log.
  */
-let cluster: PgCluster;
+const cluster = useCluster(3, { migrate: true });
 let cwd: string;
 const sinks: Record<'telegram' | 'webhook' | 'alertmanager', HttpSink> = {} as never;
 const BOT_TOKEN = '123456:test-bot-token-must-never-print';
@@ -27,8 +27,6 @@ const env = () => ({
 const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { cwd, env: { ...env(), ...extraEnv } });
 
 beforeAll(async () => {
-  cluster = await startCluster(3);
-  await migrateAll(cluster);
   sinks.telegram = await HttpSink.start();
   sinks.webhook = await HttpSink.start();
   sinks.alertmanager = await HttpSink.start();
@@ -44,7 +42,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const sink of Object.values(sinks)) await sink?.close();
-  await cluster?.stop();
 });
 
 type Report = {

@@ -1,14 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/index.js';
 import { Migrator, PgProvider } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 import { PgBouncer } from '../harness/pgbouncer.js';
-import { createAppRole, type PgCluster, startCluster } from '../harness/postgres.js';
+import { createAppRole } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
-import { migrateAll, routedStore } from '../harness/router-cluster.js';
+import { routedStore, useCluster } from '../harness/router-cluster.js';
 
 /**
  * agentmem through a real PgBouncer in transaction mode with its default
@@ -17,12 +18,10 @@ import { migrateAll, routedStore } from '../harness/router-cluster.js';
  * tenant or timeout left on a session would surface as another client's
  * tenant, a policy violation, or an "unsupported startup parameter".
  */
-let cluster: PgCluster;
+const cluster = useCluster(2, { migrate: true });
 let bouncer: PgBouncer;
 const cleanups: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
-  cluster = await startCluster(2);
-  await migrateAll(cluster);
   for (const server of cluster.servers) {
     createAppRole(server);
   }
@@ -31,10 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   await bouncer?.stop();
-  await cluster?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('through PgBouncer (transaction pooling, default settings)', () => {
   it('three tenants at once, as a non-owner role: every call works and each tenant sees only its own rows', async () => {

@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ProviderTimeoutError, ProviderUnavailableError, QueryError } from '../../src/index.js';
 import type { PgProvider } from '../../src/ops/index.js';
 import { isConnectionFailure } from '../../src/providers/index.js';
 import { expectSettingsStayWithTheirOperation } from '../harness/carried-settings.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { pgProvider } from '../harness/providers.js';
+import { useCluster } from '../harness/router-cluster.js';
 import { waitFor } from '../harness/wait.js';
 
-let cluster: PgCluster;
+const cluster = useCluster(3);
 const cleanups: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  cluster = await startCluster(3);
-});
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  await cluster?.stop();
 });
 
 const FAST = { connectMs: 1000, queryMs: 1000, statementMs: 5000, idleInTransactionMs: 5000 };

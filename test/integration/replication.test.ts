@@ -2,17 +2,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUTS } from '../../src/config/index.js';
 import { type AgentMemory, createMemory, loadConfig } from '../../src/index.js';
 import { PgProvider, purgeTombstones, Replicator, runSync, syncStatus, verifyProviders } from '../../src/ops/index.js';
 import { REPLICATED_TABLES } from '../../src/replication/index.js';
 import { runCli } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { useCluster } from '../harness/router-cluster.js';
 
-let cluster: PgCluster;
+const cluster = useCluster(3, { migrate: true });
 const opened: { close(): Promise<void> }[] = [];
 const provider = (name: string) => {
   const p = new PgProvider(providerConfig(cluster.server(name), { name }));
@@ -33,13 +32,8 @@ async function storeOn(name: string, tenant: string): Promise<AgentMemory> {
 const replicator = new Replicator({ schema: 'agentmem', batchSize: 50 });
 const table = (name: string) => REPLICATED_TABLES.find((t) => t.name === name)!;
 
-beforeAll(async () => {
-  cluster = await startCluster(3);
-  await migrateAll(cluster);
-});
 afterAll(async () => {
   for (const o of opened) await o.close().catch(() => undefined);
-  await cluster?.stop();
 });
 
 describe('replication (change capture and apply)', () => {

@@ -13,18 +13,15 @@ import { openMemory } from '../../src/memory/index.js';
 import { DirectExecutor, PgProvider, Replicator } from '../../src/ops/index.js';
 import { REPLICATED_TABLES } from '../../src/replication/index.js';
 import { runCli, startCli } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
-import { migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
+import { type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
 
-let cluster: PgCluster;
+const cluster = useCluster(3, { migrate: true });
 let cwd: string;
 let store: RoutedStore;
 const DAY = 86_400_000;
 
 beforeAll(async () => {
-  cluster = await startCluster(3);
-  await migrateAll(cluster);
   cwd = mkdtempSync(join(tmpdir(), 'agentmem-retention-'));
   writeFileSync(
     join(cwd, 'agentmem.config.json'),
@@ -42,7 +39,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await store?.close();
-  await cluster?.stop();
 });
 
 const cli = (args: string[]) => runCli(args, { cwd });

@@ -1,22 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUTS } from '../../src/config/index.js';
 import { NotDurableError, OutcomeUnknownError, ProviderUnavailableError, QueryError } from '../../src/index.js';
 import { registry } from '../../src/observability/metrics.js';
 import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
-import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
-import { idsOn, migrateAll, type RoutedStore, routedStore } from '../harness/router-cluster.js';
+import { TEST_PASSWORD } from '../harness/postgres.js';
+import { idsOn, type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
 import { waitFor } from '../harness/wait.js';
 
-let cluster: PgCluster;
+const cluster = useCluster(3, { migrate: true });
 const cleanups: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  cluster = await startCluster(3);
-  await migrateAll(cluster);
-});
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   // Every test leaves all three servers running and answering.
@@ -25,17 +22,12 @@ afterEach(async () => {
     if (!server.isRunning()) await server.start();
   }
 });
-afterAll(async () => {
-  await cluster?.stop();
-});
 
 async function store(options: Parameters<typeof routedStore>[1] = {}): Promise<RoutedStore> {
   const s = await routedStore(cluster, options);
   cleanups.push(() => s.close());
   return s;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Fails the test if the promise is still pending after `ms`: a guard against hangs, not a speed check. */
 async function noHang<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../harness/cli.js';
 import { agentmemOnPath, runShBlock, shBlocks } from '../harness/markdown.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 /**
  * The runbook is executable: every `sh` block in docs/ops/RUNBOOK.md runs, in
@@ -15,12 +14,10 @@ import { migrateAll } from '../harness/router-cluster.js';
  */
 const runbook = readFileSync(join(ROOT, 'docs/ops/RUNBOOK.md'), 'utf8');
 
-let cluster: PgCluster;
+const cluster = useCluster(3, { migrate: true });
 let cwd: string;
 let bin: string;
 beforeAll(async () => {
-  cluster = await startCluster(3);
-  await migrateAll(cluster);
   cwd = mkdtempSync(join(tmpdir(), 'agentmem-runbook-'));
   writeFileSync(
     join(cwd, 'agentmem.config.json'),
@@ -28,9 +25,6 @@ beforeAll(async () => {
   );
   // `agentmem` on PATH, as after `npm install -g agentmem`.
   bin = agentmemOnPath(cwd);
-});
-afterAll(async () => {
-  await cluster?.stop();
 });
 
 describe('docs/ops/RUNBOOK.md', () => {

@@ -10,9 +10,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, createMemory, loadConfig } from '../../src/index.js';
 import { Runtime } from '../../src/runtime/index.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { useCluster } from '../harness/router-cluster.js';
 
-let cluster: PgCluster;
+const cluster = useCluster(1);
 const pools: pg.Pool[] = [];
 const poolOf = (database: string, options: pg.PoolConfig = {}) => {
   const pool = new pg.Pool({ connectionString: cluster.servers[0]!.url({ database }), max: 4, ...options });
@@ -22,13 +22,11 @@ const poolOf = (database: string, options: pg.PoolConfig = {}) => {
 const config = () => loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'agentmem-runtime-')), env: {} });
 
 beforeAll(async () => {
-  cluster = await startCluster(1);
   cluster.servers[0]!.psql('CREATE DATABASE apps');
   cluster.servers[0]!.psql('CREATE DATABASE int8s');
 });
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.end()));
-  await cluster?.stop();
 });
 
 describe('createMemory({ pool })', () => {

@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemory, loadConfig, metricsRegistry, ProviderUnavailableError, QueryError } from '../../src/index.js';
 import { diffSchema, fixSchema, Migrator, PgProvider } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { useCluster } from '../harness/router-cluster.js';
 
-let cluster: PgCluster;
+const cluster = useCluster(3, { migrate: true });
 let cwd: string;
 const providers: PgProvider[] = [];
 const provider = (name: string) => {
@@ -21,8 +20,6 @@ const options = { schema: 'agentmem' };
 const cli = (...args: string[]) => runCli(args, { cwd });
 
 beforeAll(async () => {
-  cluster = await startCluster(3);
-  await migrateAll(cluster);
   cwd = mkdtempSync(join(tmpdir(), 'agentmem-drift-'));
   writeFileSync(
     join(cwd, 'agentmem.config.json'),
@@ -31,7 +28,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all(providers.map((p) => p.close()));
-  await cluster?.stop();
 });
 
 /** A new, empty database on p1, and a config naming it as the only provider. */

@@ -3,21 +3,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../harness/cli.js';
-import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
+import { TEST_PASSWORD } from '../harness/postgres.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 /**
  * The test servers' real password is the canary: every command below connects
  * with it (or fails to), with debug logging on, and it must never be printed.
  */
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startCluster(1);
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useCluster(1);
 
 function configDir(config: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'agentmem-canary-'));

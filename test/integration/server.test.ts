@@ -17,14 +17,14 @@ import { type AgentMemory, createMemory, loadConfig } from '../../src/index.js';
 import { buildServer, type ServerConfig } from '../../src/server/app.js';
 import { ApiKeys } from '../../src/server/keys.js';
 import { runCli, startCli } from '../harness/cli.js';
-import { type PgCluster, startCluster, TEST_PASSWORD } from '../harness/postgres.js';
+import { TEST_PASSWORD } from '../harness/postgres.js';
+import { useCluster } from '../harness/router-cluster.js';
 
-let cluster: PgCluster;
+const cluster = useCluster(1);
 let memory: AgentMemory;
 let keys: ApiKeys;
 const servers: FastifyInstance[] = [];
 beforeAll(async () => {
-  cluster = await startCluster(1);
   const config = await loadConfig({
     cwd: mkdtempSync(join(tmpdir(), 'agentmem-server-')),
     env: {},
@@ -37,7 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of servers) await s.close();
   await memory?.close();
-  await cluster?.stop();
 });
 
 async function serve(overrides: Partial<ServerConfig> = {}): Promise<{ url: string; app: FastifyInstance }> {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tombstoneSet } from '../../src/core/tables.js';
 import { PgProvider, readCatalog, TABLES } from '../../src/ops/index.js';
-import { type PgCluster, startCluster } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 /**
  * The table registry (src/core/tables.ts) is the one definition every
@@ -11,16 +10,13 @@ import { migrateAll } from '../harness/router-cluster.js';
  * freshly migrated server has, with the same types. A column a migration adds
  * and the registry misses would silently not replicate, verify or back up.
  */
-let cluster: PgCluster;
+const cluster = useCluster(1, { migrate: true });
 let provider: PgProvider;
 beforeAll(async () => {
-  cluster = await startCluster(1);
-  await migrateAll(cluster);
   provider = new PgProvider(providerConfig(cluster.servers[0]!));
 });
 afterAll(async () => {
   await provider?.close();
-  await cluster?.stop();
 });
 
 describe('table registry', () => {

@@ -5,18 +5,18 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentMemory, createMemory, loadConfig } from '../../src/index.js';
-import { createAppRole, type PgCluster, startCluster } from '../harness/postgres.js';
+import { createAppRole } from '../harness/postgres.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 /**
  * Tenants are isolated by row-level security in the database, not only by the
  * WHERE clauses of the library: the application role, writing hand-made SQL,
  * still sees only the tenant its session names.
  */
-let cluster: PgCluster;
+const cluster = useCluster(1);
 let owner: AgentMemory;
 let app: AgentMemory;
 beforeAll(async () => {
-  cluster = await startCluster(1);
   const server = cluster.servers[0]!;
   const cwd = mkdtempSync(join(tmpdir(), 'agentmem-rls-'));
   owner = await createMemory({
@@ -35,7 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await owner?.close();
   await app?.close();
-  await cluster?.stop();
 });
 
 describe('tenant isolation', () => {

@@ -2,25 +2,23 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PgProvider } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
-import { createAppRole, giveToServerUser, type PgCluster, startCluster } from '../harness/postgres.js';
+import { createAppRole, giveToServerUser } from '../harness/postgres.js';
 import { providerConfig } from '../harness/providers.js';
-import { migrateAll } from '../harness/router-cluster.js';
+import { useCluster } from '../harness/router-cluster.js';
 
 /**
  * TLS and credentials on a real server with real certificates, made here by
  * openssl: a CA, a server certificate for localhost/127.0.0.1, and a second
  * CA that did not sign it.
  */
-let cluster: PgCluster;
+const cluster = useCluster(1, { migrate: true });
 let dir: string;
 const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 
 beforeAll(async () => {
-  cluster = await startCluster(1);
-  await migrateAll(cluster);
   dir = mkdtempSync(join(tmpdir(), 'agentmem-tls-'));
   chmodSync(dir, 0o755);
   openssl(
@@ -80,9 +78,6 @@ beforeAll(async () => {
   server.psql(`ALTER SYSTEM SET ssl_key_file = '${join(dir, 'server.key')}'`);
   server.psql('SELECT pg_reload_conf()');
   createAppRole(server);
-});
-afterAll(async () => {
-  await cluster?.stop();
 });
 
 const server = () => cluster.servers[0]!;
