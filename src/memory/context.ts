@@ -1,7 +1,7 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { asOfRelation, type HistoryTable } from '../core/as-of.js';
 import { clock } from '../core/hlc.js';
-import type { TableName } from '../core/tables.js';
+import { type TableName, tombstoneSet } from '../core/tables.js';
 import { vectorProblem } from '../core/vectors.js';
 import { AgentmemError, EmbedderError, NotDurableError, OutcomeUnknownError, QueryError, SchemaMissingError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
@@ -67,6 +67,30 @@ export class StoreContext {
   /** Schema-qualified table name. */
   table(name: TableName): string {
     return `${this.schema}.${name}`;
+  }
+
+  /**
+   * Delete the tenant's live row of `name` whose `key` columns hold these
+   * values: a tombstone (what the table erases of its content erased) that
+   * replicates. False when there was no such row.
+   */
+  deleteRow(operation: string, name: TableName, key: Record<string, unknown>): Promise<boolean> {
+    const columns = Object.keys(key);
+    const where = columns.map((column, i) => `${column} = $${i + 2}`).join(' AND ');
+    const version = `$${columns.length + 2}`;
+    const origin = `$${columns.length + 3}`;
+    return this.write(
+      operation,
+      async (tx, { provider }) => {
+        const { rowCount } = await tx.query(
+          `UPDATE ${this.table(name)} SET ${tombstoneSet(name, version, origin)}
+            WHERE tenant_id = $1 AND ${where} AND deleted_at IS NULL`,
+          [this.tenant, ...Object.values(key), this.version(), provider],
+        );
+        return rowCount > 0;
+      },
+      { single: true },
+    );
   }
 
   /**

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
 import { idForKey } from '../core/ids.js';
-import { tombstoneSet } from '../core/tables.js';
 import { ValidationError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { checkSize, cleanText, jsonObject, parseInput } from './validation.js';
@@ -225,19 +224,7 @@ export class Items {
   async delete(namespaceIn: string[], keyIn: string): Promise<boolean> {
     const ns = parseInput(namespace, namespaceIn, 'namespace');
     const key = parseInput(segment, keyIn, 'key');
-    return this.ctx.write(
-      'item.delete',
-      async (tx, { provider }) => {
-        const { rowCount } = await tx.query(
-          `UPDATE ${this.ctx.table('memories')}
-              SET ${tombstoneSet('memories', '$3', '$4')}
-            WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
-          [this.ctx.tenant, Items.idOf(ns, key), this.ctx.version(), provider],
-        );
-        return rowCount > 0;
-      },
-      { single: true },
-    );
+    return this.ctx.deleteRow('item.delete', 'memories', { id: Items.idOf(ns, key) });
   }
 
   /**

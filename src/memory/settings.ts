@@ -1,5 +1,5 @@
 import { newId } from '../core/ids.js';
-import { fromRow, tombstoneSet, type View, viewColumns } from '../core/tables.js';
+import { fromRow, type View, viewColumns } from '../core/tables.js';
 import { ValidationError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { checkJson, checkSize, cleanText, identifier, parseInput } from './validation.js';
@@ -73,18 +73,7 @@ export class Settings {
   async delete(category: string, key: string): Promise<boolean> {
     const c = parseInput(settingName, category, 'setting category');
     const k = parseInput(settingName, key, 'setting key');
-    const removed = await this.ctx.write(
-      'settings.delete',
-      async (tx, { provider }) => {
-        const { rowCount } = await tx.query(
-          `UPDATE ${this.ctx.table('settings')} SET ${tombstoneSet('settings', '$4', '$5')}
-          WHERE tenant_id = $1 AND category = $2 AND key = $3 AND deleted_at IS NULL`,
-          [this.ctx.tenant, c, k, this.ctx.version(), provider],
-        );
-        return rowCount > 0;
-      },
-      { single: true },
-    );
+    const removed = await this.ctx.deleteRow('settings.delete', 'settings', { category: c, key: k });
     this.cache.delete(`${c}\u0000${k}`);
     return removed;
   }

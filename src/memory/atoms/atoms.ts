@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { idForKey } from '../../core/ids.js';
-import { tombstoneSet } from '../../core/tables.js';
 import { dimensionsProblem, realArrayBinary } from '../../core/vectors.js';
 import { ValidationError } from '../../errors/index.js';
 import { settingsStatement } from '../../providers/index.js';
@@ -233,18 +232,7 @@ export class Atoms {
 
   async delete(id: string): Promise<boolean> {
     const key = parseInput(atomId, id, 'atom id');
-    return this.ctx.write(
-      'atoms.delete',
-      async (tx, { provider }) => {
-        const { rowCount } = await tx.query(
-          `UPDATE ${this.ctx.table('knowledge_atoms')} SET ${tombstoneSet('knowledge_atoms', '$3', '$4')}
-          WHERE tenant_id = $1 AND atom_id = $2 AND deleted_at IS NULL`,
-          [this.ctx.tenant, key, this.ctx.version(), provider],
-        );
-        return rowCount > 0;
-      },
-      { single: true },
-    );
+    return this.ctx.deleteRow('atoms.delete', 'knowledge_atoms', { atom_id: key });
   }
 
   async count(filter: AtomFilter = {}): Promise<number> {

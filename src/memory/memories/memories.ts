@@ -1,6 +1,6 @@
 import { contentHash } from '../../core/content-hash.js';
 import { idForKey, newId } from '../../core/ids.js';
-import { tombstoneSet, viewColumns } from '../../core/tables.js';
+import { viewColumns } from '../../core/tables.js';
 import { realArrayBinary } from '../../core/vectors.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
 import { memoryDuplicatesTotal } from '../../observability/metrics.js';
@@ -238,19 +238,7 @@ export class Memories {
   /** Forget a memory: its content is erased and a tombstone replicates the deletion. */
   async forget(id: string): Promise<boolean> {
     const memoryId = parseUuid(id, 'memory id');
-    return this.ctx.write(
-      'memory.forget',
-      async (tx, { provider }) => {
-        const { rowCount } = await tx.query(
-          `UPDATE ${this.ctx.table('memories')}
-            SET ${tombstoneSet('memories', '$3', '$4')}
-          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
-          [this.ctx.tenant, memoryId, this.ctx.version(), provider],
-        );
-        return rowCount > 0;
-      },
-      { single: true },
-    );
+    return this.ctx.deleteRow('memory.forget', 'memories', { id: memoryId });
   }
 
   /** Merge this tenant's duplicate memories (see dedupeMemories); a dry run reports and changes nothing. */
