@@ -56,8 +56,8 @@ export class Runtime {
   private constructor(
     readonly config: AgentmemConfig,
     readonly providers: ProviderSet,
-    /** What the caller gave and keeps (its pool): close() leaves it to them. */
-    private readonly callerOwned: boolean,
+    /** close() closes the providers; false when the caller handed them in and closes them itself. */
+    private readonly ownsProviders: boolean,
   ) {
     this.migration = new PrimaryMigration(
       () => providers.primary(),
@@ -69,18 +69,18 @@ export class Runtime {
   static async open(options: RuntimeOptions = {}): Promise<Runtime> {
     const config =
       options.config && 'providers' in options.config ? options.config : await loadConfig(options.config as LoadConfigOptions | undefined);
-    if (options.pool) return new Runtime(config, ProviderSet.fromPool(config, options.pool), false);
-    return new Runtime(config, ProviderSet.fromConfig(config), false);
+    if (options.pool) return new Runtime(config, ProviderSet.fromPool(config, options.pool), true);
+    return new Runtime(config, ProviderSet.fromConfig(config), true);
   }
 
   /** Over a loaded config, building its providers. */
   static fromConfig(config: AgentmemConfig): Runtime {
-    return new Runtime(config, ProviderSet.fromConfig(config), false);
+    return new Runtime(config, ProviderSet.fromConfig(config), true);
   }
 
   /** Over providers the caller opened and will close (an ops function handed a ProviderSet). */
   static over(config: AgentmemConfig, providers: ProviderSet): Runtime {
-    return new Runtime(config, providers, true);
+    return new Runtime(config, providers, false);
   }
 
   /** Configured providers are routed; the embedded default and a caller's pool are one database. */
@@ -187,13 +187,13 @@ export class Runtime {
     });
   }
 
-  /** Stop the workers and the router, then close the providers (those the caller handed in stay open). */
+  /** Stop the workers and the router, then close the providers it owns (a caller's set, or a caller's pool, stays open). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.workers.splice(0).map((w) => w.stop()));
     const opening = this.opening;
     if (opening) await opening.then((router) => router.stop()).catch(() => undefined);
-    if (!this.callerOwned) await this.providers.close();
+    if (this.ownsProviders) await this.providers.close();
   }
 }
