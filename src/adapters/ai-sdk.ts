@@ -12,7 +12,8 @@
  * turn — user messages, assistant text and tool calls, tool results — in the
  * agentmem session whose external id is `sessionId`, once each however many
  * steps see them. The tools let the model remember a fact and recall facts.
- * `ai` (v6) is a peer dependency.
+ * `aiSdkEmbedder(model, { dimensions })` makes any AI SDK embedding model
+ * agentmem's embedder. `ai` (v6) is a peer dependency.
  */
 import { createHash } from 'node:crypto';
 import { type LanguageModelMiddleware, tool } from 'ai';
@@ -20,6 +21,8 @@ import { z } from 'zod';
 import type { Items } from '../memory/items.js';
 import type { ContentPart, MessageInput, ToolCall } from '../memory/sessions/message-model.js';
 import type { Sessions } from '../memory/sessions/sessions.js';
+
+export { AiSdkEmbedder, type AiSdkEmbedderOptions, aiSdkEmbedder } from './ai-sdk-embedder.js';
 
 /** What the adapter needs of an AgentMemory. */
 export interface AiSdkStore {

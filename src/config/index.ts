@@ -9,4 +9,4 @@ export {
   type Timeouts,
 } from './definition.js';
 export { type LoadConfigOptions, loadConfig } from './load.js';
-export { REDACTED, redact, redactDeep, redactUrl, registerSecret, registerUrlSecrets } from './redact.js';
+export { REDACTED, redact, redactCredentials, redactDeep, redactUrl, registerSecret, registerUrlSecrets } from './redact.js';

@@ -32,6 +32,20 @@ export function redact(text: string): string {
   return out;
 }
 
+/**
+ * `redact()`, and whatever else looks like a credential: text after `Bearer`,
+ * and any run of 20 or more letters, digits, `-` and `_` holding at least four
+ * digits (API keys; a model's name such as text-embedding-3-small has fewer).
+ * For messages from services whose keys agentmem never saw — a model
+ * provider's error echoing the request — where a registered secret cannot
+ * be matched.
+ */
+export function redactCredentials(text: string): string {
+  return redact(text)
+    .replace(/\b(bearer\s+)[^\s"',;]+/gi, `$1${REDACTED}`)
+    .replace(/(?<![A-Za-z0-9_-])(?=(?:[A-Za-z_-]*\d){4})[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])/g, REDACTED);
+}
+
 /** A connection URL with its password replaced, for display. */
 export function redactUrl(url: string): string {
   try {
