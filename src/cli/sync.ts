@@ -76,7 +76,12 @@ export function syncCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       process.exitCode = await withContext(command, async (context) => {
-        const report = await repairAndVerify(await allProviders(context), context.config.schema, progress(flags));
+        const report = await repairAndVerify(
+          await allProviders(context),
+          context.config.schema,
+          context.runtime.replicator,
+          progress(flags),
+        );
         if (flags.json) out.json(report);
         else
           out.line(

@@ -1,6 +1,6 @@
 import type { Provider, Queryable } from '../providers/index.js';
 import { table as registryTable, requireAllTenants } from '../schema/index.js';
-import { type ChangeRow, Replicator } from './replicator.js';
+import type { ChangeRow, Replicator } from './replicator.js';
 import { REPLICATED_TABLES, type ReplicatedTable } from './tables.js';
 
 export const BUCKETS = 64;
@@ -202,10 +202,11 @@ export interface RepairReport {
 export async function repairAndVerify(
   providers: Provider[],
   schema: string,
+  replicator: Replicator,
   onProgress?: (done: number, total: number, step: string) => void,
 ): Promise<RepairReport> {
   const before = await verifyProviders(providers, schema, onProgress);
-  const applied = await repairProviders(providers, schema, new Replicator({ schema }), before.differences, onProgress);
+  const applied = await repairProviders(providers, schema, replicator, before.differences, onProgress);
   const after = await verifyProviders(providers, schema, onProgress);
   return { differingBefore: before.differences.length, applied, after };
 }
