@@ -12,7 +12,7 @@ const FLOORS = [
   ['providers'],
   ['schema', 'erasure'],
   ['memory', 'replication'],
-  ['backup'],
+  ['backup', 'formation'],
   ['runtime'],
   ['import'],
   ['ops'],

@@ -36,7 +36,7 @@ try {
     env: {},
     overrides: { providers: [{ name: 'bench', url: server.url(), pool: { max: 4 } }] },
   });
-  const memory = await createMemory({ config, migrate: true, tenant: 'bench' });
+  const memory = await createMemory({ workers: false, config, migrate: true, tenant: 'bench' });
   await memory.settings.list();
   const variant = (tenant: string, dedupe: Partial<AgentMemory['context']['dedupe']>) =>
     new AgentMemory(memory.forTenant(tenant).context.with({ dedupe: { ...memory.context.dedupe, ...dedupe } }), config, undefined);

@@ -63,7 +63,7 @@ try {
     env: {},
     overrides: { providers: [{ name: 'bench', url: server.url(), pool: { max: 4 } }] },
   });
-  const memory = await createMemory({ config, migrate: true, tenant: 'bench' });
+  const memory = await createMemory({ workers: false, config, migrate: true, tenant: 'bench' });
   await memory.settings.list();
   const raw = new pg.Pool({ connectionString: server.url(), max: 4 });
   const version = () => String(BigInt(Date.now()) << 16n);
@@ -213,7 +213,7 @@ try {
         embedder: { dimensions: IMPORT_DIM },
       },
     });
-    const importer = await createMemory({ config: importConfig, migrate: true, tenant: 'bench', embedder });
+    const importer = await createMemory({ workers: false, config: importConfig, migrate: true, tenant: 'bench', embedder });
     await importer.settings.list();
     const atoms = corpus(IMPORT, 1);
     // The text the library embeds an atom from, so both sides embed the same.
@@ -363,7 +363,7 @@ try {
 if (wanted('embedded')) {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'agentmem-bench-pglite-')), 'data');
   const config = await loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'agentmem-bench-')), env: {}, overrides: { embedded: { dataDir } } });
-  const memory: AgentMemory = await createMemory({ config, migrate: true, tenant: 'bench' });
+  const memory: AgentMemory = await createMemory({ workers: false, config, migrate: true, tenant: 'bench' });
   await memory.settings.list();
   const rawDb = await PGlite.create({
     dataDir: join(mkdtempSync(join(tmpdir(), 'agentmem-bench-pglite-raw-')), 'data'),

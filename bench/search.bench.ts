@@ -206,7 +206,12 @@ async function graphSize(raw: pg.Client, tenant: string): Promise<number> {
 async function efSweep(config: AgentmemConfig, c: Case, graphRows: number, truths: string[][]) {
   const sweep: Record<string, unknown>[] = [];
   for (const efSearch of EF_SWEEP) {
-    const memory = await createMemory({ config: { ...config, search: { ...config.search, efSearch } }, tenant: c.tenant, embedder });
+    const memory = await createMemory({
+      workers: false,
+      config: { ...config, search: { ...config.search, efSearch } },
+      tenant: c.tenant,
+      embedder,
+    });
     try {
       const search = (i: number) =>
         memory.atoms.search(queryTexts[i % queryTexts.length] as string, { mode: 'vector', limit: 10, filter: c.filter });
@@ -248,7 +253,7 @@ for (const size of SIZES) {
         search: { indexBuildMemory: buildMemory, ...(EF_SEARCH ? { efSearch: EF_SEARCH } : {}) },
       },
     });
-    const memory = await createMemory({ config, migrate: true, tenant: 'solo', embedder });
+    const memory = await createMemory({ workers: false, config, migrate: true, tenant: 'solo', embedder });
     await memory.settings.list();
     const loaded = await loadCorpus(memory, size);
     const raw = new pg.Client(url);

@@ -78,7 +78,7 @@ try {
       server: { rateLimit: { max: 10_000_000 } },
     },
   });
-  const root = await createMemory({ config, migrate: true });
+  const root = await createMemory({ workers: false, config, migrate: true });
   const memory = root.forTenant('bench');
   const keys = new ApiKeys(root);
   const { key } = await keys.create('bench', 'write');

@@ -204,6 +204,32 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    recall: z
+      .object({
+        embed: z
+          .object({
+            /**
+             * `worker`: a write commits without waiting for the embedder; a background worker embeds what is
+             * waiting (in createMemory, `serve` and `monitor`). `inline`: each remember and addMessage also waits
+             * for its embedding, for callers that must find a write by meaning at once. `off`: nothing is embedded.
+             */
+            mode: z.enum(['worker', 'inline', 'off']).default('worker'),
+            /** Which memory types and message roles (message_user …) are embedded. */
+            types: z.array(z.enum(MEMORY_TYPES)).min(1).default(['decision', 'issue', 'context', 'message_user', 'message_assistant']),
+            /** Rows the worker embeds per embedder call. */
+            batchSize: z.number().int().min(1).max(2048).default(64),
+            /** How long the worker rests when nothing is waiting. */
+            intervalMs: z.number().int().min(10).max(3_600_000).default(1000),
+            /** How long a worker holds the rows it took before another may take them (after a crash). */
+            leaseMs: z.number().int().min(100).max(86_400_000).default(300_000),
+          })
+          .strict()
+          .prefault({}),
+        /** Alert when the oldest row waiting for an embedding is older than this. */
+        backlogAlertSeconds: z.number().int().min(1).max(604_800).default(600),
+      })
+      .strict()
+      .prefault({}),
     settings: z
       .object({ cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000) })
       .strict()

@@ -283,6 +283,18 @@ export const TABLES = [
       col('source_system', 'text', 'local'),
     ],
   ),
+  // The embedding worker's claims and retries on this provider (migration 0023).
+  bookkeepingTable(
+    'embedding_claims',
+    ['tenant_id', 'id'],
+    [
+      col('tenant_id', 'text', 'local'),
+      col('id', 'uuid', 'local'),
+      col('attempts', 'integer', 'local'),
+      col('retry_after', tz, 'local'),
+      col('last_error', 'text', 'local'),
+    ],
+  ),
   bookkeepingTable(
     'schema_versions',
     ['version'],

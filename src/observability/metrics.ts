@@ -198,3 +198,22 @@ export const erasuresTotal = new Counter({
   registers: [registry],
 });
 for (const subject of ['tenant', 'user', 'session']) erasuresTotal.inc({ subject }, 0);
+
+export const embeddingBacklog = new Gauge({
+  name: 'agentmem_embedding_backlog',
+  help: 'Memories and messages waiting for an embedding on the writer, as the embedding worker last counted them.',
+  registers: [registry],
+});
+
+export const embeddingBacklogAge = new Gauge({
+  name: 'agentmem_embedding_backlog_oldest_seconds',
+  help: 'Age of the oldest memory or message waiting for an embedding (0 when none waits).',
+  registers: [registry],
+});
+
+export const embeddingsTotal = new Counter({
+  name: 'agentmem_embeddings_total',
+  help: 'Rows the embedding worker handled, by outcome: embedded, or failed (tried again after a backoff).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});

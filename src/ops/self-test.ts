@@ -170,7 +170,7 @@ async function isolationCheck(config: AgentmemConfig, provider: Provider): Promi
 }
 
 async function roundTrip(config: AgentmemConfig, provider: Provider): Promise<[CheckStatus, string]> {
-  const memory = await createMemory({ config, tenant: VERIFY_TENANT, executor: new DirectExecutor(provider) });
+  const memory = await createMemory({ config, tenant: VERIFY_TENANT, executor: new DirectExecutor(provider), workers: false });
   try {
     const id = randomUUID();
     const messages = [
@@ -204,7 +204,7 @@ async function atomsCheck(config: AgentmemConfig, provider: Provider | undefined
     .direct()
     .query<{ n: string }>(`SELECT count(*)::text AS n FROM ${config.schema}.knowledge_atoms WHERE deleted_at IS NULL`);
   const count = Number(rows[0]?.n ?? 0);
-  const memory = await createMemory({ config, tenant: VERIFY_TENANT, executor: new DirectExecutor(provider) });
+  const memory = await createMemory({ config, tenant: VERIFY_TENANT, executor: new DirectExecutor(provider), workers: false });
   const probeId = `agentmem-verify:probe-${randomUUID()}`;
   const title = `agentmem verify probe ${randomUUID().slice(0, 8)} bearing lubrication`;
   try {
@@ -227,6 +227,7 @@ async function atomsCheck(config: AgentmemConfig, provider: Provider | undefined
 async function failoverCheck(config: AgentmemConfig): Promise<[CheckStatus, string]> {
   if (config.providers.length < 2) return ['WARN', 'one provider configured: there is nothing to fail over to'];
   const memory = await createMemory({
+    workers: false,
     config: { ...config, replication: { ...config.replication, enabled: false }, router: { ...config.router, eventLog: false } },
     tenant: VERIFY_TENANT,
   });

@@ -1,7 +1,11 @@
 import type { AgentMemory } from '../memory/index.js';
 import { type MemoryOptions, Runtime, type RuntimeOptions } from './runtime.js';
 
-export type CreateMemoryOptions = RuntimeOptions & MemoryOptions;
+export type CreateMemoryOptions = RuntimeOptions &
+  MemoryOptions & {
+    /** Run the background workers the config asks for (the embedding worker) while the store is open (default true). */
+    workers?: boolean;
+  };
 
 /**
  * Open agentmem's memory API. Nothing connects until the first call; with no
@@ -19,10 +23,12 @@ export type CreateMemoryOptions = RuntimeOptions & MemoryOptions;
  * const memory = await createMemory({ pool, tenant: 'acme' });
  */
 export async function createMemory(options: CreateMemoryOptions = {}): Promise<AgentMemory> {
-  const { config, pool, ...memory } = options;
+  const { config, pool, workers = true, ...memory } = options;
   const runtime = await Runtime.open({ ...(config ? { config } : {}), ...(pool ? { pool } : {}) });
   try {
-    return await runtime.memory(memory, { closesRuntime: true });
+    const opened = await runtime.memory(memory, { closesRuntime: true });
+    if (workers) runtime.startWorkers(opened.context.embedder);
+    return opened;
   } catch (error) {
     await runtime.close();
     throw error;

@@ -9,7 +9,8 @@
  */
 import type pg from 'pg';
 import { type AgentmemConfig, type LoadConfigOptions, loadConfig } from '../config/index.js';
-import { type AgentMemory, type Embedder, openMemory } from '../memory/index.js';
+import { EmbeddingWorker } from '../formation/embedding-worker.js';
+import { type AgentMemory, createEmbedder, type Embedder, openMemory } from '../memory/index.js';
 import { type Executor, PrimaryExecutor, type Provider, ProviderSet, Router, type RouterHooks, routerOptions } from '../providers/index.js';
 import { ReplicationLoop, Replicator, SyncAcknowledger } from '../replication/index.js';
 import { diffSchema, Migrator, type MigratorOptions, schemaOptions } from '../schema/index.js';
@@ -51,6 +52,7 @@ export class Runtime {
   private replicatorOf: Replicator | undefined;
   private readonly workers: Worker[] = [];
   private readonly migration: PrimaryMigration;
+  private embeddings: EmbeddingWorker | undefined;
   private closed = false;
 
   private constructor(
@@ -150,6 +152,44 @@ export class Runtime {
     if (loop) this.startWorker(loop);
     return router;
   }
+
+  /**
+   * The provider background work runs on: the current writer (the router's,
+   * when routed; else the primary), directly — it sees every tenant.
+   */
+  async writer(): Promise<Provider> {
+    const name = this.routed && this.opening ? (await this.opening).currentWriter : this.providers.names[0];
+    return (await this.providers.get(name as string)).direct();
+  }
+
+  /**
+   * The embedding worker of this runtime (one, whoever asks), embedding
+   * memories and messages with `embedder` (default: the configured one).
+   */
+  embeddingWorker(embedder?: Embedder): EmbeddingWorker {
+    const recall = this.config.recall.embed;
+    this.embeddings ??= new EmbeddingWorker(() => this.writer(), embedder ?? createEmbedder(this.config.embedder), {
+      schema: this.config.schema,
+      types: recall.types,
+      batchSize: recall.batchSize,
+      intervalMs: recall.intervalMs,
+      leaseMs: recall.leaseMs,
+    });
+    return this.embeddings;
+  }
+
+  /**
+   * Start the background workers the config asks for (the embedding worker,
+   * with `recall.embed.mode: worker`), once; createMemory, `serve` and
+   * `monitor` do, one-shot commands do not.
+   */
+  startWorkers(embedder?: Embedder): void {
+    if (this.config.recall.embed.mode !== 'worker' || this.embeddingsStarted) return;
+    this.embeddingsStarted = true;
+    this.startWorker(this.embeddingWorker(embedder));
+  }
+
+  private embeddingsStarted = false;
 
   /** Start a background loop that lives as long as this runtime. */
   startWorker(worker: Worker): void {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { VectorMethod } from '../../src/index.js';
-import { type AgentMemory, type AgentmemConfig, createMemory, loadConfig } from '../../src/index.js';
+import { type AgentMemory, type AgentmemConfig, loadConfig } from '../../src/index.js';
+import { Runtime } from '../../src/runtime/index.js';
 import { type PgCluster, startCluster, TEST_PASSWORD } from './postgres.js';
 
 export interface Backend {
@@ -18,6 +19,8 @@ export interface Backend {
   expectedVectorMethod: VectorMethod;
   /** A store for `tenant` (created once per tenant, closed by stop()). */
   memory(tenant: string): Promise<AgentMemory>;
+  /** What the stores run on: its workers (the embedding worker) are the tests' to drive. */
+  runtime: Runtime;
 }
 
 export interface Backends {
@@ -35,7 +38,7 @@ export async function startBackends(): Promise<Backends> {
   withoutVector.psql(`CREATE ROLE nv LOGIN PASSWORD '${TEST_PASSWORD}'`);
   withoutVector.psql('CREATE DATABASE novec OWNER nv');
 
-  const stores: AgentMemory[] = [];
+  const runtimes: Runtime[] = [];
   const configFor = (providers: AgentmemConfig['providers'] | [], dataDir?: string) =>
     loadConfig({
       cwd: mkdtempSync(join(tmpdir(), 'agentmem-backend-')),
@@ -50,10 +53,11 @@ export async function startBackends(): Promise<Backends> {
     });
   const backend = async (name: Backend['name'], config: AgentmemConfig, expectedVectorMethod: VectorMethod): Promise<Backend> => {
     // One root store owns the connections; tenants share them.
-    const root = await createMemory({ config, migrate: true });
-    stores.push(root);
+    const runtime = Runtime.fromConfig(config);
+    runtimes.push(runtime);
+    const root = await runtime.memory({ migrate: true });
     await root.settings.list(); // runs the migrations now
-    return { name, config, expectedVectorMethod, memory: async (tenant) => root.forTenant(tenant) };
+    return { name, config, expectedVectorMethod, runtime, memory: async (tenant) => root.forTenant(tenant) };
   };
   const list = [
     await backend('pg-vector', await configFor([{ name: 'native', url: withVector.url() } as never]), 'hnsw'),
@@ -68,7 +72,7 @@ export async function startBackends(): Promise<Backends> {
     list,
     cluster,
     async stop() {
-      await Promise.all(stores.map((s) => s.close()));
+      await Promise.all(runtimes.map((r) => r.close()));
       await cluster.stop();
     },
   };

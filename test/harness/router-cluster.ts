@@ -94,7 +94,7 @@ export async function routedStore(
       },
     },
   });
-  const memory = await createMemory({ config, tenant: options.tenant ?? 'router-test' });
+  const memory = await createMemory({ workers: false, config, tenant: options.tenant ?? 'router-test' });
   const events: (RouterEvent & { at: string })[] = [];
   memory.router?.on('event', (event) => events.push(event));
   return { memory, config, events, close: () => memory.close() };

@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       router: { readMode: 'primary', probeIntervalMs: 250, failureThreshold: 3, graceMs: 2000, breakMs: 300 },
     },
   });
-  const memory = await createMemory({ config, tenant: spec.tenant });
+  const memory = await createMemory({ workers: false, config, tenant: spec.tenant });
   const ledger: Ledger = { acked: [], failed: 0, unknownOutcome: 0, notDurable: 0, unresolved: [], errors: {} };
   if (spec.touch) await memory.memories.remember({ type: 'log', content: 'touch' }).catch(() => undefined);
 

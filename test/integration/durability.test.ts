@@ -215,6 +215,7 @@ describe('durability', () => {
     p2new = new PgProvider(providerConfig(target, { name: 'p2' }));
     // New writes on the new p2, as the application would make them after the move.
     const moved = await createMemory({
+      workers: false,
       config: await loadConfig({
         cwd: mkdtempSync(join(tmpdir(), 'agentmem-moved-')),
         env: {},

@@ -30,7 +30,7 @@ let sessionId: string;
 beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'agentmem-hostile-'));
   writeFileSync(join(cwd, 'agentmem.config.json'), JSON.stringify({ providers: [{ name: 'p1', url: cluster.servers[0]!.url() }] }));
-  memory = await createMemory({ config: await loadConfig({ cwd, env: {} }), tenant: 'hostile' });
+  memory = await createMemory({ workers: false, config: await loadConfig({ cwd, env: {} }), tenant: 'hostile' });
   sessionId = (await memory.sessions.create({ title: 'target' })).id;
   await memory.atoms.upsert([{ atomId: 'pump:target', atomType: 'concept', title: 'Pump target', content: 'A target atom.' }]);
 });
@@ -157,7 +157,7 @@ describe('hostile input at every public entry point (property-based)', () => {
       ['not a list', () => 'oops'],
     ];
     for (const [name, vectors] of cases) {
-      const m = await createMemory({ config, tenant: 'hostile', embedder: broken(vectors) });
+      const m = await createMemory({ workers: false, config, tenant: 'hostile', embedder: broken(vectors) });
       try {
         const before = await rowCounts();
         await expect(

@@ -169,7 +169,7 @@ describe('agentmem import legacy', () => {
 
     // What landed is exact.
     const config = await loadConfig({ cwd, env: {} });
-    const memory = await createMemory({ config });
+    const memory = await createMemory({ workers: false, config });
     try {
       const sessions = await memory.sessions.list();
       expect(sessions.map((s) => s.title ?? '').sort()).toEqual(['', 'Pump noise', 'motor overheating', 'pump vibration']);

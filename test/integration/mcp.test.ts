@@ -42,7 +42,7 @@ beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'agentmem-mcp-'));
   writeFileSync(join(cwd, 'agentmem.config.json'), JSON.stringify({ providers: [{ name: 'main', url: cluster.servers[0]!.url() }] }));
   const config = await loadConfig({ cwd, env: {} });
-  memory = await createMemory({ config, migrate: true });
+  memory = await createMemory({ workers: false, config, migrate: true });
   await memory.settings.list();
 });
 afterAll(async () => {

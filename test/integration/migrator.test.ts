@@ -45,6 +45,7 @@ describe('migrator on real PostgreSQL servers', () => {
       expect(after.applied.every((a) => a.state === 'applied' && a.checksum.length === 64 && a.durationMs >= 0)).toBe(true);
       expect(await tables(p, 'agentmem')).toEqual([
         'change_history',
+        'embedding_claims',
         'erasures',
         'knowledge_atoms',
         'memories',

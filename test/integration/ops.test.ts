@@ -154,7 +154,7 @@ describe('agentmem health and alerts', () => {
 describe('agentmem verify', () => {
   it('passes every check on a healthy cluster, and fails exactly the drift check when one server drifted', async () => {
     const config = await loadConfig({ cwd, env: {} });
-    const memory = await createMemory({ config, tenant: 'ops' });
+    const memory = await createMemory({ workers: false, config, tenant: 'ops' });
     await memory.atoms.upsert([
       { atomId: 'ops:atom', atomType: 'concept', title: 'Bearing lubrication interval', content: 'Grease every 2000 hours.' },
     ]);

@@ -25,7 +25,7 @@ async function storeOn(name: string, tenant: string): Promise<AgentMemory> {
     env: {},
     overrides: { providers: [{ name, url: cluster.server(name).url() }] },
   });
-  const memory = await createMemory({ config, tenant });
+  const memory = await createMemory({ workers: false, config, tenant });
   opened.push(memory);
   return memory;
 }

@@ -89,7 +89,7 @@ describe('schema drift', () => {
       env: {},
       overrides: { providers: [{ name: 'p2', url: cluster.server('p2').url() }] },
     });
-    const onP2 = await createMemory({ config, tenant: 'drift' });
+    const onP2 = await createMemory({ workers: false, config, tenant: 'drift' });
     try {
       // The router will not send writes to a provider with blocking drift, and says why.
       const refused = await onP2.memories.remember({ type: 'session_metadata', content: { title: 'x' } }).catch((e: unknown) => e);
@@ -133,13 +133,13 @@ describe('schema drift', () => {
 
   it('a provider out of the router while its schema is migrated is looked at again: the drift found before is not kept', async () => {
     const { url, config } = await emptyDatabase('drift_fresh');
-    const memory = await createMemory({ config, tenant: 'drift', migrate: false });
+    const memory = await createMemory({ workers: false, config, tenant: 'drift', migrate: false });
     try {
       const router = memory.router!;
       await router.checkDrift();
       expect(router.state()[0]?.drift).toMatch(/pending/);
       // Its breaker open (here: taken out by hand) while the migration runs and the router looks again, as
-      // `createMemory({ migrate: true })` does after migrating.
+      // `createMemory({ workers: false, migrate: true })` does after migrating.
       const release = router.health('p1').isolate();
       const direct = new PgProvider(providerConfig(cluster.server('p1'), { name: 'p1', url }));
       providers.push(direct);
@@ -154,10 +154,10 @@ describe('schema drift', () => {
     }
   });
 
-  it('createMemory({ migrate: true }) on an empty database: the router looks at the schema once it is migrated, reporting no drift', async () => {
+  it('createMemory({ workers: false, migrate: true }) on an empty database: the router looks at the schema once it is migrated, reporting no drift', async () => {
     const { config } = await emptyDatabase('drift_empty');
     const checksBefore = await driftChecks('p1');
-    const memory = await createMemory({ config, tenant: 'drift', migrate: true });
+    const memory = await createMemory({ workers: false, config, tenant: 'drift', migrate: true });
     const events: { type: string }[] = [];
     memory.router?.on('event', (event: { type: string }) => events.push(event));
     try {
@@ -178,11 +178,11 @@ describe('schema drift', () => {
     }
   });
 
-  it('closed while its migration runs: nothing is thrown, and the next createMemory({ migrate: true }) finishes the schema', async () => {
+  it('closed while its migration runs: nothing is thrown, and the next createMemory({ workers: false, migrate: true }) finishes the schema', async () => {
     const { url, config } = await emptyDatabase('drift_closed');
     // Closed at once: the migration (started with the router) is cut short between two migrations.
-    await (await createMemory({ config, tenant: 'drift', migrate: true })).close();
-    const memory = await createMemory({ config, tenant: 'drift', migrate: true });
+    await (await createMemory({ workers: false, config, tenant: 'drift', migrate: true })).close();
+    const memory = await createMemory({ workers: false, config, tenant: 'drift', migrate: true });
     try {
       await memory.settings.set('test', 'after-close', true);
       expect(await memory.settings.get('test', 'after-close')).toBe(true);

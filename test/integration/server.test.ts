@@ -30,7 +30,7 @@ beforeAll(async () => {
     env: {},
     overrides: { providers: [{ name: 'main', url: cluster.servers[0]!.url() }] },
   });
-  memory = await createMemory({ config, migrate: true });
+  memory = await createMemory({ workers: false, config, migrate: true });
   await memory.settings.list(); // runs the migrations now
   keys = new ApiKeys(memory);
 });

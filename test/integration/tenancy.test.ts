@@ -20,6 +20,7 @@ beforeAll(async () => {
   const server = cluster.servers[0]!;
   const cwd = mkdtempSync(join(tmpdir(), 'agentmem-rls-'));
   owner = await createMemory({
+    workers: false,
     config: await loadConfig({ cwd, env: {}, overrides: { providers: [{ name: 'main', url: server.url() }] } }),
     migrate: true,
     tenant: 'acme',
@@ -28,6 +29,7 @@ beforeAll(async () => {
   // The application's role: may read and write the tables, owns none of them.
   createAppRole(server);
   app = await createMemory({
+    workers: false,
     config: await loadConfig({ cwd, env: {}, overrides: { providers: [{ name: 'main', url: server.url({ user: 'agentmem_app' }) }] } }),
     tenant: 'acme',
   });
@@ -88,7 +90,7 @@ describe('tenant isolation', () => {
       env: {},
       overrides: { providers: [{ name: 'main', url: server.url({ user: 'agentmem_app' }), pool: { max: 1 } }] },
     });
-    const one = await createMemory({ config, tenant: 'turns-a' });
+    const one = await createMemory({ workers: false, config, tenant: 'turns-a' });
     try {
       const b = one.forTenant('turns-b');
       for (let i = 0; i < 3; i++) {

@@ -1,0 +1,235 @@
+/**
+ * Memories and messages are embedded off the write path: a write commits
+ * without waiting for the embedder, and this worker embeds what waits — every
+ * live row without an embedding, of the types the config embeds. A batch is
+ * claimed in a short transaction (FOR UPDATE SKIP LOCKED, then a claim row
+ * with a lease, so concurrent workers never take the same rows), embedded with
+ * no transaction open (a slow embedder holds no lock and, on the embedded
+ * database, blocks no write), and stored only where the row still has no
+ * embedding. A worker killed mid-batch loses nothing: its claims expire and
+ * the rows are taken again. A failing embedder never fails a write: the rows
+ * are tried again after a backoff, the backlog grows and is visible (status,
+ * metrics, an alert), and drains when the embedder returns. Embeddings are
+ * written with a new version, so replication copies them like any column:
+ * computed once, on the writer.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { MemoryType } from '../core/enums.js';
+import { clock } from '../core/hlc.js';
+import { vectorProblem } from '../core/vectors.js';
+import type { Embedder } from '../memory/index.js';
+import { logger } from '../observability/logger.js';
+import { embeddingBacklog, embeddingBacklogAge, embeddingsTotal } from '../observability/metrics.js';
+import type { Provider, Queryable } from '../providers/index.js';
+import { embeddingTextOf } from './embedding-text.js';
+
+export interface EmbeddingWorkerOptions {
+  schema: string;
+  types: readonly MemoryType[];
+  batchSize: number;
+  /** Rest between passes when nothing waits. */
+  intervalMs: number;
+  /** How long a claim holds its rows. */
+  leaseMs: number;
+}
+
+export interface BatchResult {
+  claimed: number;
+  embedded: number;
+  failed: number;
+}
+
+export interface BacklogStatus {
+  /** Live rows of the embedded types without an embedding. */
+  waiting: number;
+  /** Of those, rows whose last attempt failed (waiting for their retry). */
+  failing: number;
+  /** Age of the oldest waiting row, in seconds (null when none waits). */
+  oldestSeconds: number | null;
+  /** The last failure's message, when some row is failing. */
+  lastError: string | null;
+}
+
+/** A failed row is tried again after 2^attempts seconds, at most ten minutes. */
+const backoffSql = "least(power(2, attempts) * interval '1 second', interval '10 minutes')";
+
+export class EmbeddingWorker {
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    /** The provider to embed on: the current writer, directly (the worker sees every tenant). */
+    private readonly writer: () => Promise<Provider>,
+    private readonly embedder: Embedder,
+    private readonly options: EmbeddingWorkerOptions,
+  ) {}
+
+  start(): this {
+    if (!this.stopped) return this;
+    this.stopped = false;
+    this.schedule(0);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running.catch(() => undefined);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const pass = this.runOnce().then(
+        (result) => this.schedule(result.claimed >= this.options.batchSize ? 0 : this.options.intervalMs),
+        (error: unknown) => {
+          logger().warn({ err: (error as Error).message }, 'embedding pass failed; trying again');
+          this.schedule(this.options.intervalMs);
+        },
+      );
+      this.running = pass;
+    }, ms);
+    // A process that forgot close() is not kept alive by the rest between passes.
+    this.timer.unref();
+  }
+
+  /** Embed one batch of what waits; how many rows it took, embedded and failed. */
+  async runOnce(): Promise<BatchResult> {
+    const provider = await this.writer();
+    const rows = await provider.transaction((tx) => this.claim(tx));
+    if (!rows.length) {
+      await this.publish(provider);
+      return { claimed: 0, embedded: 0, failed: 0 };
+    }
+    let vectors: number[][];
+    try {
+      vectors = await this.embedder.embed(rows.map((r) => embeddingTextOf(r.content)));
+      if (!Array.isArray(vectors) || vectors.length !== rows.length)
+        throw new Error(`the embedder returned ${Array.isArray(vectors) ? vectors.length : 'no list of'} vectors for ${rows.length} texts`);
+      for (const [i, vector] of vectors.entries()) {
+        const problem = vectorProblem(vector, this.embedder.dimensions);
+        if (problem) throw new Error(`the embedder returned a vector at ${i} with ${problem}`);
+      }
+    } catch (error) {
+      const message = (error as Error).message.slice(0, 500);
+      await provider.transaction((tx) => this.recordFailure(tx, rows, message));
+      embeddingsTotal.inc({ outcome: 'failed' }, rows.length);
+      logger().warn({ rows: rows.length, model: this.embedder.model, err: message }, 'embedding failed; the rows wait for a retry');
+      await this.publish(provider);
+      return { claimed: rows.length, embedded: 0, failed: rows.length };
+    }
+    const embedded = await provider.transaction((tx) => this.store(tx, provider.name, rows, vectors));
+    embeddingsTotal.inc({ outcome: 'embedded' }, embedded);
+    await this.publish(provider);
+    return { claimed: rows.length, embedded, failed: 0 };
+  }
+
+  /** Embed everything that waits now (a command's `--drain`, tests): passes until one finds nothing it can take. */
+  async drain(options: { timeoutMs?: number } = {}): Promise<number> {
+    const deadline = Date.now() + (options.timeoutMs ?? 600_000);
+    let embedded = 0;
+    for (;;) {
+      const result = await this.runOnce();
+      embedded += result.embedded;
+      if (result.claimed === 0 || result.failed > 0 || Date.now() > deadline) return embedded;
+      if (result.claimed < this.options.batchSize) await sleep(0);
+    }
+  }
+
+  /** What waits on `provider`. */
+  async status(provider?: Provider): Promise<BacklogStatus> {
+    const on = provider ?? (await this.writer());
+    const s = this.options.schema;
+    const { rows } = await on.query<{ waiting: string; failing: string; oldest: number | null; last_error: string | null }>(
+      `SELECT count(*)::text AS waiting,
+              count(c.id) FILTER (WHERE c.attempts > 0)::text AS failing,
+              extract(epoch FROM now() - min(m.created_at))::float8 AS oldest,
+              (SELECT last_error FROM ${s}.embedding_claims WHERE attempts > 0 ORDER BY retry_after DESC LIMIT 1) AS last_error
+         FROM ${s}.memories m
+         LEFT JOIN ${s}.embedding_claims c ON c.tenant_id = m.tenant_id AND c.id = m.id
+        WHERE m.embedding IS NULL AND m.deleted_at IS NULL AND m.namespace IS NULL AND m.memory_type = ANY($1::text[])`,
+      [this.options.types],
+    );
+    const row = rows[0];
+    return {
+      waiting: Number(row?.waiting ?? 0),
+      failing: Number(row?.failing ?? 0),
+      oldestSeconds: row?.oldest === null || row?.oldest === undefined ? null : Math.max(0, Math.round(Number(row.oldest))),
+      lastError: row?.last_error ?? null,
+    };
+  }
+
+  private async publish(provider: Provider): Promise<void> {
+    const status = await this.status(provider).catch(() => undefined);
+    if (!status) return;
+    embeddingBacklog.set(status.waiting);
+    embeddingBacklogAge.set(status.oldestSeconds ?? 0);
+  }
+
+  /** Take up to a batch of waiting rows nobody holds: locked while claimed, then held by a lease. */
+  private async claim(tx: Queryable): Promise<{ tenant_id: string; id: string; content: unknown }[]> {
+    const s = this.options.schema;
+    const { rows } = await tx.query<{ tenant_id: string; id: string; content: unknown }>(
+      `SELECT m.tenant_id, m.id::text AS id, m.content FROM ${s}.memories m
+        WHERE m.embedding IS NULL AND m.deleted_at IS NULL AND m.namespace IS NULL AND m.memory_type = ANY($1::text[])
+          AND NOT EXISTS (SELECT 1 FROM ${s}.embedding_claims c WHERE c.tenant_id = m.tenant_id AND c.id = m.id AND c.retry_after > now())
+        ORDER BY m.created_at
+        LIMIT $2
+        FOR UPDATE OF m SKIP LOCKED`,
+      [this.options.types, this.options.batchSize],
+    );
+    if (rows.length) {
+      await tx.query(
+        `INSERT INTO ${s}.embedding_claims (tenant_id, id, retry_after)
+         SELECT t, i, now() + $3 * interval '1 millisecond' FROM unnest($1::text[], $2::uuid[]) AS u(t, i)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET retry_after = EXCLUDED.retry_after`,
+        [rows.map((r) => r.tenant_id), rows.map((r) => r.id), this.options.leaseMs],
+      );
+    }
+    return rows;
+  }
+
+  /**
+   * Store the vectors where the rows still have none and still live, with a
+   * new version (replication copies them), outside the change history (an
+   * embedding is derived from the content the history holds); release the claims.
+   */
+  private async store(tx: Queryable, origin: string, rows: { tenant_id: string; id: string }[], vectors: number[][]): Promise<number> {
+    const s = this.options.schema;
+    await tx.query("SELECT set_config('agentmem.replicating', 'on', true)");
+    const { rowCount } = await tx.query(
+      `UPDATE ${s}.memories m
+          SET embedding = v.embedding, embedding_model = $2, embedding_dim = $3, version = $4, origin = $5
+         FROM jsonb_to_recordset($1::jsonb) AS v(tenant_id text, id uuid, embedding real[])
+        WHERE m.tenant_id = v.tenant_id AND m.id = v.id AND m.embedding IS NULL AND m.deleted_at IS NULL`,
+      [
+        JSON.stringify(rows.map((r, i) => ({ tenant_id: r.tenant_id, id: r.id, embedding: vectors[i] }))),
+        this.embedder.model,
+        this.embedder.dimensions,
+        clock.now().toString(),
+        origin,
+      ],
+    );
+    await this.release(tx, rows);
+    return rowCount;
+  }
+
+  private async release(tx: Queryable, rows: { tenant_id: string; id: string }[]): Promise<void> {
+    await tx.query(
+      `DELETE FROM ${this.options.schema}.embedding_claims c USING unnest($1::text[], $2::uuid[]) AS u(t, i)
+        WHERE c.tenant_id = u.t AND c.id = u.i`,
+      [rows.map((r) => r.tenant_id), rows.map((r) => r.id)],
+    );
+  }
+
+  private async recordFailure(tx: Queryable, rows: { tenant_id: string; id: string }[], message: string): Promise<void> {
+    await tx.query(
+      `UPDATE ${this.options.schema}.embedding_claims c
+          SET attempts = c.attempts + 1, last_error = $3, retry_after = now() + ${backoffSql.replace('attempts', 'c.attempts')}
+         FROM unnest($1::text[], $2::uuid[]) AS u(t, i)
+        WHERE c.tenant_id = u.t AND c.id = u.i`,
+      [rows.map((r) => r.tenant_id), rows.map((r) => r.id), message],
+    );
+  }
+}

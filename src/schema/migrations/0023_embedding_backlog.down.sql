@@ -1,0 +1,2 @@
+DROP TABLE {{schema}}.embedding_claims;
+DROP INDEX {{schema}}.memories_embedding_backlog_idx;

@@ -1,0 +1,18 @@
+-- Recall by meaning: memories and messages are embedded off the write path.
+-- What waits for an embedding is every live row without one (of the types the
+-- config embeds): this index finds the oldest of them without reading the rest.
+CREATE INDEX memories_embedding_backlog_idx ON {{schema}}.memories (created_at)
+  WHERE embedding IS NULL AND deleted_at IS NULL AND namespace IS NULL;
+
+-- The embedding worker's own bookkeeping on this provider, never replicated:
+-- rows a worker has taken (until `retry_after`, so two workers never embed the
+-- same row and a crashed one's rows come back), and rows whose embedding
+-- failed (tried again after a backoff that grows with `attempts`).
+CREATE TABLE {{schema}}.embedding_claims (
+  tenant_id   text        NOT NULL,
+  id          uuid        NOT NULL,
+  attempts    integer     NOT NULL DEFAULT 0,
+  retry_after timestamptz NOT NULL,
+  last_error  text,
+  PRIMARY KEY (tenant_id, id)
+);
