@@ -19,7 +19,15 @@ const local = new LocalHashEmbedder(384);
 /** The local embedder, counting what it is asked to embed. */
 function counting(): Embedder & { texts: string[] } {
   const texts: string[] = [];
-  return { model: local.model, dimensions: local.dimensions, texts, embed: (batch) => (texts.push(...batch), local.embed(batch)) };
+  return {
+    model: local.model,
+    dimensions: local.dimensions,
+    texts,
+    embed: (batch) => {
+      texts.push(...batch);
+      return local.embed(batch);
+    },
+  };
 }
 
 function workerOn(b: Backend, embedder: Embedder, options: { leaseMs?: number; batchSize?: number } = {}): EmbeddingWorker {
