@@ -18,7 +18,16 @@ export {
   type TenantExpiry,
 } from './expiry.js';
 export { type Item, type ItemPut, type ItemSearch, Items, type NamespaceQuery } from './items.js';
-export { Memories, type Memory, type RecallFilter, type RememberInput, type RememberOutcome } from './memories/memories.js';
+export {
+  Memories,
+  type Memory,
+  type MemoryHit,
+  type RecallFilter,
+  type RememberInput,
+  type RememberOutcome,
+} from './memories/memories.js';
+export type { MemorySearchOptions, MessageSearchOptions, Scope } from './recall/recall-input.js';
+export type { RecallMatch, RecallMode, RecallOutcome } from './recall/recall-search.js';
 export { approximateTokens, type ContextWindowOptions, selectContextWindow } from './sessions/context-window.js';
 export {
   type AnthropicTranscript,
@@ -47,6 +56,7 @@ export {
 export {
   EXPORT_FORMATS,
   type ExportFormat,
+  type MessageHit,
   type Session,
   type SessionFilter,
   type SessionInput,

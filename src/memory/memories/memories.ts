@@ -8,6 +8,8 @@ import type { QueryOptions } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 import { type DedupeReport, dedupeMemories } from '../dedupe.js';
 import { Retention } from '../expiry.js';
+import { type MemorySearchOptions, memorySearchSchema, searchQuery } from '../recall/recall-input.js';
+import { NON_MESSAGE_TYPES, type RecallMatch, type RecallOutcome, RecallSearch, rowsById } from '../recall/recall-search.js';
 import { checkJson, checkSize, parseInput, parseUuid } from '../validation.js';
 import {
   embeddingText,
@@ -31,7 +33,10 @@ export class Memories {
   /** remember's statements (see rememberSql): built once, since they are long and sent on every call. */
   private readonly rememberSql: { plain: string; call: string; callNear: string };
 
+  private readonly recallSearch: RecallSearch;
+
   constructor(private readonly ctx: StoreContext) {
+    this.recallSearch = new RecallSearch(ctx);
     this.rememberSql = rememberSql(ctx.schema);
   }
 
@@ -186,6 +191,33 @@ export class Memories {
   }
 
   /**
+   * Recall by meaning: the memories best matching `query` within a scope
+   * (user, agent, session), by full text, by vector, or both fused (the
+   * default). Current facts only unless `includeSuperseded` or `asOf`; every
+   * filter runs before the LIMIT. Each hit says why it matched (its rank in
+   * each leg). When the embedder fails, the text leg answers alone, with
+   * `degraded: 'embedder'`.
+   */
+  async search(query: string, options: MemorySearchOptions = {}): Promise<RecallOutcome<MemoryHit>> {
+    const text = parseInput(searchQuery, query, 'search query');
+    const o = parseInput(memorySearchSchema, options, 'search options');
+    return this.recallSearch.search(
+      'memory.search',
+      {
+        text,
+        mode: o.mode,
+        k: o.k,
+        scope: o.scope,
+        types: o.types ?? NON_MESSAGE_TYPES,
+        asOf: o.asOf,
+        includeSuperseded: o.includeSuperseded,
+        minScore: o.minScore,
+      },
+      (tx, ids) => rowsById(this.ctx, tx, MEMORY_VIEW, ids, (row) => ({ memory: toMemory(row) })),
+    );
+  }
+
+  /**
    * Memories matching every given filter, newest first (or best full-text match
    * first with `text`). All filters run in SQL before the LIMIT.
    */
@@ -316,3 +348,6 @@ export {
   recallFilter,
   rememberInput,
 } from './memory-model.js';
+
+/** A memory found by search, and why it matched. */
+export type MemoryHit = { memory: Memory } & RecallMatch;

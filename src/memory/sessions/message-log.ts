@@ -120,6 +120,35 @@ export class MessageLog {
     );
   }
 
+  /** Messages by id, each with its index in its session's transcript, keyed by id. */
+  async byId(tx: Queryable, ids: string[]): Promise<Map<string, Message>> {
+    const { rows } = await tx.query(
+      `SELECT ${MESSAGE_COLUMNS},
+              (SELECT count(*) FROM ${this.ctx.table('memories')} x
+                WHERE x.tenant_id = m.tenant_id AND x.session_id = m.session_id AND x.deleted_at IS NULL
+                  AND x.memory_type IN (${MESSAGE_TYPE_LIST}) AND (x.position, x.id) < (m.position, m.id)) AS seq
+         FROM ${this.ctx.table('memories')} m
+        WHERE m.tenant_id = $1 AND m.id = ANY($2::uuid[]) AND m.memory_type IN (${MESSAGE_TYPE_LIST})`,
+      [this.ctx.tenant, ids],
+    );
+    return new Map(rows.map((row) => [String(row.id), toMessage(row)]));
+  }
+
+  /** The messages up to `around` places before and after `message` in its session, in order, the message itself included. */
+  async around(tx: Queryable, message: Message, around: number): Promise<Message[]> {
+    const { rows } = await tx.query(
+      `SELECT * FROM (
+         SELECT ${MESSAGE_COLUMNS}, row_number() OVER (ORDER BY position, id) - 1 AS seq
+           FROM ${this.ctx.table('memories')}
+          WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL AND memory_type IN (${MESSAGE_TYPE_LIST})
+       ) ranked
+       WHERE seq BETWEEN $3 AND $4
+       ORDER BY seq`,
+      [this.ctx.tenant, message.sessionId, message.seq - around, message.seq + around],
+    );
+    return rows.map(toMessage);
+  }
+
   async getMessages(sessionId: string, filter: MessagesFilter = {}): Promise<Message[]> {
     const id = parseUuid(sessionId, 'session id');
     const f = parseInput(messagesFilter, filter, 'message filter');

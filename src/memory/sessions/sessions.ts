@@ -1,14 +1,17 @@
 import { z } from 'zod';
+import { MESSAGE_TYPES } from '../../core/enums.js';
 import { newId } from '../../core/ids.js';
 import { tombstoneSet, viewColumns } from '../../core/tables.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
+import { type MessageSearchOptions, messageSearchSchema, searchQuery } from '../recall/recall-input.js';
+import { type RecallMatch, type RecallOutcome, RecallSearch } from '../recall/recall-search.js';
 import { checkJson, checkSize, cleanText, parseInput, parseUuid, timestamp } from '../validation.js';
 import { type ContextWindowOptions, selectContextWindow } from './context-window.js';
 import { exportTranscript, importTranscript, type TranscriptFormat } from './formats/index.js';
 import { MessageLog } from './message-log.js';
-import { type Message, type MessageInput, sessionIdFor } from './message-model.js';
+import { type Message, type MessageInput, roleToType, sessionIdFor } from './message-model.js';
 import {
   EXPORT_FORMATS,
   type ExportFormat,
@@ -49,9 +52,11 @@ const SESSION_COLUMNS = viewColumns(SESSION_VIEW);
  */
 export class Sessions {
   private readonly log: MessageLog;
+  private readonly recall: RecallSearch;
 
   constructor(private readonly ctx: StoreContext) {
     this.log = new MessageLog(ctx);
+    this.recall = new RecallSearch(ctx);
   }
 
   /** Append one message. Retrying with the same `id` returns the stored message, never a second copy. */
@@ -193,6 +198,33 @@ export class Sessions {
   }
 
   /**
+   * Recall by meaning across a scope's transcripts (a user's sessions, an
+   * agent's, one session): the messages best matching `query`, by full text,
+   * vector or both fused; each hit with the `around` messages before and after
+   * it in its session (its place in the conversation). When the embedder
+   * fails, the text leg answers alone, with `degraded: 'embedder'`.
+   */
+  async searchMessages(query: string, options: MessageSearchOptions = {}): Promise<RecallOutcome<MessageHit>> {
+    const text = parseInput(searchQuery, query, 'search query');
+    const o = parseInput(messageSearchSchema, options, 'search options');
+    const types = o.roles ? o.roles.map(roleToType) : MESSAGE_TYPES;
+    return this.recall.search(
+      'session.searchMessages',
+      { text, mode: o.mode, k: o.k, scope: o.scope, types, includeSuperseded: true, minScore: o.minScore },
+      async (tx, ids) => {
+        const found = await this.log.byId(tx, ids);
+        const hits = new Map<string, MessageHit>();
+        for (const [id, message] of found) {
+          const hit: MessageHit = { message } as MessageHit;
+          if (o.around > 0) hit.context = await this.log.around(tx, message, o.around);
+          hits.set(id, hit);
+        }
+        return hits;
+      },
+    );
+  }
+
+  /**
    * Save a whole session: its row and its transcript, in one transaction on one
    * provider. Messages the database already has (same id) are left as they are;
    * new ones are appended in the order given.
@@ -322,3 +354,6 @@ export class Sessions {
     return session;
   }
 }
+
+/** A message found by search, why it matched, and (with `around`) its neighbours in its session. */
+export type MessageHit = { message: Message; context?: Message[] } & RecallMatch;

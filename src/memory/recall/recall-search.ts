@@ -1,0 +1,196 @@
+/**
+ * Recall by meaning over memories and messages (rows of `memories`): a text
+ * leg (full text, ranked by cover density) and a vector leg (cosine distance
+ * to the query's embedding, among vectors of the configured model), fused by
+ * reciprocal rank for `hybrid`. Every filter — tenant, scope, type, time,
+ * current facts only — is applied in SQL before the LIMIT of each leg. When
+ * the embedder fails at query time, the answer comes from the text leg and
+ * says so (`degraded: 'embedder'`) instead of failing.
+ */
+import { MEMORY_TYPES, MESSAGE_TYPES, type MemoryType } from '../../core/enums.js';
+import { viewColumns } from '../../core/tables.js';
+import { logger } from '../../observability/logger.js';
+import type { Queryable } from '../../providers/index.js';
+import type { StoreContext } from '../context.js';
+import { fuseByRank } from '../search/fusion.js';
+import { readVectorCapability } from '../search/vector-index.js';
+import type { Scope } from './recall-input.js';
+
+export type RecallMode = 'text' | 'vector' | 'hybrid';
+
+/** Why a row matched: its rank in each leg that found it (1 is best), and the score it is ordered by. */
+export interface RecallMatch {
+  id: string;
+  score: number;
+  textRank?: number;
+  vectorRank?: number;
+  /** Cosine similarity to the query, when the vector leg found it. */
+  similarity?: number;
+}
+
+export interface RecallRequest {
+  text: string;
+  mode: RecallMode;
+  k: number;
+  scope: Scope;
+  types: readonly MemoryType[];
+  /** Facts current at this time; without it, current now (unless includeSuperseded). */
+  asOf?: Date | undefined;
+  includeSuperseded: boolean;
+  minScore?: number | undefined;
+}
+
+export interface RecallOutcome<H> {
+  mode: RecallMode;
+  hits: H[];
+  /** Set when a leg could not run: `embedder` — the query could not be embedded, so the text leg answered alone. */
+  degraded?: 'embedder';
+}
+
+/** The memory types that are not messages: what a memory search covers by default. */
+export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as readonly string[]).includes(t));
+
+export class RecallSearch {
+  /** Per provider: whether pgvector is there to rank exactly (else the SQL cosine function does). */
+  private readonly pgvector = new Map<string, boolean>();
+
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** The best `k` rows for the request, with why each matched; then `load` reads them, in that order. */
+  async search<H>(
+    operation: string,
+    request: RecallRequest,
+    load: (tx: Queryable, ids: string[]) => Promise<Map<string, H>>,
+  ): Promise<RecallOutcome<H & RecallMatch>> {
+    let vector: number[] | undefined;
+    let degraded: 'embedder' | undefined;
+    if (request.mode !== 'text') {
+      try {
+        vector = (await this.ctx.embed([request.text]))[0];
+      } catch (error) {
+        degraded = 'embedder';
+        logger().warn({ operation, err: (error as Error).message }, 'the query could not be embedded; answering from full text');
+      }
+    }
+    const pool = request.mode === 'hybrid' ? Math.max(request.k * 4, 40) : request.k;
+    return this.ctx.read(operation, async (tx, { provider }) => {
+      const textHits = request.mode !== 'vector' || degraded ? await this.textLeg(tx, request, pool) : [];
+      const vectorHits = vector ? await this.vectorLeg(tx, provider, request, vector, pool) : [];
+      // Hybrid fuses whatever each leg found; a single leg (or a degraded hybrid) is ordered by its own score.
+      let matches: RecallMatch[] =
+        request.mode === 'hybrid' && !degraded
+          ? fuseByRank(textHits, vectorHits, request.k, (hit) => hit.id)
+          : [...(vectorHits.length ? vectorHits : textHits)].slice(0, request.k);
+      if (request.minScore !== undefined) matches = matches.filter((m) => m.score >= (request.minScore as number));
+      const rows = matches.length
+        ? await load(
+            tx,
+            matches.map((m) => m.id),
+          )
+        : new Map<string, H>();
+      const hits = matches.flatMap((m) => {
+        const row = rows.get(m.id);
+        return row ? [{ ...row, ...m }] : [];
+      });
+      return { mode: request.mode, hits, ...(degraded ? { degraded } : {}) };
+    });
+  }
+
+  /** The filters both legs share, as SQL over alias `m`; their values are appended to params ($1 is the tenant). */
+  private filters(request: RecallRequest, params: unknown[]): string {
+    const s = this.ctx.schema;
+    const add = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = [
+      'm.tenant_id = $1',
+      'm.deleted_at IS NULL',
+      'm.namespace IS NULL',
+      `m.memory_type = ANY(${add(request.types)}::text[])`,
+      '(m.expires_at IS NULL OR m.expires_at > now())',
+    ];
+    const { userId, agentId, sessionId } = request.scope;
+    if (userId !== undefined) {
+      const u = add(userId);
+      where.push(`(m.user_id = ${u} OR m.session_id IN (SELECT s.id FROM ${s}.sessions s WHERE s.tenant_id = $1 AND s.user_id = ${u}))`);
+    }
+    if (agentId !== undefined)
+      where.push(`m.session_id IN (SELECT s.id FROM ${s}.sessions s WHERE s.tenant_id = $1 AND s.agent_id = ${add(agentId)})`);
+    if (sessionId !== undefined) where.push(`m.session_id = ${add(sessionId)}::uuid`);
+    if (request.asOf) {
+      const at = add(request.asOf);
+      where.push(`m.created_at <= ${at}`);
+      if (!request.includeSuperseded) where.push(`(m.valid_to IS NULL OR m.valid_to > ${at})`);
+    } else if (!request.includeSuperseded) where.push('m.valid_to IS NULL');
+    return where.join(' AND ');
+  }
+
+  private async textLeg(tx: Queryable, request: RecallRequest, pool: number): Promise<RecallMatch[]> {
+    const params: unknown[] = [this.ctx.tenant];
+    const where = this.filters(request, params);
+    params.push(request.text, pool);
+    const { rows } = await tx.query<{ id: string; score: number }>(
+      `SELECT m.id::text AS id, ts_rank_cd(m.search, q.q)::float8 AS score
+         FROM ${this.ctx.table('memories')} m, websearch_to_tsquery('english', $${params.length - 1}) AS q(q)
+        WHERE ${where} AND m.search @@ q.q
+        ORDER BY score DESC, m.id
+        LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r, i) => ({ id: r.id, score: Number(r.score), textRank: i + 1 }));
+  }
+
+  private async vectorLeg(tx: Queryable, provider: string, request: RecallRequest, vector: number[], pool: number): Promise<RecallMatch[]> {
+    const params: unknown[] = [this.ctx.tenant];
+    const where = this.filters(request, params);
+    const { model, dimensions } = this.ctx.embedder;
+    params.push(model, dimensions);
+    const sameModel = `m.embedding_model = $${params.length - 1} AND m.embedding_dim = $${params.length}`;
+    let distance: string;
+    if (await this.hasPgvector(tx, provider)) {
+      params.push(`[${vector.join(',')}]`);
+      distance = `(m.embedding::vector(${dimensions}) <=> $${params.length}::vector(${dimensions}))`;
+    } else {
+      params.push(vector);
+      distance = `${this.ctx.schema}.cosine_distance(m.embedding, $${params.length}::real[])`;
+    }
+    params.push(pool);
+    const { rows } = await tx.query<{ id: string; distance: number }>(
+      `SELECT m.id::text AS id, ${distance} AS distance
+         FROM ${this.ctx.table('memories')} m
+        WHERE ${where} AND m.embedding IS NOT NULL AND ${sameModel}
+        ORDER BY distance, m.id
+        LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r, i) => {
+      const similarity = 1 - Number(r.distance);
+      return { id: r.id, score: similarity, similarity, vectorRank: i + 1 };
+    });
+  }
+
+  private async hasPgvector(tx: Queryable, provider: string): Promise<boolean> {
+    let known = this.pgvector.get(provider);
+    if (known === undefined) {
+      known = (await readVectorCapability(tx, this.ctx.schema, 'memories\\_embedding\\_hnsw%', this.ctx.embedder.dimensions)).pgvector;
+      this.pgvector.set(provider, known);
+    }
+    return known;
+  }
+}
+
+/** Read rows of `memories` by id with a view's columns, keyed by id. */
+export async function rowsById<H>(
+  ctx: StoreContext,
+  tx: Queryable,
+  view: Parameters<typeof viewColumns>[0],
+  ids: string[],
+  convert: (row: Record<string, unknown>) => H,
+): Promise<Map<string, H>> {
+  const { rows } = await tx.query(
+    `SELECT ${viewColumns(view)} FROM ${ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+    [ctx.tenant, ids],
+  );
+  return new Map(rows.map((row) => [String(row.id), convert(row)]));
+}

@@ -1,0 +1,160 @@
+/**
+ * Recall by meaning over memories and messages, on every kind of database:
+ * one scope model (user → agent → session, inside the tenant), hybrid search
+ * that finds by meaning what shares no word with the query, current facts
+ * unless asked otherwise, a down embedder answered from full text, and bad
+ * input refused before any SQL.
+ */
+import { describe, expect, it } from 'vitest';
+import { EmbeddingWorker } from '../../src/formation/embedding-worker.js';
+import { AgentMemory, type Embedder, ValidationError } from '../../src/index.js';
+import { LocalHashEmbedder } from '../../src/ops/index.js';
+import { type Backend, useBackends } from '../harness/backends.js';
+
+const { backend, tenant } = useBackends('rc');
+const DIM = 384;
+const local = new LocalHashEmbedder(DIM);
+
+/**
+ * A scripted "semantic" embedder: texts about one topic point the same way
+ * whatever their words (parcel ≈ delivery ≈ courier), everything else is the
+ * local embedder's — what a real model does, without a model.
+ */
+const TOPICS: [RegExp, number][] = [
+  [/parcel|delivery|courier|package|shipment/i, 5],
+  [/vegetarian|vegan|meat|walnut|allerg/i, 50],
+  [/paris|berlin|lives|moved|city/i, 100],
+];
+const topical: Embedder = {
+  model: 'test-topics-1',
+  dimensions: DIM,
+  async embed(texts) {
+    const base = await local.embed(texts);
+    return texts.map((text, i) => {
+      const topic = TOPICS.find(([pattern]) => pattern.test(text))?.[1];
+      if (topic === undefined) return base[i] as number[];
+      const v = (base[i] as number[]).map((x) => x * 0.3);
+      v[topic] = (v[topic] ?? 0) + 1;
+      const norm = Math.hypot(...v);
+      return v.map((x) => x / norm);
+    });
+  },
+};
+
+const withEmbedder = (m: AgentMemory, embedder: Embedder) => new AgentMemory(m.context.with({ embedder }), m.config, undefined);
+
+async function embedAll(b: Backend, embedder: Embedder): Promise<void> {
+  const recall = b.config.recall.embed;
+  await new EmbeddingWorker(() => b.runtime.writer(), embedder, {
+    schema: b.config.schema,
+    types: recall.types,
+    batchSize: 500,
+    intervalMs: 50,
+    leaseMs: 60_000,
+  }).drain();
+}
+
+describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('recall on %s', (name) => {
+  it("finds what a user said by meaning, across that user's sessions, and nobody else's", async () => {
+    const b = backend(name);
+    const m = withEmbedder(await b.memory(tenant()), topical);
+    const monday = await m.sessions.create({ userId: 'u1', agentId: 'support' });
+    const friday = await m.sessions.create({ userId: 'u1', agentId: 'sales' });
+    const other = await m.sessions.create({ userId: 'u2', agentId: 'support' });
+    await m.sessions.addMessages(monday.id, [
+      { role: 'user', content: 'Hi there' },
+      { role: 'assistant', content: 'Hello, how can I help?' },
+      { role: 'user', content: 'My parcel never arrived' },
+      { role: 'assistant', content: 'Sorry to hear that, let me check.' },
+    ]);
+    await m.sessions.addMessages(friday.id, [{ role: 'user', content: 'Is the courier coming today?' }]);
+    await m.sessions.addMessages(other.id, [{ role: 'user', content: 'Where is my shipment?' }]);
+    await embedAll(b, topical);
+
+    // "delivery" shares no word with either message; the vector leg finds both, the user's only.
+    const hybrid = await m.sessions.searchMessages('late delivery', { scope: { userId: 'u1' }, k: 5, around: 1 });
+    expect(hybrid.degraded).toBeUndefined();
+    const top = hybrid.hits.slice(0, 2).map((h) => h.message.content);
+    expect(top.sort()).toEqual(['Is the courier coming today?', 'My parcel never arrived']);
+    expect(hybrid.hits.every((h) => h.message.sessionId !== other.id)).toBe(true);
+    expect(hybrid.hits[0]?.vectorRank).toBe(1);
+    const parcel = hybrid.hits.find((h) => h.message.content === 'My parcel never arrived');
+    expect(parcel?.context?.map((c) => c.content)).toEqual([
+      'Hello, how can I help?',
+      'My parcel never arrived',
+      'Sorry to hear that, let me check.',
+    ]);
+    expect(parcel?.message.seq).toBe(2);
+    // Text alone finds only what shares words.
+    const text = await m.sessions.searchMessages('parcel', { scope: { userId: 'u1' }, mode: 'text' });
+    expect(text.hits.map((h) => [h.message.content, h.textRank])).toEqual([['My parcel never arrived', 1]]);
+    // Narrower scopes: an agent's sessions, one session, a role.
+    const support = await m.sessions.searchMessages('late delivery', { scope: { agentId: 'support' }, mode: 'vector', k: 2 });
+    expect(support.hits.map((h) => h.message.content).sort()).toEqual(['My parcel never arrived', 'Where is my shipment?']);
+    const friday1 = await m.sessions.searchMessages('delivery', { scope: { sessionId: friday.id }, mode: 'vector', k: 3 });
+    expect(friday1.hits.map((h) => h.message.sessionId)).toEqual([friday.id]);
+    const assistant = await m.sessions.searchMessages('check', { scope: { userId: 'u1' }, roles: ['assistant'], mode: 'text' });
+    expect(assistant.hits.map((h) => h.message.role)).toEqual(['assistant']);
+    // Another tenant's session: nothing, and nothing said about it.
+    const stranger = withEmbedder(await b.memory(tenant()), topical);
+    expect((await stranger.sessions.searchMessages('parcel', { scope: { sessionId: monday.id } })).hits).toEqual([]);
+  });
+
+  it('answers the current fact of a supersession chain; superseded and past facts only when asked', async () => {
+    const b = backend(name);
+    const m = withEmbedder(await b.memory(tenant()), topical);
+    const paris = await m.memories.remember({ type: 'context', content: 'The user lives in Paris', userId: 'u1' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const between = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const berlin = await m.memories.remember({ type: 'context', content: 'The user moved to Berlin', userId: 'u1', supersedes: paris });
+    await m.memories.remember({ type: 'decision', content: 'Offer free delivery to loyal customers', userId: 'u1' });
+    await embedAll(b, topical);
+
+    const now = await m.memories.search('which city is the user in', { scope: { userId: 'u1' }, k: 1 });
+    expect(now.hits.map((h) => h.memory.id)).toEqual([berlin]);
+    const all = await m.memories.search('which city is the user in', {
+      scope: { userId: 'u1' },
+      k: 2,
+      includeSuperseded: true,
+      mode: 'vector',
+    });
+    expect(all.hits.map((h) => h.memory.id).sort()).toEqual([paris, berlin].sort());
+    const then = await m.memories.search('which city is the user in', { scope: { userId: 'u1' }, k: 1, asOf: between });
+    expect(then.hits.map((h) => h.memory.id)).toEqual([paris]);
+    const decisions = await m.memories.search('delivery', { scope: { userId: 'u1' }, types: ['decision'] });
+    expect(decisions.hits.map((h) => h.memory.type)).toEqual(['decision']);
+    // Scores order the hits; minScore keeps only what clears it.
+    const strict = await m.memories.search('parcel courier', { scope: { userId: 'u1' }, mode: 'vector', minScore: 0.5 });
+    expect(strict.hits.map((h) => h.memory.content)).toEqual(['Offer free delivery to loyal customers']);
+  });
+
+  it('answers from full text when the embedder is down, and says so', async () => {
+    const b = backend(name);
+    const good = withEmbedder(await b.memory(tenant()), topical);
+    await good.memories.remember({ type: 'issue', content: 'The printer on floor 3 jams', userId: 'u9' });
+    const down = withEmbedder(good, { model: topical.model, dimensions: DIM, embed: () => Promise.reject(new Error('ECONNREFUSED')) });
+    for (const mode of ['hybrid', 'vector'] as const) {
+      const result = await down.memories.search('printer jams', { scope: { userId: 'u9' }, mode });
+      expect(result.degraded).toBe('embedder');
+      expect(result.hits.map((h) => h.memory.content)).toEqual(['The printer on floor 3 jams']);
+    }
+  });
+
+  it('refuses bad input before any SQL: blank or long queries, k out of range, blank or malformed ids', async () => {
+    const m = await backend(name).memory(tenant());
+    const refusals: [string, () => Promise<unknown>][] = [
+      ['blank query', () => m.memories.search('   ')],
+      ['empty query', () => m.sessions.searchMessages('')],
+      ['long query', () => m.memories.search('x'.repeat(2001))],
+      ['k 0', () => m.memories.search('a', { k: 0 })],
+      ['k 1001', () => m.sessions.searchMessages('a', { k: 1001 })],
+      ['blank user', () => m.memories.search('a', { scope: { userId: ' ' } })],
+      ['empty agent', () => m.sessions.searchMessages('a', { scope: { agentId: '' } })],
+      ['session not a uuid', () => m.sessions.searchMessages('a', { scope: { sessionId: 'nope' } })],
+      ['unknown option', () => m.memories.search('a', { user: 'u1' } as never)],
+      ['NUL', () => m.memories.search('a\u0000b')],
+    ];
+    for (const [label, call] of refusals) await expect(call(), label).rejects.toBeInstanceOf(ValidationError);
+  });
+});
