@@ -108,7 +108,7 @@ export async function withContext<T>(
 export async function withMemory<T>(
   command: Command,
   fn: (memory: AgentMemory) => Promise<T>,
-  options: { handleSignals?: boolean } = {},
+  options: { handleSignals?: boolean; workers?: boolean } = {},
 ): Promise<T> {
   const { config, tenant } = await commandConfig(command);
   const server = (command.optsWithGlobals() as { server?: string }).server ?? process.env.AGENTMEM_SERVER;
@@ -119,6 +119,8 @@ export async function withMemory<T>(
   }
   const runtime = Runtime.fromConfig(config);
   const memory = await runtime.memory(tenant === undefined ? {} : { tenant }, { closesRuntime: true });
+  // A long-running command (serve) runs the background workers the config asks for; a one-shot command does not.
+  if (options.workers) runtime.startWorkers(memory.context.embedder);
   return closingOnSignal(
     () => memory.close(),
     () => fn(memory),

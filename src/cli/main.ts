@@ -6,6 +6,7 @@ import { backupCommand, restoreCommand } from './backup.js';
 import { configCommand } from './config.js';
 import { credentialsCommand } from './credentials.js';
 import { demoCommand } from './demo.js';
+import { embeddingsCommand } from './embeddings.js';
 import { eraseCommand, erasuresCommand } from './erase.js';
 import { healthCommand } from './health.js';
 import { historyCommand } from './history.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     demoCommand(),
     sessionCommand(),
     memoryCommand(),
+    embeddingsCommand(),
     atomsCommand(),
     settingsCommand(),
     historyCommand(),

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import type { MemoryHit, MemorySearchOptions, RecallOutcome } from '../memory/index.js';
 import { jsonOrString, withMemory } from './context.js';
 import { out, table } from './output.js';
 import { collect, fraction, pointInTime, positiveInt } from './parsers.js';
@@ -35,7 +36,12 @@ export function memoryCommand(): Command {
     });
   memory
     .command('search')
-    .description('recall memories; all filters apply before the limit')
+    .description(
+      'with a query, recall memories by meaning (hybrid: full text and vector, fused); without one, list memories by filters. All filters apply before the limit',
+    )
+    .argument('[query]', 'what to recall, in words (searches by meaning: see --mode)')
+    .addOption(new Option('--mode <mode>', 'with a query: text, vector or hybrid').choices(['text', 'vector', 'hybrid']).default('hybrid'))
+    .option('--agent <id>', "with a query: only this agent's sessions")
     .option('--text <query>', 'full-text query (web-search syntax: "phrase", -not, or)')
     .option('--type <types>', 'memory types, comma-separated or repeated', collect)
     .option('--session <id>', 'only this session')
@@ -45,8 +51,9 @@ export function memoryCommand(): Command {
     .option('--as-of <time>', 'the facts true at this time (ISO 8601, or a duration ago such as 2h)', pointInTime)
     .option('--all-versions', 'also facts a newer memory superseded')
     .option('--json', 'print the result as JSON')
-    .action(async (flags, command: Command) => {
+    .action(async (query: string | undefined, flags, command: Command) => {
       await withMemory(command, async (m) => {
+        if (query !== undefined) return printSearch(await m.memories.search(query, searchOptions(flags)), flags.json);
         const found = await m.memories.recall({
           ...(flags.asOf ? { asOf: flags.asOf } : {}),
           ...(flags.allVersions ? { includeSuperseded: true } : {}),
@@ -91,4 +98,53 @@ export function memoryCommand(): Command {
       });
     });
   return memory;
+}
+
+/** The search by meaning the flags ask for. */
+function searchOptions(flags: {
+  mode: 'text' | 'vector' | 'hybrid';
+  limit: number;
+  user?: string;
+  agent?: string;
+  session?: string;
+  type?: string[];
+  asOf?: Date;
+  allVersions?: boolean;
+}): MemorySearchOptions {
+  return {
+    mode: flags.mode,
+    k: flags.limit,
+    scope: {
+      ...(flags.user ? { userId: flags.user } : {}),
+      ...(flags.agent ? { agentId: flags.agent } : {}),
+      ...(flags.session ? { sessionId: flags.session } : {}),
+    },
+    ...(flags.type ? { types: flags.type as MemorySearchOptions['types'] } : {}),
+    ...(flags.asOf ? { asOf: flags.asOf } : {}),
+    ...(flags.allVersions ? { includeSuperseded: true } : {}),
+  };
+}
+
+function printSearch(result: RecallOutcome<MemoryHit>, json: boolean | undefined): void {
+  if (json) {
+    out.json(result);
+    return;
+  }
+  if (result.degraded) out.note('agentmem: the query could not be embedded; these hits are from full text only');
+  if (!result.hits.length) {
+    out.line('no memories found');
+    return;
+  }
+  out.line(
+    table(
+      result.hits.map((h) => ({
+        id: h.memory.id,
+        type: h.memory.type,
+        score: h.score.toFixed(4),
+        why: [h.textRank ? `text #${h.textRank}` : '', h.vectorRank ? `vector #${h.vectorRank}` : ''].filter(Boolean).join(', '),
+        content: JSON.stringify(h.memory.content).slice(0, 80),
+      })),
+      ['id', 'type', 'score', 'why', 'content'],
+    ),
+  );
 }

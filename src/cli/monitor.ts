@@ -17,12 +17,14 @@ interface LoopFlags {
 export async function runLoop(
   command: Command,
   flags: LoopFlags,
-  options: { history: boolean; alerts: boolean; backups: boolean; retention?: boolean; name: string },
+  options: { history: boolean; alerts: boolean; backups: boolean; retention?: boolean; workers?: boolean; name: string },
 ): Promise<number> {
   return withContext(
     command,
-    async ({ config, providers }) => {
+    async ({ config, providers, runtime }) => {
       setLogLevel(flags.logLevel);
+      // The background workers the config asks for (the embedding worker), stopped when the runtime closes.
+      if (options.workers) runtime.startWorkers();
       const intervalMs = flags.interval ?? config.monitor.intervalMs;
       const log = logger().child({ component: options.name });
       const monitor = new Monitor(config, providers, {
@@ -81,18 +83,23 @@ export function monitorCommand(): Command {
     .option('--metrics-port <port>', 'also expose Prometheus metrics on this port (GET /metrics, /healthz)', port)
     .option('--host <address>', 'address for the metrics endpoint', '127.0.0.1')
     .option('--no-alerts', 'do not send alerts')
+    .option(
+      '--no-embeddings',
+      'do not run the embedding worker (recall.embed.mode: worker embeds memories and messages for recall by meaning)',
+    )
     .option('--no-backups', 'do not run scheduled backups and restore drills (config backup.schedule, backup.drill.schedule)')
     .option(
       '--no-retention',
       'do not expire memories by the retention policies (config retention; runs at start and every retention.intervalMs)',
     )
     .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (flags: LoopFlags & { alerts: boolean; backups: boolean; retention: boolean }, command: Command) => {
+    .action(async (flags: LoopFlags & { alerts: boolean; backups: boolean; retention: boolean; embeddings: boolean }, command: Command) => {
       process.exitCode = await runLoop(command, flags, {
         history: true,
         alerts: flags.alerts,
         backups: flags.backups,
         retention: flags.retention,
+        workers: flags.embeddings,
         name: 'monitor',
       });
     });

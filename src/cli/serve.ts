@@ -19,63 +19,72 @@ export function serveCommand(): Command {
     .option('--port <port>', 'port to listen on (0 picks a free one; default server.port, 8787)', port)
     .option('--host <address>', 'address to listen on (default server.host, 127.0.0.1)')
     .option('--metrics', 'serve only /metrics and /healthz (refreshed by periodic health checks), no API')
+    .option(
+      '--no-embeddings',
+      'do not run the embedding worker (recall.embed.mode: worker embeds memories and messages for recall by meaning)',
+    )
     .addOption(durationOption('--interval <duration>', 'with --metrics: time between health checks', 15_000))
     .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(LOG_LEVELS).default('info'))
-    .action(async (flags: { metrics?: boolean; port?: number; host?: string; interval: number; logLevel: string }, command: Command) => {
-      if (flags.metrics) {
-        process.exitCode = await runLoop(
+    .action(
+      async (
+        flags: { metrics?: boolean; port?: number; host?: string; interval: number; logLevel: string; embeddings: boolean },
+        command: Command,
+      ) => {
+        if (flags.metrics) {
+          process.exitCode = await runLoop(
+            command,
+            { interval: flags.interval, metricsPort: flags.port ?? 9464, host: flags.host ?? '127.0.0.1', logLevel: flags.logLevel },
+            { history: false, alerts: false, backups: false, name: 'serve' },
+          );
+          return;
+        }
+        process.exitCode = await withMemory(
           command,
-          { interval: flags.interval, metricsPort: flags.port ?? 9464, host: flags.host ?? '127.0.0.1', logLevel: flags.logLevel },
-          { history: false, alerts: false, backups: false, name: 'serve' },
-        );
-        return;
-      }
-      process.exitCode = await withMemory(
-        command,
-        async (memory) => {
-          setLogLevel(flags.logLevel);
-          const log = logger().child({ component: 'serve' });
-          const config = memory.config.server;
-          const tls = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
-          const app = await buildServer({
-            memory,
-            keys: new ApiKeys(memory),
-            config,
-            version: AGENTMEM_VERSION,
-            ...(tls ? { tls } : {}),
-          });
-          const signal = untilSignal();
-          let serveFile: string | undefined;
-          try {
-            const url = await app.listen({ port: flags.port ?? config.port, host: flags.host ?? config.host });
-            // Holding the embedded database: say where, so other commands can act through this server.
-            if (!memory.config.providers.length) {
-              serveFile = serveFileFor(resolve(memory.config.embedded.dataDir));
-              writeFileSync(serveFile, JSON.stringify({ url, pid: process.pid }));
-            }
-            log.info({ address: url, openapi: `${url}/v1/openapi.json` }, 'agentmem API listening');
-            // A line on stdout too, for whoever started it (and the tests): where to reach it.
-            out.line(`agentmem API listening on ${url}`);
-            const received = await signal.stopped;
-            log.info({ signal: received }, 'draining in-flight requests');
-            // close() answers what is in flight; a keep-alive connection that goes idle after its
-            // answer is closed at once (else close() waits out the keep-alive timeout, 72 s).
-            const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+          async (memory) => {
+            setLogLevel(flags.logLevel);
+            const log = logger().child({ component: 'serve' });
+            const config = memory.config.server;
+            const tls = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
+            const app = await buildServer({
+              memory,
+              keys: new ApiKeys(memory),
+              config,
+              version: AGENTMEM_VERSION,
+              ...(tls ? { tls } : {}),
+            });
+            const signal = untilSignal();
+            let serveFile: string | undefined;
             try {
-              await app.close();
+              const url = await app.listen({ port: flags.port ?? config.port, host: flags.host ?? config.host });
+              // Holding the embedded database: say where, so other commands can act through this server.
+              if (!memory.config.providers.length) {
+                serveFile = serveFileFor(resolve(memory.config.embedded.dataDir));
+                writeFileSync(serveFile, JSON.stringify({ url, pid: process.pid }));
+              }
+              log.info({ address: url, openapi: `${url}/v1/openapi.json` }, 'agentmem API listening');
+              // A line on stdout too, for whoever started it (and the tests): where to reach it.
+              out.line(`agentmem API listening on ${url}`);
+              const received = await signal.stopped;
+              log.info({ signal: received }, 'draining in-flight requests');
+              // close() answers what is in flight; a keep-alive connection that goes idle after its
+              // answer is closed at once (else close() waits out the keep-alive timeout, 72 s).
+              const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+              try {
+                await app.close();
+              } finally {
+                clearInterval(sweep);
+              }
+              log.info('serve stopped');
+              return EXIT.ok;
             } finally {
-              clearInterval(sweep);
+              signal.dispose();
+              if (serveFile) rmSync(serveFile, { force: true });
             }
-            log.info('serve stopped');
-            return EXIT.ok;
-          } finally {
-            signal.dispose();
-            if (serveFile) rmSync(serveFile, { force: true });
-          }
-        },
-        { handleSignals: false },
-      );
-    });
+          },
+          { handleSignals: false, workers: flags.embeddings },
+        );
+      },
+    );
 }
 
 export function keysCommand(): Command {

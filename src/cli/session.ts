@@ -5,6 +5,8 @@ import { withMemory } from './context.js';
 import { EXIT, out, table } from './output.js';
 import { pointInTime, positiveInt, readInput } from './parsers.js';
 
+const positiveIntOrZero = (value: string): number => (value === '0' ? 0 : positiveInt(value));
+
 /** An erasing command runs only with --yes; without it, it says why and exits 2. */
 function confirmed(yes: boolean | undefined, what: string): boolean {
   if (yes) return true;
@@ -24,7 +26,42 @@ function messageLine(m: Message): string {
 }
 
 export function sessionCommand(): Command {
-  const session = new Command('session').description('list, show and export agent sessions');
+  const session = new Command('session').description('list, show, search and export agent sessions');
+  session
+    .command('search')
+    .description("find messages by meaning across a scope's sessions (a user's, an agent's, one session), each with the turns around it")
+    .argument('<query>', 'what was said, in words')
+    .addOption(new Option('--mode <mode>', 'text, vector or hybrid').choices(['text', 'vector', 'hybrid']).default('hybrid'))
+    .option('--user <id>', "only this user's sessions")
+    .option('--agent <id>', "only this agent's sessions")
+    .option('--session <id>', 'only this session')
+    .option('--around <n>', 'messages before and after each hit', (v) => positiveIntOrZero(v), 0)
+    .option('--limit <n>', 'at most n hits', positiveInt, 10)
+    .option('--json', 'print the result as JSON')
+    .action(async (query: string, flags, command: Command) => {
+      await withMemory(command, async (m) => {
+        const result = await m.sessions.searchMessages(query, {
+          mode: flags.mode,
+          k: flags.limit,
+          around: flags.around,
+          scope: {
+            ...(flags.user ? { userId: flags.user } : {}),
+            ...(flags.agent ? { agentId: flags.agent } : {}),
+            ...(flags.session ? { sessionId: flags.session } : {}),
+          },
+        });
+        if (flags.json) return out.json(result);
+        if (result.degraded) out.note('agentmem: the query could not be embedded; these hits are from full text only');
+        if (!result.hits.length) return out.line('no messages found');
+        for (const hit of result.hits) {
+          const why = [hit.textRank ? `text #${hit.textRank}` : '', hit.vectorRank ? `vector #${hit.vectorRank}` : '']
+            .filter(Boolean)
+            .join(', ');
+          out.line(`session ${hit.message.sessionId}, score ${hit.score.toFixed(4)} (${why}):`);
+          for (const m2 of hit.context ?? [hit.message]) out.line(`${m2.id === hit.message.id ? '>' : ' '}${messageLine(m2)}`);
+        }
+      });
+    });
   session
     .command('list')
     .description('sessions, newest first')

@@ -168,7 +168,7 @@ export class Runtime {
    */
   embeddingWorker(embedder?: Embedder): EmbeddingWorker {
     const recall = this.config.recall.embed;
-    this.embeddings ??= new EmbeddingWorker(() => this.writer(), embedder ?? createEmbedder(this.config.embedder), {
+    this.embeddings ??= new EmbeddingWorker(() => this.writer(), embedder ?? this.configuredEmbedder(), {
       schema: this.config.schema,
       types: recall.types,
       batchSize: recall.batchSize,
@@ -177,6 +177,14 @@ export class Runtime {
     });
     return this.embeddings;
   }
+
+  /** The embedder the config names (built once). */
+  configuredEmbedder(): Embedder {
+    this.embedder ??= createEmbedder(this.config.embedder);
+    return this.embedder;
+  }
+
+  private embedder: Embedder | undefined;
 
   /**
    * Start the background workers the config asks for (the embedding worker,

@@ -205,4 +205,46 @@ describe('agentmem memory commands on the embedded default', () => {
     const list = json((await cli('settings', 'list', '--json')).stdout);
     expect(list.map((s: { category: string; key: string }) => `${s.category}.${s.key}`)).toEqual(['alerts.channel', 'memory.batch_size']);
   });
+
+  it('recall by meaning: embeddings status and run, memory search with a query, session search with the turns around a hit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentmem-cli-recall-'));
+    const run = (...args: string[]) => runCli(args, { cwd: dir });
+    await run('memory', 'add', '--type', 'decision', '--content', 'Nightly backups move to 02:00 UTC', '--user', 'u1');
+    await run('memory', 'add', '--type', 'log', '--content', 'cron ran at 02:00', '--user', 'u1');
+    writeFileSync(
+      join(dir, 'chat.json'),
+      JSON.stringify([
+        { role: 'system', content: 'You help with orders.' },
+        { role: 'user', content: 'Hello' },
+        { role: 'assistant', content: 'Hi, how can I help?' },
+        { role: 'user', content: 'My parcel never arrived' },
+        { role: 'assistant', content: 'Let me look that up.' },
+      ]),
+    );
+    const imported = json((await run('session', 'import', join(dir, 'chat.json'), '--format', 'openai', '--json')).stdout);
+    const before = await run('embeddings', 'status', '--json');
+    expect(before.code).toBe(0);
+    // The decision and the four user and assistant turns; not the log, not the system message.
+    expect(json(before.stdout)).toMatchObject({ waiting: 5, failing: 0, mode: 'worker', embedder: { matches: 'words' } });
+    const human = await run('embeddings', 'status');
+    expect(human.stdout).toMatch(/matches words and spellings, not meaning/);
+    const ran = await run('embeddings', 'run', '--json');
+    expect(ran.code).toBe(0);
+    expect(json(ran.stdout)).toMatchObject({ embedded: 5, waiting: 0 });
+    const said = await run('session', 'search', 'parcel arrived', '--session', imported.sessionId, '--around', '1');
+    expect(said.code).toBe(0);
+    expect(said.stdout).toMatch(/> +\[3\] .* user +My parcel never arrived/);
+    expect(said.stdout).toMatch(/ +\[2\] .* assistant +Hi, how can I help\?/);
+    const found = json((await run('memory', 'search', 'backup schedule', '--user', 'u1', '--json')).stdout);
+    expect(found.mode).toBe('hybrid');
+    expect(found.hits.map((h: { memory: { content: string } }) => h.memory.content)).toEqual(['Nightly backups move to 02:00 UTC']);
+    expect(found.hits[0].vectorRank).toBe(1);
+    const table = await run('memory', 'search', 'nightly backups', '--mode', 'text');
+    expect(table.stdout).toMatch(/text #1/);
+    // The old filter listing, without a query, still answers.
+    expect(json((await run('memory', 'search', '--type', 'log', '--json')).stdout)).toHaveLength(1);
+    const bad = await run('memory', 'search', '   ');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/search query: must not be empty or blank/);
+  });
 });
