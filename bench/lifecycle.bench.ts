@@ -38,8 +38,8 @@ try {
   });
   const memory = await createMemory({ workers: false, config, migrate: true, tenant: 'bench' });
   await memory.settings.list();
-  const variant = (tenant: string, dedupe: Partial<AgentMemory['context']['dedupe']>) =>
-    new AgentMemory(memory.forTenant(tenant).context.with({ dedupe: { ...memory.context.dedupe, ...dedupe } }), config, undefined);
+  const variant = (tenant: string, dedupe: Partial<AgentMemory['storeContext']['dedupe']>) =>
+    new AgentMemory(memory.forTenant(tenant).storeContext.with({ dedupe: { ...memory.storeContext.dedupe, ...dedupe } }), config, undefined);
 
   // 1. Deduplication's cost on a write.
   {

@@ -38,6 +38,7 @@ export {
 } from './errors/index.js';
 export {
   AgentMemory,
+  type AssembledContext,
   type Atom,
   type AtomFilter,
   type AtomImportReport,
@@ -45,6 +46,7 @@ export {
   type AtomSearchResult,
   type Change,
   type ContentPart,
+  type ContextOptions,
   type ContextWindowOptions,
   createEmbedder,
   type Embedder,

@@ -120,7 +120,7 @@ export async function withMemory<T>(
   const runtime = Runtime.fromConfig(config);
   const memory = await runtime.memory(tenant === undefined ? {} : { tenant }, { closesRuntime: true });
   // A long-running command (serve) runs the background workers the config asks for; a one-shot command does not.
-  if (options.workers) runtime.startWorkers(memory.context.embedder);
+  if (options.workers) runtime.startWorkers(memory.storeContext.embedder);
   return closingOnSignal(
     () => memory.close(),
     () => fn(memory),

@@ -5,6 +5,7 @@ export type { AtomFilter, StoredAtom } from './atoms/rows.js';
 export { type AtomHit, AtomSearch, type AtomSearchResult, type SearchMode, type SearchOptions, type VectorMethod } from './atoms/search.js';
 export { type Change, type ChangesFilter, History } from './change-history.js';
 export { StoreContext } from './context.js';
+export { type AssembledContext, approximateTextTokens, type ContextOptions } from './context-assembly.js';
 export type { DedupeReport } from './dedupe.js';
 export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders.js';
 export {

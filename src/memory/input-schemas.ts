@@ -8,7 +8,9 @@
 export { atomSchema } from './atoms/input.js';
 export { filterSchema as atomFilterSchema } from './atoms/rows.js';
 export { searchSchema as atomSearchOptionsSchema } from './atoms/search.js';
+export { contextSchema } from './context-assembly.js';
 export { recallFilter as recallFilterSchema, rememberInput as rememberInputSchema } from './memories/memories.js';
+export { memorySearchSchema, messageSearchSchema } from './recall/recall-input.js';
 export { messageInput as messageInputSchema } from './sessions/message-model.js';
 export {
   messagesFilter as messagesFilterSchema,

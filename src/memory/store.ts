@@ -3,6 +3,7 @@ import type { Executor, Router } from '../providers/index.js';
 import { Atoms } from './atoms/atoms.js';
 import { History } from './change-history.js';
 import { StoreContext } from './context.js';
+import { type AssembledContext, assembleContext, type ContextOptions } from './context-assembly.js';
 import { createEmbedder, type Embedder } from './embedders.js';
 import { Retention } from './expiry.js';
 import { Items } from './items.js';
@@ -38,30 +39,40 @@ export class AgentMemory {
   readonly retention: Retention;
 
   constructor(
-    readonly context: StoreContext,
+    readonly storeContext: StoreContext,
     readonly config: AgentmemConfig,
     private readonly release: (() => Promise<void>) | undefined,
     /** The router, when this store routes between providers (configured providers). */
     readonly router?: Router,
   ) {
-    this.sessions = new Sessions(context);
-    this.memories = new Memories(context);
-    this.items = new Items(context);
-    this.atoms = new Atoms(context);
-    this.settings = new Settings(context, config.settings.cacheTtlMs);
-    this.history = new History(context);
-    this.retention = new Retention(context);
+    this.sessions = new Sessions(storeContext);
+    this.memories = new Memories(storeContext);
+    this.items = new Items(storeContext);
+    this.atoms = new Atoms(storeContext);
+    this.settings = new Settings(storeContext, config.settings.cacheTtlMs);
+    this.history = new History(storeContext);
+    this.retention = new Retention(storeContext);
   }
 
   get tenant(): string {
-    return this.context.tenant;
+    return this.storeContext.tenant;
+  }
+
+  /**
+   * A prompt-ready block for an agent's next turn: the memories and knowledge
+   * most relevant to `query` (default: the session's newest user message), each
+   * cited by id, and the session's newest turns that fit — never over
+   * `budgetTokens` (counted by `countTokens`, default ≈ 4 characters a token).
+   */
+  context(options: ContextOptions): Promise<AssembledContext> {
+    return assembleContext(this, options);
   }
 
   /** The same store, scoped to another tenant (shares connections and the router). */
   forTenant(tenant: string): AgentMemory {
     // Another caller: its own read-your-writes token.
     return new AgentMemory(
-      this.context.with({ tenant: parseInput(identifier, tenant, 'tenant'), token: {} }),
+      this.storeContext.with({ tenant: parseInput(identifier, tenant, 'tenant'), token: {} }),
       this.config,
       undefined,
       this.router,
@@ -70,7 +81,7 @@ export class AgentMemory {
 
   /** The same store, recording `actor` (an agent, a user, a job) with every change it writes, in the change history. */
   asActor(actor: string): AgentMemory {
-    return new AgentMemory(this.context.with({ actor: parseInput(identifier, actor, 'actor') }), this.config, undefined, this.router);
+    return new AgentMemory(this.storeContext.with({ actor: parseInput(identifier, actor, 'actor') }), this.config, undefined, this.router);
   }
 
   /** Close the connections this store opened (a store from forTenant() shares them and closes nothing). */

@@ -242,7 +242,7 @@ async function failoverCheck(config: AgentmemConfig): Promise<[CheckStatus, stri
     let landed: string | undefined;
     try {
       const id = await memory.memories.remember({ type: 'log', content: { check: 'failover' } });
-      landed = memory.context.token.last?.provider;
+      landed = memory.storeContext.token.last?.provider;
       await memory.memories.forget(id);
     } finally {
       restore();

@@ -27,7 +27,7 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<A
   const runtime = await Runtime.open({ ...(config ? { config } : {}), ...(pool ? { pool } : {}) });
   try {
     const opened = await runtime.memory(memory, { closesRuntime: true });
-    if (workers) runtime.startWorkers(opened.context.embedder);
+    if (workers) runtime.startWorkers(opened.storeContext.embedder);
     return opened;
   } catch (error) {
     await runtime.close();

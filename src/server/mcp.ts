@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { AGENTMEM_VERSION } from '../core/version.js';
 import { AgentmemError } from '../errors/index.js';
+import { contextSchema } from '../memory/context-assembly.js';
 import type { AgentMemory, MessageInput } from '../memory/index.js';
 import {
   atomSearchOptionsSchema,
@@ -10,6 +11,7 @@ import {
   rememberInputSchema,
   sessionInputSchema,
 } from '../memory/input-schemas.js';
+import { messageSearchSchema } from '../memory/recall/recall-input.js';
 import { timestamp } from '../memory/validation.js';
 
 type ToolResult = { content: { type: 'text'; text: string }[]; isError?: boolean };
@@ -62,10 +64,62 @@ export function createMcpServer(memory: AgentMemory): McpServer {
   server.registerTool(
     'search_memories',
     {
-      description: 'Find memories by text (full-text search), type, session, user, time and importance.',
-      inputSchema: facing(recallFilterSchema),
+      description:
+        'Find memories. With `query`: by meaning (mode hybrid: full text and vector fused; text; vector), within a user or session, current facts unless includeSuperseded or asOf, each hit with why it matched. Without: by text, type, session, user, time and importance.',
+      inputSchema: (facing(recallFilterSchema) as z.ZodObject).extend({
+        query: z.string().optional().describe('what to recall, in words: searches by meaning'),
+        mode: z.enum(['text', 'vector', 'hybrid']).optional(),
+      }),
     },
-    (input) => answer(() => memory.memories.recall(input as never)),
+    ({ query, mode, ...filter }) =>
+      answer(() => {
+        if (query === undefined) return memory.memories.recall(filter as never);
+        const f = filter as {
+          userId?: string;
+          sessionId?: string;
+          types?: never;
+          limit?: number;
+          asOf?: string;
+          includeSuperseded?: boolean;
+        };
+        return memory.memories.search(query as string, {
+          ...(mode ? { mode: mode as 'text' | 'vector' | 'hybrid' } : {}),
+          scope: { ...(f.userId ? { userId: f.userId } : {}), ...(f.sessionId ? { sessionId: f.sessionId } : {}) },
+          ...(f.types ? { types: f.types } : {}),
+          ...(f.limit ? { k: f.limit } : {}),
+          ...(f.asOf ? { asOf: f.asOf } : {}),
+          ...(f.includeSuperseded ? { includeSuperseded: true } : {}),
+        });
+      }),
+  );
+  server.registerTool(
+    'search_messages',
+    {
+      description:
+        "Find what was said, by meaning, across a user's or an agent's sessions (or one session), each hit with the turns around it.",
+      inputSchema: z.object({ query: z.string() }).extend(messageSearchSchema.shape),
+    },
+    ({ query, ...options }) => answer(() => memory.sessions.searchMessages(query, options as never)),
+  );
+  server.registerTool(
+    'recall_context',
+    {
+      description:
+        "What to know for the next turn, as one block for the prompt: the memories and knowledge most relevant to the query (default: the session's newest user message), each cited by id, and the session's newest turns — within budgetTokens.",
+      inputSchema: contextSchema.extend({ budgetTokens: contextSchema.shape.budgetTokens.default(2000) }),
+    },
+    (input) =>
+      answer(async () => {
+        const context = await memory.context(input as never);
+        return {
+          text: context.text,
+          tokens: context.tokens,
+          memories: context.memories.map((h) => h.memory.id),
+          knowledge: context.knowledge.map((h) => h.atom.atomId),
+          turns: context.turns.length,
+          ...(context.degraded ? { degraded: context.degraded } : {}),
+        };
+      }),
   );
   server.registerTool('get_memory', { description: 'One memory by id.', inputSchema: memoryId }, ({ id }) =>
     answer(() => memory.memories.get(id)),

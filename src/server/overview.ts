@@ -100,7 +100,7 @@ export class Overview {
     } else {
       let up = true;
       try {
-        await this.memory.context.read('server.overview', (tx) => tx.query('SELECT 1'), { single: true });
+        await this.memory.storeContext.read('server.overview', (tx) => tx.query('SELECT 1'), { single: true });
       } catch {
         up = false;
       }

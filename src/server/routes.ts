@@ -3,12 +3,28 @@ import { EXPORT_FORMATS } from '../memory/index.js';
 import {
   atomSchema,
   atomSearchOptionsSchema,
+  contextSchema,
+  memorySearchSchema,
   messageInputSchema,
+  messageSearchSchema,
   recallFilterSchema,
   rememberInputSchema,
   sessionInputSchema,
 } from '../memory/input-schemas.js';
-import { atomOut, json, list, memoryOut, messageOut, object, sessionOut, settingOut } from './shapes.js';
+import {
+  atomOut,
+  contextOut,
+  json,
+  list,
+  memoryHitOut,
+  memoryOut,
+  messageHitOut,
+  messageOut,
+  object,
+  recallOut,
+  sessionOut,
+  settingOut,
+} from './shapes.js';
 
 export interface Route {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -93,6 +109,30 @@ export const ROUTES = {
     scope: 'read',
     body: recallFilterSchema,
     ok: { status: 200, schema: list(memoryOut) },
+  },
+  searchMemories: {
+    method: 'post',
+    path: '/v1/recall/memories',
+    summary: 'recall memories by meaning (hybrid, text or vector) within a scope; each hit with why it matched',
+    scope: 'read',
+    body: z.object({ query: z.string() }).extend(memorySearchSchema.shape),
+    ok: { status: 200, schema: recallOut(memoryHitOut) },
+  },
+  searchMessages: {
+    method: 'post',
+    path: '/v1/recall/messages',
+    summary: "find what was said, by meaning, across a scope's sessions; each hit with the turns around it",
+    scope: 'read',
+    body: z.object({ query: z.string() }).extend(messageSearchSchema.shape),
+    ok: { status: 200, schema: recallOut(messageHitOut) },
+  },
+  context: {
+    method: 'post',
+    path: '/v1/context',
+    summary: 'a prompt-ready block: cited memories and knowledge for the query, and the newest turns, within budgetTokens',
+    scope: 'read',
+    body: contextSchema,
+    ok: { status: 200, schema: contextOut },
   },
   getMemory: { method: 'get', path: '/v1/memories/{id}', summary: 'one memory', scope: 'read', ok: { status: 200, schema: memoryOut } },
   forget: { method: 'delete', path: '/v1/memories/{id}', summary: 'forget a memory', scope: 'write', ok: { status: 204 } },

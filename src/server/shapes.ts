@@ -72,4 +72,24 @@ export const problem = z.looseObject({
   code: z.string(),
 });
 
+/** Why a search hit matched: its score and its rank in each leg that found it. */
+const why = {
+  score: z.number(),
+  textRank: z.number().int().optional(),
+  vectorRank: z.number().int().optional(),
+  similarity: z.number().optional(),
+};
+export const memoryHitOut = z.object({ memory: memoryOut, ...why });
+export const messageHitOut = z.object({ message: messageOut, context: z.array(messageOut).optional(), ...why });
+export const recallOut = <T extends z.ZodType>(hit: T) =>
+  z.object({ mode: z.enum(['text', 'vector', 'hybrid']), hits: z.array(hit), degraded: z.literal('embedder').optional() });
+export const contextOut = z.object({
+  text: z.string(),
+  tokens: z.number().int(),
+  turns: z.array(messageOut),
+  memories: z.array(memoryHitOut),
+  knowledge: z.array(z.looseObject({ atom: atomOut, score: z.number() })),
+  degraded: z.literal('embedder').optional(),
+});
+
 export const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });

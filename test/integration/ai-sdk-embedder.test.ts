@@ -36,13 +36,13 @@ function mockModel(doEmbed: (values: string[]) => Promise<number[][]> | number[]
   });
 }
 
-const withEmbedder = (m: AgentMemory, embedder: Embedder) => new AgentMemory(m.context.with({ embedder }), m.config, undefined);
+const withEmbedder = (m: AgentMemory, embedder: Embedder) => new AgentMemory(m.storeContext.with({ embedder }), m.config, undefined);
 
 describe.each(['pg-vector', 'pglite'] as const)('aiSdkEmbedder on %s', (name) => {
   it('embeds through embedMany (batched by the model), and vector search finds by meaning, not words', async () => {
     const model = mockModel(scripted);
     const m = withEmbedder(await backend(name).memory(tenant()), aiSdkEmbedder(model, { dimensions: DIM }));
-    expect(m.context.embedder.model).toBe('mock/topics-1');
+    expect(m.storeContext.embedder.model).toBe('mock/topics-1');
     const atoms = [
       { atomId: 'kb:pets', atomType: 'concept', title: 'Caring for a kitten', content: 'Feed small meals four times a day.' },
       { atomId: 'kb:money', atomType: 'concept', title: 'Billing disputes', content: 'Refunds take five working days.' },

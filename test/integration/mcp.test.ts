@@ -29,9 +29,11 @@ const TOOLS = [
   'get_memory',
   'get_session',
   'list_memories',
+  'recall_context',
   'save_message',
   'search_knowledge',
   'search_memories',
+  'search_messages',
 ];
 
 const cluster = useCluster(1);
@@ -93,6 +95,25 @@ async function exercise(client: Client) {
   expect(session.session.title).toBe('from MCP');
   expect(session.messages.map((m: { content: string }) => m.content)).toEqual(['hello from the host', 'hi']);
   expect(parsed(await client.callTool({ name: 'search_knowledge', arguments: { query: 'pump', mode: 'text' } })).results).toEqual([]);
+  // Recall by meaning: search_memories with a query, search_messages, and recall_context's cited block.
+  const byMeaning = parsed(await client.callTool({ name: 'search_memories', arguments: { query: 'nightly backups', mode: 'text' } }));
+  expect(byMeaning.hits.map((h: { memory: { id: string }; textRank: number }) => [h.memory.id, h.textRank])).toEqual([[saved.id, 1]]);
+  const said = parsed(
+    await client.callTool({
+      name: 'search_messages',
+      arguments: { query: 'hello host', mode: 'text', scope: { sessionId: message.sessionId }, around: 1 },
+    }),
+  );
+  expect(said.hits[0].context.map((m: { content: string }) => m.content)).toEqual(['hello from the host', 'hi']);
+  const context = parsed(
+    await client.callTool({
+      name: 'recall_context',
+      arguments: { sessionId: message.sessionId, query: 'nightly backups', budgetTokens: 300 },
+    }),
+  );
+  expect(context).toMatchObject({ memories: [saved.id], turns: 2 });
+  expect(context.text).toContain(`[memory ${saved.id}]`);
+  expect(context.tokens).toBeLessThanOrEqual(300);
   // Bad input: refused with the library's error, nothing written.
   const bad = (await client.callTool({ name: 'add_memory', arguments: { type: 'decision', content: 'nul \u0000' } })) as Result;
   expect(bad.isError).toBe(true);

@@ -17,11 +17,11 @@ const names = ['pg-vector', 'pg-novector', 'pglite'] as const;
 function withSearch(
   memory: AgentMemory,
   config: AgentmemConfig,
-  search: Partial<AgentMemory['context']['search']>,
-  embedder?: AgentMemory['context']['embedder'],
+  search: Partial<AgentMemory['storeContext']['search']>,
+  embedder?: AgentMemory['storeContext']['embedder'],
 ): AgentMemory {
   return new AgentMemory(
-    memory.context.with({ ...(embedder ? { embedder } : {}), search: { ...memory.context.search, ...search } }),
+    memory.storeContext.with({ ...(embedder ? { embedder } : {}), search: { ...memory.storeContext.search, ...search } }),
     config,
     undefined,
   );
@@ -29,8 +29,8 @@ function withSearch(
 
 /** How many rows of a tenant a table holds, tombstones included (to prove "nothing was written"). */
 async function rowCount(memory: AgentMemory, table: 'sessions' | 'memories' | 'knowledge_atoms' | 'settings'): Promise<number> {
-  return memory.context.read('test.count', async (tx) => {
-    const { rows } = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM ${memory.context.table(table)} WHERE tenant_id = $1`, [
+  return memory.storeContext.read('test.count', async (tx) => {
+    const { rows } = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM ${memory.storeContext.table(table)} WHERE tenant_id = $1`, [
       memory.tenant,
     ]);
     return Number(rows[0]?.n);
@@ -39,10 +39,10 @@ async function rowCount(memory: AgentMemory, table: 'sessions' | 'memories' | 'k
 
 /** The definitions of the indexes in the memory's schema whose names are LIKE `pattern`, in name order. */
 async function indexDefinitions(memory: AgentMemory, pattern: string): Promise<string[]> {
-  return memory.context.read('test.indexes', async (tx) => {
+  return memory.storeContext.read('test.indexes', async (tx) => {
     const { rows } = await tx.query<{ indexdef: string }>(
       'SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE $2 ORDER BY indexname',
-      [memory.context.schema, pattern],
+      [memory.storeContext.schema, pattern],
     );
     return rows.map((r) => r.indexdef);
   });
@@ -133,11 +133,11 @@ describe.each(names)('memory API on %s', (name) => {
     expect(await rowCount(m, 'memories')).toBe(4);
     // Saving an unchanged session row leaves its version alone.
     const version = async () =>
-      m.context.read(
+      m.storeContext.read(
         'v',
         async (tx) =>
-          (await tx.query<{ version: string }>(`SELECT version FROM ${m.context.table('sessions')} WHERE id = $1`, [session.id])).rows[0]
-            ?.version,
+          (await tx.query<{ version: string }>(`SELECT version FROM ${m.storeContext.table('sessions')} WHERE id = $1`, [session.id]))
+            .rows[0]?.version,
       );
     const before = await version();
     await m.sessions.save({ session: { id: session.id }, messages: [] });
@@ -269,7 +269,7 @@ describe.each(names)('memory API on %s', (name) => {
     expect((await m.memories.recall({ types: ['context'] })).map((x) => x.id).sort()).toEqual([live, forever].sort());
     expect(await m.memories.sweepExpired()).toBe(1);
     expect(await m.memories.sweepExpired()).toBe(0);
-    const swept = await m.context.read('t', async (tx) => {
+    const swept = await m.storeContext.read('t', async (tx) => {
       const { rows } = await tx.query('SELECT content, deleted_at FROM agentmem.memories WHERE tenant_id = $1 AND id = $2', [
         m.tenant,
         expired,
@@ -282,9 +282,9 @@ describe.each(names)('memory API on %s', (name) => {
     expect(await m.memories.forget(live)).toBe(false);
     expect(await m.memories.get(live)).toBeNull();
     // The tombstone stays (it replicates), with the content erased.
-    const erased = await m.context.read(
+    const erased = await m.storeContext.read(
       't',
-      async (tx) => (await tx.query(`SELECT content, deleted_at FROM ${m.context.table('memories')} WHERE id = $1`, [live])).rows[0],
+      async (tx) => (await tx.query(`SELECT content, deleted_at FROM ${m.storeContext.table('memories')} WHERE id = $1`, [live])).rows[0],
     );
     expect(erased?.content).toBeNull();
     expect(erased?.deleted_at).not.toBeNull();
@@ -427,9 +427,9 @@ describe.each(names)('memory API on %s', (name) => {
       {},
     ];
     for (const metadata of filters) {
-      const contained = await mine.context.read('t', async (tx) => {
+      const contained = await mine.storeContext.read('t', async (tx) => {
         const { rows } = await tx.query<{ n: string }>(
-          `SELECT count(*) AS n FROM ${mine.context.table('knowledge_atoms')} WHERE tenant_id = $1 AND deleted_at IS NULL AND metadata @> $2::jsonb`,
+          `SELECT count(*) AS n FROM ${mine.storeContext.table('knowledge_atoms')} WHERE tenant_id = $1 AND deleted_at IS NULL AND metadata @> $2::jsonb`,
           [mine.tenant, JSON.stringify(metadata)],
         );
         return Number(rows[0]?.n);
@@ -439,8 +439,8 @@ describe.each(names)('memory API on %s', (name) => {
     expect(await mine.atoms.count({ metadata: { parts: [{ p: 1, q: 2 }] } })).toBe(1);
     expect(await mine.atoms.count({ metadata: { v: 1.5 } })).toBe(1);
     // A number's token is its value, as jsonb compares numbers: 1.50 and 1.5 are one token.
-    const sameNumber = await mine.context.read('t', async (tx) => {
-      const fn = `${mine.context.schema}.metadata_tokens`;
+    const sameNumber = await mine.storeContext.read('t', async (tx) => {
+      const fn = `${mine.storeContext.schema}.metadata_tokens`;
       const { rows } = await tx.query<{ same: boolean }>(`SELECT ${fn}('t', '{"v": 1.50}') = ${fn}('t', '{"v": 1.5}') AS same`);
       return rows[0]?.same;
     });
@@ -455,7 +455,7 @@ describe.each(names)('memory API on %s', (name) => {
   it('keeps an embedding the caller brings, exactly, and refuses one of the wrong size or with a value no float holds', async () => {
     const m = await backend(name).memory(tenant());
     // The embedder's vector for words the atom's own text does not contain: only the given embedding can make it match.
-    const [given] = (await m.context.embed(['hydraulic accumulator precharge'])) as number[][];
+    const [given] = (await m.storeContext.embed(['hydraulic accumulator precharge'])) as number[][];
     const report = await m.atoms.upsert([
       {
         atomId: 'own:vector',
@@ -467,9 +467,9 @@ describe.each(names)('memory API on %s', (name) => {
       { atomId: 'own:none', atomType: 'concept', title: 'Embedded here', content: 'conveyor belt splice inspection' },
     ]);
     expect(report.inserted).toBe(2);
-    const stored = await m.context.read('test.embedding', async (tx) => {
+    const stored = await m.storeContext.read('test.embedding', async (tx) => {
       const { rows } = await tx.query<{ atom_id: string; embedding: number[] }>(
-        `SELECT atom_id, embedding FROM ${m.context.table('knowledge_atoms')} WHERE tenant_id = $1 ORDER BY atom_id`,
+        `SELECT atom_id, embedding FROM ${m.storeContext.table('knowledge_atoms')} WHERE tenant_id = $1 ORDER BY atom_id`,
         [m.tenant],
       );
       return rows;
@@ -478,11 +478,11 @@ describe.each(names)('memory API on %s', (name) => {
     expect(stored[1]?.embedding.map((x) => Math.fround(x))).toEqual(given?.map((x) => Math.fround(x)));
     expect(stored[0]?.embedding).toHaveLength(384);
     // Out of line (migration 0021): the row keeps the sign bits a filtered search scans, and stays narrow.
-    const storage = await m.context.read('test.storage', async (tx) => {
+    const storage = await m.storeContext.read('test.storage', async (tx) => {
       const { rows } = await tx.query<{ attstorage: string; reloptions: string[] | null }>(
         `SELECT a.attstorage, c.reloptions FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
           WHERE c.oid = $1::regclass AND a.attname = 'embedding'`,
-        [m.context.table('knowledge_atoms')],
+        [m.storeContext.table('knowledge_atoms')],
       );
       return rows[0];
     });
@@ -520,9 +520,9 @@ describe.each(names)('memory API on %s', (name) => {
     // Make the planner walk the vector index (as it does on large tables), where a
     // plain HNSW scan would find only the few filtered rows among its first candidates.
     const indexOnly: Executor = {
-      write: (op, fn, options) => m.context.executor.write(op, fn, options),
+      write: (op, fn, options) => m.storeContext.executor.write(op, fn, options),
       read: (op, fn, options) =>
-        m.context.executor.read(
+        m.storeContext.executor.read(
           op,
           async (tx, c) => {
             await tx.query('SET LOCAL enable_sort = off');
@@ -532,7 +532,7 @@ describe.each(names)('memory API on %s', (name) => {
           { ...options, transaction: true },
         ),
     };
-    const forced = new AgentMemory(m.context.with({ executor: indexOnly }), b.config, undefined);
+    const forced = new AgentMemory(m.storeContext.with({ executor: indexOnly }), b.config, undefined);
     for (const store of [m, forced]) {
       const result = await store.atoms.search('conveyor belt tracking', {
         mode: 'vector',
@@ -567,13 +567,13 @@ describe.each(names)('memory API on %s', (name) => {
           .sort(),
       );
       // The same query without the iterative scan loses rows: the check above can fail.
-      const vector = (await m.context.embedder.embed(['conveyor belt tracking']))[0] as number[];
+      const vector = (await m.storeContext.embedder.embed(['conveyor belt tracking']))[0] as number[];
       const plain = await indexOnly.read('t', async (tx) => {
         await tx.query("SELECT set_config('hnsw.iterative_scan', 'off', true)");
         const { rows } = await tx.query(
-          `SELECT atom_id FROM ${m.context.table('knowledge_atoms')}
+          `SELECT atom_id FROM ${m.storeContext.table('knowledge_atoms')}
             WHERE tenant_id = $1 AND deleted_at IS NULL AND manufacturer = 'rare-vendor' AND embedding_dim = 384
-              AND ${m.context.schema}.tenant_bucket(tenant_id) = ${tenantBucket(m.tenant)}
+              AND ${m.storeContext.schema}.tenant_bucket(tenant_id) = ${tenantBucket(m.tenant)}
             ORDER BY (embedding::halfvec(384)) <=> $2::halfvec(384) LIMIT 10`,
           [m.tenant, `[${vector.join(',')}]`],
         );
@@ -591,9 +591,9 @@ describe.each(names)('memory API on %s', (name) => {
     await m.atoms.upsert([{ ...atom, metadata: { site: 'north', rating: 4 } }]);
     await m.atoms.upsert([{ ...atom, metadata: { site: 'south' } }]);
     await m.settings.set('agent', 'tone', 'plain');
-    const changes = await m.context.read('test.history', async (tx) => {
+    const changes = await m.storeContext.read('test.history', async (tx) => {
       const { rows } = await tx.query<{ table_name: TableName; old_row: object | null; new_row: object }>(
-        `SELECT table_name, old_row, new_row FROM ${m.context.schema}.change_history WHERE tenant_id = $1`,
+        `SELECT table_name, old_row, new_row FROM ${m.storeContext.schema}.change_history WHERE tenant_id = $1`,
         [m.tenant],
       );
       return rows;
@@ -646,7 +646,7 @@ describe.each(names)('memory API on %s', (name) => {
         .reduce((sum, v) => sum + v.value, 0);
     const before = await finished();
     let textFinishedFirst = false;
-    const base = m.context.embedder;
+    const base = m.storeContext.embedder;
     // A slow embedder (as a hosted model is): it answers once the text half is done, or after 5 s.
     const slow = {
       model: base.model,
@@ -675,9 +675,9 @@ describe.each(names)('memory API on %s', (name) => {
     const m = await b.memory(tenant());
     // The client's bucket is the database's, for ASCII, Unicode and odd tenant names.
     const names = ['acme', 'tenant-42', 'Ünïcødé 租户', "o'brien", ' ', 'x'.repeat(200)];
-    const buckets = await m.context.read('t', async (tx) => {
+    const buckets = await m.storeContext.read('t', async (tx) => {
       const { rows } = await tx.query<{ b: number }>(
-        `SELECT ${m.context.schema}.tenant_bucket(t) AS b FROM unnest($1::text[]) WITH ORDINALITY u(t, i) ORDER BY i`,
+        `SELECT ${m.storeContext.schema}.tenant_bucket(t) AS b FROM unnest($1::text[]) WITH ORDINALITY u(t, i) ORDER BY i`,
         [names],
       );
       return rows.map((r) => Number(r.b));
@@ -699,7 +699,7 @@ describe.each(names)('memory API on %s', (name) => {
     expect(viaIndex.results.map((r) => r.atom.atomId)).toEqual(viaExact.results.map((r) => r.atom.atomId));
     // The plan names the tenant's bucket index (EXPLAIN of the statement the search sends).
     const { vector } = await indexed.atoms.searchStatements('belt tension', { mode: 'vector', limit: 5 });
-    const plan = await m.context.read('t', async (tx) => {
+    const plan = await m.storeContext.read('t', async (tx) => {
       if (vector.settings) await tx.query(vector.settings.sql, vector.settings.params);
       await tx.query('SET LOCAL enable_seqscan = off');
       const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${vector.sql}`, vector.params);
@@ -710,12 +710,12 @@ describe.each(names)('memory API on %s', (name) => {
     // ef_search grows with the graph as the catalog counts it: this small graph walks with the configured
     // efSearch; counted at a million rows (the catalog's figure changed for the length of one transaction),
     // with ten times that.
-    const graph = `${m.context.schema}.${graphName}`;
+    const graph = `${m.storeContext.schema}.${graphName}`;
     const walk = (
       await withSearch(m, b.config, { exactThreshold: 0, efSearch: 40 }).atoms.searchStatements('belt tension', { mode: 'vector' })
     ).vector;
     const efSearchAt = (reltuples?: number) =>
-      m.context.read('t', async (tx) => {
+      m.storeContext.read('t', async (tx) => {
         const { rows: before } = await tx.query<{ n: number }>('SELECT reltuples AS n FROM pg_class WHERE oid = $1::regclass', [graph]);
         const set = (n: number) => tx.query('UPDATE pg_class SET reltuples = $2 WHERE oid = $1::regclass', [graph, n]);
         if (reltuples !== undefined) await set(reltuples);
@@ -739,7 +739,7 @@ describe.each(names)('memory API on %s', (name) => {
     const b = backend(name);
     if (b.expectedVectorMethod !== 'hnsw') return;
     const m = await b.memory(tenant());
-    const dim = m.context.embedder.dimensions;
+    const dim = m.storeContext.embedder.dimensions;
     // Two atoms 60° from the query, the nearer one by 0.0001 in one component: their halfvec
     // copies (three significant digits) are the same vector, so the graph alone ties them
     // (and the tie goes to the lower atom id, the farther one).
@@ -749,7 +749,7 @@ describe.each(names)('memory API on %s', (name) => {
       { atomId: 'gen:rank-b-nearer', atomType: 'reference', title: 'nearer', content: 'nearer', embedding: at(0.5001) },
     ]);
     const east = Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
-    const embedder = { model: m.context.embedder.model, dimensions: dim, embed: async (texts: string[]) => texts.map(() => east) };
+    const embedder = { model: m.storeContext.embedder.model, dimensions: dim, embed: async (texts: string[]) => texts.map(() => east) };
     const searchWith = (exactThreshold: number) =>
       withSearch(m, b.config, { exactThreshold }, embedder).atoms.search('due east', { mode: 'vector', limit: 2 });
     const [viaIndex, viaExact] = [await searchWith(0), await searchWith(1_000_000)];
@@ -763,7 +763,7 @@ describe.each(names)('memory API on %s', (name) => {
   it('ranks a filter of hundreds by its sign bits, then exactly: the nearest rows, at their exact distances', async () => {
     const b = backend(name);
     const m = await b.memory(tenant());
-    const dim = m.context.embedder.dimensions;
+    const dim = m.storeContext.embedder.dimensions;
     let seed = 7;
     const random = () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -787,9 +787,9 @@ describe.each(names)('memory API on %s', (name) => {
       })),
     );
     // The stored bits are what the search computes for a query: 1 where a component is above zero.
-    const stored = await m.context.read('t', async (tx) => {
+    const stored = await m.storeContext.read('t', async (tx) => {
       const { rows } = await tx.query<{ atom_id: string; bits: string }>(
-        `SELECT atom_id, embedding_bits::text AS bits FROM ${m.context.table('knowledge_atoms')} WHERE tenant_id = $1 AND atom_id = ANY($2)`,
+        `SELECT atom_id, embedding_bits::text AS bits FROM ${m.storeContext.table('knowledge_atoms')} WHERE tenant_id = $1 AND atom_id = ANY($2)`,
         [m.tenant, ['gen:bits-000', 'gen:bits-001']],
       );
       return Object.fromEntries(rows.map((r) => [r.atom_id, r.bits]));
@@ -798,10 +798,10 @@ describe.each(names)('memory API on %s', (name) => {
       expect(stored[`gen:bits-00${i}`]).toBe((embeddings[i] as number[]).map((x) => (x > 0 ? '1' : '0')).join(''));
     }
     // pgvector's binary_quantize and the SQL function a provider without pgvector uses agree.
-    const disagree = await m.context.read('t', async (tx) => {
+    const disagree = await m.storeContext.read('t', async (tx) => {
       const { rows } = await tx.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ${m.context.table('knowledge_atoms')}
-          WHERE tenant_id = $1 AND embedding_bits IS DISTINCT FROM ${m.context.schema}.sign_bits(embedding)`,
+        `SELECT count(*) AS n FROM ${m.storeContext.table('knowledge_atoms')}
+          WHERE tenant_id = $1 AND embedding_bits IS DISTINCT FROM ${m.storeContext.schema}.sign_bits(embedding)`,
         [m.tenant],
       );
       return Number(rows[0]?.n);
@@ -810,7 +810,7 @@ describe.each(names)('memory API on %s', (name) => {
     // Near atom 2k (group a): its own vector, slightly moved.
     const near = (k: number) => unit((embeddings[2 * k] as number[]).map((x) => x + random() * 0.02));
     const searchWith = (search: { exactThreshold: number; scanThreshold: number }, query: number[]) => {
-      const embedder = { model: m.context.embedder.model, dimensions: dim, embed: async (texts: string[]) => texts.map(() => query) };
+      const embedder = { model: m.storeContext.embedder.model, dimensions: dim, embed: async (texts: string[]) => texts.map(() => query) };
       return withSearch(m, b.config, search, embedder).atoms.search('near', {
         mode: 'vector',
         limit: 5,
@@ -925,7 +925,7 @@ describe.each(names)('memory API on %s', (name) => {
     const m = await b.memory(t);
     await m.atoms.upsert([{ atomId: 'x:one', atomType: 'concept', title: 'One', content: 'first atom' }]);
     // The same database and connections, a different embedder.
-    const other = new AgentMemory(m.context.with({ embedder: new LocalHashEmbedder(64) }), b.config, undefined);
+    const other = new AgentMemory(m.storeContext.with({ embedder: new LocalHashEmbedder(64) }), b.config, undefined);
     try {
       await expect(other.atoms.search('first', { mode: 'vector' })).rejects.toBeInstanceOf(EmbeddingMismatchError);
       expect((await other.atoms.search('first', { mode: 'text' })).results).toHaveLength(1);
@@ -956,23 +956,23 @@ describe.each(names)('memory API on %s', (name) => {
     expect(await m.settings.get('search', 'threshold')).toBeUndefined();
 
     // Environment fallback by CATEGORY_KEY.
-    const withEnv = new Settings(m.context, 60_000, { AGENT_MAX_TURNS: '12', AGENT_VERBOSE: 'yes' });
+    const withEnv = new Settings(m.storeContext, 60_000, { AGENT_MAX_TURNS: '12', AGENT_VERBOSE: 'yes' });
     expect(await withEnv.getInt('agent', 'max_turns')).toBe(12);
     expect(await withEnv.getBool('agent', 'verbose')).toBe(true);
 
     // A failed load is not cached: the next call goes to the database again.
     let failNext = true;
     const flaky: Executor = {
-      write: (op, fn, options) => m.context.executor.write(op, fn, options),
+      write: (op, fn, options) => m.storeContext.executor.write(op, fn, options),
       read: (op, fn, options) => {
         if (failNext) {
           failNext = false;
           return Promise.reject(new Error('provider hiccup'));
         }
-        return m.context.executor.read(op, fn, options);
+        return m.storeContext.executor.read(op, fn, options);
       },
     };
-    const cached = new Settings(m.context.with({ executor: flaky }), 60_000);
+    const cached = new Settings(m.storeContext.with({ executor: flaky }), 60_000);
     await expect(cached.getInt('memory', 'batch_size')).rejects.toThrow('provider hiccup');
     expect(await cached.getInt('memory', 'batch_size')).toBe(75);
     // A successful load is cached for the TTL …

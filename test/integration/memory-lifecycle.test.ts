@@ -19,7 +19,7 @@ async function duplicatesCounted(kind: 'exact' | 'near'): Promise<number> {
 /** The same store with write-time deduplication off: duplicates get stored (as by an older agentmem). */
 function withoutDedupe(m: AgentMemory): AgentMemory {
   return new AgentMemory(
-    m.context.with({ dedupe: { ...m.context.dedupe, exact: false, near: { enabled: false, threshold: 0.92, window: 2000 } } }),
+    m.storeContext.with({ dedupe: { ...m.storeContext.dedupe, exact: false, near: { enabled: false, threshold: 0.92, window: 2000 } } }),
     m.config,
     undefined,
   );
@@ -28,7 +28,7 @@ function withoutDedupe(m: AgentMemory): AgentMemory {
 /** The same store with near-duplicate linking on (a threshold the local embedder's paraphrases clear). */
 function withNearDedupe(m: AgentMemory, threshold = 0.8): AgentMemory {
   return new AgentMemory(
-    m.context.with({ dedupe: { ...m.context.dedupe, exact: true, near: { enabled: true, threshold, window: 2000 } } }),
+    m.storeContext.with({ dedupe: { ...m.storeContext.dedupe, exact: true, near: { enabled: true, threshold, window: 2000 } } }),
     m.config,
     undefined,
   );
@@ -102,12 +102,12 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     const fact = await m.memories.remember({ type: 'decision', content: 'secret plan', metadata: { by: 'x' } });
     expect(await m.memories.forget(call.id)).toBe(true);
     expect(await m.memories.forget(fact)).toBe(true);
-    const rows = await m.context.read(
+    const rows = await m.storeContext.read(
       't',
       async (tx) =>
         (
           await tx.query(
-            `SELECT content, metadata, name, tool_calls, tool_call_id, extra, content_hash, embedding FROM ${m.context.table('memories')}
+            `SELECT content, metadata, name, tool_calls, tool_call_id, extra, content_hash, embedding FROM ${m.storeContext.table('memories')}
             WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
             [m.tenant, [call.id, fact]],
           )

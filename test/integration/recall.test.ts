@@ -41,7 +41,7 @@ const topical: Embedder = {
   },
 };
 
-const withEmbedder = (m: AgentMemory, embedder: Embedder) => new AgentMemory(m.context.with({ embedder }), m.config, undefined);
+const withEmbedder = (m: AgentMemory, embedder: Embedder) => new AgentMemory(m.storeContext.with({ embedder }), m.config, undefined);
 
 async function embedAll(b: Backend, embedder: Embedder): Promise<void> {
   const recall = b.config.recall.embed;

@@ -322,8 +322,8 @@ describe('router over three real servers', () => {
     for (let i = 0; i < 10; i++) {
       expect((await s.memory.memories.get(id))?.content).toBe('read me back');
     }
-    const nearestAfterWrite = await router.read('test.where', async (_tx, c) => c.provider, { after: s.memory.context.token.last! });
-    expect(nearestAfterWrite).toBe(s.memory.context.token.last?.provider);
+    const nearestAfterWrite = await router.read('test.where', async (_tx, c) => c.provider, { after: s.memory.storeContext.token.last! });
+    expect(nearestAfterWrite).toBe(s.memory.storeContext.token.last?.provider);
   });
 
   it('with replication running, nearest reads move to the nearest provider once it holds the caller’s write, and never earlier', async () => {
@@ -337,18 +337,18 @@ describe('router over three real servers', () => {
     });
     const router = s.memory.router!;
     for (let i = 0; i < 40 && (router.health('p1').latencyMs ?? 0) < 15; i++) await sleep(100);
-    const where = () => router.read('test.where', async (_tx, c) => c.provider, { after: s.memory.context.token.last! });
+    const where = () => router.read('test.where', async (_tx, c) => c.provider, { after: s.memory.storeContext.token.last! });
     // Write to the (slow) primary and read back at once, again and again, while replication races
     // the reads: a read sent to a provider before the write reached it would come back empty.
     for (let i = 0; i < 40; i++) {
       const id = await s.memory.memories.remember({ type: 'log', content: { i } });
-      expect(s.memory.context.token.last?.provider).toBe('p1');
+      expect(s.memory.storeContext.token.last?.provider).toBe('p1');
       if (i % 4 === 3) await sleep(100);
       expect((await s.memory.memories.get(id))?.content).toEqual({ i });
     }
     // Once replication has carried the caller's last write, its reads go to the nearest provider.
     const id = await s.memory.memories.remember({ type: 'decision', content: 'near me' });
-    const token = s.memory.context.token.last!;
+    const token = s.memory.storeContext.token.last!;
     expect(await where()).toBe('p1');
     for (let i = 0; i < 150 && !router.replicatedTo('p2', token); i++) await sleep(100);
     expect(router.replicatedTo('p2', token)).toBe(true);
@@ -359,13 +359,13 @@ describe('router over three real servers', () => {
   it('a read never returns data older than the caller’s own last write, even across a failover', async () => {
     const s = await store();
     const first = await s.memory.memories.remember({ type: 'decision', content: 'written to p1' });
-    expect(s.memory.context.token.last?.provider).toBe('p1');
+    expect(s.memory.storeContext.token.last?.provider).toBe('p1');
     await cluster.server('p1').kill();
     // p2 has not got the caller's write (no replication yet): refusing beats answering stale.
     await expect(s.memory.memories.get(first)).rejects.toBeInstanceOf(ProviderUnavailableError);
     // The next write lands on p2; from then on p2 answers, and holds that write.
     const second = await s.memory.memories.remember({ type: 'decision', content: 'written to p2' });
-    expect(s.memory.context.token.last?.provider).toBe('p2');
+    expect(s.memory.storeContext.token.last?.provider).toBe('p2');
     expect((await s.memory.memories.get(second))?.content).toBe('written to p2');
     // Another caller, with no writes of its own, may read anywhere available.
     const other = s.memory.forTenant('router-test');

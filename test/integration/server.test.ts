@@ -142,6 +142,27 @@ describe('agentmem HTTP API', () => {
     });
     const found = (await call(url, 'POST', '/v1/memories/search', { key, body: { text: 'friday' } })).body as { items: { id: string }[] };
     expect(found.items.map((m) => m.id)).toEqual([memoryId]);
+    // Recall by meaning (no embeddings yet: hybrid answers from its text leg), messages with their turns, and a context block.
+    const recalled = (await call(url, 'POST', '/v1/recall/memories', { key, body: { query: 'ship by friday', scope: {}, k: 3 } })).body as {
+      mode: string;
+      hits: { memory: { id: string }; textRank?: number }[];
+    };
+    expect(recalled.mode).toBe('hybrid');
+    expect(recalled.hits.map((h) => [h.memory.id, h.textRank])).toEqual([[memoryId, 1]]);
+    const said = (
+      await call(url, 'POST', '/v1/recall/messages', {
+        key,
+        body: { query: 'DROP TABLE', mode: 'text', around: 1, scope: { sessionId: session.id } },
+      })
+    ).body as { hits: { message: { seq: number }; context: unknown[] }[] };
+    expect(said.hits.map((h) => [h.message.seq, h.context.length])).toEqual([[0, 2]]);
+    const context = (
+      await call(url, 'POST', '/v1/context', { key, body: { sessionId: session.id, query: 'ship by friday', budgetTokens: 200 } })
+    ).body as { text: string; tokens: number };
+    expect(context.text).toContain(`[memory ${memoryId}] (decision)`);
+    expect(context.text).toContain('Conversation so far:');
+    expect(context.tokens).toBeLessThanOrEqual(200);
+    expect((await call(url, 'POST', '/v1/recall/memories', { key, body: { query: '   ' } })).status).toBe(400);
 
     const atoms = await call(url, 'POST', '/v1/atoms', {
       key,

@@ -18,9 +18,8 @@ import type { Scope } from './recall-input.js';
 
 export type RecallMode = 'text' | 'vector' | 'hybrid';
 
-/** Why a row matched: its rank in each leg that found it (1 is best), and the score it is ordered by. */
+/** Why a hit matched: its rank in each leg that found it (1 is best), and the score it is ordered by. */
 export interface RecallMatch {
-  id: string;
   score: number;
   textRank?: number;
   vectorRank?: number;
@@ -62,6 +61,7 @@ export class RecallSearch {
     request: RecallRequest,
     load: (tx: Queryable, ids: string[]) => Promise<Map<string, H>>,
   ): Promise<RecallOutcome<H & RecallMatch>> {
+    type Ranked = RecallMatch & { id: string };
     let vector: number[] | undefined;
     let degraded: 'embedder' | undefined;
     if (request.mode !== 'text') {
@@ -77,7 +77,7 @@ export class RecallSearch {
       const textHits = request.mode !== 'vector' || degraded ? await this.textLeg(tx, request, pool) : [];
       const vectorHits = vector ? await this.vectorLeg(tx, provider, request, vector, pool) : [];
       // Hybrid fuses whatever each leg found; a single leg (or a degraded hybrid) is ordered by its own score.
-      let matches: RecallMatch[] =
+      let matches: Ranked[] =
         request.mode === 'hybrid' && !degraded
           ? fuseByRank(textHits, vectorHits, request.k, (hit) => hit.id)
           : [...(vectorHits.length ? vectorHits : textHits)].slice(0, request.k);
@@ -88,9 +88,9 @@ export class RecallSearch {
             matches.map((m) => m.id),
           )
         : new Map<string, H>();
-      const hits = matches.flatMap((m) => {
-        const row = rows.get(m.id);
-        return row ? [{ ...row, ...m }] : [];
+      const hits = matches.flatMap(({ id, ...why }) => {
+        const row = rows.get(id);
+        return row ? [{ ...row, ...why }] : [];
       });
       return { mode: request.mode, hits, ...(degraded ? { degraded } : {}) };
     });
@@ -126,7 +126,7 @@ export class RecallSearch {
     return where.join(' AND ');
   }
 
-  private async textLeg(tx: Queryable, request: RecallRequest, pool: number): Promise<RecallMatch[]> {
+  private async textLeg(tx: Queryable, request: RecallRequest, pool: number): Promise<(RecallMatch & { id: string })[]> {
     const params: unknown[] = [this.ctx.tenant];
     const where = this.filters(request, params);
     params.push(request.text, pool);
@@ -141,7 +141,13 @@ export class RecallSearch {
     return rows.map((r, i) => ({ id: r.id, score: Number(r.score), textRank: i + 1 }));
   }
 
-  private async vectorLeg(tx: Queryable, provider: string, request: RecallRequest, vector: number[], pool: number): Promise<RecallMatch[]> {
+  private async vectorLeg(
+    tx: Queryable,
+    provider: string,
+    request: RecallRequest,
+    vector: number[],
+    pool: number,
+  ): Promise<(RecallMatch & { id: string })[]> {
     const params: unknown[] = [this.ctx.tenant];
     const where = this.filters(request, params);
     const { model, dimensions } = this.ctx.embedder;

@@ -88,6 +88,17 @@ export const memoryApi: FastifyPluginAsync<{ store: StoreOf }> = async (app, { s
       return reply.status(stored.duplicate ? 200 : 201).send(await memories.get(stored.id));
     },
     recall: async (request) => ({ items: await store(request).memories.recall(body(request)) }),
+    searchMemories: async (request) => {
+      const { query: text, ...options } = body(request);
+      if (typeof text !== 'string') throw new ValidationError('query: expected a string');
+      return store(request).memories.search(text, options);
+    },
+    searchMessages: async (request) => {
+      const { query: text, ...options } = body(request);
+      if (typeof text !== 'string') throw new ValidationError('query: expected a string');
+      return store(request).sessions.searchMessages(text, options);
+    },
+    context: async (request) => store(request).context(body(request) as never),
     getMemory: async (request) => orNotFound(await store(request).memories.get(param(request, 'id')), 'memory', request),
     forget: async (request, reply) => {
       orNotFound(await store(request).memories.forget(param(request, 'id')), 'memory', request);
