@@ -39,7 +39,11 @@ try {
   const memory = await createMemory({ workers: false, config, migrate: true, tenant: 'bench' });
   await memory.settings.list();
   const variant = (tenant: string, dedupe: Partial<AgentMemory['storeContext']['dedupe']>) =>
-    new AgentMemory(memory.forTenant(tenant).storeContext.with({ dedupe: { ...memory.storeContext.dedupe, ...dedupe } }), config, undefined);
+    new AgentMemory(
+      memory.forTenant(tenant).storeContext.with({ dedupe: { ...memory.storeContext.dedupe, ...dedupe } }),
+      config,
+      undefined,
+    );
 
   // 1. Deduplication's cost on a write.
   {
