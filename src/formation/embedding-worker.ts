@@ -18,10 +18,11 @@ import type { MemoryType } from '../core/enums.js';
 import { clock } from '../core/hlc.js';
 import { vectorProblem } from '../core/vectors.js';
 import type { Embedder } from '../memory/index.js';
+import { storeEmbeddings } from '../memory/recall/embedding-store.js';
+import { embeddingTextOf } from '../memory/recall/embedding-text.js';
 import { logger } from '../observability/logger.js';
 import { embeddingBacklog, embeddingBacklogAge, embeddingsTotal } from '../observability/metrics.js';
 import type { Provider, Queryable } from '../providers/index.js';
-import { embeddingTextOf } from './embedding-text.js';
 
 export interface EmbeddingWorkerOptions {
   schema: string;
@@ -34,6 +35,8 @@ export interface EmbeddingWorkerOptions {
 }
 
 export interface BatchResult {
+  /** Rows waiting that this pass looked at (some may have gone to another worker first). */
+  found: number;
   claimed: number;
   embedded: number;
   failed: number;
@@ -82,7 +85,7 @@ export class EmbeddingWorker {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       const pass = this.runOnce().then(
-        (result) => this.schedule(result.claimed >= this.options.batchSize ? 0 : this.options.intervalMs),
+        (result) => this.schedule(result.found >= this.options.batchSize ? 0 : this.options.intervalMs),
         (error: unknown) => {
           logger().warn({ err: (error as Error).message }, 'embedding pass failed; trying again');
           this.schedule(this.options.intervalMs);
@@ -97,10 +100,10 @@ export class EmbeddingWorker {
   /** Embed one batch of what waits; how many rows it took, embedded and failed. */
   async runOnce(): Promise<BatchResult> {
     const provider = await this.writer();
-    const rows = await provider.transaction((tx) => this.claim(tx));
+    const { rows, found } = await provider.transaction((tx) => this.claim(tx));
     if (!rows.length) {
       await this.publish(provider);
-      return { claimed: 0, embedded: 0, failed: 0 };
+      return { found, claimed: 0, embedded: 0, failed: 0 };
     }
     let vectors: number[][];
     try {
@@ -117,12 +120,12 @@ export class EmbeddingWorker {
       embeddingsTotal.inc({ outcome: 'failed' }, rows.length);
       logger().warn({ rows: rows.length, model: this.embedder.model, err: message }, 'embedding failed; the rows wait for a retry');
       await this.publish(provider);
-      return { claimed: rows.length, embedded: 0, failed: rows.length };
+      return { found, claimed: rows.length, embedded: 0, failed: rows.length };
     }
     const embedded = await provider.transaction((tx) => this.store(tx, provider.name, rows, vectors));
     embeddingsTotal.inc({ outcome: 'embedded' }, embedded);
     await this.publish(provider);
-    return { claimed: rows.length, embedded, failed: 0 };
+    return { found, claimed: rows.length, embedded, failed: 0 };
   }
 
   /** Embed everything that waits now (a command's `--drain`, tests): passes until one finds nothing it can take. */
@@ -132,8 +135,8 @@ export class EmbeddingWorker {
     for (;;) {
       const result = await this.runOnce();
       embedded += result.embedded;
-      if (result.claimed === 0 || result.failed > 0 || Date.now() > deadline) return embedded;
-      if (result.claimed < this.options.batchSize) await sleep(0);
+      if (result.found === 0 || result.failed > 0 || Date.now() > deadline) return embedded;
+      if (result.claimed === 0) await sleep(10);
     }
   }
 
@@ -168,7 +171,7 @@ export class EmbeddingWorker {
   }
 
   /** Take up to a batch of waiting rows nobody holds: locked while claimed, then held by a lease. */
-  private async claim(tx: Queryable): Promise<{ tenant_id: string; id: string; content: unknown }[]> {
+  private async claim(tx: Queryable): Promise<{ rows: { tenant_id: string; id: string; content: unknown }[]; found: number }> {
     const s = this.options.schema;
     const { rows } = await tx.query<{ tenant_id: string; id: string; content: unknown }>(
       `SELECT m.tenant_id, m.id::text AS id, m.content FROM ${s}.memories m
@@ -179,15 +182,18 @@ export class EmbeddingWorker {
         FOR UPDATE OF m SKIP LOCKED`,
       [this.options.types, this.options.batchSize],
     );
-    if (rows.length) {
-      await tx.query(
-        `INSERT INTO ${s}.embedding_claims (tenant_id, id, retry_after)
-         SELECT t, i, now() + $3 * interval '1 millisecond' FROM unnest($1::text[], $2::uuid[]) AS u(t, i)
-         ON CONFLICT (tenant_id, id) DO UPDATE SET retry_after = EXCLUDED.retry_after`,
-        [rows.map((r) => r.tenant_id), rows.map((r) => r.id), this.options.leaseMs],
-      );
-    }
-    return rows;
+    if (!rows.length) return { rows, found: 0 };
+    // The claim decides: a row another worker claimed since this statement's snapshot (its claim
+    // committed as the row's lock was released) keeps that claim, and is not this worker's.
+    const { rows: claimed } = await tx.query<{ key: string }>(
+      `INSERT INTO ${s}.embedding_claims AS c (tenant_id, id, retry_after)
+       SELECT t, i, now() + $3 * interval '1 millisecond' FROM unnest($1::text[], $2::uuid[]) AS u(t, i)
+       ON CONFLICT (tenant_id, id) DO UPDATE SET retry_after = EXCLUDED.retry_after WHERE c.retry_after <= now()
+       RETURNING c.tenant_id || '/' || c.id::text AS key`,
+      [rows.map((r) => r.tenant_id), rows.map((r) => r.id), this.options.leaseMs],
+    );
+    const ours = new Set(claimed.map((r) => r.key));
+    return { rows: rows.filter((r) => ours.has(`${r.tenant_id}/${r.id}`)), found: rows.length };
   }
 
   /**
@@ -196,23 +202,9 @@ export class EmbeddingWorker {
    * embedding is derived from the content the history holds); release the claims.
    */
   private async store(tx: Queryable, origin: string, rows: { tenant_id: string; id: string }[], vectors: number[][]): Promise<number> {
-    const s = this.options.schema;
-    await tx.query("SELECT set_config('agentmem.replicating', 'on', true)");
-    const { rowCount } = await tx.query(
-      `UPDATE ${s}.memories m
-          SET embedding = v.embedding, embedding_model = $2, embedding_dim = $3, version = $4, origin = $5
-         FROM jsonb_to_recordset($1::jsonb) AS v(tenant_id text, id uuid, embedding real[])
-        WHERE m.tenant_id = v.tenant_id AND m.id = v.id AND m.embedding IS NULL AND m.deleted_at IS NULL`,
-      [
-        JSON.stringify(rows.map((r, i) => ({ tenant_id: r.tenant_id, id: r.id, embedding: vectors[i] }))),
-        this.embedder.model,
-        this.embedder.dimensions,
-        clock.now().toString(),
-        origin,
-      ],
-    );
+    const stored = await storeEmbeddings(tx, this.options.schema, rows, vectors, this.embedder, clock.now().toString(), origin);
     await this.release(tx, rows);
-    return rowCount;
+    return stored;
   }
 
   private async release(tx: Queryable, rows: { tenant_id: string; id: string }[]): Promise<void> {

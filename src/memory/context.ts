@@ -8,6 +8,8 @@ import { logger } from '../observability/logger.js';
 import { errorsTotal, queryDuration, slowQueriesTotal } from '../observability/metrics.js';
 import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
 import type { Embedder } from './embedders.js';
+import { storeEmbeddings } from './recall/embedding-store.js';
+import { embeddingTextOf } from './recall/embedding-text.js';
 
 /** The caller's last write, shared by the contexts derived from one store, for read-your-writes. */
 export interface WriteTokenHolder {
@@ -27,6 +29,8 @@ export interface StoreParts {
   slowQueryMs?: number;
   /** Who writes (an agent, a user, a job): recorded with every change in the change history. */
   actor?: string;
+  /** How memories and messages get their embeddings (recall.embed): `inline` embeds inside the write call. */
+  recall?: AgentmemConfig['recall']['embed'];
 }
 
 /** What every part of the memory API shares: where to run, for which tenant, with which limits. */
@@ -37,6 +41,7 @@ export class StoreContext {
   readonly limits: AgentmemConfig['limits'];
   readonly search: AgentmemConfig['search'];
   readonly dedupe: AgentmemConfig['dedupe'];
+  readonly recall: AgentmemConfig['recall']['embed'] | undefined;
   readonly embedder: Embedder;
   readonly token: WriteTokenHolder;
   readonly slowQueryMs: number;
@@ -57,6 +62,7 @@ export class StoreContext {
     this.search = parts.search;
     this.dedupe = parts.dedupe;
     this.embedder = parts.embedder;
+    this.recall = parts.recall;
   }
 
   /** The same context with some parts replaced (another tenant, executor or embedder). */
@@ -126,6 +132,43 @@ export class StoreContext {
       if (problem) throw fail(`a vector at ${i} with ${problem}`);
     }
     return vectors as number[][];
+  }
+
+  /**
+   * With `recall.embed.mode: inline`, embed the memories and messages just
+   * written (those of the embedded types still without one) before the write
+   * call returns, so a search right after finds them by meaning. A failure is
+   * an EmbedderError naming the rows, which are stored and wait for the
+   * worker; in the other modes this does nothing.
+   */
+  async embedInline(ids: string[]): Promise<void> {
+    if (this.recall?.mode !== 'inline' || !ids.length) return;
+    const types = this.recall.types;
+    const rows = await this.read(
+      'embedding.inline',
+      async (tx) =>
+        (
+          await tx.query<{ tenant_id: string; id: string; content: unknown }>(
+            `SELECT tenant_id, id::text AS id, content FROM ${this.table('memories')}
+              WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND embedding IS NULL AND deleted_at IS NULL
+                AND namespace IS NULL AND memory_type = ANY($3::text[])`,
+            [this.tenant, ids, types],
+          )
+        ).rows,
+      { single: true },
+    );
+    if (!rows.length) return;
+    let vectors: number[][];
+    try {
+      vectors = await this.embed(rows.map((r) => embeddingTextOf(r.content)));
+    } catch (error) {
+      throw new EmbedderError(`stored, not yet embedded (the embedding worker will embed it): ${(error as Error).message}`, {
+        ids: rows.map((r) => r.id),
+      });
+    }
+    await this.write('embedding.inline', (tx, { provider }) =>
+      storeEmbeddings(tx, this.schema, rows, vectors, this.embedder, this.version(), provider),
+    );
   }
 
   /** A fresh version for a write. */

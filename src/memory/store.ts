@@ -103,6 +103,7 @@ export function openMemory(options: StoreOptions): AgentMemory {
     dedupe: config.dedupe,
     embedder: options.embedder ?? createEmbedder(config.embedder),
     slowQueryMs: config.monitor.slowQueryMs,
+    recall: config.recall.embed,
     ...(options.actor ? { actor: parseInput(identifier, options.actor, 'actor') } : {}),
   });
   return new AgentMemory(context, config, options.close, options.router);

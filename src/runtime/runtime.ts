@@ -188,11 +188,12 @@ export class Runtime {
 
   /**
    * Start the background workers the config asks for (the embedding worker,
-   * with `recall.embed.mode: worker`), once; createMemory, `serve` and
+   * unless `recall.embed.mode: off`), once; createMemory, `serve` and
    * `monitor` do, one-shot commands do not.
    */
   startWorkers(embedder?: Embedder): void {
-    if (this.config.recall.embed.mode !== 'worker' || this.embeddingsStarted) return;
+    // Inline mode runs the worker too: it embeds what an inline embedding could not (the embedder was down).
+    if (this.config.recall.embed.mode === 'off' || this.embeddingsStarted) return;
     this.embeddingsStarted = true;
     this.startWorker(this.embeddingWorker(embedder));
   }

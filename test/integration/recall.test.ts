@@ -141,6 +141,33 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('recall on %s', (
     }
   });
 
+  it('inline mode: a write returns once embedded, so a search right after finds it by meaning; a down embedder still stores it', async () => {
+    const b = backend(name);
+    const base = await b.memory(tenant());
+    const inline = (embedder: Embedder) =>
+      new AgentMemory(base.storeContext.with({ embedder, recall: { ...b.config.recall.embed, mode: 'inline' } }), base.config, undefined);
+    const m = inline(topical);
+    const id = await m.memories.remember({ type: 'context', content: 'The user is vegetarian', userId: 'u5' });
+    const session = await m.sessions.create({ userId: 'u5' });
+    await m.sessions.addMessage(session.id, { role: 'user', content: 'No meat for me please' });
+    const memories = await m.memories.search('dietary needs: avoid meat dishes', { scope: { userId: 'u5' }, mode: 'vector' });
+    expect(memories.hits.map((h) => h.memory.id)).toEqual([id]);
+    const messages = await m.sessions.searchMessages('vegan', { scope: { userId: 'u5' }, mode: 'vector' });
+    expect(messages.hits.map((h) => h.message.content)).toEqual(['No meat for me please']);
+    // The embedder down: the write is stored, the caller hears it is not embedded yet, and the worker embeds it later.
+    const down = inline({ model: topical.model, dimensions: DIM, embed: () => Promise.reject(new Error('ECONNREFUSED')) });
+    const error = await down.memories
+      .remember({ type: 'context', content: 'The user is allergic to walnuts', userId: 'u5' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EMBEDDER_FAILED' });
+    expect((error as Error).message).toMatch(/stored, not yet embedded/);
+    const [walnuts] = (error as { details: { ids: string[] } }).details.ids;
+    expect((await m.memories.get(walnuts as string))?.content).toBe('The user is allergic to walnuts');
+    await embedAll(b, topical);
+    const later = await m.memories.search('nut allergy', { scope: { userId: 'u5' }, mode: 'vector', k: 1 });
+    expect(later.hits.map((h) => h.memory.id)).toEqual([walnuts]);
+  });
+
   it('refuses bad input before any SQL: blank or long queries, k out of range, blank or malformed ids', async () => {
     const m = await backend(name).memory(tenant());
     const refusals: [string, () => Promise<unknown>][] = [

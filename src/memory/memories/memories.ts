@@ -61,7 +61,11 @@ export class Memories {
       content: checkSize(m.content, 'content', this.ctx.limits.maxContentBytes),
       metadata: checkSize(m.metadata ?? {}, 'metadata', this.ctx.limits.maxContentBytes),
     };
-    if (m.supersedes) return this.supersede(m as Parsed & { supersedes: string }, json);
+    if (m.supersedes) {
+      const replaced = await this.supersede(m as Parsed & { supersedes: string }, json);
+      if (this.ctx.recall?.mode === 'inline') await this.ctx.embedInline([replaced.id]);
+      return replaced;
+    }
     const dedupe = this.ctx.dedupe.types.includes(m.type);
     const hash = dedupe && this.ctx.dedupe.exact ? contentHash(this.ctx.tenant, m.type, m.content) : null;
     const derived = !m.id && hash !== null;
@@ -101,6 +105,7 @@ export class Memories {
         ((await remember(this.rememberSql.call)) as RememberOutcome)); // (the call never answers `taken`)
     if (outcome.duplicate) memoryDuplicatesTotal.inc({ kind: 'exact' });
     if (outcome.nearDuplicateOf) memoryDuplicatesTotal.inc({ kind: 'near' });
+    if (this.ctx.recall?.mode === 'inline' && !outcome.duplicate) await this.ctx.embedInline([outcome.id]);
     return outcome;
   }
 

@@ -96,7 +96,9 @@ export class MessageLog {
     // The plain statement found the id taken and wrote nothing: a retry of a stored append, a
     // removed message appended again, or an id of another session. add_message() decides, under
     // the session's lock.
-    return added ?? ((await append(this.appendSql.call)) as Message); // (add_message() never answers `taken`)
+    const stored = added ?? ((await append(this.appendSql.call)) as Message); // (add_message() never answers `taken`)
+    if (this.ctx.recall?.mode === 'inline') await this.ctx.embedInline([stored.id]);
+    return stored;
   }
 
   /**
@@ -110,7 +112,7 @@ export class MessageLog {
     const id = parseUuid(sessionId, 'session id');
     if (!Array.isArray(inputs)) throw new ValidationError('invalid messages: expected an array of messages', { got: typeof inputs });
     const messages = inputs.map((m, i) => this.check(id, m, i));
-    return this.ctx.write(
+    const counts = await this.ctx.write(
       'session.addMessages',
       async (tx, { provider }) => {
         const inserted = await this.append(tx, provider, id, messages);
@@ -118,6 +120,8 @@ export class MessageLog {
       },
       { single: true, ids: { sessionId: id } },
     );
+    if (this.ctx.recall?.mode === 'inline') await this.ctx.embedInline(messages.map((m) => m.id));
+    return counts;
   }
 
   /** Messages by id, each with its index in its session's transcript, keyed by id. */

@@ -239,11 +239,13 @@ export class Sessions {
       throw new ValidationError('invalid session: an id or an externalId is required to save a session (create() assigns one)');
     const sessionId = session.id;
     const messages = shape.messages.map((m, i) => this.log.check(sessionId, m, i));
-    return this.ctx.write('session.save', async (tx, { provider }) => {
+    const saved = await this.ctx.write('session.save', async (tx, { provider }) => {
       await this.upsertSession(tx, provider, sessionId, session);
       const inserted = await this.log.append(tx, provider, sessionId, messages);
       return { session: await this.requireSession(tx, sessionId), inserted, existing: messages.length - inserted };
     });
+    if (this.ctx.recall?.mode === 'inline') await this.ctx.embedInline(messages.map((m) => m.id));
+    return saved;
   }
 
   /** The session and its whole transcript, exactly as stored. */
