@@ -7,8 +7,10 @@
  * const model = wrapLanguageModel({ model: openai('gpt-4.1'), middleware: agentmemMiddleware({ memory, sessionId: 'chat-1', scope: 'user-7' }) });
  * await generateText({ model, tools: agentmemTools({ memory, scope: 'user-7' }), stopWhen: stepCountIs(5), prompt });
  *
- * The middleware puts what agentmem remembers for `scope` that is relevant to
- * the newest user message into the prompt (a system message), and stores every
+ * The middleware puts what agentmem remembers for `scope` (a user) that is
+ * relevant to the newest user message into the prompt (a system message) —
+ * remembered facts, and what the user said in earlier conversations, found by
+ * meaning — and stores every
  * turn — user messages, assistant text and tool calls, tool results — in the
  * agentmem session whose external id is `sessionId`, once each however many
  * steps see them. The tools let the model remember a fact and recall facts.
@@ -19,14 +21,14 @@ import { createHash } from 'node:crypto';
 import { type LanguageModelMiddleware, tool } from 'ai';
 import { z } from 'zod';
 import type { Items } from '../memory/items.js';
-import type { ContentPart, MessageInput, ToolCall } from '../memory/sessions/message-model.js';
+import { type ContentPart, contentText, type MessageInput, type ToolCall } from '../memory/sessions/message-model.js';
 import type { Sessions } from '../memory/sessions/sessions.js';
 
 export { AiSdkEmbedder, type AiSdkEmbedderOptions, aiSdkEmbedder } from './ai-sdk-embedder.js';
 
 /** What the adapter needs of an AgentMemory. */
 export interface AiSdkStore {
-  sessions: Pick<Sessions, 'create' | 'addMessages' | 'idFor'>;
+  sessions: Pick<Sessions, 'create' | 'addMessages' | 'idFor' | 'searchMessages'>;
   items: Pick<Items, 'put' | 'search'>;
 }
 
@@ -38,6 +40,8 @@ export interface AgentmemMiddlewareOptions {
   scope?: string;
   /** How many memories to inject (default 5). */
   recallLimit?: number;
+  /** How many of the user's messages from earlier conversations to inject, found by meaning (default 3; 0 for none). */
+  recallMessages?: number;
 }
 
 const NAMESPACE = 'ai-sdk-memories';
@@ -134,9 +138,21 @@ export function agentmemMiddleware(options: AgentmemMiddlewareOptions): Language
   let created: Promise<unknown> | undefined;
   const store = async (prompt: LanguageModelV3Prompt) => {
     if (!sessionId) return;
-    created ??= memory.sessions.create({ externalId: sessionId });
+    // The session belongs to the user (scope): their messages are found across their conversations.
+    created ??= memory.sessions.create({ externalId: sessionId, ...(scope ? { userId: scope } : {}) });
     await created;
     await memory.sessions.addMessages(memory.sessions.idFor(sessionId), toMessages(prompt));
+  };
+  /** The user's messages from their other conversations that match the query best (hybrid: by meaning and by words). */
+  const earlierMessages = async (query: string): Promise<string[]> => {
+    const k = options.recallMessages ?? 3;
+    if (!k || !scope) return [];
+    const current = sessionId ? memory.sessions.idFor(sessionId) : undefined;
+    const found = await memory.sessions.searchMessages(query.slice(0, 2000), { scope: { userId: scope }, roles: ['user'], k: k + 5 });
+    return found.hits
+      .filter((h) => h.message.sessionId !== current)
+      .slice(0, k)
+      .map((h) => `- ${contentText(h.message.content).replace(/\s+/g, ' ').slice(0, 500)}`);
   };
   return {
     specificationVersion: 'v3',
@@ -147,8 +163,13 @@ export function agentmemMiddleware(options: AgentmemMiddlewareOptions): Language
       if (!query.trim()) return params;
       const found = await memory.items.search({ namespacePrefix: [NAMESPACE, scope], query, limit: options.recallLimit ?? 5 });
       const facts = found.filter((i) => (i.score ?? 0) > 0).map((i) => `- ${String(i.value.fact)}`);
-      if (!facts.length) return params;
-      const note: PromptMessage = { role: 'system', content: `${MARK}\nWhat you remember about this user:\n${facts.join('\n')}` };
+      const said = await earlierMessages(query);
+      if (!facts.length && !said.length) return params;
+      const sections = [
+        ...(facts.length ? [`What you remember about this user:\n${facts.join('\n')}`] : []),
+        ...(said.length ? [`What this user said in earlier conversations:\n${said.join('\n')}`] : []),
+      ];
+      const note: PromptMessage = { role: 'system', content: `${MARK}\n${sections.join('\n')}` };
       const at = params.prompt.findIndex((m) => m.role !== 'system');
       const prompt = [...params.prompt];
       prompt.splice(at === -1 ? prompt.length : at, 0, note);

@@ -1,5 +1,6 @@
 /**
- * agentmem/langchain — a LangChain chat message history kept in agentmem.
+ * agentmem/langchain — a LangChain chat message history kept in agentmem, and
+ * a retriever that recalls a user's memories and messages by meaning.
  *
  * @example
  * import { createMemory } from 'agentmem';
@@ -7,6 +8,8 @@
  * const memory = await createMemory({ tenant: 'acme' });
  * const history = new AgentmemChatMessageHistory({ memory, sessionId: 'thread-42' });
  * await history.addMessages([new HumanMessage('hi'), new AIMessage('hello')]);
+ * const retriever = new AgentmemRetriever({ memory, scope: { userId: 'u-42' }, source: 'both' });
+ * const docs = await retriever.invoke('what did I say about my delivery?');
  *
  * Every field LangChain keeps comes back as it went in: the message types
  * (human, ai with tool_calls, tool with tool_call_id, system, developer), ids,
@@ -15,8 +18,20 @@
  * peer dependency: install it beside agentmem.
  */
 import { BaseListChatMessageHistory } from '@langchain/core/chat_history';
+import { Document } from '@langchain/core/documents';
 import { type BaseMessage, mapChatMessagesToStoredMessages, mapStoredMessagesToChatMessages } from '@langchain/core/messages';
-import { fromLangChain, type SessionInput, type StoredMessage, toLangChain } from '../memory/index.js';
+import { BaseRetriever, type BaseRetrieverInput } from '@langchain/core/retrievers';
+import {
+  contentText,
+  fromLangChain,
+  type Memories,
+  type RecallMatch,
+  type RecallMode,
+  type Scope,
+  type SessionInput,
+  type StoredMessage,
+  toLangChain,
+} from '../memory/index.js';
 import type { Sessions } from '../memory/sessions/sessions.js';
 
 /** What the history needs of a store (an AgentMemory): its sessions. */
@@ -93,3 +108,95 @@ export class AgentmemChatMessageHistory extends BaseListChatMessageHistory {
 }
 
 export { fromLangChain, toLangChain };
+
+/** What the retriever needs of a store (an AgentMemory): search of memories and messages. */
+export interface RecallStore {
+  memories: Pick<Memories, 'search'>;
+  sessions: Pick<Sessions, 'searchMessages'>;
+}
+
+export interface AgentmemRetrieverInput extends BaseRetrieverInput {
+  memory: RecallStore;
+  /** Whose memory: a user, an agent, a session (default: the whole tenant). */
+  scope?: Scope;
+  /** What to search: typed memories, conversation messages, or both (default memories). */
+  source?: 'memories' | 'messages' | 'both';
+  /** How many documents (default 4). */
+  k?: number;
+  /** `hybrid` (default), `vector` or `text`. */
+  mode?: RecallMode;
+  /** With messages: the turns before and after each hit, in its document (default 0). */
+  around?: number;
+}
+
+/**
+ * A LangChain retriever over agentmem: what a user said or decided, found by
+ * meaning within a scope. Each document's metadata says what it is (id, type
+ * or role, session, user), its score and why it matched (text and vector ranks).
+ */
+export class AgentmemRetriever extends BaseRetriever {
+  override lc_namespace = ['agentmem', 'langchain', 'retrievers'];
+  private readonly options: AgentmemRetrieverInput;
+
+  constructor(input: AgentmemRetrieverInput) {
+    super(input);
+    this.options = input;
+  }
+
+  override async _getRelevantDocuments(query: string): Promise<Document[]> {
+    const { memory, scope = {}, source = 'memories', k = 4, mode = 'hybrid', around = 0 } = this.options;
+    const docs: { doc: Document; score: number }[] = [];
+    const why = (h: RecallMatch) => ({
+      score: h.score,
+      ...(h.textRank ? { textRank: h.textRank } : {}),
+      ...(h.vectorRank ? { vectorRank: h.vectorRank } : {}),
+    });
+    if (source !== 'messages') {
+      for (const h of (await memory.memories.search(query, { scope, k, mode })).hits) {
+        const m = h.memory;
+        const text = typeof m.content === 'string' ? m.content : JSON.stringify(m.content);
+        docs.push({
+          score: h.score,
+          doc: new Document({
+            id: m.id,
+            pageContent: text,
+            metadata: {
+              source: 'memory',
+              id: m.id,
+              type: m.type,
+              sessionId: m.sessionId,
+              userId: m.userId,
+              createdAt: m.createdAt.toISOString(),
+              ...why(h),
+            },
+          }),
+        });
+      }
+    }
+    if (source !== 'memories') {
+      for (const h of (await memory.sessions.searchMessages(query, { scope, k, mode, around })).hits) {
+        const turns = h.context ?? [h.message];
+        docs.push({
+          score: h.score,
+          doc: new Document({
+            id: h.message.id,
+            pageContent: turns.map((t) => (turns.length > 1 ? `${t.role}: ${contentText(t.content)}` : contentText(t.content))).join('\n'),
+            metadata: {
+              source: 'message',
+              id: h.message.id,
+              role: h.message.role,
+              sessionId: h.message.sessionId,
+              seq: h.message.seq,
+              createdAt: h.message.createdAt.toISOString(),
+              ...why(h),
+            },
+          }),
+        });
+      }
+    }
+    return docs
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k)
+      .map((d) => d.doc);
+  }
+}

@@ -83,6 +83,8 @@ describe.each(names)('agentmem/ai-sdk on %s', (name) => {
     expect(await streamed.text).toBe('Try a lentil curry (no walnuts).');
     const seen = JSON.stringify(second.doStreamCalls[0]?.prompt);
     expect(seen).toContain('allergic to walnuts');
+    // And what the user said in the first conversation, found across their sessions (not this one's own turns).
+    expect(seen).toContain('What this user said in earlier conversations:\\n- Remember that I am vegetarian and allergic to walnuts.');
     expect((await memory.sessions.getMessages(memory.sessions.idFor('chat-2'))).map((m) => m.content)).toEqual([
       'What should I cook tonight? Something without walnuts please.',
       'Try a lentil curry (no walnuts).',
@@ -96,6 +98,7 @@ describe.each(names)('agentmem/ai-sdk on %s', (name) => {
       prompt: 'What should I cook without walnuts?',
     });
     expect(JSON.stringify(third.doGenerateCalls[0]?.prompt)).not.toContain('allergic');
+    expect(JSON.stringify(third.doGenerateCalls[0]?.prompt)).not.toContain('earlier conversations');
     // The recall tool answers from the same memories.
     const recalled = await tools.recall.execute?.({ query: 'walnuts allergy' }, { toolCallId: 'x', messages: [] });
     expect(recalled).toEqual({ facts: ['The user is vegetarian and allergic to walnuts.'] });

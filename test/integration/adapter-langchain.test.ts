@@ -7,7 +7,7 @@ import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage }
 import { ChatPromptTemplate, MessagesPlaceholder } from '@langchain/core/prompts';
 import { RunnableWithMessageHistory } from '@langchain/core/runnables';
 import { FakeListChatModel } from '@langchain/core/utils/testing';
-import { AgentmemChatMessageHistory } from 'agentmem/langchain';
+import { AgentmemChatMessageHistory, AgentmemRetriever } from 'agentmem/langchain';
 import { describe, expect, it } from 'vitest';
 import { useBackends } from '../harness/backends.js';
 
@@ -108,5 +108,31 @@ describe.each(names)('agentmem/langchain on %s', (name) => {
     // The transcript is an agentmem session like any other: the CLI and exports see it.
     const exported = (await memory.sessions.export(memory.sessions.idFor('conversation-1'), 'openai')) as { role: string }[];
     expect(exported.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+  });
+});
+
+describe.each(['pg-vector', 'pglite'] as const)('AgentmemRetriever on %s', (name) => {
+  it("a LangChain retriever over a user's memories and messages, by meaning, with why each matched", async () => {
+    const b = backend(name);
+    const memory = await b.memory(tenant());
+    await memory.memories.remember({ type: 'decision', content: 'Refund orders that arrive more than a week late', userId: 'u1' });
+    await memory.memories.remember({ type: 'decision', content: 'Refund policy for other users', userId: 'u2' });
+    const s = await memory.sessions.create({ userId: 'u1' });
+    await memory.sessions.addMessages(s.id, [
+      { role: 'user', content: 'My order is two weeks late' },
+      { role: 'assistant', content: 'I can refund it for you.' },
+    ]);
+    await b.runtime.embeddingWorker().drain();
+    const retriever = new AgentmemRetriever({ memory, scope: { userId: 'u1' }, source: 'both', k: 3, around: 1 });
+    const docs = await retriever.invoke('late order refund');
+    expect(docs.length).toBe(3);
+    expect(docs.every((d) => d.metadata.source === 'message' || d.metadata.type === 'decision')).toBe(true);
+    const decision = docs.find((d) => d.metadata.source === 'memory');
+    expect(decision?.pageContent).toBe('Refund orders that arrive more than a week late');
+    expect(decision?.metadata).toMatchObject({ userId: 'u1', vectorRank: expect.any(Number) });
+    const turn = docs.find((d) => d.metadata.source === 'message' && d.metadata.role === 'user');
+    expect(turn?.pageContent).toBe('user: My order is two weeks late\nassistant: I can refund it for you.');
+    // Nobody else's memory, ever.
+    expect(docs.map((d) => d.pageContent).join()).not.toContain('other users');
   });
 });

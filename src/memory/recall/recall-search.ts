@@ -1,6 +1,6 @@
 /**
  * Recall by meaning over memories and messages (rows of `memories`): a text
- * leg (full text, ranked by cover density) and a vector leg (cosine distance
+ * leg (rows sharing any of the query's words, ranked by cover density) and a vector leg (cosine distance
  * to the query's embedding, among vectors of the configured model), fused by
  * reciprocal rank for `hybrid`. Every filter — tenant, scope, type, time,
  * current facts only — is applied in SQL before the LIMIT of each leg. When
@@ -126,13 +126,19 @@ export class RecallSearch {
     return where.join(' AND ');
   }
 
+  /**
+   * Rows sharing any word of the query (its stems, stop words left out), best
+   * cover first: a query is a question in words, not a list every hit must
+   * hold all of; the rank puts rows with more and closer words first.
+   */
   private async textLeg(tx: Queryable, request: RecallRequest, pool: number): Promise<(RecallMatch & { id: string })[]> {
     const params: unknown[] = [this.ctx.tenant];
     const where = this.filters(request, params);
     params.push(request.text, pool);
     const { rows } = await tx.query<{ id: string; score: number }>(
       `SELECT m.id::text AS id, ts_rank_cd(m.search, q.q)::float8 AS score
-         FROM ${this.ctx.table('memories')} m, websearch_to_tsquery('english', $${params.length - 1}) AS q(q)
+         FROM ${this.ctx.table('memories')} m,
+              (SELECT replace(plainto_tsquery('english', $${params.length - 1})::text, ' & ', ' | ')::tsquery AS q) AS q
         WHERE ${where} AND m.search @@ q.q
         ORDER BY score DESC, m.id
         LIMIT $${params.length}`,
