@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { LocalHashEmbedder } from '../memory/index.js';
+import { checkEmbeddingModel } from '../memory/recall/embedding-model.js';
 import { withContext } from './context.js';
 import { EXIT, out } from './output.js';
 
@@ -26,6 +27,10 @@ export function embeddingsCommand(): Command {
         const status = await worker.status();
         const embedder = runtime.configuredEmbedder();
         const late = status.oldestSeconds !== null && status.oldestSeconds > config.recall.backlogAlertSeconds;
+        const mismatch = await checkEmbeddingModel(await runtime.writer(), config.schema, embedder).then(
+          () => null,
+          (error: Error) => error.message,
+        );
         const report = {
           ...status,
           mode: config.recall.embed.mode,
@@ -36,7 +41,8 @@ export function embeddingsCommand(): Command {
             matches: embedder instanceof LocalHashEmbedder ? 'words' : 'meaning',
           },
           alertAfterSeconds: config.recall.backlogAlertSeconds,
-          ok: status.failing === 0 && !late,
+          mismatch,
+          ok: status.failing === 0 && !late && !mismatch,
         };
         if (flags.json) out.json(report);
         else {
@@ -46,6 +52,7 @@ export function embeddingsCommand(): Command {
             `waiting: ${status.waiting}${status.oldestSeconds === null ? '' : ` (oldest ${status.oldestSeconds} s)`}; failing: ${status.failing}`,
           );
           if (status.lastError) out.line(`last failure: ${status.lastError}`);
+          if (mismatch) out.line(`the worker is stopped: ${mismatch}`);
           if (late)
             out.line(
               `the oldest row has waited longer than ${config.recall.backlogAlertSeconds} s: is a worker running (createMemory, serve, monitor)?`,

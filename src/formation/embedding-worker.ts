@@ -18,6 +18,7 @@ import type { MemoryType } from '../core/enums.js';
 import { clock } from '../core/hlc.js';
 import { vectorProblem } from '../core/vectors.js';
 import type { Embedder } from '../memory/index.js';
+import { checkEmbeddingModel } from '../memory/recall/embedding-model.js';
 import { storeEmbeddings } from '../memory/recall/embedding-store.js';
 import { embeddingTextOf } from '../memory/recall/embedding-text.js';
 import { logger } from '../observability/logger.js';
@@ -100,6 +101,8 @@ export class EmbeddingWorker {
   /** Embed one batch of what waits; how many rows it took, embedded and failed. */
   async runOnce(): Promise<BatchResult> {
     const provider = await this.writer();
+    // Never mix two models' vectors: a changed embedder stops the worker (and `embeddings status` says why).
+    await checkEmbeddingModel(provider, this.options.schema, this.embedder);
     const { rows, found } = await provider.transaction((tx) => this.claim(tx));
     if (!rows.length) {
       await this.publish(provider);

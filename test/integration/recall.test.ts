@@ -168,6 +168,26 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('recall on %s', (
     expect(later.hits.map((h) => h.memory.id)).toEqual([walnuts]);
   });
 
+  it('refuses to compare or mix vectors of two models: search and the worker name both and the fix', async () => {
+    const b = backend(name);
+    const m = withEmbedder(await b.memory(tenant()), topical);
+    await m.memories.remember({ type: 'context', content: 'The user lives in Lyon', userId: 'u7' });
+    await embedAll(b, topical);
+    const other = withEmbedder(m, local);
+    const error = await other.memories.search('city', { scope: { userId: 'u7' } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EMBEDDING_MISMATCH' });
+    expect((error as Error).message).toContain(
+      `embedded with test-topics-1 (${DIM} dimensions) but the configured embedder is ${local.model}`,
+    );
+    // Text search does not compare vectors: it still answers.
+    expect((await other.memories.search('Lyon', { scope: { userId: 'u7' }, mode: 'text' })).hits).toHaveLength(1);
+    await other.memories.remember({ type: 'context', content: 'The user works in Grenoble', userId: 'u7' });
+    const recall = b.config.recall.embed;
+    const worker = new EmbeddingWorker(() => b.runtime.writer(), local, { ...recall, schema: b.config.schema, intervalMs: 50 });
+    await expect(worker.runOnce()).rejects.toMatchObject({ code: 'EMBEDDING_MISMATCH' });
+    await embedAll(b, topical);
+  });
+
   it('refuses bad input before any SQL: blank or long queries, k out of range, blank or malformed ids', async () => {
     const m = await backend(name).memory(tenant());
     const refusals: [string, () => Promise<unknown>][] = [

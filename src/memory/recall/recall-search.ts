@@ -14,6 +14,7 @@ import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 import { fuseByRank } from '../search/fusion.js';
 import { readVectorCapability } from '../search/vector-index.js';
+import { checkEmbeddingModel } from './embedding-model.js';
 import type { Scope } from './recall-input.js';
 
 export type RecallMode = 'text' | 'vector' | 'hybrid';
@@ -147,6 +148,9 @@ export class RecallSearch {
     return rows.map((r, i) => ({ id: r.id, score: Number(r.score), textRank: i + 1 }));
   }
 
+  /** When each provider's stored vectors were last found to be of the configured model: checked again after a minute. */
+  private readonly modelChecked = new Map<string, number>();
+
   private async vectorLeg(
     tx: Queryable,
     provider: string,
@@ -154,6 +158,11 @@ export class RecallSearch {
     vector: number[],
     pool: number,
   ): Promise<(RecallMatch & { id: string })[]> {
+    const checked = this.modelChecked.get(provider);
+    if (checked === undefined || Date.now() - checked > 60_000) {
+      await checkEmbeddingModel(tx, this.ctx.schema, this.ctx.embedder);
+      this.modelChecked.set(provider, Date.now());
+    }
     const params: unknown[] = [this.ctx.tenant];
     const where = this.filters(request, params);
     const { model, dimensions } = this.ctx.embedder;

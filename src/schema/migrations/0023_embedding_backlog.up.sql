@@ -16,3 +16,9 @@ CREATE TABLE {{schema}}.embedding_claims (
   last_error  text,
   PRIMARY KEY (tenant_id, id)
 );
+
+-- Which models the stored vectors came from: a configured embedder that
+-- differs from them is found at once (an index probe, not a scan), and
+-- refused instead of comparing vectors of two models.
+CREATE INDEX memories_embedding_model_idx ON {{schema}}.memories (embedding_model, embedding_dim)
+  WHERE embedding IS NOT NULL AND namespace IS NULL;
