@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { MAX_CONTENT_BYTES } from '../config/index.js';
 import { type AtomImportReport, type AtomSearchResult, importAtoms, parseAtomsText, validateAtomEntries } from '../memory/index.js';
 import { withMemory } from './context.js';
-import { EXIT, out } from './output.js';
+import { EXIT, matchedBy, out } from './output.js';
 import { collect, fraction, positiveInt, readInput } from './parsers.js';
 
 function printReport(report: AtomImportReport): void {
@@ -22,9 +22,7 @@ export function printSearch(result: AtomSearchResult): void {
   out.line(`mode ${result.mode}${result.vectorMethod ? `, vector search: ${result.vectorMethod}` : ''}`);
   if (!result.results.length) out.line('  no matches');
   for (const [i, hit] of result.results.entries()) {
-    const ranks = [hit.textRank ? `text #${hit.textRank}` : '', hit.vectorRank ? `vector #${hit.vectorRank}` : '']
-      .filter(Boolean)
-      .join(', ');
+    const ranks = matchedBy(hit);
     out.line(`  ${i + 1}. ${hit.atom.atomId.padEnd(32)} ${hit.score.toFixed(4)}  ${hit.atom.title}${ranks ? `  (${ranks})` : ''}`);
   }
 }

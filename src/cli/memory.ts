@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import type { MemoryHit, MemorySearchOptions, RecallOutcome } from '../memory/index.js';
 import { jsonOrString, withMemory } from './context.js';
-import { out, table } from './output.js';
-import { collect, fraction, pointInTime, positiveInt } from './parsers.js';
+import { matchedBy, out, table } from './output.js';
+import { collect, fraction, pointInTime, positiveInt, scopeFlags } from './parsers.js';
 
 export function memoryCommand(): Command {
   const memory = new Command('memory').description('store and recall typed memories (decisions, actions, issues, context, logs …)');
@@ -114,11 +114,7 @@ function searchOptions(flags: {
   return {
     mode: flags.mode,
     k: flags.limit,
-    scope: {
-      ...(flags.user ? { userId: flags.user } : {}),
-      ...(flags.agent ? { agentId: flags.agent } : {}),
-      ...(flags.session ? { sessionId: flags.session } : {}),
-    },
+    scope: scopeFlags(flags),
     ...(flags.type ? { types: flags.type as MemorySearchOptions['types'] } : {}),
     ...(flags.asOf ? { asOf: flags.asOf } : {}),
     ...(flags.allVersions ? { includeSuperseded: true } : {}),
@@ -141,7 +137,7 @@ function printSearch(result: RecallOutcome<MemoryHit>, json: boolean | undefined
         id: h.memory.id,
         type: h.memory.type,
         score: h.score.toFixed(4),
-        why: [h.textRank ? `text #${h.textRank}` : '', h.vectorRank ? `vector #${h.vectorRank}` : ''].filter(Boolean).join(', '),
+        why: matchedBy(h),
         content: JSON.stringify(h.memory.content).slice(0, 80),
       })),
       ['id', 'type', 'score', 'why', 'content'],

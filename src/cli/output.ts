@@ -69,3 +69,8 @@ export function table(rows: Record<string, unknown>[], columns: string[]): strin
       .trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
 }
+
+/** Why a search hit matched, for a person: its rank in each leg that found it. */
+export function matchedBy(hit: { textRank?: number; vectorRank?: number }): string {
+  return [hit.textRank ? `text #${hit.textRank}` : '', hit.vectorRank ? `vector #${hit.vectorRank}` : ''].filter(Boolean).join(', ');
+}

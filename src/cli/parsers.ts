@@ -92,3 +92,16 @@ export function port(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
   return n;
 }
+
+/** The scope a command's --user, --agent and --session name (only those given). */
+export function scopeFlags(flags: { user?: string; agent?: string; session?: string }): {
+  userId?: string;
+  agentId?: string;
+  sessionId?: string;
+} {
+  return {
+    ...(flags.user ? { userId: flags.user } : {}),
+    ...(flags.agent ? { agentId: flags.agent } : {}),
+    ...(flags.session ? { sessionId: flags.session } : {}),
+  };
+}

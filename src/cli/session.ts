@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import { ValidationError } from '../errors/index.js';
 import { contentText, EXPORT_FORMATS, type Message } from '../memory/index.js';
 import { withMemory } from './context.js';
-import { EXIT, out, table } from './output.js';
-import { pointInTime, positiveInt, readInput } from './parsers.js';
+import { EXIT, matchedBy, out, table } from './output.js';
+import { pointInTime, positiveInt, readInput, scopeFlags } from './parsers.js';
 
 const positiveIntOrZero = (value: string): number => (value === '0' ? 0 : positiveInt(value));
 
@@ -44,20 +44,13 @@ export function sessionCommand(): Command {
           mode: flags.mode,
           k: flags.limit,
           around: flags.around,
-          scope: {
-            ...(flags.user ? { userId: flags.user } : {}),
-            ...(flags.agent ? { agentId: flags.agent } : {}),
-            ...(flags.session ? { sessionId: flags.session } : {}),
-          },
+          scope: scopeFlags(flags),
         });
         if (flags.json) return out.json(result);
         if (result.degraded) out.note('agentmem: the query could not be embedded; these hits are from full text only');
         if (!result.hits.length) return out.line('no messages found');
         for (const hit of result.hits) {
-          const why = [hit.textRank ? `text #${hit.textRank}` : '', hit.vectorRank ? `vector #${hit.vectorRank}` : '']
-            .filter(Boolean)
-            .join(', ');
-          out.line(`session ${hit.message.sessionId}, score ${hit.score.toFixed(4)} (${why}):`);
+          out.line(`session ${hit.message.sessionId}, score ${hit.score.toFixed(4)} (${matchedBy(hit)}):`);
           for (const m2 of hit.context ?? [hit.message]) out.line(`${m2.id === hit.message.id ? '>' : ' '}${messageLine(m2)}`);
         }
       });
