@@ -111,13 +111,16 @@ export class RecallSearch {
       `m.memory_type = ANY(${add(request.types)}::text[])`,
       '(m.expires_at IS NULL OR m.expires_at > now())',
     ];
+    // A user's or an agent's sessions as an array computed once (an init plan): `session_id = ANY(…)` is an
+    // index condition, so the rows come from the user's and sessions' index entries, not a scan of the tenant.
+    const sessionsOf = (column: string, value: string) =>
+      `ARRAY(SELECT s.id FROM ${s}.sessions s WHERE s.tenant_id = $1 AND s.${column} = ${value})`;
     const { userId, agentId, sessionId } = request.scope;
     if (userId !== undefined) {
       const u = add(userId);
-      where.push(`(m.user_id = ${u} OR m.session_id IN (SELECT s.id FROM ${s}.sessions s WHERE s.tenant_id = $1 AND s.user_id = ${u}))`);
+      where.push(`(m.user_id = ${u} OR m.session_id = ANY(${sessionsOf('user_id', u)}))`);
     }
-    if (agentId !== undefined)
-      where.push(`m.session_id IN (SELECT s.id FROM ${s}.sessions s WHERE s.tenant_id = $1 AND s.agent_id = ${add(agentId)})`);
+    if (agentId !== undefined) where.push(`m.session_id = ANY(${sessionsOf('agent_id', add(agentId))})`);
     if (sessionId !== undefined) where.push(`m.session_id = ${add(sessionId)}::uuid`);
     if (request.asOf) {
       const at = add(request.asOf);
