@@ -75,4 +75,12 @@ describe('Runtime', () => {
     await runtime.close();
     await expect(embedded!.query('SELECT 1')).rejects.toThrow();
   });
+
+  it('an empty or blank tenant is an error, never the default tenant', async () => {
+    const c = await config();
+    for (const tenant of ['', ' ', 'a b'])
+      await expect(createMemory({ config: c, tenant, workers: false }), JSON.stringify(tenant)).rejects.toMatchObject({
+        code: 'VALIDATION',
+      });
+  });
 });
