@@ -16,6 +16,13 @@ export function statusCommand(): Command {
           out.line(`config: ${status.configSources.join(', ')}`);
           out.line(`schema: ${status.schema}   checked at ${status.checkedAt}`);
           out.line(
+            `embedder: ${status.embedder.model} (${status.embedder.dimensions} dimensions) — ${
+              status.embedder.matches === 'words'
+                ? 'the built-in embedder: matches words and spellings, not meaning (configure a model for recall by meaning)'
+                : 'a model: matches meaning'
+            }`,
+          );
+          out.line(
             table(
               status.providers.map((p) => ({
                 provider: p.name,

@@ -1,5 +1,6 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError } from '../errors/index.js';
+import { LocalHashEmbedder } from '../memory/index.js';
 import { type ProviderDescription, type ProviderSet, type RouterEvent, readRecentEvents } from '../providers/index.js';
 import { Runtime } from '../runtime/index.js';
 import { diffSchema, schemaOptions } from '../schema/index.js';
@@ -24,6 +25,8 @@ export interface SystemStatus {
   providers: ProviderStatus[];
   /** The newest router events (failover, failback, breaker changes) recorded by agentmem processes here. */
   recentEvents: (RouterEvent & { at: string })[];
+  /** What embeds memories, messages and atoms: the built-in embedder matches words, a model matches meaning. */
+  embedder: { kind: string; model: string; dimensions: number; matches: 'words' | 'meaning' };
 }
 
 /** One direct look at each provider: reachable, how fast, which server, which schema version. */
@@ -72,5 +75,14 @@ export async function systemStatus(config: AgentmemConfig, providers: ProviderSe
     configSources: config.sources,
     providers: results,
     recentEvents: readRecentEvents(config.router.eventLog),
+    embedder: {
+      kind: config.embedder.kind,
+      model:
+        config.embedder.kind === 'local'
+          ? new LocalHashEmbedder(config.embedder.dimensions).model
+          : (config.embedder.model ?? 'text-embedding-3-small'),
+      dimensions: config.embedder.dimensions,
+      matches: config.embedder.kind === 'local' ? 'words' : 'meaning',
+    },
   };
 }

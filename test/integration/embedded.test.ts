@@ -46,6 +46,16 @@ describe('embedded PGlite provider', () => {
     const providers = JSON.parse(overall.stdout).providers;
     expect(providers[0]).toMatchObject({ name: 'embedded', kind: 'embedded', reachable: true, vector: expect.any(String) });
     expect(providers[0].target).toBe(`embedded:${join(cwd, '.agentmem/data')}`);
+    // It says plainly what the default embedder can and cannot do.
+    expect(JSON.parse(overall.stdout).embedder).toEqual({
+      kind: 'local',
+      model: 'agentmem-local-hash-v1',
+      dimensions: 384,
+      matches: 'words',
+    });
+    expect((await runCli(['status'], { cwd })).stdout).toMatch(
+      /embedder: agentmem-local-hash-v1 \(384 dimensions\) — the built-in embedder: matches words and spellings, not meaning/,
+    );
   });
 
   it('refuses a second opener of the same data directory, in-process and from another process', async () => {
