@@ -1,8 +1,9 @@
 import { Command } from 'commander';
-import { LocalHashEmbedder } from '../memory/index.js';
+import { createEmbedder, LocalHashEmbedder } from '../memory/index.js';
 import { checkEmbeddingModel } from '../memory/recall/embedding-model.js';
 import { withContext } from './context.js';
 import { EXIT, out } from './output.js';
+import { positiveInt } from './parsers.js';
 
 /** What the configured embedder is, said plainly (the built-in one matches words, not meaning). */
 function embedderNote(kind: string): string {
@@ -73,6 +74,40 @@ export function embeddingsCommand(): Command {
         if (flags.json) out.json({ embedded, ...status });
         else out.line(`embedded ${embedded} row(s); ${status.waiting} waiting, ${status.failing} failing`);
         return status.failing ? EXIT.failure : EXIT.ok;
+      });
+    });
+  embeddings
+    .command('reembed')
+    .description(
+      'embed every memory and message again with another model (resumable: a run goes on where the last stopped); searches answer from the old vectors until all are done, then one transaction switches. Configure the new model everywhere afterwards',
+    )
+    .option('--model <name>', 'the model (with embedder.kind openai: the endpoint and key of the config)')
+    .option('--dimensions <n>', "the model's dimension (default embedder.dimensions)", positiveInt)
+    .option('--stage-only', 'compute and keep the new vectors, switch on a later run')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { model?: string; dimensions?: number; stageOnly?: boolean; json?: boolean }, command: Command) => {
+      process.exitCode = await withContext(command, async ({ config, runtime }) => {
+        const embedder = createEmbedder({
+          ...config.embedder,
+          ...(flags.model ? { model: flags.model } : {}),
+          ...(flags.dimensions ? { dimensions: flags.dimensions } : {}),
+        });
+        const report = await runtime.reembed(embedder, {
+          ...(flags.stageOnly ? { stageOnly: true } : {}),
+          ...(flags.json ? {} : { onProgress: (done: number, total: number) => out.progress(done, total, 're-embedding') }),
+        });
+        if (flags.json) out.json(report);
+        else {
+          out.line(
+            `${report.model} (${report.dimensions} dimensions): ${report.total} row(s); ${report.staged} embedded now, ${report.alreadyStaged} by an earlier run`,
+          );
+          out.line(
+            flags.stageOnly
+              ? 'staged; run again without --stage-only to switch'
+              : `switched ${report.switched} row(s); ${report.requeued} back to the backlog. Configure this embedder everywhere now.`,
+          );
+        }
+        return EXIT.ok;
       });
     });
   return embeddings;

@@ -295,6 +295,18 @@ export const TABLES = [
       col('last_error', 'text', 'local'),
     ],
   ),
+  // New vectors of a re-embedding, until they are switched in (migration 0023).
+  bookkeepingTable(
+    'embedding_staging',
+    ['model', 'tenant_id', 'id'],
+    [
+      col('tenant_id', 'text', 'local'),
+      col('id', 'uuid', 'local'),
+      col('model', 'text', 'local'),
+      col('dim', 'integer', 'local'),
+      col('embedding', 'real[]', 'local'),
+    ],
+  ),
   bookkeepingTable(
     'schema_versions',
     ['version'],

@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import { type AgentmemConfig, type LoadConfigOptions, loadConfig } from '../config/index.js';
 import { EmbeddingWorker } from '../formation/embedding-worker.js';
+import { type ReembedOptions, type ReembedReport, reembedMemories } from '../formation/reembed.js';
 import { type AgentMemory, createEmbedder, type Embedder, openMemory } from '../memory/index.js';
 import { type Executor, PrimaryExecutor, type Provider, ProviderSet, Router, type RouterHooks, routerOptions } from '../providers/index.js';
 import { ReplicationLoop, Replicator, SyncAcknowledger } from '../replication/index.js';
@@ -199,6 +200,16 @@ export class Runtime {
   }
 
   private embeddingsStarted = false;
+
+  /**
+   * Re-embed every memory and message with `embedder` on the writer: staged
+   * (resumable) while searches answer from the old vectors, then switched in
+   * one transaction. Configure `embedder` everywhere afterwards: processes
+   * still on the old one refuse to compare (EMBEDDING_MISMATCH).
+   */
+  async reembed(embedder: Embedder, options: Omit<ReembedOptions, 'schema'> = {}): Promise<ReembedReport> {
+    return reembedMemories(await this.writer(), embedder, { schema: this.config.schema, ...options });
+  }
 
   /** Start a background loop that lives as long as this runtime. */
   startWorker(worker: Worker): void {

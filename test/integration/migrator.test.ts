@@ -46,6 +46,7 @@ describe('migrator on real PostgreSQL servers', () => {
       expect(await tables(p, 'agentmem')).toEqual([
         'change_history',
         'embedding_claims',
+        'embedding_staging',
         'erasures',
         'knowledge_atoms',
         'memories',

@@ -188,6 +188,56 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('recall on %s', (
     await embedAll(b, topical);
   });
 
+  it('re-embeds with another model: resumable, searches answer from the old vectors until one transaction switches', async () => {
+    const b = backend(name);
+    const t = tenant();
+    const words = withEmbedder(await b.memory(t), local);
+    await words.memories.remember({ type: 'context', content: 'The parcel was left with the neighbour', userId: 'r1' });
+    await words.memories.remember({ type: 'decision', content: 'Refund the late shipment', userId: 'r1' });
+    // Other tests of this file left vectors of the topical model: this test's database is its own tenant, not its own table.
+    await b.runtime.reembed(local);
+    await embedAll(b, local);
+    const before = await words.memories.search('delivery problem', { scope: { userId: 'r1' }, mode: 'vector' });
+    expect(before.hits.length).toBeGreaterThan(0);
+
+    // A first run fails half way (the new model's service went down after one batch).
+    let calls = 0;
+    const flaky: Embedder = {
+      model: topical.model,
+      dimensions: DIM,
+      embed: (texts) => (++calls > 1 ? Promise.reject(new Error('ECONNRESET')) : topical.embed(texts)),
+    };
+    await expect(b.runtime.reembed(flaky, { batchSize: 1 })).rejects.toThrow(/ECONNRESET/);
+    // Meanwhile searches answer from the old model's vectors, as before.
+    expect((await words.memories.search('delivery problem', { scope: { userId: 'r1' }, mode: 'vector' })).hits.length).toBe(
+      before.hits.length,
+    );
+    // The next run goes on where the first stopped, then switches.
+    const asked: string[] = [];
+    const counting: Embedder = {
+      model: topical.model,
+      dimensions: DIM,
+      embed: (texts) => {
+        asked.push(...texts);
+        return topical.embed(texts);
+      },
+    };
+    const report = await b.runtime.reembed(counting, { stageOnly: true });
+    expect(report.alreadyStaged).toBeGreaterThanOrEqual(1);
+    expect(asked.length).toBe(report.total - report.alreadyStaged);
+    const done = await b.runtime.reembed(counting);
+    expect(done).toMatchObject({ staged: 0, switched: report.total });
+    // Now by meaning with the new model; the old one is refused, never compared.
+    const meaning = withEmbedder(words, topical);
+    const hits = await meaning.memories.search('delivery problem', { scope: { userId: 'r1' }, mode: 'vector', k: 2 });
+    expect(hits.hits.map((h) => h.memory.content).sort()).toEqual(['Refund the late shipment', 'The parcel was left with the neighbour']);
+    // A process still on the old model: its next look (a new store; a running one looks again within a minute) refuses.
+    const stale = withEmbedder(await b.memory(t), local);
+    await expect(stale.memories.search('delivery', { scope: { userId: 'r1' }, mode: 'vector' })).rejects.toMatchObject({
+      code: 'EMBEDDING_MISMATCH',
+    });
+  });
+
   it('refuses bad input before any SQL: blank or long queries, k out of range, blank or malformed ids', async () => {
     const m = await backend(name).memory(tenant());
     const refusals: [string, () => Promise<unknown>][] = [

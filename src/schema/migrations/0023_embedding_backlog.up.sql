@@ -22,3 +22,15 @@ CREATE TABLE {{schema}}.embedding_claims (
 -- refused instead of comparing vectors of two models.
 CREATE INDEX memories_embedding_model_idx ON {{schema}}.memories (embedding_model, embedding_dim)
   WHERE embedding IS NOT NULL AND namespace IS NULL;
+
+-- Re-embedding with another model: the new vectors wait here (this provider's
+-- own bookkeeping, never replicated) until every row has one, while searches
+-- keep answering from the old vectors; then one transaction switches them in.
+CREATE TABLE {{schema}}.embedding_staging (
+  tenant_id text    NOT NULL,
+  id        uuid    NOT NULL,
+  model     text    NOT NULL,
+  dim       integer NOT NULL,
+  embedding real[]  NOT NULL,
+  PRIMARY KEY (model, tenant_id, id)
+);
