@@ -9,7 +9,8 @@
  *
  * The middleware puts what agentmem remembers for `scope` (a user) that is
  * relevant to the newest user message into the prompt (a system message) —
- * remembered facts, and what the user said in earlier conversations, found by
+ * remembered facts, what the user said in earlier conversations, and their
+ * typed memories and the knowledge base (memory.context, cited by id), found by
  * meaning — and stores every
  * turn — user messages, assistant text and tool calls, tool results — in the
  * agentmem session whose external id is `sessionId`, once each however many
@@ -23,6 +24,7 @@ import { z } from 'zod';
 import type { Items } from '../memory/items.js';
 import { type ContentPart, contentText, type MessageInput, type ToolCall } from '../memory/sessions/message-model.js';
 import type { Sessions } from '../memory/sessions/sessions.js';
+import type { AgentMemory } from '../memory/store.js';
 
 export { AiSdkEmbedder, type AiSdkEmbedderOptions, aiSdkEmbedder } from './ai-sdk-embedder.js';
 
@@ -30,6 +32,8 @@ export { AiSdkEmbedder, type AiSdkEmbedderOptions, aiSdkEmbedder } from './ai-sd
 export interface AiSdkStore {
   sessions: Pick<Sessions, 'create' | 'addMessages' | 'idFor' | 'searchMessages'>;
   items: Pick<Items, 'put' | 'search'>;
+  /** Context assembly: the user's typed memories and the knowledge base, cited (an AgentMemory has it). */
+  context?: AgentMemory['context'];
 }
 
 export interface AgentmemMiddlewareOptions {
@@ -42,6 +46,8 @@ export interface AgentmemMiddlewareOptions {
   recallLimit?: number;
   /** How many of the user's messages from earlier conversations to inject, found by meaning (default 3; 0 for none). */
   recallMessages?: number;
+  /** Tokens for the user's typed memories and the knowledge base relevant to the turn, cited by id (default 500; 0 for none). */
+  contextTokens?: number;
 }
 
 const NAMESPACE = 'ai-sdk-memories';
@@ -154,6 +160,12 @@ export function agentmemMiddleware(options: AgentmemMiddlewareOptions): Language
       .slice(0, k)
       .map((h) => `- ${contentText(h.message.content).replace(/\s+/g, ' ').slice(0, 500)}`);
   };
+  /** The user's typed memories and the knowledge relevant to the query, cited by id, within contextTokens (memory.context). */
+  const knownContext = async (query: string): Promise<string> => {
+    const budgetTokens = options.contextTokens ?? 500;
+    if (!budgetTokens || !scope || !memory.context) return '';
+    return (await memory.context({ query: query.slice(0, 2000), scope: { userId: scope }, budgetTokens })).text;
+  };
   return {
     specificationVersion: 'v3',
     async transformParams({ params }) {
@@ -164,10 +176,12 @@ export function agentmemMiddleware(options: AgentmemMiddlewareOptions): Language
       const found = await memory.items.search({ namespacePrefix: [NAMESPACE, scope], query, limit: options.recallLimit ?? 5 });
       const facts = found.filter((i) => (i.score ?? 0) > 0).map((i) => `- ${String(i.value.fact)}`);
       const said = await earlierMessages(query);
-      if (!facts.length && !said.length) return params;
+      const cited = await knownContext(query);
+      if (!facts.length && !said.length && !cited) return params;
       const sections = [
         ...(facts.length ? [`What you remember about this user:\n${facts.join('\n')}`] : []),
         ...(said.length ? [`What this user said in earlier conversations:\n${said.join('\n')}`] : []),
+        ...(cited ? [cited] : []),
       ];
       const note: PromptMessage = { role: 'system', content: `${MARK}\n${sections.join('\n')}` };
       const at = params.prompt.findIndex((m) => m.role !== 'system');

@@ -62,6 +62,8 @@ describe.each(names)('agentmem/ai-sdk on %s', (name) => {
     const openai = (await memory.sessions.export(session, 'openai')) as { role: string; tool_call_id?: string }[];
     expect(openai.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool', 'assistant']);
 
+    // A typed memory of the user's (written elsewhere), which the next conversation's prompt cites by id.
+    const decision = await memory.memories.remember({ type: 'decision', content: 'Cook lentil dishes for this user', userId: 'user-1' });
     // A new conversation: the relevant memory is in the prompt the model sees.
     const second = new MockLanguageModelV3({
       doStream: {
@@ -83,6 +85,7 @@ describe.each(names)('agentmem/ai-sdk on %s', (name) => {
     expect(await streamed.text).toBe('Try a lentil curry (no walnuts).');
     const seen = JSON.stringify(second.doStreamCalls[0]?.prompt);
     expect(seen).toContain('allergic to walnuts');
+    expect(seen).toContain(`[memory ${decision}] (decision) Cook lentil dishes for this user`);
     // And what the user said in the first conversation, found across their sessions (not this one's own turns).
     expect(seen).toContain('What this user said in earlier conversations:\\n- Remember that I am vegetarian and allergic to walnuts.');
     expect((await memory.sessions.getMessages(memory.sessions.idFor('chat-2'))).map((m) => m.content)).toEqual([
