@@ -34,3 +34,10 @@ CREATE TABLE {{schema}}.embedding_staging (
   embedding real[]  NOT NULL,
   PRIMARY KEY (model, tenant_id, id)
 );
+
+-- Memories and messages are recalled within a scope (a user's, an agent's, a
+-- session's rows, found through their btree indexes) and ranked exactly there;
+-- near-duplicates are looked for in a window of recent rows. No query walks
+-- the memories' HNSW graph, and keeping it cost every stored embedding an
+-- insertion into it: half of the embedding worker's time.
+DROP INDEX IF EXISTS {{schema}}.memories_embedding_hnsw_idx;
