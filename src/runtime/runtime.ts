@@ -54,6 +54,8 @@ export class Runtime {
   private readonly workers: Worker[] = [];
   private readonly migration: PrimaryMigration;
   private embeddings: EmbeddingWorker | undefined;
+  private embeddingsStarted = false;
+  private embedder: Embedder | undefined;
   private closed = false;
 
   private constructor(
@@ -185,8 +187,6 @@ export class Runtime {
     return this.embedder;
   }
 
-  private embedder: Embedder | undefined;
-
   /**
    * Start the background workers the config asks for (the embedding worker,
    * unless `recall.embed.mode: off`), once; createMemory, `serve` and
@@ -198,8 +198,6 @@ export class Runtime {
     this.embeddingsStarted = true;
     this.startWorker(this.embeddingWorker(embedder));
   }
-
-  private embeddingsStarted = false;
 
   /**
    * Re-embed every memory and message with `embedder` on the writer: staged
