@@ -8,6 +8,7 @@ export const COMMANDS = {
   schemaDiff: 'agentmem schema diff',
   syncRun: 'agentmem sync run',
   syncRepair: 'agentmem sync repair',
+  embeddingsStatus: 'agentmem embeddings status',
   atomsImport: 'agentmem atoms import',
   atomsReembed: 'agentmem atoms reembed',
   backupCreate: 'agentmem backup create',

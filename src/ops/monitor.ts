@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentmemConfig } from '../config/index.js';
 import { logger } from '../observability/logger.js';
 import type { ProviderSet } from '../providers/index.js';
+import { Runtime } from '../runtime/index.js';
 import { AlertNotifier, channelsFromConfig, conditionsFrom } from './alerts/index.js';
 import { BackupScheduler } from './backup-schedule.js';
 import { checkHealth, type HealthReport } from './health.js';
@@ -98,7 +99,15 @@ export class Monitor {
             return { backups: 0, newestVerifiedAt: null, stale: true, drill: null };
           })
         : undefined;
-      await this.notifier.evaluate(conditionsFrom(report, this.config, backups));
+      // Where recall embeds anything, how long the oldest row has waited (an unreachable writer is the health check's to report).
+      const embeddings =
+        this.config.recall.embed.mode === 'off'
+          ? undefined
+          : await Runtime.over(this.config, this.providers)
+              .embeddingWorker()
+              .status()
+              .catch(() => undefined);
+      await this.notifier.evaluate(conditionsFrom(report, this.config, backups, embeddings));
     }
     this.options.onCheck?.(report);
     return report;

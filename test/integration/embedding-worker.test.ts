@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { EmbeddingWorker } from '../../src/formation/embedding-worker.js';
 import type { Embedder } from '../../src/index.js';
-import { LocalHashEmbedder } from '../../src/ops/index.js';
+import { conditionsFrom, LocalHashEmbedder } from '../../src/ops/index.js';
 import { type Backend, useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends('ew');
@@ -107,6 +107,15 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('embedding worker
     const failing = await broken.status();
     expect(failing).toMatchObject({ waiting: 3, failing: 3 });
     expect(failing.lastError).toMatch(/ECONNREFUSED/);
+    // The monitor alerts on it once the oldest row has waited longer than recall.backlogAlertSeconds.
+    const report = { checkedAt: new Date().toISOString(), state: 'healthy', reasons: [], providers: [] } as unknown as Parameters<
+      typeof conditionsFrom
+    >[0];
+    const strict = { ...b.config, recall: { ...b.config.recall, backlogAlertSeconds: 1 } };
+    expect(conditionsFrom(report, strict, undefined, { ...failing, oldestSeconds: 5 }).map((c) => [c.name, c.severity])).toEqual([
+      ['embedding_backlog', 'warning'],
+    ]);
+    expect(conditionsFrom(report, b.config, undefined, failing)).toEqual([]);
     // Writes go on meanwhile.
     ids.push(await m.memories.remember({ type: 'issue', content: 'scanner jams' }));
     // The failed rows wait out their backoff (1 s after a first failure); the new one is taken at once.

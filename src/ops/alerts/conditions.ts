@@ -16,14 +16,20 @@ export interface Condition {
     | 'replication_lag'
     | 'schema_drift'
     | 'backup_stale'
-    | 'restore_drill_failed';
+    | 'restore_drill_failed'
+    | 'embedding_backlog';
   severity: Severity;
   provider?: string;
   summary: string;
 }
 
-/** The alert conditions a health check shows (and, from the monitor, the state of backups). */
-export function conditionsFrom(report: HealthReport, config: AgentmemConfig, backups?: BackupFreshness): Condition[] {
+/** The alert conditions a health check shows (and, from the monitor, the state of backups and of the embedding backlog). */
+export function conditionsFrom(
+  report: HealthReport,
+  config: AgentmemConfig,
+  backups?: BackupFreshness,
+  embeddings?: { oldestSeconds: number | null; failing: number; waiting: number },
+): Condition[] {
   const out: Condition[] = [];
   const down = report.providers.filter((p) => !p.up);
   if (report.state === 'down') {
@@ -90,6 +96,13 @@ export function conditionsFrom(report: HealthReport, config: AgentmemConfig, bac
       name: 'restore_drill_failed',
       severity: 'critical',
       summary: `the restore drill of ${backups.drill.at} failed: run ${hint('backupVerify')} --restore-test`,
+    });
+  if (embeddings?.oldestSeconds != null && embeddings.oldestSeconds > config.recall.backlogAlertSeconds)
+    out.push({
+      key: 'embedding_backlog',
+      name: 'embedding_backlog',
+      severity: 'warning',
+      summary: `${embeddings.waiting} memories and messages wait for an embedding, the oldest ${embeddings.oldestSeconds} s (above ${config.recall.backlogAlertSeconds} s; ${embeddings.failing} failing): run ${hint('embeddingsStatus')}`,
     });
   return out;
 }
