@@ -6,9 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUTS } from '../../src/config/index.js';
 import { NotDurableError, OutcomeUnknownError, ProviderUnavailableError, QueryError } from '../../src/index.js';
 import { registry } from '../../src/observability/metrics.js';
+import { Replicator, runSync } from '../../src/ops/index.js';
 import { runCli } from '../harness/cli.js';
 import { FaultProxy } from '../harness/fault-proxy.js';
 import { TEST_PASSWORD } from '../harness/postgres.js';
+import { pgProvider } from '../harness/providers.js';
 import { idsOn, type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -327,6 +329,14 @@ describe('router over three real servers', () => {
   });
 
   it('with replication running, nearest reads move to the nearest provider once it holds the caller’s write, and never earlier', async () => {
+    // The earlier tests wrote without replication (as much as the machine's speed let them): copy that
+    // backlog now, so the wait below is for this test's write, not for theirs behind a 20 ms proxy.
+    const direct = cluster.servers.map((server) => pgProvider(server));
+    try {
+      await runSync(direct, new Replicator({ schema: 'agentmem' }));
+    } finally {
+      await Promise.all(direct.map((p) => p.close()));
+    }
     const proxy = await FaultProxy.start(cluster.server('p1').port);
     cleanups.push(() => proxy.stop());
     await proxy.setMode({ kind: 'latency', ms: 20 });
