@@ -8,9 +8,8 @@
  */
 import { type EmbeddingModel, embedMany } from 'ai';
 import { redactCredentials } from '../config/index.js';
-import { vectorProblem } from '../core/vectors.js';
 import { EmbedderError } from '../errors/index.js';
-import type { Embedder } from '../memory/embedders.js';
+import { checkedVectors, type Embedder } from '../memory/embedders.js';
 
 export interface AiSdkEmbedderOptions {
   /** The vectors' dimension: what the model returns (and the vector index is built for: `embedder.dimensions`). */
@@ -60,17 +59,7 @@ export class AiSdkEmbedder implements Embedder {
         model: this.model,
       });
     }
-    if (!Array.isArray(embeddings) || embeddings.length !== texts.length)
-      throw new EmbedderError(
-        `the embedding model ${this.model} returned ${Array.isArray(embeddings) ? embeddings.length : 'no list of'} vectors for ${texts.length} texts`,
-        { model: this.model },
-      );
-    for (const [i, vector] of embeddings.entries()) {
-      const problem = vectorProblem(vector, this.dimensions);
-      if (problem)
-        throw new EmbedderError(`the embedding model ${this.model} returned a vector at ${i} with ${problem}`, { model: this.model });
-    }
-    return embeddings as number[][];
+    return checkedVectors(embeddings, texts.length, this);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createEmbedder, LocalHashEmbedder } from '../memory/index.js';
+import { createEmbedder, describeEmbedder } from '../memory/index.js';
 import { checkEmbeddingModel } from '../memory/recall/embedding-model.js';
 import { withContext } from './context.js';
 import { EXIT, out } from './output.js';
@@ -36,11 +36,7 @@ export function embeddingsCommand(): Command {
           ...status,
           mode: config.recall.embed.mode,
           types: config.recall.embed.types,
-          embedder: {
-            model: embedder.model,
-            dimensions: embedder.dimensions,
-            matches: embedder instanceof LocalHashEmbedder ? 'words' : 'meaning',
-          },
+          embedder: describeEmbedder(embedder),
           alertAfterSeconds: config.recall.backlogAlertSeconds,
           mismatch,
           ok: status.failing === 0 && !late && !mismatch,

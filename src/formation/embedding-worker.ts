@@ -16,8 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MemoryType } from '../core/enums.js';
 import { clock } from '../core/hlc.js';
-import { vectorProblem } from '../core/vectors.js';
-import type { Embedder } from '../memory/index.js';
+import { checkedVectors, type Embedder } from '../memory/index.js';
 import { checkEmbeddingModel } from '../memory/recall/embedding-model.js';
 import { storeEmbeddings } from '../memory/recall/embedding-store.js';
 import { embeddingTextOf } from '../memory/recall/embedding-text.js';
@@ -53,6 +52,9 @@ export interface BacklogStatus {
   /** The last failure's message, when some row is failing. */
   lastError: string | null;
 }
+
+/** What waits for an embedding, over alias `m` ($1: the embedded types): live rows of those types without one (items embed their own). */
+const WAITING = 'm.embedding IS NULL AND m.deleted_at IS NULL AND m.namespace IS NULL AND m.memory_type = ANY($1::text[])';
 
 /** A failed row is tried again after 2^attempts seconds, at most ten minutes. */
 const backoffSql = "least(power(2, attempts) * interval '1 second', interval '10 minutes')";
@@ -110,13 +112,7 @@ export class EmbeddingWorker {
     }
     let vectors: number[][];
     try {
-      vectors = await this.embedder.embed(rows.map((r) => embeddingTextOf(r.content)));
-      if (!Array.isArray(vectors) || vectors.length !== rows.length)
-        throw new Error(`the embedder returned ${Array.isArray(vectors) ? vectors.length : 'no list of'} vectors for ${rows.length} texts`);
-      for (const [i, vector] of vectors.entries()) {
-        const problem = vectorProblem(vector, this.embedder.dimensions);
-        if (problem) throw new Error(`the embedder returned a vector at ${i} with ${problem}`);
-      }
+      vectors = checkedVectors(await this.embedder.embed(rows.map((r) => embeddingTextOf(r.content))), rows.length, this.embedder);
     } catch (error) {
       const message = (error as Error).message.slice(0, 500);
       await provider.transaction((tx) => this.recordFailure(tx, rows, message));
@@ -154,7 +150,7 @@ export class EmbeddingWorker {
               (SELECT last_error FROM ${s}.embedding_claims WHERE attempts > 0 ORDER BY retry_after DESC LIMIT 1) AS last_error
          FROM ${s}.memories m
          LEFT JOIN ${s}.embedding_claims c ON c.tenant_id = m.tenant_id AND c.id = m.id
-        WHERE m.embedding IS NULL AND m.deleted_at IS NULL AND m.namespace IS NULL AND m.memory_type = ANY($1::text[])`,
+        WHERE ${WAITING}`,
       [this.options.types],
     );
     const row = rows[0];
@@ -178,7 +174,7 @@ export class EmbeddingWorker {
     const s = this.options.schema;
     const { rows } = await tx.query<{ tenant_id: string; id: string; content: unknown }>(
       `SELECT m.tenant_id, m.id::text AS id, m.content FROM ${s}.memories m
-        WHERE m.embedding IS NULL AND m.deleted_at IS NULL AND m.namespace IS NULL AND m.memory_type = ANY($1::text[])
+        WHERE ${WAITING}
           AND NOT EXISTS (SELECT 1 FROM ${s}.embedding_claims c WHERE c.tenant_id = m.tenant_id AND c.id = m.id AND c.retry_after > now())
         ORDER BY m.created_at
         LIMIT $2

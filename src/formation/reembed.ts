@@ -8,9 +8,7 @@
  * to the backlog in the same transaction, for the worker with the new model.
  */
 import { clock } from '../core/hlc.js';
-import { vectorProblem } from '../core/vectors.js';
-import { EmbedderError } from '../errors/index.js';
-import type { Embedder } from '../memory/index.js';
+import { checkedVectors, type Embedder } from '../memory/index.js';
 import { embeddingTextOf } from '../memory/recall/embedding-text.js';
 import type { Provider } from '../providers/index.js';
 
@@ -57,13 +55,7 @@ export async function reembedMemories(provider: Provider, embedder: Embedder, op
       [...params, batchSize],
     );
     if (!rows.length) break;
-    const vectors = await embedder.embed(rows.map((r) => embeddingTextOf(r.content)));
-    if (!Array.isArray(vectors) || vectors.length !== rows.length)
-      throw new EmbedderError(`the embedder ${embedder.model} returned ${vectors?.length ?? 'no'} vectors for ${rows.length} texts`);
-    for (const [i, vector] of vectors.entries()) {
-      const problem = vectorProblem(vector, embedder.dimensions);
-      if (problem) throw new EmbedderError(`the embedder ${embedder.model} returned a vector at ${i} with ${problem}`);
-    }
+    const vectors = checkedVectors(await embedder.embed(rows.map((r) => embeddingTextOf(r.content))), rows.length, embedder);
     await provider.query(
       `INSERT INTO ${s}.embedding_staging (model, dim, tenant_id, id, embedding)
        SELECT $1, $2, v.tenant_id, v.id, v.embedding FROM jsonb_to_recordset($3::jsonb) AS v(tenant_id text, id uuid, embedding real[])

@@ -2,12 +2,11 @@ import type { AgentmemConfig } from '../config/index.js';
 import { asOfRelation, type HistoryTable } from '../core/as-of.js';
 import { clock } from '../core/hlc.js';
 import { type TableName, tombstoneSet } from '../core/tables.js';
-import { vectorProblem } from '../core/vectors.js';
 import { AgentmemError, EmbedderError, NotDurableError, OutcomeUnknownError, QueryError, SchemaMissingError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
 import { errorsTotal, queryDuration, slowQueriesTotal } from '../observability/metrics.js';
 import type { ExecutionContext, Executor, Queryable } from '../providers/index.js';
-import type { Embedder } from './embedders.js';
+import { checkedVectors, type Embedder } from './embedders.js';
 import { storeEmbeddings } from './recall/embedding-store.js';
 import { embeddingTextOf } from './recall/embedding-text.js';
 
@@ -121,17 +120,7 @@ export class StoreContext {
    * within a 4-byte float (pgvector's and real[]'s range).
    */
   async embed(texts: string[]): Promise<number[][]> {
-    const vectors: unknown = await this.embedder.embed(texts);
-    const fail = (reason: string) =>
-      new EmbedderError(`the embedder ${this.embedder.model} returned ${reason}`, { model: this.embedder.model, texts: texts.length });
-    if (!Array.isArray(vectors) || vectors.length !== texts.length) {
-      throw fail(`${Array.isArray(vectors) ? vectors.length : 'no list of'} vectors for ${texts.length} texts`);
-    }
-    for (const [i, vector] of vectors.entries()) {
-      const problem = vectorProblem(vector, this.embedder.dimensions);
-      if (problem) throw fail(`a vector at ${i} with ${problem}`);
-    }
-    return vectors as number[][];
+    return checkedVectors(await this.embedder.embed(texts), texts.length, this.embedder);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentmemConfig } from '../config/index.js';
 import { redact, registerSecret } from '../config/index.js';
+import { vectorProblem } from '../core/vectors.js';
 import { EmbedderError } from '../errors/index.js';
 
 /** Turns texts into vectors. Every stored vector records `model` and `dimensions`. */
@@ -168,4 +169,28 @@ export function createEmbedder(config: AgentmemConfig['embedder']): Embedder {
     timeoutMs: config.timeoutMs,
     maxRetries: config.maxRetries,
   });
+}
+
+/**
+ * What an embedder returned for `texts` texts, checked before any of it
+ * reaches SQL: a list of one vector per text, each of the embedder's
+ * dimension, every value a finite 4-byte float. Every path that embeds —
+ * the store, the embedding worker, re-embedding, the AI SDK embedder —
+ * checks through here.
+ */
+export function checkedVectors(vectors: unknown, texts: number, embedder: { model: string; dimensions: number }): number[][] {
+  const fail = (reason: string) => new EmbedderError(`the embedder ${embedder.model} returned ${reason}`, { model: embedder.model, texts });
+  if (!Array.isArray(vectors) || vectors.length !== texts) {
+    throw fail(`${Array.isArray(vectors) ? vectors.length : 'no list of'} vectors for ${texts} texts`);
+  }
+  for (const [i, vector] of vectors.entries()) {
+    const problem = vectorProblem(vector, embedder.dimensions);
+    if (problem) throw fail(`a vector at ${i} with ${problem}`);
+  }
+  return vectors as number[][];
+}
+
+/** What an embedder is, for a person: the built-in one matches words and spellings, a model matches meaning. */
+export function describeEmbedder(embedder: Embedder): { model: string; dimensions: number; matches: 'words' | 'meaning' } {
+  return { model: embedder.model, dimensions: embedder.dimensions, matches: embedder instanceof LocalHashEmbedder ? 'words' : 'meaning' };
 }

@@ -7,7 +7,15 @@ export { type Change, type ChangesFilter, History } from './change-history.js';
 export { StoreContext } from './context.js';
 export { type AssembledContext, approximateTextTokens, type ContextOptions } from './context-assembly.js';
 export type { DedupeReport } from './dedupe.js';
-export { createEmbedder, type Embedder, LocalHashEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './embedders.js';
+export {
+  checkedVectors,
+  createEmbedder,
+  describeEmbedder,
+  type Embedder,
+  LocalHashEmbedder,
+  OpenAIEmbedder,
+  type OpenAIEmbedderOptions,
+} from './embedders.js';
 export {
   type ExpiredCount,
   HOLD_CATEGORY,

@@ -1,6 +1,6 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError } from '../errors/index.js';
-import { LocalHashEmbedder } from '../memory/index.js';
+import { createEmbedder, describeEmbedder } from '../memory/index.js';
 import { type ProviderDescription, type ProviderSet, type RouterEvent, readRecentEvents } from '../providers/index.js';
 import { Runtime } from '../runtime/index.js';
 import { diffSchema, schemaOptions } from '../schema/index.js';
@@ -75,14 +75,6 @@ export async function systemStatus(config: AgentmemConfig, providers: ProviderSe
     configSources: config.sources,
     providers: results,
     recentEvents: readRecentEvents(config.router.eventLog),
-    embedder: {
-      kind: config.embedder.kind,
-      model:
-        config.embedder.kind === 'local'
-          ? new LocalHashEmbedder(config.embedder.dimensions).model
-          : (config.embedder.model ?? 'text-embedding-3-small'),
-      dimensions: config.embedder.dimensions,
-      matches: config.embedder.kind === 'local' ? 'words' : 'meaning',
-    },
+    embedder: { kind: config.embedder.kind, ...describeEmbedder(createEmbedder(config.embedder)) },
   };
 }
