@@ -30,3 +30,10 @@ export function idempotentId(request: FastifyRequest, what: string): string | un
   if (key.length > 200) throw new ValidationError('Idempotency-Key is longer than 200 characters');
   return idForKey((request.caller as Caller).tenant, `http:${what}`, key);
 }
+
+/** A search's body: its `query` (a string) and the rest, the options the library checks. */
+export function searchBody(request: FastifyRequest): { text: string; options: Record<string, unknown> } {
+  const { query: text, ...options } = body(request);
+  if (typeof text !== 'string') throw new ValidationError('query: expected a string');
+  return { text, options };
+}

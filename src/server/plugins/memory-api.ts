@@ -9,7 +9,7 @@ import { NotFoundError, ValidationError } from '../../errors/index.js';
 import type { ExportFormat, MessageInput } from '../../memory/index.js';
 import { KEYS_CATEGORY } from '../keys.js';
 import { registerRoutes } from '../register.js';
-import { body, idempotentId, int, orNotFound, param, query } from '../request.js';
+import { body, idempotentId, int, orNotFound, param, query, searchBody } from '../request.js';
 import type { StoreOf } from './types.js';
 
 /** Settings, without the API keys' own records. */
@@ -89,13 +89,11 @@ export const memoryApi: FastifyPluginAsync<{ store: StoreOf }> = async (app, { s
     },
     recall: async (request) => ({ items: await store(request).memories.recall(body(request)) }),
     searchMemories: async (request) => {
-      const { query: text, ...options } = body(request);
-      if (typeof text !== 'string') throw new ValidationError('query: expected a string');
+      const { text, options } = searchBody(request);
       return store(request).memories.search(text, options);
     },
     searchMessages: async (request) => {
-      const { query: text, ...options } = body(request);
-      if (typeof text !== 'string') throw new ValidationError('query: expected a string');
+      const { text, options } = searchBody(request);
       return store(request).sessions.searchMessages(text, options);
     },
     context: async (request) => store(request).context(body(request) as never),
@@ -111,9 +109,8 @@ export const memoryApi: FastifyPluginAsync<{ store: StoreOf }> = async (app, { s
       return store(request).atoms.upsert(input.atoms as never);
     },
     searchAtoms: async (request) => {
-      const { query: text, ...rest } = body(request);
-      if (typeof text !== 'string') throw new ValidationError('query: expected a string');
-      return store(request).atoms.search(text, rest);
+      const { text, options } = searchBody(request);
+      return store(request).atoms.search(text, options);
     },
     getAtom: async (request) => orNotFound(await store(request).atoms.get(param(request, 'id')), 'atom', request),
 
