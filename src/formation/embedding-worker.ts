@@ -53,8 +53,19 @@ export interface BacklogStatus {
   lastError: string | null;
 }
 
+/** A row the worker took: `ctid` finds it again when its vector is stored. */
+interface ClaimedRow {
+  tenant_id: string;
+  id: string;
+  ctid: string;
+  content: unknown;
+}
+
 /** What waits for an embedding, over alias `m` ($1: the embedded types): live rows of those types without one (items embed their own). */
 const WAITING = 'm.embedding IS NULL AND m.deleted_at IS NULL AND m.namespace IS NULL AND m.memory_type = ANY($1::text[])';
+
+/** The backlog metrics are at most this old (the alert on them waits minutes). */
+const PUBLISH_EVERY_MS = 5_000;
 
 /** A failed row is tried again after 2^attempts seconds, at most ten minutes. */
 const backoffSql = "least(power(2, attempts) * interval '1 second', interval '10 minutes')";
@@ -162,7 +173,16 @@ export class EmbeddingWorker {
     };
   }
 
+  private lastPublished = 0;
+
+  /**
+   * Set the backlog metrics, at most every PUBLISH_EVERY_MS: the status counts
+   * every waiting row, and a worker catching up on a large backlog passes many
+   * times a second.
+   */
   private async publish(provider: Provider): Promise<void> {
+    if (Date.now() - this.lastPublished < PUBLISH_EVERY_MS) return;
+    this.lastPublished = Date.now();
     const status = await this.status(provider).catch(() => undefined);
     if (!status) return;
     embeddingBacklog.set(status.waiting);
@@ -170,10 +190,10 @@ export class EmbeddingWorker {
   }
 
   /** Take up to a batch of waiting rows nobody holds: locked while claimed, then held by a lease. */
-  private async claim(tx: Queryable): Promise<{ rows: { tenant_id: string; id: string; content: unknown }[]; found: number }> {
+  private async claim(tx: Queryable): Promise<{ rows: ClaimedRow[]; found: number }> {
     const s = this.options.schema;
-    const { rows } = await tx.query<{ tenant_id: string; id: string; content: unknown }>(
-      `SELECT m.tenant_id, m.id::text AS id, m.content FROM ${s}.memories m
+    const { rows } = await tx.query<ClaimedRow>(
+      `SELECT m.tenant_id, m.id::text AS id, m.ctid::text AS ctid, m.content FROM ${s}.memories m
         WHERE ${WAITING}
           AND NOT EXISTS (SELECT 1 FROM ${s}.embedding_claims c WHERE c.tenant_id = m.tenant_id AND c.id = m.id AND c.retry_after > now())
         ORDER BY m.created_at
@@ -200,7 +220,7 @@ export class EmbeddingWorker {
    * new version (replication copies them), outside the change history (an
    * embedding is derived from the content the history holds); release the claims.
    */
-  private async store(tx: Queryable, origin: string, rows: { tenant_id: string; id: string }[], vectors: number[][]): Promise<number> {
+  private async store(tx: Queryable, origin: string, rows: ClaimedRow[], vectors: number[][]): Promise<number> {
     const stored = await storeEmbeddings(tx, this.options.schema, rows, vectors, this.embedder, clock.now().toString(), origin);
     await this.release(tx, rows);
     return stored;

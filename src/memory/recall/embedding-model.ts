@@ -4,17 +4,21 @@ import type { Queryable } from '../../providers/index.js';
 /**
  * Refuse to compare or mix vectors of two models: when memories or messages
  * were embedded by another model or dimension than `embedder`, an
- * EmbeddingMismatchError that names both and the fix. One index probe
- * (migration 0023), across tenants where the connection sees them.
+ * EmbeddingMismatchError that names both and the fix. Two probes of one
+ * index (migration 0023), across tenants where the connection sees them.
  */
 export async function checkEmbeddingModel(tx: Queryable, schema: string, embedder: { model: string; dimensions: number }): Promise<void> {
-  const { rows } = await tx.query<{ embedding_model: string | null; embedding_dim: number | null }>(
-    `SELECT embedding_model, embedding_dim FROM ${schema}.memories
-      WHERE embedding IS NOT NULL AND namespace IS NULL
-        AND (embedding_model IS DISTINCT FROM $1 OR embedding_dim IS DISTINCT FROM $2)
-      LIMIT 1`,
-    [embedder.model, embedder.dimensions],
+  // The index's first and last entries: when both are the configured model and dimension, every entry is.
+  // An ordered probe is an index's first row whatever the statistics say; a condition like "any other model"
+  // was planned as a scan, of every embedded row, on every check.
+  const end = (order: 'ASC' | 'DESC') =>
+    `(SELECT embedding_model, embedding_dim FROM ${schema}.memories
+       WHERE embedding IS NOT NULL AND namespace IS NULL
+       ORDER BY embedding_model ${order}, embedding_dim ${order} LIMIT 1)`;
+  const { rows: ends } = await tx.query<{ embedding_model: string | null; embedding_dim: number | null }>(
+    `${end('ASC')} UNION ALL ${end('DESC')}`,
   );
+  const rows = ends.filter((r) => r.embedding_model !== embedder.model || Number(r.embedding_dim) !== embedder.dimensions);
   const other = rows[0];
   if (!other) return;
   throw new EmbeddingMismatchError(
