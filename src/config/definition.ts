@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MEMORY_TYPES } from '../core/enums.js';
+import { formationSchema, workingMemorySchema } from './formation-schema.js';
 import { providerName, providerSchema, type timeoutsSchema } from './provider-definition.js';
 
 export { DEFAULT_TIMEOUTS, poolSchema, providerSchema, timeoutsSchema } from './provider-definition.js';
@@ -215,7 +216,10 @@ export const configSchema = z
              */
             mode: z.enum(['worker', 'inline', 'off']).default('worker'),
             /** Which memory types and message roles (message_user …) are embedded. */
-            types: z.array(z.enum(MEMORY_TYPES)).min(1).default(['decision', 'issue', 'context', 'message_user', 'message_assistant']),
+            types: z
+              .array(z.enum(MEMORY_TYPES))
+              .min(1)
+              .default(['fact', 'preference', 'decision', 'issue', 'context', 'summary', 'message_user', 'message_assistant']),
             /** Rows the worker embeds per embedder call. */
             batchSize: z.number().int().min(1).max(2048).default(64),
             /** How long the worker rests when nothing is waiting. */
@@ -230,6 +234,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    formation: formationSchema,
+    workingMemory: workingMemorySchema,
     settings: z
       .object({ cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000) })
       .strict()
@@ -313,7 +319,7 @@ export const configSchema = z
         /** The types whose memories are facts: deduplicated. Actions and logs are events that may happen twice. */
         types: z
           .array(z.enum(MEMORY_TYPES))
-          .default(['session_metadata', 'context', 'issue', 'decision'])
+          .default(['session_metadata', 'fact', 'preference', 'context', 'issue', 'decision'])
           .refine((types) => types.every((t) => !t.startsWith('message_')), 'messages are a transcript and are never deduplicated'),
         /** The same tenant, type, user and normalised content is one memory: the write returns the existing id. */
         exact: z.boolean().default(true),

@@ -15,8 +15,19 @@ export const MEMORY_TYPES = [
   'issue',
   'decision',
   'log',
+  // What memory formation writes (and callers may too): facts and preferences a conversation states,
+  // a model's summary of a range of a session's messages.
+  'fact',
+  'preference',
+  'summary',
+  // A scope's working memory: one document per user or session, written through workingMemory only.
+  'working_memory',
 ] as const;
 export type MemoryType = (typeof MEMORY_TYPES)[number];
+
+/** The types a caller writes with remember(): every type but a scope's working memory, which has its own API. */
+export const REMEMBERED_TYPES = MEMORY_TYPES.filter((t): t is RememberedType => t !== 'working_memory');
+export type RememberedType = Exclude<MemoryType, 'working_memory'>;
 
 /** The memory types that are messages of a session transcript. */
 export const MESSAGE_TYPES = MEMORY_TYPES.filter((t) => t.startsWith('message_'));

@@ -109,6 +109,9 @@ function bookkeepingTable<const N extends string>(name: N, key: string[], column
   };
 }
 
+/** A background worker's claim on work (until retry_after) and its failures, on one provider. */
+const retryColumns = [col('attempts', 'integer', 'local'), col('retry_after', tz, 'local'), col('last_error', 'text', 'local')];
+
 /** The memory and message content a tombstone erases; it keeps the key, type, session, user and times that replication, history and erasure need. */
 const erasedMemoryContent = {
   content: "'null'::jsonb",
@@ -140,6 +143,9 @@ export const TABLES = [
       col('message_count', 'integer', 'local'),
       // The highest position of the session's rows here, read by an append under the session's lock (migration 0017).
       col('last_position', 'bigint', 'local'),
+      // The last message position extraction and summaries have read (migration 0024).
+      col('extracted_position', 'bigint'),
+      col('summarized_position', 'bigint'),
     ],
     { history: true, appendOnly: false, healthCounted: true, erasureStep: 3 },
   ),
@@ -287,13 +293,13 @@ export const TABLES = [
   bookkeepingTable(
     'embedding_claims',
     ['tenant_id', 'id'],
-    [
-      col('tenant_id', 'text', 'local'),
-      col('id', 'uuid', 'local'),
-      col('attempts', 'integer', 'local'),
-      col('retry_after', tz, 'local'),
-      col('last_error', 'text', 'local'),
-    ],
+    [col('tenant_id', 'text', 'local'), col('id', 'uuid', 'local'), ...retryColumns],
+  ),
+  // Formation runs on this provider: sessions being formed, and retries (migration 0024).
+  bookkeepingTable(
+    'formation_claims',
+    ['tenant_id', 'session_id', 'kind'],
+    [col('tenant_id', 'text', 'local'), col('session_id', 'uuid', 'local'), col('kind', 'text', 'local'), ...retryColumns],
   ),
   // New vectors of a re-embedding, until they are switched in (migration 0023).
   bookkeepingTable(

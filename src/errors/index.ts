@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'EMBEDDER_FAILED'
   | 'EMBEDDING_MISMATCH'
+  | 'FORMATION_OFF'
+  | 'MODEL_OUTPUT_REFUSED'
   | 'QUERY_FAILED'
   | 'ALERT_CHANNEL_FAILED'
   | BackupErrorCode;
@@ -213,6 +215,25 @@ export class EmbedderError extends AgentmemError {
 export class EmbeddingMismatchError extends AgentmemError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('EMBEDDING_MISMATCH', message, details);
+  }
+}
+
+/** Memory formation (extraction, summaries) was asked for, and no language model is configured. */
+export class FormationOffError extends AgentmemError {
+  constructor(message: string) {
+    super('FORMATION_OFF', message);
+  }
+}
+
+/**
+ * The language model's output was refused: not valid JSON, not of the schema,
+ * or asking for what it may not (a memory outside the session's user, an
+ * operation other than ADD, SUPERSEDE or NOOP). Nothing was written; the
+ * session is tried again after a backoff.
+ */
+export class ModelOutputRefusedError extends AgentmemError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super('MODEL_OUTPUT_REFUSED', message, details, options);
   }
 }
 

@@ -26,6 +26,7 @@ export {
   type RetentionPolicies,
   type TenantExpiry,
 } from './expiry.js';
+export { type ExtractionReport, FORMATION_OFF, type MemoryFormation, type SummaryReport } from './formation-port.js';
 export { type Item, type ItemPut, type ItemSearch, Items, type NamespaceQuery } from './items.js';
 export {
   Memories,
@@ -73,3 +74,10 @@ export {
 } from './sessions/sessions.js';
 export { envNameFor, type Setting, Settings } from './settings.js';
 export { AgentMemory, openMemory, type StoreOptions } from './store.js';
+export {
+  type UpdateOptions,
+  WorkingMemory,
+  type WorkingMemoryDocument,
+  type WorkingMemoryScope,
+  workingMemoryText,
+} from './working/working-memory.js';

@@ -6,11 +6,13 @@ import { StoreContext } from './context.js';
 import { type AssembledContext, assembleContext, type ContextOptions } from './context-assembly.js';
 import { createEmbedder, type Embedder } from './embedders.js';
 import { Retention } from './expiry.js';
+import { type ExtractionReport, FORMATION_OFF, type MemoryFormation, type SummaryReport } from './formation-port.js';
 import { Items } from './items.js';
 import { Memories } from './memories/memories.js';
 import { Sessions } from './sessions/sessions.js';
 import { Settings } from './settings.js';
 import { identifier, parseInput } from './validation.js';
+import { WorkingMemory } from './working/working-memory.js';
 
 /** What openMemory() needs: where work runs, for which tenant, with which config and embedder. */
 export interface StoreOptions {
@@ -24,6 +26,8 @@ export interface StoreOptions {
   router?: Router;
   /** Closes what the store opened (pools, loops); a store that owns nothing closes nothing. */
   close?: () => Promise<void>;
+  /** Extraction and summaries with the caller's model (default: off, saying how to turn it on). */
+  formation?: MemoryFormation<AgentMemory>;
 }
 
 /** The agent-facing API. Nothing connects until the first call. */
@@ -37,6 +41,8 @@ export class AgentMemory {
   readonly history: History;
   /** Legal holds, and expiring memories by retention policy (the ops command and the monitor run it for every tenant). */
   readonly retention: Retention;
+  /** One document per user or session that an agent keeps in context and edits (merged in the server: no update is lost). */
+  readonly workingMemory: WorkingMemory;
 
   constructor(
     readonly storeContext: StoreContext,
@@ -44,6 +50,8 @@ export class AgentMemory {
     private readonly release: (() => Promise<void>) | undefined,
     /** The router, when this store routes between providers (configured providers). */
     readonly router?: Router,
+    /** Extraction and summaries with the caller's model (off without one). */
+    readonly formation: MemoryFormation<AgentMemory> = FORMATION_OFF,
   ) {
     this.sessions = new Sessions(storeContext);
     this.memories = new Memories(storeContext);
@@ -52,6 +60,7 @@ export class AgentMemory {
     this.settings = new Settings(storeContext, config.settings.cacheTtlMs);
     this.history = new History(storeContext);
     this.retention = new Retention(storeContext);
+    this.workingMemory = new WorkingMemory(storeContext, config.workingMemory);
   }
 
   get tenant(): string {
@@ -68,6 +77,26 @@ export class AgentMemory {
     return assembleContext(this, options);
   }
 
+  /**
+   * Turn the session's messages not yet extracted into memories with the
+   * configured model: facts, preferences, decisions … added, or superseding
+   * the current ones they change. Each message is extracted once, whoever
+   * asks and however often. Needs createMemory({ model }).
+   */
+  extract(sessionId: string, options: { force?: boolean } = {}): Promise<ExtractionReport> {
+    return this.formation.extract(this, sessionId, options);
+  }
+
+  /**
+   * Summarise the session's older messages (all but the newest
+   * formation.summaries.keepRecent) into one `summary` memory, superseding the
+   * previous summary; context windows use it in place of the turns it covers.
+   * Needs createMemory({ model }).
+   */
+  summarize(sessionId: string, options: { force?: boolean } = {}): Promise<SummaryReport> {
+    return this.formation.summarize(this, sessionId, options);
+  }
+
   /** The same store, scoped to another tenant (shares connections and the router). */
   forTenant(tenant: string): AgentMemory {
     // Another caller: its own read-your-writes token.
@@ -76,12 +105,19 @@ export class AgentMemory {
       this.config,
       undefined,
       this.router,
+      this.formation,
     );
   }
 
   /** The same store, recording `actor` (an agent, a user, a job) with every change it writes, in the change history. */
   asActor(actor: string): AgentMemory {
-    return new AgentMemory(this.storeContext.with({ actor: parseInput(identifier, actor, 'actor') }), this.config, undefined, this.router);
+    return new AgentMemory(
+      this.storeContext.with({ actor: parseInput(identifier, actor, 'actor') }),
+      this.config,
+      undefined,
+      this.router,
+      this.formation,
+    );
   }
 
   /** Close the connections this store opened (a store from forTenant() shares them and closes nothing). */
@@ -106,5 +142,5 @@ export function openMemory(options: StoreOptions): AgentMemory {
     recall: config.recall.embed,
     ...(options.actor ? { actor: parseInput(identifier, options.actor, 'actor') } : {}),
   });
-  return new AgentMemory(context, config, options.close, options.router);
+  return new AgentMemory(context, config, options.close, options.router, options.formation);
 }

@@ -217,3 +217,24 @@ export const embeddingsTotal = new Counter({
   labelNames: ['outcome'] as const,
   registers: [registry],
 });
+
+export const formationCallsTotal = new Counter({
+  name: 'agentmem_formation_calls_total',
+  help: 'Language model calls of memory formation, by kind (extraction, summary), model and outcome: applied, refused (its output), failed (the call), raced (another process applied first).',
+  labelNames: ['kind', 'model', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const formationTokensTotal = new Counter({
+  name: 'agentmem_formation_tokens_total',
+  help: 'Tokens the language model reported for memory formation, by kind, model and direction (input, output).',
+  labelNames: ['kind', 'model', 'direction'] as const,
+  registers: [registry],
+});
+
+export const formationPendingSessions = new Gauge({
+  name: 'agentmem_formation_pending_sessions',
+  help: 'Sessions with messages waiting for extraction or a summary on the writer, by kind, as the formation worker last counted them.',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});

@@ -46,6 +46,11 @@ export interface ErasureReport {
   removed: Record<string, ErasedCounts>;
   /** Rows removed by the second pass, after replication ran (copies that were in flight). */
   removedAfterSync: Record<string, ErasedCounts>;
+  /**
+   * Of the memories removed, per provider: those memory formation derived from the subject's messages
+   * (extracted facts, summaries — they record their provenance) and working-memory documents.
+   */
+  formed: Record<string, number>;
   /** Rows of the subject left per provider afterwards: 0 everywhere, or the erasure is not verified. */
   remaining: Record<string, number>;
   /** The tenant's checksum per table and provider after the erasure (equal across providers when they agree). */
@@ -107,10 +112,12 @@ export async function eraseSubject(
     actor: entry.actor,
     removed: {},
     removedAfterSync: {},
+    formed: {},
     remaining: {},
     checksums: {},
     verified: false,
   };
+  for (const p of all) report.formed[p.name] = await formedRows(p, schema, request.tenant, subject, subjectId);
   if (request.dryRun) {
     for (const p of all) report.removed[p.name] = await applyErasures(p, schema, [entry], { count: true });
     report.finishedAt = new Date().toISOString();
@@ -143,6 +150,23 @@ export async function eraseSubject(
   for (const p of all) await p.transaction((tx) => recordLedger(tx, schema, [withReport]));
   erasuresTotal.inc({ subject });
   return { report, signed, keyCreated: created };
+}
+
+/** The subject's live memories that memory formation wrote (with provenance), and its working-memory documents. */
+async function formedRows(db: Provider, schema: string, tenant: string, subject: ErasureSubject, subjectId: string): Promise<number> {
+  const whose =
+    subject === 'user'
+      ? `(m.user_id = $2 OR m.session_id IN (SELECT s.id FROM ${schema}.sessions s WHERE s.tenant_id = $1 AND s.user_id = $2))`
+      : subject === 'session'
+        ? 'm.session_id::text = $2'
+        : '$2 IS NOT NULL';
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${schema}.memories m
+      WHERE m.tenant_id = $1 AND m.deleted_at IS NULL AND ${whose}
+        AND (m.memory_type = 'working_memory' OR (m.metadata ? 'provenance' AND m.memory_type IN ('fact', 'preference', 'decision', 'issue', 'action', 'context', 'summary')))`,
+    [tenant, subjectId],
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** Every provider's direct connection (it must see every tenant); any unreachable one stops the erasure before it starts. */

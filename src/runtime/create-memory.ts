@@ -3,7 +3,7 @@ import { type MemoryOptions, Runtime, type RuntimeOptions } from './runtime.js';
 
 export type CreateMemoryOptions = RuntimeOptions &
   MemoryOptions & {
-    /** Run the background workers the config asks for (the embedding worker) while the store is open (default true). */
+    /** Run the background workers the config asks for (embeddings; extraction and summaries with a model) while the store is open (default true). */
     workers?: boolean;
   };
 
@@ -27,7 +27,10 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<A
   const runtime = await Runtime.open({ ...(config ? { config } : {}), ...(pool ? { pool } : {}) });
   try {
     const opened = await runtime.memory(memory, { closesRuntime: true });
-    if (workers) runtime.startWorkers(opened.storeContext.embedder);
+    if (workers) {
+      runtime.startWorkers(opened.storeContext.embedder);
+      runtime.startFormation(opened);
+    }
     return opened;
   } catch (error) {
     await runtime.close();

@@ -7,9 +7,11 @@
  * server and the tests all build through here; the layers below know nothing
  * of each other, and this module is where they meet.
  */
+import type { LanguageModel } from 'ai';
 import type pg from 'pg';
 import { type AgentmemConfig, type LoadConfigOptions, loadConfig } from '../config/index.js';
 import { EmbeddingWorker } from '../formation/embedding-worker.js';
+import { type FormationOptions, FormationWorker, ModelFormation } from '../formation/formation.js';
 import { type ReembedOptions, type ReembedReport, reembedMemories } from '../formation/reembed.js';
 import { type AgentMemory, createEmbedder, type Embedder, openMemory } from '../memory/index.js';
 import { type Executor, PrimaryExecutor, type Provider, ProviderSet, Router, type RouterHooks, routerOptions } from '../providers/index.js';
@@ -46,6 +48,13 @@ export interface MemoryOptions {
   migrate?: boolean;
   /** Route between the configured providers (health, breakers, failover; default true); false: every call to the primary. */
   route?: boolean;
+  /**
+   * The language model memory formation writes with (extraction, summaries): any AI SDK model from
+   * your provider package. Without one, formation is off and nothing calls a model.
+   */
+  model?: LanguageModel;
+  /** Prompts of your own in place of the shipped ones (each with the version its memories record). */
+  formation?: FormationOptions;
 }
 
 export class Runtime {
@@ -55,6 +64,7 @@ export class Runtime {
   private readonly migration: PrimaryMigration;
   private embeddings: EmbeddingWorker | undefined;
   private embeddingsStarted = false;
+  private formationStarted = false;
   private embedder: Embedder | undefined;
   private closed = false;
 
@@ -242,7 +252,25 @@ export class Runtime {
       ...(options.embedder ? { embedder: options.embedder } : {}),
       ...(router ? { router } : {}),
       ...(closesRuntime ? { close: () => this.close() } : {}),
+      ...(options.model ? { formation: new ModelFormation(options.model, this.config, () => this.writer(), options.formation) } : {}),
     });
+  }
+
+  /**
+   * Run extraction and summaries in the background for `memory`'s sessions
+   * (every tenant's), when the config enables them and the store has a model; once.
+   */
+  startFormation(memory: AgentMemory): void {
+    if (this.formationStarted || memory.formation.model === null) return;
+    const { extraction, summaries } = this.config.formation;
+    if (!extraction.enabled && !summaries.enabled) return;
+    this.formationStarted = true;
+    this.startWorker(this.formationWorker(memory));
+  }
+
+  /** A formation worker over `memory` (status, one-shot passes: `agentmem extract`). */
+  formationWorker(memory: AgentMemory): FormationWorker {
+    return new FormationWorker(memory, () => this.writer(), this.config);
   }
 
   /** Stop the workers and the router, then close the providers it owns (a caller's set, or a caller's pool, stays open). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MEMORY_TYPES } from '../core/enums.js';
+import { REMEMBERED_TYPES } from '../core/enums.js';
 import { MESSAGE_ROLES } from '../memory/index.js';
 
 /**
@@ -39,7 +39,7 @@ export const messageOut = z.object({
 
 export const memoryOut = z.object({
   id: z.uuid(),
-  type: z.enum(MEMORY_TYPES),
+  type: z.enum(REMEMBERED_TYPES),
   content: json,
   metadata: object,
   sessionId: z.uuid().nullable(),

@@ -2,7 +2,7 @@
 import { idForKey } from '../../core/ids.js';
 import type { AgentMemory } from '../../memory/index.js';
 import type { Queryable } from '../../providers/index.js';
-import { MEMORY_TYPES, type MemoryType } from '../../schema/index.js';
+import { type MemoryType, REMEMBERED_TYPES, type RememberedType } from '../../schema/index.js';
 
 import {
   asObject,
@@ -127,7 +127,7 @@ export async function importSessionMemories(
     for (const row of sessionRows) {
       if (ROLE_OF[row.memory_type as MemoryType] || row.memory_type === 'session_metadata') continue;
       report.memories.read++;
-      if (!(MEMORY_TYPES as readonly string[]).includes(row.memory_type)) {
+      if (!(REMEMBERED_TYPES as readonly string[]).includes(row.memory_type)) {
         report.skipped.push({ table: 'session_memories', reason: `unknown memory_type "${row.memory_type}" in session ${legacySession}` });
         continue;
       }
@@ -140,7 +140,7 @@ export async function importSessionMemories(
       try {
         await memory.memories.remember({
           id,
-          type: row.memory_type as MemoryType,
+          type: row.memory_type as RememberedType,
           content: parseJson(row.content) ?? null,
           metadata: (parseJson(row.metadata) ?? {}) as Record<string, unknown>,
           sessionId,

@@ -4,7 +4,7 @@ import { viewColumns } from '../../core/tables.js';
 import { realArrayBinary } from '../../core/vectors.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
 import { memoryDuplicatesTotal } from '../../observability/metrics.js';
-import type { QueryOptions } from '../../providers/index.js';
+import type { Queryable, QueryOptions } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 import { type DedupeReport, dedupeMemories } from '../dedupe.js';
 import { Retention } from '../expiry.js';
@@ -53,48 +53,21 @@ export class Memories {
    * written on two providers at once is one row once they replicate.
    */
   async rememberOutcome(input: RememberInput): Promise<RememberOutcome> {
-    const m = plainMemory(input) ?? parseInput(rememberInput, input, 'memory');
-    checkJson(m.content, 'content');
-    // metadata is a JSON object the shape already walked (jsonObject).
-    // The JSON text the size checks measured is what the insert sends.
-    const json: RowJson = {
-      content: checkSize(m.content, 'content', this.ctx.limits.maxContentBytes),
-      metadata: checkSize(m.metadata ?? {}, 'metadata', this.ctx.limits.maxContentBytes),
-    };
+    const { m, json } = this.parsed(input);
     if (m.supersedes) {
-      const replaced = await this.supersede(m as Parsed & { supersedes: string }, json);
-      if (this.ctx.recall?.mode === 'inline') await this.ctx.embedInline([replaced.id]);
-      return replaced;
+      const supersede = m as Parsed & { supersedes: string };
+      const id = m.id ?? newId();
+      await this.ctx.write('memory.supersede', (tx, { provider }) => this.supersedeIn(tx, provider, supersede, json, id), { ids: { id } });
+      if (this.ctx.recall?.mode === 'inline') await this.ctx.embedInline([id]);
+      return { id, duplicate: false, nearDuplicateOf: null };
     }
-    const dedupe = this.ctx.dedupe.types.includes(m.type);
-    const hash = dedupe && this.ctx.dedupe.exact ? contentHash(this.ctx.tenant, m.type, m.content) : null;
-    const derived = !m.id && hash !== null;
-    const id = m.id ?? (hash ? idForKey(this.ctx.tenant, 'memory', `${m.type}\u0000${m.userId ?? ''}\u0000${hash}`) : newId());
-    const near = dedupe && this.ctx.dedupe.near.enabled;
-    const embedding = near ? (await this.ctx.embed([embeddingText(m.content)]))[0] : undefined;
+    const write = this.insertion(m);
+    const embedding = write.near ? (await this.ctx.embed([embeddingText(m.content)]))[0] : undefined;
     const remember = (sql: string, options?: QueryOptions) =>
-      this.ctx.write(
-        'memory.remember',
-        async (tx, { provider }) => {
-          const values = [...this.rowValues(m, id, m.createdAt ?? new Date(), this.ctx.version(), provider, json), hash, derived];
-          if (embedding)
-            values.push(
-              realArrayBinary(embedding),
-              this.ctx.embedder.model,
-              embedding.length,
-              this.ctx.dedupe.near.window,
-              1 - this.ctx.dedupe.near.threshold,
-            );
-          const { rows } = await tx.query<RememberAnswer>(sql, values, options);
-          const row = rows[0];
-          if (row?.taken) return undefined;
-          if (row?.existing_id) return { id: row.existing_id, duplicate: true, nearDuplicateOf: null };
-          if (row?.stored_id) return { id: row.stored_id, duplicate: false, nearDuplicateOf: row.duplicate_of };
-          // The id is taken by a current memory: the same fact (a derived id), or a retry of this very write.
-          return { id, duplicate: derived, nearDuplicateOf: null };
-        },
-        { single: true, ids: { id } },
-      );
+      this.ctx.write('memory.remember', (tx, { provider }) => this.insertIn(tx, provider, sql, m, json, write, embedding, options), {
+        single: true,
+        ids: { id: write.id },
+      });
     // With an embedding (near-duplicate links), remember_memory() does it all. Without one, the
     // common case is one plain statement, prepared once per connection (see rememberSql); where
     // nothing is prepared, the call instead. When the plain statement finds a derived id taken
@@ -103,10 +76,101 @@ export class Memories {
       ? ((await remember(this.rememberSql.callNear, { prepare: true })) as RememberOutcome)
       : ((await remember(this.rememberSql.plain, { prepare: true, unprepared: this.rememberSql.call })) ??
         ((await remember(this.rememberSql.call)) as RememberOutcome)); // (the call never answers `taken`)
-    if (outcome.duplicate) memoryDuplicatesTotal.inc({ kind: 'exact' });
-    if (outcome.nearDuplicateOf) memoryDuplicatesTotal.inc({ kind: 'near' });
+    this.counted(outcome);
     if (this.ctx.recall?.mode === 'inline' && !outcome.duplicate) await this.ctx.embedInline([outcome.id]);
     return outcome;
+  }
+
+  /**
+   * Store a memory inside a write the caller holds open, as remember() would
+   * (deduplicated, or superseding a current fact): memory formation stores a
+   * model's decisions and moves its watermark in one transaction. `embedding`
+   * is the content's, for near-duplicate links when those are on.
+   */
+  async rememberIn(tx: Queryable, provider: string, input: RememberInput, embedding?: number[]): Promise<RememberOutcome> {
+    const { m, json } = this.parsed(input);
+    if (m.supersedes) {
+      const id = m.id ?? newId();
+      await this.supersedeIn(tx, provider, m as Parsed & { supersedes: string }, json, id);
+      return { id, duplicate: false, nearDuplicateOf: null };
+    }
+    const write = this.insertion(m);
+    const near = write.near && embedding ? embedding : undefined;
+    const outcome = (await this.insertIn(
+      tx,
+      provider,
+      near ? this.rememberSql.callNear : this.rememberSql.call,
+      m,
+      json,
+      write,
+      near,
+    )) as RememberOutcome;
+    this.counted(outcome);
+    return outcome;
+  }
+
+  /** The input checked, and the JSON text of its content and metadata that the size checks measured (what the insert sends). */
+  private parsed(input: RememberInput): { m: Parsed; json: RowJson } {
+    const m = plainMemory(input) ?? parseInput(rememberInput, input, 'memory');
+    checkJson(m.content, 'content');
+    // metadata is a JSON object the shape already walked (jsonObject).
+    return {
+      m,
+      json: {
+        content: checkSize(m.content, 'content', this.ctx.limits.maxContentBytes),
+        metadata: checkSize(m.metadata ?? {}, 'metadata', this.ctx.limits.maxContentBytes),
+      },
+    };
+  }
+
+  /**
+   * How a new memory is inserted. A fact (a type in dedupe.types) whose
+   * normalised content, type and user match a current memory of the tenant is
+   * not stored again (dedupe.exact). Without an `id`, the id derives from that
+   * identity, so the same fact written on two providers at once is one row once they replicate.
+   */
+  private insertion(m: Parsed): Insertion {
+    const dedupe = this.ctx.dedupe.types.includes(m.type);
+    const hash = dedupe && this.ctx.dedupe.exact ? contentHash(this.ctx.tenant, m.type, m.content) : null;
+    const id = m.id ?? (hash ? idForKey(this.ctx.tenant, 'memory', `${m.type}\u0000${m.userId ?? ''}\u0000${hash}`) : newId());
+    return { id, hash, derived: !m.id && hash !== null, near: dedupe && this.ctx.dedupe.near.enabled };
+  }
+
+  private async insertIn(
+    tx: Queryable,
+    provider: string,
+    sql: string,
+    m: Parsed,
+    json: RowJson,
+    write: Insertion,
+    embedding: number[] | undefined,
+    options?: QueryOptions,
+  ): Promise<RememberOutcome | undefined> {
+    const values = [
+      ...this.rowValues(m, write.id, m.createdAt ?? new Date(), this.ctx.version(), provider, json),
+      write.hash,
+      write.derived,
+    ];
+    if (embedding)
+      values.push(
+        realArrayBinary(embedding),
+        this.ctx.embedder.model,
+        embedding.length,
+        this.ctx.dedupe.near.window,
+        1 - this.ctx.dedupe.near.threshold,
+      );
+    const { rows } = await tx.query<RememberAnswer>(sql, values, options);
+    const row = rows[0];
+    if (row?.taken) return undefined;
+    if (row?.existing_id) return { id: row.existing_id, duplicate: true, nearDuplicateOf: null };
+    if (row?.stored_id) return { id: row.stored_id, duplicate: false, nearDuplicateOf: row.duplicate_of };
+    // The id is taken by a current memory: the same fact (a derived id), or a retry of this very write.
+    return { id: write.id, duplicate: write.derived, nearDuplicateOf: null };
+  }
+
+  private counted(outcome: RememberOutcome): void {
+    if (outcome.duplicate) memoryDuplicatesTotal.inc({ kind: 'exact' });
+    if (outcome.nearDuplicateOf) memoryDuplicatesTotal.inc({ kind: 'near' });
   }
 
   /** $1…$12 of both inserts: tenant, id, session, user, type, content, metadata, importance, created, expires, version, origin. */
@@ -128,55 +192,50 @@ export class Memories {
   }
 
   /**
-   * A new fact that replaces a current one, in one transaction: the new memory
-   * is stored and the old one gets validTo (the new one's time) and
+   * A new fact that replaces a current one, in the caller's transaction: the
+   * new memory is stored and the old one gets validTo (the new one's time) and
    * supersededBy. A retry of the same write (same id) is the same write.
    */
-  private async supersede(m: Parsed & { supersedes: string }, json: RowJson): Promise<RememberOutcome> {
-    const id = m.id ?? newId();
+  private async supersedeIn(tx: Queryable, provider: string, m: Parsed & { supersedes: string }, json: RowJson, id: string): Promise<void> {
     if (id === m.supersedes) throw new ValidationError('a memory cannot supersede itself', { id });
     const at = m.createdAt ?? new Date();
     const t = this.ctx.table('memories');
-    await this.ctx.write(
-      'memory.supersede',
-      async (tx, { provider }) => {
-        const { rows } = await tx.query<{ valid_to: Date | null; superseded_by: string | null }>(
-          `SELECT valid_to, superseded_by FROM ${t} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`,
-          [this.ctx.tenant, m.supersedes],
-        );
-        const old = rows[0];
-        if (!old) throw new NotFoundError(`memory ${m.supersedes} (to supersede) does not exist`, { id: m.supersedes });
-        if (old.superseded_by === id) return;
-        if (old.valid_to)
-          throw new ConflictError(
-            `memory ${m.supersedes} was already superseded by ${old.superseded_by}: supersede that one (the current fact)`,
-            { id: m.supersedes, supersededBy: old.superseded_by },
-          );
-        const version = this.ctx.version();
-        await tx.query(
-          `INSERT INTO ${t} (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at,
-                             version, origin, content_hash, supersedes)
-           SELECT $1, $2, $3, coalesce($4::text, (SELECT s.user_id FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $3)),
-                  $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
-           ON CONFLICT (tenant_id, id) DO NOTHING`,
-          [
-            ...this.rowValues(m, id, at, version, provider, json),
-            this.ctx.dedupe.types.includes(m.type) ? contentHash(this.ctx.tenant, m.type, m.content) : null,
-            m.supersedes,
-          ],
-        );
-        await tx.query(`UPDATE ${t} SET valid_to = $3, superseded_by = $4, version = $5, origin = $6 WHERE tenant_id = $1 AND id = $2`, [
-          this.ctx.tenant,
-          m.supersedes,
-          at,
-          id,
-          version,
-          provider,
-        ]);
-      },
-      { ids: { id } },
+    const { rows } = await tx.query<{ valid_to: Date | null; superseded_by: string | null }>(
+      `SELECT valid_to, superseded_by FROM ${t} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`,
+      [this.ctx.tenant, m.supersedes],
     );
-    return { id, duplicate: false, nearDuplicateOf: null };
+    const old = rows[0];
+    if (!old) throw new NotFoundError(`memory ${m.supersedes} (to supersede) does not exist`, { id: m.supersedes });
+    if (old.superseded_by === id) return;
+    if (old.valid_to)
+      throw new ConflictError(
+        `memory ${m.supersedes} was already superseded by ${old.superseded_by}: supersede that one (the current fact)`,
+        {
+          id: m.supersedes,
+          supersededBy: old.superseded_by,
+        },
+      );
+    const version = this.ctx.version();
+    await tx.query(
+      `INSERT INTO ${t} (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at,
+                         version, origin, content_hash, supersedes)
+       SELECT $1, $2, $3, coalesce($4::text, (SELECT s.user_id FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $3)),
+              $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+       ON CONFLICT (tenant_id, id) DO NOTHING`,
+      [
+        ...this.rowValues(m, id, at, version, provider, json),
+        this.ctx.dedupe.types.includes(m.type) ? contentHash(this.ctx.tenant, m.type, m.content) : null,
+        m.supersedes,
+      ],
+    );
+    await tx.query(`UPDATE ${t} SET valid_to = $3, superseded_by = $4, version = $5, origin = $6 WHERE tenant_id = $1 AND id = $2`, [
+      this.ctx.tenant,
+      m.supersedes,
+      at,
+      id,
+      version,
+      provider,
+    ]);
   }
 
   async get(id: string): Promise<Memory | null> {
@@ -291,6 +350,14 @@ export class Memories {
     const { types } = await new Retention(this.ctx).expire({ policies: {} });
     return types.reduce((n, t) => n + t.expired, 0);
   }
+}
+
+/** How remember inserts a new memory: its id, its content hash (facts), whether the id derives from it, and whether near-duplicates are looked for. */
+interface Insertion {
+  id: string;
+  hash: string | null;
+  derived: boolean;
+  near: boolean;
 }
 
 /** What remember's statements answer (remember_memory()'s columns), and `taken` when the plain statement leaves the write to the call. */

@@ -1,6 +1,6 @@
 /** What a typed memory is, what remember and recall take (with a fast path for ordinary input), and how a memory is read from its row. */
 import { z } from 'zod';
-import { MEMORY_TYPES, type MemoryType } from '../../core/enums.js';
+import { MEMORY_TYPES, type MemoryType, REMEMBERED_TYPES } from '../../core/enums.js';
 import { fromRow, type View } from '../../core/tables.js';
 import {
   cleanText,
@@ -39,7 +39,7 @@ export interface Memory {
 export const rememberInput = z
   .object({
     id: uuid.optional(),
-    type: z.enum(MEMORY_TYPES),
+    type: z.enum(REMEMBERED_TYPES),
     content: z.unknown().refine((v) => v !== undefined, 'is required'),
     metadata: jsonObject.optional(),
     sessionId: uuid.optional(),
@@ -60,7 +60,7 @@ export interface RowJson {
   metadata: string;
 }
 
-const MEMORY_TYPE_SET: ReadonlySet<unknown> = new Set(MEMORY_TYPES);
+const MEMORY_TYPE_SET: ReadonlySet<unknown> = new Set(REMEMBERED_TYPES);
 /** rememberInput's fields, in its order (the order zod's output has them in). */
 const REMEMBER_FIELDS = ['id', 'type', 'content', 'metadata', 'sessionId', 'userId', 'importance', 'createdAt', 'expiresAt', 'supersedes'];
 const REMEMBER_FIELD_SET: ReadonlySet<string> = new Set(REMEMBER_FIELDS);

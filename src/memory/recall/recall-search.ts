@@ -47,8 +47,8 @@ export interface RecallOutcome<H> {
   degraded?: 'embedder';
 }
 
-/** The memory types that are not messages: what a memory search covers by default. */
-export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as readonly string[]).includes(t));
+/** The memory types that are not messages (nor a scope's working memory, which is read whole): what a memory search covers by default. */
+export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as readonly string[]).includes(t) && t !== 'working_memory');
 
 export class RecallSearch {
   /** Per provider: whether pgvector is there to rank exactly (else the SQL cosine function does). */

@@ -19,6 +19,17 @@ export interface Session {
   externalId: string | null;
 }
 
+/** A session's current summary: its text and the range of messages it covers. */
+export interface SessionSummary {
+  id: string;
+  text: string;
+  fromMessage: string | null;
+  throughMessage: string | null;
+  /** How many messages it covers. */
+  messages: number;
+  createdAt: Date;
+}
+
 export const sessionInput = z
   .object({
     id: uuid.optional(),

@@ -8,7 +8,7 @@ import type { StoreContext } from '../context.js';
 import { type MessageSearchOptions, messageSearchSchema, searchQuery } from '../recall/recall-input.js';
 import { type RecallMatch, type RecallOutcome, RecallSearch } from '../recall/recall-search.js';
 import { checkJson, checkSize, cleanText, parseInput, parseUuid, timestamp } from '../validation.js';
-import { type ContextWindowOptions, selectContextWindow } from './context-window.js';
+import { approximateTokens, type ContextWindowOptions, selectContextWindow } from './context-window.js';
 import { exportTranscript, importTranscript, type TranscriptFormat } from './formats/index.js';
 import { MessageLog } from './message-log.js';
 import { type Message, type MessageInput, roleToType, sessionIdFor } from './message-model.js';
@@ -21,6 +21,7 @@ import {
   type Session,
   type SessionFilter,
   type SessionInput,
+  type SessionSummary,
   saveInput,
   sessionFilter,
   sessionInput,
@@ -37,6 +38,7 @@ export {
   type Session,
   type SessionFilter,
   type SessionInput,
+  type SessionSummary,
   sessionFilter,
   sessionInput,
 } from './session-model.js';
@@ -261,7 +263,55 @@ export class Sessions {
    * dropped together, and a result whose call is gone is left out.
    */
   async contextWindow(sessionId: string, maxTokens: number, options: ContextWindowOptions = {}): Promise<Message[]> {
-    return selectContextWindow(await this.getMessages(sessionId), maxTokens, options);
+    const messages = await this.getMessages(sessionId);
+    const window = selectContextWindow(messages, maxTokens, options);
+    if (window.length === messages.length) return window;
+    // Turns would be dropped: the session's summary stands in for the ones it covers, if one was written.
+    const summary = await this.latestSummary(sessionId);
+    const through = summary ? messages.findIndex((m) => m.id === summary.throughMessage) : -1;
+    if (!summary || through < 0) return window;
+    const note: Message = {
+      id: summary.id,
+      sessionId,
+      role: 'system',
+      content: `Summary of the conversation before the messages below:\n${summary.text}`,
+      metadata: { summary: true },
+      createdAt: summary.createdAt,
+      seq: -1,
+    };
+    const count = options.tokenCounter ?? approximateTokens;
+    const instructions = messages.slice(0, through + 1).filter((m) => m.role === 'system' || m.role === 'developer');
+    const later = selectContextWindow([...instructions, ...messages.slice(through + 1)], maxTokens - count(note), options);
+    // Worth it only when the summary and what follows it are there: else the window as it was.
+    return later.length > instructions.length ? [...instructions, note, ...later.slice(instructions.length)] : window;
+  }
+
+  /** The session's current summary (written by memory formation), with the range of messages it covers; null when none. */
+  async latestSummary(sessionId: string): Promise<SessionSummary | null> {
+    const id = parseUuid(sessionId, 'session id');
+    return this.ctx.read(
+      'session.summary',
+      async (tx) => {
+        const { rows } = await tx.query<{ id: string; content: unknown; metadata: Record<string, unknown>; created_at: Date }>(
+          `SELECT id::text AS id, content, metadata, created_at FROM ${this.ctx.table('memories')}
+            WHERE tenant_id = $1 AND session_id = $2 AND memory_type = 'summary' AND deleted_at IS NULL AND valid_to IS NULL
+            ORDER BY created_at DESC, id DESC LIMIT 1`,
+          [this.ctx.tenant, id],
+        );
+        const row = rows[0];
+        if (!row) return null;
+        const provenance = (row.metadata?.provenance ?? {}) as { fromMessage?: string; throughMessage?: string; messages?: number };
+        return {
+          id: row.id,
+          text: typeof row.content === 'string' ? row.content : JSON.stringify(row.content),
+          fromMessage: provenance.fromMessage ?? null,
+          throughMessage: provenance.throughMessage ?? null,
+          messages: Number(provenance.messages ?? 0),
+          createdAt: row.created_at,
+        };
+      },
+      { single: true },
+    );
   }
 
   async export(sessionId: string, format: ExportFormat = 'agentmem', options: { asOf?: Date | string } = {}) {
