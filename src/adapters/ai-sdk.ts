@@ -34,6 +34,8 @@ export interface AiSdkStore {
   items: Pick<Items, 'put' | 'search'>;
   /** Context assembly: the user's typed memories and the knowledge base, cited (an AgentMemory has it). */
   context?: AgentMemory['context'];
+  /** The user's working memory, which the updateWorkingMemory tool edits (an AgentMemory has it). */
+  workingMemory?: Pick<AgentMemory['workingMemory'], 'get' | 'update'>;
 }
 
 export interface AgentmemMiddlewareOptions {
@@ -216,7 +218,11 @@ export function agentmemMiddleware(options: AgentmemMiddlewareOptions): Language
   };
 }
 
-/** Tools for the model: remember a fact about the user, recall facts relevant to a question. */
+/**
+ * Tools for the model: remember a fact about the user, recall facts relevant
+ * to a question, and (with a store that has one) update the user's working
+ * memory — the document memory.context() always puts in the prompt.
+ */
 export function agentmemTools(options: { memory: AiSdkStore; scope: string }) {
   const { memory, scope } = options;
   return {
@@ -239,5 +245,18 @@ export function agentmemTools(options: { memory: AiSdkStore; scope: string }) {
         return { facts: found.map((i) => String(i.value.fact)) };
       },
     }),
+    ...(memory.workingMemory ? { updateWorkingMemory: workingMemoryTool(memory.workingMemory, scope) } : {}),
   };
+}
+
+function workingMemoryTool(workingMemory: NonNullable<AiSdkStore['workingMemory']>, scope: string) {
+  return tool({
+    description:
+      'Update your working memory about the user: a JSON object merged into it (set a key to null to remove it). Keep it short: it is in every prompt.',
+    inputSchema: z.object({ patch: z.record(z.string(), z.unknown()).describe('the keys to set (null removes one)') }),
+    execute: async ({ patch }) => {
+      const document = await workingMemory.update({ userId: scope }, patch);
+      return { workingMemory: document.content, tokens: document.tokens };
+    },
+  });
 }

@@ -80,6 +80,10 @@ export function remoteMemory(server: string, key: string | undefined): AgentMemo
     atoms: {
       search: (text: string, options: Record<string, unknown> = {}) => call('searchAtoms', {}, { query: text, ...options }),
     },
+    workingMemory: {
+      get: (scope: unknown) => call('getWorkingMemory', {}, { scope }),
+      update: (scope: unknown, patch: unknown) => call('updateWorkingMemory', {}, { scope, patch }),
+    },
     settings: {
       get: async (category: string, key: string) => {
         try {
@@ -115,6 +119,7 @@ export function remoteMemory(server: string, key: string | undefined): AgentMemo
     sessions: guarded('sessions', parts.sessions),
     memories: guarded('memories', parts.memories),
     atoms: guarded('atoms', parts.atoms),
+    workingMemory: guarded('workingMemory', parts.workingMemory),
     settings: guarded('settings', parts.settings),
     close: async () => undefined,
   };

@@ -8,6 +8,7 @@ import { credentialsCommand } from './credentials.js';
 import { demoCommand } from './demo.js';
 import { embeddingsCommand } from './embeddings.js';
 import { eraseCommand, erasuresCommand } from './erase.js';
+import { extractCommand, workingMemoryCommand } from './formation.js';
 import { healthCommand } from './health.js';
 import { historyCommand } from './history.js';
 import { importCommand } from './import.js';
@@ -44,6 +45,8 @@ export function buildProgram(): Command {
     sessionCommand(),
     memoryCommand(),
     embeddingsCommand(),
+    extractCommand(),
+    workingMemoryCommand(),
     atomsCommand(),
     settingsCommand(),
     historyCommand(),

@@ -13,6 +13,7 @@ import { scopeSchema } from './recall/recall-input.js';
 import { type ContextWindowOptions, selectContextWindow } from './sessions/context-window.js';
 import { contentText, type Message } from './sessions/message-model.js';
 import type { Sessions } from './sessions/sessions.js';
+import { type WorkingMemory, workingMemoryText } from './working/working-memory.js';
 import { cleanText, parseInput, uuid } from './validation.js';
 
 export const contextSchema = z
@@ -56,7 +57,7 @@ const atomLine = (hit: AtomHit) => `- [atom ${hit.atom.atomId}] ${oneLine(`${hit
 const turnLine = (m: Message) => `${m.name ? `${m.role} (${m.name})` : m.role}: ${oneLine(contentText(m.content), 4000)}`;
 
 export async function assembleContext(
-  parts: { sessions: Sessions; memories: Memories; atoms: Atoms },
+  parts: { sessions: Sessions; memories: Memories; atoms: Atoms; workingMemory: WorkingMemory },
   input: ContextOptions,
 ): Promise<AssembledContext> {
   const { countTokens = approximateTextTokens, ...rest } = input;
@@ -100,6 +101,14 @@ export async function assembleContext(
     if (kept.length) lines.push(header, ...kept);
   };
   const half = Math.floor(o.budgetTokens / 2);
+  // Working memory is always in context (the user's, then the session's), within the first half.
+  const documents = [
+    ...(scope.userId ? [await parts.workingMemory.get({ userId: scope.userId })] : []),
+    ...(session ? [await parts.workingMemory.get({ sessionId: session.id })] : []),
+  ]
+    .map(workingMemoryText)
+    .filter(Boolean);
+  section('Working memory:', documents, half);
   section('Relevant memories:', memories.map(memoryLine), half);
   section('Relevant knowledge:', knowledge.map(atomLine), half);
   const citedMemories = memories.filter((h) => lines.includes(memoryLine(h)));
@@ -112,8 +121,24 @@ export async function assembleContext(
     const left = o.budgetTokens - used - countTokens(`${header}\n`);
     const options: ContextWindowOptions = { tokenCounter: (m) => countTokens(`${turnLine(m)}\n`) };
     // The agent's own instructions are its prompt's, not the context's: only the conversation's turns.
-    const conversation = transcript.filter((m) => m.role !== 'system' && m.role !== 'developer');
+    let conversation = transcript.filter((m) => m.role !== 'system' && m.role !== 'developer');
     turns = selectContextWindow(conversation, left, options);
+    // Turns dropped: the session's summary stands in for those it covers, when one was written and fits.
+    const summary = turns.length < conversation.length && session ? await parts.sessions.latestSummary(session.id) : null;
+    const through = summary ? conversation.findIndex((m) => m.id === summary.throughMessage) : -1;
+    if (summary && through >= 0) {
+      const summaryLines = ['Summary of the earlier conversation:', oneLine(summary.text, 8000)];
+      const cost = summaryLines.reduce((sum, line) => sum + countTokens(`${line}\n`), 0);
+      if (cost < left) {
+        conversation = conversation.slice(through + 1);
+        const after = selectContextWindow(conversation, left - cost, options);
+        if (after.length) {
+          lines.push(...summaryLines);
+          used += cost;
+          turns = after;
+        }
+      }
+    }
     if (turns.length) {
       lines.push(header, ...turns.map(turnLine));
       used += countTokens(`${header}\n`) + turns.reduce((sum, m) => sum + countTokens(`${turnLine(m)}\n`), 0);

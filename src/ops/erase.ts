@@ -159,7 +159,7 @@ async function formedRows(db: Provider, schema: string, tenant: string, subject:
       ? `(m.user_id = $2 OR m.session_id IN (SELECT s.id FROM ${schema}.sessions s WHERE s.tenant_id = $1 AND s.user_id = $2))`
       : subject === 'session'
         ? 'm.session_id::text = $2'
-        : '$2 IS NOT NULL';
+        : '$2::text IS NOT NULL';
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(*)::text AS n FROM ${schema}.memories m
       WHERE m.tenant_id = $1 AND m.deleted_at IS NULL AND ${whose}

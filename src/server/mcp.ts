@@ -121,6 +121,26 @@ export function createMcpServer(memory: AgentMemory): McpServer {
         };
       }),
   );
+  const workingScope = {
+    userId: z.string().optional().describe("the user's working memory (across their sessions)"),
+    sessionId: z.string().optional().describe("or one session's"),
+  };
+  const scopeOf = (input: { userId?: string | undefined; sessionId?: string | undefined }) =>
+    (input.sessionId !== undefined ? { sessionId: input.sessionId } : { userId: input.userId }) as never;
+  server.registerTool(
+    'get_working_memory',
+    { description: "A user's or a session's working memory: the document an agent keeps in context and edits as it learns.", inputSchema: workingScope },
+    (input) => answer(() => memory.workingMemory.get(scopeOf(input))),
+  );
+  server.registerTool(
+    'update_working_memory',
+    {
+      description:
+        'Change a working memory: a JSON object is merged into it (a key set to null is removed), a text replaces a Markdown document. Concurrent updates lose nothing.',
+      inputSchema: { ...workingScope, patch: z.union([z.string(), z.record(z.string(), z.unknown())]) },
+    },
+    (input) => answer(() => memory.workingMemory.update(scopeOf(input), input.patch as never)),
+  );
   server.registerTool('get_memory', { description: 'One memory by id.', inputSchema: memoryId }, ({ id }) =>
     answer(() => memory.memories.get(id)),
   );

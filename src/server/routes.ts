@@ -14,6 +14,7 @@ import {
 import {
   atomOut,
   contextOut,
+  extractionOut,
   json,
   list,
   memoryHitOut,
@@ -24,7 +25,11 @@ import {
   recallOut,
   sessionOut,
   settingOut,
+  summaryOut,
+  workingMemoryOut,
 } from './shapes.js';
+
+const workingScope = z.union([z.object({ userId: z.string() }).strict(), z.object({ sessionId: z.string() }).strict()]);
 
 export interface Route {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -133,6 +138,37 @@ export const ROUTES = {
     scope: 'read',
     body: contextSchema,
     ok: { status: 200, schema: contextOut },
+  },
+  getWorkingMemory: {
+    method: 'post',
+    path: '/v1/working-memory/get',
+    summary: "a user's or a session's working memory (its template before the first update)",
+    scope: 'read',
+    body: z.object({ scope: workingScope }).strict(),
+    ok: { status: 200, schema: workingMemoryOut },
+  },
+  updateWorkingMemory: {
+    method: 'post',
+    path: '/v1/working-memory',
+    summary:
+      'merge a JSON patch into a working memory (null removes a key), or replace a Markdown one with a text; concurrent updates lose nothing',
+    scope: 'write',
+    body: z.object({ scope: workingScope, patch: z.union([z.string(), z.record(z.string(), z.unknown())]) }).strict(),
+    ok: { status: 200, schema: workingMemoryOut },
+  },
+  extractSession: {
+    method: 'post',
+    path: '/v1/sessions/{id}/extract',
+    summary: "turn the session's messages not yet extracted into memories with the configured model (501 without one)",
+    scope: 'write',
+    ok: { status: 200, schema: extractionOut },
+  },
+  summarizeSession: {
+    method: 'post',
+    path: '/v1/sessions/{id}/summarize',
+    summary: "summarise the session's older messages with the configured model (501 without one)",
+    scope: 'write',
+    ok: { status: 200, schema: summaryOut },
   },
   getMemory: { method: 'get', path: '/v1/memories/{id}', summary: 'one memory', scope: 'read', ok: { status: 200, schema: memoryOut } },
   forget: { method: 'delete', path: '/v1/memories/{id}', summary: 'forget a memory', scope: 'write', ok: { status: 204 } },

@@ -92,4 +92,27 @@ export const contextOut = z.object({
   degraded: z.literal('embedder').optional(),
 });
 
+export const workingMemoryOut = z.object({
+  scope: z.union([z.object({ userId: z.string() }), z.object({ sessionId: z.string() })]),
+  content: z.union([z.string(), object]).nullable(),
+  tokens: z.number().int(),
+  updatedAt: z.string().nullable(),
+});
+
+export const extractionOut = z.object({
+  sessionId: z.string(),
+  status: z.enum(['extracted', 'nothing', 'busy', 'raced']),
+  messages: z.number().int(),
+  added: z.array(z.string()),
+  superseded: z.array(z.object({ id: z.string(), by: z.string() })),
+  duplicates: z.array(z.string()),
+});
+
+export const summaryOut = z.object({
+  sessionId: z.string(),
+  status: z.enum(['summarized', 'nothing', 'busy', 'raced']),
+  id: z.string().optional(),
+  messages: z.number().int(),
+});
+
 export const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });

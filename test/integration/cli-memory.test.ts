@@ -206,6 +206,25 @@ describe('agentmem memory commands on the embedded default', () => {
     expect(list.map((s: { category: string; key: string }) => `${s.category}.${s.key}`)).toEqual(['alerts.channel', 'memory.batch_size']);
   });
 
+  it('working memory get and update, and extract status, as a user would run them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentmem-cli-working-'));
+    const run = (...args: string[]) => runCli(args, { cwd: dir });
+    expect((await run('working-memory', 'get', '--user', 'u1')).stdout.trim()).toBe('(empty)');
+    expect((await run('working-memory', 'update', '{"diet":"vegetarian","city":"Porto"}', '--user', 'u1')).code).toBe(0);
+    expect((await run('working-memory', 'update', '{"city":null}', '--user', 'u1')).code).toBe(0);
+    expect(json((await run('working-memory', 'get', '--user', 'u1', '--json')).stdout)).toMatchObject({ content: { diet: 'vegetarian' } });
+    const both = await run('working-memory', 'get', '--user', 'u1', '--session', '9b2f6a84-7d1e-4c1a-9f43-7f7c1c4d2e10');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/name one scope/);
+    const status = await run('extract', 'status', '--json');
+    expect(status.code).toBe(0);
+    expect(json(status.stdout)).toEqual({
+      pending: { extraction: 0, summary: 0 },
+      extraction: { enabled: false },
+      summaries: { enabled: false },
+    });
+  });
+
   it('recall by meaning: embeddings status and run, memory search with a query, session search with the turns around a hit', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentmem-cli-recall-'));
     const run = (...args: string[]) => runCli(args, { cwd: dir });

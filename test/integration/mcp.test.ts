@@ -28,12 +28,14 @@ const TOOLS = [
   'delete_memory',
   'get_memory',
   'get_session',
+  'get_working_memory',
   'list_memories',
   'recall_context',
   'save_message',
   'search_knowledge',
   'search_memories',
   'search_messages',
+  'update_working_memory',
 ];
 
 const cluster = useCluster(1);
@@ -114,6 +116,21 @@ async function exercise(client: Client) {
   expect(context).toMatchObject({ memories: [saved.id], turns: 2 });
   expect(context.text).toContain(`[memory ${saved.id}]`);
   expect(context.tokens).toBeLessThanOrEqual(300);
+  // Working memory: merged updates, then the document is in recall_context's block.
+  await client.callTool({ name: 'update_working_memory', arguments: { userId: 'mcp-user', patch: { diet: 'vegetarian' } } });
+  const working = parsed(
+    await client.callTool({ name: 'update_working_memory', arguments: { userId: 'mcp-user', patch: { city: 'Porto' } } }),
+  );
+  expect(working.content).toEqual({ diet: 'vegetarian', city: 'Porto' });
+  expect(parsed(await client.callTool({ name: 'get_working_memory', arguments: { userId: 'mcp-user' } })).content).toEqual({
+    diet: 'vegetarian',
+    city: 'Porto',
+  });
+  const withWorking = parsed(
+    await client.callTool({ name: 'recall_context', arguments: { scope: { userId: 'mcp-user' }, query: 'dinner', budgetTokens: 300 } }),
+  );
+  expect(withWorking.text).toContain('Working memory:');
+  expect(withWorking.text).toContain('"city": "Porto"');
   // Bad input: refused with the library's error, nothing written.
   const bad = (await client.callTool({ name: 'add_memory', arguments: { type: 'decision', content: 'nul \u0000' } })) as Result;
   expect(bad.isError).toBe(true);

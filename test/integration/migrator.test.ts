@@ -48,6 +48,7 @@ describe('migrator on real PostgreSQL servers', () => {
         'embedding_claims',
         'embedding_staging',
         'erasures',
+        'formation_claims',
         'knowledge_atoms',
         'memories',
         'replication_watermarks',

@@ -163,6 +163,18 @@ describe('agentmem HTTP API', () => {
     expect(context.text).toContain('Conversation so far:');
     expect(context.tokens).toBeLessThanOrEqual(200);
     expect((await call(url, 'POST', '/v1/recall/memories', { key, body: { query: '   ' } })).status).toBe(400);
+    // Working memory: merged by the server; memory formation without a model is 501, saying how to turn it on.
+    const scope = { sessionId: session.id };
+    expect((await call(url, 'POST', '/v1/working-memory', { key, body: { scope, patch: { plan: 'ship friday' } } })).status).toBe(200);
+    await call(url, 'POST', '/v1/working-memory', { key, body: { scope, patch: { owner: 'ana' } } });
+    expect((await call(url, 'POST', '/v1/working-memory/get', { key, body: { scope } })).body).toMatchObject({
+      content: { plan: 'ship friday', owner: 'ana' },
+      scope,
+    });
+    expect((await call(url, 'POST', '/v1/working-memory', { key, body: { scope: {}, patch: {} } })).status).toBe(400);
+    const off = await call(url, 'POST', `/v1/sessions/${session.id}/extract`, { key });
+    expect(off.status).toBe(501);
+    expect(off.body).toMatchObject({ code: 'FORMATION_OFF' });
 
     const atoms = await call(url, 'POST', '/v1/atoms', {
       key,

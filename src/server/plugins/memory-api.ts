@@ -97,6 +97,13 @@ export const memoryApi: FastifyPluginAsync<{ store: StoreOf }> = async (app, { s
       return store(request).sessions.searchMessages(text, options);
     },
     context: async (request) => store(request).context(body(request) as never),
+    getWorkingMemory: async (request) => store(request).workingMemory.get(body(request).scope as never),
+    updateWorkingMemory: async (request) => {
+      const { scope, patch } = body(request);
+      return store(request).workingMemory.update(scope as never, patch as never);
+    },
+    extractSession: async (request) => store(request).extract(param(request, 'id')),
+    summarizeSession: async (request) => store(request).summarize(param(request, 'id')),
     getMemory: async (request) => orNotFound(await store(request).memories.get(param(request, 'id')), 'memory', request),
     forget: async (request, reply) => {
       orNotFound(await store(request).memories.forget(param(request, 'id')), 'memory', request);
