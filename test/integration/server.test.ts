@@ -172,7 +172,7 @@ describe('agentmem HTTP API', () => {
       scope,
     });
     expect((await call(url, 'POST', '/v1/working-memory', { key, body: { scope: {}, patch: {} } })).status).toBe(400);
-    const off = await call(url, 'POST', `/v1/sessions/${session.id}/extract`, { key });
+    const off = await call(url, 'POST', `/v1/sessions/${session.id}/extract`, { key, route: `${route}/extract` });
     expect(off.status).toBe(501);
     expect(off.body).toMatchObject({ code: 'FORMATION_OFF' });
 
