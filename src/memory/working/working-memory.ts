@@ -10,7 +10,8 @@
  */
 import { z } from 'zod';
 import { idForKey } from '../../core/ids.js';
-import { NotFoundError, ValidationError } from '../../errors/index.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
+import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 import { approximateTextTokens } from '../context-assembly.js';
 import { identifier, parseInput, uuid } from '../validation.js';
@@ -62,16 +63,23 @@ export class WorkingMemory {
       async (tx) => {
         const params: unknown[] = [this.ctx.tenant, id];
         const from = this.ctx.from('memories', params, options.asOf, { column: 'id', value: '$2' });
-        const { rows } = await tx.query<{ content: unknown; updated_at: Date | null; created_at: Date }>(
-          `SELECT content, updated_at, created_at FROM ${from} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
+        const { rows } = await tx.query<{
+          content: WorkingMemoryDocument['content'];
+          updated_at: Date | null;
+          created_at: Date;
+          tokens: number;
+        }>(
+          `SELECT content, updated_at, created_at, ${this.ctx.schema}.jsonb_tokens(content) AS tokens FROM ${from}
+            WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
           params,
         );
         return rows[0];
       },
       { single: !options.asOf },
     );
-    const content = (row?.content as WorkingMemoryDocument['content'] | undefined) ?? this.options.template ?? null;
-    return this.document(s, content, row ? (row.updated_at ?? row.created_at) : null);
+    if (row) return { scope: s, content: row.content, tokens: Number(row.tokens), updatedAt: row.updated_at ?? row.created_at };
+    const template = this.options.template ?? null;
+    return { scope: s, content: template, tokens: template === null ? 0 : approximateTextTokens(template), updatedAt: null };
   }
 
   /**
@@ -88,49 +96,85 @@ export class WorkingMemory {
     const s = parseInput(scopeSchema, scope, 'working memory scope') as WorkingMemoryScope;
     const p = parseInput(patchSchema, patch, 'working memory update');
     const id = this.idOf(s);
-    const t = this.ctx.table('memories');
-    return this.ctx.write(
+    const m = this.ctx.schema;
+    const merge = (doc: string) => `${m}.merge_working_memory(${doc}, $5::jsonb, $8)`;
+    // One statement: the update of an existing document locks its row, so the next update merges into
+    // this one's result; the first update inserts it. A document past the budget raises, and nothing
+    // is written (a schema is checked on the merged document inside a transaction a mismatch rolls back).
+    const sql = `WITH s AS (SELECT user_id FROM ${this.ctx.table('sessions')} WHERE tenant_id = $1 AND id = $3::uuid AND deleted_at IS NULL),
+      upd AS (
+        UPDATE ${this.ctx.table('memories')} m
+           SET content = ${merge('CASE WHEN m.deleted_at IS NULL THEN m.content END')}, deleted_at = NULL, updated_at = now(),
+               version = $6, origin = $7
+         WHERE m.tenant_id = $1 AND m.id = $2
+        RETURNING m.content, m.updated_at),
+      ins AS (
+        INSERT INTO ${this.ctx.table('memories')}
+               (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, updated_at, version, origin)
+        SELECT $1, $2, $3::uuid, coalesce($4::text, (SELECT user_id FROM s)), 'working_memory', ${merge('NULL')},
+               '{}'::jsonb, 1, now(), now(), $6, $7
+         WHERE NOT EXISTS (SELECT FROM upd) AND ($3::uuid IS NULL OR EXISTS (SELECT FROM s))
+        ON CONFLICT (tenant_id, id) DO NOTHING
+        RETURNING content, updated_at)
+      SELECT content, updated_at, ${m}.jsonb_tokens(content) AS tokens FROM upd
+      UNION ALL SELECT content, updated_at, ${m}.jsonb_tokens(content) FROM ins`;
+    type Row = { content: WorkingMemoryDocument['content']; updated_at: Date; tokens: number };
+    const update = async (tx: Queryable, provider: string): Promise<Row | undefined> =>
+      (
+        await tx.query<Row>(sql, [
+          this.ctx.tenant,
+          id,
+          s.sessionId ?? null,
+          s.userId ?? null,
+          JSON.stringify(p),
+          this.ctx.version(),
+          provider,
+          this.options.budgetTokens,
+        ])
+      ).rows[0];
+    const once = () =>
+      options.schema
+        ? this.ctx.write(
+            'workingMemory.update',
+            async (tx, { provider }) => {
+              const updated = await update(tx, provider);
+              const checked = updated ? options.schema?.safeParse(updated.content) : undefined;
+              if (checked && !checked.success)
+                throw new ValidationError(
+                  `working memory would not match its schema: ${checked.error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`).join('; ')}`,
+                );
+              return updated;
+            },
+            { ids: { id } },
+          )
+        : this.ctx.write('workingMemory.update', (tx, { provider }) => update(tx, provider), { single: true, ids: { id } });
+    for (let attempt = 0; ; attempt++) {
+      let row: Row | undefined;
+      try {
+        row = await once();
+      } catch (error) {
+        throw overBudget(error, this.options.budgetTokens) ?? error;
+      }
+      if (row) return { scope: s, content: row.content, tokens: Number(row.tokens), updatedAt: row.updated_at };
+      // Nothing written: no such session, or another process's first update inserted the document
+      // between this statement's look and its insert — then this update merges into it.
+      if (s.sessionId && !(await this.sessionExists(s.sessionId)))
+        throw new NotFoundError(`session ${s.sessionId} does not exist`, { sessionId: s.sessionId });
+      if (attempt >= 2) throw new ConflictError('working memory changed under three updates in a row; try again', { scope: s });
+    }
+  }
+
+  private sessionExists(sessionId: string): Promise<boolean> {
+    return this.ctx.read(
       'workingMemory.update',
-      async (tx, { provider }) => {
-        if (s.sessionId) {
-          const { rows } = await tx.query(
-            `SELECT 1 FROM ${this.ctx.table('sessions')} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
-            [this.ctx.tenant, s.sessionId],
-          );
-          if (!rows.length) throw new NotFoundError(`session ${s.sessionId} does not exist`, { sessionId: s.sessionId });
-        }
-        const version = this.ctx.version();
-        // The row is locked by the upsert: the next update merges into this one's result.
-        const { rows } = await tx.query<{ content: WorkingMemoryDocument['content']; updated_at: Date }>(
-          `INSERT INTO ${t} AS m (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, updated_at,
-                                  version, origin)
-           SELECT $1, $2, $3::uuid,
-                  coalesce($4::text, (SELECT s.user_id FROM ${this.ctx.table('sessions')} s WHERE s.tenant_id = $1 AND s.id = $3::uuid)),
-                  'working_memory', ${this.ctx.schema}.jsonb_merge_patch(NULL, $5::jsonb), '{}'::jsonb, 1, now(), now(), $6, $7
-           ON CONFLICT (tenant_id, id) DO UPDATE
-              SET content = ${this.ctx.schema}.jsonb_merge_patch(CASE WHEN m.deleted_at IS NULL THEN m.content END, $5::jsonb),
-                  deleted_at = NULL, updated_at = now(), version = $6, origin = $7
-           RETURNING m.content, m.updated_at`,
-          [this.ctx.tenant, id, s.sessionId ?? null, s.userId ?? null, JSON.stringify(p), version, provider],
-        );
-        const row = rows[0] as { content: WorkingMemoryDocument['content']; updated_at: Date };
-        const document = this.document(s, row.content, row.updated_at);
-        // Checked on the merged document, inside the transaction: a refused update rolls back whole.
-        if (document.tokens > this.options.budgetTokens)
-          throw new ValidationError(
-            `working memory would take ${document.tokens} tokens, over its budget of ${this.options.budgetTokens} (workingMemory.budgetTokens): remove something first (set a key to null)`,
-            { tokens: document.tokens, budgetTokens: this.options.budgetTokens },
-          );
-        if (options.schema) {
-          const checked = options.schema.safeParse(row.content);
-          if (!checked.success)
-            throw new ValidationError(
-              `working memory would not match its schema: ${checked.error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`).join('; ')}`,
-            );
-        }
-        return document;
-      },
-      { ids: { id } },
+      async (tx) =>
+        (
+          await tx.query(`SELECT 1 FROM ${this.ctx.table('sessions')} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`, [
+            this.ctx.tenant,
+            sessionId,
+          ])
+        ).rows.length > 0,
+      { single: true },
     );
   }
 
@@ -144,11 +188,6 @@ export class WorkingMemory {
   private idOf(scope: WorkingMemoryScope): string {
     return idForKey(this.ctx.tenant, 'working-memory', scope.sessionId ? `session\u0000${scope.sessionId}` : `user\u0000${scope.userId}`);
   }
-
-  private document(scope: WorkingMemoryScope, content: WorkingMemoryDocument['content'], updatedAt: Date | null): WorkingMemoryDocument {
-    const text = content === null ? '' : typeof content === 'string' ? content : JSON.stringify(content);
-    return { scope, content, tokens: approximateTextTokens(text), updatedAt };
-  }
 }
 
 /** A working-memory document as prompt text (Markdown as is; an object as indented JSON). */
@@ -156,4 +195,14 @@ export function workingMemoryText(document: WorkingMemoryDocument): string {
   const { content } = document;
   if (content === null) return '';
   return typeof content === 'string' ? content : JSON.stringify(content, null, 2);
+}
+
+/** The server's refusal of a document past the budget (merge_working_memory, migration 0024), as a ValidationError. */
+function overBudget(error: unknown, budgetTokens: number): ValidationError | undefined {
+  const match = /working memory would take (\d+) tokens/.exec((error as Error)?.message ?? '');
+  if (!match) return undefined;
+  return new ValidationError(
+    `working memory would take ${match[1]} tokens, over its budget of ${budgetTokens} (workingMemory.budgetTokens): remove something first (set a key to null)`,
+    { tokens: Number(match[1]), budgetTokens },
+  );
 }

@@ -1,3 +1,5 @@
+DROP FUNCTION {{schema}}.merge_working_memory(jsonb, jsonb, integer);
+DROP FUNCTION {{schema}}.jsonb_tokens(jsonb);
 DROP FUNCTION {{schema}}.jsonb_merge_patch(jsonb, jsonb);
 DROP TABLE {{schema}}.formation_claims;
 ALTER TABLE {{schema}}.sessions DROP COLUMN extracted_position, DROP COLUMN summarized_position;

@@ -51,3 +51,25 @@ BEGIN
   RETURN result;
 END
 $$;
+
+-- A working-memory document's size in tokens, as the budget counts them: about
+-- four characters a token, of a text's characters or an object's JSON text.
+CREATE FUNCTION {{schema}}.jsonb_tokens(doc jsonb) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT ceil(length(CASE WHEN jsonb_typeof(doc) = 'string' THEN doc #>> '{}' ELSE coalesce(doc::text, '') END) / 4.0)::integer
+$$;
+
+-- A working-memory update's new document: the patch merged into it, refused
+-- (and so the statement, and nothing written) when it would pass the budget.
+CREATE FUNCTION {{schema}}.merge_working_memory(doc jsonb, patch jsonb, budget integer) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  merged jsonb := {{schema}}.jsonb_merge_patch(doc, patch);
+  tokens integer := {{schema}}.jsonb_tokens(merged);
+BEGIN
+  IF tokens > budget THEN
+    RAISE EXCEPTION 'working memory would take % tokens, over its budget of %', tokens, budget USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN merged;
+END
+$$;

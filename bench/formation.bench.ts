@@ -1,0 +1,192 @@
+/**
+ * Memory formation, measured on a real server with its baselines in the same run:
+ *   - the library's own cost per extracted memory (reading the messages and the user's memories,
+ *     checking the model's output, deduplicating, superseding, the history and the watermark), with
+ *     the AI SDK's test model answering after a fixed latency that is measured and taken out;
+ *   - working-memory updates from 1, 4 and 16 writers at once against a raw
+ *     `UPDATE … SET doc = doc || $1` of one row, in alternating rounds (order swapped each round),
+ *     and the updates lost: agentmem's merge (in the server) against a raw read-modify-write
+ *     (SELECT, merge in the client, UPDATE), the way a document store without one does it.
+ * Prints JSON (min–median–max over BENCH_SITTINGS sittings).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MockLanguageModelV3 } from 'ai/test';
+import pg from 'pg';
+import { loadConfig } from '../src/index.js';
+import { Runtime } from '../src/runtime/index.js';
+import { startCluster } from '../test/harness/postgres.js';
+import { LIBRARY } from './stats.js';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const SITTINGS = env('BENCH_SITTINGS', 3);
+const SESSIONS = env('BENCH_FORMATION_SESSIONS', 40);
+const DECISIONS = env('BENCH_FORMATION_DECISIONS', 8);
+const MODEL_MS = env('BENCH_FORMATION_MODEL_MS', 20);
+const UPDATES = env('BENCH_FORMATION_UPDATES', 400);
+const WRITERS = (process.env.BENCH_FORMATION_WRITERS ?? '1,4,16').split(',').map(Number);
+const SERVER = { shared_buffers: '512MB', max_wal_size: '4GB' };
+
+const spread = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const r = (v: number | undefined) => Math.round((v ?? 0) * 1000) / 1000;
+  return { min: r(sorted[0]), median: r(sorted[Math.floor(sorted.length / 2)]), max: r(sorted.at(-1)), sittings: values.map(r) };
+};
+
+const usage = {
+  inputTokens: { total: 500, noCache: 500, cacheRead: undefined, cacheWrite: undefined },
+  outputTokens: { total: 100, text: 100, reasoning: undefined },
+};
+
+const out: Record<string, unknown> = { bench: 'formation', library: LIBRARY, server: { postgres: '15 (harness, loopback)', ...SERVER } };
+const cluster = await startCluster(1, undefined, SERVER);
+const server = cluster.servers[0] as (typeof cluster.servers)[0];
+const raw = new pg.Pool({ connectionString: server.url(), max: 20 });
+try {
+  const config = await loadConfig({
+    cwd: mkdtempSync(join(tmpdir(), 'agentmem-bench-')),
+    env: {},
+    overrides: { providers: [{ name: 'bench', url: server.url(), pool: { max: 20 } }] },
+  });
+  const runtime = Runtime.fromConfig(config);
+  let modelMs = 0;
+  let call = 0;
+  // Each call adds DECISIONS new facts (distinct, so none is a duplicate) and supersedes the first one the model is shown.
+  const model = new MockLanguageModelV3({
+    modelId: 'fixed-latency',
+    doGenerate: async (options) => {
+      const started = performance.now();
+      await sleep(MODEL_MS);
+      const user = options.prompt.find((m) => m.role === 'user');
+      const text = user && Array.isArray(user.content) ? (user.content[0] as { text: string }).text : '{}';
+      const known = (JSON.parse(text) as { known_memories: { id: string }[] }).known_memories;
+      const n = call++;
+      const decisions = [
+        ...Array.from({ length: DECISIONS - 1 }, (_, i) => ({
+          op: 'ADD',
+          type: 'fact',
+          content: `Fact ${i} of call ${n}: the user owns ${i + n} plants`,
+        })),
+        known[0]
+          ? { op: 'SUPERSEDE', id: known[0].id, content: `Superseded in call ${n}` }
+          : { op: 'ADD', type: 'preference', content: `Likes ${n}` },
+      ];
+      const reply = {
+        content: [{ type: 'text' as const, text: JSON.stringify({ decisions }) }],
+        finishReason: { unified: 'stop' as const, raw: 'stop' },
+        usage,
+        warnings: [],
+      };
+      modelMs += performance.now() - started;
+      return reply;
+    },
+  });
+  const memory = (await runtime.memory({ migrate: true, model })).forTenant('bench');
+  await memory.settings.list();
+
+  // 1. The library's cost per extracted memory.
+  const perMemory: number[] = [];
+  for (let sitting = 0; sitting < SITTINGS; sitting++) {
+    const sessions = [];
+    for (let s = 0; s < SESSIONS; s++) {
+      const session = await memory.sessions.create({ userId: `user-${sitting}-${s % 10}` });
+      await memory.sessions.addMessages(session.id, [
+        { role: 'user', content: `I just bought ${s} plants and moved to a bigger flat.` },
+        { role: 'assistant', content: 'Congratulations on the new flat!' },
+      ]);
+      sessions.push(session.id);
+    }
+    modelMs = 0;
+    let written = 0;
+    const started = performance.now();
+    for (const id of sessions) {
+      const report = await memory.extract(id);
+      written += report.added.length + report.superseded.length + report.duplicates.length;
+    }
+    perMemory.push((performance.now() - started - modelMs) / written);
+  }
+  out.extraction_library_ms_per_memory = {
+    ...spread(perMemory),
+    decisions_per_call: DECISIONS,
+    model_latency_ms: MODEL_MS,
+    target_below: 2,
+  };
+
+  // 2. Working memory under concurrent writers, against a raw UPDATE of one jsonb row.
+  await raw.query('CREATE TABLE IF NOT EXISTS bench_doc (id int PRIMARY KEY, doc jsonb NOT NULL)');
+  const working: Record<string, unknown> = {};
+  for (const writers of WRITERS) {
+    const ratios: number[] = [];
+    const lostRaw: number[] = [];
+    const lostOurs: number[] = [];
+    const each = Math.max(1, Math.floor(UPDATES / writers));
+    for (let sitting = 0; sitting < SITTINGS; sitting++) {
+      const user = `wm-${writers}-${sitting}`;
+      await raw.query(`INSERT INTO bench_doc VALUES ($1, '{}') ON CONFLICT (id) DO UPDATE SET doc = '{}'`, [sitting]);
+      const ours = async () => {
+        const started = performance.now();
+        await Promise.all(
+          Array.from({ length: writers }, async (_, w) => {
+            for (let i = 0; i < each; i++) await memory.workingMemory.update({ userId: user }, { [`w${w}-${i}`]: i });
+          }),
+        );
+        return performance.now() - started;
+      };
+      const baseline = async () => {
+        const started = performance.now();
+        await Promise.all(
+          Array.from({ length: writers }, async (_, w) => {
+            for (let i = 0; i < each; i++)
+              await raw.query('UPDATE bench_doc SET doc = doc || $2::jsonb WHERE id = $1', [
+                sitting,
+                JSON.stringify({ [`w${w}-${i}`]: i }),
+              ]);
+          }),
+        );
+        return performance.now() - started;
+      };
+      // Order swapped every sitting.
+      let oursMs: number;
+      let rawMs: number;
+      if (sitting % 2) {
+        oursMs = await ours();
+        rawMs = await baseline();
+      } else {
+        rawMs = await baseline();
+        oursMs = await ours();
+      }
+      ratios.push(rawMs / oursMs);
+      const doc = (await memory.workingMemory.get({ userId: user })).content as Record<string, unknown>;
+      lostOurs.push(writers * each - Object.keys(doc).length);
+      // A read-modify-write in the client: what a store without a server-side merge does.
+      const rmw = sitting + 1000;
+      await raw.query(`INSERT INTO bench_doc VALUES ($1, '{}') ON CONFLICT (id) DO UPDATE SET doc = '{}'`, [rmw]);
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let i = 0; i < each; i++) {
+            const { rows } = await raw.query<{ doc: Record<string, unknown> }>('SELECT doc FROM bench_doc WHERE id = $1', [rmw]);
+            await raw.query('UPDATE bench_doc SET doc = $2 WHERE id = $1', [rmw, JSON.stringify({ ...rows[0]?.doc, [`w${w}-${i}`]: i })]);
+          }
+        }),
+      );
+      const { rows } = await raw.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM jsonb_object_keys((SELECT doc FROM bench_doc WHERE id = $1))',
+        [rmw],
+      );
+      lostRaw.push(writers * each - (rows[0]?.n ?? 0));
+    }
+    working[`writers_${writers}`] = {
+      updates: writers * each,
+      throughput_ratio_vs_raw_update: spread(ratios),
+      lost_updates: { agentmem: spread(lostOurs), raw_read_modify_write: spread(lostRaw) },
+    };
+  }
+  out.working_memory = { ...working, target_ratio: 0.8, target_lost: 0 };
+  await runtime.close();
+} finally {
+  await raw.end();
+  await cluster.stop();
+}
+console.log(JSON.stringify(out, null, 2));
