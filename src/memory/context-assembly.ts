@@ -13,8 +13,8 @@ import { scopeSchema } from './recall/recall-input.js';
 import { type ContextWindowOptions, selectContextWindow } from './sessions/context-window.js';
 import { contentText, type Message } from './sessions/message-model.js';
 import type { Sessions } from './sessions/sessions.js';
-import { type WorkingMemory, workingMemoryText } from './working/working-memory.js';
 import { cleanText, parseInput, uuid } from './validation.js';
+import { type WorkingMemory, workingMemoryText } from './working/working-memory.js';
 
 export const contextSchema = z
   .object({

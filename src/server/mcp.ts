@@ -129,7 +129,10 @@ export function createMcpServer(memory: AgentMemory): McpServer {
     (input.sessionId !== undefined ? { sessionId: input.sessionId } : { userId: input.userId }) as never;
   server.registerTool(
     'get_working_memory',
-    { description: "A user's or a session's working memory: the document an agent keeps in context and edits as it learns.", inputSchema: workingScope },
+    {
+      description: "A user's or a session's working memory: the document an agent keeps in context and edits as it learns.",
+      inputSchema: workingScope,
+    },
     (input) => answer(() => memory.workingMemory.get(scopeOf(input))),
   );
   server.registerTool(
