@@ -13,6 +13,7 @@ import { scopeSchema } from './recall/recall-input.js';
 import { type ContextWindowOptions, selectContextWindow } from './sessions/context-window.js';
 import { contentText, type Message } from './sessions/message-model.js';
 import type { Sessions } from './sessions/sessions.js';
+import { approximateTextTokens } from './tokens.js';
 import { cleanText, parseInput, uuid } from './validation.js';
 import { type WorkingMemory, workingMemoryText } from './working/working-memory.js';
 
@@ -48,7 +49,7 @@ export interface AssembledContext {
   degraded?: 'embedder';
 }
 
-export const approximateTextTokens = (text: string): number => Math.ceil(text.length / 4);
+export { approximateTextTokens };
 
 const oneLine = (text: string, max = 500) => text.replace(/\s+/g, ' ').trim().slice(0, max);
 const memoryLine = (hit: MemoryHit) =>

@@ -13,7 +13,7 @@ import { idForKey } from '../../core/ids.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
-import { approximateTextTokens } from '../context-assembly.js';
+import { approximateTextTokens } from '../tokens.js';
 import { identifier, parseInput, uuid } from '../validation.js';
 
 /** A user's working memory (across their sessions), or one session's. */
