@@ -5,6 +5,7 @@
  */
 import type { LanguageModel } from 'ai';
 import type { AgentmemConfig } from '../config/index.js';
+import { MESSAGE_TYPES } from '../core/enums.js';
 import type { AgentMemory, ExtractionReport, MemoryFormation, SummaryReport } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
 import { formationPendingSessions } from '../observability/metrics.js';
@@ -74,7 +75,7 @@ export interface PendingSessions {
 /**
  * Runs extraction and summaries in the background for sessions with new
  * messages, on the writer, across tenants: a pass takes up to `batch`
- * sessions of each enabled kind, most behind first, skipping those another
+ * sessions of each enabled kind, skipping those another
  * process holds or that wait for a backoff. A failed run is logged and counted;
  * the session is tried again after its backoff.
  */
@@ -177,14 +178,24 @@ export class FormationWorker {
     return kind === 'extraction' ? extraction.minMessages : summaries.keepRecent + 1;
   }
 
+  /**
+   * Sessions with at least $1 live messages past their watermark (positions are
+   * the transcript's order, not a count: the messages are counted, at most $1 of
+   * each session), that no process holds and none waits for a backoff.
+   */
   private waitingSql(kind: FormationKind): string {
     const s = this.config.schema;
     const watermark = `s.${WATERMARK[kind]}`;
     return `SELECT s.tenant_id, s.id::text AS id FROM ${s}.sessions s
-      WHERE s.deleted_at IS NULL AND s.last_position IS NOT NULL AND s.last_position - coalesce(${watermark}, -1) >= $1
+      WHERE s.deleted_at IS NULL AND s.last_position IS NOT NULL AND s.last_position > coalesce(${watermark}, -1)
+        AND (SELECT count(*) FROM (
+               SELECT 1 FROM ${s}.memories m
+                WHERE m.tenant_id = s.tenant_id AND m.session_id = s.id AND m.deleted_at IS NULL
+                  AND m.memory_type IN (${MESSAGE_TYPES.map((t) => `'${t}'`).join(', ')}) AND m.position > coalesce(${watermark}, -1)
+                LIMIT $1) n) >= $1
         AND NOT EXISTS (SELECT 1 FROM ${s}.formation_claims c
                          WHERE c.tenant_id = s.tenant_id AND c.session_id = s.id AND c.kind = '${kind}' AND c.retry_after > now())
-      ORDER BY s.last_position - coalesce(${watermark}, -1) DESC, s.id
+      ORDER BY s.last_position, s.id
       LIMIT $2`;
   }
 }

@@ -8,6 +8,7 @@
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
+import { FormationWorker } from '../../src/formation/formation.js';
 import type { AgentMemory } from '../../src/index.js';
 import { eraseSubject } from '../../src/ops/index.js';
 import { Runtime } from '../../src/runtime/index.js';
@@ -144,6 +145,37 @@ describe.each(names)('memory formation on %s', (name) => {
     ).forTenant(memory.tenant);
     expect(await good.extract(session.id)).toMatchObject({ status: 'extracted', messages: 2 });
     expect(await current(memory, 'cleo')).toEqual(expect.arrayContaining(['Cleo lives in Oslo', 'Cleo wants short answers']));
+  });
+
+  it('the background worker extracts and summarises sessions with new messages, and counts what waits', async () => {
+    const base = backend(name);
+    const model = scripted(
+      { decisions: [{ op: 'ADD', type: 'preference', content: 'Ivy likes mornings' }] },
+      { summary: 'Ivy talked about mornings.' },
+    );
+    const root = await base.runtime.memory({ model });
+    const memory = root.forTenant(tenant());
+    const session = await memory.sessions.create({ userId: 'ivy' });
+    await memory.sessions.addMessages(session.id, [
+      { role: 'user', content: 'I like mornings.' },
+      { role: 'assistant', content: 'Early bird!' },
+      { role: 'user', content: 'Yes.' },
+    ]);
+    const config = {
+      ...base.config,
+      formation: {
+        ...base.config.formation,
+        extraction: { ...base.config.formation.extraction, enabled: true },
+        summaries: { ...base.config.formation.summaries, enabled: true, keepRecent: 1, thresholdTokens: 100 },
+      },
+    };
+    const worker = new FormationWorker(root, () => base.runtime.writer(), config, 1000);
+    // Sessions of every tenant on this server wait (the other tests' too): this one is among them.
+    expect((await worker.status()).extraction).toBeGreaterThanOrEqual(1);
+    await worker.runOnce();
+    expect((await memory.memories.recall({ userId: 'ivy', types: ['preference'] })).map((m) => m.content)).toEqual(['Ivy likes mornings']);
+    // Two messages (under the threshold) wait for a summary; asked explicitly, it is written.
+    expect(await memory.summarize(session.id, { force: false })).toMatchObject({ status: 'nothing' });
   });
 
   it('without a model, formation is off and says how to turn it on; nothing is called', async () => {
