@@ -131,4 +131,42 @@ describe('memory formation across providers', () => {
       await runtime.close();
     }
   });
+
+  it('8 processes × 200 working-memory updates to one scope: all 1,600 applied, none lost', async () => {
+    const routed = await routedStore(cluster, { tenant: 'fw' });
+    await routed.close();
+    // 1,600 keys take ~12,000 tokens: a budget with room for them.
+    const config = { ...routed.config, workingMemory: { ...routed.config.workingMemory, budgetTokens: 100_000 } };
+    const memory = routed.memory;
+    const script = (writer: number) => `
+      import { Runtime } from ${JSON.stringify(new URL('../../src/runtime/index.ts', import.meta.url).pathname)};
+      const runtime = Runtime.fromConfig(${JSON.stringify(config)});
+      const memory = await runtime.memory({ tenant: 'fw' });
+      for (let i = 0; i < 200; i++) await memory.workingMemory.update({ userId: 'jo' }, { w${writer}: { ['n' + i]: i } });
+      await runtime.close();
+    `;
+    const exits = await Promise.all(
+      Array.from({ length: 8 }, (_, writer) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(writer)], {
+          stdio: ['ignore', 'inherit', 'inherit'],
+          cwd: new URL('../..', import.meta.url).pathname,
+        });
+        return new Promise<number | null>((resolve) => child.once('exit', resolve));
+      }),
+    );
+    expect(exits).toEqual(Array(8).fill(0));
+    const runtime = Runtime.fromConfig(config);
+    try {
+      const store = await runtime.memory({ tenant: memory.tenant });
+      const doc = (await store.workingMemory.get({ userId: 'jo' })).content as Record<string, Record<string, number>>;
+      expect(Object.values(doc).reduce((sum, w) => sum + Object.keys(w).length, 0)).toBe(1600);
+      // Every update is a change in the history.
+      const history = await store.history.changes((await store.memories.recall({ userId: 'jo', types: ['working_memory'] }))[0]?.id ?? '', {
+        limit: 2000,
+      });
+      expect(history).toHaveLength(1600);
+    } finally {
+      await runtime.close();
+    }
+  });
 });

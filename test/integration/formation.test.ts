@@ -291,7 +291,10 @@ describe('memory formation across processes (pg)', () => {
       const session = await (stores[0] as AgentMemory).sessions.create({ userId: 'finn' });
       await (stores[0] as AgentMemory).sessions.addMessages(session.id, [{ role: 'user', content: 'I have two cats; email me please.' }]);
       const reports = await Promise.all(stores.map((s) => s.extract(session.id)));
-      expect(reports.map((r) => r.status).sort()).toEqual(['busy', 'extracted']);
+      // One applies; the other finds the session taken, already extracted, or moved under it — and writes nothing.
+      const statuses = reports.map((r) => r.status).sort();
+      expect(statuses.filter((st) => st === 'extracted')).toHaveLength(1);
+      expect(['busy', 'nothing', 'raced']).toContain(statuses.find((st) => st !== 'extracted'));
       expect((await current(stores[1] as AgentMemory, 'finn')).sort()).toEqual(['Finn has two cats', 'Finn prefers email']);
       expect(await (stores[1] as AgentMemory).extract(session.id)).toMatchObject({ status: 'nothing' });
     } finally {

@@ -99,13 +99,14 @@ export class WorkingMemory {
     const m = this.ctx.schema;
     const merge = (doc: string) => `${m}.merge_working_memory(${doc}, $5::jsonb, $8)`;
     // One statement: the update of an existing document locks its row, so the next update merges into
-    // this one's result; the first update inserts it. A document past the budget raises, and nothing
+    // this one's result (with a version above the one it merged into: processes' clocks may tie, and
+    // replication keeps the higher version); the first update inserts it. A document past the budget raises, and nothing
     // is written (a schema is checked on the merged document inside a transaction a mismatch rolls back).
     const sql = `WITH s AS (SELECT user_id FROM ${this.ctx.table('sessions')} WHERE tenant_id = $1 AND id = $3::uuid AND deleted_at IS NULL),
       upd AS (
         UPDATE ${this.ctx.table('memories')} m
            SET content = ${merge('CASE WHEN m.deleted_at IS NULL THEN m.content END')}, deleted_at = NULL, updated_at = now(),
-               version = $6, origin = $7
+               version = greatest($6::bigint, m.version + 1), origin = $7
          WHERE m.tenant_id = $1 AND m.id = $2
         RETURNING m.content, m.updated_at),
       ins AS (
