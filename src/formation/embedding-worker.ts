@@ -23,6 +23,7 @@ import { embeddingTextOf } from '../memory/recall/embedding-text.js';
 import { logger } from '../observability/logger.js';
 import { embeddingBacklog, embeddingBacklogAge, embeddingsTotal } from '../observability/metrics.js';
 import type { Provider, Queryable } from '../providers/index.js';
+import { PassLoop } from './pass-loop.js';
 
 export interface EmbeddingWorkerOptions {
   schema: string;
@@ -70,45 +71,20 @@ const PUBLISH_EVERY_MS = 5_000;
 /** A failed row is tried again after 2^attempts seconds, at most ten minutes. */
 const backoffSql = "least(power(2, attempts) * interval '1 second', interval '10 minutes')";
 
-export class EmbeddingWorker {
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+export class EmbeddingWorker extends PassLoop<BatchResult> {
+  protected readonly name = 'embedding';
 
   constructor(
     /** The provider to embed on: the current writer, directly (the worker sees every tenant). */
     private readonly writer: () => Promise<Provider>,
     private readonly embedder: Embedder,
     private readonly options: EmbeddingWorkerOptions,
-  ) {}
-
-  start(): this {
-    if (!this.stopped) return this;
-    this.stopped = false;
-    this.schedule(0);
-    return this;
+  ) {
+    super();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running.catch(() => undefined);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      const pass = this.runOnce().then(
-        (result) => this.schedule(result.found >= this.options.batchSize ? 0 : this.options.intervalMs),
-        (error: unknown) => {
-          logger().warn({ err: (error as Error).message }, 'embedding pass failed; trying again');
-          this.schedule(this.options.intervalMs);
-        },
-      );
-      this.running = pass;
-    }, ms);
-    // A process that forgot close() is not kept alive by the rest between passes.
-    this.timer.unref();
+  protected restAfter(result: BatchResult | undefined): number {
+    return result && result.found >= this.options.batchSize ? 0 : this.options.intervalMs;
   }
 
   /** Embed one batch of what waits; how many rows it took, embedded and failed. */

@@ -14,6 +14,7 @@ import { Extractor } from './extraction.js';
 import type { FormationKind } from './formation-model.js';
 import { modelLabel } from './formation-model.js';
 import { FormationClaims, WATERMARK } from './formation-runs.js';
+import { PassLoop } from './pass-loop.js';
 import { Summarizer } from './summaries.js';
 
 /** A caller's prompt in place of a shipped one, with the version its memories record. */
@@ -79,48 +80,29 @@ export interface PendingSessions {
  * process holds or that wait for a backoff. A failed run is logged and counted;
  * the session is tried again after its backoff.
  */
-export class FormationWorker {
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+export class FormationWorker extends PassLoop<number> {
+  protected readonly name = 'formation';
 
   constructor(
     private readonly memory: AgentMemory,
     private readonly writer: () => Promise<Provider>,
     private readonly config: AgentmemConfig,
     private readonly batch = 20,
-  ) {}
+  ) {
+    super();
+  }
 
   private get kinds(): FormationKind[] {
     const { extraction, summaries } = this.config.formation;
     return [...(extraction.enabled ? (['extraction'] as const) : []), ...(summaries.enabled ? (['summary'] as const) : [])];
   }
 
-  start(): this {
-    if (!this.stopped || !this.kinds.length) return this;
-    this.stopped = false;
-    this.schedule(0);
-    return this;
+  protected override get enabled(): boolean {
+    return this.kinds.length > 0;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running.catch(() => undefined);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce().then(
-        (ran) => this.schedule(ran >= this.batch ? 0 : this.config.formation.intervalMs),
-        (error: unknown) => {
-          logger().warn({ err: (error as Error).message }, 'formation pass failed; trying again');
-          this.schedule(this.config.formation.intervalMs);
-        },
-      );
-    }, ms);
-    this.timer.unref();
+  protected restAfter(ran: number | undefined): number {
+    return ran !== undefined && ran >= this.batch ? 0 : this.config.formation.intervalMs;
   }
 
   /** One pass over the sessions that wait; how many runs it made. */
@@ -128,7 +110,7 @@ export class FormationWorker {
     let ran = 0;
     for (const kind of this.kinds) {
       for (const { tenant, sessionId } of await this.waiting(kind)) {
-        if (this.stopped && this.timer) break;
+        if (this.stopping) break;
         const memory = this.memory.forTenant(tenant);
         try {
           if (kind === 'extraction') await memory.extract(sessionId, { force: false });
