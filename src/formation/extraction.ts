@@ -13,6 +13,7 @@ import type { LanguageModel } from 'ai';
 import { z } from 'zod';
 import { ModelOutputRefusedError } from '../errors/index.js';
 import type { AgentMemory, ExtractionReport, RememberInput } from '../memory/index.js';
+import { logger } from '../observability/logger.js';
 import { formationCallsTotal } from '../observability/metrics.js';
 import { generateStructured, modelLabel } from './formation-model.js';
 import { type FormationClaims, messagesAfter, moveWatermark, sessionState } from './formation-runs.js';
@@ -98,7 +99,11 @@ export class Extractor {
           1,
         ),
       });
-      const applied = await this.apply(memory, sessionId, state, messages, output);
+      const applied = await this.apply(memory, sessionId, state, messages, output).catch((error: unknown) => {
+        if (error instanceof ModelOutputRefusedError)
+          formationCallsTotal.inc({ kind: 'extraction', model: modelLabel(this.model), outcome: 'refused' });
+        throw error;
+      });
       formationCallsTotal.inc({
         kind: 'extraction',
         model: modelLabel(this.model),
@@ -107,6 +112,10 @@ export class Extractor {
       await this.claims.release(memory.tenant, sessionId, 'extraction');
       return { ...applied, messages: messages.length };
     } catch (error) {
+      logger().warn(
+        { tenant: memory.tenant, sessionId, model: modelLabel(this.model), err: (error as Error).message },
+        'extraction failed: nothing was written; the messages are tried again after a backoff',
+      );
       await this.claims.fail(memory.tenant, sessionId, 'extraction', (error as Error).message);
       throw error;
     }

@@ -116,10 +116,8 @@ export class FormationWorker extends PassLoop<number> {
           if (kind === 'extraction') await memory.extract(sessionId, { force: false });
           else await memory.summarize(sessionId, { force: false });
         } catch (error) {
-          logger().warn(
-            { kind, tenant, sessionId, err: (error as Error).message },
-            'memory formation failed; the session is tried again after a backoff',
-          );
+          // A failed run is logged (warn) where it failed, and its session tried again after a backoff.
+          logger().debug({ kind, tenant, sessionId, err: (error as Error).message }, 'formation run failed');
         }
         ran++;
       }

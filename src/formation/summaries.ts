@@ -10,6 +10,7 @@
 import type { LanguageModel } from 'ai';
 import { z } from 'zod';
 import type { AgentMemory, SummaryReport } from '../memory/index.js';
+import { logger } from '../observability/logger.js';
 import { formationCallsTotal } from '../observability/metrics.js';
 import { generateStructured, modelLabel } from './formation-model.js';
 import { type FormationClaims, messagesAfter, moveWatermark, sessionState } from './formation-runs.js';
@@ -92,6 +93,10 @@ export class Summarizer {
       await this.claims.release(memory.tenant, sessionId, 'summary');
       return report;
     } catch (error) {
+      logger().warn(
+        { tenant: memory.tenant, sessionId, model: modelLabel(this.model), err: (error as Error).message },
+        'summary failed: nothing was written; the session is tried again after a backoff',
+      );
       await this.claims.fail(memory.tenant, sessionId, 'summary', (error as Error).message);
       throw error;
     }
