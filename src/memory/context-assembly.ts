@@ -1,9 +1,10 @@
 /**
  * A prompt-ready block of what an agent should know for its next turn: the
- * most relevant memories and knowledge for the query (each cited by id), and
- * the newest turns of the session that fit — never over the token budget.
- * Memories and knowledge take at most half the budget; the turns the rest
- * (and whatever the first half left).
+ * user's and the session's working memory, the most relevant memories and
+ * knowledge for the query (each cited by id), and the newest turns of the
+ * session that fit (after the session's summary, when turns are dropped) —
+ * never over the token budget. Working memory, memories and knowledge take at
+ * most half the budget; the turns the rest (and whatever the first half left).
  */
 import { z } from 'zod';
 import type { Atoms } from './atoms/atoms.js';

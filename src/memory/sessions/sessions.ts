@@ -260,7 +260,10 @@ export class Sessions {
   /**
    * System and developer messages plus the newest turns that fit in
    * `maxTokens`; an assistant's tool calls and their results are kept or
-   * dropped together, and a result whose call is gone is left out.
+   * dropped together, and a result whose call is gone is left out. When turns
+   * must be dropped and the session has a summary (memory formation), the
+   * summary stands in for the turns it covers, as a system message before the
+   * newest turns after them.
    */
   async contextWindow(sessionId: string, maxTokens: number, options: ContextWindowOptions = {}): Promise<Message[]> {
     const messages = await this.getMessages(sessionId);
