@@ -4,9 +4,9 @@
  *     checking the model's output, deduplicating, superseding, the history and the watermark), with
  *     the AI SDK's test model answering after a fixed latency that is measured and taken out;
  *   - working-memory updates from 1, 4 and 16 writers at once against a raw
- *     `UPDATE … SET doc = doc || $1` of one row, in alternating rounds (order swapped each round),
- *     and the updates lost: agentmem's merge (in the server) against a raw read-modify-write
- *     (SELECT, merge in the client, UPDATE), the way a document store without one does it.
+ *     `UPDATE … SET content = content || $1` of the same row, the order swapped each sitting,
+ *     and the updates lost: agentmem's merge (in the server) against a raw read-modify-write of
+ *     that row (SELECT, merge in the client, UPDATE), the way a document store without one does it.
  * Prints JSON (min–median–max over BENCH_SITTINGS sittings).
  */
 import { mkdtempSync } from 'node:fs';
@@ -44,11 +44,13 @@ const out: Record<string, unknown> = { bench: 'formation', library: LIBRARY, ser
 const cluster = await startCluster(1, undefined, SERVER);
 const server = cluster.servers[0] as (typeof cluster.servers)[0];
 const raw = new pg.Pool({ connectionString: server.url(), max: 20 });
+// An idle connection the stopping server ends must not end the bench before it prints.
+raw.on('error', () => undefined);
 try {
   const config = await loadConfig({
     cwd: mkdtempSync(join(tmpdir(), 'agentmem-bench-')),
     env: {},
-    overrides: { providers: [{ name: 'bench', url: server.url(), pool: { max: 20 } }] },
+    overrides: { providers: [{ name: 'bench', url: server.url(), pool: { max: 20 } }], workingMemory: { budgetTokens: 1_000_000 } },
   });
   const runtime = Runtime.fromConfig(config);
   let modelMs = 0;
@@ -114,68 +116,76 @@ try {
     target_below: 2,
   };
 
-  // 2. Working memory under concurrent writers, against a raw UPDATE of one jsonb row.
-  await raw.query('CREATE TABLE IF NOT EXISTS bench_doc (id int PRIMARY KEY, doc jsonb NOT NULL)');
+  // 2. Working memory under concurrent writers, against a raw UPDATE of the same row.
   const working: Record<string, unknown> = {};
+  const keysLike = (doc: Record<string, unknown>, prefix: string) => Object.keys(doc).filter((k) => k.startsWith(prefix)).length;
   for (const writers of WRITERS) {
     const ratios: number[] = [];
     const lostRaw: number[] = [];
     const lostOurs: number[] = [];
     const each = Math.max(1, Math.floor(UPDATES / writers));
+    const inParallel = (update: (w: number, i: number) => Promise<unknown>) =>
+      Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let i = 0; i < each; i++) await update(w, i);
+        }),
+      );
     for (let sitting = 0; sitting < SITTINGS; sitting++) {
-      const user = `wm-${writers}-${sitting}`;
-      await raw.query(`INSERT INTO bench_doc VALUES ($1, '{}') ON CONFLICT (id) DO UPDATE SET doc = '{}'`, [sitting]);
-      const ours = async () => {
+      const scope = { userId: `wm-${writers}-${sitting}` };
+      await memory.workingMemory.update(scope, { started: sitting });
+      const { rows: found } = await raw.query<{ id: string }>(
+        `SELECT id::text AS id FROM agentmem.memories WHERE tenant_id = 'bench' AND memory_type = 'working_memory' AND user_id = $1`,
+        [scope.userId],
+      );
+      const id = found[0]?.id;
+      // Each side starts from the same empty document: the cost of an update grows with the document.
+      const timed = async (run: () => Promise<unknown>) => {
+        await raw.query(`UPDATE agentmem.memories SET content = '{}' WHERE tenant_id = 'bench' AND id = $1`, [id]);
         const started = performance.now();
-        await Promise.all(
-          Array.from({ length: writers }, async (_, w) => {
-            for (let i = 0; i < each; i++) await memory.workingMemory.update({ userId: user }, { [`w${w}-${i}`]: i });
-          }),
-        );
+        await run();
         return performance.now() - started;
       };
-      const baseline = async () => {
-        const started = performance.now();
-        await Promise.all(
-          Array.from({ length: writers }, async (_, w) => {
-            for (let i = 0; i < each; i++)
-              await raw.query('UPDATE bench_doc SET doc = doc || $2::jsonb WHERE id = $1', [
-                sitting,
-                JSON.stringify({ [`w${w}-${i}`]: i }),
-              ]);
-          }),
+      const ours = () => timed(() => inParallel((w, i) => memory.workingMemory.update(scope, { [`w${w}-${i}`]: i })));
+      const baseline = () =>
+        timed(() =>
+          inParallel((w, i) =>
+            raw.query(`UPDATE agentmem.memories SET content = content || $2::jsonb WHERE tenant_id = 'bench' AND id = $1`, [
+              id,
+              JSON.stringify({ [`r${w}-${i}`]: i }),
+            ]),
+          ),
         );
-        return performance.now() - started;
-      };
       // Order swapped every sitting.
       let oursMs: number;
       let rawMs: number;
+      const oursThenCount = async () => {
+        const ms = await ours();
+        const doc = (await memory.workingMemory.get(scope)).content as Record<string, unknown>;
+        lostOurs.push(writers * each - keysLike(doc, 'w'));
+        return ms;
+      };
       if (sitting % 2) {
-        oursMs = await ours();
+        oursMs = await oursThenCount();
         rawMs = await baseline();
       } else {
         rawMs = await baseline();
-        oursMs = await ours();
+        oursMs = await oursThenCount();
       }
       ratios.push(rawMs / oursMs);
-      const doc = (await memory.workingMemory.get({ userId: user })).content as Record<string, unknown>;
-      lostOurs.push(writers * each - Object.keys(doc).length);
-      // A read-modify-write in the client: what a store without a server-side merge does.
-      const rmw = sitting + 1000;
-      await raw.query(`INSERT INTO bench_doc VALUES ($1, '{}') ON CONFLICT (id) DO UPDATE SET doc = '{}'`, [rmw]);
-      await Promise.all(
-        Array.from({ length: writers }, async (_, w) => {
-          for (let i = 0; i < each; i++) {
-            const { rows } = await raw.query<{ doc: Record<string, unknown> }>('SELECT doc FROM bench_doc WHERE id = $1', [rmw]);
-            await raw.query('UPDATE bench_doc SET doc = $2 WHERE id = $1', [rmw, JSON.stringify({ ...rows[0]?.doc, [`w${w}-${i}`]: i })]);
-          }
-        }),
-      );
-      const { rows } = await raw.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM jsonb_object_keys((SELECT doc FROM bench_doc WHERE id = $1))',
-        [rmw],
-      );
-      lostRaw.push(writers * each - (rows[0]?.n ?? 0));
+      // A read-modify-write in the client, of the same row: what a store without a server-side merge does.
+      await raw.query(`UPDATE agentmem.memories SET content = '{}' WHERE tenant_id = 'bench' AND id = $1`, [id]);
+      await inParallel(async (w, i) => {
+        const { rows } = await raw.query<{ content: Record<string, unknown> }>(
+          `SELECT content FROM agentmem.memories WHERE tenant_id = 'bench' AND id = $1`,
+          [id],
+        );
+        await raw.query(`UPDATE agentmem.memories SET content = $2 WHERE tenant_id = 'bench' AND id = $1`, [
+          id,
+          JSON.stringify({ ...rows[0]?.content, [`m${w}-${i}`]: i }),
+        ]);
+      });
+      const doc = (await memory.workingMemory.get(scope)).content as Record<string, unknown>;
+      lostRaw.push(writers * each - keysLike(doc, 'm'));
     }
     working[`writers_${writers}`] = {
       updates: writers * each,
