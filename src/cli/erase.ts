@@ -64,7 +64,18 @@ export function eraseCommand(): Command {
               };
             });
             out.line(
-              table(rows, ['provider', 'sessions', 'memories', 'knowledge_atoms', 'settings', 'change_history', 'after_sync', 'left']),
+              table(rows, [
+                'provider',
+                'sessions',
+                'memories',
+                'checkpoints',
+                'checkpoint_writes',
+                'knowledge_atoms',
+                'settings',
+                'change_history',
+                'after_sync',
+                'left',
+              ]),
             );
             if (!report.dryRun)
               out.line(

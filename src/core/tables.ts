@@ -241,6 +241,45 @@ export const TABLES = [
     ],
     { history: true, appendOnly: false, healthCounted: true, erasureStep: 5 },
   ),
+  // LangGraph checkpoints and their tasks' writes (migration 0025): erased with the thread's session.
+  dataTable(
+    'checkpoints',
+    ['tenant_id', 'thread_id', 'checkpoint_ns', 'checkpoint_id'],
+    [
+      col('tenant_id', 'text'),
+      col('thread_id', 'text'),
+      col('checkpoint_ns', 'text'),
+      col('checkpoint_id', 'text'),
+      col('session_id', 'uuid'),
+      col('parent_checkpoint_id', 'text'),
+      col('checkpoint_type', 'text'),
+      col('checkpoint', 'text'),
+      col('metadata', 'jsonb'),
+      col('created_at', tz),
+    ],
+    { history: false, appendOnly: false, healthCounted: true, erasureStep: 2 },
+    { checkpoint: "''", metadata: "'{}'::jsonb" },
+  ),
+  dataTable(
+    'checkpoint_writes',
+    ['tenant_id', 'thread_id', 'checkpoint_ns', 'checkpoint_id', 'task_id', 'idx'],
+    [
+      col('tenant_id', 'text'),
+      col('thread_id', 'text'),
+      col('checkpoint_ns', 'text'),
+      col('checkpoint_id', 'text'),
+      col('task_id', 'text'),
+      col('idx', 'integer'),
+      col('session_id', 'uuid'),
+      col('channel', 'text'),
+      col('value_type', 'text'),
+      col('value', 'text'),
+      col('task_path', 'text'),
+      col('created_at', tz),
+    ],
+    { history: false, appendOnly: false, healthCounted: false, erasureStep: 2 },
+    { value: "''" },
+  ),
   // Every change to the four tables above, recorded where the write happened (migration 0007).
   dataTable(
     'change_history',
@@ -376,68 +415,4 @@ export function sharedColumns(t: TableDef): string[] {
 export function sharedRowJson(t: TableDef, alias: string): string {
   const own = t.columns.filter((c) => c.role === 'local' || c.role === 'generated').map((c) => `'${c.name}'`);
   return `(to_jsonb(${alias})${own.map((name) => ` - ${name}`).join('')})`;
-}
-
-/**
- * How the memory API reads a table: API field → column. The SELECT list and
- * the conversion of each value (by the column's type) derive from it; what a
- * column does not say (a role derived from memory_type) the view's user adds.
- */
-export interface View {
-  table: TableName;
-  fields: Record<string, string>;
-  /** How an absent value comes out: `null` (sessions, memories) or left out (atoms' optional fields). */
-  absent: 'null' | 'undefined';
-  /** Fields that default when absent (metadata → {}, lists → []) instead. */
-  defaults?: Record<string, unknown>;
-}
-
-/** `a, b, c`: the view's columns, for a SELECT. */
-export function viewColumns(view: View): string {
-  return Object.values(view.fields).join(', ');
-}
-
-/** A row as the view's API object, each value converted by its column's type. */
-export function fromRow(view: View, row: Record<string, unknown>): Record<string, unknown> {
-  const fields = compiledFields(view);
-  const out: Record<string, unknown> = {};
-  for (const { field, column, convert } of fields) {
-    const value = row[column];
-    if (value === null || value === undefined) {
-      if (view.defaults && field in view.defaults) out[field] = view.defaults[field];
-      else if (view.absent === 'null') out[field] = null;
-      continue;
-    }
-    out[field] = convert(value);
-  }
-  return out;
-}
-
-interface CompiledField {
-  field: string;
-  column: string;
-  convert: (value: unknown) => unknown;
-}
-
-/** Each view's fields with their conversions, worked out once (a transcript maps thousands of rows). */
-const compiled = new WeakMap<View, CompiledField[]>();
-
-function compiledFields(view: View): CompiledField[] {
-  const known = compiled.get(view);
-  if (known) return known;
-  const columns = new Map(table(view.table).columns.map((c) => [c.name, c.type]));
-  const fields = Object.entries(view.fields).map(([field, column]) => {
-    const type = columns.get(column);
-    const convert =
-      type === 'timestamp with time zone'
-        ? (value: unknown) => (value instanceof Date ? value : new Date(String(value)))
-        : type === 'real' || type === 'integer' || type === 'bigint' || type === 'double precision'
-          ? (value: unknown) => Number(value)
-          : type === 'uuid' || type === 'text'
-            ? (value: unknown) => String(value)
-            : (value: unknown) => value;
-    return { field, column, convert };
-  });
-  compiled.set(view, fields);
-  return fields;
 }

@@ -20,9 +20,9 @@ export interface Erasure {
 }
 
 /** Rows removed per table by applying the ledger. */
-export type ErasedCounts = Record<'memories' | 'sessions' | 'knowledge_atoms' | 'settings' | 'change_history', number>;
+export type ErasedCounts = Record<ErasedTable, number>;
 
-export const emptyCounts = (): ErasedCounts => ({ memories: 0, sessions: 0, knowledge_atoms: 0, settings: 0, change_history: 0 });
+export const emptyCounts = (): ErasedCounts => Object.fromEntries(ERASED_TABLES.map((t) => [t, 0])) as ErasedCounts;
 
 /** The ledger as a schema holds it (every tenant: a direct connection). */
 export async function readLedger(db: Queryable, schema: string, tenant?: string): Promise<Erasure[]> {
@@ -96,17 +96,23 @@ export function mergeLedgers(...ledgers: Erasure[][]): Erasure[] {
 /**
  * SQL: ledger entry `e` covers row `t` of `table` — the same tenant, written
  * at or below the entry's version, and the entry's subject: the tenant; a
- * user (their sessions, memories about them or in their sessions, and the
- * history of those); a session (it, its memories, their history). The one
+ * user (their sessions, memories about them or in their sessions, the
+ * checkpoints of those sessions' threads, and the history of those); a
+ * session (it, its memories, its thread's checkpoints, their history). The one
  * definition: erase and restores delete by it, replication refuses by it.
  */
 export function coveredBy(table: ErasedTable, t: string, e: string, schema: string): string {
   const sessionsOf = (user: string) => `SELECT s.id FROM ${schema}.sessions s WHERE s.tenant_id = ${t}.tenant_id AND s.user_id = ${user}`;
   const row = `coalesce(${t}.new_row, ${t}.old_row)`;
+  const threadOf = `(${e}.subject = 'user' AND ${t}.session_id IN (${sessionsOf(`${e}.subject_id`)}))
+      OR (${e}.subject = 'session' AND ${t}.session_id::text = ${e}.subject_id)`;
   const subject = {
     sessions: `(${e}.subject = 'user' AND ${t}.user_id = ${e}.subject_id) OR (${e}.subject = 'session' AND ${t}.id::text = ${e}.subject_id)`,
     memories: `(${e}.subject = 'user' AND (${t}.user_id = ${e}.subject_id OR ${t}.session_id IN (${sessionsOf(`${e}.subject_id`)})))
       OR (${e}.subject = 'session' AND ${t}.session_id::text = ${e}.subject_id)`,
+    // A thread's checkpoints belong to its session (and so to the session's user).
+    checkpoints: threadOf,
+    checkpoint_writes: threadOf,
     change_history: `${t}.table_name IN ('sessions', 'memories') AND (
       (${e}.subject = 'user' AND (${row}->>'user_id' = ${e}.subject_id OR ${row}->>'session_id' IN (SELECT id::text FROM (${sessionsOf(`${e}.subject_id`)}) u)))
       OR (${e}.subject = 'session' AND ((${t}.table_name = 'sessions' AND ${t}.record_key = ${e}.subject_id) OR ${row}->>'session_id' = ${e}.subject_id)))`,

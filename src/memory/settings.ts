@@ -1,5 +1,5 @@
 import { newId } from '../core/ids.js';
-import { fromRow, type View, viewColumns } from '../core/tables.js';
+import { fromRow, type View, viewColumns } from '../core/views.js';
 import { ValidationError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { checkJson, checkSize, cleanText, identifier, parseInput } from './validation.js';

@@ -1,7 +1,6 @@
 export {
   type ColumnDef,
   type ColumnRole,
-  fromRow,
   type ReplicatedTableName,
   sharedColumns,
   sharedRowJson,
@@ -10,9 +9,8 @@ export {
   type TableFlags,
   type TableName,
   table,
-  type View,
-  viewColumns,
 } from '../core/tables.js';
+export { fromRow, type View, viewColumns } from '../core/views.js';
 export { requireAllTenants, type TenantAccess, tenantAccess } from './access.js';
 export { type Catalog, readCatalog, type TableCatalog } from './catalog.js';
 export { compareCatalogs, type DriftItem, type DriftReport, type DriftSeverity, diffSchema, type FixResult, fixSchema } from './drift.js';

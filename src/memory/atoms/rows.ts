@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ATOM_TYPES, DIFFICULTY_LEVELS, SAFETY_LEVELS } from '../../core/enums.js';
-import { fromRow, type View, viewColumns } from '../../core/tables.js';
+import { fromRow, type View, viewColumns } from '../../core/views.js';
 import { cleanText, jsonObject } from '../validation.js';
 import type { Atom } from './input.js';
 

@@ -1,7 +1,7 @@
 import { contentHash } from '../../core/content-hash.js';
 import { idForKey, newId } from '../../core/ids.js';
-import { viewColumns } from '../../core/tables.js';
 import { realArrayBinary } from '../../core/vectors.js';
+import { viewColumns } from '../../core/views.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
 import { memoryDuplicatesTotal } from '../../observability/metrics.js';
 import type { Queryable, QueryOptions } from '../../providers/index.js';

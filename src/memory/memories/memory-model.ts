@@ -1,7 +1,7 @@
 /** What a typed memory is, what remember and recall take (with a fast path for ordinary input), and how a memory is read from its row. */
 import { z } from 'zod';
 import { MEMORY_TYPES, type MemoryType, REMEMBERED_TYPES } from '../../core/enums.js';
-import { fromRow, type View } from '../../core/tables.js';
+import { fromRow, type View } from '../../core/views.js';
 import {
   cleanText,
   identifier,

@@ -8,7 +8,7 @@
  * says so (`degraded: 'embedder'`) instead of failing.
  */
 import { MEMORY_TYPES, MESSAGE_TYPES, type MemoryType } from '../../core/enums.js';
-import { viewColumns } from '../../core/tables.js';
+import { viewColumns } from '../../core/views.js';
 import { logger } from '../../observability/logger.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';

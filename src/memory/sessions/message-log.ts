@@ -1,5 +1,6 @@
 import { newId } from '../../core/ids.js';
-import { tombstoneSet, viewColumns } from '../../core/tables.js';
+import { tombstoneSet } from '../../core/tables.js';
+import { viewColumns } from '../../core/views.js';
 import { NotFoundError, ValidationError } from '../../errors/index.js';
 import type { Queryable, QueryOptions } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';

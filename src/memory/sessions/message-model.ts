@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { idForKey } from '../../core/ids.js';
-import { fromRow, type View } from '../../core/tables.js';
+import { fromRow, type View } from '../../core/views.js';
 import { ValidationError } from '../../errors/index.js';
 import {
   checkJson,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MESSAGE_TYPES } from '../../core/enums.js';
 import { idForKey } from '../../core/ids.js';
-import { fromRow, type View } from '../../core/tables.js';
+import { fromRow, type View } from '../../core/views.js';
 import { cleanText, identifier, jsonObject, timestamp, uuid } from '../validation.js';
 import { TRANSCRIPT_FORMATS } from './formats/index.js';
 import { MESSAGE_ROLES } from './message-model.js';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MESSAGE_TYPES } from '../../core/enums.js';
 import { newId } from '../../core/ids.js';
-import { tombstoneSet, viewColumns } from '../../core/tables.js';
+import { tombstoneSet } from '../../core/tables.js';
+import { viewColumns } from '../../core/views.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';

@@ -1,0 +1,2 @@
+DROP TABLE {{schema}}.checkpoint_writes;
+DROP TABLE {{schema}}.checkpoints;
