@@ -127,3 +127,5 @@ export class AgentmemStore extends BaseStore {
     });
   }
 }
+
+export { AgentmemSaver, type AgentmemSaverOptions } from './langgraph-saver.js';

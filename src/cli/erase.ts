@@ -69,6 +69,7 @@ export function eraseCommand(): Command {
                 'sessions',
                 'memories',
                 'checkpoints',
+                'checkpoint_blobs',
                 'checkpoint_writes',
                 'knowledge_atoms',
                 'settings',

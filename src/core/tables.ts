@@ -241,7 +241,7 @@ export const TABLES = [
     ],
     { history: true, appendOnly: false, healthCounted: true, erasureStep: 5 },
   ),
-  // LangGraph checkpoints and their tasks' writes (migration 0025): erased with the thread's session.
+  // LangGraph checkpoints, their channels' values and their tasks' writes (migration 0025): erased with the thread's session.
   dataTable(
     'checkpoints',
     ['tenant_id', 'thread_id', 'checkpoint_ns', 'checkpoint_id'],
@@ -259,6 +259,23 @@ export const TABLES = [
     ],
     { history: false, appendOnly: false, healthCounted: true, erasureStep: 2 },
     { checkpoint: "''", metadata: "'{}'::jsonb" },
+  ),
+  dataTable(
+    'checkpoint_blobs',
+    ['tenant_id', 'thread_id', 'checkpoint_ns', 'channel', 'channel_version'],
+    [
+      col('tenant_id', 'text'),
+      col('thread_id', 'text'),
+      col('checkpoint_ns', 'text'),
+      col('channel', 'text'),
+      col('channel_version', 'text'),
+      col('session_id', 'uuid'),
+      col('value_type', 'text'),
+      col('value', 'text'),
+      col('created_at', tz),
+    ],
+    { history: false, appendOnly: false, healthCounted: false, erasureStep: 2 },
+    { value: 'NULL' },
   ),
   dataTable(
     'checkpoint_writes',

@@ -112,6 +112,7 @@ export function coveredBy(table: ErasedTable, t: string, e: string, schema: stri
       OR (${e}.subject = 'session' AND ${t}.session_id::text = ${e}.subject_id)`,
     // A thread's checkpoints belong to its session (and so to the session's user).
     checkpoints: threadOf,
+    checkpoint_blobs: threadOf,
     checkpoint_writes: threadOf,
     change_history: `${t}.table_name IN ('sessions', 'memories') AND (
       (${e}.subject = 'user' AND (${row}->>'user_id' = ${e}.subject_id OR ${row}->>'session_id' IN (SELECT id::text FROM (${sessionsOf(`${e}.subject_id`)}) u)))

@@ -4,6 +4,17 @@ export { type Atom, type AtomInput, type AtomIssue, atomSchema, validateAtom } f
 export type { AtomFilter, StoredAtom } from './atoms/rows.js';
 export { type AtomHit, AtomSearch, type AtomSearchResult, type SearchMode, type SearchOptions, type VectorMethod } from './atoms/search.js';
 export { type Change, type ChangesFilter, History } from './change-history.js';
+export {
+  type BlobKey,
+  blobKey,
+  type CheckpointKey,
+  type CheckpointListQuery,
+  Checkpoints,
+  type SerializedValue,
+  type StoredBlob,
+  type StoredCheckpoint,
+  type StoredWrite,
+} from './checkpoints/checkpoints.js';
 export { StoreContext } from './context.js';
 export { type AssembledContext, approximateTextTokens, type ContextOptions } from './context-assembly.js';
 export type { DedupeReport } from './dedupe.js';

@@ -2,6 +2,7 @@ import type { AgentmemConfig } from '../config/index.js';
 import type { Executor, Router } from '../providers/index.js';
 import { Atoms } from './atoms/atoms.js';
 import { History } from './change-history.js';
+import { Checkpoints } from './checkpoints/checkpoints.js';
 import { StoreContext } from './context.js';
 import { type AssembledContext, assembleContext, type ContextOptions } from './context-assembly.js';
 import { createEmbedder, type Embedder } from './embedders.js';
@@ -43,6 +44,8 @@ export class AgentMemory {
   readonly retention: Retention;
   /** One document per user or session that an agent keeps in context and edits (merged in the server: no update is lost). */
   readonly workingMemory: WorkingMemory;
+  /** Agent graphs' checkpoints, per thread (a session): what agentmem/langgraph's AgentmemSaver stores. */
+  readonly checkpoints: Checkpoints;
 
   constructor(
     readonly storeContext: StoreContext,
@@ -61,6 +64,7 @@ export class AgentMemory {
     this.history = new History(storeContext);
     this.retention = new Retention(storeContext);
     this.workingMemory = new WorkingMemory(storeContext, config.workingMemory);
+    this.checkpoints = new Checkpoints(storeContext);
   }
 
   get tenant(): string {

@@ -1,0 +1,334 @@
+/**
+ * Checkpoints of agent graphs (LangGraph's checkpointer: each thread's state,
+ * step by step, and the writes of each step's tasks), stored as the caller's
+ * serializer made them. A thread is a session (the session whose external id
+ * is the thread id), so its checkpoints are erased with the session or its
+ * user; they replicate, are backed up and fail over like every record.
+ * agentmem/langgraph's AgentmemSaver is the LangGraph face of this.
+ */
+import { tombstoneSet } from '../../core/tables.js';
+import type { Queryable } from '../../providers/index.js';
+import type { StoreContext } from '../context.js';
+
+/** A value as a serializer made it: its type, and its bytes as text (UTF-8 for "json", else base64). */
+export interface SerializedValue {
+  type: string;
+  data: string;
+}
+
+export interface CheckpointKey {
+  threadId: string;
+  checkpointNs: string;
+  checkpointId: string;
+}
+
+export interface StoredCheckpoint extends CheckpointKey {
+  parentCheckpointId: string | null;
+  checkpoint: SerializedValue;
+  /** The metadata as JSON (what list filters compare). */
+  metadata: Record<string, unknown>;
+  writes: StoredWrite[];
+}
+
+export interface StoredWrite {
+  taskId: string;
+  idx: number;
+  channel: string;
+  value: SerializedValue;
+  taskPath: string;
+}
+
+/** A channel's value at a version, as stored with the checkpoint that changed it (null: the channel was empty). */
+export interface StoredBlob {
+  channel: string;
+  version: string;
+  value: SerializedValue | null;
+}
+
+export interface BlobKey {
+  threadId: string;
+  checkpointNs: string;
+  channel: string;
+  version: string;
+}
+
+/** The key of a channel value in the map blobs() answers. */
+export const blobKey = (k: BlobKey): string => JSON.stringify([k.threadId, k.checkpointNs, k.channel, k.version]);
+
+export interface CheckpointListQuery {
+  threadId?: string | undefined;
+  checkpointNs?: string | undefined;
+  checkpointId?: string | undefined;
+  /** Only checkpoints whose id sorts before this one. */
+  before?: string | undefined;
+  /** Metadata keys and the JSON values they must equal. */
+  filter?: Record<string, unknown> | undefined;
+  limit?: number | undefined;
+}
+
+type Row = {
+  thread_id: string;
+  checkpoint_ns: string;
+  checkpoint_id: string;
+  parent_checkpoint_id: string | null;
+  checkpoint_type: string;
+  checkpoint: string;
+  metadata: Record<string, unknown>;
+};
+
+export class Checkpoints {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /**
+   * Store a checkpoint of the thread's session (the same id again replaces
+   * it), and the values of the channels it changed, each once per version
+   * (null: the channel is empty at that version).
+   */
+  async put(
+    sessionId: string,
+    key: CheckpointKey,
+    parentCheckpointId: string | null,
+    checkpoint: SerializedValue,
+    metadata: Record<string, unknown>,
+    blobs: StoredBlob[] = [],
+  ): Promise<void> {
+    await this.ctx.write('checkpoint.put', async (tx, { provider }) => {
+      const version = this.ctx.version();
+      if (blobs.length)
+        await tx.query(
+          `INSERT INTO ${this.ctx.table('checkpoint_blobs')} AS b
+                  (tenant_id, thread_id, checkpoint_ns, channel, channel_version, session_id, value_type, value, created_at, version, origin)
+           SELECT $1, $2, $3, u.channel, u.channel_version, $4, u.value_type, u.value, now(), $8, $9
+             FROM unnest($5::text[], $6::text[], $7::text[], $10::text[]) AS u(channel, channel_version, value_type, value)
+           ON CONFLICT (tenant_id, thread_id, checkpoint_ns, channel, channel_version) DO UPDATE
+              SET value_type = EXCLUDED.value_type, value = EXCLUDED.value, deleted_at = NULL, version = EXCLUDED.version, origin = EXCLUDED.origin
+            WHERE b.deleted_at IS NOT NULL`,
+          [
+            this.ctx.tenant,
+            key.threadId,
+            key.checkpointNs,
+            sessionId,
+            blobs.map((b) => b.channel),
+            blobs.map((b) => b.version),
+            blobs.map((b) => b.value?.type ?? 'empty'),
+            version,
+            provider,
+            blobs.map((b) => b.value?.data ?? null),
+          ],
+        );
+      await tx.query(
+        `INSERT INTO ${this.ctx.table('checkpoints')} AS c
+                (tenant_id, thread_id, checkpoint_ns, checkpoint_id, session_id, parent_checkpoint_id, checkpoint_type, checkpoint,
+                 metadata, created_at, version, origin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10, $11)
+         ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id) DO UPDATE
+            SET parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, checkpoint_type = EXCLUDED.checkpoint_type,
+                checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata, deleted_at = NULL,
+                version = EXCLUDED.version, origin = EXCLUDED.origin`,
+        [
+          this.ctx.tenant,
+          key.threadId,
+          key.checkpointNs,
+          key.checkpointId,
+          sessionId,
+          parentCheckpointId,
+          checkpoint.type,
+          checkpoint.data,
+          JSON.stringify(metadata),
+          version,
+          provider,
+        ],
+      );
+    });
+  }
+
+  /** Channel values by thread, namespace, channel and version (what a checkpoint's channel versions name). */
+  async blobs(wanted: BlobKey[]): Promise<Map<string, SerializedValue | null>> {
+    const out = new Map<string, SerializedValue | null>();
+    if (!wanted.length) return out;
+    return this.ctx.read(
+      'checkpoint.blobs',
+      async (tx) => {
+        const { rows } = await tx.query<{
+          thread_id: string;
+          checkpoint_ns: string;
+          channel: string;
+          channel_version: string;
+          value_type: string;
+          value: string | null;
+        }>(
+          `SELECT b.thread_id, b.checkpoint_ns, b.channel, b.channel_version, b.value_type, b.value
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS k(thread_id, checkpoint_ns, channel, channel_version)
+             JOIN ${this.ctx.table('checkpoint_blobs')} b
+               ON b.tenant_id = $1 AND b.thread_id = k.thread_id AND b.checkpoint_ns = k.checkpoint_ns
+              AND b.channel = k.channel AND b.channel_version = k.channel_version
+            WHERE b.deleted_at IS NULL`,
+          [
+            this.ctx.tenant,
+            wanted.map((w) => w.threadId),
+            wanted.map((w) => w.checkpointNs),
+            wanted.map((w) => w.channel),
+            wanted.map((w) => w.version),
+          ],
+        );
+        for (const r of rows)
+          out.set(
+            blobKey({ threadId: r.thread_id, checkpointNs: r.checkpoint_ns, channel: r.channel, version: r.channel_version }),
+            r.value_type === 'empty' || r.value === null ? null : { type: r.value_type, data: r.value },
+          );
+        return out;
+      },
+      { single: true },
+    );
+  }
+
+  /**
+   * Store a task's writes for a checkpoint. A write at an index ≥ 0 that is
+   * already stored stays as it was (a task's retry writes the same); a
+   * special write (index < 0: an error, an interrupt) replaces the one before.
+   */
+  async putWrites(sessionId: string, key: CheckpointKey, writes: StoredWrite[]): Promise<void> {
+    if (!writes.length) return;
+    await this.ctx.write(
+      'checkpoint.putWrites',
+      (tx, { provider }) =>
+        tx.query(
+          `INSERT INTO ${this.ctx.table('checkpoint_writes')} AS w
+                  (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, idx, session_id, channel, value_type, value, task_path,
+                   created_at, version, origin)
+           SELECT $1, $2, $3, $4, u.task_id, u.idx, $5, u.channel, u.value_type, u.value, u.task_path, now(), $11, $12
+             FROM unnest($6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $13::text[]) AS u(task_id, idx, channel, value_type, value, task_path)
+           ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE
+              SET channel = EXCLUDED.channel, value_type = EXCLUDED.value_type, value = EXCLUDED.value, task_path = EXCLUDED.task_path,
+                  deleted_at = NULL, version = EXCLUDED.version, origin = EXCLUDED.origin
+            WHERE w.idx < 0 OR w.deleted_at IS NOT NULL`,
+          [
+            this.ctx.tenant,
+            key.threadId,
+            key.checkpointNs,
+            key.checkpointId,
+            sessionId,
+            writes.map((w) => w.taskId),
+            writes.map((w) => w.idx),
+            writes.map((w) => w.channel),
+            writes.map((w) => w.value.type),
+            writes.map((w) => w.value.data),
+            this.ctx.version(),
+            provider,
+            writes.map((w) => w.taskPath),
+          ],
+        ),
+      { single: true },
+    );
+  }
+
+  /** A checkpoint with its writes: the one named, or the thread's newest in the namespace; null when there is none. */
+  async get(threadId: string, checkpointNs: string, checkpointId?: string): Promise<StoredCheckpoint | null> {
+    const [found] = await this.list({ threadId, checkpointNs, checkpointId, limit: 1 });
+    return found ?? null;
+  }
+
+  /** Checkpoints matching every condition given, newest first in each thread and namespace, with their writes. */
+  async list(query: CheckpointListQuery): Promise<StoredCheckpoint[]> {
+    if (query.limit !== undefined && query.limit <= 0) return [];
+    return this.ctx.read('checkpoint.list', async (tx) => {
+      const params: unknown[] = [this.ctx.tenant];
+      const add = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      const where = ['c.tenant_id = $1', 'c.deleted_at IS NULL'];
+      if (query.threadId !== undefined) where.push(`c.thread_id = ${add(query.threadId)}`);
+      if (query.checkpointNs !== undefined) where.push(`c.checkpoint_ns = ${add(query.checkpointNs)}`);
+      if (query.checkpointId) where.push(`c.checkpoint_id = ${add(query.checkpointId)}`);
+      if (query.before) where.push(`c.checkpoint_id < ${add(query.before)}`);
+      for (const [name, value] of Object.entries(query.filter ?? {}))
+        where.push(`c.metadata -> ${add(name)} = ${add(JSON.stringify(value ?? null))}::jsonb`);
+      const limit = query.limit === undefined ? '' : `LIMIT ${add(query.limit)}`;
+      const { rows } = await tx.query<Row>(
+        `SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata
+           FROM ${this.ctx.table('checkpoints')} c WHERE ${where.join(' AND ')}
+          ORDER BY c.thread_id, c.checkpoint_ns, c.checkpoint_id DESC ${limit}`,
+        params,
+      );
+      const writes = await this.writesOf(tx, rows);
+      return rows.map((r) => ({
+        threadId: r.thread_id,
+        checkpointNs: r.checkpoint_ns,
+        checkpointId: r.checkpoint_id,
+        parentCheckpointId: r.parent_checkpoint_id,
+        checkpoint: { type: r.checkpoint_type, data: r.checkpoint },
+        metadata: r.metadata,
+        writes: writes.get(keyOf(r.thread_id, r.checkpoint_ns, r.checkpoint_id)) ?? [],
+      }));
+    });
+  }
+
+  /** The writes stored for one checkpoint (a checkpoint's parent's, for pending sends of an old format). */
+  async writes(key: CheckpointKey): Promise<StoredWrite[]> {
+    return this.ctx.read('checkpoint.writes', async (tx) => {
+      const found = await this.writesOf(tx, [
+        { thread_id: key.threadId, checkpoint_ns: key.checkpointNs, checkpoint_id: key.checkpointId },
+      ]);
+      return found.get(keyOf(key.threadId, key.checkpointNs, key.checkpointId)) ?? [];
+    });
+  }
+
+  /** Delete a thread's checkpoints, channel values and writes (tombstones that replicate). */
+  async deleteThread(threadId: string): Promise<void> {
+    await this.ctx.write('checkpoint.deleteThread', async (tx, { provider }) => {
+      const version = this.ctx.version();
+      for (const name of ['checkpoint_writes', 'checkpoint_blobs', 'checkpoints'] as const)
+        await tx.query(
+          `UPDATE ${this.ctx.table(name)} SET ${tombstoneSet(name, '$3', '$4')} WHERE tenant_id = $1 AND thread_id = $2 AND deleted_at IS NULL`,
+          [this.ctx.tenant, threadId, version, provider],
+        );
+    });
+  }
+
+  private async writesOf(
+    tx: Queryable,
+    checkpoints: { thread_id: string; checkpoint_ns: string; checkpoint_id: string }[],
+  ): Promise<Map<string, StoredWrite[]>> {
+    const out = new Map<string, StoredWrite[]>();
+    if (!checkpoints.length) return out;
+    const { rows } = await tx.query<{
+      thread_id: string;
+      checkpoint_ns: string;
+      checkpoint_id: string;
+      task_id: string;
+      idx: number;
+      channel: string;
+      value_type: string;
+      value: string;
+      task_path: string;
+    }>(
+      `SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.idx, w.channel, w.value_type, w.value, w.task_path
+         FROM unnest($2::text[], $3::text[], $4::text[]) AS k(thread_id, checkpoint_ns, checkpoint_id)
+         JOIN ${this.ctx.table('checkpoint_writes')} w
+           ON w.tenant_id = $1 AND w.thread_id = k.thread_id AND w.checkpoint_ns = k.checkpoint_ns AND w.checkpoint_id = k.checkpoint_id
+        WHERE w.deleted_at IS NULL`,
+      [
+        this.ctx.tenant,
+        checkpoints.map((c) => c.thread_id),
+        checkpoints.map((c) => c.checkpoint_ns),
+        checkpoints.map((c) => c.checkpoint_id),
+      ],
+    );
+    for (const r of rows) {
+      const key = keyOf(r.thread_id, r.checkpoint_ns, r.checkpoint_id);
+      const list = out.get(key) ?? [];
+      list.push({
+        taskId: r.task_id,
+        idx: Number(r.idx),
+        channel: r.channel,
+        value: { type: r.value_type, data: r.value },
+        taskPath: r.task_path,
+      });
+      out.set(key, list);
+    }
+    return out;
+  }
+}
+
+const keyOf = (threadId: string, ns: string, id: string) => JSON.stringify([threadId, ns, id]);
