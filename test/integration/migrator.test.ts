@@ -45,6 +45,9 @@ describe('migrator on real PostgreSQL servers', () => {
       expect(after.applied.every((a) => a.state === 'applied' && a.checksum.length === 64 && a.durationMs >= 0)).toBe(true);
       expect(await tables(p, 'agentmem')).toEqual([
         'change_history',
+        'checkpoint_blobs',
+        'checkpoint_writes',
+        'checkpoints',
         'embedding_claims',
         'embedding_staging',
         'erasures',
