@@ -48,6 +48,12 @@ export function retentionCommand(): Command {
           `${report.dryRun ? 'dry run: would expire' : 'expired'} ${report.totals.expired} memor${report.totals.expired === 1 ? 'y' : 'ies'}` +
             `${report.totals.held ? `; ${report.totals.held} kept under a legal hold` : ''} (${report.durationMs} ms)`,
         );
+        for (const t of report.tenants)
+          if (t.checkpoints)
+            out.line(
+              `${t.tenant}: ${report.dryRun ? 'would remove' : 'removed'} ${t.checkpoints.checkpoints} LangGraph checkpoint(s), ` +
+                `${t.checkpoints.writes} write(s) and ${t.checkpoints.blobs} channel value(s) (retention.checkpoints)`,
+            );
         for (const [provider, n] of Object.entries(report.historyRemoved))
           out.line(
             n === null

@@ -301,6 +301,18 @@ export const configSchema = z
       .object({
         types: retentionPolicies.default({}),
         tenants: z.record(z.string().min(1).max(200), retentionPolicies).default({}),
+        /**
+         * LangGraph checkpoints (agentmem/langgraph's AgentmemSaver): per thread, keep the newest
+         * `keepLatest` and/or those younger than `olderThanDays` — never the newest, never one a kept
+         * checkpoint needs. Off unless set.
+         */
+        checkpoints: z
+          .object({
+            keepLatest: z.number().int().min(1).max(1_000_000).optional(),
+            olderThanDays: z.number().min(0.001).max(36_500).optional(),
+          })
+          .strict()
+          .prefault({}),
         /** Memories expired per statement (each a short transaction: writes keep flowing). */
         batchSize: z.number().int().min(1).max(100_000).default(2000),
         /** How often `agentmem monitor` runs it. */

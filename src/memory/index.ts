@@ -10,6 +10,7 @@ export {
   type CheckpointKey,
   type CheckpointListQuery,
   Checkpoints,
+  type PrunedCheckpoints,
   type SerializedValue,
   type StoredBlob,
   type StoredCheckpoint,

@@ -1,5 +1,5 @@
 import type { AgentmemConfig } from '../config/index.js';
-import type { AgentMemory, ExpiredCount, RetentionPolicies } from '../memory/index.js';
+import type { AgentMemory, ExpiredCount, PrunedCheckpoints, RetentionPolicies } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
 import type { Provider, ProviderSet } from '../providers/index.js';
 import { Runtime } from '../runtime/index.js';
@@ -9,10 +9,10 @@ import { onEachReachable } from './reachable.js';
 export interface RetentionReport {
   dryRun: boolean;
   at: string;
-  tenants: { tenant: string; types: ExpiredCount[] }[];
+  tenants: { tenant: string; types: ExpiredCount[]; checkpoints?: PrunedCheckpoints }[];
   /** Per provider: change-history rows of hard-expired memories removed (null: the provider could not be reached; its rows age out with history.retentionDays). */
   historyRemoved: Record<string, number | null>;
-  totals: { expired: number; held: number };
+  totals: { expired: number; held: number; checkpoints: number };
   durationMs: number;
 }
 
@@ -21,13 +21,13 @@ export function policiesFor(config: AgentmemConfig, tenant: string): RetentionPo
   return { ...config.retention.types, ...(config.retention.tenants[tenant] ?? {}) };
 }
 
-/** Every tenant that holds memories (an index skip-scan: one probe per tenant, not a read of the table). */
-async function tenantsWithMemories(provider: Provider, schema: string): Promise<string[]> {
+/** Every tenant that holds rows of `table` (an index skip-scan: one probe per tenant, not a read of the table). */
+async function tenantsIn(provider: Provider, schema: string, table: 'memories' | 'checkpoints'): Promise<string[]> {
   const { rows } = await provider.query<{ tenant: string }>(
     `WITH RECURSIVE t AS (
-       SELECT min(tenant_id) AS tenant FROM ${schema}.memories
+       SELECT min(tenant_id) AS tenant FROM ${schema}.${table}
        UNION ALL
-       SELECT (SELECT min(tenant_id) FROM ${schema}.memories WHERE tenant_id > t.tenant) FROM t WHERE t.tenant IS NOT NULL
+       SELECT (SELECT min(tenant_id) FROM ${schema}.${table} WHERE tenant_id > t.tenant) FROM t WHERE t.tenant IS NOT NULL
      ) SELECT tenant FROM t WHERE tenant IS NOT NULL`,
   );
   return rows.map((r) => r.tenant);
@@ -37,7 +37,8 @@ async function tenantsWithMemories(provider: Provider, schema: string): Promise<
  * Retention for every tenant: each tenant's memories past their policy's TTL
  * (or their own expiresAt) are expired through the memory API — tombstones
  * on the writing provider that replication carries everywhere — and, for
- * hard expiry, their change history is removed from every provider.
+ * hard expiry, their change history is removed from every provider; LangGraph
+ * checkpoints beyond retention.checkpoints go the same way.
  */
 export async function runRetention(
   config: AgentmemConfig,
@@ -51,13 +52,21 @@ export async function runRetention(
   await requireAllTenants(primary, config.schema);
   const tenants = options.tenant
     ? [options.tenant]
-    : [...new Set([...(await tenantsWithMemories(primary, config.schema)), ...Object.keys(config.retention.tenants)])].sort();
+    : [
+        ...new Set([
+          ...(await tenantsIn(primary, config.schema, 'memories')),
+          ...(await tenantsIn(primary, config.schema, 'checkpoints')),
+          ...Object.keys(config.retention.tenants),
+        ]),
+      ].sort();
+  const checkpointPolicy = config.retention.checkpoints;
+  const now = options.now ?? new Date();
   const report: RetentionReport = {
     dryRun,
     at: (options.now ?? new Date()).toISOString(),
     tenants: [],
     historyRemoved: {},
-    totals: { expired: 0, held: 0 },
+    totals: { expired: 0, held: 0, checkpoints: 0 },
     durationMs: 0,
   };
   const hardIds = new Map<string, string[]>();
@@ -71,8 +80,16 @@ export async function runRetention(
       },
       options.onProgress && ((type, done, total) => options.onProgress?.(`${tenant} ${type}`, done, total)),
     );
-    if (!result.types.length) continue;
-    report.tenants.push({ tenant, types: result.types });
+    const checkpoints = await memory.forTenant(tenant).checkpoints.prune({
+      keepLatest: checkpointPolicy.keepLatest,
+      before:
+        checkpointPolicy.olderThanDays === undefined ? undefined : new Date(now.getTime() - checkpointPolicy.olderThanDays * 86_400_000),
+      dryRun,
+    });
+    const pruned = checkpoints.checkpoints + checkpoints.writes + checkpoints.blobs;
+    report.totals.checkpoints += checkpoints.checkpoints;
+    if (!result.types.length && !pruned) continue;
+    report.tenants.push({ tenant, types: result.types, ...(pruned ? { checkpoints } : {}) });
     for (const t of result.types) {
       report.totals.expired += t.expired;
       report.totals.held += t.held;

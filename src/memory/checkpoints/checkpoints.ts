@@ -55,6 +55,13 @@ export interface BlobKey {
 /** The key of a channel value in the map blobs() answers. */
 export const blobKey = (k: BlobKey): string => JSON.stringify([k.threadId, k.checkpointNs, k.channel, k.version]);
 
+/** What a checkpoint retention run removed (or, in a dry run, would). */
+export interface PrunedCheckpoints {
+  checkpoints: number;
+  writes: number;
+  blobs: number;
+}
+
 export interface CheckpointListQuery {
   threadId?: string | undefined;
   checkpointNs?: string | undefined;
@@ -283,6 +290,74 @@ export class Checkpoints {
           `UPDATE ${this.ctx.table(name)} SET ${tombstoneSet(name, '$3', '$4')} WHERE tenant_id = $1 AND thread_id = $2 AND deleted_at IS NULL`,
           [this.ctx.tenant, threadId, version, provider],
         );
+    });
+  }
+
+  /**
+   * Checkpoint retention for this tenant: in each thread and namespace, keep
+   * the newest `keepLatest` checkpoints and/or those written after `before`,
+   * never the newest one, and never the parent of one that is kept; the
+   * others go with their writes, and so do channel values no kept checkpoint
+   * names (tombstones that replicate; `sync purge` removes them). Values of a
+   * checkpoint not stored as JSON are kept, as its references cannot be read here.
+   */
+  async prune(policy: { keepLatest?: number | undefined; before?: Date | undefined; dryRun?: boolean }): Promise<PrunedCheckpoints> {
+    if (policy.keepLatest === undefined && policy.before === undefined) return { checkpoints: 0, writes: 0, blobs: 0 };
+    return this.ctx.write('checkpoint.prune', async (tx, { provider }) => {
+      const c = this.ctx.table('checkpoints');
+      // $1 tenant, $2 keepLatest, $3 before.
+      const doomed = `
+        WITH ranked AS (
+          SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, created_at,
+                 row_number() OVER (PARTITION BY thread_id, checkpoint_ns ORDER BY checkpoint_id DESC) AS n
+            FROM ${c} WHERE tenant_id = $1 AND deleted_at IS NULL),
+        kept AS (
+          SELECT * FROM ranked
+           WHERE n = 1 OR (($2::int IS NULL OR n <= $2::int) AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz))),
+        needed AS (
+          SELECT thread_id, checkpoint_ns, checkpoint_id FROM kept
+          UNION SELECT thread_id, checkpoint_ns, parent_checkpoint_id FROM kept WHERE parent_checkpoint_id IS NOT NULL)
+        SELECT r.thread_id, r.checkpoint_ns, r.checkpoint_id FROM ranked r
+         WHERE NOT EXISTS (SELECT 1 FROM needed k
+                            WHERE k.thread_id = r.thread_id AND k.checkpoint_ns = r.checkpoint_ns AND k.checkpoint_id = r.checkpoint_id)`;
+      const { rows } = await tx.query<{ thread_id: string; checkpoint_ns: string; checkpoint_id: string }>(doomed, [
+        this.ctx.tenant,
+        policy.keepLatest ?? null,
+        policy.before ?? null,
+      ]);
+      const keys = [rows.map((r) => r.thread_id), rows.map((r) => r.checkpoint_ns), rows.map((r) => r.checkpoint_id)];
+      const byKey = `unnest($2::text[], $3::text[], $4::text[]) AS k(thread_id, checkpoint_ns, checkpoint_id)`;
+      const matches = (t: string) =>
+        `${t}.thread_id = k.thread_id AND ${t}.checkpoint_ns = k.checkpoint_ns AND ${t}.checkpoint_id = k.checkpoint_id`;
+      const version = this.ctx.version();
+      const remove = async (name: 'checkpoints' | 'checkpoint_writes') => {
+        const verb = policy.dryRun
+          ? `SELECT count(*)::int AS n FROM ${this.ctx.table(name)} t, ${byKey} WHERE t.tenant_id = $1 AND t.deleted_at IS NULL AND ${matches('t')}`
+          : `WITH gone AS (UPDATE ${this.ctx.table(name)} t SET ${tombstoneSet(name, '$5', '$6')} FROM ${byKey}
+                            WHERE t.tenant_id = $1 AND t.deleted_at IS NULL AND ${matches('t')} RETURNING 1)
+             SELECT count(*)::int AS n FROM gone`;
+        const { rows: counted } = await tx.query<{ n: number }>(verb, [
+          this.ctx.tenant,
+          ...keys,
+          ...(policy.dryRun ? [] : [version, provider]),
+        ]);
+        return Number(counted[0]?.n ?? 0);
+      };
+      const checkpoints = rows.length ? await remove('checkpoints') : 0;
+      const writes = rows.length ? await remove('checkpoint_writes') : 0;
+      // Channel values no live checkpoint (of JSON form) names any more.
+      const b = this.ctx.table('checkpoint_blobs');
+      const orphans = `FROM ${b} t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM ${c} x WHERE x.tenant_id = t.tenant_id AND x.thread_id = t.thread_id AND x.checkpoint_ns = t.checkpoint_ns
+                            AND x.deleted_at IS NULL AND (x.checkpoint_type <> 'json' OR (x.checkpoint::jsonb -> 'channel_versions' ->> t.channel) = t.channel_version))`;
+      const { rows: blobs } = await tx.query<{ n: number }>(
+        policy.dryRun
+          ? `SELECT count(*)::int AS n ${orphans}`
+          : `WITH gone AS (UPDATE ${b} t SET ${tombstoneSet('checkpoint_blobs', '$2', '$3')} WHERE (t.tenant_id, t.thread_id, t.checkpoint_ns, t.channel, t.channel_version) IN
+               (SELECT t.tenant_id, t.thread_id, t.checkpoint_ns, t.channel, t.channel_version ${orphans}) RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+        policy.dryRun ? [this.ctx.tenant] : [this.ctx.tenant, version, provider],
+      );
+      return { checkpoints, writes, blobs: Number(blobs[0]?.n ?? 0) };
     });
   }
 
