@@ -377,6 +377,12 @@ export const configSchema = z
           .prefault({}),
         /** Client addresses allowed (IPs or CIDRs); empty allows every address. */
         allowIps: z.array(z.string().min(1)).default([]),
+        /**
+         * Host names the server answers to (the Host header, and the host of a browser's Origin): a
+         * request naming another gets 403, so a DNS-rebinding page cannot reach it. Empty: the loopback
+         * names when bound to loopback (the default), any host otherwise.
+         */
+        allowedHosts: z.array(z.string().min(1)).default([]),
         /** Behind a reverse proxy: trust X-Forwarded-For from it (true, or the proxies' addresses/CIDRs). */
         trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
         /** HTTPS with this certificate and key (PEM files). */

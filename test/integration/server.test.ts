@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +214,24 @@ describe('agentmem HTTP API', () => {
     expect((await call(url, 'DELETE', `/v1/memories/${memoryId}`, { key, route: '/v1/memories/{id}' })).status).toBe(204);
     expect((await call(url, 'DELETE', `/v1/sessions/${session.id}`, { key, route })).status).toBe(204);
     expect((await call(url, 'GET', '/healthz')).body).toEqual({ state: 'healthy' });
+    // DNS rebinding: a foreign Host or Origin is refused on every route; the loopback names are served.
+    const withHeaders = (headers: Record<string, string>, path = '/healthz') =>
+      new Promise<number>((resolve, reject) => {
+        const target = new URL(`${url}${path}`);
+        const req = httpRequest({ hostname: target.hostname, port: target.port, path: target.pathname, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const port = new URL(url).port;
+    expect(await withHeaders({ host: 'evil.example' })).toBe(403);
+    expect(await withHeaders({ host: `evil.example:${port}`, authorization: `Bearer ${key}` }, '/v1/sessions')).toBe(403);
+    expect(await withHeaders({ host: `localhost:${port}` })).toBe(200);
+    expect(await withHeaders({ host: `127.0.0.1:${port}`, origin: 'http://evil.example' })).toBe(403);
+    expect(await withHeaders({ host: `127.0.0.1:${port}`, origin: 'null' })).toBe(403);
+    expect(await withHeaders({ host: `127.0.0.1:${port}`, origin: `http://localhost:${port}` })).toBe(200);
     expect((await call(url, 'GET', '/metrics')).text).toMatch(/agentmem_query_duration_seconds/);
 
     // Every answer above, success or problem, against the document the server publishes.

@@ -50,7 +50,46 @@ function bearer(request: FastifyRequest): string | undefined {
 export const sendProblem = (reply: FastifyReply, p: ReturnType<typeof problem>) =>
   reply.status(p.status).type('application/problem+json').send(p);
 
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
+
+/** The host names the server answers to: the configured ones; else the loopback names when bound to loopback; else any (undefined). */
+export function answeredHosts(config: ServerConfig): Set<string> | undefined {
+  if (config.allowedHosts.length) return new Set(config.allowedHosts.map((h) => h.toLowerCase()));
+  const bound = config.host.replace(/^\[|\]$/g, '').toLowerCase();
+  return LOOPBACK_NAMES.includes(bound) || bound.startsWith('127.') ? new Set(LOOPBACK_NAMES) : undefined;
+}
+
+/** The host name of a Host header or a URL's authority: no port, no brackets, lower case. */
+function hostName(authority: string): string {
+  const trimmed = authority.trim().toLowerCase();
+  if (trimmed.startsWith('[')) return trimmed.slice(1, trimmed.indexOf(']'));
+  const colon = trimmed.lastIndexOf(':');
+  return colon > 0 && trimmed.indexOf(':') === colon ? trimmed.slice(0, colon) : trimmed;
+}
+
 export const access = fp<{ config: ServerConfig; keys: ApiKeys }>(async (app, { config, keys }) => {
+  // DNS rebinding: a page of another site that resolves its name to this address sends its own Host and Origin.
+  const hosts = answeredHosts(config);
+  const origins = new Set(config.cors.origins);
+  app.addHook('onRequest', async (request, reply) => {
+    const host = request.headers.host;
+    if (hosts && (typeof host !== 'string' || !hosts.has(hostName(host))))
+      return sendProblem(reply, problem('FORBIDDEN', 'this Host is not one the server answers to (server.allowedHosts)'));
+    const origin = request.headers.origin;
+    if (typeof origin === 'string' && !origins.has(origin)) {
+      let name: string | undefined;
+      try {
+        name = new URL(origin).hostname.replace(/^\[|\]$/g, '');
+      } catch {
+        name = undefined;
+      }
+      if (name === undefined || (hosts ? !hosts.has(name) : typeof host !== 'string' || hostName(host) !== name))
+        return sendProblem(
+          reply,
+          problem('FORBIDDEN', 'requests from this Origin are not allowed (server.cors.origins, server.allowedHosts)'),
+        );
+    }
+  });
   const list = allowList(config.allowIps);
   if (list) {
     app.addHook('onRequest', async (request, reply) => {
