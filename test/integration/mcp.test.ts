@@ -131,6 +131,16 @@ async function exercise(client: Client) {
   );
   expect(withWorking.text).toContain('Working memory:');
   expect(withWorking.text).toContain('"city": "Porto"');
+  // Sessions and memories are resources too: listed (the newest), read by URI.
+  const resources = (await client.listResources()).resources;
+  const sessionResource = resources.find((r) => r.uri === `agentmem://sessions/${message.sessionId}`);
+  expect(sessionResource?.name).toBe('from MCP');
+  const read = await client.readResource({ uri: `agentmem://sessions/${message.sessionId}` });
+  expect(JSON.parse((read.contents[0] as { text: string }).text).messages.map((m: { content: string }) => m.content)).toEqual([
+    'hello from the host',
+    'hi',
+  ]);
+  expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['recall_context']);
   // Bad input: refused with the library's error, nothing written.
   const bad = (await client.callTool({ name: 'add_memory', arguments: { type: 'decision', content: 'nul \u0000' } })) as Result;
   expect(bad.isError).toBe(true);
