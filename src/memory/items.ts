@@ -87,22 +87,26 @@ function toItem(row: Record<string, unknown>): Item {
 }
 
 /** `label ∈ path` matching for `*` wildcards: `path[i] = $n` for every fixed label. */
-function pathConditions(labels: string[] | undefined, params: unknown[], at: (i: number) => string): string[] {
+function pathConditions(labels: string[] | undefined, params: unknown[], at: (i: number) => string, wildcard = true): string[] {
   return (labels ?? []).flatMap((label, i) => {
-    if (label === '*') return [];
+    if (wildcard && label === '*') return [];
     params.push(label);
     return [`${at(i)} = $${params.length}`];
   });
 }
 
-/** The tenant's ($1) live, unexpired items whose namespace starts with `prefix` (`*` matches any label). */
-function liveItemsUnder(prefix: string[] | undefined, params: unknown[]): string[] {
+/**
+ * The tenant's ($1) live, unexpired items whose namespace starts with `prefix`.
+ * With `wildcard`, a `*` label matches any label (LangGraph's namespace listing);
+ * without it, every label is itself (a search's prefix, where `*` is a label like any).
+ */
+function liveItemsUnder(prefix: string[] | undefined, params: unknown[], wildcard: boolean): string[] {
   return [
     'tenant_id = $1',
     'namespace IS NOT NULL',
     'deleted_at IS NULL',
     '(expires_at IS NULL OR expires_at > now())',
-    ...pathConditions(prefix, params, (i) => `namespace[${i + 1}]`),
+    ...pathConditions(prefix, params, (i) => `namespace[${i + 1}]`, wildcard),
   ];
 }
 
@@ -239,7 +243,7 @@ export class Items {
       'item.search',
       async (tx) => {
         const params: unknown[] = [this.ctx.tenant];
-        const where = liveItemsUnder(s.namespacePrefix, params);
+        const where = liveItemsUnder(s.namespacePrefix, params, false);
         if (s.filter) where.push(...filterConditions(s.filter, params));
         let score = 'NULL::double precision';
         if (vector) {
@@ -267,7 +271,7 @@ export class Items {
       'item.namespaces',
       async (tx) => {
         const params: unknown[] = [this.ctx.tenant];
-        const where = liveItemsUnder(q.prefix, params);
+        const where = liveItemsUnder(q.prefix, params, true);
         const suffix = q.suffix ?? [];
         if (suffix.length) {
           where.push(`cardinality(namespace) >= ${suffix.length}`);
