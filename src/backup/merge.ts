@@ -1,11 +1,12 @@
 import { HISTORY_TABLES, type HistoryTable, recordKeyExpression } from '../core/as-of.js';
-import { APPEND_ONLY_TABLES, tombstoneSet } from '../core/tables.js';
+import { APPEND_ONLY_TABLES, table as tableDef, tombstoneSet } from '../core/tables.js';
 import type { Queryable } from '../providers/index.js';
 import { REPLICATED_TABLES, type ReplicatedTable, upsertSql } from '../replication/index.js';
 
 /**
  * What a restore brings back: a tenant (or every tenant), and within it
- * optionally one session (its row and its messages) or one record.
+ * optionally one session (its row, its messages and memories, its thread's
+ * checkpoints) or one record (of the change history's tables).
  */
 export interface RestoreScope {
   tenant?: string;
@@ -37,12 +38,14 @@ export function scopeCondition(table: ReplicatedTable['name'], alias: string, sc
   };
   if (scope.tenant !== undefined) parts.push(`${alias}.tenant_id = ${param(scope.tenant)}`);
   if (scope.session !== undefined) {
+    // The session itself, and every row that belongs to it (its memories, its thread's checkpoints).
     if (table === 'sessions') parts.push(`${alias}.id::text = ${param(scope.session)}`);
-    else if (table === 'memories') parts.push(`${alias}.session_id::text = ${param(scope.session)}`);
+    else if (tableDef(table).columns.some((c) => c.name === 'session_id')) parts.push(`${alias}.session_id::text = ${param(scope.session)}`);
     else return null;
   }
   if (scope.record !== undefined) {
-    if (LOG_TABLES.has(table)) return null;
+    // A record is one of the history's (its key as the history names it).
+    if (LOG_TABLES.has(table) || !(HISTORY_TABLES as readonly string[]).includes(table)) return null;
     parts.push(`${recordKeyExpression(table as HistoryTable, alias)} = ${param(scope.record)}`);
   }
   return parts.length ? parts.join(' AND ') : 'true';
