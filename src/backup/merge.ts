@@ -40,7 +40,8 @@ export function scopeCondition(table: ReplicatedTable['name'], alias: string, sc
   if (scope.session !== undefined) {
     // The session itself, and every row that belongs to it (its memories, its thread's checkpoints).
     if (table === 'sessions') parts.push(`${alias}.id::text = ${param(scope.session)}`);
-    else if (tableDef(table).columns.some((c) => c.name === 'session_id')) parts.push(`${alias}.session_id::text = ${param(scope.session)}`);
+    else if (tableDef(table).columns.some((c) => c.name === 'session_id'))
+      parts.push(`${alias}.session_id::text = ${param(scope.session)}`);
     else return null;
   }
   if (scope.record !== undefined) {
