@@ -71,7 +71,7 @@ describe('agentmem health and alerts', () => {
       expect(p.up).toBe(true);
       expect(p.probeMs).toBeGreaterThan(0);
       expect(p.testQuery.ok).toBe(true);
-      expect(Object.keys(p.counts ?? {}).sort()).toEqual(['knowledge_atoms', 'memories', 'sessions', 'settings']);
+      expect(Object.keys(p.counts ?? {}).sort()).toEqual(['checkpoints', 'knowledge_atoms', 'memories', 'sessions', 'settings']);
     }
     expect(Object.values(sinks).every((s) => s.take().length === 0)).toBe(true);
 

@@ -83,7 +83,7 @@ describe('retention', () => {
       expired: 0,
       ttlDays: 365,
     });
-    expect(run.totals).toEqual({ expired: 8, held: 1 });
+    expect(run.totals).toEqual({ expired: 8, held: 1, checkpoints: 0 });
 
     // The tombstones replicate: every provider holds them, and the copies are equal.
     expect((await cli(['sync', 'run'])).code).toBe(0);
@@ -112,8 +112,8 @@ describe('retention', () => {
 
     // Lifting the hold lets the next run expire it; a second run finds nothing more.
     expect((await cli(['--tenant', 'acme', 'retention', 'release', '--user', 'u-held'])).code).toBe(0);
-    expect((await json(['retention', 'run'])).totals).toEqual({ expired: 1, held: 0 });
-    expect((await json(['retention', 'run'])).totals).toEqual({ expired: 0, held: 0 });
+    expect((await json(['retention', 'run'])).totals).toEqual({ expired: 1, held: 0, checkpoints: 0 });
+    expect((await json(['retention', 'run'])).totals).toEqual({ expired: 0, held: 0, checkpoints: 0 });
   });
 });
 
