@@ -195,13 +195,14 @@ describe('erase', () => {
     expect((await cli(['sync', 'run'])).code).toBe(0);
     const backup = await json(['backup', 'create']);
     const backupId = backup.backups[0].sidecar.manifest.id as string;
-    // Every row of alice's, each named (kind, tenant, id or key, version), and how many there are.
+    // Every row of alice's, each named (kind, tenant, id or key, version), and how many there are. (Her card
+    // number is looked for in content only: a row's version, a clock reading, may hold the digits 4111.)
     const aliceRowList = `SELECT 'session ' || tenant_id || ' ' || id || ' v' || version AS r FROM agentmem.sessions WHERE user_id = 'alice'
       UNION ALL SELECT 'memory ' || tenant_id || ' ' || id || ' ' || memory_type || ' v' || version FROM agentmem.memories
        WHERE user_id = 'alice' OR id IN ('${aliceFact}', '${inHerSession}') OR session_id = '${alice.id}'
       UNION ALL SELECT 'history ' || tenant_id || ' ' || table_name || ' ' || record_key || ' v' || row_version || ' ' || operation
         FROM agentmem.change_history WHERE table_name IN ('sessions', 'memories')
-         AND (new_row::text LIKE '%alice%' OR old_row::text LIKE '%alice%' OR new_row::text LIKE '%4111%')`;
+         AND (new_row::text LIKE '%alice%' OR old_row::text LIKE '%alice%' OR (new_row->'content')::text LIKE '%4111%')`;
     const aliceRows = `SELECT count(*) FROM (${aliceRowList}) alice`;
     expect(onEach(aliceRows).every((n) => n > 0)).toBe(true);
 
