@@ -84,7 +84,9 @@ try {
   await raw.query('CREATE SCHEMA IF NOT EXISTS langgraph');
   await theirs.setup();
 
-  // 1. put and getTuple throughput.
+  // 1. put and getTuple throughput, after a warm-up of each (connections, prepared plans, caches), untimed.
+  await steps(new AgentmemSaver({ memory: root.forTenant('bench-warm') }), 'warm', 200);
+  await steps(theirs, 'warm', 200);
   const putRatio: number[] = [];
   const getRatio: number[] = [];
   for (let sitting = 0; sitting < SITTINGS; sitting++) {

@@ -161,18 +161,27 @@ export class AgentmemSaver extends BaseCheckpointSaver {
     return Promise.all(ordered.map(async (w) => [w.taskId, w.channel, await this.deserialize(w.value)] as CheckpointPendingWrite));
   }
 
-  /** Stored checkpoints as tuples, each with its channels' values (read in one query for all) and its pending writes. */
+  /** Stored checkpoints as tuples, each with its channels' values and its pending writes. */
   private async toTuples(found: StoredCheckpoint[], config?: RunnableConfig): Promise<CheckpointTuple[]> {
     const checkpoints = await Promise.all(found.map(async (stored) => (await this.deserialize(stored.checkpoint)) as Checkpoint));
+    // The values of checkpoints not read with them (not stored as JSON), in one query for all.
     const wanted: BlobKey[] = found.flatMap((stored, i) =>
-      Object.entries((checkpoints[i] as Checkpoint).channel_versions ?? {}).map(([channel, version]) => ({
-        threadId: stored.threadId,
-        checkpointNs: stored.checkpointNs,
-        channel,
-        version: String(version),
-      })),
+      stored.blobs
+        ? []
+        : Object.entries((checkpoints[i] as Checkpoint).channel_versions ?? {}).map(([channel, version]) => ({
+            threadId: stored.threadId,
+            checkpointNs: stored.checkpointNs,
+            channel,
+            version: String(version),
+          })),
     );
     const blobs = await this.memory.checkpoints.blobs(wanted);
+    for (const stored of found)
+      for (const blob of stored.blobs ?? [])
+        blobs.set(
+          blobKey({ threadId: stored.threadId, checkpointNs: stored.checkpointNs, channel: blob.channel, version: blob.version }),
+          blob.value,
+        );
     return Promise.all(
       found.map(async (stored, i) => {
         const checkpoint = checkpoints[i] as Checkpoint;

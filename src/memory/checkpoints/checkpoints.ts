@@ -28,6 +28,8 @@ export interface StoredCheckpoint extends CheckpointKey {
   /** The metadata as JSON (what list filters compare). */
   metadata: Record<string, unknown>;
   writes: StoredWrite[];
+  /** The channel values the checkpoint names, when they were read with it (a checkpoint stored as JSON). */
+  blobs?: StoredBlob[];
 }
 
 export interface StoredWrite {
@@ -99,54 +101,47 @@ export class Checkpoints {
     metadata: Record<string, unknown>,
     blobs: StoredBlob[] = [],
   ): Promise<void> {
-    await this.ctx.write('checkpoint.put', async (tx, { provider }) => {
-      const version = this.ctx.version();
-      if (blobs.length)
-        await tx.query(
-          `INSERT INTO ${this.ctx.table('checkpoint_blobs')} AS b
-                  (tenant_id, thread_id, checkpoint_ns, channel, channel_version, session_id, value_type, value, created_at, version, origin)
-           SELECT $1, $2, $3, u.channel, u.channel_version, $4, u.value_type, u.value, now(), $8, $9
-             FROM unnest($5::text[], $6::text[], $7::text[], $10::text[]) AS u(channel, channel_version, value_type, value)
-           ON CONFLICT (tenant_id, thread_id, checkpoint_ns, channel, channel_version) DO UPDATE
-              SET value_type = EXCLUDED.value_type, value = EXCLUDED.value, deleted_at = NULL, version = EXCLUDED.version, origin = EXCLUDED.origin
-            WHERE b.deleted_at IS NOT NULL`,
+    // One statement (the values, then the checkpoint): atomic, and one round trip.
+    await this.ctx.write(
+      'checkpoint.put',
+      (tx, { provider }) =>
+        tx.query(
+          `WITH values AS (
+             INSERT INTO ${this.ctx.table('checkpoint_blobs')} AS b
+                    (tenant_id, thread_id, checkpoint_ns, channel, channel_version, session_id, value_type, value, created_at, version, origin)
+             SELECT $1, $2, $3, u.channel, u.channel_version, $5, u.value_type, u.value, now(), $10, $11
+               FROM unnest($12::text[], $13::text[], $14::text[], $15::text[]) AS u(channel, channel_version, value_type, value)
+             ON CONFLICT (tenant_id, thread_id, checkpoint_ns, channel, channel_version) DO UPDATE
+                SET value_type = EXCLUDED.value_type, value = EXCLUDED.value, deleted_at = NULL, version = EXCLUDED.version, origin = EXCLUDED.origin
+              WHERE b.deleted_at IS NOT NULL)
+           INSERT INTO ${this.ctx.table('checkpoints')} AS c
+                  (tenant_id, thread_id, checkpoint_ns, checkpoint_id, session_id, parent_checkpoint_id, checkpoint_type, checkpoint,
+                   metadata, created_at, version, origin)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10, $11)
+           ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id) DO UPDATE
+              SET parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, checkpoint_type = EXCLUDED.checkpoint_type,
+                  checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata, deleted_at = NULL,
+                  version = EXCLUDED.version, origin = EXCLUDED.origin`,
           [
             this.ctx.tenant,
             key.threadId,
             key.checkpointNs,
+            key.checkpointId,
             sessionId,
+            parentCheckpointId,
+            checkpoint.type,
+            checkpoint.data,
+            JSON.stringify(metadata),
+            this.ctx.version(),
+            provider,
             blobs.map((b) => b.channel),
             blobs.map((b) => b.version),
             blobs.map((b) => b.value?.type ?? 'empty'),
-            version,
-            provider,
             blobs.map((b) => b.value?.data ?? null),
           ],
-        );
-      await tx.query(
-        `INSERT INTO ${this.ctx.table('checkpoints')} AS c
-                (tenant_id, thread_id, checkpoint_ns, checkpoint_id, session_id, parent_checkpoint_id, checkpoint_type, checkpoint,
-                 metadata, created_at, version, origin)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10, $11)
-         ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id) DO UPDATE
-            SET parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, checkpoint_type = EXCLUDED.checkpoint_type,
-                checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata, deleted_at = NULL,
-                version = EXCLUDED.version, origin = EXCLUDED.origin`,
-        [
-          this.ctx.tenant,
-          key.threadId,
-          key.checkpointNs,
-          key.checkpointId,
-          sessionId,
-          parentCheckpointId,
-          checkpoint.type,
-          checkpoint.data,
-          JSON.stringify(metadata),
-          version,
-          provider,
-        ],
-      );
-    });
+        ),
+      { single: true },
+    );
   }
 
   /** Channel values by thread, namespace, channel and version (what a checkpoint's channel versions name). */
@@ -238,37 +233,71 @@ export class Checkpoints {
   /** Checkpoints matching every condition given, newest first in each thread and namespace, with their writes. */
   async list(query: CheckpointListQuery): Promise<StoredCheckpoint[]> {
     if (query.limit !== undefined && query.limit <= 0) return [];
-    return this.ctx.read('checkpoint.list', async (tx) => {
-      const params: unknown[] = [this.ctx.tenant];
-      const add = (value: unknown) => {
-        params.push(value);
-        return `$${params.length}`;
-      };
-      const where = ['c.tenant_id = $1', 'c.deleted_at IS NULL'];
-      if (query.threadId !== undefined) where.push(`c.thread_id = ${add(query.threadId)}`);
-      if (query.checkpointNs !== undefined) where.push(`c.checkpoint_ns = ${add(query.checkpointNs)}`);
-      if (query.checkpointId) where.push(`c.checkpoint_id = ${add(query.checkpointId)}`);
-      if (query.before) where.push(`c.checkpoint_id < ${add(query.before)}`);
-      for (const [name, value] of Object.entries(query.filter ?? {}))
-        where.push(`c.metadata -> ${add(name)} = ${add(JSON.stringify(value ?? null))}::jsonb`);
-      const limit = query.limit === undefined ? '' : `LIMIT ${add(query.limit)}`;
-      const { rows } = await tx.query<Row>(
-        `SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata
+    return this.ctx.read(
+      'checkpoint.list',
+      async (tx) => {
+        const params: unknown[] = [this.ctx.tenant];
+        const add = (value: unknown) => {
+          params.push(value);
+          return `$${params.length}`;
+        };
+        const where = ['c.tenant_id = $1', 'c.deleted_at IS NULL'];
+        if (query.threadId !== undefined) where.push(`c.thread_id = ${add(query.threadId)}`);
+        if (query.checkpointNs !== undefined) where.push(`c.checkpoint_ns = ${add(query.checkpointNs)}`);
+        if (query.checkpointId) where.push(`c.checkpoint_id = ${add(query.checkpointId)}`);
+        if (query.before) where.push(`c.checkpoint_id < ${add(query.before)}`);
+        for (const [name, value] of Object.entries(query.filter ?? {}))
+          where.push(`c.metadata -> ${add(name)} = ${add(JSON.stringify(value ?? null))}::jsonb`);
+        const limit = query.limit === undefined ? '' : `LIMIT ${add(query.limit)}`;
+        // One statement: each checkpoint with its writes and, when it is JSON (its channel versions readable
+        // here), the channel values it names.
+        const w = this.ctx.table('checkpoint_writes');
+        const b = this.ctx.table('checkpoint_blobs');
+        const { rows } = await tx.query<
+          Row & { writes: [string, number, string, string, string, string][]; blobs: [string, string, string, string | null][] | null }
+        >(
+          `SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint_type, c.checkpoint, c.metadata,
+                (SELECT coalesce(json_agg(json_build_array(w.task_id, w.idx, w.channel, w.value_type, w.value, w.task_path)), '[]'::json)
+                   FROM ${w} w
+                  WHERE w.tenant_id = c.tenant_id AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+                    AND w.checkpoint_id = c.checkpoint_id AND w.deleted_at IS NULL) AS writes,
+                CASE WHEN c.checkpoint_type = 'json' THEN
+                  (SELECT coalesce(json_agg(json_build_array(b.channel, b.channel_version, b.value_type, b.value)), '[]'::json)
+                     FROM jsonb_each_text(c.checkpoint::jsonb -> 'channel_versions') v(channel, channel_version)
+                     JOIN ${b} b ON b.tenant_id = c.tenant_id AND b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
+                                AND b.channel = v.channel AND b.channel_version = v.channel_version AND b.deleted_at IS NULL)
+                END AS blobs
            FROM ${this.ctx.table('checkpoints')} c WHERE ${where.join(' AND ')}
           ORDER BY c.thread_id, c.checkpoint_ns, c.checkpoint_id DESC ${limit}`,
-        params,
-      );
-      const writes = await this.writesOf(tx, rows);
-      return rows.map((r) => ({
-        threadId: r.thread_id,
-        checkpointNs: r.checkpoint_ns,
-        checkpointId: r.checkpoint_id,
-        parentCheckpointId: r.parent_checkpoint_id,
-        checkpoint: { type: r.checkpoint_type, data: r.checkpoint },
-        metadata: r.metadata,
-        writes: writes.get(keyOf(r.thread_id, r.checkpoint_ns, r.checkpoint_id)) ?? [],
-      }));
-    });
+          params,
+        );
+        return rows.map((r) => ({
+          threadId: r.thread_id,
+          checkpointNs: r.checkpoint_ns,
+          checkpointId: r.checkpoint_id,
+          parentCheckpointId: r.parent_checkpoint_id,
+          checkpoint: { type: r.checkpoint_type, data: r.checkpoint },
+          metadata: r.metadata,
+          writes: r.writes.map(([taskId, idx, channel, type, data, taskPath]) => ({
+            taskId,
+            idx: Number(idx),
+            channel,
+            value: { type, data },
+            taskPath,
+          })),
+          ...(r.blobs
+            ? {
+                blobs: r.blobs.map(([channel, version, type, data]) => ({
+                  channel,
+                  version,
+                  value: type === 'empty' || data === null ? null : { type, data },
+                })),
+              }
+            : {}),
+        }));
+      },
+      { single: true },
+    );
   }
 
   /** The writes stored for one checkpoint (a checkpoint's parent's, for pending sends of an old format). */
