@@ -19,19 +19,13 @@ import { loadConfig } from '../src/index.js';
 import { purgeTombstones } from '../src/ops/index.js';
 import { Runtime } from '../src/runtime/index.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { LIBRARY } from './stats.js';
+import { LIBRARY, spread } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SITTINGS = env('BENCH_SITTINGS', 3);
 const CALLS = env('BENCH_CHECKPOINT_CALLS', 1000);
 const STEPS = env('BENCH_CHECKPOINT_STEPS', 10_000);
 const SERVER = { shared_buffers: '512MB', max_wal_size: '4GB' };
-
-const spread = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const r = (v: number | undefined) => Math.round((v ?? 0) * 1000) / 1000;
-  return { min: r(sorted[0]), median: r(sorted[Math.floor(sorted.length / 2)]), max: r(sorted.at(-1)), sittings: values.map(r) };
-};
 
 type Saver = AgentmemSaver | PostgresSaver;
 

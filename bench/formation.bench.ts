@@ -18,7 +18,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/index.js';
 import { Runtime } from '../src/runtime/index.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { LIBRARY } from './stats.js';
+import { LIBRARY, spread } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SITTINGS = env('BENCH_SITTINGS', 3);
@@ -28,12 +28,6 @@ const MODEL_MS = env('BENCH_FORMATION_MODEL_MS', 20);
 const UPDATES = env('BENCH_FORMATION_UPDATES', 400);
 const WRITERS = (process.env.BENCH_FORMATION_WRITERS ?? '1,4,16').split(',').map(Number);
 const SERVER = { shared_buffers: '512MB', max_wal_size: '4GB' };
-
-const spread = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const r = (v: number | undefined) => Math.round((v ?? 0) * 1000) / 1000;
-  return { min: r(sorted[0]), median: r(sorted[Math.floor(sorted.length / 2)]), max: r(sorted.at(-1)), sittings: values.map(r) };
-};
 
 const usage = {
   inputTokens: { total: 500, noCache: 500, cacheRead: undefined, cacheWrite: undefined },

@@ -25,7 +25,8 @@ import { createMemory, loadConfig } from '../src/index.js';
 import { LocalHashEmbedder } from '../src/ops/index.js';
 import { Runtime } from '../src/runtime/index.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { alternate, LIBRARY, summarize, timeEach } from './stats.js';
+import { seeded } from '../test/harness/seeded.js';
+import { alternate, LIBRARY, spread, summarize, timeEach } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const USERS = env('BENCH_RECALL_USERS', 40);
@@ -40,22 +41,6 @@ const GROWTH = (process.env.BENCH_RECALL_GROWTH ?? '100,1000,5000').split(',').m
 const SERVER = { shared_buffers: '1GB', effective_cache_size: '4GB', work_mem: '16MB', max_wal_size: '4GB' };
 const CITIES = ['Paris', 'Berlin', 'Lisbon', 'Oslo', 'Vienna', 'Prague', 'Dublin', 'Madrid', 'Rome', 'Warsaw'];
 const TOPICS = ['invoice', 'printer', 'deadline', 'password', 'refund', 'shipment', 'meeting', 'laptop', 'budget', 'contract'];
-
-/** A deterministic pseudo-random sequence (mulberry32): the same corpus every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const spread = (sittings: number[]) => {
-  const sorted = [...sittings].sort((a, b) => a - b);
-  return { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1), sittings };
-};
 
 const out: Record<string, unknown> = {
   bench: 'recall',

@@ -66,3 +66,10 @@ export async function alternate(
 export const LIBRARY = import.meta.url.endsWith('.js')
   ? 'compiled by tsc, run by node (as shipped)'
   : 'source through tsx (slower per call)';
+
+/** Each sitting's figure (rounded to 3 decimals) and their min, median and max: a target holds when its worst sitting does. */
+export function spread(values: number[]): { min: number; median: number; max: number; sittings: number[] } {
+  const r = (v: number | undefined) => Math.round((v ?? 0) * 1000) / 1000;
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: r(sorted[0]), median: r(sorted[Math.floor(sorted.length / 2)]), max: r(sorted.at(-1)), sittings: values.map(r) };
+}

@@ -14,19 +14,9 @@ import { describe, expect, it } from 'vitest';
 import { AgentmemStore } from '../../src/adapters/langgraph.js';
 import type { AgentMemory } from '../../src/index.js';
 import { useBackends } from '../harness/backends.js';
+import { seeded } from '../harness/seeded.js';
 
 const { backend, tenant } = useBackends('lgd');
-
-/** A deterministic pseudo-random sequence (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMESPACES = [
   ['tenant', 'acme'],
