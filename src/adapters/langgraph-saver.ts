@@ -136,6 +136,8 @@ export class AgentmemSaver extends BaseCheckpointSaver {
   private sessionOf(threadId: string): Promise<string> {
     let known = this.sessions.get(threadId);
     if (!known) {
+      // A bounded memory of threads seen: a saver that lives long and sees many threads forgets the oldest.
+      if (this.sessions.size >= 10_000) this.sessions.clear();
       known = this.memory.sessions.create({ externalId: threadId, ...(this.userId ? { userId: this.userId } : {}) }).then((s) => s.id);
       known.catch(() => this.sessions.delete(threadId));
       this.sessions.set(threadId, known);
