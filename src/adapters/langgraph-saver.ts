@@ -136,7 +136,7 @@ export class AgentmemSaver extends BaseCheckpointSaver {
   private sessionOf(threadId: string): Promise<string> {
     let known = this.sessions.get(threadId);
     if (!known) {
-      // A bounded memory of threads seen: a saver that lives long and sees many threads forgets the oldest.
+      // A bounded memory of threads seen: past 10,000 it starts again (creating a session that exists returns it).
       if (this.sessions.size >= 10_000) this.sessions.clear();
       known = this.memory.sessions.create({ externalId: threadId, ...(this.userId ? { userId: this.userId } : {}) }).then((s) => s.id);
       known.catch(() => this.sessions.delete(threadId));
