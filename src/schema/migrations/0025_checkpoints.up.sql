@@ -1,8 +1,9 @@
 -- LangGraph checkpoints: each thread's state, step by step, its channels'
--- values, and the writes of the tasks of a step, kept like every other record of a tenant — replicated
--- (version, origin, tombstones), guarded by row-level security, backed up, and
--- erased with the thread's session or user (session_id: the session the
--- thread is). Not in the change history: a checkpoint is itself a history.
+-- values, and the writes of the tasks of a step, kept like every other record
+-- of a tenant — replicated (version, origin, tombstones), guarded by row-level
+-- security, backed up, and erased with the thread's session or user
+-- (session_id: the session the thread is). Not in the change history: a
+-- checkpoint is itself a history.
 -- A value is stored as the checkpointer's serializer made it: its type, and
 -- its bytes as UTF-8 text for "json", base64 otherwise.
 CREATE TABLE {{schema}}.checkpoints (
