@@ -139,7 +139,12 @@ export class FormationWorker extends PassLoop<number> {
     return { extraction: await count('extraction'), summary: await count('summary') };
   }
 
+  private lastPublished = 0;
+
+  /** Set the pending-sessions gauge, at most every 30 s: the count reads every session with new messages. */
   private async publish(): Promise<void> {
+    if (Date.now() - this.lastPublished < 30_000) return;
+    this.lastPublished = Date.now();
     const status = await this.status().catch(() => undefined);
     if (!status) return;
     formationPendingSessions.set({ kind: 'extraction' }, status.extraction);
