@@ -24,7 +24,9 @@ export {
   EmbedderError,
   EmbeddingMismatchError,
   type ErrorCode,
+  FormationOffError,
   MigrationError,
+  ModelOutputRefusedError,
   NotDurableError,
   NotFoundError,
   OutcomeUnknownError,
@@ -52,6 +54,7 @@ export {
   type Embedder,
   EXPORT_FORMATS,
   type ExportFormat,
+  type ExtractionReport,
   type HoldSubject,
   type Item,
   type ItemPut,
@@ -79,9 +82,12 @@ export {
   type SessionFilter,
   type SessionInput,
   type Setting,
+  type SummaryReport,
   type ToolCall,
   type VectorMethod,
   validateAtom,
+  type WorkingMemoryDocument,
+  type WorkingMemoryScope,
 } from './memory/index.js';
 /** agentmem's Prometheus registry, for an application that serves its own /metrics. */
 export { registry as metricsRegistry } from './observability/metrics.js';
