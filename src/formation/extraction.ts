@@ -13,7 +13,6 @@ import type { LanguageModel } from 'ai';
 import { z } from 'zod';
 import { ModelOutputRefusedError } from '../errors/index.js';
 import type { AgentMemory, ExtractionReport, RememberInput } from '../memory/index.js';
-import { logger } from '../observability/logger.js';
 import { formationCallsTotal } from '../observability/metrics.js';
 import { generateStructured, modelLabel } from './formation-model.js';
 import { type FormationClaims, messagesAfter, moveWatermark, sessionState } from './formation-runs.js';
@@ -84,8 +83,8 @@ export class Extractor {
     if (!state) return report;
     const messages = await messagesAfter(memory, sessionId, state.watermark, this.options.maxMessages);
     if (!messages.length) return report;
-    if (!(await this.claims.take(memory.tenant, sessionId, 'extraction', force))) return { ...report, status: 'busy' };
-    try {
+    const model = modelLabel(this.model);
+    const applied = await this.claims.holding({ tenant: memory.tenant, sessionId, kind: 'extraction', model, force }, async () => {
       const known = await this.knownMemories(memory, state.userId, sessionId, messages);
       const output = await generateStructured('extraction', this.model, {
         schema: extractionOutput,
@@ -99,26 +98,13 @@ export class Extractor {
           1,
         ),
       });
-      const applied = await this.apply(memory, sessionId, state, messages, output).catch((error: unknown) => {
-        if (error instanceof ModelOutputRefusedError)
-          formationCallsTotal.inc({ kind: 'extraction', model: modelLabel(this.model), outcome: 'refused' });
+      return this.apply(memory, sessionId, state, messages, output).catch((error: unknown) => {
+        // Refused here (a memory it may not name), not by the schema: counted like a refusal of the output.
+        if (error instanceof ModelOutputRefusedError) formationCallsTotal.inc({ kind: 'extraction', model, outcome: 'refused' });
         throw error;
       });
-      formationCallsTotal.inc({
-        kind: 'extraction',
-        model: modelLabel(this.model),
-        outcome: applied.status === 'raced' ? 'raced' : 'applied',
-      });
-      await this.claims.release(memory.tenant, sessionId, 'extraction');
-      return { ...applied, messages: messages.length };
-    } catch (error) {
-      logger().warn(
-        { tenant: memory.tenant, sessionId, model: modelLabel(this.model), err: (error as Error).message },
-        'extraction failed: nothing was written; the messages are tried again after a backoff',
-      );
-      await this.claims.fail(memory.tenant, sessionId, 'extraction', (error as Error).message);
-      throw error;
-    }
+    });
+    return applied ? { ...applied, messages: messages.length } : { ...report, status: 'busy' };
   }
 
   /**

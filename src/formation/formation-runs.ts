@@ -5,14 +5,14 @@
  * moving a watermark only from the value a run started at.
  */
 import { MESSAGE_TYPES } from '../core/enums.js';
-import type { AgentMemory } from '../memory/index.js';
+import { type AgentMemory, contentText, type MessageContent } from '../memory/index.js';
 import { logger } from '../observability/logger.js';
+import { formationCallsTotal } from '../observability/metrics.js';
 import type { Provider, Queryable } from '../providers/index.js';
 import type { FormationKind } from './formation-model.js';
 
 export interface SessionState {
   userId: string | null;
-  agentId: string | null;
   /** The watermark of this kind of run: the position of the last message it read (null: none yet). */
   watermark: string | null;
 }
@@ -38,13 +38,13 @@ export async function sessionState(memory: AgentMemory, sessionId: string, kind:
   return ctx.read(
     'formation.session',
     async (tx) => {
-      const { rows } = await tx.query<{ user_id: string | null; agent_id: string | null; watermark: string | null }>(
-        `SELECT user_id, agent_id, ${WATERMARK[kind]}::text AS watermark FROM ${ctx.table('sessions')}
+      const { rows } = await tx.query<{ user_id: string | null; watermark: string | null }>(
+        `SELECT user_id, ${WATERMARK[kind]}::text AS watermark FROM ${ctx.table('sessions')}
           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
         [ctx.tenant, sessionId],
       );
       const row = rows[0];
-      return row ? { userId: row.user_id, agentId: row.agent_id, watermark: row.watermark } : null;
+      return row ? { userId: row.user_id, watermark: row.watermark } : null;
     },
     { single: true },
   );
@@ -68,20 +68,15 @@ export async function messagesAfter(
           ORDER BY position, id LIMIT $5`,
         [ctx.tenant, sessionId, MESSAGE_TYPES, watermark, limit],
       );
-      return rows.map((r) => ({ id: r.id, role: r.memory_type.slice('message_'.length), text: textOf(r.content), position: r.position }));
+      return rows.map((r) => ({
+        id: r.id,
+        role: r.memory_type.slice('message_'.length),
+        text: contentText(r.content as MessageContent),
+        position: r.position,
+      }));
     },
     { single: true },
   );
-}
-
-/** A message's words: its text, or its parts' texts (tool payloads as JSON). */
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content))
-    return content
-      .map((part) => (part && typeof part === 'object' && 'text' in part ? String((part as { text: unknown }).text) : JSON.stringify(part)))
-      .join('\n');
-  return JSON.stringify(content);
 }
 
 /**
@@ -120,8 +115,37 @@ export class FormationClaims {
     private readonly leaseMs: number,
   ) {}
 
+  /**
+   * Run `fn` holding the session for a run of `kind`: undefined when another
+   * process holds it (or, unless `force`, it waits for a backoff). After `fn`
+   * the claim is released and the run counted (applied, or raced: another run
+   * moved the watermark first); a failure is logged, counted towards the
+   * session's backoff, and rethrown — nothing of the run was written.
+   */
+  async holding<T extends { status: string }>(
+    run: { tenant: string; sessionId: string; kind: FormationKind; model: string; force: boolean },
+    fn: () => Promise<T>,
+  ): Promise<T | undefined> {
+    const { tenant, sessionId, kind, model } = run;
+    if (!(await this.take(tenant, sessionId, kind, run.force))) return undefined;
+    let result: T;
+    try {
+      result = await fn();
+    } catch (error) {
+      logger().warn(
+        { tenant, sessionId, model, err: (error as Error).message },
+        `${kind} failed: nothing was written; the session is tried again after a backoff`,
+      );
+      await this.fail(tenant, sessionId, kind, (error as Error).message);
+      throw error;
+    }
+    formationCallsTotal.inc({ kind, model, outcome: result.status === 'raced' ? 'raced' : 'applied' });
+    await this.release(tenant, sessionId, kind);
+    return result;
+  }
+
   /** Take the session for a run; `force` (an explicit call) takes it past a backoff, never past another process's live lease. */
-  async take(tenant: string, sessionId: string, kind: FormationKind, force: boolean): Promise<boolean> {
+  private async take(tenant: string, sessionId: string, kind: FormationKind, force: boolean): Promise<boolean> {
     const provider = await this.writer();
     const { rows } = await provider.query(
       `INSERT INTO ${this.schema}.formation_claims AS c (tenant_id, session_id, kind, retry_after)
@@ -134,7 +158,7 @@ export class FormationClaims {
     return rows.length === 1;
   }
 
-  async release(tenant: string, sessionId: string, kind: FormationKind): Promise<void> {
+  private async release(tenant: string, sessionId: string, kind: FormationKind): Promise<void> {
     const provider = await this.writer();
     await provider.query(`DELETE FROM ${this.schema}.formation_claims WHERE tenant_id = $1 AND session_id = $2 AND kind = $3`, [
       tenant,
@@ -144,7 +168,7 @@ export class FormationClaims {
   }
 
   /** Record a failed run: the session waits for a backoff that grows with each failure. */
-  async fail(tenant: string, sessionId: string, kind: FormationKind, message: string): Promise<void> {
+  private async fail(tenant: string, sessionId: string, kind: FormationKind, message: string): Promise<void> {
     const provider = await this.writer();
     await provider
       .query(

@@ -9,9 +9,7 @@
  */
 import type { LanguageModel } from 'ai';
 import { z } from 'zod';
-import type { AgentMemory, SummaryReport } from '../memory/index.js';
-import { logger } from '../observability/logger.js';
-import { formationCallsTotal } from '../observability/metrics.js';
+import { type AgentMemory, approximateTextTokens, type SummaryReport } from '../memory/index.js';
 import { generateStructured, modelLabel } from './formation-model.js';
 import { type FormationClaims, messagesAfter, moveWatermark, sessionState } from './formation-runs.js';
 
@@ -49,10 +47,10 @@ export class Summarizer {
     if (!state) return nothing;
     const after = await messagesAfter(memory, sessionId, state.watermark, MAX_MESSAGES + this.options.keepRecent);
     const range = after.slice(0, Math.max(0, after.length - this.options.keepRecent)).slice(0, MAX_MESSAGES);
-    const tokens = range.reduce((sum, m) => sum + Math.ceil(m.text.length / 4) + 4, 0);
+    const tokens = range.reduce((sum, m) => sum + approximateTextTokens(m.text) + 4, 0);
     if (!range.length || (!force && tokens < this.options.thresholdTokens)) return nothing;
-    if (!(await this.claims.take(memory.tenant, sessionId, 'summary', force))) return { ...nothing, status: 'busy' };
-    try {
+    const model = modelLabel(this.model);
+    const report = await this.claims.holding({ tenant: memory.tenant, sessionId, kind: 'summary', model, force }, async () => {
       const previous = await memory.sessions.latestSummary(sessionId);
       const output = await generateStructured('summary', this.model, {
         schema: summaryOutput,
@@ -65,8 +63,7 @@ export class Summarizer {
       });
       const first = range[0] as { id: string };
       const last = range.at(-1) as { id: string; position: string };
-      const ctx = memory.storeContext;
-      const report = await ctx.write('formation.summarize', async (tx, { provider }): Promise<SummaryReport> => {
+      return memory.storeContext.write('formation.summarize', async (tx, { provider }): Promise<SummaryReport> => {
         if (!(await moveWatermark(memory, tx, provider, sessionId, 'summary', state.watermark, last.position)))
           return { ...nothing, status: 'raced' };
         const { id } = await memory.memories.rememberIn(tx, provider, {
@@ -77,7 +74,7 @@ export class Summarizer {
           metadata: {
             provenance: {
               kind: 'summary',
-              model: modelLabel(this.model),
+              model,
               prompt: this.options.promptVersion ?? SUMMARY_PROMPT_VERSION,
               // The range the summary covers: from the session's first summarised message to this run's last.
               fromMessage: previous?.fromMessage ?? first.id,
@@ -89,16 +86,7 @@ export class Summarizer {
         });
         return { sessionId, status: 'summarized', id, messages: range.length };
       });
-      formationCallsTotal.inc({ kind: 'summary', model: modelLabel(this.model), outcome: report.status === 'raced' ? 'raced' : 'applied' });
-      await this.claims.release(memory.tenant, sessionId, 'summary');
-      return report;
-    } catch (error) {
-      logger().warn(
-        { tenant: memory.tenant, sessionId, model: modelLabel(this.model), err: (error as Error).message },
-        'summary failed: nothing was written; the session is tried again after a backoff',
-      );
-      await this.claims.fail(memory.tenant, sessionId, 'summary', (error as Error).message);
-      throw error;
-    }
+    });
+    return report ?? { ...nothing, status: 'busy' };
   }
 }
