@@ -7,7 +7,6 @@
  * agentmem/langgraph's AgentmemSaver is the LangGraph face of this.
  */
 import { tombstoneSet } from '../../core/tables.js';
-import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 
 /** A value as a serializer made it: its type, and its bytes as text (UTF-8 for "json", else base64). */
@@ -300,14 +299,9 @@ export class Checkpoints {
     );
   }
 
-  /** The writes stored for one checkpoint (a checkpoint's parent's, for pending sends of an old format). */
+  /** The writes stored for one checkpoint (a checkpoint's parent's, for pending sends of an old format), read as list() reads them. */
   async writes(key: CheckpointKey): Promise<StoredWrite[]> {
-    return this.ctx.read('checkpoint.writes', async (tx) => {
-      const found = await this.writesOf(tx, [
-        { thread_id: key.threadId, checkpoint_ns: key.checkpointNs, checkpoint_id: key.checkpointId },
-      ]);
-      return found.get(keyOf(key.threadId, key.checkpointNs, key.checkpointId)) ?? [];
-    });
+    return (await this.get(key.threadId, key.checkpointNs, key.checkpointId))?.writes ?? [];
   }
 
   /** Delete a thread's checkpoints, channel values and writes (tombstones that replicate). */
@@ -389,50 +383,4 @@ export class Checkpoints {
       return { checkpoints, writes, blobs: Number(blobs[0]?.n ?? 0) };
     });
   }
-
-  private async writesOf(
-    tx: Queryable,
-    checkpoints: { thread_id: string; checkpoint_ns: string; checkpoint_id: string }[],
-  ): Promise<Map<string, StoredWrite[]>> {
-    const out = new Map<string, StoredWrite[]>();
-    if (!checkpoints.length) return out;
-    const { rows } = await tx.query<{
-      thread_id: string;
-      checkpoint_ns: string;
-      checkpoint_id: string;
-      task_id: string;
-      idx: number;
-      channel: string;
-      value_type: string;
-      value: string;
-      task_path: string;
-    }>(
-      `SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.idx, w.channel, w.value_type, w.value, w.task_path
-         FROM unnest($2::text[], $3::text[], $4::text[]) AS k(thread_id, checkpoint_ns, checkpoint_id)
-         JOIN ${this.ctx.table('checkpoint_writes')} w
-           ON w.tenant_id = $1 AND w.thread_id = k.thread_id AND w.checkpoint_ns = k.checkpoint_ns AND w.checkpoint_id = k.checkpoint_id
-        WHERE w.deleted_at IS NULL`,
-      [
-        this.ctx.tenant,
-        checkpoints.map((c) => c.thread_id),
-        checkpoints.map((c) => c.checkpoint_ns),
-        checkpoints.map((c) => c.checkpoint_id),
-      ],
-    );
-    for (const r of rows) {
-      const key = keyOf(r.thread_id, r.checkpoint_ns, r.checkpoint_id);
-      const list = out.get(key) ?? [];
-      list.push({
-        taskId: r.task_id,
-        idx: Number(r.idx),
-        channel: r.channel,
-        value: { type: r.value_type, data: r.value },
-        taskPath: r.task_path,
-      });
-      out.set(key, list);
-    }
-    return out;
-  }
 }
-
-const keyOf = (threadId: string, ns: string, id: string) => JSON.stringify([threadId, ns, id]);
