@@ -20,11 +20,10 @@ const OTHER_SCANS = ['enable_seqscan', 'enable_bitmapscan', 'enable_indexscan'];
  *
  * The statement leaves the planner nothing to choose: each row is found by its
  * tuple id and takes its vector by its position in the batch, from one binary
- * real[] of them all. A join with the batch by key was planned from the
- * table's statistics, and a backlog that grew faster than ANALYZE ran (an
+ * real[] of them all. A join with the batch by key would be planned from the
+ * table's statistics, and for a backlog that grew faster than ANALYZE runs (an
  * import, a worker catching up, the embedded database, which never analyzes by
- * itself) got a scan of every waiting row per batch: 1 s per 256 rows at 30,000
- * waiting. A row found at a tuple id that no longer holds it (it was updated
+ * itself) that plan is a scan of every waiting row for each batch. A row found at a tuple id that no longer holds it (it was updated
  * since it was claimed) is skipped, and taken again by a later pass.
  */
 export async function storeEmbeddings(
