@@ -9,8 +9,8 @@ import type { Queryable } from '../../providers/index.js';
  */
 export async function checkEmbeddingModel(tx: Queryable, schema: string, embedder: { model: string; dimensions: number }): Promise<void> {
   // The index's first and last entries: when both are the configured model and dimension, every entry is.
-  // An ordered probe is an index's first row whatever the statistics say; a condition like "any other model"
-  // was planned as a scan, of every embedded row, on every check.
+  // An ordered probe reads an index's first row whatever the statistics say; a condition like "any other
+  // model" would be planned as a scan of every embedded row, on every check.
   const end = (order: 'ASC' | 'DESC') =>
     `(SELECT embedding_model, embedding_dim FROM ${schema}.memories
        WHERE embedding IS NOT NULL AND namespace IS NULL
