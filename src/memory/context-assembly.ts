@@ -11,9 +11,9 @@ import type { Atoms } from './atoms/atoms.js';
 import type { AtomHit } from './atoms/search.js';
 import type { Memories, MemoryHit } from './memories/memories.js';
 import { scopeSchema } from './recall/recall-input.js';
-import { type ContextWindowOptions, selectContextWindow } from './sessions/context-window.js';
+import { type ContextWindowOptions, summarizedWindow } from './sessions/context-window.js';
 import { contentText, type Message } from './sessions/message-model.js';
-import type { Sessions } from './sessions/sessions.js';
+import type { SessionSummary, Sessions } from './sessions/sessions.js';
 import { approximateTextTokens } from './tokens.js';
 import { cleanText, parseInput, uuid } from './validation.js';
 import { type WorkingMemory, workingMemoryText } from './working/working-memory.js';
@@ -123,23 +123,22 @@ export async function assembleContext(
     const left = o.budgetTokens - used - countTokens(`${header}\n`);
     const options: ContextWindowOptions = { tokenCounter: (m) => countTokens(`${turnLine(m)}\n`) };
     // The agent's own instructions are its prompt's, not the context's: only the conversation's turns.
-    let conversation = transcript.filter((m) => m.role !== 'system' && m.role !== 'developer');
-    turns = selectContextWindow(conversation, left, options);
+    const conversation = transcript.filter((m) => m.role !== 'system' && m.role !== 'developer');
     // Turns dropped: the session's summary stands in for those it covers, when one was written and fits.
-    const summary = turns.length < conversation.length && session ? await parts.sessions.latestSummary(session.id) : null;
-    const through = summary ? conversation.findIndex((m) => m.id === summary.throughMessage) : -1;
-    if (summary && through >= 0) {
-      const summaryLines = ['Summary of the earlier conversation:', oneLine(summary.text, 8000)];
-      const cost = summaryLines.reduce((sum, line) => sum + countTokens(`${line}\n`), 0);
-      if (cost < left) {
-        conversation = conversation.slice(through + 1);
-        const after = selectContextWindow(conversation, left - cost, options);
-        if (after.length) {
-          lines.push(...summaryLines);
-          used += cost;
-          turns = after;
-        }
-      }
+    const summaryLines = (summary: SessionSummary) => ['Summary of the earlier conversation:', oneLine(summary.text, 8000)];
+    const found = await summarizedWindow(
+      conversation,
+      left,
+      options,
+      () => (session ? parts.sessions.latestSummary(session.id) : Promise.resolve(null)),
+      (summary) => summaryLines(summary).reduce((sum, line) => sum + countTokens(`${line}\n`), 0),
+    );
+    if ('window' in found) turns = found.window;
+    else {
+      const shown = summaryLines(found.summary);
+      lines.push(...shown);
+      used += shown.reduce((sum, line) => sum + countTokens(`${line}\n`), 0);
+      turns = found.turns;
     }
     if (turns.length) {
       lines.push(header, ...turns.map(turnLine));

@@ -53,3 +53,36 @@ export function selectContextWindow(messages: Message[], maxTokens: number, opti
   }
   return messages.filter((m) => kept.has(m));
 }
+
+/** A window that a session's summary stands in part of: the instructions before the summary's end, the summary, the turns after it. */
+export interface SummarizedWindow<S> {
+  instructions: Message[];
+  summary: S;
+  turns: Message[];
+}
+
+/**
+ * The context window of `messages` in `maxTokens`, and when turns must be
+ * dropped and the session has a summary (`summaryOf`, asked only then) that
+ * covers part of them, the summary in their place: the newest turns after the
+ * messages it covers that fit beside it (`cost`: its tokens). Only when at
+ * least one such turn fits; otherwise the plain window.
+ */
+export async function summarizedWindow<S extends { throughMessage: string | null }>(
+  messages: Message[],
+  maxTokens: number,
+  options: ContextWindowOptions,
+  summaryOf: () => Promise<S | null>,
+  cost: (summary: S) => number,
+): Promise<{ window: Message[] } | SummarizedWindow<S>> {
+  const window = selectContextWindow(messages, maxTokens, options);
+  if (window.length === messages.length) return { window };
+  const summary = await summaryOf();
+  const through = summary ? messages.findIndex((m) => m.id === summary.throughMessage) : -1;
+  if (!summary || through < 0) return { window };
+  const instructions = messages.slice(0, through + 1).filter(isInstruction);
+  const later = selectContextWindow([...instructions, ...messages.slice(through + 1)], maxTokens - cost(summary), options);
+  // selectContextWindow keeps the order given: the instructions come first.
+  const turns = later.slice(instructions.length);
+  return turns.length ? { instructions, summary, turns } : { window };
+}

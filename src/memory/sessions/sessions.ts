@@ -9,7 +9,7 @@ import type { StoreContext } from '../context.js';
 import { type MessageSearchOptions, messageSearchSchema, searchQuery } from '../recall/recall-input.js';
 import { type RecallMatch, type RecallOutcome, RecallSearch } from '../recall/recall-search.js';
 import { checkJson, checkSize, cleanText, parseInput, parseUuid, timestamp } from '../validation.js';
-import { approximateTokens, type ContextWindowOptions, selectContextWindow } from './context-window.js';
+import { approximateTokens, type ContextWindowOptions, summarizedWindow } from './context-window.js';
 import { exportTranscript, importTranscript, type TranscriptFormat } from './formats/index.js';
 import { MessageLog } from './message-log.js';
 import { type Message, type MessageInput, roleToType, sessionIdFor } from './message-model.js';
@@ -268,13 +268,7 @@ export class Sessions {
    */
   async contextWindow(sessionId: string, maxTokens: number, options: ContextWindowOptions = {}): Promise<Message[]> {
     const messages = await this.getMessages(sessionId);
-    const window = selectContextWindow(messages, maxTokens, options);
-    if (window.length === messages.length) return window;
-    // Turns would be dropped: the session's summary stands in for the ones it covers, if one was written.
-    const summary = await this.latestSummary(sessionId);
-    const through = summary ? messages.findIndex((m) => m.id === summary.throughMessage) : -1;
-    if (!summary || through < 0) return window;
-    const note: Message = {
+    const note = (summary: SessionSummary): Message => ({
       id: summary.id,
       sessionId,
       role: 'system',
@@ -282,12 +276,16 @@ export class Sessions {
       metadata: { summary: true },
       createdAt: summary.createdAt,
       seq: -1,
-    };
+    });
     const count = options.tokenCounter ?? approximateTokens;
-    const instructions = messages.slice(0, through + 1).filter((m) => m.role === 'system' || m.role === 'developer');
-    const later = selectContextWindow([...instructions, ...messages.slice(through + 1)], maxTokens - count(note), options);
-    // Worth it only when the summary and what follows it are there: else the window as it was.
-    return later.length > instructions.length ? [...instructions, note, ...later.slice(instructions.length)] : window;
+    const found = await summarizedWindow(
+      messages,
+      maxTokens,
+      options,
+      () => this.latestSummary(sessionId),
+      (summary) => count(note(summary)),
+    );
+    return 'window' in found ? found.window : [...found.instructions, note(found.summary), ...found.turns];
   }
 
   /** The session's current summary (written by memory formation), with the range of messages it covers; null when none. */
