@@ -324,6 +324,9 @@ export async function startCluster(count: number, names?: string[], settings: Re
       const baseDir = join(root, name);
       mkdirSync(join(baseDir, 'run'), { recursive: true });
       cpSync(join(template, 'data'), join(baseDir, 'data'), { recursive: true });
+      // PostgreSQL refuses a data directory others may read, and cpSync keeps a directory's mode on
+      // Node 20 but not on Node 22 (0755 there): the server would not start.
+      chmodSync(join(baseDir, 'data'), 0o700);
       giveToServerUser(baseDir);
       const ids = serverUser();
       if (ids) chownSync(baseDir, ids.uid, ids.gid);
