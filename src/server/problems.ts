@@ -1,7 +1,9 @@
 import { AgentmemError, type ErrorCode } from '../errors/index.js';
 
 /** HTTP status per error code; what is not listed is a 500. */
-const STATUS: Partial<Record<ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'RATE_LIMITED' | 'TOO_LARGE' | 'BAD_REQUEST', number>> = {
+export const PROBLEM_STATUS: Partial<
+  Record<ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'RATE_LIMITED' | 'TOO_LARGE' | 'BAD_REQUEST', number>
+> = {
   VALIDATION: 400,
   USAGE: 400,
   BAD_REQUEST: 400,
@@ -34,7 +36,7 @@ export interface Problem {
 
 /** An RFC 9457 problem: the stable error code as `code` and in `type`, the library's details beside it. */
 export function problem(code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
-  const status = STATUS[code as keyof typeof STATUS] ?? 500;
+  const status = PROBLEM_STATUS[code as keyof typeof PROBLEM_STATUS] ?? 500;
   return {
     type: `urn:agentmem:problem:${code.toLowerCase()}`,
     title: code.replace(/_/g, ' ').toLowerCase(),

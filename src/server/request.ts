@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { idForKey } from '../core/ids.js';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { Caller } from './keys.js';
@@ -10,12 +11,32 @@ export function body(request: FastifyRequest): Record<string, unknown> {
   return b as Record<string, unknown>;
 }
 
-export const query = (request: FastifyRequest) => request.query as Record<string, string | undefined>;
-
 export const param = (request: FastifyRequest, name: string) => (request.params as Record<string, string>)[name] as string;
 
 /** A query value as a whole number (NaN when it is not one, for the library to refuse). */
-export const int = (value: string | undefined) => (value === undefined ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN);
+const int = (value: string) => (/^\d+$/.test(value) ? Number(value) : Number.NaN);
+
+const unwrapped = (schema: z.ZodType): z.ZodType =>
+  schema instanceof z.ZodOptional || schema instanceof z.ZodDefault ? unwrapped(schema.unwrap() as z.ZodType) : schema;
+
+/**
+ * The query as the route's query schema types it: numbers and booleans from
+ * their text, the rest as sent (a repeated key stays a list). The library
+ * checks the result, so an unknown or malformed parameter is refused (400)
+ * rather than ignored.
+ */
+export function queryOf(request: FastifyRequest, schema: z.ZodObject): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(request.query as Record<string, string | string[] | undefined>)) {
+    const field = schema.shape[key];
+    const kind = field ? unwrapped(field as z.ZodType) : undefined;
+    if (typeof value !== 'string') out[key] = value;
+    else if (kind instanceof z.ZodNumber) out[key] = int(value);
+    else if (kind instanceof z.ZodBoolean) out[key] = value === 'true' ? true : value === 'false' ? false : value;
+    else out[key] = value;
+  }
+  return out;
+}
 
 /** The record (or a delete's `true`), else 404 naming what was asked for. */
 export function orNotFound<T>(value: T | null | false, what: string, request: FastifyRequest): T {

@@ -7,10 +7,13 @@ import {
   memorySearchSchema,
   messageInputSchema,
   messageSearchSchema,
+  messagesFilterSchema,
   recallFilterSchema,
   rememberInputSchema,
+  sessionFilterSchema,
   sessionInputSchema,
 } from '../memory/input-schemas.js';
+import { timestamp } from '../memory/validation.js';
 import {
   atomOut,
   contextOut,
@@ -37,10 +40,15 @@ export interface Route {
   summary: string;
   scope: 'read' | 'write' | 'admin' | 'none';
   body?: z.ZodType;
-  query?: z.ZodType;
+  /** The query parameters the handler reads, each typed (the handler parses the query with it). */
+  query?: z.ZodObject;
+  /** The handler reads an Idempotency-Key header: a retried request names the same record. */
+  idempotent?: true;
   ok: { status: number; schema?: z.ZodType; contentType?: string };
   /** Another success status with the same body, and what it means. */
   also?: { status: number; summary: string };
+  /** Error statuses this route answers beyond those every route of its kind does (see the OpenAPI document). */
+  errors?: number[];
 }
 
 /**
@@ -56,13 +64,16 @@ export const ROUTES = {
     summary: 'create a session (or return it)',
     scope: 'write',
     body: sessionInputSchema,
+    idempotent: true,
     ok: { status: 201, schema: sessionOut },
+    errors: [409],
   },
   listSessions: {
     method: 'get',
     path: '/v1/sessions',
     summary: 'list sessions, newest first',
     scope: 'read',
+    query: sessionFilterSchema,
     ok: { status: 200, schema: list(sessionOut) },
   },
   getSession: { method: 'get', path: '/v1/sessions/{id}', summary: 'one session', scope: 'read', ok: { status: 200, schema: sessionOut } },
@@ -79,9 +90,15 @@ export const ROUTES = {
     summary: 'append messages (one, or `{ messages: [...] }`)',
     scope: 'write',
     body: z.union([messageInputSchema, z.object({ messages: z.array(messageInputSchema) })]),
+    idempotent: true,
+    errors: [409],
     ok: {
       status: 201,
-      schema: z.object({ items: z.array(messageOut).optional(), inserted: z.number().optional(), existing: z.number().optional() }),
+      // One message: it, as stored. A batch: how many were new and how many were there already (a retry).
+      schema: z.union([
+        z.object({ items: z.array(messageOut) }).strict(),
+        z.object({ inserted: z.number().int(), existing: z.number().int() }).strict(),
+      ]),
     },
   },
   getMessages: {
@@ -89,6 +106,7 @@ export const ROUTES = {
     path: '/v1/sessions/{id}/messages',
     summary: 'a transcript (newest `limit`, oldest first)',
     scope: 'read',
+    query: messagesFilterSchema,
     ok: { status: 200, schema: list(messageOut) },
   },
   exportSession: {
@@ -96,6 +114,12 @@ export const ROUTES = {
     path: '/v1/sessions/{id}/export',
     summary: `a transcript as ${EXPORT_FORMATS.join(', ')}`,
     scope: 'read',
+    query: z
+      .object({
+        format: z.enum(EXPORT_FORMATS).default('agentmem').describe('the form of the transcript'),
+        asOf: timestamp.optional().describe('the transcript as it was at this time (from the change history)'),
+      })
+      .strict(),
     ok: { status: 200, schema: json },
   },
   remember: {
@@ -104,6 +128,9 @@ export const ROUTES = {
     summary: 'remember a typed memory',
     scope: 'write',
     body: rememberInputSchema,
+    idempotent: true,
+    // 404: the memory it supersedes does not exist; 409: that one was already superseded; 502: the embedder failed (inline embedding).
+    errors: [404, 409, 502],
     ok: { status: 201, schema: memoryOut },
     also: { status: 200, summary: 'the same fact was already remembered: the existing memory, nothing stored' },
   },
@@ -121,6 +148,8 @@ export const ROUTES = {
     summary: 'recall memories by meaning (hybrid, text or vector) within a scope; each hit with why it matched',
     scope: 'read',
     body: z.object({ query: z.string() }).extend(memorySearchSchema.shape),
+    // 409: the stored embeddings are another model's (re-embed); an embedder that fails degrades to full text.
+    errors: [409],
     ok: { status: 200, schema: recallOut(memoryHitOut) },
   },
   searchMessages: {
@@ -129,6 +158,7 @@ export const ROUTES = {
     summary: "find what was said, by meaning, across a scope's sessions; each hit with the turns around it",
     scope: 'read',
     body: z.object({ query: z.string() }).extend(messageSearchSchema.shape),
+    errors: [409],
     ok: { status: 200, schema: recallOut(messageHitOut) },
   },
   context: {
@@ -137,6 +167,7 @@ export const ROUTES = {
     summary: 'a prompt-ready block: cited memories and knowledge for the query, and the newest turns, within budgetTokens',
     scope: 'read',
     body: contextSchema,
+    errors: [409],
     ok: { status: 200, schema: contextOut },
   },
   getWorkingMemory: {
@@ -154,6 +185,7 @@ export const ROUTES = {
       'merge a JSON patch into a working memory (null removes a key), or replace a Markdown one with a text; concurrent updates lose nothing',
     scope: 'write',
     body: z.object({ scope: workingScope, patch: z.union([z.string(), z.record(z.string(), z.unknown())]) }).strict(),
+    errors: [409],
     ok: { status: 200, schema: workingMemoryOut },
   },
   extractSession: {
@@ -161,6 +193,8 @@ export const ROUTES = {
     path: '/v1/sessions/{id}/extract',
     summary: "turn the session's messages not yet extracted into memories with the configured model (501 without one)",
     scope: 'write',
+    // 501: no model is configured (formation.model); 502: the model's output was refused, nothing stored.
+    errors: [501, 502],
     ok: { status: 200, schema: extractionOut },
   },
   summarizeSession: {
@@ -168,6 +202,8 @@ export const ROUTES = {
     path: '/v1/sessions/{id}/summarize',
     summary: "summarise the session's older messages with the configured model (501 without one)",
     scope: 'write',
+    // 501: no model is configured (formation.model); 502: the model's output was refused, nothing stored.
+    errors: [501, 502],
     ok: { status: 200, schema: summaryOut },
   },
   getMemory: { method: 'get', path: '/v1/memories/{id}', summary: 'one memory', scope: 'read', ok: { status: 200, schema: memoryOut } },
@@ -186,6 +222,7 @@ export const ROUTES = {
     summary: 'search knowledge atoms: text, vector or hybrid',
     scope: 'read',
     body: z.object({ query: z.string() }).extend(atomSearchOptionsSchema.shape),
+    errors: [409, 502],
     ok: {
       status: 200,
       schema: z.object({

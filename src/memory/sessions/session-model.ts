@@ -53,23 +53,22 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const sessionFilter = z
   .object({
-    agentId: identifier.optional(),
-    userId: identifier.optional(),
-    since: timestamp.optional(),
-    until: timestamp.optional(),
-    active: z.boolean().optional(),
-    limit: z.number().int().min(1).max(10_000).default(50),
+    agentId: identifier.optional().describe("only this agent's sessions"),
+    userId: identifier.optional().describe("only this user's sessions"),
+    since: timestamp.optional().describe('only sessions started at or after this time'),
+    until: timestamp.optional().describe('only sessions started before this time'),
+    active: z.boolean().optional().describe('true: only sessions not ended; false: only ended ones'),
+    limit: z.number().int().min(1).max(10_000).default(50).describe('at most this many, newest first'),
   })
   .strict();
 export type SessionFilter = z.input<typeof sessionFilter>;
 
 export const messagesFilter = z
   .object({
-    limit: z.number().int().min(1).max(100_000).optional(),
-    before: timestamp.optional(),
-    role: z.enum(MESSAGE_ROLES).optional(),
-    /** The transcript as it was at this time (from the change history). */
-    asOf: timestamp.optional(),
+    limit: z.number().int().min(1).max(100_000).optional().describe('the newest this many (all when absent), oldest first'),
+    before: timestamp.optional().describe('only messages created before this time'),
+    role: z.enum(MESSAGE_ROLES).optional().describe('only messages of this role'),
+    asOf: timestamp.optional().describe('the transcript as it was at this time (from the change history)'),
   })
   .strict();
 export type MessagesFilter = z.input<typeof messagesFilter>;

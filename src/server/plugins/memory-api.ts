@@ -6,10 +6,12 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { idForKey } from '../../core/ids.js';
 import { NotFoundError, ValidationError } from '../../errors/index.js';
-import type { ExportFormat, MessageInput } from '../../memory/index.js';
+import type { MessageInput } from '../../memory/index.js';
+import { parseInput } from '../../memory/validation.js';
 import { KEYS_CATEGORY } from '../keys.js';
 import { registerRoutes } from '../register.js';
-import { body, idempotentId, int, orNotFound, param, query, searchBody } from '../request.js';
+import { body, idempotentId, orNotFound, param, queryOf, searchBody } from '../request.js';
+import { ROUTES } from '../routes.js';
 import type { StoreOf } from './types.js';
 
 /** Settings, without the API keys' own records. */
@@ -33,18 +35,9 @@ export const memoryApi: FastifyPluginAsync<{ store: StoreOf }> = async (app, { s
       const id = input.id ?? (input.externalId === undefined ? idempotentId(request, 'session') : undefined);
       return reply.status(201).send(await store(request).sessions.create({ ...input, ...(id ? { id: id as string } : {}) } as never));
     },
-    listSessions: async (request) => {
-      const q = query(request);
-      const filter = {
-        ...(q.agentId ? { agentId: q.agentId } : {}),
-        ...(q.userId ? { userId: q.userId } : {}),
-        ...(q.since ? { since: q.since } : {}),
-        ...(q.until ? { until: q.until } : {}),
-        ...(q.active ? { active: q.active === 'true' } : {}),
-        ...(q.limit ? { limit: int(q.limit) } : {}),
-      };
-      return { items: await store(request).sessions.list(filter) };
-    },
+    listSessions: async (request) => ({
+      items: await store(request).sessions.list(queryOf(request, ROUTES.listSessions.query) as never),
+    }),
     getSession: async (request) => orNotFound(await store(request).sessions.get(param(request, 'id')), 'session', request),
     deleteSession: async (request, reply) => {
       orNotFound(await store(request).sessions.delete(param(request, 'id')), 'session', request);
@@ -67,17 +60,13 @@ export const memoryApi: FastifyPluginAsync<{ store: StoreOf }> = async (app, { s
       });
       return reply.status(201).send({ items: [message] });
     },
-    getMessages: async (request) => {
-      const q = query(request);
-      const filter = {
-        ...(q.limit ? { limit: int(q.limit) } : {}),
-        ...(q.before ? { before: q.before } : {}),
-        ...(q.role ? { role: q.role } : {}),
-      };
-      return { items: await store(request).sessions.getMessages(param(request, 'id'), filter as never) };
+    getMessages: async (request) => ({
+      items: await store(request).sessions.getMessages(param(request, 'id'), queryOf(request, ROUTES.getMessages.query) as never),
+    }),
+    exportSession: async (request) => {
+      const { format, asOf } = parseInput(ROUTES.exportSession.query, queryOf(request, ROUTES.exportSession.query), 'query');
+      return store(request).sessions.export(param(request, 'id'), format, asOf ? { asOf } : {});
     },
-    exportSession: async (request) =>
-      store(request).sessions.export(param(request, 'id'), (query(request).format ?? 'agentmem') as ExportFormat),
 
     remember: async (request, reply) => {
       const input = body(request);

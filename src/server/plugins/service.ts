@@ -35,6 +35,7 @@ export const service: FastifyPluginAsync<ServiceOptions> = async (app, options) 
     overview: async (request) => ({ tenant: (request.caller as Caller).tenant, ...overview.snapshot() }),
     healthz: async () => options.health?.() ?? overview.health(),
     metrics: async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
-    openapi: async () => document,
+    // The servers entry is where this request reached the API (its Host was checked against server.allowedHosts).
+    openapi: async (request) => ({ ...document, servers: [{ url: `${request.protocol}://${request.host}` }] }),
   });
 };
