@@ -26,6 +26,7 @@ import {
   type PutOperation,
   type SearchItem,
   type SearchOperation,
+  validateNamespace,
 } from '@langchain/langgraph-checkpoint';
 import type { MemoryType } from '../core/enums.js';
 import type { Items, Item as StoredItem } from '../memory/items.js';
@@ -52,6 +53,9 @@ const toItem = (item: StoredItem): Item => ({
   updatedAt: item.updatedAt,
 });
 
+/** A put with its own time to live, in minutes (PostgresStore's `put(…, { ttl })`). */
+type PutWithTtl = PutOperation & { ttl?: number };
+
 const isGet = (op: Operation): op is GetOperation => 'key' in op && !('value' in op);
 const isPut = (op: Operation): op is PutOperation => 'value' in op;
 const isSearch = (op: Operation): op is SearchOperation => 'namespacePrefix' in op;
@@ -70,8 +74,36 @@ export class AgentmemStore extends BaseStore {
     this.type = options.type ?? 'context';
   }
 
-  /** Each operation in order (a put is visible to a later get of the same batch). */
+  /**
+   * Store or replace an item; `options.ttl` (minutes) makes this one expire,
+   * over the store's default (as LangGraph's PostgresStore).
+   */
+  override async put(
+    namespace: string[],
+    key: string,
+    value: Record<string, unknown>,
+    index?: false | string[],
+    options?: { ttl?: number },
+  ): Promise<void> {
+    validateNamespace(namespace);
+    const op: PutWithTtl = { namespace, key, value, index, ...(options?.ttl === undefined ? {} : { ttl: options.ttl }) };
+    await this.batch([op]);
+  }
+
+  /**
+   * Each operation in order: a get after a put of the same batch sees the put
+   * (as PostgresStore; InMemoryStore applies a batch's puts last). Each
+   * namespace is checked as BaseStore's own methods check it, so a batch
+   * cannot reach what they refuse (`a.b` or `a:b` posing as `["a","b"]`).
+   */
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
+    const loose = { allowEmpty: true, allowReservedRoot: true };
+    for (const op of operations) {
+      if (isPut(op)) validateNamespace(op.namespace, op.value === null ? loose : {});
+      else if (isSearch(op)) validateNamespace(op.namespacePrefix, loose);
+      else if (isGet(op)) validateNamespace(op.namespace, loose);
+      else for (const c of (op as ListNamespacesOperation).matchConditions ?? []) validateNamespace(c.path, loose);
+    }
     const results: unknown[] = [];
     for (const op of operations) results.push(await this.run(op));
     return results as OperationResults<Op>;
@@ -87,7 +119,7 @@ export class AgentmemStore extends BaseStore {
     return this.list1(op as ListNamespacesOperation);
   }
 
-  private async put1(op: PutOperation): Promise<void> {
+  private async put1(op: PutWithTtl): Promise<void> {
     if (op.value === null) {
       await this.memory.items.delete(op.namespace, op.key);
       return;
@@ -100,7 +132,7 @@ export class AgentmemStore extends BaseStore {
       value: op.value,
       type: this.type,
       ...(text ? { embedText: text } : {}),
-      ...(this.ttlMs === undefined ? {} : { ttlMs: this.ttlMs }),
+      ...(op.ttl !== undefined ? { ttlMs: Math.round(op.ttl * 60_000) } : this.ttlMs === undefined ? {} : { ttlMs: this.ttlMs }),
     });
   }
 
