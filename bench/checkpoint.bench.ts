@@ -2,7 +2,7 @@
  * LangGraph checkpoints, side by side on one server in one run: agentmem's
  * AgentmemSaver against @langchain/langgraph-checkpoint-postgres's
  * PostgresSaver, each in its own schema:
- *   - put and getTuple throughput, in sittings with the order swapped each time;
+ *   - put and getTuple throughput, each sitting interleaving the two in rounds of 100 calls;
  *   - the checkpoint tables' size after BENCH_CHECKPOINT_STEPS steps of one thread
  *     (a state that grows a little each step), agentmem with retention (keep the newest 10,
  *     then tombstones purged) and without, against PostgresSaver (which has no retention).
@@ -19,7 +19,7 @@ import { loadConfig } from '../src/index.js';
 import { purgeTombstones } from '../src/ops/index.js';
 import { Runtime } from '../src/runtime/index.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { LIBRARY, spread } from './stats.js';
+import { alternate, LIBRARY, spread } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SITTINGS = env('BENCH_SITTINGS', 3);
@@ -29,12 +29,14 @@ const SERVER = { shared_buffers: '512MB', max_wal_size: '4GB' };
 
 type Saver = AgentmemSaver | PostgresSaver;
 
-/** `count` steps of one thread: each checkpoint changes one channel (a message list that grows) and keeps another. */
-async function steps(saver: Saver, thread: string, count: number): Promise<string[]> {
-  let config = { configurable: { thread_id: thread, checkpoint_ns: '' } } as Parameters<Saver['put']>[0];
-  const ids: string[] = [];
+/**
+ * One thread's steps, one call each: each checkpoint changes one channel (a
+ * message list that grows) and keeps another.
+ */
+function thread(saver: Saver, id: string): (i: number) => Promise<string> {
+  let config = { configurable: { thread_id: id, checkpoint_ns: '' } } as Parameters<Saver['put']>[0];
   const messages: string[] = [];
-  for (let i = 0; i < count; i++) {
+  return async (i) => {
     messages.push(`message ${i}: ${'x'.repeat(40)}`);
     if (messages.length > 20) messages.shift();
     const checkpoint = { ...emptyCheckpoint(), id: uuid6(i), channel_values: { messages: [...messages], settings: { model: 'm' } } };
@@ -45,9 +47,14 @@ async function steps(saver: Saver, thread: string, count: number): Promise<strin
       { source: 'loop', step: i, parents: {} },
       i === 0 ? { messages: 1, settings: 1 } : { messages: i + 1 },
     );
-    ids.push(checkpoint.id);
-  }
-  return ids;
+    return checkpoint.id;
+  };
+}
+
+/** `count` steps of one thread. */
+async function steps(saver: Saver, id: string, count: number): Promise<void> {
+  const step = thread(saver, id);
+  for (let i = 0; i < count; i++) await step(i);
 }
 
 async function tableBytes(raw: pg.Pool, schema: string, tables: string[]): Promise<number> {
@@ -81,29 +88,19 @@ try {
   // 1. put and getTuple throughput, after a warm-up of each (connections, prepared plans, caches), untimed.
   await steps(new AgentmemSaver({ memory: root.forTenant('bench-warm') }), 'warm', 200);
   await steps(theirs, 'warm', 200);
+  // Each sitting interleaves the two in rounds of ROUND calls (theirs, ours, theirs, ours…), so drift on the
+  // machine falls on both alike.
+  const ROUND = 100;
   const putRatio: number[] = [];
   const getRatio: number[] = [];
   for (let sitting = 0; sitting < SITTINGS; sitting++) {
     const ours = new AgentmemSaver({ memory: root.forTenant(`bench-${sitting}`) });
-    const timed = async (fn: () => Promise<unknown>) => {
-      const started = performance.now();
-      await fn();
-      return performance.now() - started;
-    };
-    const put = (saver: Saver, who: string) => timed(() => steps(saver, `put-${who}-${sitting}`, CALLS));
-    const get = (saver: Saver, who: string) =>
-      timed(async () => {
-        for (let i = 0; i < CALLS; i++) await saver.getTuple({ configurable: { thread_id: `put-${who}-${sitting}`, checkpoint_ns: '' } });
-      });
-    const first = sitting % 2 === 0;
-    const [oursPut, theirsPut] = first
-      ? [await put(ours, 'a'), await put(theirs, 'l')]
-      : [await put(theirs, 'l'), await put(ours, 'a')].reverse();
-    const [oursGet, theirsGet] = first
-      ? [await get(ours, 'a'), await get(theirs, 'l')]
-      : [await get(theirs, 'l'), await get(ours, 'a')].reverse();
-    putRatio.push((theirsPut as number) / (oursPut as number));
-    getRatio.push((theirsGet as number) / (oursGet as number));
+    const [ourThread, theirThread] = [`put-a-${sitting}`, `put-l-${sitting}`];
+    const put = await alternate(ROUND, thread(theirs, theirThread), thread(ours, ourThread), CALLS / ROUND);
+    const latest = (saver: Saver, id: string) => () => saver.getTuple({ configurable: { thread_id: id, checkpoint_ns: '' } });
+    const get = await alternate(ROUND, latest(theirs, theirThread), latest(ours, ourThread), CALLS / ROUND);
+    putRatio.push(put.throughput_ratio);
+    getRatio.push(get.throughput_ratio);
   }
   out.put_throughput_ratio_vs_postgres_saver = { ...spread(putRatio), calls: CALLS, target: 1 };
   out.get_tuple_throughput_ratio_vs_postgres_saver = { ...spread(getRatio), calls: CALLS, target: 1 };

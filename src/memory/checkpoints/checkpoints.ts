@@ -138,6 +138,8 @@ export class Checkpoints {
             blobs.map((b) => b.value?.type ?? 'empty'),
             blobs.map((b) => b.value?.data ?? null),
           ],
+          // One text for every put: prepared once per connection (where the connection is its own session).
+          { prepare: true },
         ),
       { single: true },
     );
@@ -218,6 +220,7 @@ export class Checkpoints {
             provider,
             writes.map((w) => w.taskPath),
           ],
+          { prepare: true },
         ),
       { single: true },
     );
@@ -261,14 +264,21 @@ export class Checkpoints {
                   WHERE w.tenant_id = c.tenant_id AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
                     AND w.checkpoint_id = c.checkpoint_id AND w.deleted_at IS NULL) AS writes,
                 CASE WHEN c.checkpoint_type = 'json' THEN
-                  (SELECT coalesce(json_agg(json_build_array(b.channel, b.channel_version, b.value_type, b.value)), '[]'::json)
+                  (SELECT coalesce(json_agg(json_build_array(v.channel, v.channel_version, b.value_type, b.value)), '[]'::json)
                      FROM jsonb_each_text(c.checkpoint::jsonb -> 'channel_versions') v(channel, channel_version)
-                     JOIN ${b} b ON b.tenant_id = c.tenant_id AND b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
-                                AND b.channel = v.channel AND b.channel_version = v.channel_version AND b.deleted_at IS NULL)
+                     -- One key lookup per channel the checkpoint names, not a hash of every value the thread ever had
+                     -- (LIMIT 1 keeps the planner from flattening the lookup into that join; the key is unique anyway).
+                     CROSS JOIN LATERAL (
+                       SELECT b.value_type, b.value FROM ${b} b
+                        WHERE b.tenant_id = c.tenant_id AND b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
+                          AND b.channel = v.channel AND b.channel_version = v.channel_version AND b.deleted_at IS NULL
+                        LIMIT 1) b)
                 END AS blobs
            FROM ${this.ctx.table('checkpoints')} c WHERE ${where.join(' AND ')}
           ORDER BY c.thread_id, c.checkpoint_ns, c.checkpoint_id DESC ${limit}`,
           params,
+          // A few texts in all (one per combination of conditions): each prepared once per connection.
+          { prepare: true },
         );
         return rows.map((r) => ({
           threadId: r.thread_id,
