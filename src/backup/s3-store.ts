@@ -1,7 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { BackupError } from '../errors/index.js';
+import { AgentmemError, BackupError, loadOptional } from '../errors/index.js';
 import { type BackupStore, parseS3Url, type StoredObject } from './store.js';
+
+/** The AWS SDK is an optional dependency: installed by those who keep backups in S3. */
+const S3_PACKAGES = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage'];
+const s3Sdk = () => loadOptional('backups to S3', S3_PACKAGES, () => import('@aws-sdk/client-s3'));
 
 export interface S3Options {
   /** An S3-compatible endpoint (MinIO, R2, a local test server); default AWS. */
@@ -37,7 +41,7 @@ export class S3Store implements BackupStore {
   }
 
   private s3(): Promise<S3Client> {
-    this.client ??= import('@aws-sdk/client-s3').then(
+    this.client ??= s3Sdk().then(
       ({ S3Client }) =>
         new S3Client({
           region: this.options.region,
@@ -50,15 +54,16 @@ export class S3Store implements BackupStore {
     return this.client;
   }
 
-  private fail(what: string, error: unknown): BackupError {
-    if (error instanceof BackupError) return error;
+  private fail(what: string, error: unknown): AgentmemError {
+    // Ours already (a backup error, or the SDK not installed): as it is.
+    if (error instanceof AgentmemError) return error;
     const reason = (error as { name?: string; message?: string })?.message ?? String(error);
     return new BackupError('BACKUP_STORE', `${what} ${this.location} failed: ${reason}`, { location: this.location }, { cause: error });
   }
 
   async put(name: string, body: Readable): Promise<void> {
     const client = await this.s3();
-    const { Upload } = await import('@aws-sdk/lib-storage');
+    const { Upload } = await loadOptional('backups to S3', S3_PACKAGES, () => import('@aws-sdk/lib-storage'));
     const upload = new Upload({
       client,
       params: { Bucket: this.bucket, Key: this.prefix + name, Body: body },
@@ -77,7 +82,7 @@ export class S3Store implements BackupStore {
 
   async putText(name: string, text: string): Promise<void> {
     const client = await this.s3();
-    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const { PutObjectCommand } = await s3Sdk();
     try {
       await client.send(
         new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + name, Body: text, ContentType: 'application/json' }),
@@ -89,7 +94,7 @@ export class S3Store implements BackupStore {
 
   async get(name: string): Promise<Readable> {
     const client = await this.s3();
-    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const { GetObjectCommand } = await s3Sdk();
     try {
       const answer = await client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
       return answer.Body as Readable;
@@ -114,7 +119,7 @@ export class S3Store implements BackupStore {
 
   async list(): Promise<StoredObject[]> {
     const client = await this.s3();
-    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const { ListObjectsV2Command } = await s3Sdk();
     const objects: StoredObject[] = [];
     let token: string | undefined;
     try {
@@ -136,7 +141,7 @@ export class S3Store implements BackupStore {
 
   async remove(name: string): Promise<void> {
     const client = await this.s3();
-    const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    const { DeleteObjectCommand } = await s3Sdk();
     try {
       await client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
     } catch (error) {

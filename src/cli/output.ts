@@ -36,9 +36,12 @@ export const out = {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-/** Exit code for an error: bad config, usage or input is 2, everything else 1. */
+/** Exit code for an error: bad config, usage, input or a missing package is 2, everything else 1. */
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof AgentmemError && ['CONFIG_INVALID', 'USAGE', 'VALIDATION', 'PROVIDER_NOT_FOUND'].includes(error.code)) {
+  if (
+    error instanceof AgentmemError &&
+    ['CONFIG_INVALID', 'USAGE', 'VALIDATION', 'PROVIDER_NOT_FOUND', 'DEPENDENCY_MISSING'].includes(error.code)
+  ) {
     return EXIT.usage;
   }
   return EXIT.failure;

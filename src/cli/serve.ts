@@ -1,17 +1,28 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Command, Option } from 'commander';
 import { AGENTMEM_VERSION } from '../core/version.js';
-import { serveFileFor } from '../errors/index.js';
+import { loadOptional, serveFileFor } from '../errors/index.js';
 import { logger, setLogLevel } from '../observability/logger.js';
-import { buildServer } from '../server/app.js';
 import { ApiKeys, KEY_SCOPES, type KeyScope } from '../server/keys.js';
-import { createMcpServer } from '../server/mcp.js';
 import { untilSignal, withMemory } from './context.js';
 import { LOG_LEVELS, runLoop } from './monitor.js';
 import { EXIT, out, table } from './output.js';
 import { durationOption, port } from './parsers.js';
+
+/**
+ * The server and the MCP server are optional dependencies (the library
+ * installs without them): loaded when a command needs them, or an error
+ * that says what to install.
+ */
+const SERVER_PACKAGES = ['fastify', '@fastify/cors', '@fastify/rate-limit', 'fastify-plugin', '@modelcontextprotocol/sdk'];
+const MCP_PACKAGES = ['@modelcontextprotocol/sdk'];
+const loadServer = () => loadOptional('agentmem serve', SERVER_PACKAGES, () => import('../server/app.js'));
+const loadMcp = () =>
+  loadOptional('agentmem mcp', MCP_PACKAGES, async () => ({
+    ...(await import('../server/mcp.js')),
+    ...(await import('@modelcontextprotocol/sdk/server/stdio.js')),
+  }));
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -38,6 +49,7 @@ export function serveCommand(): Command {
           );
           return;
         }
+        const { buildServer } = await loadServer();
         process.exitCode = await withMemory(
           command,
           async (memory) => {
@@ -151,6 +163,7 @@ export function mcpCommand(): Command {
     .description('an MCP server over stdio (for Claude Desktop, Cursor and other hosts), acting as --tenant (else the config tenant)')
     .action(async (_flags, command: Command) => {
       // stdout carries the protocol: logs go to stderr (as they always do), nothing else is printed.
+      const { createMcpServer, StdioServerTransport } = await loadMcp();
       await withMemory(
         command,
         async (memory) => {

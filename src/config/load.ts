@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, loadOptional } from '../errors/index.js';
 import { type AgentmemConfig, type ConfigInput, configSchema, type ProviderConfigInput, type ResolvedProvider } from './definition.js';
 import { agentmemEnvConfig, legacyEnvConfig } from './env.js';
 import { redact, registerSecret, registerUrlSecrets } from './redact.js';
@@ -29,7 +29,9 @@ async function readConfigFile(path: string): Promise<Partial<ConfigInput>> {
   }
   // A .ts config is loaded through tsx so users need no build step for it.
   const mod = path.endsWith('.ts')
-    ? ((await (await import('tsx/esm/api')).tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown })
+    ? ((await (
+        await loadOptional(`a TypeScript config file (${path})`, ['tsx'], () => import('tsx/esm/api'))
+      ).tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown })
     : ((await import(pathToFileURL(path).href)) as { default?: unknown });
   const value = (mod.default ?? mod) as { default?: unknown };
   return (value.default ?? value) as Partial<ConfigInput>;

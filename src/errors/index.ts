@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'MODEL_OUTPUT_REFUSED'
   | 'QUERY_FAILED'
   | 'ALERT_CHANNEL_FAILED'
+  | 'DEPENDENCY_MISSING'
   | BackupErrorCode;
 
 /** Backups and restores: a damaged archive, a missing or wrong key, a schema the code cannot read, a store that failed. */
@@ -61,6 +62,35 @@ export class ConfigError extends AgentmemError {
 export class UsageError extends AgentmemError {
   constructor(message: string) {
     super('USAGE', message);
+  }
+}
+
+/**
+ * A feature needs a package that is not installed: the server, MCP and S3
+ * backups are optional so that the library installs light. CLI exit code 2.
+ */
+export class DependencyMissingError extends AgentmemError {
+  constructor(feature: string, packages: readonly string[]) {
+    super('DEPENDENCY_MISSING', `${feature} needs ${packages.join(', ')}: npm install ${packages.join(' ')}`, {
+      feature,
+      packages: [...packages],
+    });
+  }
+}
+
+/**
+ * Load a module that depends on optional packages: when one of them is not
+ * installed, a DependencyMissingError that says what to install (any other
+ * failure is thrown as it is).
+ */
+export async function loadOptional<T>(feature: string, packages: readonly string[], load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    const missing = code === 'ERR_MODULE_NOT_FOUND' && packages.some((name) => message?.includes(`'${name}`));
+    if (missing) throw new DependencyMissingError(feature, packages);
+    throw error;
   }
 }
 

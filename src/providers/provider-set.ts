@@ -32,6 +32,9 @@ export interface ProviderSelection {
  * per process. Closing the set closes every pool and the embedded database.
  */
 export class ProviderSet {
+  /** Providers being opened, by name: every caller in the meantime waits for the same one. */
+  private readonly opening = new Map<string, Promise<Provider>>();
+
   private constructor(
     readonly configs: ResolvedProvider[],
     private readonly opened: Map<string, Provider>,
@@ -64,15 +67,29 @@ export class ProviderSet {
     return this.configs.map((c) => c.name);
   }
 
-  /** Open (once) and return the named provider. */
+  /**
+   * Open (once) and return the named provider. Callers that ask at the same
+   * time share one opening: a second one would take the embedded database's
+   * lock from the first (and refuse), or open a second pool.
+   */
   async get(name: string): Promise<Provider> {
     const existing = this.opened.get(name);
     if (existing) return existing;
     const config = this.configs.find((c) => c.name === name);
     if (!config) throw new ProviderNotFoundError(name, this.names);
-    const provider = await openProvider(config);
-    this.opened.set(name, provider);
-    return provider;
+    let opening = this.opening.get(name);
+    if (!opening) {
+      opening = openProvider(config);
+      this.opening.set(name, opening);
+      opening.then(
+        (provider) => {
+          this.opened.set(name, provider);
+          this.opening.delete(name);
+        },
+        () => this.opening.delete(name),
+      );
+    }
+    return opening;
   }
 
   /** What the config says of a provider, before it is opened (the target is filled in once it is). */
@@ -96,6 +113,8 @@ export class ProviderSet {
   }
 
   async close(): Promise<void> {
+    // One still opening is closed once it has opened (it joins `opened` then), else its pool or lock would outlive the set.
+    await Promise.allSettled([...this.opening.values()]);
     const providers = [...this.opened.values()];
     this.opened.clear();
     await Promise.all(providers.map((p) => p.close()));
