@@ -23,7 +23,7 @@ export function healthCommand(): Command {
     .addOption(durationOption('--timeout <duration>', 'bound on each query of a check', 5000))
     .addHelpText(
       'after',
-      '\nExit codes: 0 every provider healthy, 1 degraded (some down, drifted or lagging), 2 all providers down.\nTimes are UTC (ISO 8601).',
+      '\nExit codes: 0 every provider healthy, 1 degraded (some down, drifted or lagging), 3 all providers down (2: bad usage or configuration).\nTimes are UTC (ISO 8601).',
     )
     .action(async (flags: HealthFlags, command: Command) => {
       process.exitCode = await withContext(

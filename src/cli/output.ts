@@ -34,16 +34,21 @@ export const out = {
   },
 };
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/**
+ * The exit codes of every command: 0 ok; 1 failed (or, for a report, found
+ * something wrong); 2 bad usage, invalid configuration or input, a package to
+ * install; 3 no provider the command needs could be reached (for `health`:
+ * every provider down).
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, down: 3 } as const;
 
-/** Exit code for an error: bad config, usage, input or a missing package is 2, everything else 1. */
+const USAGE_CODES = ['CONFIG_INVALID', 'USAGE', 'VALIDATION', 'PROVIDER_NOT_FOUND', 'DEPENDENCY_MISSING'];
+
+/** Exit code for an error (see EXIT). */
 export function exitCodeFor(error: unknown): number {
-  if (
-    error instanceof AgentmemError &&
-    ['CONFIG_INVALID', 'USAGE', 'VALIDATION', 'PROVIDER_NOT_FOUND', 'DEPENDENCY_MISSING'].includes(error.code)
-  ) {
-    return EXIT.usage;
-  }
+  if (!(error instanceof AgentmemError)) return EXIT.failure;
+  if (USAGE_CODES.includes(error.code)) return EXIT.usage;
+  if (error.code === 'PROVIDER_UNAVAILABLE') return EXIT.down;
   return EXIT.failure;
 }
 

@@ -16,7 +16,7 @@ export function slaCommand(): Command {
     )
     .option('--days <n>', 'window in days (at most 3650)', boundedInt(3650), 30)
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExit codes: 0 within the objective (monitor.slo), 1 error budget spent.')
+    .addHelpText('after', '\nExit codes: 0 within the objective (monitor.slo), 1 error budget spent or no health history in the window.')
     .action(async (flags: { days: number; json?: boolean }, command: Command) => {
       process.exitCode = await withContext(command, async ({ config }) => {
         const file = config.monitor.history.file;
@@ -43,7 +43,8 @@ export function slaCommand(): Command {
             `error budget: ${hours(report.system.budgetSeconds)} for the window, ${hours(report.system.budgetLeftSeconds)} left (${(report.system.budgetLeftFraction * 100).toFixed(1)}%); burn rate (last hour): ${report.system.burnRate1h ?? 'no data'}`,
           );
         }
-        return report.system.budgetLeftSeconds < 0 ? EXIT.failure : EXIT.ok;
+        // No history: nothing says the objective holds.
+        return !report.samples || report.system.budgetLeftSeconds < 0 ? EXIT.failure : EXIT.ok;
       });
     });
 }

@@ -56,7 +56,7 @@ export interface HealthOptions {
 }
 
 /** Exit code for a health state: 0 healthy, 1 degraded, 2 down. */
-export const HEALTH_EXIT: Record<HealthState, number> = { healthy: 0, degraded: 1, down: 2 };
+export const HEALTH_EXIT: Record<HealthState, number> = { healthy: 0, degraded: 1, down: 3 };
 
 /** One direct check of every provider (never through failover), and replication lag between those that are up. */
 export async function checkHealth(config: AgentmemConfig, providers: ProviderSet, options: HealthOptions = {}): Promise<HealthReport> {

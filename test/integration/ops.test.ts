@@ -109,7 +109,7 @@ describe('agentmem health and alerts', () => {
     await cluster.server('p1').kill();
     await cluster.server('p3').kill();
     const down = await cli(['health', '--json', '--alert', '--timeout', '2s']);
-    expect(down.code).toBe(2);
+    expect(down.code).toBe(3);
     expect(parse(down.stdout).state).toBe('down');
     const downHooks = sinks.webhook.take();
     const downAm = sinks.alertmanager
@@ -253,6 +253,10 @@ describe('metrics, monitor and SLA', () => {
   });
 
   it('monitor checks every interval, logs JSON, stops cleanly on SIGTERM; sla reads the history it kept', async () => {
+    // Before any history: nothing says the objective holds, so sla does not exit 0.
+    const none = await cli(['sla', '--days', '1', '--json']);
+    expect(none.code).toBe(1);
+    expect((JSON.parse(none.stdout) as { samples: number }).samples).toBe(0);
     const monitor = startCli(['monitor', '--interval', '500ms'], { cwd, env: env() });
     await monitor.waitForLog(/monitor started/);
     const checks = () => monitor.stderr.split('\n').filter((l) => l.includes('"msg":"health check"')).length;
