@@ -40,6 +40,7 @@ try {
   // What the compiled library reads next to itself, as `npm run build` copies it.
   cpSync(join(root, 'src/schema/migrations'), join(build, 'src/schema/migrations'), { recursive: true });
   cpSync(join(root, 'data'), join(build, 'data'), { recursive: true });
+  cpSync(join(root, 'package.json'), join(build, 'package.json')); // the version's one source
   for (const file of files) {
     const result = spawnSync(process.execPath, ['--expose-gc', join(build, 'bench', file.replace(/\.ts$/, '.js'))], {
       stdio: 'inherit',
