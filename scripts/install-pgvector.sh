@@ -16,7 +16,10 @@ if [ ! -x "$PG_CONFIG" ] || [ ! -f "$("$PG_CONFIG" --includedir-server)/postgres
 fi
 
 # pgvector is not in bookworm's binary archive; its source package is in newer suites.
+# The source list is ours for this build only: removed on exit, so the machine's apt sources are as they were.
 SRC_LIST=/etc/apt/sources.list.d/agentmem-pgvector-src.sources
+work="$(mktemp -d)"
+trap 'rm -rf "$work"; rm -f "$SRC_LIST"' EXIT
 if ! apt-cache showsrc pgvector 2>/dev/null | grep -q '^Package: pgvector'; then
   cat > "$SRC_LIST" <<'SOURCES'
 Types: deb-src
@@ -28,10 +31,9 @@ SOURCES
   apt-get update -qq -o Dir::Etc::sourcelist="$SRC_LIST" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
 fi
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 cd "$work"
-apt-get source --download-only -qq pgvector >/dev/null 2>&1 || apt-get source --download-only pgvector
+apt-get source --download-only -qq -o Dir::Etc::sourcelist="$SRC_LIST" -o Dir::Etc::sourceparts=- pgvector >/dev/null 2>&1 ||
+  apt-get source --download-only pgvector
 tar xzf pgvector_*.orig.tar.gz
 cd pgvector-*/
 # OPTFLAGS="" keeps the build portable (no -march=native).

@@ -38,7 +38,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      '\nWith no provider configured, agentmem uses an embedded database in ./.agentmem/data.\nExit codes: 0 ok, 1 failure, 2 bad usage or invalid configuration.',
+      '\nWith no provider configured, agentmem uses an embedded database in ./.agentmem/data.\nExit codes: 0 ok, 1 failure, 2 bad usage, invalid configuration or a package to install, 3 no provider reachable.',
     );
   for (const command of [
     demoCommand(),

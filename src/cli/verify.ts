@@ -9,7 +9,10 @@ export function verifyCommand(): Command {
       'deployment self-test: config, reachability, TLS, schema version and drift, a session round trip on every provider directly, atoms and search, replication lag, and a real failover',
     )
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nEach check is PASS, WARN or FAIL. Exit codes: 0 nothing failed, 1 some check failed.')
+    .addHelpText(
+      'after',
+      '\nIt writes probe rows (a session, an atom) on every provider and removes them.\nEach check is PASS, WARN or FAIL. Exit codes: 0 nothing failed, 1 some check failed.',
+    )
     .action(async (flags: { json?: boolean }, command: Command) => {
       process.exitCode = await withContext(command, async ({ config, providers }) => {
         const result = await verifyDeployment(config, providers);
