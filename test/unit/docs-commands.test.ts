@@ -26,7 +26,7 @@ function words(line: string): string[] {
 }
 
 /** The `agentmem …` invocations of a shell line: each command of a pipeline or list, comments and env assignments gone. */
-export function invocations(line: string): string[][] {
+function invocations(line: string): string[][] {
   const code = line.replace(/(^|\s)#.*$/, '');
   const found: string[][] = [];
   for (const segment of code.split(/\|\||&&|;|\|(?!\w)|\$\(/)) {
@@ -77,7 +77,6 @@ function alternatives(tokens: string[]): string[][] {
   const at = tokens.findIndex((t) => t.includes('|') && !t.startsWith('-'));
   if (at < 0) return [tokens];
   return (tokens[at] as string).split('|').flatMap((word) => alternatives([...tokens.slice(0, at), word, ...tokens.slice(at + 1)]));
-  return out;
 }
 
 const takesValue = (o: Option) => o.required || o.optional;
