@@ -7,6 +7,12 @@ if (!existsSync(entry)) {
   process.stderr.write('agentmem: dist/ is missing; run `npm run build` first\n');
   process.exit(1);
 }
+// Output piped into a reader that stops early (`agentmem … | head`): the rest is not wanted, not an error.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
 const { main } = await import(entry.href);
 const code = await main(process.argv);
 // Exit explicitly: every pool and the embedded database are closed by now,

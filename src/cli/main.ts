@@ -6,6 +6,7 @@ import { backupCommand, restoreCommand } from './backup.js';
 import { configCommand } from './config.js';
 import { credentialsCommand } from './credentials.js';
 import { demoCommand } from './demo.js';
+import { doctorCommand } from './doctor.js';
 import { embeddingsCommand } from './embeddings.js';
 import { eraseCommand, erasuresCommand } from './erase.js';
 import { extractCommand, workingMemoryCommand } from './formation.js';
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
     statusCommand(),
     syncCommand(),
     verifyCommand(),
+    doctorCommand(),
     healthCommand(),
     monitorCommand(),
     serveCommand(),

@@ -55,7 +55,7 @@ export interface HealthOptions {
   timeoutMs?: number;
 }
 
-/** Exit code for a health state: 0 healthy, 1 degraded, 2 down. */
+/** Exit code for a health state: 0 healthy, 1 degraded, 3 down (2 is bad usage or configuration). */
 export const HEALTH_EXIT: Record<HealthState, number> = { healthy: 0, degraded: 1, down: 3 };
 
 /** One direct check of every provider (never through failover), and replication lag between those that are up. */

@@ -139,7 +139,7 @@ export function tlsCheck(provider: ResolvedProvider): [CheckStatus, string] {
  * own verification result, not only what the URL asks for. A URL that asks
  * for TLS on loopback is held to its handshake too.
  */
-async function tlsConnectionCheck(resolved: ResolvedProvider, provider: Provider): Promise<[CheckStatus, string]> {
+export async function tlsConnectionCheck(resolved: ResolvedProvider, provider: Provider): Promise<[CheckStatus, string]> {
   const policy = tlsCheck(resolved);
   if (!(provider instanceof PgProvider) || !resolved.url) return policy;
   const mode = sslMode(withTlsDefault(resolved.url));

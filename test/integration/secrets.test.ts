@@ -51,6 +51,9 @@ describe('a canary password never appears in CLI output or logs', () => {
       await runCli(['config', 'show', '--json'], { cwd: invalidUrl }),
       await runCli(['config', 'show', '--json'], { cwd: legacyDir, env: legacyEnv }),
       await runCli(['status', '--json'], { cwd: legacyDir, env: legacyEnv }),
+      await runCli(['doctor', '--json'], { cwd: good }),
+      await runCli(['doctor'], { cwd: wrongPassword }),
+      await runCli(['doctor', '--json'], { cwd: legacyDir, env: legacyEnv }),
     ];
     for (const run of runs) {
       const printed = run.stdout + run.stderr;
@@ -68,6 +71,16 @@ describe('a canary password never appears in CLI output or logs', () => {
     expect(runs[10]?.code).toBe(2);
     expect(JSON.parse(runs[11]?.stdout ?? '{}').providers.map((p: { name: string }) => p.name)).toEqual(['neon', 'supabase']);
     expect(runs[12]?.code).toBe(1); // supabase on port 5432 is not there; neon is
+    // doctor: the whole report (configuration included) with nothing secret; a provider it cannot reach is in its errors.
+    const report = JSON.parse(runs[13]?.stdout ?? '{}');
+    expect(runs[13]?.code).toBe(0);
+    expect(report.versions.agentmem).toMatch(/^\d+\.\d+\.\d+/);
+    expect(report.status.value.providers[0]).toMatchObject({ name: 'main', reachable: true, schemaVersion: expect.any(Number) });
+    expect(report.config.value.providers[0].name).toBe('main');
+    expect(runs[14]?.code).toBe(1);
+    expect(runs[14]?.stdout).toMatch(/errors \([1-9]\d*\):[\s\S]*password authentication failed/);
+    expect(runs[15]?.code).toBe(1);
+    expect(JSON.parse(runs[15]?.stdout ?? '{}').errors.some((e: { source: string }) => e.source === 'provider supabase')).toBe(true);
   });
 });
 
