@@ -1,71 +1,15 @@
 import { z } from 'zod';
 import { MEMORY_TYPES } from '../core/enums.js';
 import { formationSchema, workingMemorySchema } from './formation-schema.js';
+import { MONITOR_DEFAULTS, monitorSchema } from './monitor-schema.js';
 import { providerName, providerSchema, type timeoutsSchema } from './provider-definition.js';
+import { serverSchema } from './server-schema.js';
 
+export { MONITOR_DEFAULTS, monitorSchema } from './monitor-schema.js';
 export { DEFAULT_TIMEOUTS, poolSchema, providerSchema, timeoutsSchema } from './provider-definition.js';
 
 /** The most content one row may hold (see limits.maxContentBytes). */
 export const MAX_CONTENT_BYTES = 1024 * 1024;
-
-const retrySchema = z
-  .object({
-    /** Attempts after the first, with exponential backoff from `backoffMs`. */
-    retries: z.number().int().min(0).max(10).default(3),
-    backoffMs: z.number().int().min(10).max(60_000).default(500),
-    timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
-  })
-  .strict();
-
-export const MONITOR_DEFAULTS = {
-  intervalMs: 60_000,
-  slowQueryMs: 500,
-  replicationLagSeconds: 60,
-  history: { file: './.agentmem/health.jsonl', retentionDays: 400 },
-  slo: 0.999,
-  alerts: { rateLimitPerMinute: 20, retries: 3, backoffMs: 500, timeoutMs: 5_000 },
-} as const;
-
-export const monitorSchema = z
-  .object({
-    /** How often `agentmem monitor` checks health. */
-    intervalMs: z.number().int().min(100).max(86_400_000).default(MONITOR_DEFAULTS.intervalMs),
-    /** Operations slower than this are logged (operation, provider, duration; never parameters) and alerted on. */
-    slowQueryMs: z.number().int().min(1).max(600_000).default(MONITOR_DEFAULTS.slowQueryMs),
-    /** Replication lag (seconds) above which an alert fires. */
-    replicationLagSeconds: z.number().min(0).max(86_400).default(MONITOR_DEFAULTS.replicationLagSeconds),
-    /** Health history (JSON Lines, one sample per check) for `agentmem sla`; kept this many days. */
-    history: z
-      .object({
-        file: z.union([z.string().min(1), z.literal(false)]).default(MONITOR_DEFAULTS.history.file),
-        retentionDays: z.number().int().min(1).max(3650).default(MONITOR_DEFAULTS.history.retentionDays),
-      })
-      .strict()
-      .default({ ...MONITOR_DEFAULTS.history }),
-    /** Availability objective for the error budget and burn rate (0.999 = 99.9%). */
-    slo: z.number().gt(0).lt(1).default(MONITOR_DEFAULTS.slo),
-    alerts: retrySchema
-      .extend({
-        /** At most this many notifications per channel per minute; the rest are dropped and counted. */
-        rateLimitPerMinute: z.number().int().min(1).max(10_000).default(MONITOR_DEFAULTS.alerts.rateLimitPerMinute),
-        /** Telegram Bot API; the token and chat id come from TELEGRAM_BOT_TOKEN and TELEGRAM_ADMIN_CHAT_ID. */
-        telegram: z
-          .object({
-            baseUrl: z.string().url().default('https://api.telegram.org'),
-            botToken: z.string().min(1).optional(),
-            chatId: z.string().min(1).optional(),
-          })
-          .strict()
-          .optional(),
-        /** A generic webhook: each alert is POSTed as JSON. */
-        webhook: z.object({ url: z.string().url() }).strict().optional(),
-        /** Prometheus Alertmanager: alerts are POSTed to {url}/api/v2/alerts. */
-        alertmanager: z.object({ url: z.string().url() }).strict().optional(),
-      })
-      .strict()
-      .default({ ...MONITOR_DEFAULTS.alerts }),
-  })
-  .strict();
 
 /** How long memories of a type are kept, and what happens after. */
 const retentionPolicy = z
@@ -80,15 +24,20 @@ const retentionPolicies = z.partialRecord(z.enum(MEMORY_TYPES), retentionPolicy)
 
 export const configSchema = z
   .object({
+    /** The PostgreSQL schema agentmem's tables live in (one per application sharing a database). */
     schema: z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
       .default('agentmem'),
+    /** The tenant a store acts for unless told otherwise (`createMemory({ tenant })`, `--tenant`). */
     tenant: z.string().min(1).max(200).default('default'),
+    /** The PostgreSQL databases, in failover order (the first is the primary unless one has `role: primary`); none: the embedded database. */
     providers: z.array(providerSchema).default([]),
     failover: z
       .object({
+        /** Move writes to the next provider when the current one fails. */
         enabled: z.boolean().default(true),
+        /** The failover order by provider name (default: the order of `providers`). */
         order: z.array(providerName).optional(),
       })
       .strict()
@@ -97,6 +46,7 @@ export const configSchema = z
       .object({
         /** primary: reads go where writes go; nearest: lowest recent latency among providers holding the caller's writes. */
         readMode: z.enum(['primary', 'nearest']).default('primary'),
+        /** How often the router probes each provider's health. */
         probeIntervalMs: z.number().int().min(50).max(600_000).default(250),
         /** A probe's own bound; a probe that runs out counts as one connection failure. Above the slowest round trip you accept. */
         probeTimeoutMs: z.number().int().min(50).max(60_000).default(3000),
@@ -118,18 +68,29 @@ export const configSchema = z
       .strict()
       .prefault({}),
     embedded: z
-      .object({ dataDir: z.string().min(1).default('./.agentmem/data') })
+      .object({
+        /** Where the embedded database (PGlite) keeps its files, when no provider is configured. */
+        dataDir: z.string().min(1).default('./.agentmem/data'),
+      })
       .strict()
       .prefault({}),
     embedder: z
       .object({
+        /** `local`: the built-in embedder (matches words and spellings, not meaning; no network). `openai`: an OpenAI-compatible embeddings endpoint. In code, any AI SDK embedding model. */
         kind: z.enum(['local', 'openai']).default('local'),
+        /** The embedding model's name (openai: default text-embedding-3-small). */
         model: z.string().min(1).max(200).optional(),
+        /** The vectors' length; vector indexes are built for it. */
         dimensions: z.number().int().min(1).max(16000).default(384),
+        /** The endpoint (openai: default https://api.openai.com/v1). */
         baseUrl: z.string().url().optional(),
+        /** The endpoint's key (a secret: set it in the environment). */
         apiKey: z.string().min(1).optional(),
+        /** Texts per embeddings request. */
         batchSize: z.number().int().min(1).max(2048).default(64),
+        /** Bound on one embeddings request. */
         timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+        /** Retries of a failed request (429 and 5xx, with backoff). */
         maxRetries: z.number().int().min(0).max(10).default(4),
       })
       .strict()
@@ -157,9 +118,11 @@ export const configSchema = z
       .object({
         /** Replicate between configured providers in the background (every process may; the merge is idempotent). */
         enabled: z.boolean().default(true),
+        /** How often each process replicates new changes between providers. */
         intervalMs: z.number().int().min(50).max(3_600_000).default(1000),
         /** async: acknowledge after one provider committed; sync: after a second one committed too (RPO 0). */
         ack: z.enum(['async', 'sync']).default('async'),
+        /** Changes copied per batch. */
         batchSize: z.number().int().min(1).max(100_000).default(1000),
       })
       .strict()
@@ -237,7 +200,10 @@ export const configSchema = z
     formation: formationSchema,
     workingMemory: workingMemorySchema,
     settings: z
-      .object({ cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000) })
+      .object({
+        /** How long a process keeps a setting it read before reading it again (0: never cached). */
+        cacheTtlMs: z.number().int().min(0).max(86_400_000).default(30_000),
+      })
       .strict()
       .prefault({}),
     monitor: monitorSchema.default(MONITOR_DEFAULTS),
@@ -249,8 +215,11 @@ export const configSchema = z
           .object({
             /** An S3-compatible endpoint (MinIO, R2 …); default AWS (or AWS_ENDPOINT_URL_S3). */
             endpoint: z.string().url().optional(),
+            /** The bucket's region. */
             region: z.string().min(1).default('us-east-1'),
+            /** Address the bucket in the path (MinIO and most S3-compatible stores need it). */
             forcePathStyle: z.boolean().default(false),
+            /** Bound on one S3 request. */
             requestTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
           })
           .strict()
@@ -264,15 +233,23 @@ export const configSchema = z
         /** Archives kept by `backup prune`: the newest of each of the last N days, weeks and months. */
         retention: z
           .object({
+            /** Archives kept: the newest of each of the last this many days … */
             daily: z.number().int().min(0).max(3650).default(7),
+            /** … of each of the last this many weeks … */
             weekly: z.number().int().min(0).max(520).default(4),
+            /** … and of each of the last this many months. */
             monthly: z.number().int().min(0).max(1200).default(12),
           })
           .strict()
           .prefault({}),
         /** The restore drill: restore the newest archive into a scratch schema, verify it, record how long it took (RTO). */
         drill: z
-          .object({ schedule: z.string().min(1).default('0 3 * * 0'), enabled: z.boolean().default(true) })
+          .object({
+            /** When the monitor runs it (cron, UTC). */
+            schedule: z.string().min(1).default('0 3 * * 0'),
+            /** false: no drill. */
+            enabled: z.boolean().default(true),
+          })
           .strict()
           .prefault({}),
         /** `verify` and the "backup stale" alert want a verified archive younger than this. */
@@ -299,7 +276,9 @@ export const configSchema = z
      */
     retention: z
       .object({
+        /** Per memory type: `{ ttlDays, mode }` (e.g. `"log": { "ttlDays": 30 }`). */
         types: retentionPolicies.default({}),
+        /** Per tenant: policies by type that replace the defaults above for the types they name. */
         tenants: z.record(z.string().min(1).max(200), retentionPolicies).default({}),
         /**
          * LangGraph checkpoints (agentmem/langgraph's AgentmemSaver): per thread, keep the newest
@@ -308,7 +287,9 @@ export const configSchema = z
          */
         checkpoints: z
           .object({
+            /** Keep each thread's newest this many checkpoints. */
             keepLatest: z.number().int().min(1).max(1_000_000).optional(),
+            /** Drop checkpoints older than this many days. */
             olderThanDays: z.number().min(0.001).max(36_500).optional(),
           })
           .strict()
@@ -338,8 +319,11 @@ export const configSchema = z
         /** Embed each memory and link it (duplicateOf) to a current one this similar (cosine), among the newest `window`. */
         near: z
           .object({
+            /** Link near-duplicates (needs embeddings at write time). */
             enabled: z.boolean().default(false),
+            /** Cosine similarity at or above which a memory is a near-duplicate. */
             threshold: z.number().gt(0).max(1).default(0.92),
+            /** How many of the newest current memories are compared. */
             window: z.number().int().min(1).max(100_000).default(2000),
           })
           .strict()
@@ -349,52 +333,19 @@ export const configSchema = z
       .prefault({}),
     /** `agentmem erase`: the Ed25519 key that signs erasure reports (PEM, PKCS#8); made on first use when missing. */
     erasure: z
-      .object({ signingKeyFile: z.string().min(1).default('./.agentmem/erasure-signing-key.pem') })
-      .strict()
-      .prefault({}),
-    /** `agentmem serve`: the HTTP API, MCP over HTTP, metrics and health. */
-    server: z
       .object({
-        port: z.number().int().min(0).max(65535).default(8787),
-        host: z.string().min(1).default('127.0.0.1'),
-        /** Larger request bodies get 413 and nothing is written. */
-        bodyLimitBytes: z
-          .number()
-          .int()
-          .min(1024)
-          .max(1024 * 1024 * 1024)
-          .default(5 * 1024 * 1024),
-        requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(30_000),
-        /** Per API key: at most `max` requests in `windowMs` (429 with Retry-After beyond). */
-        rateLimit: z
-          .object({ max: z.number().int().min(1).default(1200), windowMs: z.number().int().min(1000).default(60_000) })
-          .strict()
-          .prefault({}),
-        /** Browser origins allowed to call the API (CORS); none by default. */
-        cors: z
-          .object({ origins: z.array(z.string().min(1)).default([]) })
-          .strict()
-          .prefault({}),
-        /** Client addresses allowed (IPs or CIDRs); empty allows every address. */
-        allowIps: z.array(z.string().min(1)).default([]),
-        /**
-         * Host names the server answers to (the Host header, and the host of a browser's Origin): a
-         * request naming another gets 403, so a DNS-rebinding page cannot reach it. Empty: the loopback
-         * names when bound to loopback (the default), any host otherwise.
-         */
-        allowedHosts: z.array(z.string().min(1)).default([]),
-        /** Behind a reverse proxy: trust X-Forwarded-For from it (true, or the proxies' addresses/CIDRs). */
-        trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
-        /** HTTPS with this certificate and key (PEM files). */
-        tls: z
-          .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
-          .strict()
-          .optional(),
+        /** The signing key's file. */
+        signingKeyFile: z.string().min(1).default('./.agentmem/erasure-signing-key.pem'),
       })
       .strict()
       .prefault({}),
+    /** `agentmem serve`: the HTTP API, MCP over HTTP, metrics and health. */
+    server: serverSchema,
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn') })
+      .object({
+        /** Log level (JSON lines on stderr; secrets redacted). */
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+      })
       .strict()
       .prefault({}),
   })

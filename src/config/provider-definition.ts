@@ -25,24 +25,33 @@ const postgresUrl = z
 
 export const timeoutsSchema = z
   .object({
+    /** Bound on opening a connection. */
     connectMs: z.number().int().min(100).max(600_000).default(DEFAULT_TIMEOUTS.connectMs),
+    /** Client-side bound on one query (it fires even when the server is paused). */
     queryMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_TIMEOUTS.queryMs),
+    /** The server's statement_timeout. */
     statementMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_TIMEOUTS.statementMs),
+    /** The server's idle_in_transaction_session_timeout. */
     idleInTransactionMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_TIMEOUTS.idleInTransactionMs),
   })
   .strict();
 
 export const poolSchema = z
   .object({
+    /** Connections in this process's pool to the provider. */
     max: z.number().int().min(1).max(500).default(10),
+    /** An idle connection is closed after this long. */
     idleTimeoutMs: z.number().int().min(0).max(3_600_000).default(10_000),
   })
   .strict();
 
 export const providerSchema = z
   .object({
+    /** A short name (neon, supabase …) that commands and metrics use. */
     name: providerName,
+    /** `postgres` (a server) or `embedded` (PGlite in `dataDir`). */
     kind: z.enum(['postgres', 'embedded']).default('postgres'),
+    /** The connection URL (postgresql://…); TLS verify-full unless it says otherwise or the host is local. */
     url: postgresUrl.optional(),
     /**
      * A direct (session-mode) connection for the work that needs one or must see
@@ -58,7 +67,9 @@ export const providerSchema = z
      * hosts, Supabase's pooler (port 6543, `pooler.supabase.com`), `?pgbouncer=true`.
      */
     pooler: z.enum(['transaction', 'none']).optional(),
+    /** An embedded provider's directory. */
     dataDir: z.string().min(1).optional(),
+    /** `primary` takes writes first; default: the first provider. */
     role: z.enum(['primary', 'replica']).optional(),
     pool: poolSchema.prefault({}),
     timeouts: timeoutsSchema.prefault({}),
