@@ -14,7 +14,7 @@ export const serverSchema = z
       .min(1024)
       .max(1024 * 1024 * 1024)
       .default(5 * 1024 * 1024),
-    /** A request that takes longer is answered 503. */
+    /** How long a client may take to send a whole request (408 beyond). */
     requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(30_000),
     /** Per API key: at most `max` requests in `windowMs` (429 with Retry-After beyond). */
     rateLimit: z

@@ -1,38 +1,50 @@
-import { hint } from '../core/commands.js';
 /**
  * One error model for the whole library: every error agentmem throws on purpose
  * is an AgentmemError with a stable `code`, so callers (and the CLI's exit codes)
  * can branch on the code instead of parsing messages.
  */
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'USAGE'
-  | 'VALIDATION'
-  | 'PROVIDER_UNAVAILABLE'
-  | 'OUTCOME_UNKNOWN'
-  | 'NOT_DURABLE'
-  | 'ACCESS_INCOMPLETE'
-  | 'PROVIDER_TIMEOUT'
-  | 'PROVIDER_NOT_FOUND'
-  | 'DATA_DIR_LOCKED'
-  | 'MIGRATION_CHECKSUM'
-  | 'MIGRATION_FAILED'
-  | 'MIGRATION_LOCK_TIMEOUT'
-  | 'SCHEMA_NEWER'
-  | 'SCHEMA_DRIFT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'EMBEDDER_FAILED'
-  | 'EMBEDDING_MISMATCH'
-  | 'FORMATION_OFF'
-  | 'MODEL_OUTPUT_REFUSED'
-  | 'QUERY_FAILED'
-  | 'ALERT_CHANNEL_FAILED'
-  | 'DEPENDENCY_MISSING'
-  | BackupErrorCode;
+import { hint } from '../core/commands.js';
 
 /** Backups and restores: a damaged archive, a missing or wrong key, a schema the code cannot read, a store that failed. */
-export type BackupErrorCode = 'BACKUP_CORRUPT' | 'BACKUP_KEY' | 'BACKUP_NOT_FOUND' | 'BACKUP_SCHEMA' | 'BACKUP_STORE' | 'RESTORE_REFUSED';
+export const BACKUP_ERROR_CODES = [
+  'BACKUP_CORRUPT',
+  'BACKUP_KEY',
+  'BACKUP_NOT_FOUND',
+  'BACKUP_SCHEMA',
+  'BACKUP_STORE',
+  'RESTORE_REFUSED',
+] as const;
+export type BackupErrorCode = (typeof BACKUP_ERROR_CODES)[number];
+
+/** Every code an AgentmemError can carry (docs/ops/TROUBLESHOOTING.md has a section for each). */
+export const ERROR_CODES = [
+  'CONFIG_INVALID',
+  'USAGE',
+  'VALIDATION',
+  'PROVIDER_UNAVAILABLE',
+  'OUTCOME_UNKNOWN',
+  'NOT_DURABLE',
+  'ACCESS_INCOMPLETE',
+  'PROVIDER_TIMEOUT',
+  'PROVIDER_NOT_FOUND',
+  'DATA_DIR_LOCKED',
+  'MIGRATION_CHECKSUM',
+  'MIGRATION_FAILED',
+  'MIGRATION_LOCK_TIMEOUT',
+  'SCHEMA_NEWER',
+  'SCHEMA_DRIFT',
+  'NOT_FOUND',
+  'CONFLICT',
+  'EMBEDDER_FAILED',
+  'EMBEDDING_MISMATCH',
+  'FORMATION_OFF',
+  'MODEL_OUTPUT_REFUSED',
+  'QUERY_FAILED',
+  'ALERT_CHANNEL_FAILED',
+  'DEPENDENCY_MISSING',
+  ...BACKUP_ERROR_CODES,
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class AgentmemError extends Error {
   readonly code: ErrorCode;

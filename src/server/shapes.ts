@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { REMEMBERED_TYPES } from '../core/enums.js';
+import { ERROR_CODES } from '../errors/index.js';
 import { MESSAGE_ROLES } from '../memory/index.js';
 
 /**
@@ -64,12 +65,15 @@ export const settingOut = z.object({
   updatedAt: time,
 });
 
+/** The codes a problem carries: the library's error codes, and the server's own. */
+export const PROBLEM_CODES = [...ERROR_CODES, 'UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'TOO_LARGE', 'BAD_REQUEST', 'INTERNAL'] as const;
+
 export const problem = z.looseObject({
   type: z.string(),
   title: z.string(),
   status: z.number().int(),
   detail: z.string(),
-  code: z.string(),
+  code: z.enum(PROBLEM_CODES),
 });
 
 /** Why a search hit matched: its score and its rank in each leg that found it. */

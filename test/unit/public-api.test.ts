@@ -15,6 +15,8 @@ const MAIN = [
   'ConfigError',
   'ConflictError',
   'DataDirLockedError',
+  'DependencyMissingError',
+  'ERROR_CODES',
   'EXPORT_FORMATS',
   'EmbedderError',
   'EmbeddingMismatchError',

@@ -5,19 +5,24 @@ import type { HealthReport } from '../health.js';
 
 export type Severity = 'critical' | 'warning';
 
+/** Every alert the monitor sends (as `agentmem_<name>`; docs/ops/TROUBLESHOOTING.md has a section for each). */
+export const CONDITION_NAMES = [
+  'provider_down',
+  'all_down',
+  'degraded',
+  'slow_query',
+  'replication_lag',
+  'schema_drift',
+  'backup_stale',
+  'restore_drill_failed',
+  'embedding_backlog',
+] as const;
+export type ConditionName = (typeof CONDITION_NAMES)[number];
+
 /** Something wrong right now. The key identifies it: one alert per key until it clears. */
 export interface Condition {
   key: string;
-  name:
-    | 'provider_down'
-    | 'all_down'
-    | 'degraded'
-    | 'slow_query'
-    | 'replication_lag'
-    | 'schema_drift'
-    | 'backup_stale'
-    | 'restore_drill_failed'
-    | 'embedding_backlog';
+  name: ConditionName;
   severity: Severity;
   provider?: string;
   summary: string;
