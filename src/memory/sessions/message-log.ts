@@ -34,6 +34,16 @@ const MESSAGE_COLUMNS = viewColumns(MESSAGE_VIEW);
  * provider agrees on once replicated, and that follows acknowledgement order
  * across failover (a later write has a later clock). `seq` is the rank in it.
  */
+/**
+ * Messages per append statement. A transcript longer than this is appended in
+ * several statements of one transaction (all or nothing): one statement for
+ * 100,000 messages would run past the statement timeout.
+ */
+const APPEND_CHUNK = 5000;
+
+/** Does an append of `count` messages take one statement (no transaction around it)? */
+const appendsInOneStatement = (count: number) => count <= APPEND_CHUNK;
+
 export class MessageLog {
   /** addMessage's statements (see appendMessageSql): built once, since they are long and sent on every call. */
   private readonly appendSql: { plain: string; call: string };
@@ -119,7 +129,7 @@ export class MessageLog {
         const inserted = await this.append(tx, provider, id, messages);
         return { inserted, existing: messages.length - inserted };
       },
-      { single: true, ids: { sessionId: id } },
+      { single: appendsInOneStatement(messages.length), ids: { sessionId: id } },
     );
     if (this.ctx.recall?.mode === 'inline') await this.ctx.embedInline(messages.map((m) => m.id));
     return counts;
@@ -207,15 +217,22 @@ export class MessageLog {
         },
       ];
     });
-    const { rows } = await tx.query<{ written: number | null }>(
-      `SELECT ${this.ctx.schema}.append_messages($1, $2, $3, $4, $5) AS written`,
-      [this.ctx.tenant, sessionId, JSON.stringify(records), this.ctx.version(), provider],
-      { prepare: true },
-    );
-    const written = rows[0]?.written;
-    // Thrown inside the operation, so the router knows the write did not happen here.
-    if (written === null || written === undefined) throw new NotFoundError(`no session ${sessionId}`, { sessionId });
-    return written;
+    // A long transcript goes in statements of APPEND_CHUNK messages (one transaction: see appendsInOneStatement),
+    // each well inside the statement timeout; positions continue from one to the next under the session's lock.
+    const version = this.ctx.version();
+    let total = 0;
+    for (let at = 0; at < records.length || at === 0; at += APPEND_CHUNK) {
+      const { rows } = await tx.query<{ written: number | null }>(
+        `SELECT ${this.ctx.schema}.append_messages($1, $2, $3, $4, $5) AS written`,
+        [this.ctx.tenant, sessionId, JSON.stringify(records.slice(at, at + APPEND_CHUNK)), version, provider],
+        { prepare: true },
+      );
+      const written = rows[0]?.written;
+      // Thrown inside the operation, so the router knows the write did not happen here.
+      if (written === null || written === undefined) throw new NotFoundError(`no session ${sessionId}`, { sessionId });
+      total += written;
+    }
+    return total;
   }
 
   /** Serialise writers of one session (positions are assigned under this lock). */
