@@ -1,9 +1,27 @@
+import { createReadStream, statSync } from 'node:fs';
 import { Command } from 'commander';
 import { MAX_CONTENT_BYTES } from '../config/index.js';
-import { type AtomImportReport, type AtomSearchResult, importAtoms, parseAtomsText, validateAtomEntries } from '../memory/index.js';
+import { ValidationError } from '../errors/index.js';
+import {
+  type AtomImportReport,
+  type AtomSearchResult,
+  importAtoms,
+  parseAtomsText,
+  streamAtomEntries,
+  validateAtomEntries,
+} from '../memory/index.js';
 import { withMemory } from './context.js';
-import { EXIT, matchedBy, out } from './output.js';
+import { EXIT, matchedBy, out, progressReporter } from './output.js';
 import { collect, fraction, positiveInt, readInput } from './parsers.js';
+
+/** A file's size, or why it cannot be read (before anything connects). */
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch (error) {
+    throw new ValidationError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
 
 function printReport(report: AtomImportReport): void {
   const verb = report.dryRun ? 'would import' : 'imported';
@@ -32,7 +50,7 @@ export function atomsCommand(): Command {
   atoms
     .command('import')
     .description(
-      'import atoms from JSON ({"atoms": [...]} or a list) or JSON Lines; invalid atoms are reported, valid ones imported. ' +
+      'import atoms from JSON ({"atoms": [...]} or a list) or JSON Lines, streamed in batches of 1,000 with progress on stderr; invalid atoms are reported, valid ones imported (run again after an interruption: what is there already is left as it is). ' +
         'An atom with an "embedding" (a list of numbers from the configured embedder\'s model) keeps it; the others are embedded',
     )
     .argument('<file>', 'file to read, or - for standard input')
@@ -43,11 +61,18 @@ export function atomsCommand(): Command {
     )
     .option('--json', 'print the report as JSON')
     .action(async (file: string, flags, command: Command) => {
-      const text = readInput(file);
+      // Streamed, never read whole: a file of a million atoms is read as it is imported.
+      const whole = file === '-' ? undefined : fileSize(file);
       process.exitCode = await withMemory(command, async (m) => {
         if (flags.deferIndex && !flags.json && !flags.dryRun)
           out.note('the vector index is set aside during the import and built at the end');
-        const report = await importAtoms(m.atoms, text, { dryRun: Boolean(flags.dryRun), deferIndex: Boolean(flags.deferIndex) });
+        const progress = progressReporter(flags.dryRun ? 'atoms checked' : 'atoms imported', { json: Boolean(flags.json), whole });
+        const report = await importAtoms(m.atoms, streamAtomEntries(file === '-' ? process.stdin : createReadStream(file)), {
+          dryRun: Boolean(flags.dryRun),
+          deferIndex: Boolean(flags.deferIndex),
+          onProgress: ({ read, bytes }) => progress(read, bytes),
+        });
+        progress(report.total, whole ?? 0, true);
         if (flags.json) out.json(report);
         else printReport(report);
         return report.invalid.length ? EXIT.failure : EXIT.ok;

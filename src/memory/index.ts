@@ -1,5 +1,6 @@
 export { Atoms } from './atoms/atoms.js';
 export { type AtomImportReport, importAtoms, parseAtomsText, validateAtomEntries } from './atoms/import.js';
+export { streamAtomEntries } from './atoms/import-stream.js';
 export { type Atom, type AtomInput, type AtomIssue, atomSchema, validateAtom } from './atoms/input.js';
 export type { AtomFilter, StoredAtom } from './atoms/rows.js';
 export { type AtomHit, AtomSearch, type AtomSearchResult, type SearchMode, type SearchOptions, type VectorMethod } from './atoms/search.js';

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,19 @@ describe('docs/ops/RUNBOOK.md', () => {
   it('every command block runs and exits 0 against a local three-provider cluster', () => {
     // What each procedure expects to find, set up just before its first block.
     const setup: Record<string, () => void> = {
+      // The health history a running monitor keeps (one sample a minute for the last hour), which `sla` reads.
+      'Daily checks': () => {
+        mkdirSync(join(cwd, '.agentmem'), { recursive: true });
+        const providers = Object.fromEntries(cluster.servers.map((s) => [s.name, true]));
+        const samples = Array.from({ length: 60 }, (_, i) => ({
+          at: new Date(Date.now() - (60 - i) * 60_000).toISOString(),
+          state: 'healthy',
+          writable: true,
+          providers,
+          intervalSeconds: 60,
+        }));
+        writeFileSync(join(cwd, '.agentmem/health.jsonl'), `${samples.map((s) => JSON.stringify(s)).join('\n')}\n`);
+      },
       // A drifted index for "Fixing drift" to find and fix.
       'Fixing drift': () => cluster.server('p3').psql('DROP INDEX agentmem.sessions_user_idx'),
       // A row damaged behind replication's back for "Replication repair".

@@ -57,11 +57,12 @@ function parseLines(text: string): Entry[] {
  */
 export function validateAtomEntries(
   entries: Entry[],
-  options: { maxBytes?: number; dimensions?: number } = {},
+  options: { maxBytes?: number; dimensions?: number; seen?: Map<string, number> } = {},
 ): { valid: Atom[]; invalid: AtomImportReport['invalid'] } {
   const valid: Atom[] = [];
   const invalid: AtomImportReport['invalid'] = [];
-  const seen = new Map<string, number>();
+  // Atom ids met so far, with their index: shared across the batches of one streamed import.
+  const seen = options.seen ?? new Map<string, number>();
   for (const entry of entries) {
     const base = { index: entry.index, ...(entry.line === undefined ? {} : { line: entry.line }) };
     if (entry.parseError) {
@@ -90,31 +91,68 @@ export function validateAtomEntries(
   return { valid, invalid };
 }
 
+/** How far an import has got: atoms read (valid or not), invalid ones, and bytes of the file read. */
+export interface AtomImportProgress {
+  read: number;
+  invalid: number;
+  bytes: number;
+}
+
+export interface AtomImportOptions {
+  dryRun?: boolean;
+  maxBytes?: number;
+  deferIndex?: boolean;
+  /** Atoms validated and upserted together (default 1,000): each batch is its own transaction. */
+  batchSize?: number;
+  onProgress?: (progress: AtomImportProgress) => void;
+}
+
+async function* inMemory(entries: Entry[]): AsyncGenerator<Entry & { bytes?: number }> {
+  yield* entries;
+}
+
 /**
  * Validate every atom, report each invalid one with its problems, and upsert
- * the valid ones in one transaction (nothing is written with `dryRun`).
+ * the valid ones (nothing is written with `dryRun`). `source` is the file's
+ * text, or its entries as they stream (streamAtomEntries): then atoms go in
+ * batches of `batchSize`, each its own transaction, and an import that stops
+ * half way can be run again (an upsert by atomId writes what changed).
  */
 export async function importAtoms(
   atoms: Atoms,
-  text: string,
-  options: { dryRun?: boolean; maxBytes?: number; deferIndex?: boolean } = {},
+  source: string | AsyncIterable<Entry & { bytes?: number }>,
+  options: AtomImportOptions = {},
 ): Promise<AtomImportReport> {
-  const entries = parseAtomsText(text);
-  const { valid, invalid } = validateAtomEntries(entries, {
+  const entries = typeof source === 'string' ? inMemory(parseAtomsText(source)) : source;
+  const report: AtomImportReport = { total: 0, inserted: 0, updated: 0, unchanged: 0, invalid: [], dryRun: Boolean(options.dryRun) };
+  const limits = {
     maxBytes: options.maxBytes ?? atoms.maxContentBytes,
     dimensions: atoms.embeddingDimensions,
-  });
-  const report: AtomImportReport = {
-    total: entries.length,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    invalid,
-    dryRun: Boolean(options.dryRun),
+    seen: new Map<string, number>(),
   };
-  if (options.dryRun || !valid.length) return report;
-  const load = () => upsertReporting(atoms, entries, valid, report);
-  if (options.deferIndex) await atoms.withVectorIndexesDeferred(load);
+  const batchSize = options.batchSize ?? 1000;
+  let bytes = 0;
+  const flush = async (batch: Entry[]) => {
+    if (!batch.length) return;
+    const { valid, invalid } = validateAtomEntries(batch, limits);
+    report.total += batch.length;
+    report.invalid.push(...invalid);
+    if (!options.dryRun && valid.length) await upsertReporting(atoms, batch, valid, report);
+    options.onProgress?.({ read: report.total, invalid: report.invalid.length, bytes });
+  };
+  const load = async () => {
+    let batch: Entry[] = [];
+    for await (const entry of entries) {
+      bytes = entry.bytes ?? bytes;
+      batch.push(entry);
+      if (batch.length >= batchSize) {
+        await flush(batch);
+        batch = [];
+      }
+    }
+    await flush(batch);
+  };
+  if (options.deferIndex && !options.dryRun) await atoms.withVectorIndexesDeferred(load);
   else await load();
   return report;
 }
@@ -122,7 +160,10 @@ export async function importAtoms(
 /** Upsert the valid atoms; when the database refuses the batch, one at a time, so one bad atom is reported and the rest still land. */
 async function upsertReporting(atoms: Atoms, entries: Entry[], valid: Atom[], report: AtomImportReport): Promise<void> {
   try {
-    Object.assign(report, await atoms.upsertValid(valid));
+    const counts = await atoms.upsertValid(valid);
+    report.inserted += counts.inserted;
+    report.updated += counts.updated;
+    report.unchanged += counts.unchanged;
   } catch (error) {
     if (!(error instanceof QueryError)) throw error;
     for (const atom of valid) {
