@@ -36,6 +36,8 @@ export function healthCommand(): Command {
             history: false,
             alerts: flags.alert === true,
             onCheck: (report) => {
+              // Watching on a terminal: each check redraws the screen in place (clear, cursor home), not one report under another.
+              if (flags.watch && !flags.json && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
               if (!flags.json) printReport(report);
               else if (flags.watch) process.stdout.write(`${JSON.stringify(report)}\n`);
               else out.json(report);
