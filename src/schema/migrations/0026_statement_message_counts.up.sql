@@ -3,9 +3,8 @@
 --
 -- The row trigger updated the session row for every message inserted. In one
 -- statement of N messages that is N versions of one row in one transaction,
--- each found by walking the versions before it: quadratic. Saving a session of
--- 100,000 messages took minutes on the embedded database, and ran past the
--- statement timeout on a server.
+-- each found by walking the versions before it: quadratic in the length of a
+-- transcript saved or imported at once.
 --
 -- Inserts are now counted by a statement trigger over the rows the statement
 -- inserted, one update per session. Updates and deletes (one row at a time:
