@@ -11,8 +11,9 @@ import {
   validateAtomEntries,
 } from '../memory/index.js';
 import { withMemory } from './context.js';
-import { EXIT, matchedBy, out, progressReporter } from './output.js';
+import { EXIT, matchedBy, out } from './output.js';
 import { collect, fraction, positiveInt, readInput } from './parsers.js';
+import { streamProgress } from './progress.js';
 
 /** A file's size, or why it cannot be read (before anything connects). */
 function fileSize(file: string): number {
@@ -66,7 +67,7 @@ export function atomsCommand(): Command {
       process.exitCode = await withMemory(command, async (m) => {
         if (flags.deferIndex && !flags.json && !flags.dryRun)
           out.note('the vector index is set aside during the import and built at the end');
-        const progress = progressReporter(flags.dryRun ? 'atoms checked' : 'atoms imported', { json: Boolean(flags.json), whole });
+        const progress = streamProgress(flags, flags.dryRun ? 'atoms checked' : 'atoms imported', whole);
         const report = await importAtoms(m.atoms, streamAtomEntries(file === '-' ? process.stdin : createReadStream(file)), {
           dryRun: Boolean(flags.dryRun),
           deferIndex: Boolean(flags.deferIndex),

@@ -4,6 +4,7 @@ import { checkEmbeddingModel } from '../memory/recall/embedding-model.js';
 import { withContext } from './context.js';
 import { EXIT, out } from './output.js';
 import { positiveInt } from './parsers.js';
+import { countProgress } from './progress.js';
 
 /** What the configured embedder is, said plainly (the built-in one matches words, not meaning). */
 function embedderNote(kind: string): string {
@@ -90,7 +91,7 @@ export function embeddingsCommand(): Command {
         });
         const report = await runtime.reembed(embedder, {
           ...(flags.stageOnly ? { stageOnly: true } : {}),
-          ...(flags.json ? {} : { onProgress: (done: number, total: number) => out.progress(done, total, 're-embedding') }),
+          onProgress: countProgress(flags, 're-embedding'),
         });
         if (flags.json) out.json(report);
         else {

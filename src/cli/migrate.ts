@@ -25,14 +25,17 @@ function addSelection(command: Command): Command {
 async function run(command: Command, flags: MigrateFlags, action: MigrateAction): Promise<number> {
   return withContext(command, async ({ runtime, providers }) => {
     const names = providers.select(flags);
-    const onStep: MigratorOptions['onStep'] = flags.json
-      ? undefined
-      : ({ provider, phase, step }) => {
-          const label = `${String(step.version).padStart(4, '0')}_${step.name}`;
-          if (phase === 'start') out.note(`${provider}: ${step.direction === 'up' ? 'applying' : 'rolling back'} ${label} …`);
-          else out.note(`${provider}: ${label} done in ${step.durationMs} ms`);
-        };
-    const results = await migrateProviders(providers, names, action, (provider) => runtime.migrator(provider, onStep ? { onStep } : {}));
+    // Each migration as it starts and ends, on stderr (stdout keeps the result): a line a person reads, or JSON lines with --json.
+    const onStep: MigratorOptions['onStep'] = ({ provider, phase, step }) => {
+      const label = `${String(step.version).padStart(4, '0')}_${step.name}`;
+      if (flags.json)
+        process.stderr.write(
+          `${JSON.stringify({ progress: { label: `${provider} ${label}`, phase, direction: step.direction, durationMs: step.durationMs } })}\n`,
+        );
+      else if (phase === 'start') out.note(`${provider}: ${step.direction === 'up' ? 'applying' : 'rolling back'} ${label} …`);
+      else out.note(`${provider}: ${label} done in ${step.durationMs} ms`);
+    };
+    const results = await migrateProviders(providers, names, action, (provider) => runtime.migrator(provider, { onStep }));
     if (flags.json) out.json({ action: action.kind, ok: results.every((r) => r.ok), providers: results });
     else printResults(action, results);
     return results.every((r) => r.ok) ? EXIT.ok : EXIT.failure;

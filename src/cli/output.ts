@@ -35,36 +35,6 @@ export const out = {
 };
 
 /**
- * Progress of long work on stderr (stdout stays for the result): how many
- * done, how many a second, and the time left when the share done is known
- * (`part` of `whole`, such as bytes of a file). At most twice a second, and
- * once at the end; redrawn in place on a terminal, one line each otherwise;
- * JSON Lines with `json`.
- */
-export function progressReporter(what: string, options: { json: boolean; whole?: number | undefined }) {
-  const started = performance.now();
-  let last = 0;
-  return (done: number, part = 0, final = false): void => {
-    const now = performance.now();
-    if (!final && now - last < 500) return;
-    last = now;
-    const seconds = (now - started) / 1000;
-    const perSecond = Math.round(done / Math.max(seconds, 0.001));
-    const etaSeconds = options.whole && part > 0 && !final ? Math.round((seconds * (options.whole - part)) / part) : undefined;
-    if (options.json) {
-      process.stderr.write(
-        `${JSON.stringify({ progress: what, done, perSecond, ...(etaSeconds === undefined ? {} : { etaSeconds }), final })}\n`,
-      );
-      return;
-    }
-    const text = `${what}: ${done} (${perSecond}/s${etaSeconds === undefined ? '' : `, about ${etaSeconds} s left`})`;
-    if (process.stderr.isTTY)
-      process.stderr.write(`\r${text.padEnd(process.stderr.columns ? process.stderr.columns - 1 : 0)}${final ? '\n' : ''}`);
-    else process.stderr.write(`${text}\n`);
-  };
-}
-
-/**
  * The exit codes of every command: 0 ok; 1 failed (or, for a report, found
  * something wrong); 2 bad usage, invalid configuration or input, a package to
  * install; 3 no provider the command needs could be reached (for `health`:

@@ -4,6 +4,7 @@ import type { HoldSubject } from '../memory/index.js';
 import { policiesFor, runRetention } from '../ops/retention-runs.js';
 import { withContext } from './context.js';
 import { out, table } from './output.js';
+import { stepProgress } from './progress.js';
 
 /** The tenant a command acts for: --tenant, else the config's. */
 const tenantOf = (command: Command, fallback: string): string => (command.optsWithGlobals() as { tenant?: string }).tenant ?? fallback;
@@ -26,11 +27,12 @@ export function retentionCommand(): Command {
       await withContext(command, async ({ config, providers, runtime }) => {
         const tenant = (command.optsWithGlobals() as { tenant?: string }).tenant;
         const memory = await runtime.memory({ actor: 'retention', route: false });
+        const steps = stepProgress(flags);
         const report = await runRetention(config, providers, memory, {
           dryRun: Boolean(flags.dryRun),
           ...(tenant ? { tenant } : {}),
-          // Progress on stderr for a person; --json keeps stderr quiet.
-          ...(flags.json ? {} : { onProgress: (label: string, done: number, total: number) => out.progress(done, total, label) }),
+          // Progress on stderr (JSON lines with --json); stdout keeps the report.
+          onProgress: (label: string, done: number, total: number) => steps(done, total, label),
         });
         if (flags.json) return out.json(report);
         const rows = report.tenants.flatMap((t) =>

@@ -4,6 +4,7 @@ import { purgeTombstones, repairAndVerify, runSync, syncStatus, verifyProviders 
 import { type CommandContext, withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
 import { durationOption } from './parsers.js';
+import { stepProgress } from './progress.js';
 
 const allProviders = ({ runtime }: CommandContext) => runtime.allProviders();
 
@@ -54,7 +55,7 @@ export function syncCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       process.exitCode = await withContext(command, async (context) => {
-        const report = await verifyProviders(await allProviders(context), context.config.schema, progress(flags));
+        const report = await verifyProviders(await allProviders(context), context.config.schema, stepProgress(flags));
         if (flags.json) out.json(report);
         else {
           for (const t of report.tables)
@@ -80,7 +81,7 @@ export function syncCommand(): Command {
           await allProviders(context),
           context.config.schema,
           context.runtime.replicator,
-          progress(flags),
+          stepProgress(flags),
         );
         if (flags.json) out.json(report);
         else
@@ -107,9 +108,4 @@ export function syncCommand(): Command {
       });
     });
   return sync;
-}
-
-/** Progress on stderr for a human; nothing for --json (stdout stays one document, stderr quiet). */
-function progress(flags: { json?: boolean }): ((done: number, total: number, step: string) => void) | undefined {
-  return flags.json ? undefined : (done, total, step) => out.progress(done, total, step);
 }

@@ -81,9 +81,9 @@ describe('streamed atoms files', () => {
     const events = imported.stderr
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { progress?: string; done: number; perSecond: number; final: boolean })
-      .filter((event) => event.progress); // (log lines are JSON too with --json)
-    expect(events.at(-1)).toMatchObject({ progress: 'atoms imported', done: 1200, final: true });
+      .map((line) => JSON.parse(line) as { progress?: { label: string; done: number; perSecond: number; final: boolean } })
+      .flatMap((event) => (event.progress ? [event.progress] : [])); // (log lines are JSON too with --json)
+    expect(events.at(-1)).toMatchObject({ label: 'atoms imported', done: 1200, final: true });
     expect(events.every((e) => e.perSecond >= 0)).toBe(true);
     const missing = await runCli(['atoms', 'import', join(dir, 'nope.json')], { cwd: dir });
     expect(missing.code).toBe(2);

@@ -171,6 +171,14 @@ describe('agentmem migrate (CLI) against three servers', () => {
     expect(one.code).toBe(0);
     const oneJson = JSON.parse(one.stdout);
     expect(oneJson.providers.map((r: { provider: string }) => r.provider)).toEqual(['p2']);
+    // Each migration's start and end on stderr, as JSON lines (stdout is the result alone).
+    const steps = one.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { progress?: { label: string; phase: string } })
+      .flatMap((event) => (event.progress ? [event.progress] : []));
+    expect(steps.filter((step) => step.phase === 'done').length).toBe(loadMigrations().length);
+    expect(steps[0]).toMatchObject({ label: 'p2 0001_core', phase: 'start' });
 
     const status = await runCli(['migrate', 'status', '--all', '--json'], { cwd: dir });
     expect(status.code).toBe(0);
