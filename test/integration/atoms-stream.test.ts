@@ -48,6 +48,9 @@ describe('streamed atoms files', () => {
     expect(lines.slice(0, 25).map((e) => [e.line, e.value])).toEqual(ATOMS.map((a, i) => [i + 1, a]));
     expect(lines[25]).toMatchObject({ index: 25, line: 27, parseError: expect.any(String) });
     expect(list.at(-1)?.bytes).toBe(Buffer.byteLength(JSON.stringify(ATOMS, null, 2)));
+    // A first line longer than a chunk (an atom of 100 KB) is still JSON Lines.
+    const big = { ...atom(99), content: 'x'.repeat(100_000) };
+    expect((await entries(`${JSON.stringify(big)}\n${JSON.stringify(atom(98))}\n`, 4096)).map((e) => e.value)).toEqual([big, atom(98)]);
     await expect(entries('[{"atomId": "x"')).rejects.toThrow(/not valid JSON/);
     await expect(entries(JSON.stringify(atom(1), null, 2))).rejects.toThrow(/expected a list of atoms/);
   });

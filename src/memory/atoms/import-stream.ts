@@ -80,8 +80,9 @@ export async function* streamAtomEntries(chunks: AsyncIterable<string | Uint8Arr
     bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     if (form === undefined) {
       head += text;
-      // Enough of the file to tell its form: its first line, or 64 KiB of it.
-      if (!/\S[\s\S]*\n/.test(head) && head.length < 65_536) continue;
+      // Enough of the file to tell its form: a list at once; else its first line (an atom may be 1 MiB: up to 4 MiB).
+      const begun = head.trimStart();
+      if (!begun.startsWith('[') && !begun.includes('\n') && head.length < 4 * 1024 * 1024) continue;
       start(formOf(head));
       yield* feed(head, false);
       continue;
