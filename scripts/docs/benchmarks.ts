@@ -55,9 +55,24 @@ function rows(value: unknown, path: string, out: Row[]): void {
     for (const [key, inner] of Object.entries(value)) if (key !== 'target') rows(inner, path ? `${path}.${key}` : key, out);
     return;
   }
-  if (typeof value === 'number') out.push({ metric: path, value: number(value), target: '', holds: '' });
+  // A ratio measured once (no sittings) is plotted as a point.
+  const ratio = /ratio/.test(path) && !/target/.test(path);
+  if (typeof value === 'number')
+    out.push({
+      metric: path,
+      value: number(value),
+      target: '',
+      holds: '',
+      ...(ratio ? { spread: { min: value, median: value, max: value } } : {}),
+    });
   else if (typeof value === 'string' || typeof value === 'boolean') out.push({ metric: path, value: String(value), target: '', holds: '' });
 }
+
+/** A ratio's name on its plot: what was measured (the plot says these are ratios), its last words if long. */
+const label = (metric: string) => {
+  const words = metric.replace(/[._]?(throughput_)?ratio(_vs_[a-z_]+)?$/, '').replace(/[._]/g, ' ');
+  return words.length > 44 ? `…${words.slice(-43)}` : words;
+};
 
 /** A plot of a bench's ratios: each a bar from its worst sitting to its best, the median marked, the target a dashed line. */
 function ratioPlot(title: string, ratios: Row[]): string {
@@ -71,10 +86,10 @@ function ratioPlot(title: string, ratios: Row[]): string {
     const s = r.spread as Spread;
     const y = 36 + i * (barHeight + 8);
     return [
-      `<text x="${left - 8}" y="${y + 15}" text-anchor="end" font-size="12">${r.metric.replace(/_/g, ' ')}</text>`,
+      `<text x="${left - 8}" y="${y + 15}" text-anchor="end" font-size="12">${label(r.metric)}</text>`,
       `<rect x="${x(s.min)}" y="${y}" width="${Math.max(2, x(s.max) - x(s.min))}" height="${barHeight}" fill="#7aa6d8"/>`,
       `<line x1="${x(s.median)}" x2="${x(s.median)}" y1="${y - 2}" y2="${y + barHeight + 2}" stroke="#1b3a5c" stroke-width="3"/>`,
-      `<text x="${x(s.max) + 6}" y="${y + 15}" font-size="11">${number(s.min)}–${number(s.max)}</text>`,
+      `<text x="${x(s.max) + 6}" y="${y + 15}" font-size="11">${s.min === s.max ? number(s.min) : `${number(s.min)}–${number(s.max)}`}</text>`,
     ].join('');
   });
   const axis = (top > 3 ? [0, 1, 2, 3, 4, 5, 6, 8, 10] : [0, 0.5, 1, 1.5, 2, 2.5, 3])

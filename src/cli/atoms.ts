@@ -1,7 +1,6 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { Command } from 'commander';
 import { MAX_CONTENT_BYTES } from '../config/index.js';
-import { ValidationError } from '../errors/index.js';
 import {
   type AtomImportReport,
   type AtomSearchResult,
@@ -12,17 +11,8 @@ import {
 } from '../memory/index.js';
 import { withMemory } from './context.js';
 import { EXIT, matchedBy, out } from './output.js';
-import { collect, fraction, positiveInt, readInput } from './parsers.js';
+import { collect, fileSize, fraction, positiveInt, readInput } from './parsers.js';
 import { streamProgress } from './progress.js';
-
-/** A file's size, or why it cannot be read (before anything connects). */
-function fileSize(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch (error) {
-    throw new ValidationError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-}
 
 function printReport(report: AtomImportReport): void {
   const verb = report.dryRun ? 'would import' : 'imported';

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import { ValidationError } from '../errors/index.js';
 
@@ -82,6 +82,15 @@ export function pointInTime(value: string): Date {
 export function readInput(file: string): string {
   try {
     return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new ValidationError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** A file's size, or why it cannot be read (as readInput says it), before anything connects. */
+export function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
   } catch (error) {
     throw new ValidationError(`cannot read ${file}: ${(error as Error).message}`);
   }
