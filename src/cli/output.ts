@@ -27,10 +27,14 @@ export const out = {
   progress(done: number, total: number, label: string): void {
     const width = 30;
     const filled = total ? Math.round((done / total) * width) : width;
-    const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${redact(label)}`;
+    out.status(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label}`, done >= total);
+  },
+  /** A line of progress on stderr: redrawn in place on a terminal (ended by the last), one line each otherwise. */
+  status(text: string, last: boolean): void {
+    const line = redact(text);
     if (process.stderr.isTTY)
-      process.stderr.write(`\r${text.padEnd(process.stderr.columns ? process.stderr.columns - 1 : 0)}${done >= total ? '\n' : ''}`);
-    else process.stderr.write(`${text}\n`);
+      process.stderr.write(`\r${line.padEnd(process.stderr.columns ? process.stderr.columns - 1 : 0)}${last ? '\n' : ''}`);
+    else process.stderr.write(`${line}\n`);
   },
 };
 

@@ -76,10 +76,7 @@ export function streamProgress(
       );
       return;
     }
-    const text = `${label}: ${done} (${perSecond}/s${etaSeconds === undefined ? '' : `, about ${etaSeconds} s left`})`;
-    if (process.stderr.isTTY)
-      process.stderr.write(`\r${text.padEnd(process.stderr.columns ? process.stderr.columns - 1 : 0)}${final ? '\n' : ''}`);
-    else process.stderr.write(`${text}\n`);
+    out.status(`${label}: ${done} (${perSecond}/s${etaSeconds === undefined ? '' : `, about ${etaSeconds} s left`})`, final);
   };
 }
 
