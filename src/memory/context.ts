@@ -10,6 +10,20 @@ import { checkedVectors, type Embedder } from './embedders.js';
 import { storeEmbeddings } from './recall/embedding-store.js';
 import { embeddingTextOf } from './recall/embedding-text.js';
 
+/**
+ * The rows of `table` that `key` (conditions on its primary key) selects, read
+ * through the primary key whatever the statistics say; the caller tests
+ * liveness (deleted_at IS NULL …) outside. Said in one WHERE, a liveness test
+ * makes a partial index with the same predicate (memories_type_idx) tie with
+ * the key for a planner without statistics — a table filled faster than
+ * autovacuum analyzes it — and that index walks every row of the tenant. The
+ * fence (OFFSET 0) keeps the test out of the key lookup; `lock` (FOR UPDATE)
+ * locks the row found.
+ */
+export function byKey(table: string, key: string, lock = ''): string {
+  return `(SELECT * FROM ${table} WHERE ${key} OFFSET 0${lock ? ` ${lock}` : ''})`;
+}
+
 /** The caller's last write, shared by the contexts derived from one store, for read-your-writes. */
 export interface WriteTokenHolder {
   last?: { provider: string; at: bigint };
@@ -138,8 +152,8 @@ export class StoreContext {
       async (tx) =>
         (
           await tx.query<{ tenant_id: string; id: string; content: unknown }>(
-            `SELECT tenant_id, id::text AS id, content FROM ${this.table('memories')}
-              WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND embedding IS NULL AND deleted_at IS NULL
+            `SELECT tenant_id, id::text AS id, content FROM ${byKey(this.table('memories'), 'tenant_id = $1 AND id = ANY($2::uuid[])')} m
+              WHERE embedding IS NULL AND deleted_at IS NULL
                 AND namespace IS NULL AND memory_type = ANY($3::text[])`,
             [this.tenant, ids, types],
           )

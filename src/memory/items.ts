@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
 import { idForKey } from '../core/ids.js';
 import { ValidationError } from '../errors/index.js';
-import type { StoreContext } from './context.js';
+import { byKey, type StoreContext } from './context.js';
 import { checkSize, cleanText, jsonObject, parseInput } from './validation.js';
 
 /**
@@ -214,8 +214,8 @@ export class Items {
       'item.get',
       async (tx) => {
         const { rows } = await tx.query(
-          `SELECT ${COLUMNS} FROM ${this.ctx.table('memories')}
-            WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+          `SELECT ${COLUMNS} FROM ${byKey(this.ctx.table('memories'), 'tenant_id = $1 AND id = $2')} m
+            WHERE deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
           [this.ctx.tenant, Items.idOf(ns, key)],
         );
         return rows[0] ? toItem(rows[0]) : null;

@@ -9,6 +9,7 @@ import { ConfigError, DataDirLockedError, serveFileFor } from '../errors/index.j
 import { logger } from '../observability/logger.js';
 import { beginStatement } from './bulk.js';
 import { toProviderError } from './classify.js';
+import { STALE_TABLES_SQL, STATISTICS_INTERVAL_MS } from './embedded-statistics.js';
 import { carriable, inTransaction, settingsStatement, settingsToSend, wantedSettings } from './transaction.js';
 import type {
   BulkOptions,
@@ -52,6 +53,8 @@ export class EmbeddedProvider implements Provider {
   /** The settings the session carries from single statements (see transaction). */
   private carried: Map<string, string> | undefined;
   private closed = false;
+  /** Keeps the planner statistics current while the database is open (see analyzeStale); unref'd. */
+  private readonly statistics: NodeJS.Timeout;
 
   private constructor(
     config: ResolvedProvider,
@@ -62,6 +65,7 @@ export class EmbeddedProvider implements Provider {
     this.role = config.role;
     this.timeouts = config.timeouts;
     this.dataDir = config.dataDir ?? '';
+    this.statistics = setInterval(() => void this.analyzeStale(), STATISTICS_INTERVAL_MS).unref();
   }
 
   static async open(config: ResolvedProvider): Promise<EmbeddedProvider> {
@@ -234,8 +238,31 @@ export class EmbeddedProvider implements Provider {
     return this;
   }
 
+  /**
+   * ANALYZE the tables that grew since their statistics were taken (see
+   * embedded-statistics.ts): every STATISTICS_INTERVAL_MS while open, and on
+   * close, so the next process to open the directory plans with them. Returns
+   * the tables analyzed; a failure is logged, never thrown (plans get slower, nothing breaks).
+   */
+  async analyzeStale(): Promise<string[]> {
+    try {
+      return await this.exclusive(async () => {
+        if (this.db.closed) return [];
+        await this.resetCarried();
+        const { rows } = await this.session.query<{ name: string }>(STALE_TABLES_SQL);
+        for (const { name } of rows) await this.session.exec(`ANALYZE ${name}`);
+        return rows.map((row) => row.name);
+      });
+    } catch (error) {
+      logger().warn({ provider: this.name, err: (error as Error).message }, 'could not analyze the embedded tables; plans may be slower');
+      return [];
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
+    clearInterval(this.statistics);
+    await this.analyzeStale();
     this.closed = true;
     await this.exclusive(() => this.db.close()).catch(() => undefined);
     await this.releaseLock().catch(() => undefined);

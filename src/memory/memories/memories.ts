@@ -5,7 +5,7 @@ import { viewColumns } from '../../core/views.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
 import { memoryDuplicatesTotal } from '../../observability/metrics.js';
 import type { Queryable, QueryOptions } from '../../providers/index.js';
-import type { StoreContext } from '../context.js';
+import { byKey, type StoreContext } from '../context.js';
 import { type DedupeReport, dedupeMemories } from '../dedupe.js';
 import { Retention } from '../expiry.js';
 import { type MemorySearchOptions, memorySearchSchema, searchQuery } from '../recall/recall-input.js';
@@ -201,7 +201,7 @@ export class Memories {
     const at = m.createdAt ?? new Date();
     const t = this.ctx.table('memories');
     const { rows } = await tx.query<{ valid_to: Date | null; superseded_by: string | null }>(
-      `SELECT valid_to, superseded_by FROM ${t} WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`,
+      `SELECT valid_to, superseded_by FROM ${byKey(t, 'tenant_id = $1 AND id = $2', 'FOR UPDATE')} m WHERE deleted_at IS NULL`,
       [this.ctx.tenant, m.supersedes],
     );
     const old = rows[0];
@@ -244,8 +244,8 @@ export class Memories {
       'memory.get',
       async (tx) => {
         const { rows } = await tx.query(
-          `SELECT ${COLUMNS} FROM ${this.ctx.table('memories')}
-          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+          `SELECT ${COLUMNS} FROM ${byKey(this.ctx.table('memories'), 'tenant_id = $1 AND id = $2')} m
+          WHERE deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
           [this.ctx.tenant, memoryId],
         );
         return rows[0] ? toMemory(rows[0]) : null;

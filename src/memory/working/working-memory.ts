@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { idForKey } from '../../core/ids.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
 import type { Queryable } from '../../providers/index.js';
-import type { StoreContext } from '../context.js';
+import { byKey, type StoreContext } from '../context.js';
 import { approximateTextTokens } from '../tokens.js';
 import { identifier, parseInput, uuid } from '../validation.js';
 
@@ -69,8 +69,8 @@ export class WorkingMemory {
           created_at: Date;
           tokens: number;
         }>(
-          `SELECT content, updated_at, created_at, ${this.ctx.schema}.jsonb_tokens(content) AS tokens FROM ${from}
-            WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
+          `SELECT content, updated_at, created_at, ${this.ctx.schema}.jsonb_tokens(content) AS tokens
+             FROM ${byKey(from, 'tenant_id = $1 AND id = $2')} m WHERE deleted_at IS NULL`,
           params,
         );
         return rows[0];
