@@ -62,7 +62,7 @@ export function createMcpServer(memory: AgentMemory): McpServer {
       description: 'Remember something: a typed memory (decision, action, issue, context, log …) with JSON content.',
       inputSchema: facing(rememberInputSchema),
     },
-    (input) => answer(async () => memory.memories.get(await memory.memories.remember(input as never))),
+    (input) => answer(async () => (await memory.memories.rememberAndRead(input as never)).memory),
   );
   server.registerTool(
     'search_memories',

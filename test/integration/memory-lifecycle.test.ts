@@ -81,6 +81,21 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     expect(await m.sessions.getMessages(s.id)).toHaveLength(2);
   });
 
+  it('remembers and answers the memory as a read would: the new one, or for a duplicate the one already there', async () => {
+    const m = await backend(name).memory(tenant());
+    const session = await m.sessions.create({ userId: 'u9' });
+    const input = { type: 'decision' as const, content: { text: 'Ship on Friday' }, metadata: { by: 'ops' }, importance: 0.9 };
+    const stored = await m.memories.rememberAndRead({ ...input, sessionId: session.id });
+    expect(stored.duplicate).toBe(false);
+    expect(stored.memory).toEqual(await m.memories.get(stored.id));
+    expect(stored.memory).toMatchObject({ ...input, userId: 'u9', sessionId: session.id, duplicateOf: null });
+    const again = await m.memories.rememberAndRead({ ...input, userId: 'u9', metadata: { by: 'someone else' } });
+    expect(again).toMatchObject({ id: stored.id, duplicate: true });
+    expect(again.memory).toEqual(stored.memory);
+    const log = await m.memories.rememberAndRead({ type: 'log', content: 'retried', expiresAt: new Date(Date.now() + 60_000) });
+    expect(log.memory).toEqual(await m.memories.get(log.id));
+  });
+
   it('a fact forgotten and remembered again is current again, under the same id', async () => {
     const m = await backend(name).memory(tenant());
     const id = await m.memories.remember({ type: 'issue', content: 'login page is slow' });

@@ -25,6 +25,7 @@ import {
   rememberInput,
   toMemory,
 } from './memory-model.js';
+import { type RememberAnswer, rememberSql } from './remember-sql.js';
 
 const COLUMNS = viewColumns(MEMORY_VIEW);
 
@@ -53,6 +54,21 @@ export class Memories {
    * written on two providers at once is one row once they replicate.
    */
   async rememberOutcome(input: RememberInput): Promise<RememberOutcome> {
+    const { memory: _, ...outcome } = await this.remembered(input);
+    return outcome;
+  }
+
+  /**
+   * Store one memory, as rememberOutcome(), and answer it as stored (for a
+   * duplicate, the memory that was already there): in the common case the
+   * statement that stores it answers it, so there is no second read.
+   */
+  async rememberAndRead(input: RememberInput): Promise<RememberOutcome & { memory: Memory | null }> {
+    const outcome = await this.remembered(input);
+    return { ...outcome, memory: outcome.memory ?? (await this.get(outcome.id)) };
+  }
+
+  private async remembered(input: RememberInput): Promise<Stored> {
     const { m, json } = this.parsed(input);
     if (m.supersedes) {
       const supersede = m as Parsed & { supersedes: string };
@@ -73,11 +89,14 @@ export class Memories {
     // nothing is prepared, the call instead. When the plain statement finds a derived id taken
     // and writes nothing, the call decides: a forgotten or superseded fact may come back.
     const outcome = embedding
-      ? ((await remember(this.rememberSql.callNear, { prepare: true })) as RememberOutcome)
+      ? ((await remember(this.rememberSql.callNear, { prepare: true })) as Stored)
       : ((await remember(this.rememberSql.plain, { prepare: true, unprepared: this.rememberSql.call })) ??
-        ((await remember(this.rememberSql.call)) as RememberOutcome)); // (the call never answers `taken`)
+        ((await remember(this.rememberSql.call)) as Stored)); // (the call never answers `taken`)
     this.counted(outcome);
-    if (this.ctx.recall?.mode === 'inline' && !outcome.duplicate) await this.ctx.embedInline([outcome.id]);
+    if (this.ctx.recall?.mode === 'inline' && !outcome.duplicate) {
+      await this.ctx.embedInline([outcome.id]);
+      delete outcome.memory; // (now embedded: read again when asked)
+    }
     return outcome;
   }
 
@@ -145,7 +164,7 @@ export class Memories {
     write: Insertion,
     embedding: number[] | undefined,
     options?: QueryOptions,
-  ): Promise<RememberOutcome | undefined> {
+  ): Promise<Stored | undefined> {
     const values = [
       ...this.rowValues(m, write.id, m.createdAt ?? new Date(), this.ctx.version(), provider, json),
       write.hash,
@@ -162,8 +181,10 @@ export class Memories {
     const { rows } = await tx.query<RememberAnswer>(sql, values, options);
     const row = rows[0];
     if (row?.taken) return undefined;
-    if (row?.existing_id) return { id: row.existing_id, duplicate: true, nearDuplicateOf: null };
-    if (row?.stored_id) return { id: row.stored_id, duplicate: false, nearDuplicateOf: row.duplicate_of };
+    // The plain statement answers the memory too (its columns), the call does not.
+    const memory = row?.id ? { memory: toMemory(row as unknown as Record<string, unknown>) } : {};
+    if (row?.existing_id) return { id: row.existing_id, duplicate: true, nearDuplicateOf: null, ...memory };
+    if (row?.stored_id) return { id: row.stored_id, duplicate: false, nearDuplicateOf: row.duplicate_of, ...memory };
     // The id is taken by a current memory: the same fact (a derived id), or a retry of this very write.
     return { id: write.id, duplicate: write.derived, nearDuplicateOf: null };
   }
@@ -360,56 +381,8 @@ interface Insertion {
   near: boolean;
 }
 
-/** What remember's statements answer (remember_memory()'s columns), and `taken` when the plain statement leaves the write to the call. */
-interface RememberAnswer {
-  existing_id: string | null;
-  stored_id: string | null;
-  duplicate_of: string | null;
-  taken: boolean;
-}
-
-/**
- * remember's statements. `callNear` and `call` are remember_memory()
- * (migrations 0014, 0018), with and without the embedding for near-duplicate
- * links: the user from the session when none is given, the lookup of an exact
- * duplicate by content hash, the insert, and when a derived id is taken by a
- * forgotten or superseded fact, that fact made current again. `plain` is the
- * call without an embedding as one plain statement, the function's steps as
- * CTEs: PL/pgSQL's call and its statements' own executor runs cost ~40 µs on
- * the server (as add_message()'s did, see sessions.ts). It answers `taken`
- * when a derived id is taken and nothing was written, for `call` to decide (a
- * given id that is taken is a retry, answered as the call answers it). Only
- * worth it prepared: planned on every call it is slower than the call.
- */
-function rememberSql(schema: string): { plain: string; call: string; callNear: string } {
-  const call = (near: string) =>
-    `SELECT existing_id, stored_id, duplicate_of, false AS taken
-       FROM ${schema}.remember_memory($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, ${near})`;
-  return {
-    // The lookup as remember_memory() writes it: by the hash alone (tenant_id || '' keeps the
-    // planner off the tenant-led indexes).
-    plain: `WITH u AS MATERIALIZED (
-        SELECT coalesce($4::text, (SELECT s.user_id FROM ${schema}.sessions s WHERE s.tenant_id = $1::text AND s.id = $3::uuid)) AS user_id),
-      dup AS MATERIALIZED (
-        SELECT m.id FROM ${schema}.memories m, u
-         WHERE m.content_hash = $13::text AND (m.tenant_id || '') = $1
-           AND m.user_id IS NOT DISTINCT FROM u.user_id AND coalesce(m.deleted_at, m.valid_to) IS NULL AND m.id <> $2::uuid
-         LIMIT 1),
-      ins AS (
-        INSERT INTO ${schema}.memories
-          (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin,
-           content_hash, embedding, embedding_model, embedding_dim, duplicate_of)
-        SELECT $1, $2, $3, u.user_id, $5::text, $6::jsonb, $7::jsonb, $8::real, $9::timestamptz, $10::timestamptz, $11::bigint,
-               $12::text, $13, NULL, NULL, NULL, NULL
-          FROM u WHERE NOT EXISTS (SELECT FROM dup)
-        ON CONFLICT (tenant_id, id) DO NOTHING
-        RETURNING id)
-      SELECT (SELECT id FROM dup) AS existing_id, (SELECT id FROM ins) AS stored_id, NULL::uuid AS duplicate_of,
-             $14::boolean AND NOT EXISTS (SELECT FROM dup) AND NOT EXISTS (SELECT FROM ins) AS taken`,
-    call: call('NULL, NULL, NULL, NULL, NULL'),
-    callNear: call('$15, $16, $17, $18, $19'),
-  };
-}
+/** What remember did, and the memory as stored when the statement answered it. */
+type Stored = RememberOutcome & { memory?: Memory };
 
 export {
   type Memory,

@@ -71,10 +71,9 @@ export const memoryApi: FastifyPluginAsync<{ store: StoreOf }> = async (app, { s
     remember: async (request, reply) => {
       const input = body(request);
       const id = input.id ?? idempotentId(request, 'memory');
-      const memories = store(request).memories;
-      const stored = await memories.rememberOutcome({ ...input, ...(id ? { id } : {}) } as never);
+      const stored = await store(request).memories.rememberAndRead({ ...input, ...(id ? { id } : {}) } as never);
       // 200: the same fact was already remembered (the existing memory comes back); 201: stored.
-      return reply.status(stored.duplicate ? 200 : 201).send(await memories.get(stored.id));
+      return reply.status(stored.duplicate ? 200 : 201).send(stored.memory);
     },
     recall: async (request) => ({ items: await store(request).memories.recall(body(request)) }),
     searchMemories: async (request) => {
