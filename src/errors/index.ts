@@ -124,8 +124,17 @@ export class NotFoundError extends AgentmemError {
  * failure may move a call to another provider.
  */
 export class ProviderUnavailableError extends AgentmemError {
-  constructor(provider: string, reason: string, options?: { cause?: unknown }) {
-    super('PROVIDER_UNAVAILABLE', `provider "${provider}" is unavailable: ${reason}`, { provider }, options);
+  /**
+   * `options.reason` is what kind of connection failure it was when known
+   * (dns, refused, network, tls, auth, reset: see classify.ts), in the details as `reason`.
+   */
+  constructor(provider: string, reason: string, options?: { cause?: unknown; reason?: string | undefined }) {
+    super(
+      'PROVIDER_UNAVAILABLE',
+      `provider "${provider}" is unavailable: ${reason}`,
+      { provider, ...(options?.reason ? { reason: options.reason } : {}) },
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
   }
 }
 

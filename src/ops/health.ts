@@ -27,7 +27,8 @@ export interface ProviderHealthReport {
   /** Open when this check could not reach it, else the state agentmem processes here last recorded (event log). */
   breaker: BreakerState | 'unknown';
   pool: PoolStats | null;
-  error?: { code: string; message: string };
+  /** `reason`: the kind of connection failure when known (dns, refused, network, tls, auth, reset). */
+  error?: { code: string; message: string; reason?: string };
 }
 
 export interface LinkLag {
@@ -97,9 +98,11 @@ export async function checkHealth(config: AgentmemConfig, providers: ProviderSet
         report.pool = provider.poolStats();
       } catch (error) {
         if (!report.up) report.breaker = 'open';
+        const reason = error instanceof AgentmemError ? error.details.reason : undefined;
         report.error = {
           code: error instanceof AgentmemError ? error.code : 'INTERNAL',
           message: (error as Error).message,
+          ...(typeof reason === 'string' ? { reason } : {}),
         };
       }
       return { report, ...(report.up && provider ? { provider } : {}) };

@@ -64,6 +64,47 @@ export function classifyFailure(error: unknown): FailureClass {
   return 'sql';
 }
 
+/**
+ * What a connection failure was, when the error says: `dns` (the host name
+ * does not resolve: the system we replace went down on exactly that), `refused`
+ * (nothing listens there), `network` (no route), `tls`, `auth` (class 28: a
+ * password or pg_hba), `reset` (the server dropped the session).
+ */
+export type ConnectionCause = 'dns' | 'refused' | 'network' | 'tls' | 'auth' | 'reset';
+
+const CAUSE_BY_ERRNO: Record<string, ConnectionCause> = {
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EAI_FAIL: 'dns',
+  EAI_NONAME: 'dns',
+  ECONNREFUSED: 'refused',
+  EHOSTUNREACH: 'network',
+  EHOSTDOWN: 'network',
+  ENETUNREACH: 'network',
+  ENETDOWN: 'network',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+};
+
+export function connectionCause(error: unknown): ConnectionCause | undefined {
+  const err = error as { code?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (CAUSE_BY_ERRNO[code]) return CAUSE_BY_ERRNO[code];
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT/.test(code)) return 'tls';
+  if (code.startsWith('28')) return 'auth';
+  return undefined;
+}
+
+/** A connection failure's reason as people read it: a name that does not resolve says so first. */
+function connectionReason(error: unknown, message: string): string {
+  if (connectionCause(error) !== 'dns') return message;
+  const host = (error as { hostname?: unknown }).hostname;
+  const name = typeof host === 'string' ? host : 'its host';
+  return (error as { code?: unknown }).code === 'EAI_AGAIN'
+    ? `DNS: the lookup of ${name} failed (the resolver did not answer; ${message})`
+    : `DNS: ${name} does not resolve (${message})`;
+}
+
 /** Turn whatever the driver threw into an AgentmemError of the right class, with secrets removed. */
 export function toProviderError(provider: string, error: unknown, timeoutMs: number): AgentmemError {
   if (error instanceof AgentmemError) return error;
@@ -73,7 +114,7 @@ export function toProviderError(provider: string, error: unknown, timeoutMs: num
     case 'timeout':
       return new ProviderTimeoutError(provider, timeoutMs, /connect/i.test(message) ? 'a connection' : 'a query', { cause: error });
     case 'connection':
-      return new ProviderUnavailableError(provider, message, { cause: error });
+      return new ProviderUnavailableError(provider, connectionReason(error, message), { cause: error, reason: connectionCause(error) });
     default:
       return new QueryError(provider, message, typeof err?.code === 'string' ? err.code : undefined, { cause: error });
   }
@@ -85,11 +126,12 @@ export function toProviderError(provider: string, error: unknown, timeoutMs: num
  * ran, and the provider cannot serve: it is a provider failure.
  */
 export function toConnectError(provider: string, error: unknown, timeoutMs: number, hint?: string): AgentmemError {
-  if (hint) return new ProviderUnavailableError(provider, `cannot connect: ${redact(hint)}`, { cause: error });
+  if (hint) return new ProviderUnavailableError(provider, `cannot connect: ${redact(hint)}`, { cause: error, reason: connectionCause(error) });
   const classified = toProviderError(provider, error, timeoutMs);
   if (!(classified instanceof QueryError)) return classified;
   return new ProviderUnavailableError(provider, `cannot connect: ${classified.message.replace(`provider "${provider}": `, '')}`, {
     cause: error,
+    reason: connectionCause(error),
   });
 }
 

@@ -59,6 +59,48 @@ type Report = {
 };
 const parse = (stdout: string) => JSON.parse(stdout) as Report;
 
+describe('a provider whose host does not resolve', () => {
+  it('is a provider failure: writes go to the next provider; health, verify, doctor and the alert say DNS', async () => {
+    // A name under .invalid never resolves (RFC 6761): the incident the system we replace went down on.
+    const dir = mkdtempSync(join(tmpdir(), 'agentmem-dns-'));
+    const p1 = cluster.server('p1');
+    writeFileSync(
+      join(dir, 'agentmem.config.json'),
+      JSON.stringify({
+        providers: [
+          { name: 'cloud', url: `postgresql://agentmem:${TEST_PASSWORD}@db.agentmem-seed.invalid:5432/agentmem`, role: 'primary' },
+          { name: 'p1', url: p1.url() },
+        ],
+        monitor: { alerts: { retries: 1, backoffMs: 20, timeoutMs: 2000 } },
+      }),
+    );
+    const memory = await createMemory({ workers: false, config: await loadConfig({ cwd: dir, env: {} }), tenant: 'dns' });
+    try {
+      const id = await memory.memories.remember({ type: 'log', content: 'written while cloud does not resolve' });
+      expect(p1.psql(`SELECT count(*) FROM agentmem.memories WHERE tenant_id = 'dns' AND id = '${id}'`).trim()).toBe('1');
+    } finally {
+      await memory.close();
+    }
+    const run = (args: string[]) => runCli(args, { cwd: dir, env: env() });
+    const health = await run(['health', '--json', '--alert']);
+    expect(health.code).toBe(1);
+    const cloud = (JSON.parse(health.stdout) as { providers: { name: string; error?: { reason?: string; message: string } }[] }).providers[0];
+    expect(cloud?.error).toMatchObject({ reason: 'dns', message: expect.stringMatching(/DNS: db\.agentmem-seed\.invalid does not resolve/) });
+    const alerts = [...sinks.webhook.take(), ...sinks.telegram.take(), ...sinks.alertmanager.take()];
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(alerts.every((a) => /DNS: db\.agentmem-seed\.invalid does not resolve/.test(JSON.stringify(a.body)))).toBe(true);
+    const verify = await run(['verify', '--json']);
+    expect(verify.code).toBe(1);
+    const checks = (JSON.parse(verify.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks;
+    expect(checks.find((c) => c.check === 'reachable:cloud')).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/DNS/) });
+    expect(checks.find((c) => c.check === 'reachable:p1')?.status).toBe('PASS');
+    const doctor = await run(['doctor']);
+    expect(doctor.stdout).toMatch(/cloud .*DNS: db\.agentmem-seed\.invalid does not resolve/);
+    // What it says leads to the page that explains it.
+    expect(readFileSync(join(import.meta.dirname, '../../docs/ops/TROUBLESHOOTING.md'), 'utf8')).toMatch(/DNS: <host> does not resolve/);
+  });
+});
+
 describe('agentmem health and alerts', () => {
   it('exit 0/1/2 for all up, one SIGKILLed, all down; JSON only on stdout; one alert per condition and a recovery notice', async () => {
     const up = await cli(['health', '--json', '--alert']);
