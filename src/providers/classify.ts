@@ -126,7 +126,8 @@ export function toProviderError(provider: string, error: unknown, timeoutMs: num
  * ran, and the provider cannot serve: it is a provider failure.
  */
 export function toConnectError(provider: string, error: unknown, timeoutMs: number, hint?: string): AgentmemError {
-  if (hint) return new ProviderUnavailableError(provider, `cannot connect: ${redact(hint)}`, { cause: error, reason: connectionCause(error) });
+  if (hint)
+    return new ProviderUnavailableError(provider, `cannot connect: ${redact(hint)}`, { cause: error, reason: connectionCause(error) });
   const classified = toProviderError(provider, error, timeoutMs);
   if (!(classified instanceof QueryError)) return classified;
   return new ProviderUnavailableError(provider, `cannot connect: ${classified.message.replace(`provider "${provider}": `, '')}`, {

@@ -84,8 +84,12 @@ describe('a provider whose host does not resolve', () => {
     const run = (args: string[]) => runCli(args, { cwd: dir, env: env() });
     const health = await run(['health', '--json', '--alert']);
     expect(health.code).toBe(1);
-    const cloud = (JSON.parse(health.stdout) as { providers: { name: string; error?: { reason?: string; message: string } }[] }).providers[0];
-    expect(cloud?.error).toMatchObject({ reason: 'dns', message: expect.stringMatching(/DNS: db\.agentmem-seed\.invalid does not resolve/) });
+    const cloud = (JSON.parse(health.stdout) as { providers: { name: string; error?: { reason?: string; message: string } }[] })
+      .providers[0];
+    expect(cloud?.error).toMatchObject({
+      reason: 'dns',
+      message: expect.stringMatching(/DNS: db\.agentmem-seed\.invalid does not resolve/),
+    });
     const alerts = [...sinks.webhook.take(), ...sinks.telegram.take(), ...sinks.alertmanager.take()];
     expect(alerts.length).toBeGreaterThan(0);
     expect(alerts.every((a) => /DNS: db\.agentmem-seed\.invalid does not resolve/.test(JSON.stringify(a.body)))).toBe(true);
