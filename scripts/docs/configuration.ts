@@ -147,6 +147,8 @@ export function configurationMarkdown(): string {
   const env = environment();
   const sections = new Map<string, string[]>();
   for (const { path, schema } of rows) {
+    // A key that may never be set (z.never(): a renamed key, kept to say its new name) is not documented.
+    if (schema.not && Object.keys(schema.not as Json).length === 0) continue;
     // Top-level keys that hold one value share a section; every other key is under its own.
     const top = path.split(/[.[]/)[0] as string;
     const section = top === path ? 'general' : top;

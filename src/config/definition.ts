@@ -252,12 +252,27 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
-        /** `verify` and the "backup stale" alert want a verified archive younger than this. */
-        maxAgeHours: z
+        /**
+         * The recovery point objective: `verify` fails, and the "backup stale" alerts fire (the
+         * monitor's and the Prometheus rule, through agentmem_backup_rpo_seconds), when the newest
+         * verified archive is older than this.
+         */
+        rpoHours: z
           .number()
           .min(1)
           .max(24 * 365)
-          .default(26),
+          .default(24),
+        /**
+         * The recovery time objective: a restore drill that takes longer alerts ("restore drill
+         * slow"; the Prometheus rule reads agentmem_restore_rto_target_seconds).
+         */
+        rtoMinutes: z
+          .number()
+          .min(1)
+          .max(24 * 60 * 7)
+          .default(60),
+        /** Renamed: backup.rpoHours. */
+        maxAgeHours: z.never({ error: 'backup.maxAgeHours is now backup.rpoHours (the recovery point objective, default 24)' }).optional(),
       })
       .strict()
       .prefault({}),

@@ -169,6 +169,19 @@ export const drillSuccess = new Gauge({
   registers: [registry],
 });
 
+/** The objectives themselves (backup.rpoHours, backup.rtoMinutes), so the Prometheus rules compare with what agentmem is configured for. */
+export const backupRpoTarget = new Gauge({
+  name: 'agentmem_backup_rpo_seconds',
+  help: 'The recovery point objective: the newest verified backup should never be older (backup.rpoHours).',
+  registers: [registry],
+});
+
+export const restoreRtoTarget = new Gauge({
+  name: 'agentmem_restore_rto_target_seconds',
+  help: 'The recovery time objective: a restore drill should finish within it (backup.rtoMinutes).',
+  registers: [registry],
+});
+
 export const drillRto = new Gauge({
   name: 'agentmem_restore_drill_rto_seconds',
   help: 'How long the last restore drill took to restore the newest archive (the measured RTO).',

@@ -3,7 +3,7 @@ import { listBackups, pruneHistory } from '../backup/index.js';
 import type { AgentmemConfig } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
-import { backupLastVerified, drillRto, drillSuccess } from '../observability/metrics.js';
+import { backupLastVerified, backupRpoTarget, drillRto, drillSuccess, restoreRtoTarget } from '../observability/metrics.js';
 import type { Provider, ProviderSet } from '../providers/index.js';
 import { type BackupFreshness, backupFreshness, backupProviders, openBackupStore, pruneBackups, restoreDrill } from './backup.js';
 
@@ -44,6 +44,9 @@ export class BackupScheduler {
   }
 
   start(): this {
+    // The objectives, for the Prometheus rules to compare with (they fall back to 24 h and 1 h without them).
+    backupRpoTarget.set(this.config.backup.rpoHours * 3600);
+    restoreRtoTarget.set(this.config.backup.rtoMinutes * 60);
     // No cron `protect`: a tick only queues (request), so it never overlaps itself; runs are kept apart by the queue.
     this.jobs.push(
       new Cron(this.config.backup.schedule, { timezone: 'UTC' }, () => {
@@ -155,7 +158,7 @@ export class BackupScheduler {
       const listing = await listBackups(store);
       const value = backupFreshness(this.config, listing);
       // A new deployment has had no chance to back up yet: stale once the monitor has run as long as the limit.
-      if (value.newestVerifiedAt === null && Date.now() - this.startedAt < this.config.backup.maxAgeHours * 3_600_000) value.stale = false;
+      if (value.newestVerifiedAt === null && Date.now() - this.startedAt < this.config.backup.rpoHours * 3_600_000) value.stale = false;
       // Oldest first, so each provider's gauge ends at its newest verified archive.
       for (const backup of listing.backups.filter((b) => b.verification?.ok).reverse())
         backupLastVerified.set({ provider: backup.provider }, Date.parse(backup.snapshotAt) / 1000);

@@ -100,7 +100,7 @@ export async function backupProviders(
   return runs;
 }
 
-/** The newest verified archive's age against config.backup.maxAgeHours: what `verify` and the "backup stale" alert look at. */
+/** The newest verified archive's age against config.backup.rpoHours: what `verify` and the "backup stale" alert look at. */
 export interface BackupFreshness {
   backups: number;
   newestVerifiedAt: string | null;
@@ -118,7 +118,7 @@ export function backupFreshness(config: AgentmemConfig, listing: BackupListing, 
   return {
     backups: listing.backups.length,
     newestVerifiedAt: newest?.snapshotAt ?? null,
-    stale: !newest || now - Date.parse(newest.snapshotAt) > config.backup.maxAgeHours * 3_600_000,
+    stale: !newest || now - Date.parse(newest.snapshotAt) > config.backup.rpoHours * 3_600_000,
     drill:
       drilled && test ? { ok: test.ok, at: drilled.verification?.verifiedAt ?? '', rtoSeconds: Math.round(test.durationMs) / 1000 } : null,
   };

@@ -256,7 +256,7 @@ async function failoverCheck(config: AgentmemConfig): Promise<[CheckStatus, stri
 }
 
 /**
- * A verified backup younger than config.backup.maxAgeHours exists: FAIL when
+ * A verified backup younger than config.backup.rpoHours exists: FAIL when
  * backups exist but none is verified and recent, WARN when there are none at all yet.
  */
 async function backupCheck(config: AgentmemConfig): Promise<[CheckStatus, string]> {
@@ -268,11 +268,17 @@ async function backupCheck(config: AgentmemConfig): Promise<[CheckStatus, string
     if (freshness.stale)
       return [
         'FAIL',
-        `no verified backup in the last ${config.backup.maxAgeHours} h (newest verified: ${freshness.newestVerifiedAt ?? 'none'}): run ${hint('backupCreate')}`,
+        `no verified backup in the last ${config.backup.rpoHours} h (newest verified: ${freshness.newestVerifiedAt ?? 'none'}): run ${hint('backupCreate')}`,
       ];
     const drill = freshness.drill
       ? `; last restore drill ${freshness.drill.ok ? 'passed' : 'FAILED'} (RTO ${freshness.drill.rtoSeconds} s)`
       : '';
+    const rto = config.backup.rtoMinutes * 60;
+    if (freshness.drill?.ok && freshness.drill.rtoSeconds !== null && freshness.drill.rtoSeconds > rto)
+      return [
+        'WARN',
+        `newest verified backup from ${freshness.newestVerifiedAt}${drill}, above the RTO target of ${config.backup.rtoMinutes} min`,
+      ];
     return ['PASS', `newest verified backup from ${freshness.newestVerifiedAt} in ${store.location}${drill}`];
   } finally {
     store.close?.();

@@ -414,6 +414,9 @@ describe('backup and restore (PostgreSQL)', () => {
     expect(metrics).toMatch(/agentmem_backup_last_success_timestamp_seconds\{provider="p2"\} \d/);
     expect(metrics).toMatch(/agentmem_restore_drill_success 1/);
     expect(metrics).toMatch(/agentmem_restore_drill_rto_seconds \d/);
+    // The objectives the Prometheus rules compare with: the configured ones (defaults 24 h, 1 h).
+    expect(metrics).toMatch(/agentmem_backup_rpo_seconds 86400\n/);
+    expect(metrics).toMatch(/agentmem_restore_rto_target_seconds 3600\n/);
 
     const report = { checkedAt: new Date().toISOString(), state: 'healthy', reasons: [], providers: [] } as unknown as Parameters<
       typeof conditionsFrom
@@ -425,6 +428,22 @@ describe('backup and restore (PostgreSQL)', () => {
       drill: { ok: false, at: 'x', rtoSeconds: 1 },
     });
     expect(stale.map((c) => c.name).sort()).toEqual(['backup_stale', 'restore_drill_failed']);
+    // A drill that restored, but slower than the RTO (backup.rtoMinutes, 60 by default), is a warning.
+    const drill = (rtoSeconds: number) =>
+      conditionsFrom(report, config, {
+        backups: 3,
+        newestVerifiedAt: new Date().toISOString(),
+        stale: false,
+        drill: { ok: true, at: 'x', rtoSeconds },
+      });
+    expect(drill(3599)).toEqual([]);
+    expect(drill(3601)).toEqual([
+      expect.objectContaining({
+        name: 'restore_drill_slow',
+        severity: 'warning',
+        summary: expect.stringMatching(/3601 s .* RTO target of 60 min/),
+      }),
+    ]);
   }, 60_000);
 
   it('scheduled work never piles up: a backup asked for while one runs is skipped, and stop() starts nothing queued', async () => {

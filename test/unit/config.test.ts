@@ -106,6 +106,12 @@ describe('config loader', () => {
 
     const unknownField = await loadConfig({ cwd: emptyDir(), overrides: { nope: 1 } as never, env: {} }).catch((e: unknown) => e);
     expect((unknownField as ConfigError).code).toBe('CONFIG_INVALID');
+
+    // A renamed key says what it is called now.
+    const renamed = await loadConfig({ cwd: emptyDir(), overrides: { backup: { maxAgeHours: 26 } } as never, env: {} }).catch(
+      (e: unknown) => e,
+    );
+    expect((renamed as ConfigError).message).toMatch(/backup\.maxAgeHours: backup\.maxAgeHours is now backup\.rpoHours/);
   });
 
   it('rejects a failover order naming an unknown provider and duplicate names', async () => {

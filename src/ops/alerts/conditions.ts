@@ -15,6 +15,7 @@ export const CONDITION_NAMES = [
   'schema_drift',
   'backup_stale',
   'restore_drill_failed',
+  'restore_drill_slow',
   'embedding_backlog',
 ] as const;
 export type ConditionName = (typeof CONDITION_NAMES)[number];
@@ -92,7 +93,7 @@ export function conditionsFrom(
       name: 'backup_stale',
       severity: 'critical',
       summary: backups.newestVerifiedAt
-        ? `no verified backup in ${config.backup.maxAgeHours} h (newest verified: ${backups.newestVerifiedAt})`
+        ? `no verified backup in ${config.backup.rpoHours} h (newest verified: ${backups.newestVerifiedAt})`
         : `no verified backup at all (${backups.backups} archive(s)): run ${hint('backupCreate')}`,
     });
   if (backups?.drill && !backups.drill.ok)
@@ -101,6 +102,14 @@ export function conditionsFrom(
       name: 'restore_drill_failed',
       severity: 'critical',
       summary: `the restore drill of ${backups.drill.at} failed: run ${hint('backupVerify')} --restore-test`,
+    });
+  const rto = config.backup.rtoMinutes * 60;
+  if (backups?.drill?.ok && backups.drill.rtoSeconds !== null && backups.drill.rtoSeconds > rto)
+    out.push({
+      key: 'restore_drill_slow',
+      name: 'restore_drill_slow',
+      severity: 'warning',
+      summary: `the restore drill of ${backups.drill.at} took ${backups.drill.rtoSeconds} s to restore, above the RTO target of ${config.backup.rtoMinutes} min (backup.rtoMinutes)`,
     });
   if (embeddings?.oldestSeconds != null && embeddings.oldestSeconds > config.recall.backlogAlertSeconds)
     out.push({
