@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AGENTMEM_VERSION } from '../core/version.js';
 import { useHumanLogs } from '../observability/logger.js';
+import { alertCommand } from './alert.js';
 import { atomsCommand } from './atoms.js';
 import { backupCommand, restoreCommand } from './backup.js';
 import { configCommand } from './config.js';
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
     doctorCommand(),
     healthCommand(),
     monitorCommand(),
+    alertCommand(),
     serveCommand(),
     keysCommand(),
     mcpCommand(),

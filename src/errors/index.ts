@@ -216,8 +216,8 @@ export class SchemaMissingError extends AgentmemError {
 
 /** An alert channel (Telegram, a webhook, Alertmanager) refused or failed a notification. */
 export class ChannelError extends AgentmemError {
-  constructor(message: string) {
-    super('ALERT_CHANNEL_FAILED', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ALERT_CHANNEL_FAILED', message, {}, options);
   }
 }
 

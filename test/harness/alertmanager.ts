@@ -21,7 +21,7 @@ export interface AlertmanagerAlert {
   startsAt: string;
   endsAt: string;
   updatedAt: string;
-  status: { state: string };
+  status: { state: string; inhibitedBy?: string[] };
 }
 
 export class Alertmanager {
@@ -30,21 +30,23 @@ export class Alertmanager {
     private readonly child: ChildProcess,
   ) {}
 
-  static async start(options: { resolveTimeout?: string } = {}): Promise<Alertmanager> {
+  /** `config`: a whole alertmanager.yml to run with (default: one that routes to nobody). */
+  static async start(options: { resolveTimeout?: string; config?: string } = {}): Promise<Alertmanager> {
     const dir = mkdtempSync(join(tmpdir(), 'agentmem-alertmanager-'));
     const port = await freePort();
     writeFileSync(
       join(dir, 'alertmanager.yml'),
-      [
-        'global:',
-        `  resolve_timeout: ${options.resolveTimeout ?? '5s'}`,
-        'route:',
-        '  receiver: nobody',
-        '  group_wait: 1s',
-        'receivers:',
-        '  - name: nobody',
-        '',
-      ].join('\n'),
+      options.config ??
+        [
+          'global:',
+          `  resolve_timeout: ${options.resolveTimeout ?? '5s'}`,
+          'route:',
+          '  receiver: nobody',
+          '  group_wait: 1s',
+          'receivers:',
+          '  - name: nobody',
+          '',
+        ].join('\n'),
     );
     const child = spawn(
       'prometheus-alertmanager',
@@ -70,9 +72,9 @@ export class Alertmanager {
     }
   }
 
-  /** Active alerts, from the API. */
-  async alerts(): Promise<AlertmanagerAlert[]> {
-    const response = await fetch(`${this.url}/api/v2/alerts?active=true&silenced=false&inhibited=false`);
+  /** Active alerts, from the API (`inhibited`: the ones an inhibition rule silences too). */
+  async alerts(options: { inhibited?: boolean } = {}): Promise<AlertmanagerAlert[]> {
+    const response = await fetch(`${this.url}/api/v2/alerts?active=true&silenced=false&inhibited=${options.inhibited === true}`);
     return (await response.json()) as AlertmanagerAlert[];
   }
 

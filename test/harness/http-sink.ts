@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 export interface SinkRequest {
   method: string;
   path: string;
+  headers: Record<string, string | string[] | undefined>;
   body: unknown;
 }
 
@@ -35,7 +36,7 @@ export class HttpSink {
         } catch {
           /* keep the text */
         }
-        sink?.requests.push({ method: request.method ?? '', path: request.url ?? '', body: parsed });
+        sink?.requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body: parsed });
         response.writeHead(sink?.status ?? 200, { 'content-type': 'application/json' }).end('{"ok":true}');
       });
     });

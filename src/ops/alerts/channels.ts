@@ -29,6 +29,10 @@ async function postJson(url: string, body: unknown, timeoutMs: number): Promise<
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
+  }).catch((error: Error) => {
+    // fetch says only "fetch failed": what failed is its cause (ECONNREFUSED, ENOTFOUND …). The URL may hold a token: not named.
+    const cause = (error.cause ?? {}) as { code?: string; message?: string };
+    throw new ChannelError(`could not post: ${redact(cause.code ?? cause.message ?? error.message)}`, { cause: error });
   });
   if (!response.ok) {
     const text = await response.text().catch(() => '');

@@ -3,7 +3,8 @@ import { hint } from '../../core/commands.js';
 import type { BackupFreshness } from '../backup.js';
 import type { HealthReport } from '../health.js';
 
-export type Severity = 'critical' | 'warning';
+/** info: a notice that pages nobody (a test alert); Alertmanager routes it to chat. */
+export type Severity = 'critical' | 'warning' | 'info';
 
 /** Every alert the monitor sends (as `agentmem_<name>`; docs/ops/TROUBLESHOOTING.md has a section for each). */
 export const CONDITION_NAMES = [
@@ -17,6 +18,7 @@ export const CONDITION_NAMES = [
   'restore_drill_failed',
   'restore_drill_slow',
   'embedding_backlog',
+  'test',
 ] as const;
 export type ConditionName = (typeof CONDITION_NAMES)[number];
 
@@ -78,15 +80,21 @@ export function conditionsFrom(
       });
     }
   }
-  const lag = report.replication?.maxLagSeconds ?? 0;
-  if (lag > config.monitor.replicationLagSeconds) {
+  // One per provider that is behind (the target of its links), so a provider that is down can silence its own (Alertmanager's inhibition).
+  const behind = new Map<string, { lag: number; from: string[] }>();
+  for (const link of report.replication?.links ?? []) {
+    if (link.lagSeconds <= config.monitor.replicationLagSeconds) continue;
+    const target = behind.get(link.target) ?? { lag: 0, from: [] };
+    behind.set(link.target, { lag: Math.max(target.lag, link.lagSeconds), from: [...target.from, link.source] });
+  }
+  for (const [provider, { lag, from }] of behind)
     out.push({
-      key: 'replication_lag',
+      key: `replication_lag:${provider}`,
       name: 'replication_lag',
       severity: 'warning',
-      summary: `replication lag ${lag} s is above ${config.monitor.replicationLagSeconds} s`,
+      provider,
+      summary: `${provider} is ${lag} s behind ${from.join(', ')} (above ${config.monitor.replicationLagSeconds} s)`,
     });
-  }
   if (backups?.stale)
     out.push({
       key: 'backup_stale',

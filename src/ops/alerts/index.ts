@@ -9,3 +9,4 @@ export {
 } from './channels.js';
 export { type Condition, conditionsFrom, type Severity } from './conditions.js';
 export { AlertNotifier, type DeliveryReport, type NotifierOptions } from './notifier.js';
+export { sendTestAlert, type TestAlertOutcome } from './test-alert.js';
