@@ -26,6 +26,7 @@ import { settingsCommand } from './settings.js';
 import { slaCommand } from './sla.js';
 import { statusCommand } from './status.js';
 import { syncCommand } from './sync.js';
+import { topCommand } from './top.js';
 import { verifyCommand } from './verify.js';
 
 export const VERSION = AGENTMEM_VERSION;
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
     healthCommand(),
     monitorCommand(),
     alertCommand(),
+    topCommand(),
     serveCommand(),
     keysCommand(),
     mcpCommand(),
