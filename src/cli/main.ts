@@ -4,6 +4,7 @@ import { useHumanLogs } from '../observability/logger.js';
 import { alertCommand } from './alert.js';
 import { atomsCommand } from './atoms.js';
 import { backupCommand, restoreCommand } from './backup.js';
+import { benchCommand } from './bench.js';
 import { configCommand } from './config.js';
 import { credentialsCommand } from './credentials.js';
 import { demoCommand } from './demo.js';
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
     monitorCommand(),
     alertCommand(),
     topCommand(),
+    benchCommand(),
     serveCommand(),
     keysCommand(),
     mcpCommand(),

@@ -107,6 +107,14 @@ export const poolConnections = new Gauge({
   registers: [registry],
 });
 
+export const poolWaitSeconds = new Histogram({
+  name: 'agentmem_pool_wait_seconds',
+  help: 'How long a caller waited for a connection from a provider’s pool (saturation: a pool too small, or connections held long).',
+  labelNames: ['provider'] as const,
+  buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [registry],
+});
+
 /** Publish one provider's pool statistics (router probes and health checks both do). */
 export function recordPoolStats(provider: string, pool: { total: number; idle: number; waiting: number }): void {
   poolConnections.set({ provider, state: 'in_use' }, pool.total - pool.idle);

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { type ResolvedProvider, redactUrl, type Timeouts } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { logger } from '../observability/logger.js';
+import { poolWaitSeconds } from '../observability/metrics.js';
 import { classifyFailure, toConnectError } from './classify.js';
 import { runBulk } from './pg-bulk.js';
 import { type ConnectionOwner, carriesExactly, OneStatement, PooledConnection, runQuery, TYPES } from './pg-connection.js';
@@ -179,8 +180,10 @@ export class PgProvider implements Provider, ConnectionOwner {
    */
   private async connect(): Promise<pg.PoolClient> {
     let client: pg.PoolClient;
+    const asked = performance.now();
     try {
       client = await this.pool.connect();
+      poolWaitSeconds.observe({ provider: this.name }, (performance.now() - asked) / 1000);
     } catch (error) {
       throw toConnectError(this.name, error, this.timeouts.connectMs, this.tlsHintFor(error));
     }
