@@ -27,17 +27,20 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 
 /** Node's timers take at most 2^31-1 ms; a longer wait fires at once (and a loop spins). */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
+/** How far back an age (`--older-than 90d`, `--as-of 30d`) may reach: it is no timer, so far past 24 days. */
+export const MAX_AGE_MS = 100 * 365 * 86_400_000;
 
 /**
  * A duration such as `500ms`, `30s`, `15m`, `12h`, `7d` (a bare number is
- * seconds), in milliseconds; from 1 ms to 24 days.
+ * seconds), in milliseconds; from `minMs` to `maxMs` (a timer's limit, 24
+ * days, unless the duration is an age).
  */
-export function duration(value: string, minMs = 1): number {
+export function duration(value: string, minMs = 1, maxMs = MAX_DURATION_MS): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
   if (!match) throw new InvalidArgumentError('must be a duration such as 500ms, 30s, 15m, 12h or 7d (a bare number is seconds)');
   const ms = Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
   if (ms < minMs) throw new InvalidArgumentError(`must be at least ${formatDuration(minMs)}`);
-  if (ms > MAX_DURATION_MS) throw new InvalidArgumentError('must be at most 24d');
+  if (ms > maxMs) throw new InvalidArgumentError(`must be at most ${maxMs === MAX_DURATION_MS ? '24d' : formatDuration(maxMs)}`);
   return ms;
 }
 
@@ -54,9 +57,12 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-/** A `--flag <duration>` option whose default is shown in the units it is written in; at least `minMs` (a loop's interval: 1ms). */
-export function durationOption(flags: string, description: string, defaultMs?: number, minMs = 1): Option {
-  const option = new Option(flags, description).argParser((value: string) => duration(value, minMs));
+/**
+ * A `--flag <duration>` option whose default is shown in the units it is written in; at least `minMs` (a loop's
+ * interval: 1ms), at most `maxMs` (a timer's limit; MAX_AGE_MS for an age).
+ */
+export function durationOption(flags: string, description: string, defaultMs?: number, minMs = 1, maxMs = MAX_DURATION_MS): Option {
+  const option = new Option(flags, description).argParser((value: string) => duration(value, minMs, maxMs));
   return defaultMs === undefined ? option : option.default(defaultMs, formatDuration(defaultMs));
 }
 
@@ -71,7 +77,7 @@ export function boundedInt(max: number): (value: string) => number {
 
 /** A point in time: ISO 8601 (`2026-11-25T10:00:00Z`), or a duration ago (`2h` → two hours ago). */
 export function pointInTime(value: string): Date {
-  if (/^\d+(?:\.\d+)?(ms|s|m|h|d)$/.test(value.trim())) return new Date(Date.now() - duration(value));
+  if (/^\d+(?:\.\d+)?(ms|s|m|h|d)$/.test(value.trim())) return new Date(Date.now() - duration(value, 1, MAX_AGE_MS));
   const at = new Date(value);
   if (Number.isNaN(at.getTime()))
     throw new InvalidArgumentError('must be a time (ISO 8601, e.g. 2026-11-25T10:00:00Z) or a duration ago (e.g. 2h)');

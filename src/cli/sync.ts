@@ -3,7 +3,7 @@ import { hint } from '../core/commands.js';
 import { purgeTombstones, repairAndVerify, runSync, syncStatus, verifyProviders } from '../replication/index.js';
 import { type CommandContext, withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
-import { durationOption } from './parsers.js';
+import { durationOption, MAX_AGE_MS } from './parsers.js';
 import { stepProgress } from './progress.js';
 
 const allProviders = ({ runtime }: CommandContext) => runtime.allProviders();
@@ -95,7 +95,13 @@ export function syncCommand(): Command {
     .command('purge')
     .description('delete tombstones for good, only those every provider already holds (runs a sync first)')
     .addOption(
-      durationOption('--older-than <duration>', 'only tombstones deleted longer ago than this (e.g. 7d, 12h; 0s: all)', 7 * 86_400_000, 0),
+      durationOption(
+        '--older-than <duration>',
+        'only tombstones deleted longer ago than this (e.g. 7d, 90d, 12h; 0s: all)',
+        7 * 86_400_000,
+        0,
+        MAX_AGE_MS,
+      ),
     )
     .option('--json', 'print the result as JSON')
     .action(async (flags: { olderThan: number; json?: boolean }, command: Command) => {

@@ -5,19 +5,34 @@ import { join } from 'node:path';
 import { childEnv } from './child-env.js';
 import { ROOT } from './cli.js';
 
+export interface ShBlock {
+  section: string;
+  /** Which block of its section (1 for the first). */
+  nth: number;
+  script: string;
+  /**
+   * The exit code the block must end with: 0, or what its opening line says
+   * (```sh expect-exit=3): a diagnosis run during the failure it is for exits
+   * non-zero, and the doc says which code instead of hiding it behind `|| true`.
+   */
+  expectExit: number;
+}
+
 /** Each ```sh block of a Markdown document, with the heading it sits under (executable docs). */
-export function shBlocks(markdown: string): { section: string; script: string }[] {
-  const blocks: { section: string; script: string }[] = [];
+export function shBlocks(markdown: string): ShBlock[] {
+  const blocks: ShBlock[] = [];
   let section = '';
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
     const heading = /^#+ (.+)$/.exec(line);
     if (heading) section = heading[1] as string;
-    if (line.trim() === '```sh') {
+    const open = /^```sh(?: expect-exit=(\d+))?$/.exec(line.trim());
+    if (open) {
       const body: string[] = [];
       while (++i < lines.length && (lines[i] as string).trim() !== '```') body.push(lines[i] as string);
-      blocks.push({ section, script: body.join('\n') });
+      const nth = blocks.filter((b) => b.section === section).length + 1;
+      blocks.push({ section, nth, script: body.join('\n'), expectExit: Number(open[1] ?? 0) });
     }
   }
   return blocks;
@@ -42,11 +57,11 @@ export function agentmemOnPath(dir: string): string {
 
 /**
  * Run one block as an operator would paste it (`bash -euo pipefail`), with
- * `agentmem` on PATH and the given variables; undefined when it exits 0, else
- * what it printed.
+ * `agentmem` on PATH and the given variables; undefined when it exits with
+ * the code it should (0 unless the block says), else what it printed.
  */
 export function runShBlock(
-  block: { section: string; script: string },
+  block: ShBlock,
   index: number,
   options: { cwd: string; bin: string; env: Record<string, string>; timeoutMs?: number },
 ): string | undefined {
@@ -58,6 +73,6 @@ export function runShBlock(
     timeout: options.timeoutMs ?? 120_000,
     env: childEnv({ PATH: `${options.bin}:${process.env.PATH}`, ...options.env }),
   });
-  if (result.status === 0) return undefined;
-  return `block ${index + 1} (${block.section}) exited ${result.status}:\n${block.script}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+  if (result.status === block.expectExit) return undefined;
+  return `block ${index + 1} (${block.section}) exited ${result.status}, not ${block.expectExit}:\n${block.script}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }

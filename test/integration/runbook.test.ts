@@ -2,15 +2,19 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../harness/cli.js';
+import { ROOT, runCli } from '../harness/cli.js';
 import { agentmemOnPath, runShBlock, shBlocks } from '../harness/markdown.js';
-import { useCluster } from '../harness/router-cluster.js';
+import { routedStore, useCluster } from '../harness/router-cluster.js';
 
 /**
  * The runbook is executable: every `sh` block in docs/ops/RUNBOOK.md runs, in
- * order, with `set -euo pipefail`, against three local servers. A command
- * that does not exist, a flag that changed, or a procedure that fails on a
- * healthy cluster fails this test.
+ * order, with `set -euo pipefail`, against three local servers — each
+ * procedure during the failure it describes, made real just before it: a
+ * dropped index (drift), the primary SIGKILLed while writes went on and
+ * back behind (failover and failback), a row deleted behind replication's
+ * back, every server SIGKILLed, a row's content changed behind replication's
+ * back. A diagnosis block must exit with the code the doc says it does
+ * (`expect-exit`), every other block with 0.
  */
 const runbook = readFileSync(join(ROOT, 'docs/ops/RUNBOOK.md'), 'utf8');
 
@@ -42,13 +46,15 @@ describe('docs/ops/RUNBOOK.md', () => {
       'Credential rotation',
       'Emergency: all providers down',
       'Emergency: data corruption',
+      'Pool sizing',
+      'Weekly and monthly maintenance',
     ])
       expect(sections.has(s), s).toBe(true);
   });
 
-  it('every command block runs and exits 0 against a local three-provider cluster', () => {
-    // What each procedure expects to find, set up just before its first block.
-    const setup: Record<string, () => void> = {
+  it('every command block runs during the failure it is for and exits as the doc says', async () => {
+    // What each procedure expects to find, set up just before its first block (`section`) or its nth (`section#n`).
+    const setup: Record<string, () => unknown> = {
       // The health history a running monitor keeps (one sample a minute for the last hour), which `sla` reads.
       'Daily checks': () => {
         mkdirSync(join(cwd, '.agentmem'), { recursive: true });
@@ -64,16 +70,49 @@ describe('docs/ops/RUNBOOK.md', () => {
       },
       // A drifted index for "Fixing drift" to find and fix.
       'Fixing drift': () => cluster.server('p3').psql('DROP INDEX agentmem.sessions_user_idx'),
+      // The primary killed while an agent writes: its writes fail over to p2; p1 comes back behind them.
+      'Failover and failback': async () => {
+        const agent = await routedStore(cluster, { tenant: 'runbook' });
+        try {
+          await cluster.server('p1').kill();
+          for (let i = 0; i < 20; i++) await agent.memory.memories.remember({ type: 'log', content: { during: 'failover', i } });
+          expect(agent.events.some((e) => e.type === 'failover')).toBe(true);
+        } finally {
+          await agent.close();
+        }
+        await cluster.server('p1').start();
+      },
       // A row damaged behind replication's back for "Replication repair".
       'Replication repair': () =>
         cluster
           .server('p2')
           .psql('DELETE FROM agentmem.memories WHERE id = (SELECT id FROM agentmem.memories ORDER BY version DESC LIMIT 1)'),
+      'Emergency: all providers down': async () => {
+        for (const server of cluster.servers) await server.kill();
+      },
+      // The recovery steps run once they are back.
+      'Emergency: all providers down#3': async () => {
+        for (const server of cluster.servers) await server.start();
+      },
+      // A row's content changed on one provider without a new version: replication cannot see it, only checksums can.
+      'Emergency: data corruption': () =>
+        cluster
+          .server('p2')
+          .psql(
+            `SET session_replication_role = replica; UPDATE agentmem.memories SET content = '"corrupted"' WHERE id = (SELECT id FROM agentmem.memories WHERE deleted_at IS NULL ORDER BY version DESC LIMIT 1)`,
+          ),
+    };
+    // A backup for the weekly drill to restore (the monitor makes one a day).
+    setup['Weekly and monthly maintenance'] = async () => {
+      const created = await runCli(['backup', 'create'], { cwd });
+      expect(created.code, created.stderr).toBe(0);
     };
     const failures: string[] = [];
     for (const [index, block] of blocks.entries()) {
-      setup[block.section]?.();
-      delete setup[block.section];
+      for (const key of [block.section, `${block.section}#${block.nth}`]) {
+        if (block.nth === 1 || key.includes('#')) await setup[key]?.();
+        delete setup[key];
+      }
       const failure = runShBlock(block, index, {
         cwd,
         bin,
@@ -87,5 +126,10 @@ describe('docs/ops/RUNBOOK.md', () => {
     }
     expect(failures.join('\n\n')).toBe('');
     expect(blocks.length).toBeGreaterThanOrEqual(12);
-  });
+    // The failures were real: some block of each of these sections exits non-zero during its failure.
+    const diagnosed = new Set(blocks.filter((b) => b.expectExit !== 0).map((b) => b.section));
+    expect([...diagnosed].sort()).toEqual(
+      ['Emergency: all providers down', 'Emergency: data corruption', 'Failover and failback', 'Fixing drift', 'Replication repair'].sort(),
+    );
+  }, 600_000);
 });
