@@ -126,7 +126,7 @@ export class NotFoundError extends AgentmemError {
 export class ProviderUnavailableError extends AgentmemError {
   /**
    * `options.reason` is what kind of connection failure it was when known
-   * (dns, refused, network, tls, auth, reset: see classify.ts), in the details as `reason`.
+   * (dns, refused, network, tls, auth, reset, disk-full: see classify.ts), in the details as `reason`.
    */
   constructor(provider: string, reason: string, options?: { cause?: unknown; reason?: string | undefined }) {
     super(

@@ -27,7 +27,7 @@ export interface ProviderHealthReport {
   /** Open when this check could not reach it, else the state agentmem processes here last recorded (event log). */
   breaker: BreakerState | 'unknown';
   pool: PoolStats | null;
-  /** `reason`: the kind of connection failure when known (dns, refused, network, tls, auth, reset). */
+  /** `reason`: the kind of connection failure when known (dns, refused, network, tls, auth, reset, disk-full). */
   error?: { code: string; message: string; reason?: string };
 }
 

@@ -19,7 +19,8 @@ const CONNECTION_ERRNOS = new Set([
 /**
  * SQLSTATEs that say nothing about the SQL: the session is gone, the server is
  * not accepting work, or it refuses us (class 28: a rotated password, pg_hba;
- * 3D000: the database is not there). Each is a provider failure to fail over
+ * 3D000: the database is not there), or its disk is full (53100: it reads but
+ * cannot write; nothing was written). Each is a provider failure to fail over
  * from and alert on, never the caller's error.
  */
 function isConnectionSqlState(code: string): boolean {
@@ -30,7 +31,8 @@ function isConnectionSqlState(code: string): boolean {
     code === '57P01' ||
     code === '57P02' ||
     code === '57P03' ||
-    code === '53300'
+    code === '53300' ||
+    code === '53100'
   );
 }
 
@@ -68,9 +70,10 @@ export function classifyFailure(error: unknown): FailureClass {
  * What a connection failure was, when the error says: `dns` (the host name
  * does not resolve: the system we replace went down on exactly that), `refused`
  * (nothing listens there), `network` (no route), `tls`, `auth` (class 28: a
- * password or pg_hba), `reset` (the server dropped the session).
+ * password or pg_hba), `reset` (the server dropped the session), `disk-full`
+ * (53100: it reads but cannot write).
  */
-export type ConnectionCause = 'dns' | 'refused' | 'network' | 'tls' | 'auth' | 'reset';
+export type ConnectionCause = 'dns' | 'refused' | 'network' | 'tls' | 'auth' | 'reset' | 'disk-full';
 
 const CAUSE_BY_ERRNO: Record<string, ConnectionCause> = {
   ENOTFOUND: 'dns',
@@ -92,11 +95,13 @@ export function connectionCause(error: unknown): ConnectionCause | undefined {
   if (CAUSE_BY_ERRNO[code]) return CAUSE_BY_ERRNO[code];
   if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT/.test(code)) return 'tls';
   if (code.startsWith('28')) return 'auth';
+  if (code === '53100') return 'disk-full';
   return undefined;
 }
 
-/** A connection failure's reason as people read it: a name that does not resolve says so first. */
+/** A connection failure's reason as people read it: a name that does not resolve, or a full disk, says so first. */
 function connectionReason(error: unknown, message: string): string {
+  if (connectionCause(error) === 'disk-full') return `disk full: the server cannot write (${message})`;
   if (connectionCause(error) !== 'dns') return message;
   const host = (error as { hostname?: unknown }).hostname;
   const name = typeof host === 'string' ? host : 'its host';

@@ -1,9 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../harness/cli.js';
 import { agentmemOnPath, runShBlock, shBlocks } from '../harness/markdown.js';
+import { giveToServerUser } from '../harness/postgres.js';
 import { routedStore, useCluster } from '../harness/router-cluster.js';
 
 /**
@@ -21,6 +23,25 @@ const runbook = readFileSync(join(ROOT, 'docs/ops/RUNBOOK.md'), 'utf8');
 const cluster = useCluster(3, { migrate: true });
 let cwd: string;
 let bin: string;
+/** Where p3's full disk is mounted (a 2 MB tmpfs), and whether it is. */
+const tiny = join(tmpdir(), `agentmem-runbook-disk-${process.pid}`);
+let mounted = false;
+afterAll(() => {
+  if (mounted) execFileSync('umount', ['-l', tiny]);
+});
+
+/** Fill a filesystem: write zeros to `file` until there is no room left. */
+function fillUp(file: string): void {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
 beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'agentmem-runbook-'));
   writeFileSync(
@@ -45,6 +66,7 @@ describe('docs/ops/RUNBOOK.md', () => {
       'Replication repair',
       'Credential rotation',
       'Emergency: all providers down',
+      "Emergency: a provider's disk is full",
       'Emergency: data corruption',
       'Pool sizing',
       'Weekly and monthly maintenance',
@@ -94,6 +116,27 @@ describe('docs/ops/RUNBOOK.md', () => {
       'Emergency: all providers down#3': async () => {
         for (const server of cluster.servers) await server.start();
       },
+      // p3's memories on a 2 MB filesystem, filled up: reads work, every write there fails (SQLSTATE 53100).
+      "Emergency: a provider's disk is full": async () => {
+        mkdirSync(tiny, { recursive: true });
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tiny]);
+        mounted = true;
+        giveToServerUser(tiny);
+        const p3 = cluster.server('p3');
+        p3.psql(`CREATE TABLESPACE runbook_tiny LOCATION '${tiny}'`);
+        // fillfactor 10: the next insert needs a new page, which the full disk cannot give.
+        p3.psql('ALTER TABLE agentmem.memories SET TABLESPACE runbook_tiny; ALTER TABLE agentmem.memories SET (fillfactor = 10)');
+        fillUp(join(tiny, 'filler'));
+        // Something for replication to copy into it.
+        const agent = await routedStore(cluster, { tenant: 'runbook' });
+        try {
+          await agent.memory.memories.remember({ type: 'log', content: 'written while p3 is full' });
+        } finally {
+          await agent.close();
+        }
+      },
+      // Room again (what a larger volume does).
+      "Emergency: a provider's disk is full#3": () => rmSync(join(tiny, 'filler')),
       // A row's content changed on one provider without a new version: replication cannot see it, only checksums can.
       'Emergency: data corruption': () =>
         cluster
@@ -129,7 +172,14 @@ describe('docs/ops/RUNBOOK.md', () => {
     // The failures were real: some block of each of these sections exits non-zero during its failure.
     const diagnosed = new Set(blocks.filter((b) => b.expectExit !== 0).map((b) => b.section));
     expect([...diagnosed].sort()).toEqual(
-      ['Emergency: all providers down', 'Emergency: data corruption', 'Failover and failback', 'Fixing drift', 'Replication repair'].sort(),
+      [
+        'Emergency: all providers down',
+        "Emergency: a provider's disk is full",
+        'Emergency: data corruption',
+        'Failover and failback',
+        'Fixing drift',
+        'Replication repair',
+      ].sort(),
     );
   }, 600_000);
 });

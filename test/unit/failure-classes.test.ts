@@ -6,7 +6,7 @@ import { sourceChange } from '../../src/replication/replicator.js';
 
 describe('failure classes', () => {
   it('a provider that refuses us is a provider failure, not an SQL error', () => {
-    for (const code of ['28P01', '28000', '3D000', '57P01', '08006'])
+    for (const code of ['28P01', '28000', '3D000', '57P01', '08006', '53100'])
       expect(classifyFailure({ code, message: 'x' }), code).toBe('connection');
     for (const code of ['23505', '42P01', '22P02']) expect(classifyFailure({ code, message: 'x' }), code).toBe('sql');
     // An errno with the shape of a SQLSTATE is still a socket error.
@@ -14,6 +14,10 @@ describe('failure classes', () => {
     expect(toProviderError('p1', { code: '28P01', message: 'password authentication failed for user "x"' }, 1000)).toBeInstanceOf(
       ProviderUnavailableError,
     );
+    // A full disk: the provider reads but cannot write, and says so.
+    const full = toProviderError('p1', { code: '53100', message: 'could not extend file "base/5/16384": No space left on device' }, 1000);
+    expect(full).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', details: { reason: 'disk-full' } });
+    expect(full.message).toMatch(/^provider "p1" is unavailable: disk full: the server cannot write/);
   });
 
   it('whatever fails while connecting is a provider failure (an unreadable CA file included)', () => {
