@@ -1,5 +1,5 @@
 /**
- * Memory that is kept well (issue 19), measured on a real server:
+ * Memory that is kept well, measured on a real server:
  *   - dedupe:   remember() of distinct facts with exact deduplication on vs off (alternating rounds), and with
  *               near-duplicate linking on (an embedding and a nearest-neighbour lookup per write) vs off;
  *               also remember() of a fact already stored (returns the existing id) vs a new one.

@@ -6,7 +6,7 @@ import { applyErasures, type ErasedCounts, emptyCounts, mergeLedgers, readLedger
 import { BackupError } from '../errors/index.js';
 import type { BulkSession, Provider } from '../providers/index.js';
 import { REPLICATED_TABLES } from '../replication/index.js';
-import { latestSchemaVersion, loadMigrations, type Migration, Migrator, requireAllTenants } from '../schema/index.js';
+import { latestSchemaVersion, loadMigrations, type Migration, Migrator, requireAllTenants, sameMigration } from '../schema/index.js';
 import type { Manifest, Sidecar } from './manifest.js';
 import { freshVersion, mergeRestored, type RestoreMode, type RestoreScope, type TableMerge, targetHasRows } from './merge.js';
 import type { ProgressListener } from './progress.js';
@@ -62,7 +62,7 @@ export function checkRestorable(manifest: Manifest, migrations: Migration[]): vo
     );
   for (const applied of manifest.schema.migrations) {
     const ours = migrations.find((m) => m.version === applied.version);
-    if (!ours || ours.checksum !== applied.checksum)
+    if (!ours || !sameMigration(ours, applied.checksum))
       throw new BackupError(
         'BACKUP_SCHEMA',
         `backup ${manifest.id} was made with a migration ${applied.version} (${applied.name}) that differs from this agentmem's`,

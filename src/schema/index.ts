@@ -24,6 +24,7 @@ export {
   type Migration,
   migrationLabel,
   render,
+  sameMigration,
 } from './migrations.js';
 export {
   type AppliedMigration,

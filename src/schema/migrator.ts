@@ -3,7 +3,7 @@ import { ConfigError, MigrationError } from '../errors/index.js';
 import type { Provider, Queryable } from '../providers/index.js';
 import { inTransaction } from '../providers/index.js';
 import { templateValues } from './enums.js';
-import { loadMigrations, type Migration, migrationLabel, render } from './migrations.js';
+import { loadMigrations, type Migration, migrationLabel, render, sameMigration } from './migrations.js';
 
 export interface AppliedMigration {
   version: number;
@@ -134,7 +134,7 @@ export class Migrator {
     const known = new Map(this.migrations.map((m) => [m.version, m]));
     const rows = applied.map((a) => {
       const migration = known.get(a.version);
-      const state = !migration ? 'unknown' : migration.checksum === a.checksum ? 'applied' : 'checksum_mismatch';
+      const state = !migration ? 'unknown' : sameMigration(migration, a.checksum) ? 'applied' : 'checksum_mismatch';
       return { ...a, state } as const;
     });
     const done = new Set(applied.map((a) => a.version));
@@ -172,7 +172,7 @@ export class Migrator {
   private refuseEdited(applied: AppliedMigration[]): void {
     for (const record of applied) {
       const migration = this.migrations.find((m) => m.version === record.version);
-      if (migration && migration.checksum !== record.checksum) {
+      if (migration && !sameMigration(migration, record.checksum)) {
         throw new MigrationError(
           'MIGRATION_CHECKSUM',
           `migration ${migrationLabel(migration)} was edited after it was applied to provider "${this.provider.name}" ` +

@@ -114,6 +114,24 @@ describe('migrator on real PostgreSQL servers', () => {
     await expect(migrator.down()).rejects.toThrow(/was edited after it was applied/);
   });
 
+  it('takes a migration recorded before its comments were reworded as the same migration, and nothing else', async () => {
+    const p = provider(2);
+    const schema = 'reworded';
+    const migrator = new Migrator(p, { schema });
+    await migrator.up();
+    const reworded = loadMigrations().filter((m) => m.formerChecksums.length);
+    expect(reworded.length).toBeGreaterThan(0);
+    // As a database migrated by the release before the rewording recorded them.
+    for (const m of reworded)
+      await p.query(`UPDATE ${schema}.schema_versions SET checksum = $2 WHERE version = $1`, [m.version, m.formerChecksums[0]]);
+    const status = await migrator.status();
+    expect(status.ok).toBe(true);
+    expect((await migrator.up()).steps).toEqual([]);
+    // Any other checksum is still an edit.
+    await p.query(`UPDATE ${schema}.schema_versions SET checksum = $2 WHERE version = $1`, [reworded[0]!.version, '0'.repeat(64)]);
+    expect((await migrator.up().catch((e: unknown) => e)) as MigrationError).toMatchObject({ code: 'MIGRATION_CHECKSUM' });
+  });
+
   it('refuses a database a newer agentmem migrated, naming both versions and the way back', async () => {
     const p = provider(1);
     const schema = 'from_the_future';

@@ -1,4 +1,4 @@
--- Vector search that stays fast as memory grows (issue 16).
+-- Vector search that stays fast as memory grows.
 --
 -- 1. halfvec: the HNSW indexes are rebuilt over a halfvec cast of the stored
 --    real[] (pgvector 0.7 and later, up to 4,000 dimensions). Half the size,

@@ -1,4 +1,4 @@
--- Writes at the speed of Postgres (issue 16).
+-- Writes at the speed of Postgres.
 --
 -- 1. append_message in fewer steps: the insert itself tells whether the id is
 -- new (ON CONFLICT … RETURNING), instead of a lookup before it and a second

@@ -1,4 +1,4 @@
--- Transcripts as agents write them (issue 17): tool and developer roles, a
+-- Transcripts as agents write them: tool and developer roles, a
 -- speaker's name, assistant tool calls and the call a tool message answers,
 -- the framework's own id of a message or a session, and the fields of a
 -- framework's format that have no column (kept per format, verbatim).

@@ -1,4 +1,4 @@
--- Memory that is kept well (issue 19): facts that change, no duplicates,
+-- Memory that is kept well: facts that change, no duplicates,
 -- retention, and erasure that stays erased.
 --
 -- 1. Facts that change: a memory may supersede another. The old one gets

@@ -1,6 +1,6 @@
--- The change history keeps an embedding as real[] in a column of its own
--- (issue 16): 0009 kept it inside the row's JSON as its array literal, and
--- printing 1,536 floats as decimal text was 45% of an atom's whole write
+-- The change history keeps an embedding as real[] in a column of its own.
+-- 0009 kept it inside the row's JSON as its array literal, and printing
+-- 1,536 floats as decimal text was 45% of an atom's whole write
 -- (0.19 of 0.42 ms). The column takes the stored array as it is; readers put
 -- it back into the row (core/as-of.ts historyRow). History recorded before this
 -- keeps its embedding in the JSON, which the readers take as it is.

@@ -1,4 +1,4 @@
--- remember() as a function (issue 16): the statement is long (dedupe lookup,
+-- remember() as a function: the statement is long (dedupe lookup,
 -- insert, revive on conflict, near-duplicate link), and sent as an unnamed
 -- statement the server parsed, analysed and planned it on every call — half
 -- the time of a remember. Inside PL/pgSQL it is parsed once per connection and

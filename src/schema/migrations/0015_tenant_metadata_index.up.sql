@@ -1,4 +1,4 @@
--- A metadata filter finds one tenant's rows through one index (issue 16). The
+-- A metadata filter finds one tenant's rows through one index. The
 -- index of 0008 held every tenant's metadata, so a filter that keeps 1% of a
 -- tenant matched the same metadata in every other tenant too, and the planner
 -- ANDed it with the tenant's whole btree range (a bitmap of 100,000 rows: 8

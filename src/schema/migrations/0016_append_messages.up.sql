@@ -1,4 +1,4 @@
--- addMessages and save as one function call (issue 16): lock the session, find
+-- addMessages and save as one function call: lock the session, find
 -- its next position, leave out the ids the tenant already holds (live), insert
 -- the rest in the order given (a removed message comes back as
 -- the newest). It was five statements, each a round trip, inside BEGIN/COMMIT;

@@ -1,4 +1,4 @@
--- addMessage at the speed of a plain INSERT (issue 16). append_message read
+-- addMessage at the speed of a plain INSERT. append_message read
 -- the session's highest position from its messages (max(position), an index
 -- probe per call, with a plan cached per connection) and inserted through
 -- INSERT … SELECT … ON CONFLICT DO UPDATE … RETURNING: 394 µs against 236 µs

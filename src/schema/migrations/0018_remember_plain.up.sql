@@ -1,4 +1,4 @@
--- remember_memory as plain steps (issue 16), as add_message is (0017): one
+-- remember_memory as plain steps, as add_message is (0017): one
 -- statement of CTEs (lookup, INSERT … SELECT … ON CONFLICT DO UPDATE …
 -- RETURNING, three scalar reads of them) becomes a lookup by hash and a plain
 -- INSERT … ON CONFLICT DO NOTHING; bringing a forgotten or superseded fact

@@ -1,4 +1,4 @@
--- Filtered vector search at a million atoms (issue 16): every atom keeps the
+-- Filtered vector search at a million atoms: every atom keeps the
 -- signs of its embedding as bits (`embedding_bits`, 1 where a component is
 -- above zero: pgvector's binary_quantize), stored in the row.
 --

@@ -1,4 +1,4 @@
--- A metadata filter checks each row it finds against plain columns (issue 16).
+-- A metadata filter checks each row it finds against plain columns.
 -- 0015 indexed an expression, {"t": tenant, "m": metadata}, so that one index
 -- finds one tenant's rows; but a GIN index on jsonb always has its rows checked
 -- again, and that check built the document again for every row: ~1 µs each,

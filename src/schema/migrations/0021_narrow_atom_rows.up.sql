@@ -1,4 +1,4 @@
--- What a filtered search at a million atoms reads per row (issue 16): the row
+-- What a filtered search at a million atoms reads per row: the row
 -- itself, and the tenant's every index entry.
 --
 -- 1. Embeddings out of line again (STORAGE EXTERNAL, the default toast target),
