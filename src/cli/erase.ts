@@ -7,6 +7,7 @@ import { eraseSubject } from '../ops/erase.js';
 import { requireAllTenants } from '../schema/index.js';
 import { withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
+import { stepProgress } from './progress.js';
 
 export function eraseCommand(): Command {
   return new Command('erase')
@@ -42,6 +43,7 @@ export function eraseCommand(): Command {
             ...(flags.session ? { sessionId: flags.session } : {}),
             dryRun: Boolean(flags.dryRun),
             actor: process.env.USER ? `cli:${process.env.USER}` : 'cli',
+            onProgress: stepProgress(flags),
           });
           let file: string | undefined;
           if (signed) {

@@ -4,6 +4,7 @@ import { UsageError } from '../errors/index.js';
 import { withContext, withMemory } from './context.js';
 import { out, table } from './output.js';
 import { pointInTime } from './parsers.js';
+import { stepProgress } from './progress.js';
 
 export function historyCommand(): Command {
   return new Command('history')
@@ -27,6 +28,7 @@ export function historyCommand(): Command {
             const results = await pruneHistory(all, config.schema, {
               retentionDays: config.history.retentionDays,
               dryRun: Boolean(flags.dryRun),
+              onProgress: stepProgress(flags),
             });
             if (flags.json) return out.json({ dryRun: Boolean(flags.dryRun), providers: results });
             for (const r of results)

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { importLegacy, type LegacyImportReport } from '../import/legacy/importer.js';
 import { withMemory } from './context.js';
 import { EXIT, out } from './output.js';
+import { stepProgress } from './progress.js';
 
 function printReport(r: LegacyImportReport): void {
   const line = (label: string, c: { read: number; imported: number; existing: number }, extra = '') =>
@@ -31,7 +32,7 @@ export function importCommand(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (flags, cmd: Command) => {
       process.exitCode = await withMemory(cmd, async (memory) => {
-        const report = await importLegacy(memory, flags.from, { dryRun: Boolean(flags.dryRun) });
+        const report = await importLegacy(memory, flags.from, { dryRun: Boolean(flags.dryRun), onProgress: stepProgress(flags) });
         if (flags.json) out.json(report);
         else printReport(report);
         const problems = report.atoms.invalid.length + report.skipped.filter((s) => s.reason !== 'not found').length;

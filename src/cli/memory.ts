@@ -3,6 +3,7 @@ import type { MemoryHit, MemorySearchOptions, RecallOutcome } from '../memory/in
 import { jsonOrString, withMemory } from './context.js';
 import { matchedBy, out, table } from './output.js';
 import { collect, fraction, pointInTime, positiveInt, scopeFlags } from './parsers.js';
+import { stepProgress } from './progress.js';
 
 export function memoryCommand(): Command {
   const memory = new Command('memory').description('store and recall typed memories (decisions, actions, issues, context, logs …)');
@@ -88,7 +89,7 @@ export function memoryCommand(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (flags: { dryRun?: boolean; json?: boolean }, command: Command) => {
       await withMemory(command, async (m) => {
-        const report = await m.memories.dedupe({ dryRun: Boolean(flags.dryRun) });
+        const report = await m.memories.dedupe({ dryRun: Boolean(flags.dryRun), onProgress: stepProgress(flags) });
         if (flags.json) return out.json(report);
         const verb = report.dryRun ? 'would merge' : 'merged';
         out.line(

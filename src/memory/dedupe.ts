@@ -32,7 +32,14 @@ const HASH_BATCH = 1000;
  * naming the survivor), the survivor noting them in metadata.mergedFrom and
  * keeping the highest importance. Messages are never merged.
  */
-export async function dedupeMemories(ctx: StoreContext, options: { dryRun?: boolean } = {}): Promise<DedupeReport> {
+export interface DedupeOptions {
+  dryRun?: boolean;
+  /** Progress of each step (hashing facts written before hashes, merging exact duplicates, merging near-duplicates). */
+  onProgress?: (done: number, total: number, step: string) => void;
+}
+
+export async function dedupeMemories(ctx: StoreContext, options: DedupeOptions = {}): Promise<DedupeReport> {
+  const progress = options.onProgress ?? (() => undefined);
   const report: DedupeReport = {
     tenant: ctx.tenant,
     dryRun: Boolean(options.dryRun),
@@ -42,7 +49,7 @@ export async function dedupeMemories(ctx: StoreContext, options: { dryRun?: bool
   };
   try {
     await ctx.write('memory.dedupe', async (tx, { provider }) => {
-      report.hashed = await backfillHashes(ctx, tx, provider);
+      report.hashed = await backfillHashes(ctx, tx, provider, progress);
       const t = ctx.table('memories');
       const { rows: groups } = await tx.query<{ ids: string[] }>(
         `SELECT array_agg(id ORDER BY created_at, id) AS ids FROM ${t}
@@ -56,6 +63,7 @@ export async function dedupeMemories(ctx: StoreContext, options: { dryRun?: bool
         await merge(ctx, tx, survivor, others, provider);
         report.exact.groups++;
         report.exact.merged += others.length;
+        progress(report.exact.groups, groups.length, 'merging exact duplicates');
       }
       // Near-duplicates whose original is still current (chains collapse onto the first).
       const { rows: links } = await tx.query<{ survivor: string; ids: string[] }>(
@@ -66,9 +74,10 @@ export async function dedupeMemories(ctx: StoreContext, options: { dryRun?: bool
           GROUP BY d.duplicate_of`,
         [ctx.tenant],
       );
-      for (const { survivor, ids } of links) {
+      for (const [i, { survivor, ids }] of links.entries()) {
         await merge(ctx, tx, survivor, ids, provider);
         report.near.merged += ids.length;
+        progress(i + 1, links.length, 'merging near-duplicates');
       }
       if (options.dryRun) throw new RollBack(report);
     });
@@ -79,8 +88,19 @@ export async function dedupeMemories(ctx: StoreContext, options: { dryRun?: bool
 }
 
 /** Hashes for the tenant's current typed memories that have none (keyset batches; the write is a change like any other). */
-async function backfillHashes(ctx: StoreContext, tx: Queryable, provider: string): Promise<number> {
+async function backfillHashes(
+  ctx: StoreContext,
+  tx: Queryable,
+  provider: string,
+  progress: NonNullable<DedupeOptions['onProgress']>,
+): Promise<number> {
   const t = ctx.table('memories');
+  const missing = `tenant_id = $1 AND content_hash IS NULL AND deleted_at IS NULL AND memory_type = ANY($2) AND namespace IS NULL`;
+  const { rows: counted } = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t} WHERE ${missing}`, [
+    ctx.tenant,
+    ctx.dedupe.types,
+  ]);
+  const expected = Number(counted[0]?.n ?? 0);
   let after = '00000000-0000-0000-0000-000000000000';
   let total = 0;
   for (;;) {
@@ -97,6 +117,7 @@ async function backfillHashes(ctx: StoreContext, tx: Queryable, provider: string
       [ctx.tenant, rows.map((r) => r.id), rows.map((r) => contentHash(ctx.tenant, r.memory_type, r.content)), ctx.version(), provider],
     );
     total += rows.length;
+    progress(total, Math.max(total, expected), 'hashing facts');
     after = (rows.at(-1) as { id: string }).id;
   }
 }

@@ -27,6 +27,8 @@ export interface EraseRequest {
   sessionId?: string;
   dryRun?: boolean;
   actor?: string;
+  /** Progress of each step over the providers (counting, recording, deleting, replicating, sweeping, verifying). */
+  onProgress?: (done: number, total: number, step: string) => void;
 }
 
 /** The proof of an erasure: what was removed where, and that every provider agrees afterwards. */
@@ -117,26 +119,42 @@ export async function eraseSubject(
     checksums: {},
     verified: false,
   };
-  for (const p of all) report.formed[p.name] = await formedRows(p, schema, request.tenant, subject, subjectId);
+  /** fn on each provider in turn, reported as `step` (providers done of all). */
+  const onEach = async (step: string, fn: (p: Provider) => Promise<void>) => {
+    for (const [i, p] of all.entries()) {
+      await fn(p);
+      request.onProgress?.(i + 1, all.length, step);
+    }
+  };
+  await onEach('counting what formation derived', async (p) => {
+    report.formed[p.name] = await formedRows(p, schema, request.tenant, subject, subjectId);
+  });
   if (request.dryRun) {
-    for (const p of all) report.removed[p.name] = await applyErasures(p, schema, [entry], { count: true });
+    await onEach('counting what would be erased', async (p) => {
+      report.removed[p.name] = await applyErasures(p, schema, [entry], { count: true });
+    });
     report.finishedAt = new Date().toISOString();
     return { report, signed: null, keyCreated: false };
   }
   // The ledger first: an erasure cut short is recorded, and any restore applies it.
-  for (const p of all) await p.transaction((tx) => recordLedger(tx, schema, [entry]));
-  for (const p of all) report.removed[p.name] = await p.transaction((tx) => applyErasures(tx, schema, [entry]));
+  await onEach('recording the erasure', (p) => p.transaction((tx) => recordLedger(tx, schema, [entry])));
+  await onEach('erasing', async (p) => {
+    report.removed[p.name] = await p.transaction((tx) => applyErasures(tx, schema, [entry]));
+  });
   // Copies in flight between providers land now; the second pass removes them.
   await runSync(all, Runtime.over(config, providers).replicator);
-  for (const p of all) report.removedAfterSync[p.name] = await p.transaction((tx) => applyErasures(tx, schema, [entry]));
-  for (const p of all) report.remaining[p.name] = sum(await applyErasures(p, schema, [entry], { count: true }));
-  for (const table of REPLICATED_TABLES) {
-    report.checksums[table.name] = {};
-    for (const p of all)
+  request.onProgress?.(1, 1, 'replicating');
+  await onEach('erasing what replication brought', async (p) => {
+    report.removedAfterSync[p.name] = await p.transaction((tx) => applyErasures(tx, schema, [entry]));
+    report.remaining[p.name] = sum(await applyErasures(p, schema, [entry], { count: true }));
+  });
+  for (const table of REPLICATED_TABLES) report.checksums[table.name] = {};
+  await onEach('comparing checksums', async (p) => {
+    for (const table of REPLICATED_TABLES)
       (report.checksums[table.name] as Record<string, string>)[p.name] = digest(
         await p.transaction((tx) => bucketChecksums(tx, schema, table, request.tenant)),
       );
-  }
+  });
   report.verified =
     Object.values(report.remaining).every((n) => n === 0) &&
     Object.values(report.checksums).every((byProvider) => new Set(Object.values(byProvider)).size <= 1);

@@ -108,3 +108,12 @@ export function startCli(args: string[], options: { cwd?: string; env?: Record<s
     },
   };
 }
+
+/** The progress events a command wrote on stderr with --json (JSON Lines), in order: label, done of total. */
+export function progressEvents(stderr: string): { label: string; done: number; total?: number }[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { progress?: { label: string; done: number; total?: number } })
+    .flatMap((event) => (event.progress ? [event.progress] : []));
+}

@@ -24,7 +24,7 @@ import {
   verifyProviders,
 } from '../../src/ops/index.js';
 import { bucketChecksums, REPLICATED_TABLES } from '../../src/replication/index.js';
-import { runCli, startCli } from '../harness/cli.js';
+import { progressEvents, runCli, startCli } from '../harness/cli.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll, type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
 
@@ -373,6 +373,10 @@ describe('backup and restore (PostgreSQL)', () => {
     expect(new Set(counted).size).toBe(1);
     const pruned = await cli(['history', '--prune', '--json']);
     expect(pruned.code, pruned.stderr).toBe(0);
+    // A tenant at a time on each provider, with progress.
+    const steps = progressEvents(pruned.stderr).filter((e) => e.label.startsWith('pruning history on p1'));
+    expect(steps.at(-1)).toMatchObject({ done: steps.at(-1)?.total });
+    expect(steps.at(-1)?.total).toBeGreaterThan(0);
     expect(JSON.parse(pruned.stdout).providers.map((p: { pruned: number }) => p.pruned)).toEqual(counted);
     expect(cluster.server('p1').psql("SELECT count(*) FROM agentmem.change_history WHERE tenant_id = 'tenant-b'").trim()).toBe('0');
     expect((await verifyProviders([provider('p1'), provider('p2')], 'agentmem')).equal).toBe(true);

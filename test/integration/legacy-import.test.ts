@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createMemory, loadConfig } from '../../src/index.js';
-import { runCli } from '../harness/cli.js';
+import { progressEvents, runCli } from '../harness/cli.js';
 import { type PgCluster, TEST_PASSWORD } from '../harness/postgres.js';
 import { migrateAll, useCluster } from '../harness/router-cluster.js';
 
@@ -143,6 +143,13 @@ describe('agentmem import legacy', () => {
 
     const first = await runCli(['import', 'legacy', '--from', from, '--json'], { cwd });
     expect(first.code).toBe(1); // two atoms were invalid
+    const progress = progressEvents(first.stderr);
+    for (const [label, total] of [
+      ['sessions (session_memories)', 2],
+      ['conversations (conversation_sessions)', 2],
+      ['atoms checked', 4],
+    ] as const)
+      expect(progress.filter((e) => e.label === label).at(-1), label).toMatchObject({ done: total, total });
     const report = JSON.parse(first.stdout);
     expect(report.sessions).toEqual({ read: 2, imported: 2, existing: 0 });
     expect(report.conversations).toEqual({ read: 2, imported: 2, existing: 0 });

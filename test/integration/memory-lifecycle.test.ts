@@ -216,9 +216,14 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('memory lifecycle
     await m.items.put({ namespace: ['prefs'], key: 'a', value: { theme: 'dark' } });
     await m.items.put({ namespace: ['prefs'], key: 'b', value: { theme: 'dark' } });
 
-    const dry = await m.memories.dedupe({ dryRun: true });
+    const steps = new Map<string, [number, number]>();
+    const dry = await m.memories.dedupe({ dryRun: true, onProgress: (done, total, step) => steps.set(step, [done, total]) });
     expect(dry).toMatchObject({ dryRun: true, exact: { groups: 1, merged: 2 }, near: { merged: 1 } });
     expect(dry.hashed).toBeGreaterThanOrEqual(4);
+    // Each step reported to its end.
+    expect(steps.get('hashing facts')).toEqual([dry.hashed, dry.hashed]);
+    expect(steps.get('merging exact duplicates')).toEqual([1, 1]);
+    expect(steps.get('merging near-duplicates')).toEqual([1, 1]);
     expect(await m.memories.get(second)).not.toBeNull();
 
     const done = await m.memories.dedupe();

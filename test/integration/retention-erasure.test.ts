@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMemory } from '../../src/memory/index.js';
 import { DirectExecutor, PgProvider, Replicator } from '../../src/ops/index.js';
 import { REPLICATED_TABLES } from '../../src/replication/index.js';
-import { runCli, startCli } from '../harness/cli.js';
+import { progressEvents, runCli, startCli } from '../harness/cli.js';
 import { providerConfig } from '../harness/providers.js';
 import { type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
 
@@ -232,8 +232,14 @@ describe('erase', () => {
     const beforeErasure = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 20));
     const reportFile = join(cwd, 'alice-erasure.json');
-    const signed = await json(['--tenant', 'acme', 'erase', '--user', 'alice', '--yes', '--report', reportFile]);
+    const erased = await cli(['--tenant', 'acme', 'erase', '--user', 'alice', '--yes', '--report', reportFile, '--json']);
+    expect(erased.code, erased.stderr).toBe(0);
+    const signed = JSON.parse(erased.stdout);
     expect(signed.report).toMatchObject({ subject: 'user', subjectId: 'alice', verified: true });
+    // Each step over the three providers, with progress.
+    const steps = progressEvents(erased.stderr);
+    for (const step of ['recording the erasure', 'erasing', 'erasing what replication brought', 'comparing checksums'])
+      expect(steps.filter((e) => e.label === step).at(-1), step).toMatchObject({ done: 3, total: 3 });
     for (const p of ['p1', 'p2', 'p3']) {
       expect(signed.report.removed[p]).toMatchObject({ sessions: 1, memories: 3 });
       expect(signed.report.remaining[p]).toBe(0);

@@ -2,7 +2,7 @@ import { DEFAULT_TIMEOUTS, redactUrl } from '../../config/index.js';
 import type { AgentMemory } from '../../memory/index.js';
 import { PgProvider } from '../../providers/index.js';
 import { importLegacyAtoms, importSettings } from './knowledge.js';
-import { counts, type LegacyImportReport } from './rows.js';
+import { counts, type ImportProgress, type LegacyImportReport } from './rows.js';
 import { importConversations, importSessionMemories } from './transcripts.js';
 
 export type { LegacyImportReport } from './rows.js';
@@ -31,7 +31,7 @@ export type { LegacyImportReport } from './rows.js';
 export async function importLegacy(
   memory: AgentMemory,
   sourceUrl: string,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; onProgress?: ImportProgress } = {},
 ): Promise<LegacyImportReport> {
   const source = new PgProvider({
     name: 'legacy',
@@ -54,9 +54,10 @@ export async function importLegacy(
     skipped: [],
   };
   try {
-    await importSessionMemories(memory, source, report, Boolean(options.dryRun));
-    await importConversations(memory, source, report, Boolean(options.dryRun));
-    await importLegacyAtoms(memory, source, report, Boolean(options.dryRun));
+    const dryRun = Boolean(options.dryRun);
+    await importSessionMemories(memory, source, report, dryRun, options.onProgress);
+    await importConversations(memory, source, report, dryRun, options.onProgress);
+    await importLegacyAtoms(memory, source, report, dryRun, options.onProgress);
     await importSettings(memory, source, report, Boolean(options.dryRun));
   } finally {
     await source.close();

@@ -3,12 +3,14 @@ import { type AgentMemory, validateAtom } from '../../memory/index.js';
 import type { Queryable } from '../../providers/index.js';
 import { table } from '../../schema/index.js';
 
-import { type LegacyImportReport, parseJson, tableColumns, utcExpression } from './rows.js';
+import { type ImportProgress, type LegacyImportReport, parseJson, tableColumns, utcExpression } from './rows.js';
+
 export async function importLegacyAtoms(
   memory: AgentMemory,
   source: Queryable,
   report: LegacyImportReport,
   dryRun: boolean,
+  progress: ImportProgress = () => undefined,
 ): Promise<void> {
   const columns = await tableColumns(source, 'knowledge_atoms');
   if (!columns) {
@@ -27,7 +29,8 @@ export async function importLegacyAtoms(
     .map((c) => `${utcExpression(c.name, columns.get(c.name))} AS ${c.name}`);
   const { rows } = await source.query(`SELECT ${[...wanted, ...times].join(', ')} FROM knowledge_atoms ORDER BY atom_id`);
   const valid = [];
-  for (const row of rows) {
+  for (const [i, row] of rows.entries()) {
+    progress(i, rows.length, 'atoms checked');
     report.atoms.read++;
     const input = {
       ...row,
@@ -41,6 +44,7 @@ export async function importLegacyAtoms(
     }
     valid.push(result.atom);
   }
+  progress(rows.length, rows.length, 'atoms checked');
   if (dryRun || !valid.length) return;
   const result = await memory.atoms.upsertValid(valid);
   report.atoms.imported += result.inserted + result.updated;

@@ -163,3 +163,6 @@ export function legacyMessage(
 }
 
 export const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+
+/** Progress of one step of an import: `done` of `total` (sessions, conversations, atoms). */
+export type ImportProgress = (done: number, total: number, step: string) => void;

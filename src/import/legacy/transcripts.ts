@@ -7,6 +7,7 @@ import { type MemoryType, REMEMBERED_TYPES, type RememberedType } from '../../sc
 import {
   asObject,
   hash,
+  type ImportProgress,
   type LegacyImportReport,
   legacyMessage,
   legacyToolFields,
@@ -23,6 +24,7 @@ export async function importSessionMemories(
   source: Queryable,
   report: LegacyImportReport,
   dryRun: boolean,
+  progress: ImportProgress = () => undefined,
 ): Promise<void> {
   const columns = await tableColumns(source, 'session_memories');
   if (!columns) {
@@ -45,7 +47,9 @@ export async function importSessionMemories(
   for (const row of rows) bySession.set(row.session_id, [...(bySession.get(row.session_id) ?? []), row]);
   const tenant = memory.tenant;
 
+  let done = 0;
   for (const [legacySession, sessionRows] of bySession) {
+    progress(done++, bySession.size, 'sessions (session_memories)');
     const sessionId = idForKey(tenant, 'legacy-session', legacySession);
     const meta = sessionRows.find((r) => r.memory_type === 'session_metadata');
     // {created_at, last_active, metadata, message_count}, as the Python storage writes it.
@@ -156,6 +160,7 @@ export async function importSessionMemories(
       }
     }
   }
+  progress(bySession.size, bySession.size, 'sessions (session_memories)');
 }
 
 /** The Telegram bot's conversations: one row per session, its messages as a JSON array. */
@@ -164,6 +169,7 @@ export async function importConversations(
   source: Queryable,
   report: LegacyImportReport,
   dryRun: boolean,
+  progress: ImportProgress = () => undefined,
 ): Promise<void> {
   const columns = await tableColumns(source, 'conversation_sessions');
   if (!columns) {
@@ -187,7 +193,8 @@ export async function importConversations(
        FROM conversation_sessions ORDER BY session_id`,
   );
   const tenant = memory.tenant;
-  for (const row of rows) {
+  for (const [i, row] of rows.entries()) {
+    progress(i, rows.length, 'conversations (conversation_sessions)');
     report.conversations.read++;
     const list = parseJson(row.messages);
     const messages = (Array.isArray(list) ? list : []).flatMap((entry, index) => {
@@ -247,4 +254,5 @@ export async function importConversations(
       report.skipped.push({ table: 'conversation_sessions', reason: `session ${row.session_id}: ${(error as Error).message}` });
     }
   }
+  progress(rows.length, rows.length, 'conversations (conversation_sessions)');
 }

@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../errors/inde
 import { memoryDuplicatesTotal } from '../../observability/metrics.js';
 import type { Queryable, QueryOptions } from '../../providers/index.js';
 import { byKey, type StoreContext } from '../context.js';
-import { type DedupeReport, dedupeMemories } from '../dedupe.js';
+import { type DedupeOptions, type DedupeReport, dedupeMemories } from '../dedupe.js';
 import { Retention } from '../expiry.js';
 import { type MemorySearchOptions, memorySearchSchema, searchQuery } from '../recall/recall-input.js';
 import { NON_MESSAGE_TYPES, type RecallMatch, type RecallOutcome, RecallSearch, rowsById } from '../recall/recall-search.js';
@@ -359,7 +359,7 @@ export class Memories {
   }
 
   /** Merge this tenant's duplicate memories (see dedupeMemories); a dry run reports and changes nothing. */
-  async dedupe(options: { dryRun?: boolean } = {}): Promise<DedupeReport> {
+  async dedupe(options: DedupeOptions = {}): Promise<DedupeReport> {
     return dedupeMemories(this.ctx, options);
   }
 
