@@ -4,13 +4,14 @@
  *   - time from SIGKILL of the primary to the first successful write on the next provider
  *   - the same from SIGSTOP (a hung server: only timeouts and probes can tell)
  *   - the longest stall any writer saw around the fault
- * BENCH_TRIALS (5) trials of each fault; BENCH_ROUNDS (3000) calls for the overhead.
+ * BENCH_TRIALS (5) trials of each fault (each trial's time, and min–median–max: the target holds when the worst
+ * trial does); BENCH_ROUNDS (3000) calls for the overhead.
  */
 import pg from 'pg';
 import { ProviderSet, Router } from '../src/ops/index.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { migrateAll, routedStore } from '../test/harness/router-cluster.js';
-import { LIBRARY, summarize, timeEach } from './stats.js';
+import { LIBRARY, spread, summarize, timeEach } from './stats.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3000);
@@ -62,10 +63,10 @@ try {
   for (const fault of ['kill', 'stop'] as const) {
     const runs = [];
     for (let t = 0; t < TRIALS; t++) runs.push(await trial(fault));
+    // Each trial's time, and their spread: with a few trials the worst is what a p99 would be, and is named so.
     out[fault === 'kill' ? 'sigkill' : 'sigstop'] = {
-      to_first_write_on_next_ms: summarize(runs.map((r) => r.toFirstWriteMs)),
+      to_first_write_on_next_ms: { ...spread(runs.map((r) => r.toFirstWriteMs)), target: fault === 'kill' ? 1000 : 1500 },
       longest_write_stall_ms: Math.round(Math.max(...runs.map((r) => r.longestStallMs))),
-      target_p99_ms: fault === 'kill' ? 1000 : 1500,
     };
   }
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { AgentMemory, createMemory, loadConfig } from '../src/index.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { alternate, LIBRARY, summarize } from './stats.js';
+import { alternate, benchServer, LIBRARY, summarize } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const DEDUPE = env('BENCH_DEDUPE', 2000);
@@ -26,7 +26,7 @@ const SERVER = { shared_buffers: '1GB', effective_cache_size: '4GB', work_mem: '
 const out: Record<string, unknown> = {
   bench: 'lifecycle',
   library: LIBRARY,
-  server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER },
+  server: { postgres: benchServer(), ...SERVER },
 };
 const cluster = await startCluster(1, undefined, SERVER);
 const server = cluster.servers[0] as (typeof cluster.servers)[0];

@@ -10,7 +10,7 @@
  *   - save:          sessions.save of a new session with BENCH_BATCH messages vs a transaction inserting the session row
  *                    and the same messages in one multi-row INSERT
  *   - remember:      memories.remember (a fact: deduplicated) vs a single-row INSERT of the same row, content hash included
- *   - atom_import:   atoms.upsert vs COPY of the same rows, embeddings computed for both, and embeddings given to both
+ *   - atom_import:   atoms.upsert vs binary COPY of the same rows, embeddings computed for both, and embeddings given to both
  *   - session_load:  sessions.load of a 1,000-message session vs a SELECT of the same columns
  *   - embedded:      addMessage and hybrid search on PGlite vs raw PGlite statements
  *   - steady_memory: process RSS and heap over BENCH_STEADY_WRITES writes and BENCH_STEADY_SEARCHES searches
@@ -32,8 +32,9 @@ import { contentHash } from '../src/core/content-hash.js';
 import { type AgentMemory, type AtomInput, createMemory, loadConfig } from '../src/index.js';
 import { LocalHashEmbedder } from '../src/ops/index.js';
 import { startCluster } from '../test/harness/postgres.js';
+import { binaryCopy, field } from './binary-copy.js';
 import { atomText, corpus, queries } from './corpus.js';
-import { alternate, LIBRARY } from './stats.js';
+import { alternate, benchServer, LIBRARY } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const MESSAGES = env('BENCH_MESSAGES', 6000);
@@ -53,7 +54,7 @@ const MEMORY_COLUMNS = 'tenant_id, id, session_id, user_id, memory_type, positio
 const out: Record<string, unknown> = {
   bench: 'memory',
   library: LIBRARY,
-  server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER },
+  server: { postgres: benchServer(), ...SERVER },
 };
 const cluster = await startCluster(1, undefined, SERVER);
 const server = cluster.servers[0] as (typeof cluster.servers)[0];
@@ -218,7 +219,6 @@ try {
     const atoms = corpus(IMPORT, 1);
     // The text the library embeds an atom from, so both sides embed the same.
     const given = await embedder.embed(atoms.map(atomText));
-    const copyField = (v: string | null) => (v === null ? '\\N' : v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'));
     // Each run starts from an empty table in the same tenant (so the same vector index bucket): neither side
     // inserts into a graph the other one grew.
     const empty = () => raw.query('TRUNCATE agentmem_import.knowledge_atoms, agentmem_import.change_history');
@@ -227,34 +227,33 @@ try {
       const started = performance.now();
       const vectors = embed ? await embedder.embed(atoms.map(atomText)) : given;
       const v = version();
-      const lines = atoms.map((a, i) =>
-        [
-          tenant,
-          randomUUID(),
-          a.atomId,
-          'reference',
-          a.title,
-          a.summary ?? null,
-          a.content,
-          a.manufacturer ?? null,
-          `{${(a.keywords ?? []).join(',')}}`,
-          JSON.stringify(a.metadata ?? {}),
-          `{${(vectors[i] as number[]).join(',')}}`,
-          embedder.model,
-          String(IMPORT_DIM),
-          v,
-          'bench',
-        ]
-          .map(copyField)
-          .join('\t'),
+      // Binary COPY: the embeddings go as 4-byte floats, as the library sends them (a binary parameter).
+      const input = binaryCopy(
+        atoms.map((a, i) => [
+          field.text(tenant),
+          field.uuid(randomUUID()),
+          field.text(a.atomId),
+          field.text('reference'),
+          field.text(a.title),
+          field.text(a.summary ?? null),
+          field.text(a.content),
+          field.text(a.manufacturer ?? null),
+          field.textArray(a.keywords ?? []),
+          field.jsonb(a.metadata ?? {}),
+          field.realArray(vectors[i] as number[]),
+          field.text(embedder.model),
+          field.int4(IMPORT_DIM),
+          field.int8(v),
+          field.text('bench'),
+        ]),
       );
       const client = await raw.connect();
       try {
         const stream = client.query(
           copyFrom(`COPY agentmem_import.knowledge_atoms (tenant_id, id, atom_id, atom_type, title, summary, content, manufacturer, keywords,
-                    metadata, embedding, embedding_model, embedding_dim, version, origin) FROM STDIN`),
+                    metadata, embedding, embedding_model, embedding_dim, version, origin) FROM STDIN (FORMAT binary)`),
         );
-        await pipeline(Readable.from([`${lines.join('\n')}\n`]), stream);
+        await pipeline(Readable.from([input]), stream);
       } finally {
         client.release();
       }
@@ -274,8 +273,10 @@ try {
       const copyMs: number[] = [];
       const libMs: number[] = [];
       for (let round = 0; round < 2; round++) {
+        // Which side goes first alternates.
+        if (round % 2) libMs.push(await viaLibrary('import', embed));
         copyMs.push(await viaCopy('import', embed));
-        libMs.push(await viaLibrary('import', embed));
+        if (!(round % 2)) libMs.push(await viaLibrary('import', embed));
       }
       return {
         baseline_copy: { rows_per_second: Math.round(IMPORT / (mean(copyMs) / 1000)) },

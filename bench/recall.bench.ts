@@ -26,7 +26,7 @@ import { LocalHashEmbedder } from '../src/ops/index.js';
 import { Runtime } from '../src/runtime/index.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { seeded } from '../test/harness/seeded.js';
-import { alternate, LIBRARY, spread, summarize, timeEach } from './stats.js';
+import { alternate, benchServer, LIBRARY, spread, summarize, timeEach } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const USERS = env('BENCH_RECALL_USERS', 40);
@@ -45,7 +45,7 @@ const TOPICS = ['invoice', 'printer', 'deadline', 'password', 'refund', 'shipmen
 const out: Record<string, unknown> = {
   bench: 'recall',
   library: LIBRARY,
-  server: { postgres: '15 + pgvector (harness, loopback, 2 cores)', ...SERVER },
+  server: { postgres: benchServer(), ...SERVER },
   corpus: { users: USERS, sessions_per_user: SESSIONS, turns_per_session: TURNS, memories_per_user: MEMORIES },
 };
 const cluster = await startCluster(1, undefined, SERVER);

@@ -1,10 +1,14 @@
 /**
  * Replication on three real servers. Prints JSON:
  *   - steady-state lag under a write load: acknowledgement on the writer → visible on another provider (p50/p99)
- *   - catch-up rate after an outage of BENCH_OUTAGE_ROWS (100k) rows
+ *   - catch-up rate after an outage of BENCH_OUTAGE_ROWS (100k) rows, against the floor of moving the
+ *     same rows between the two servers: a binary COPY piped from one into the other
  *   - `sync verify` time over BENCH_VERIFY_ROWS (1M) rows per provider
  */
 import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { PgProvider, Replicator, verifyProviders } from '../src/ops/index.js';
 import { REPLICATED_TABLES } from '../src/replication/index.js';
 import { startCluster } from '../test/harness/postgres.js';
@@ -23,6 +27,37 @@ const bulkInsert = (tenant: string, rows: number, origin: string) => `
   SELECT '${tenant}', md5('${tenant}' || g)::uuid, 'log', jsonb_build_object('n', g, 'text', 'row ' || g), '{}',
          timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second', 1000000 + g, '${origin}'
     FROM generate_series(1, ${rows}) g`;
+
+/**
+ * The floor of moving the outage's rows between two servers: COPY (binary) out of p1 piped into COPY
+ * on p2, into a copy of the table with its indexes and defaults (no triggers: no change history, no
+ * conflict checks). Replication does more per row; this says how much more. Seconds.
+ */
+async function copyFloor(fromUrl: string, toUrl: string): Promise<number> {
+  const from = new pg.Client({ connectionString: fromUrl });
+  const to = new pg.Client({ connectionString: toUrl });
+  await Promise.all([from.connect(), to.connect()]);
+  try {
+    await to.query(`DROP TABLE IF EXISTS public.catch_up_floor;
+      CREATE TABLE public.catch_up_floor (LIKE agentmem.memories INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING GENERATED)`);
+    const { rows } = await from.query<{ name: string }>(
+      `SELECT quote_ident(column_name) AS name FROM information_schema.columns
+        WHERE table_schema = 'agentmem' AND table_name = 'memories' AND is_generated = 'NEVER' AND column_name <> 'change_xid'
+        ORDER BY ordinal_position`,
+    );
+    const columns = rows.map((r) => r.name).join(', ');
+    const started = performance.now();
+    await pipeline(
+      from.query(copyTo(`COPY (SELECT ${columns} FROM agentmem.memories WHERE tenant_id = 'outage') TO STDOUT (FORMAT binary)`)),
+      to.query(copyFrom(`COPY public.catch_up_floor (${columns}) FROM STDIN (FORMAT binary)`)),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    await to.query('DROP TABLE public.catch_up_floor');
+    return seconds;
+  } finally {
+    await Promise.all([from.end(), to.end()]);
+  }
+}
 
 const cluster = await startCluster(3);
 const out: Record<string, unknown> = { bench: 'replication', library: LIBRARY, servers: 3 };
@@ -91,11 +126,14 @@ try {
     const started = performance.now();
     const result = await replicator.syncTable(p1, p2, REPLICATED_TABLES.find((t) => t.name === 'memories')!);
     const seconds = (performance.now() - started) / 1000;
+    const floor = await copyFloor(cluster.server('p1').url(), cluster.server('p2').url());
     out.catch_up = {
       rows: OUTAGE_ROWS,
       applied: result.applied,
       seconds: Number(seconds.toFixed(2)),
       rows_per_second: Math.round(result.applied / seconds),
+      baseline_copy: { seconds: Number(floor.toFixed(2)), rows_per_second: Math.round(OUTAGE_ROWS / floor) },
+      throughput_ratio: Number((floor / seconds).toFixed(3)),
     };
     await Promise.all(providers.map((p) => p.close()));
   }

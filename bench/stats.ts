@@ -1,3 +1,5 @@
+import { cpus } from 'node:os';
+
 /** Latency samples in milliseconds → the figures every bench prints. */
 export function summarize(samples: number[]): { n: number; mean: number; p50: number; p95: number; p99: number; max: number } {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -25,7 +27,9 @@ export async function timeEach(rounds: number, fn: (i: number) => Promise<unknow
 }
 
 /**
- * `rounds` alternating rounds of `perRound` calls each of the baseline and agentmem;
+ * `rounds` alternating rounds of `perRound` calls each of the baseline and agentmem,
+ * the side that goes first alternating too (a side going first in every round would
+ * always meet the other's leftovers: a table grown, dirty buffers to write);
  * per-call latencies and total time of each side.
  */
 export async function alternate(
@@ -37,10 +41,11 @@ export async function alternate(
   const sides = { baseline: { ms: [] as number[], total: 0 }, agentmem: { ms: [] as number[], total: 0 } };
   let i = 0;
   for (let round = 0; round < rounds; round++) {
-    for (const [name, fn] of [
+    const order = [
       ['baseline', baseline],
       ['agentmem', agentmem],
-    ] as const) {
+    ] as const;
+    for (const [name, fn] of round % 2 ? [...order].reverse() : order) {
       const side = sides[name];
       const started = performance.now();
       for (let k = 0; k < perRound; k++) {
@@ -72,4 +77,9 @@ export function spread(values: number[]): { min: number; median: number; max: nu
   const r = (v: number | undefined) => Math.round((v ?? 0) * 1000) / 1000;
   const sorted = [...values].sort((a, b) => a - b);
   return { min: r(sorted[0]), median: r(sorted[Math.floor(sorted.length / 2)]), max: r(sorted.at(-1)), sittings: values.map(r) };
+}
+
+/** The server the benches start: PostgreSQL 15 with pgvector from the test harness, on loopback, on this machine's cores. */
+export function benchServer(): string {
+  return `15 + pgvector (harness, loopback, ${cpus().length} cores)`;
 }

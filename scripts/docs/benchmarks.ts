@@ -3,11 +3,13 @@
  * keeps in bench/results/ (each naming the machine, its cores and the day):
  * one table per bench of its current figures, and for each bench that
  * measures throughput against a baseline, a plot of those ratios (each
- * sitting's spread, the median marked, the target drawn). `npm run docs`
- * writes it; a test fails when it is stale.
+ * sitting's spread, the median marked, the target drawn); and the plots of
+ * bench-plots.ts (failover trials, search latency by corpus size, recall by
+ * ef_search). `npm run docs` writes it; a test fails when it is stale.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { extraPlots } from './bench-plots.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 export const RESULTS = join(ROOT, 'bench/results');
@@ -145,6 +147,10 @@ export function benchmarksMarkdown(results: Recorded[] = recordedResults()): { m
       const file = `benchmarks/${recorded.bench}.svg`;
       plots[file] = ratioPlot(recorded.bench, ratios);
       parts.push(`![${recorded.bench}: ratios against the baseline](${file})`, '');
+    }
+    for (const [stem, svg] of Object.entries(extraPlots(recorded.bench, recorded.result))) {
+      plots[`benchmarks/${stem}.svg`] = svg;
+      parts.push(`![${stem.replace(/-/g, ': ')}](benchmarks/${stem}.svg)`, '');
     }
     parts.push('| measure | value | target | holds |', '|---|---|---|---|');
     for (const r of table.filter((r) => r.metric !== 'bench')) parts.push(`| ${r.metric} | ${r.value} | ${r.target} | ${r.holds} |`);
