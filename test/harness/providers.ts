@@ -19,3 +19,15 @@ export function providerConfig(server: PgServer, overrides: Partial<ResolvedProv
 export function pgProvider(server: PgServer, overrides: Partial<ResolvedProvider> = {}): PgProvider {
   return new PgProvider(providerConfig(server, overrides));
 }
+
+/** An embedded (PGlite) provider's config in `dataDir`, with timeouts long enough for its first migration. */
+export function embeddedConfig(dataDir: string, timeouts: Partial<ResolvedProvider['timeouts']> = {}): ResolvedProvider {
+  return {
+    name: 'embedded',
+    kind: 'embedded',
+    role: 'primary',
+    dataDir,
+    pool: { max: 1, idleTimeoutMs: 0 },
+    timeouts: { connectMs: 5000, queryMs: 15000, statementMs: 10000, idleInTransactionMs: 30000, ...timeouts },
+  } as ResolvedProvider;
+}

@@ -6,22 +6,12 @@ import { DataDirLockedError } from '../../src/index.js';
 import { createBackup, EmbeddedProvider, LocalStore, loadMigrations, Migrator, restoreBackup } from '../../src/ops/index.js';
 import { expectSettingsStayWithTheirOperation } from '../harness/carried-settings.js';
 import { runCli } from '../harness/cli.js';
+import { embeddedConfig } from '../harness/providers.js';
 
 const opened: EmbeddedProvider[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((p) => p.close()));
 });
-
-function embeddedConfig(dataDir: string) {
-  return {
-    name: 'embedded',
-    kind: 'embedded' as const,
-    role: 'primary' as const,
-    dataDir,
-    pool: { max: 1, idleTimeoutMs: 0 },
-    timeouts: { connectMs: 5000, queryMs: 15000, statementMs: 10000, idleInTransactionMs: 30000 },
-  };
-}
 
 describe('embedded PGlite provider', () => {
   it("keeps an operation's settings on its one session between single statements, never lets them reach another operation", async () => {

@@ -15,6 +15,7 @@ import { createMemory, loadConfig } from '../../src/index.js';
 import { byKey } from '../../src/memory/context.js';
 import { EmbeddedProvider } from '../../src/ops/index.js';
 import { type PgCluster, startCluster } from '../harness/postgres.js';
+import { embeddedConfig } from '../harness/providers.js';
 
 const ROWS = 20_000;
 /** Rows of one tenant, loaded in one statement: what an import or a busy minute leaves behind. */
@@ -92,14 +93,7 @@ describe('reads by key on a table without statistics (PostgreSQL, autovacuum off
 });
 
 describe('the embedded database keeps its own statistics', () => {
-  const config = (dataDir: string) => ({
-    name: 'embedded',
-    kind: 'embedded' as const,
-    role: 'primary' as const,
-    dataDir,
-    pool: { max: 1, idleTimeoutMs: 0 },
-    timeouts: { connectMs: 5000, queryMs: 60000, statementMs: 60000, idleInTransactionMs: 30000 },
-  });
+  const config = (dataDir: string) => embeddedConfig(dataDir, { queryMs: 60000, statementMs: 60000 });
 
   it('analyzes a table that grew since its statistics were taken, again on close, and leaves the others', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'agentmem-stats-')), 'data');
