@@ -47,7 +47,7 @@ export function distributionPlot(title: string, series: { label: string; values:
       ];
     }),
   ];
-  return frame(width, height, `${title} (each dot a trial; dashed: the target)`, body);
+  return frame(width, height, `${title} (a dot per trial; dashed: target)`, body);
 }
 
 /** Lines through points (x, y) per series, x on a log scale when it spans more than 10×. */
@@ -116,7 +116,7 @@ export function extraPlots(bench: string, result: Json): Record<string, string> 
           ]
         : [];
     });
-    if (series.length) plots[`${bench}-trials`] = distributionPlot('Failover: fault to the first write on the next provider', series);
+    if (series.length) plots[`${bench}-trials`] = distributionPlot('Failover: fault to first write on the next provider', series);
   }
   if (bench === 'search') {
     const growth = result.growth_hybrid_p95_ms as Record<string, Record<string, number>> | undefined;
