@@ -83,3 +83,21 @@ export function spread(values: number[]): { min: number; median: number; max: nu
 export function benchServer(): string {
   return `15 + pgvector (harness, loopback, ${cpus().length} cores)`;
 }
+
+/**
+ * `alternate` in `sittings` sittings: the last sitting's figures, and the throughput ratio of each
+ * sitting with its min–median–max and the target it is held to (in the worst sitting).
+ */
+export async function alternateSittings(
+  sittings: number,
+  perRound: number,
+  baseline: (i: number) => Promise<unknown>,
+  agentmem: (i: number) => Promise<unknown>,
+  rounds: number,
+  target: number,
+) {
+  const runs = [];
+  for (let sitting = 0; sitting < sittings; sitting++) runs.push(await alternate(perRound, baseline, agentmem, rounds));
+  const last = runs.at(-1) as Awaited<ReturnType<typeof alternate>>;
+  return { ...last, sittings, throughput_ratio: { ...spread(runs.map((r) => r.throughput_ratio)), target } };
+}
