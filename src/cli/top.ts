@@ -88,7 +88,9 @@ export function topCommand(): Command {
               if (stopped) break;
               if (draw) draw(text);
               else process.stdout.write(`${text}\n\n`);
-              await Promise.race([quit, new Promise((r) => setTimeout(r, flags.interval))]);
+              let timer: NodeJS.Timeout | undefined;
+              await Promise.race([quit, new Promise((r) => (timer = setTimeout(r, flags.interval)))]);
+              clearTimeout(timer); // q before the next frame: nothing left to wait for
             }
           } finally {
             draw?.done();
