@@ -188,17 +188,19 @@ try {
 
   // 3. A typed memory.
   if (wanted('remember')) {
-    // The same row, its content hash included (a decision is a fact: deduplicated by that hash).
-    const baseline = (i: number) => {
-      const content = { decision: `use the spare pump ${i}`, why: TEXT };
+    // The same row, its content hash included (a decision is a fact: deduplicated by that hash). Each side
+    // counts its own calls: every call is a new fact, in every sitting (alternate's index restarts).
+    let rawFacts = 0;
+    let facts = 0;
+    const baseline = () => {
+      const content = { decision: `use the spare pump ${rawFacts++}`, why: TEXT };
       return raw.query(
         `INSERT INTO agentmem.memories (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin, content_hash)
          VALUES ('raw', $1, NULL, NULL, 'decision', $2, '{}', 0.5, $3, NULL, $4, 'bench', $5)`,
         [randomUUID(), JSON.stringify(content), new Date(), version(), contentHash('raw', 'decision', content)],
       );
     };
-    const agentmem = (i: number) =>
-      memory.memories.remember({ type: 'decision', content: { decision: `use the spare pump ${i}`, why: TEXT } });
+    const agentmem = () => memory.memories.remember({ type: 'decision', content: { decision: `use the spare pump ${facts++}`, why: TEXT } });
     await alternate(100, baseline, agentmem, 1);
     out.remember = await alternateSittings(SITTINGS, MESSAGES / ROUNDS, baseline, agentmem, ROUNDS, 0.85);
   }
