@@ -200,7 +200,8 @@ try {
         [randomUUID(), JSON.stringify(content), new Date(), version(), contentHash('raw', 'decision', content)],
       );
     };
-    const agentmem = () => memory.memories.remember({ type: 'decision', content: { decision: `use the spare pump ${facts++}`, why: TEXT } });
+    const agentmem = () =>
+      memory.memories.remember({ type: 'decision', content: { decision: `use the spare pump ${facts++}`, why: TEXT } });
     await alternate(100, baseline, agentmem, 1);
     out.remember = await alternateSittings(SITTINGS, MESSAGES / ROUNDS, baseline, agentmem, ROUNDS, 0.85);
   }
