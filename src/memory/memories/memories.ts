@@ -32,7 +32,7 @@ const COLUMNS = viewColumns(MEMORY_VIEW);
 /** Typed memories: decisions, actions, issues, context, logs … with retention, deduplication and facts that change. */
 export class Memories {
   /** remember's statements (see rememberSql): built once, since they are long and sent on every call. */
-  private readonly rememberSql: { plain: string; call: string; callNear: string };
+  private readonly rememberSql: ReturnType<typeof rememberSql>;
 
   private readonly recallSearch: RecallSearch;
 
@@ -54,7 +54,7 @@ export class Memories {
    * written on two providers at once is one row once they replicate.
    */
   async rememberOutcome(input: RememberInput): Promise<RememberOutcome> {
-    const { memory: _, ...outcome } = await this.remembered(input);
+    const { memory: _, ...outcome } = await this.remembered(input, false);
     return outcome;
   }
 
@@ -64,11 +64,12 @@ export class Memories {
    * statement that stores it answers it, so there is no second read.
    */
   async rememberAndRead(input: RememberInput): Promise<RememberOutcome & { memory: Memory | null }> {
-    const outcome = await this.remembered(input);
+    const outcome = await this.remembered(input, true);
     return { ...outcome, memory: outcome.memory ?? (await this.get(outcome.id)) };
   }
 
-  private async remembered(input: RememberInput): Promise<Stored> {
+  /** remember's work; `withRow`: the plain statement answers the memory too (rememberSql's plainRow). */
+  private async remembered(input: RememberInput, withRow: boolean): Promise<Stored> {
     const { m, json } = this.parsed(input);
     if (m.supersedes) {
       const supersede = m as Parsed & { supersedes: string };
@@ -90,8 +91,10 @@ export class Memories {
     // and writes nothing, the call decides: a forgotten or superseded fact may come back.
     const outcome = embedding
       ? ((await remember(this.rememberSql.callNear, { prepare: true })) as Stored)
-      : ((await remember(this.rememberSql.plain, { prepare: true, unprepared: this.rememberSql.call })) ??
-        ((await remember(this.rememberSql.call)) as Stored)); // (the call never answers `taken`)
+      : ((await remember(withRow ? this.rememberSql.plainRow : this.rememberSql.plain, {
+          prepare: true,
+          unprepared: this.rememberSql.call,
+        })) ?? ((await remember(this.rememberSql.call)) as Stored)); // (the call never answers `taken`)
     this.counted(outcome);
     if (this.ctx.recall?.mode === 'inline' && !outcome.duplicate) {
       await this.ctx.embedInline([outcome.id]);
