@@ -93,7 +93,7 @@ export function renderTop(sample: TopSample, options: RenderOptions): string {
     const stale = b.value.stale ? c.red(` STALE (RPO ${options.rpoHours} h)`) : ` (RPO ${options.rpoHours} h)`;
     const d = b.value.drill;
     const drill = d
-      ? `  drill ${d.ok ? 'passed' : c.red('FAILED')}${d.rtoSeconds !== null ? ` ${d.rtoSeconds} s` : ''}${d.rtoSeconds !== null && d.rtoSeconds > options.rtoMinutes * 60 ? c.yellow(` over RTO ${options.rtoMinutes} min`) : ''}`
+      ? `  drill ${d.ok ? 'passed' : c.red('FAILED')}${d.rtoSeconds !== null ? ` ${d.rtoSeconds} s` : ''}${sample.drillOverRto ? c.yellow(` over RTO ${options.rtoMinutes} min`) : ''}`
       : '  no drill yet';
     backups = `${newest}${stale}${drill}`;
   }

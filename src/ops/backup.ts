@@ -108,6 +108,11 @@ export interface BackupFreshness {
   drill: { ok: boolean; at: string; rtoSeconds: number | null } | null;
 }
 
+/** A drill that restored, but took longer than the RTO (backup.rtoMinutes): the alert, verify and `top` all ask this. */
+export function drillOverRto(config: AgentmemConfig, drill: BackupFreshness['drill']): boolean {
+  return Boolean(drill?.ok && drill.rtoSeconds !== null && drill.rtoSeconds > config.backup.rtoMinutes * 60);
+}
+
 export function backupFreshness(config: AgentmemConfig, listing: BackupListing, now = Date.now()): BackupFreshness {
   const verified = listing.backups.filter((b) => b.verification?.ok);
   const newest = verified[0];

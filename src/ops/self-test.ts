@@ -17,7 +17,7 @@ import {
 import { syncStatus } from '../replication/index.js';
 import { createMemory, Runtime } from '../runtime/index.js';
 import { diffSchema, schemaOptions, tenantAccess } from '../schema/index.js';
-import { backupFreshness, openBackupStore } from './backup.js';
+import { backupFreshness, drillOverRto, openBackupStore } from './backup.js';
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'WARN';
 
@@ -273,8 +273,7 @@ async function backupCheck(config: AgentmemConfig): Promise<[CheckStatus, string
     const drill = freshness.drill
       ? `; last restore drill ${freshness.drill.ok ? 'passed' : 'FAILED'} (RTO ${freshness.drill.rtoSeconds} s)`
       : '';
-    const rto = config.backup.rtoMinutes * 60;
-    if (freshness.drill?.ok && freshness.drill.rtoSeconds !== null && freshness.drill.rtoSeconds > rto)
+    if (drillOverRto(config, freshness.drill))
       return [
         'WARN',
         `newest verified backup from ${freshness.newestVerifiedAt}${drill}, above the RTO target of ${config.backup.rtoMinutes} min`,

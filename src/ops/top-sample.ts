@@ -12,7 +12,7 @@ import { listBackups } from '../backup/index.js';
 import type { AgentmemConfig } from '../config/index.js';
 import type { ProviderSet } from '../providers/index.js';
 import type { Runtime } from '../runtime/index.js';
-import { type BackupFreshness, backupFreshness, openBackupStore } from './backup.js';
+import { type BackupFreshness, backupFreshness, drillOverRto, openBackupStore } from './backup.js';
 import { checkHealth, type HealthReport } from './health.js';
 import { HealthHistory } from './health-history.js';
 import { computeSla, type SlaReport } from './sla.js';
@@ -31,6 +31,8 @@ export interface TopSample {
   embeddings: Gathered<{ waiting: number; oldestSeconds: number | null; failing: number }>;
   formation: Gathered<{ extraction: number; summary: number } | 'off'>;
   backups: Gathered<BackupFreshness>;
+  /** The last drill restored, but slower than the RTO (backup.rtoMinutes). */
+  drillOverRto: boolean;
   sla: Gathered<SlaReport | null>;
 }
 
@@ -93,6 +95,7 @@ export class TopSampler {
         : embeddings,
       formation,
       backups: this.slow.backups,
+      drillOverRto: this.slow.backups.ok && drillOverRto(this.config, this.slow.backups.value.drill),
       sla: this.slow.sla,
     };
   }

@@ -1,6 +1,6 @@
 import type { AgentmemConfig } from '../../config/index.js';
 import { hint } from '../../core/commands.js';
-import type { BackupFreshness } from '../backup.js';
+import { type BackupFreshness, drillOverRto } from '../backup.js';
 import type { HealthReport } from '../health.js';
 
 /** info: a notice that pages nobody (a test alert); Alertmanager routes it to chat. */
@@ -111,8 +111,7 @@ export function conditionsFrom(
       severity: 'critical',
       summary: `the restore drill of ${backups.drill.at} failed: run ${hint('backupVerify')} --restore-test`,
     });
-  const rto = config.backup.rtoMinutes * 60;
-  if (backups?.drill?.ok && backups.drill.rtoSeconds !== null && backups.drill.rtoSeconds > rto)
+  if (backups?.drill && drillOverRto(config, backups.drill))
     out.push({
       key: 'restore_drill_slow',
       name: 'restore_drill_slow',
