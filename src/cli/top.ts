@@ -2,18 +2,19 @@ import { emitKeypressEvents } from 'node:readline';
 import { Command } from 'commander';
 import { HEALTH_EXIT } from '../ops/health.js';
 import { TopSampler } from '../ops/top-sample.js';
-import { withContext } from './context.js';
+import { untilSignal, withContext } from './context.js';
 import { EXIT } from './output.js';
 import { durationOption } from './parsers.js';
 
-/** Resolves on q, Escape or Ctrl-C from a terminal's keyboard, or on SIGINT/SIGTERM. */
+/** Resolves on q, Escape or Ctrl-C from a terminal's keyboard, or on SIGINT/SIGTERM (untilSignal). */
 function quitRequested(): { quit: Promise<void>; dispose(): void } {
-  let resolve!: () => void;
-  const quit = new Promise<void>((r) => {
-    resolve = r;
+  const signal = untilSignal();
+  let pressed!: () => void;
+  const keyed = new Promise<void>((resolve) => {
+    pressed = resolve;
   });
   const onKey = (_: string, key: { name?: string; ctrl?: boolean } | undefined) => {
-    if (key?.name === 'q' || key?.name === 'escape' || (key?.ctrl && key.name === 'c')) resolve();
+    if (key?.name === 'q' || key?.name === 'escape' || (key?.ctrl && key.name === 'c')) pressed();
   };
   const stdin = process.stdin;
   if (stdin.isTTY) {
@@ -22,18 +23,15 @@ function quitRequested(): { quit: Promise<void>; dispose(): void } {
     stdin.on('keypress', onKey);
     stdin.resume();
   }
-  process.once('SIGINT', resolve);
-  process.once('SIGTERM', resolve);
   return {
-    quit,
+    quit: Promise.race([keyed, signal.stopped.then(() => undefined)]),
     dispose() {
       if (stdin.isTTY) {
         stdin.off('keypress', onKey);
         stdin.setRawMode(false);
         stdin.pause();
       }
-      process.off('SIGINT', resolve);
-      process.off('SIGTERM', resolve);
+      signal.dispose();
     },
   };
 }

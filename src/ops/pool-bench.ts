@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AgentmemConfig, ResolvedProvider } from '../config/index.js';
-import { UsageError } from '../errors/index.js';
+import { ProviderNotFoundError, UsageError } from '../errors/index.js';
 import { ProviderSet } from '../providers/index.js';
 import { createMemory } from '../runtime/index.js';
 
@@ -136,7 +136,11 @@ function pickProvider(config: AgentmemConfig, name?: string): ResolvedProvider {
   if (!candidates.length) throw new UsageError('bench pool needs a PostgreSQL provider: the embedded database has no pool (one session)');
   if (!name) return candidates[0] as ResolvedProvider;
   const found = candidates.find((p) => p.name === name);
-  if (!found) throw new UsageError(`no PostgreSQL provider named ${name} (configured: ${candidates.map((p) => p.name).join(', ')})`);
+  if (!found)
+    throw new ProviderNotFoundError(
+      name,
+      candidates.map((p) => p.name),
+    );
   return found;
 }
 
