@@ -100,9 +100,9 @@ export function connectionCause(error: unknown): ConnectionCause | undefined {
 }
 
 /** A connection failure's reason as people read it: a name that does not resolve, or a full disk, says so first. */
-function connectionReason(error: unknown, message: string): string {
-  if (connectionCause(error) === 'disk-full') return `disk full: the server cannot write (${message})`;
-  if (connectionCause(error) !== 'dns') return message;
+function connectionReason(error: unknown, message: string, cause: ConnectionCause | undefined): string {
+  if (cause === 'disk-full') return `disk full: the server cannot write (${message})`;
+  if (cause !== 'dns') return message;
   const host = (error as { hostname?: unknown }).hostname;
   const name = typeof host === 'string' ? host : 'its host';
   return (error as { code?: unknown }).code === 'EAI_AGAIN'
@@ -118,8 +118,10 @@ export function toProviderError(provider: string, error: unknown, timeoutMs: num
   switch (classifyFailure(error)) {
     case 'timeout':
       return new ProviderTimeoutError(provider, timeoutMs, /connect/i.test(message) ? 'a connection' : 'a query', { cause: error });
-    case 'connection':
-      return new ProviderUnavailableError(provider, connectionReason(error, message), { cause: error, reason: connectionCause(error) });
+    case 'connection': {
+      const reason = connectionCause(error);
+      return new ProviderUnavailableError(provider, connectionReason(error, message, reason), { cause: error, reason });
+    }
     default:
       return new QueryError(provider, message, typeof err?.code === 'string' ? err.code : undefined, { cause: error });
   }
