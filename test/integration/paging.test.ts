@@ -5,6 +5,7 @@
  * agentmem's own alerts (the monitor's notifier, `agentmem alert test`) fired
  * through it. What arrives is what PagerDuty and Opsgenie would get.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,12 @@ type OpsgenieAlert = { message: string; alias: string; priority: string; tags: s
 const pd = (r: SinkRequest) => r.body as PagerDutyEvent;
 
 describe('paging through Alertmanager with docs/ops/alertmanager.yml', () => {
+  it('is what amtool check-config accepts, as shipped', () => {
+    const check = spawnSync('amtool', ['check-config', join(ROOT, 'docs/ops/alertmanager.yml')], { encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/SUCCESS/);
+  });
+
   it('critical pages PagerDuty, warning goes to Opsgenie, a provider down silences its own lag, and a cleared condition resolves the page', async () => {
     const notifier = new AlertNotifier([new AlertmanagerChannel({ url: alertmanager.url, timeoutMs: 5000 })], {
       retries: 1,
