@@ -34,7 +34,7 @@ const isSpread = (v: unknown): v is Spread =>
   typeof v === 'object' && v !== null && ['min', 'median', 'max'].every((k) => typeof (v as Record<string, unknown>)[k] === 'number');
 
 /** Higher is better for ratios, rates and recall; lower for times and sizes. */
-const higherIsBetter = (metric: string) => /ratio|per_second|per_s\b|rows_s|recall|throughput/.test(metric);
+const higherIsBetter = (metric: string) => /ratio|per_second|per_s\b|rows_s|recall|throughput/i.test(metric);
 
 const number = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : String(Number(n.toPrecision(4))));
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ARCHIVE_COMPRESSIONS } from '../core/enums.js';
 
 /** What an archive holds, written into it (last frame) and beside it (`<id>.manifest.json`, written last of all). */
 export const manifestSchema = z.object({
@@ -17,7 +18,8 @@ export const manifestSchema = z.object({
   finishedAt: z.string(),
   /** The database's time of the snapshot every table was read in. */
   snapshotAt: z.string(),
-  compression: z.literal('gzip'),
+  /** Format 1 archives are always gzip. */
+  compression: z.enum(ARCHIVE_COMPRESSIONS),
   encrypted: z.boolean(),
   tables: z.array(
     z.object({

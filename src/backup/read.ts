@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { BackupError } from '../errors/index.js';
 import { DecryptStream, keyFor } from './crypto.js';
-import { ByteReader, type FrameType, frames, readHeader } from './format.js';
+import { ByteReader, decompressor, type FrameType, frames, readHeader } from './format.js';
 import { archiveName, type Sidecar, sidecarName, sidecarSchema } from './manifest.js';
 import { countRows, type ProgressListener, ProgressMeter } from './progress.js';
 import type { ArchiveColumn } from './source.js';
@@ -66,12 +65,14 @@ export async function* readArchive(
   const reader = new ByteReader(hashed());
   const header = await readHeader(reader);
   if (header.id !== id) throw corrupt(id, `its header names another backup (${header.id})`);
+  if (header.compression !== manifest.compression)
+    throw corrupt(id, `its header says ${header.compression} and its manifest ${manifest.compression}`);
   const key = header.encryption ? keyFor(header.encryption, options.key, id) : undefined;
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const stages = [
     Readable.from(reader.rest()),
     ...(key && header.encryption ? [new DecryptStream(key, header.encryption, id)] : []),
-    createGunzip(),
+    decompressor(header.compression, id),
     out,
   ];
   const decoding = pipeline(stages as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]).catch((error: unknown) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MEMORY_TYPES } from '../core/enums.js';
+import { ARCHIVE_COMPRESSIONS, COMPRESSION_LEVELS, MEMORY_TYPES } from '../core/enums.js';
 import { formationSchema, workingMemorySchema } from './formation-schema.js';
 import { MONITOR_DEFAULTS, monitorSchema } from './monitor-schema.js';
 import { providerName, providerSchema, type timeoutsSchema } from './provider-definition.js';
@@ -224,8 +224,10 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
-        /** gzip level: 1 is fastest (the default), 9 smallest. */
-        compressionLevel: z.number().int().min(1).max(9).default(1),
+        /** How archives are compressed: brotli (faster and smaller) or gzip. */
+        compression: z.enum(ARCHIVE_COMPRESSIONS).default('brotli'),
+        /** The compression's level: brotli 0–11, gzip 1–9; 1 (the default) is the fastest that still compresses well. */
+        compressionLevel: z.number().int().min(0).max(11).default(1),
         /** When `agentmem monitor` makes a backup (cron, UTC). */
         schedule: z.string().min(1).default('0 2 * * *'),
         /** Back up the primary (one copy of replicated data), or every provider. */
@@ -375,6 +377,11 @@ export const configSchema = z
     const primaries = config.providers.filter((p) => p.role === 'primary');
     if (primaries.length > 1) {
       ctx.addIssue({ code: 'custom', path: ['providers'], message: 'more than one provider has role "primary"' });
+    }
+    const levels = COMPRESSION_LEVELS[config.backup.compression];
+    if (config.backup.compressionLevel < levels.min || config.backup.compressionLevel > levels.max) {
+      const message = `${config.backup.compression} takes a level from ${levels.min} to ${levels.max}`;
+      ctx.addIssue({ code: 'custom', path: ['backup', 'compressionLevel'], message });
     }
     for (const [index, name] of (config.failover.order ?? []).entries()) {
       if (!names.includes(name)) {

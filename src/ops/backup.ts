@@ -74,6 +74,7 @@ export async function backupProviders(
       const sidecar = await createBackup(provider, {
         schema: config.schema,
         store,
+        compression: config.backup.compression,
         compressionLevel: config.backup.compressionLevel,
         ...(options.tenant ? { tenant: options.tenant } : {}),
         ...(key ? { key } : {}),

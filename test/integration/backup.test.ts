@@ -24,6 +24,7 @@ import {
   verifyProviders,
 } from '../../src/ops/index.js';
 import { bucketChecksums, REPLICATED_TABLES } from '../../src/replication/index.js';
+import { expectArchiveFormats } from '../harness/archive-formats.js';
 import { progressEvents, runCli, startCli } from '../harness/cli.js';
 import { providerConfig } from '../harness/providers.js';
 import { migrateAll, type RoutedStore, routedStore, useCluster } from '../harness/router-cluster.js';
@@ -294,6 +295,10 @@ describe('backup and restore (PostgreSQL)', () => {
     expect(await tenantState(p3, 'tenant-b')).toBe(target);
     writeFileSync(file, original);
     expect((await verifyBackup(store, id, { key: KEY })).ok).toBe(true);
+  });
+
+  it('reads format-1 (gzip) archives, writes brotli by default and gzip on request, refuses a header and manifest that disagree', async () => {
+    await expectArchiveFormats(provider('p1'), provider('p3'), mkdtempSync(join(tmpdir(), 'agentmem-formats-')), 'tenant-b');
   });
 
   it('a server SIGKILLed mid-backup leaves no usable archive; mid-restore leaves the target as it was', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError } from '../../src/index.js';
 import { createBackup, EmbeddedProvider, LocalStore, loadMigrations, Migrator, restoreBackup } from '../../src/ops/index.js';
+import { expectArchiveFormats } from '../harness/archive-formats.js';
 import { expectSettingsStayWithTheirOperation } from '../harness/carried-settings.js';
 import { runCli } from '../harness/cli.js';
 import { embeddedConfig } from '../harness/providers.js';
@@ -132,5 +133,19 @@ describe('embedded PGlite provider', () => {
       `SELECT tenant_id, count(*)::int AS n FROM agentmem.memories WHERE content = '"damaged"' GROUP BY 1`,
     );
     expect(rows).toEqual([]);
+  });
+
+  it('reads format-1 (gzip) archives, writes brotli by default and gzip on request, refuses a header and manifest that disagree', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentmem-embedded-formats-'));
+    const source = await EmbeddedProvider.open(embeddedConfig(join(dir, 'a')));
+    const target = await EmbeddedProvider.open({ ...embeddedConfig(join(dir, 'b')), name: 'copy' });
+    opened.push(source, target);
+    await new Migrator(source, { schema: 'agentmem' }).up();
+    await new Migrator(target, { schema: 'agentmem' }).up();
+    await source.query(
+      `INSERT INTO agentmem.memories (tenant_id, id, memory_type, content, version, origin)
+       SELECT 't1', gen_random_uuid(), 'context', to_jsonb('note ' || g), g, 'embedded' FROM generate_series(1, 50) g`,
+    );
+    await expectArchiveFormats(source, target, dir);
   });
 });

@@ -112,6 +112,12 @@ describe('config loader', () => {
       (e: unknown) => e,
     );
     expect((renamed as ConfigError).message).toMatch(/backup\.maxAgeHours: backup\.maxAgeHours is now backup\.rpoHours/);
+
+    // Each compression takes its own levels: brotli's quality 0–11, gzip's 1–9.
+    const level = (backup: Record<string, unknown>) => loadConfig({ cwd: emptyDir(), overrides: { backup } as never, env: {} });
+    expect((await level({ compressionLevel: 0 })).backup).toMatchObject({ compression: 'brotli', compressionLevel: 0 });
+    const gzipZero = await level({ compression: 'gzip', compressionLevel: 0 }).catch((e: unknown) => e);
+    expect((gzipZero as ConfigError).message).toMatch(/backup\.compressionLevel: gzip takes a level from 1 to 9/);
   });
 
   it('rejects a failover order naming an unknown provider and duplicate names', async () => {
