@@ -3,6 +3,7 @@ import { MEMORY_TYPES, type MemoryType } from '../core/enums.js';
 import { idForKey } from '../core/ids.js';
 import { ValidationError } from '../errors/index.js';
 import { byKey, type StoreContext } from './context.js';
+import { PgvectorByProvider } from './search/vector-index.js';
 import { checkSize, cleanText, jsonObject, parseInput } from './validation.js';
 
 /**
@@ -157,7 +158,11 @@ function filterConditions(filter: Record<string, unknown>, params: unknown[]): s
 }
 
 export class Items {
-  constructor(private readonly ctx: StoreContext) {}
+  private readonly pgvector: PgvectorByProvider;
+
+  constructor(private readonly ctx: StoreContext) {
+    this.pgvector = new PgvectorByProvider(ctx.schema, ctx.embedder.dimensions);
+  }
 
   /** The row id of an item: the same for the same namespace and key on every provider. */
   static idOf(namespace: string[], key: string): string {
@@ -241,14 +246,19 @@ export class Items {
     const vector = s.query === undefined ? undefined : (await this.ctx.embed([s.query]))[0];
     return this.ctx.read(
       'item.search',
-      async (tx) => {
+      async (tx, { provider }) => {
         const params: unknown[] = [this.ctx.tenant];
         const where = liveItemsUnder(s.namespacePrefix, params, false);
         if (s.filter) where.push(...filterConditions(s.filter, params));
         let score = 'NULL::double precision';
         if (vector) {
-          params.push(vector, vector.length);
-          score = `CASE WHEN embedding_dim = $${params.length} THEN 1 - ${this.ctx.schema}.cosine_distance(embedding, $${params.length - 1}::real[]) END`;
+          const dim = vector.length;
+          const pgvector = await this.pgvector.has(tx, provider);
+          params.push(pgvector ? `[${vector.join(',')}]` : vector, dim);
+          const distance = pgvector
+            ? `embedding::vector(${dim}) <=> $${params.length - 1}::vector(${dim})`
+            : `${this.ctx.schema}.cosine_distance(embedding, $${params.length - 1}::real[])`;
+          score = `CASE WHEN embedding_dim = $${params.length} THEN 1 - (${distance}) END`;
         }
         params.push(s.limit, s.offset);
         const { rows } = await tx.query(
@@ -260,7 +270,8 @@ export class Items {
         );
         return rows.map(toItem);
       },
-      { single: true },
+      // With a query, the first search on a provider also reads whether it has pgvector: two statements.
+      { single: vector === undefined },
     );
   }
 

@@ -13,7 +13,7 @@ import { logger } from '../../observability/logger.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 import { fuseByRank } from '../search/fusion.js';
-import { readVectorCapability } from '../search/vector-index.js';
+import { PgvectorByProvider } from '../search/vector-index.js';
 import { checkEmbeddingModel } from './embedding-model.js';
 import type { Scope } from './recall-input.js';
 
@@ -51,10 +51,11 @@ export interface RecallOutcome<H> {
 export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as readonly string[]).includes(t) && t !== 'working_memory');
 
 export class RecallSearch {
-  /** Per provider: whether pgvector is there to rank exactly (else the SQL cosine function does). */
-  private readonly pgvector = new Map<string, boolean>();
+  private readonly pgvector: PgvectorByProvider;
 
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(private readonly ctx: StoreContext) {
+    this.pgvector = new PgvectorByProvider(ctx.schema, ctx.embedder.dimensions);
+  }
 
   /** The best `k` rows for the request, with why each matched; then `load` reads them, in that order. */
   async search<H>(
@@ -176,7 +177,7 @@ export class RecallSearch {
     params.push(model, dimensions);
     const sameModel = `m.embedding_model = $${params.length - 1} AND m.embedding_dim = $${params.length}`;
     let distance: string;
-    if (await this.hasPgvector(tx, provider)) {
+    if (await this.pgvector.has(tx, provider)) {
       params.push(`[${vector.join(',')}]`);
       distance = `(m.embedding::vector(${dimensions}) <=> $${params.length}::vector(${dimensions}))`;
     } else {
@@ -196,15 +197,6 @@ export class RecallSearch {
       const similarity = 1 - Number(r.distance);
       return { id: r.id, score: similarity, similarity, vectorRank: i + 1 };
     });
-  }
-
-  private async hasPgvector(tx: Queryable, provider: string): Promise<boolean> {
-    let known = this.pgvector.get(provider);
-    if (known === undefined) {
-      known = (await readVectorCapability(tx, this.ctx.schema, 'memories\\_embedding\\_hnsw%', this.ctx.embedder.dimensions)).pgvector;
-      this.pgvector.set(provider, known);
-    }
-    return known;
   }
 }
 

@@ -87,3 +87,26 @@ export async function readVectorCapability(tx: Queryable, schema: string, indexe
     indexName: rows[0]?.indexname ?? null,
   };
 }
+
+/**
+ * Whether each provider has pgvector for memories' embeddings, read once per
+ * provider: with it a search ranks with pgvector's `<=>` (C, one pass), without
+ * it with the SQL cosine function (unnest per row, many times slower).
+ */
+export class PgvectorByProvider {
+  private readonly known = new Map<string, boolean>();
+
+  constructor(
+    private readonly schema: string,
+    private readonly dimensions: number,
+  ) {}
+
+  async has(tx: Queryable, provider: string): Promise<boolean> {
+    let known = this.known.get(provider);
+    if (known === undefined) {
+      known = (await readVectorCapability(tx, this.schema, 'memories\\_embedding\\_hnsw%', this.dimensions)).pgvector;
+      this.known.set(provider, known);
+    }
+    return known;
+  }
+}
