@@ -154,6 +154,11 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('recall on %s', (
     expect(memories.hits.map((h) => h.memory.id)).toEqual([id]);
     const messages = await m.sessions.searchMessages('vegan', { scope: { userId: 'u5' }, mode: 'vector' });
     expect(messages.hits.map((h) => h.message.content)).toEqual(['No meat for me please']);
+    // Answered as stored (the HTTP API's and MCP's remember), and embedded by the same statement.
+    const read = await m.memories.rememberAndRead({ type: 'context', content: 'The user cycles to work', userId: 'u5' });
+    expect(read.memory?.content).toBe('The user cycles to work');
+    const same = await m.memories.search('The user cycles to work', { scope: { userId: 'u5' }, mode: 'vector', k: 1 });
+    expect(same.hits.map((h) => h.memory.id)).toEqual([read.id]);
     // The embedder down: the write is stored, the caller hears it is not embedded yet, and the worker embeds it later.
     const down = inline({ model: topical.model, dimensions: DIM, embed: () => Promise.reject(new Error('ECONNREFUSED')) });
     const error = await down.memories

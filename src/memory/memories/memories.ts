@@ -2,12 +2,13 @@ import { contentHash } from '../../core/content-hash.js';
 import { idForKey, newId } from '../../core/ids.js';
 import { realArrayBinary } from '../../core/vectors.js';
 import { viewColumns } from '../../core/views.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors/index.js';
+import { ConflictError, EmbedderError, NotFoundError, ValidationError } from '../../errors/index.js';
 import { memoryDuplicatesTotal } from '../../observability/metrics.js';
 import type { Queryable, QueryOptions } from '../../providers/index.js';
 import { byKey, type StoreContext } from '../context.js';
 import { type DedupeOptions, type DedupeReport, dedupeMemories } from '../dedupe.js';
 import { Retention } from '../expiry.js';
+import { embeddingTextOf } from '../recall/embedding-text.js';
 import { type MemorySearchOptions, memorySearchSchema, searchQuery } from '../recall/recall-input.js';
 import { NON_MESSAGE_TYPES, type RecallMatch, type RecallOutcome, RecallSearch, rowsById } from '../recall/recall-search.js';
 import { checkJson, checkSize, parseInput, parseUuid } from '../validation.js';
@@ -54,7 +55,7 @@ export class Memories {
    * written on two providers at once is one row once they replicate.
    */
   async rememberOutcome(input: RememberInput): Promise<RememberOutcome> {
-    const { memory: _, ...outcome } = await this.remembered(input, false);
+    const { memory: _, stored: __, ...outcome } = await this.remembered(input, false);
     return outcome;
   }
 
@@ -64,7 +65,7 @@ export class Memories {
    * statement that stores it answers it, so there is no second read.
    */
   async rememberAndRead(input: RememberInput): Promise<RememberOutcome & { memory: Memory | null }> {
-    const outcome = await this.remembered(input, true);
+    const { stored: _, ...outcome } = await this.remembered(input, true);
     return { ...outcome, memory: outcome.memory ?? (await this.get(outcome.id)) };
   }
 
@@ -80,27 +81,54 @@ export class Memories {
     }
     const write = this.insertion(m);
     const embedding = write.near ? (await this.ctx.embed([embeddingText(m.content)]))[0] : undefined;
-    const remember = (sql: string, options?: QueryOptions) =>
-      this.ctx.write('memory.remember', (tx, { provider }) => this.insertIn(tx, provider, sql, m, json, write, embedding, options), {
-        single: true,
-        ids: { id: write.id },
-      });
+    // Inline embedding goes into the insert itself: one statement and one version, not a second write.
+    const inline = embedding ? undefined : await this.inlineEmbedding(m);
+    const remember = (sql: string, options?: QueryOptions, vector?: number[]) =>
+      this.ctx.write(
+        'memory.remember',
+        (tx, { provider }) => this.insertIn(tx, provider, sql, m, json, write, embedding, options, vector),
+        {
+          single: true,
+          ids: { id: write.id },
+        },
+      );
     // With an embedding (near-duplicate links), remember_memory() does it all. Without one, the
     // common case is one plain statement, prepared once per connection (see rememberSql); where
-    // nothing is prepared, the call instead. When the plain statement finds a derived id taken
-    // and writes nothing, the call decides: a forgotten or superseded fact may come back.
+    // nothing is prepared, the call instead (the embedded variant as it is: the call has no slot
+    // for it). When the plain statement finds a derived id taken and writes nothing, the call
+    // decides: a forgotten or superseded fact may come back.
+    const sql = this.rememberSql;
+    const plain = inline?.vector ? (withRow ? sql.plainRowEmbedded : sql.plainEmbedded) : withRow ? sql.plainRow : sql.plain;
     const outcome = embedding
-      ? ((await remember(this.rememberSql.callNear, { prepare: true })) as Stored)
-      : ((await remember(withRow ? this.rememberSql.plainRow : this.rememberSql.plain, {
-          prepare: true,
-          unprepared: this.rememberSql.call,
-        })) ?? ((await remember(this.rememberSql.call)) as Stored)); // (the call never answers `taken`)
+      ? ((await remember(sql.callNear, { prepare: true })) as Stored)
+      : ((await remember(plain, { prepare: true, ...(inline?.vector ? {} : { unprepared: sql.call }) }, inline?.vector)) ??
+        ((await remember(sql.call)) as Stored)); // (the call never answers `taken`)
     this.counted(outcome);
-    if (this.ctx.recall?.mode === 'inline' && !outcome.duplicate) {
+    if (this.ctx.recall?.mode === 'inline' && !outcome.duplicate && !(inline?.vector && outcome.stored)) {
+      // Not embedded by the insert (the call wrote it, or the embedder failed): embedded now, or an EmbedderError.
+      if (inline?.failure) throw inline.failure(outcome.id);
       await this.ctx.embedInline([outcome.id]);
       delete outcome.memory; // (now embedded: read again when asked)
     }
     return outcome;
+  }
+
+  /**
+   * With recall.embed.mode inline, the embedding of a memory of an embedded
+   * type, computed before its insert; an embedder that fails leaves the memory
+   * to be stored without one, and the failure to be reported once it is.
+   */
+  private async inlineEmbedding(m: Parsed): Promise<{ vector?: number[]; failure?: (id: string) => EmbedderError } | undefined> {
+    const recall = this.ctx.recall;
+    if (recall?.mode !== 'inline' || !recall.types.includes(m.type)) return undefined;
+    try {
+      return { vector: (await this.ctx.embed([embeddingTextOf(m.content)]))[0] };
+    } catch (error) {
+      const message = (error as Error).message;
+      return {
+        failure: (id) => new EmbedderError(`stored, not yet embedded (the embedding worker will embed it): ${message}`, { ids: [id] }),
+      };
+    }
   }
 
   /**
@@ -167,6 +195,7 @@ export class Memories {
     write: Insertion,
     embedding: number[] | undefined,
     options?: QueryOptions,
+    inlineVector?: number[],
   ): Promise<Stored | undefined> {
     const values = [
       ...this.rowValues(m, write.id, m.createdAt ?? new Date(), this.ctx.version(), provider, json),
@@ -181,13 +210,14 @@ export class Memories {
         this.ctx.dedupe.near.window,
         1 - this.ctx.dedupe.near.threshold,
       );
+    else if (inlineVector) values.push(realArrayBinary(inlineVector), this.ctx.embedder.model, inlineVector.length);
     const { rows } = await tx.query<RememberAnswer>(sql, values, options);
     const row = rows[0];
     if (row?.taken) return undefined;
     // The plain statement answers the memory too (its columns), the call does not.
     const memory = row?.id ? { memory: toMemory(row as unknown as Record<string, unknown>) } : {};
     if (row?.existing_id) return { id: row.existing_id, duplicate: true, nearDuplicateOf: null, ...memory };
-    if (row?.stored_id) return { id: row.stored_id, duplicate: false, nearDuplicateOf: row.duplicate_of, ...memory };
+    if (row?.stored_id) return { id: row.stored_id, duplicate: false, nearDuplicateOf: row.duplicate_of, stored: true, ...memory };
     // The id is taken by a current memory: the same fact (a derived id), or a retry of this very write.
     return { id: write.id, duplicate: write.derived, nearDuplicateOf: null };
   }
@@ -385,7 +415,8 @@ interface Insertion {
 }
 
 /** What remember did, and the memory as stored when the statement answered it. */
-type Stored = RememberOutcome & { memory?: Memory };
+/** What a remember statement did; `stored`: this statement inserted the row (with the embedding it was given). */
+type Stored = RememberOutcome & { memory?: Memory; stored?: boolean };
 
 export {
   type Memory,

@@ -26,13 +26,23 @@ export interface RememberAnswer {
  * given id that is taken is a retry, answered as the call answers it). Only
  * worth it prepared: planned on every call it is slower than the call.
  */
-export function rememberSql(schema: string): { plain: string; plainRow: string; call: string; callNear: string } {
+export interface RememberStatements {
+  plain: string;
+  plainRow: string;
+  /** plain and plainRow storing the memory's embedding too ($15 real[], $16 model, $17 dimensions): inline embedding in one statement. */
+  plainEmbedded: string;
+  plainRowEmbedded: string;
+  call: string;
+  callNear: string;
+}
+
+export function rememberSql(schema: string): RememberStatements {
   const call = (near: string) =>
     `SELECT existing_id, stored_id, duplicate_of, false AS taken
        FROM ${schema}.remember_memory($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, ${near})`;
   // The lookup as remember_memory() writes it: by the hash alone (tenant_id || '' keeps the
   // planner off the tenant-led indexes).
-  const steps = (returning: string) => `WITH u AS MATERIALIZED (
+  const steps = (returning: string, embedded = false) => `WITH u AS MATERIALIZED (
         SELECT coalesce($4::text, (SELECT s.user_id FROM ${schema}.sessions s WHERE s.tenant_id = $1::text AND s.id = $3::uuid)) AS user_id),
       dup AS MATERIALIZED (
         SELECT m.id FROM ${schema}.memories m, u
@@ -44,24 +54,28 @@ export function rememberSql(schema: string): { plain: string; plainRow: string; 
           (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin,
            content_hash, embedding, embedding_model, embedding_dim, duplicate_of)
         SELECT $1, $2, $3, u.user_id, $5::text, $6::jsonb, $7::jsonb, $8::real, $9::timestamptz, $10::timestamptz, $11::bigint,
-               $12::text, $13, NULL, NULL, NULL, NULL
+               $12::text, $13, ${embedded ? '$15::real[], $16::text, $17::integer' : 'NULL, NULL, NULL'}, NULL
           FROM u WHERE NOT EXISTS (SELECT FROM dup)
         ON CONFLICT (tenant_id, id) DO NOTHING
         RETURNING ${returning})`;
   const taken = '$14::boolean AND NOT EXISTS (SELECT FROM dup) AND NOT EXISTS (SELECT FROM ins) AS taken';
-  return {
-    plain: `${steps('id')}
-      SELECT (SELECT id FROM dup) AS existing_id, (SELECT id FROM ins) AS stored_id, NULL::uuid AS duplicate_of, ${taken}`,
-    // For a caller that answers the memory (the HTTP API, MCP): the row as stored, or the one already
-    // there, comes with the answer. Its duplicate_of is the answer's: a memory stored here links to no
-    // near-duplicate (none is looked for). Returning the row costs the plain call about 8%, so only then.
-    plainRow: `${steps(COLUMNS)},
+  const plain = (embedded: boolean) => `${steps('id', embedded)}
+      SELECT (SELECT id FROM dup) AS existing_id, (SELECT id FROM ins) AS stored_id, NULL::uuid AS duplicate_of, ${taken}`;
+  // For a caller that answers the memory (the HTTP API, MCP): the row as stored, or the one already
+  // there, comes with the answer. Its duplicate_of is the answer's: a memory stored here links to no
+  // near-duplicate (none is looked for). Returning the row costs the plain call about 8%, so only then.
+  const plainRow = (embedded: boolean) => `${steps(COLUMNS, embedded)},
       stored AS (
         SELECT ${COLUMNS} FROM ins
         UNION ALL
         SELECT ${COLUMNS} FROM ${schema}.memories m WHERE m.tenant_id = $1 AND m.id = (SELECT id FROM dup))
       SELECT (SELECT id FROM dup) AS existing_id, (SELECT id FROM ins) AS stored_id, ${taken}, stored.*
-        FROM (SELECT) answer LEFT JOIN stored ON true`,
+        FROM (SELECT) answer LEFT JOIN stored ON true`;
+  return {
+    plain: plain(false),
+    plainRow: plainRow(false),
+    plainEmbedded: plain(true),
+    plainRowEmbedded: plainRow(true),
     call: call('NULL, NULL, NULL, NULL, NULL'),
     callNear: call('$15, $16, $17, $18, $19'),
   };
