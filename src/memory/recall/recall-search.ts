@@ -98,8 +98,11 @@ export class RecallSearch {
     });
   }
 
-  /** The filters both legs share, as SQL over alias `m`; their values are appended to params ($1 is the tenant). */
-  private filters(request: RecallRequest, params: unknown[]): string {
+  /**
+   * The rows both legs read (`from`, aliased `m`) and the filters they share
+   * (`where`); their values are appended to params ($1 is the tenant).
+   */
+  private filters(request: RecallRequest, params: unknown[]): { from: string; where: string } {
     const s = this.ctx.schema;
     const add = (value: unknown) => {
       params.push(value);
@@ -112,23 +115,32 @@ export class RecallSearch {
       `m.memory_type = ANY(${add(request.types)}::text[])`,
       '(m.expires_at IS NULL OR m.expires_at > now())',
     ];
-    // A user's or an agent's sessions as an array computed once (an init plan): `session_id = ANY(…)` is an
-    // index condition, so the rows come from the user's and sessions' index entries, not a scan of the tenant.
-    const sessionsOf = (column: string, value: string) =>
-      `ARRAY(SELECT s.id FROM ${s}.sessions s WHERE s.tenant_id = $1 AND s.${column} = ${value})`;
+    // A user's rows (their own, and those in their sessions) or an agent's (in its sessions), as tuple ids
+    // read from the user's and the sessions' index entries once (an init plan), in a fenced subquery that
+    // has nothing but them to go by: the planner is left a TID scan of those rows, never a scan of the
+    // tenant, whatever its estimates say (of an array it cannot see into, of a table not yet analyzed).
+    const inSessionsOf = (column: string, value: string) =>
+      `SELECT x.ctid FROM ${s}.sessions ss JOIN ${s}.memories x ON x.tenant_id = ss.tenant_id AND x.session_id = ss.id
+        WHERE ss.tenant_id = $1 AND ss.${column} = ${value}`;
+    const scoped: string[] = [];
     const { userId, agentId, sessionId } = request.scope;
     if (userId !== undefined) {
       const u = add(userId);
-      where.push(`(m.user_id = ${u} OR m.session_id = ANY(${sessionsOf('user_id', u)}))`);
+      scoped.push(`SELECT x.ctid FROM ${s}.memories x WHERE x.tenant_id = $1 AND x.user_id = ${u} UNION ALL ${inSessionsOf('user_id', u)}`);
     }
-    if (agentId !== undefined) where.push(`m.session_id = ANY(${sessionsOf('agent_id', add(agentId))})`);
+    if (agentId !== undefined) scoped.push(inSessionsOf('agent_id', add(agentId)));
     if (sessionId !== undefined) where.push(`m.session_id = ${add(sessionId)}::uuid`);
     if (request.asOf) {
       const at = add(request.asOf);
       where.push(`m.created_at <= ${at}`);
       if (!request.includeSuperseded) where.push(`(m.valid_to IS NULL OR m.valid_to > ${at})`);
     } else if (!request.includeSuperseded) where.push('m.valid_to IS NULL');
-    return where.join(' AND ');
+    const table = this.ctx.table('memories');
+    // A user and an agent together: the rows of both (each an array of tuple ids).
+    const from = scoped.length
+      ? `(SELECT * FROM ${table} m0 WHERE ${scoped.map((q) => `m0.ctid = ANY(ARRAY(${q}))`).join(' AND ')} OFFSET 0) m`
+      : `${table} m`;
+    return { from, where: where.join(' AND ') };
   }
 
   /**
@@ -138,10 +150,10 @@ export class RecallSearch {
    */
   private async textLeg(tx: Queryable, request: RecallRequest, pool: number): Promise<(RecallMatch & { id: string })[]> {
     const params: unknown[] = [this.ctx.tenant];
-    const where = this.filters(request, params);
+    const { from, where } = this.filters(request, params);
     params.push(request.text, pool);
     const q = `(SELECT replace(plainto_tsquery('english', $${params.length - 1})::text, ' & ', ' | ')::tsquery AS q) AS q`;
-    const matches = `SELECT m.id, m.search, q.q FROM ${this.ctx.table('memories')} m, ${q} WHERE ${where} AND m.search @@ q.q`;
+    const matches = `SELECT m.id, m.search, q.q FROM ${from}, ${q} WHERE ${where} AND m.search @@ q.q`;
     // Cover density costs ~6 µs a match: past search.textRerank matches, only the best of them by ts_rank
     // (~1.6 µs, the same words and weights) are ranked by it — as the atoms' text search does.
     const rerank = this.ctx.search.textRerank;
@@ -172,7 +184,7 @@ export class RecallSearch {
       this.modelChecked.set(provider, Date.now());
     }
     const params: unknown[] = [this.ctx.tenant];
-    const where = this.filters(request, params);
+    const { from, where } = this.filters(request, params);
     const { model, dimensions } = this.ctx.embedder;
     params.push(model, dimensions);
     const sameModel = `m.embedding_model = $${params.length - 1} AND m.embedding_dim = $${params.length}`;
@@ -187,7 +199,7 @@ export class RecallSearch {
     params.push(pool);
     const { rows } = await tx.query<{ id: string; distance: number }>(
       `SELECT m.id::text AS id, ${distance} AS distance
-         FROM ${this.ctx.table('memories')} m
+         FROM ${from}
         WHERE ${where} AND m.embedding IS NOT NULL AND ${sameModel}
         ORDER BY distance, m.id
         LIMIT $${params.length}`,
