@@ -1,0 +1,1 @@
+DROP INDEX {{schema}}.memories_namespace_path_idx;
