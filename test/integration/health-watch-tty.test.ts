@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
-import { ROOT, runCli } from '../harness/cli.js';
+import { ROOT, startCli } from '../harness/cli.js';
 
 const run = promisify(execFile);
 const socket = `agentmem-test-${process.pid}`;
@@ -39,7 +39,11 @@ it('redraws in place on a terminal: one report on the screen, the newest', async
 
 it('prints one report after another when piped', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'agentmem-watch-pipe-'));
-  const result = await runCli(['health', '--watch', '300ms'], { cwd, timeoutMs: 8_000 });
+  // Until two reports are out (the first waits for a new embedded database), then stopped as a user would.
+  const watching = startCli(['health', '--watch', '300ms'], { cwd });
+  const reports = (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('agentmem health:')).length;
+  await watching.waitForStdout((stdout) => reports(stdout) >= 2, 60_000);
+  const result = await watching.stop('SIGINT');
   expect(result.stdout).not.toContain('\x1b[');
-  expect(result.stdout.split('\n').filter((line) => line.startsWith('agentmem health:')).length).toBeGreaterThanOrEqual(2);
+  expect(reports(result.stdout)).toBeGreaterThanOrEqual(2);
 });
