@@ -94,7 +94,7 @@ async function killed(
       buffer += chunk.toString();
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
-      for (const line of lines) if (line.startsWith('kill-')) acked.push(line);
+      for (const line of lines) if (line.startsWith('ack ')) acked.push(line.slice(4));
       if (acked.length >= after && child.exitCode === null) {
         child.kill('SIGKILL');
         resolve();
@@ -186,6 +186,29 @@ export async function correctness({ server, lib, ops, embeddings, url }: Context
       'langgraph',
       server.url({ database: 'c_lgstore' }),
       present('c_lgstore', 'SELECT key FROM store WHERE key = ANY($1)'),
+    ),
+    'agentmem messages': await killed(
+      'agentmem-messages',
+      server.url({ database: 'c_agentmem' }),
+      present(
+        'c_agentmem',
+        "SELECT content #>> '{}' FROM agentmem.memories WHERE memory_type = 'message_user' AND content #>> '{}' = ANY($1)",
+      ),
+    ),
+    'langchain history': await killed(
+      'langchain',
+      url('c_lchistory'),
+      present('c_lchistory', "SELECT message->>'content' FROM langchain_chat_histories WHERE message->>'content' = ANY($1)"),
+    ),
+    'agentmem checkpoints': await killed(
+      'agentmem-checkpoints',
+      server.url({ database: 'c_agentmem' }),
+      present('c_agentmem', 'SELECT checkpoint_id FROM agentmem.checkpoints WHERE checkpoint_id = ANY($1)'),
+    ),
+    'langgraph saver': await killed(
+      'langgraph-saver',
+      url('c_lgsaver'),
+      present('c_lgsaver', 'SELECT checkpoint_id FROM checkpoints WHERE checkpoint_id = ANY($1)'),
     ),
   };
 

@@ -58,7 +58,8 @@ export interface MessageSystem {
 }
 export interface CheckpointSystem {
   name: string;
-  put(thread: string, step: number): Promise<void>;
+  /** Store a checkpoint of the thread at this step; its id. */
+  put(thread: string, step: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -230,6 +231,7 @@ export function agentmemCheckpoints(adapters: Lib, memory: Lib): CheckpointSyste
     put: async (thread, step) => {
       const { checkpoint, metadata, versions } = checkpointAt(step);
       await saver.put({ configurable: { thread_id: thread, checkpoint_ns: '' } }, checkpoint, metadata, versions);
+      return checkpoint.id;
     },
     close: async () => undefined,
   };
@@ -245,6 +247,7 @@ export async function openLangGraphSaver(url: string): Promise<CheckpointSystem>
     put: async (thread, step) => {
       const { checkpoint, metadata, versions } = checkpointAt(step);
       await saver.put({ configurable: { thread_id: thread, checkpoint_ns: '' } }, checkpoint, metadata, versions);
+      return checkpoint.id;
     },
     close: () => pool.end(),
   };

@@ -1,29 +1,54 @@
 /**
  * A writing process to kill -9: writes `kill-<i>` one after another through
  * one side's own API and prints each write's marker once the call returned
- * (acknowledged). The parent kills it mid-batch and counts what is there.
+ * (acknowledged; for a checkpoint, its id). The parent kills it mid-batch and
+ * counts what is there.
  */
-import { agentmemItems, agentmemMemories, langchainEmbeddings, libraries, openAgentmem, openLangGraphStore, openMem0 } from './systems.js';
+import {
+  agentmemCheckpoints,
+  agentmemItems,
+  agentmemMemories,
+  agentmemMessages,
+  langchainEmbeddings,
+  libraries,
+  openAgentmem,
+  openLangChainHistory,
+  openLangGraphSaver,
+  openLangGraphStore,
+  openMem0,
+} from './systems.js';
 
 const [system, url] = process.argv.slice(2) as [string, string];
 const { lib, adapters } = await libraries();
 const { embeddings } = langchainEmbeddings(lib);
-let write: (marker: string) => Promise<unknown>;
+/** Writes one; what identifies it in the database (the marker, or a checkpoint's id). */
+let write: (marker: string, i: number) => Promise<string>;
 if (system === 'agentmem') {
   const memories = agentmemMemories(await openAgentmem(lib, url));
-  write = (marker) => memories.add('killed', marker);
+  write = async (marker) => (await memories.add('killed', marker), marker);
 } else if (system === 'agentmem-store') {
   const items = agentmemItems(adapters, await openAgentmem(lib, url));
-  write = (marker) => items.put('killed', marker, marker);
+  write = async (marker) => (await items.put('killed', marker, marker), marker);
 } else if (system === 'mem0') {
   const mem0 = await openMem0(url, embeddings);
-  write = (marker) => mem0.add('killed', marker);
+  write = async (marker) => (await mem0.add('killed', marker), marker);
+} else if (system === 'agentmem-messages') {
+  const messages = agentmemMessages(await openAgentmem(lib, url, 'off'));
+  write = async (marker) => (await messages.append('killed', marker), marker);
+} else if (system === 'langchain') {
+  const history = openLangChainHistory(url);
+  write = async (marker) => (await history.append('killed', marker), marker);
+} else if (system === 'agentmem-checkpoints') {
+  const saver = agentmemCheckpoints(adapters, await openAgentmem(lib, url, 'off'));
+  write = (_marker, i) => saver.put('killed', i);
+} else if (system === 'langgraph-saver') {
+  const saver = await openLangGraphSaver(url);
+  write = (_marker, i) => saver.put('killed', i);
 } else {
   const store = await openLangGraphStore(url, embeddings);
-  write = (marker) => store.put('killed', marker, marker);
+  write = async (marker) => (await store.put('killed', marker, marker), marker);
 }
 process.stdout.write('ready\n');
 for (let i = 0; i < 100_000; i++) {
-  await write(`kill-${i}`);
-  process.stdout.write(`kill-${i}\n`);
+  process.stdout.write(`ack ${await write(`kill-${i}`, i)}\n`);
 }
