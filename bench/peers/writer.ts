@@ -21,23 +21,30 @@ import {
 const [system, url] = process.argv.slice(2) as [string, string];
 const { lib, adapters } = await libraries();
 const { embeddings } = langchainEmbeddings(lib);
+/** A write whose marker is what identifies it in the database. */
+const marked =
+  (fn: (marker: string) => Promise<unknown>) =>
+  async (marker: string): Promise<string> => {
+    await fn(marker);
+    return marker;
+  };
 /** Writes one; what identifies it in the database (the marker, or a checkpoint's id). */
 let write: (marker: string, i: number) => Promise<string>;
 if (system === 'agentmem') {
   const memories = agentmemMemories(await openAgentmem(lib, url));
-  write = async (marker) => (await memories.add('killed', marker), marker);
+  write = marked((marker) => memories.add('killed', marker));
 } else if (system === 'agentmem-store') {
   const items = agentmemItems(adapters, await openAgentmem(lib, url));
-  write = async (marker) => (await items.put('killed', marker, marker), marker);
+  write = marked((marker) => items.put('killed', marker, marker));
 } else if (system === 'mem0') {
   const mem0 = await openMem0(url, embeddings);
-  write = async (marker) => (await mem0.add('killed', marker), marker);
+  write = marked((marker) => mem0.add('killed', marker));
 } else if (system === 'agentmem-messages') {
   const messages = agentmemMessages(await openAgentmem(lib, url, 'off'));
-  write = async (marker) => (await messages.append('killed', marker), marker);
+  write = marked((marker) => messages.append('killed', marker));
 } else if (system === 'langchain') {
   const history = openLangChainHistory(url);
-  write = async (marker) => (await history.append('killed', marker), marker);
+  write = marked((marker) => history.append('killed', marker));
 } else if (system === 'agentmem-checkpoints') {
   const saver = agentmemCheckpoints(adapters, await openAgentmem(lib, url, 'off'));
   write = (_marker, i) => saver.put('killed', i);
@@ -46,7 +53,7 @@ if (system === 'agentmem') {
   write = (_marker, i) => saver.put('killed', i);
 } else {
   const store = await openLangGraphStore(url, embeddings);
-  write = async (marker) => (await store.put('killed', marker, marker), marker);
+  write = marked((marker) => store.put('killed', marker, marker));
 }
 process.stdout.write('ready\n');
 for (let i = 0; i < 100_000; i++) {
