@@ -414,8 +414,7 @@ interface Insertion {
   near: boolean;
 }
 
-/** What remember did, and the memory as stored when the statement answered it. */
-/** What a remember statement did; `stored`: this statement inserted the row (with the embedding it was given). */
+/** What remember did, and the memory as stored when the statement answered it; `stored`: this statement inserted the row (with the embedding it was given). */
 type Stored = RememberOutcome & { memory?: Memory; stored?: boolean };
 
 export {
