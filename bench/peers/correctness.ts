@@ -166,51 +166,39 @@ export async function correctness({ server, lib, ops, embeddings, url }: Context
       .psql(sql.replace('$1', `ARRAY[${markers.map((m) => `'${m}'`).join(',') || "''"}]`), database)
       .split('\n')
       .filter(Boolean);
-  out.killedWriter = {
-    agentmem: await killed(
-      'agentmem',
-      server.url({ database: 'c_agentmem' }),
-      present('c_agentmem', "SELECT content #>> '{}' FROM agentmem.memories WHERE content #>> '{}' = ANY($1)"),
-    ),
-    mem0: await killed(
-      'mem0',
-      server.url({ database: 'c_mem0' }),
-      present('c_mem0', "SELECT payload->>'data' FROM memories WHERE payload->>'data' = ANY($1)"),
-    ),
-    'agentmem store': await killed(
-      'agentmem-store',
-      server.url({ database: 'c_agentmem' }),
-      present('c_agentmem', 'SELECT item_key FROM agentmem.memories WHERE item_key = ANY($1)'),
-    ),
-    'langgraph store': await killed(
-      'langgraph',
-      server.url({ database: 'c_lgstore' }),
-      present('c_lgstore', 'SELECT key FROM store WHERE key = ANY($1)'),
-    ),
-    'agentmem messages': await killed(
+  // Each side's writer, the database it writes, and the query that finds which of its markers are there
+  // (LangChain's history and LangGraph's saver get new databases; the others write the ones above).
+  url('c_lchistory');
+  url('c_lgsaver');
+  const writers: [string, string, string, string][] = [
+    ['agentmem', 'agentmem', 'c_agentmem', "SELECT content #>> '{}' FROM agentmem.memories WHERE content #>> '{}' = ANY($1)"],
+    ['mem0', 'mem0', 'c_mem0', "SELECT payload->>'data' FROM memories WHERE payload->>'data' = ANY($1)"],
+    ['agentmem store', 'agentmem-store', 'c_agentmem', 'SELECT item_key FROM agentmem.memories WHERE item_key = ANY($1)'],
+    ['langgraph store', 'langgraph', 'c_lgstore', 'SELECT key FROM store WHERE key = ANY($1)'],
+    [
+      'agentmem messages',
       'agentmem-messages',
-      server.url({ database: 'c_agentmem' }),
-      present(
-        'c_agentmem',
-        "SELECT content #>> '{}' FROM agentmem.memories WHERE memory_type = 'message_user' AND content #>> '{}' = ANY($1)",
-      ),
-    ),
-    'langchain history': await killed(
+      'c_agentmem',
+      "SELECT content #>> '{}' FROM agentmem.memories WHERE memory_type = 'message_user' AND content #>> '{}' = ANY($1)",
+    ],
+    [
+      'langchain history',
       'langchain',
-      url('c_lchistory'),
-      present('c_lchistory', "SELECT message->>'content' FROM langchain_chat_histories WHERE message->>'content' = ANY($1)"),
-    ),
-    'agentmem checkpoints': await killed(
+      'c_lchistory',
+      "SELECT message->>'content' FROM langchain_chat_histories WHERE message->>'content' = ANY($1)",
+    ],
+    [
+      'agentmem checkpoints',
       'agentmem-checkpoints',
-      server.url({ database: 'c_agentmem' }),
-      present('c_agentmem', 'SELECT checkpoint_id FROM agentmem.checkpoints WHERE checkpoint_id = ANY($1)'),
-    ),
-    'langgraph saver': await killed(
-      'langgraph-saver',
-      url('c_lgsaver'),
-      present('c_lgsaver', 'SELECT checkpoint_id FROM checkpoints WHERE checkpoint_id = ANY($1)'),
-    ),
-  };
+      'c_agentmem',
+      'SELECT checkpoint_id FROM agentmem.checkpoints WHERE checkpoint_id = ANY($1)',
+    ],
+    ['langgraph saver', 'langgraph-saver', 'c_lgsaver', 'SELECT checkpoint_id FROM checkpoints WHERE checkpoint_id = ANY($1)'],
+  ];
+  const killedWriter: Record<string, unknown> = {};
+  for (const [name, system, database, sql] of writers)
+    killedWriter[name] = await killed(system, server.url({ database }), present(database, sql));
+  out.killedWriter = killedWriter;
 
   // MCP: the reference memory server (a JSON file per server process) against agentmem's, four clients at once.
   const dir = mkdtempSync(join(tmpdir(), 'agentmem-peers-mcp-'));
