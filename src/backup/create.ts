@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ArchiveCompression } from '../core/enums.js';
+import { type ArchiveCompression, DEFAULT_ARCHIVE_COMPRESSION } from '../core/enums.js';
 import { TABLES } from '../core/tables.js';
 import { AGENTMEM_VERSION } from '../core/version.js';
 import type { BulkSession, Provider, Queryable } from '../providers/index.js';
@@ -53,7 +53,7 @@ export async function createBackup(provider: Provider, options: CreateBackupOpti
   const source = provider.direct();
   // Row-level security would silently leave rows out of the backup.
   await requireAllTenants(source, options.schema);
-  const compression = options.compression ?? 'brotli';
+  const compression = options.compression ?? DEFAULT_ARCHIVE_COMPRESSION;
   const compress = compressor(compression, options.compressionLevel);
   const encryption = options.key ? newEncryption(options.key) : undefined;
   const header: ArchiveHeader = { format: FORMAT_VERSION, id, compression, encryption: encryption?.header ?? null };

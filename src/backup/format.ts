@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream';
 import { constants, createBrotliCompress, createBrotliDecompress, createGunzip, createGzip } from 'node:zlib';
-import { ARCHIVE_COMPRESSIONS, type ArchiveCompression, COMPRESSION_LEVELS } from '../core/enums.js';
+import { ARCHIVE_COMPRESSIONS, type ArchiveCompression, COMPRESSION_LEVELS, DEFAULT_COMPRESSION_LEVEL } from '../core/enums.js';
 import { BackupError, ValidationError } from '../errors/index.js';
 import type { EncryptionHeader } from './crypto.js';
 
@@ -19,8 +19,6 @@ import type { EncryptionHeader } from './crypto.js';
  */
 export const MAGIC = 'AGENTMEM-BACKUP';
 export const FORMAT_VERSION = 2;
-
-export const DEFAULT_COMPRESSION_LEVEL = 1;
 
 export interface ArchiveHeader {
   format: number;

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { ARCHIVE_COMPRESSIONS, COMPRESSION_LEVELS, MEMORY_TYPES } from '../core/enums.js';
+import {
+  ARCHIVE_COMPRESSIONS,
+  COMPRESSION_LEVELS,
+  DEFAULT_ARCHIVE_COMPRESSION,
+  DEFAULT_COMPRESSION_LEVEL,
+  MEMORY_TYPES,
+} from '../core/enums.js';
 import { formationSchema, workingMemorySchema } from './formation-schema.js';
 import { MONITOR_DEFAULTS, monitorSchema } from './monitor-schema.js';
 import { providerName, providerSchema, type timeoutsSchema } from './provider-definition.js';
@@ -225,9 +231,9 @@ export const configSchema = z
           .strict()
           .prefault({}),
         /** How archives are compressed: brotli (faster and smaller) or gzip. */
-        compression: z.enum(ARCHIVE_COMPRESSIONS).default('brotli'),
+        compression: z.enum(ARCHIVE_COMPRESSIONS).default(DEFAULT_ARCHIVE_COMPRESSION),
         /** The compression's level: brotli 0–11, gzip 1–9; 1 (the default) is the fastest that still compresses well. */
-        compressionLevel: z.number().int().min(0).max(11).default(1),
+        compressionLevel: z.number().int().min(0).max(11).default(DEFAULT_COMPRESSION_LEVEL),
         /** When `agentmem monitor` makes a backup (cron, UTC). */
         schedule: z.string().min(1).default('0 2 * * *'),
         /** Back up the primary (one copy of replicated data), or every provider. */

@@ -68,6 +68,9 @@ export const ATOM_ID_PATTERN_SOURCE = '^[A-Za-z0-9][A-Za-z0-9_.-]*(:[A-Za-z0-9][
  */
 export const ARCHIVE_COMPRESSIONS = ['brotli', 'gzip'] as const;
 export type ArchiveCompression = (typeof ARCHIVE_COMPRESSIONS)[number];
+export const DEFAULT_ARCHIVE_COMPRESSION: ArchiveCompression = 'brotli';
+/** For either compression, the fastest level that still compresses well. */
+export const DEFAULT_COMPRESSION_LEVEL = 1;
 export const COMPRESSION_LEVELS: Record<ArchiveCompression, { min: number; max: number }> = {
   brotli: { min: 0, max: 11 },
   gzip: { min: 1, max: 9 },

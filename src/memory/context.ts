@@ -165,9 +165,10 @@ export class StoreContext {
     try {
       vectors = await this.embed(rows.map((r) => embeddingTextOf(r.content)));
     } catch (error) {
-      throw new EmbedderError(`stored, not yet embedded (the embedding worker will embed it): ${(error as Error).message}`, {
-        ids: rows.map((r) => r.id),
-      });
+      throw notYetEmbedded(
+        rows.map((r) => r.id),
+        error,
+      );
     }
     await this.write('embedding.inline', (tx, { provider }) =>
       storeEmbeddings(tx, this.schema, rows, vectors, this.embedder, this.version(), provider),
@@ -273,4 +274,9 @@ function observeOperation(
     slowQueriesTotal.inc(labels);
     logger().warn({ operation, provider: labels.provider, durationMs: Math.round(ms * 10) / 10, thresholdMs: slowQueryMs }, 'slow query');
   }
+}
+
+/** The rows were stored, but the embedder failed on them: the embedding worker embeds them later. */
+export function notYetEmbedded(ids: string[], error: unknown): EmbedderError {
+  return new EmbedderError(`stored, not yet embedded (the embedding worker will embed it): ${(error as Error).message}`, { ids });
 }

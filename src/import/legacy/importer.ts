@@ -58,7 +58,7 @@ export async function importLegacy(
     await importSessionMemories(memory, source, report, dryRun, options.onProgress);
     await importConversations(memory, source, report, dryRun, options.onProgress);
     await importLegacyAtoms(memory, source, report, dryRun, options.onProgress);
-    await importSettings(memory, source, report, Boolean(options.dryRun));
+    await importSettings(memory, source, report, dryRun);
   } finally {
     await source.close();
   }

@@ -2,10 +2,10 @@ import { contentHash } from '../../core/content-hash.js';
 import { idForKey, newId } from '../../core/ids.js';
 import { realArrayBinary } from '../../core/vectors.js';
 import { viewColumns } from '../../core/views.js';
-import { ConflictError, EmbedderError, NotFoundError, ValidationError } from '../../errors/index.js';
+import { ConflictError, type EmbedderError, NotFoundError, ValidationError } from '../../errors/index.js';
 import { memoryDuplicatesTotal } from '../../observability/metrics.js';
 import type { Queryable, QueryOptions } from '../../providers/index.js';
-import { byKey, type StoreContext } from '../context.js';
+import { byKey, notYetEmbedded, type StoreContext } from '../context.js';
 import { type DedupeOptions, type DedupeReport, dedupeMemories } from '../dedupe.js';
 import { Retention } from '../expiry.js';
 import { embeddingTextOf } from '../recall/embedding-text.js';
@@ -124,10 +124,7 @@ export class Memories {
     try {
       return { vector: (await this.ctx.embed([embeddingTextOf(m.content)]))[0] };
     } catch (error) {
-      const message = (error as Error).message;
-      return {
-        failure: (id) => new EmbedderError(`stored, not yet embedded (the embedding worker will embed it): ${message}`, { ids: [id] }),
-      };
+      return { failure: (id) => notYetEmbedded([id], error) };
     }
   }
 
