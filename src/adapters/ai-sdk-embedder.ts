@@ -7,9 +7,7 @@
  * store, and every vector records the model it came from.
  */
 import { type EmbeddingModel, embedMany } from 'ai';
-import { redactCredentials } from '../config/index.js';
-import { EmbedderError } from '../errors/index.js';
-import { checkedVectors, type Embedder } from '../memory/embedders.js';
+import { type Embedder, type EmbeddingModelCall, ModelEmbedder } from '../memory/index.js';
 
 export interface AiSdkEmbedderOptions {
   /** The vectors' dimension: what the model returns (and the vector index is built for: `embedder.dimensions`). */
@@ -22,44 +20,18 @@ export interface AiSdkEmbedderOptions {
   maxRetries?: number;
 }
 
-export class AiSdkEmbedder implements Embedder {
-  readonly model: string;
-  readonly dimensions: number;
-
-  constructor(
-    private readonly embeddingModel: EmbeddingModel,
-    private readonly options: AiSdkEmbedderOptions,
-  ) {
-    if (!Number.isInteger(options.dimensions) || options.dimensions < 1)
-      throw new EmbedderError(`dimensions must be a whole number above 0 (got ${options.dimensions})`);
+export class AiSdkEmbedder extends ModelEmbedder {
+  constructor(embeddingModel: EmbeddingModel, options: AiSdkEmbedderOptions) {
     const described = embeddingModel as unknown as { provider?: string; modelId?: string };
-    this.model =
-      options.name ??
-      (typeof embeddingModel === 'string' ? embeddingModel : `${described.provider ?? 'ai-sdk'}/${described.modelId ?? 'model'}`);
-    this.dimensions = options.dimensions;
-  }
-
-  async embed(texts: string[]): Promise<number[][]> {
-    if (!texts.length) return [];
-    let embeddings: unknown;
-    const timeoutMs = this.options.timeoutMs ?? 30_000;
-    const signal = AbortSignal.timeout(timeoutMs);
-    // The signal asks the model to stop; the race bounds the wait even when a model does not listen.
-    const expired = new Promise<never>((_resolve, reject) =>
-      signal.addEventListener('abort', () => reject(new Error(`no answer within ${timeoutMs} ms`)), { once: true }),
-    );
-    try {
-      ({ embeddings } = await Promise.race([
-        embedMany({ model: this.embeddingModel, values: texts, maxRetries: this.options.maxRetries ?? 2, abortSignal: signal }),
-        expired,
-      ]));
-    } catch (error) {
-      // A provider's error may echo the request, key included: agentmem never saw that key, so it goes by its look.
-      throw new EmbedderError(`the embedding model ${this.model} failed: ${redactCredentials((error as Error).message).slice(0, 500)}`, {
-        model: this.model,
-      });
-    }
-    return checkedVectors(embeddings, texts.length, this);
+    const call: EmbeddingModelCall = { embedMany, model: embeddingModel };
+    super(() => Promise.resolve(call), {
+      model:
+        options.name ??
+        (typeof embeddingModel === 'string' ? embeddingModel : `${described.provider ?? 'ai-sdk'}/${described.modelId ?? 'model'}`),
+      dimensions: options.dimensions,
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
+    });
   }
 }
 

@@ -82,13 +82,13 @@ export const configSchema = z
       .prefault({}),
     embedder: z
       .object({
-        /** `local`: the built-in embedder (matches words and spellings, not meaning; no network). `openai`: an OpenAI-compatible embeddings endpoint. In code, any AI SDK embedding model. */
+        /** `local`: the built-in embedder (matches words and spellings, not meaning; no network). `openai`: an OpenAI-compatible embeddings endpoint, through the AI SDK (`npm install ai @ai-sdk/openai-compatible`). In code, any AI SDK embedding model. */
         kind: z.enum(['local', 'openai']).default('local'),
         /** The embedding model's name (openai: default text-embedding-3-small). */
         model: z.string().min(1).max(200).optional(),
         /** The vectors' length; vector indexes are built for it. */
         dimensions: z.number().int().min(1).max(16000).default(384),
-        /** The endpoint (openai: default https://api.openai.com/v1). */
+        /** The endpoint (openai: default https://api.openai.com/v1; `/v1` is added when it does not end with it). */
         baseUrl: z.string().url().optional(),
         /** The endpoint's key (a secret: set it in the environment). */
         apiKey: z.string().min(1).optional(),
@@ -96,8 +96,11 @@ export const configSchema = z
         batchSize: z.number().int().min(1).max(2048).default(64),
         /** Bound on one embeddings request. */
         timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
-        /** Retries of a failed request (429 and 5xx, with backoff). */
-        maxRetries: z.number().int().min(0).max(10).default(4),
+        /**
+         * Retries of a failed request (429 and 5xx) by the AI SDK, after 2 s, 4 s, 8 s … or what Retry-After
+         * asks. A search waits for them before it answers from full text; the embedding worker retries later anyway.
+         */
+        maxRetries: z.number().int().min(0).max(10).default(2),
       })
       .strict()
       .prefault({}),

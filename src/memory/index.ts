@@ -20,15 +20,7 @@ export {
 export { StoreContext } from './context.js';
 export { type AssembledContext, approximateTextTokens, type ContextOptions } from './context-assembly.js';
 export type { DedupeReport } from './dedupe.js';
-export {
-  checkedVectors,
-  createEmbedder,
-  describeEmbedder,
-  type Embedder,
-  LocalHashEmbedder,
-  OpenAIEmbedder,
-  type OpenAIEmbedderOptions,
-} from './embedders.js';
+export { checkedVectors, describeEmbedder, type Embedder, LocalHashEmbedder } from './embedders.js';
 export {
   type ExpiredCount,
   HOLD_CATEGORY,
@@ -49,6 +41,8 @@ export {
   type RememberInput,
   type RememberOutcome,
 } from './memories/memories.js';
+export { type EmbeddingModelCall, ModelEmbedder, type ModelEmbedderOptions } from './model-embedder.js';
+export { createEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './openai-embedder.js';
 export type { MemorySearchOptions, MessageSearchOptions, Scope } from './recall/recall-input.js';
 export type { RecallMatch, RecallMode, RecallOutcome } from './recall/recall-search.js';
 export { approximateTokens, type ContextWindowOptions, selectContextWindow } from './sessions/context-window.js';

@@ -5,7 +5,7 @@
  * adapters' imports, a TypeScript user file under `node16` and `bundler`
  * resolution — and what it must not do: weigh more than 60 MB installed, or
  * fail publint or arethetypeswrong. The server's packages are optional: without
- * them `agentmem serve` says what to install.
+ * them `agentmem serve` says what to install, as the `openai` embedder does.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -110,6 +110,20 @@ describe('the package, installed into a blank project', () => {
     );
     expect((serve as { code?: number }).code).toBe(2);
     expect(serve.stderr).toContain('npm install fastify');
+  });
+
+  it('embedder.kind openai without its AI SDK provider package names it (nothing is sent anywhere)', async () => {
+    const probe = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const { OpenAIEmbedder } = await import('agentmem/ops'); const e = new OpenAIEmbedder({ baseUrl: 'http://127.0.0.1:9', model: 'm', dimensions: 3 }); await e.embed(['x']).catch((error) => console.log(error.code, error.message));",
+      ],
+      { ...options, cwd: project },
+    );
+    expect(probe.stdout).toContain('DEPENDENCY_MISSING');
+    expect(probe.stdout).toContain('npm install ai @ai-sdk/openai-compatible');
   });
 
   it('the adapters import, and a TypeScript user file type-checks with node16 and with bundler resolution', async () => {
