@@ -66,6 +66,9 @@ try {
   cpSync(join(root, 'src/schema/migrations'), join(build, 'src/schema/migrations'), { recursive: true });
   cpSync(join(root, 'data'), join(build, 'data'), { recursive: true });
   cpSync(join(root, 'package.json'), join(build, 'package.json')); // the version's one source
+  // The packaged schema snapshot a new embedded directory starts from, as `npm run build` makes it.
+  const snapshot = spawnSync(process.execPath, [join(root, 'scripts/embedded-snapshot.mjs'), join(build, 'src')], { stdio: 'inherit' });
+  if (snapshot.status !== 0) throw new Error('the schema snapshot for the benches failed');
   for (const file of files) {
     const result = spawnSync(process.execPath, ['--expose-gc', join(build, 'bench', file.replace(/\.ts$/, '.js'))], {
       stdio: ['inherit', record ? 'pipe' : 'inherit', 'inherit'],

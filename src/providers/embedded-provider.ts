@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
@@ -24,6 +24,12 @@ import type {
 } from './types.js';
 
 type Release = () => Promise<void>;
+
+/**
+ * A new data directory's starting contents: a dump of a database that already
+ * has the current schema (`dumpDataDir`), or undefined to create an empty one.
+ */
+export type EmbeddedSeed = () => Promise<Blob | undefined>;
 
 /** The `agentmem serve` that says it holds this data directory, if its process is alive. */
 function servingProcess(dataDir: string): { url: string; pid: number } | undefined {
@@ -68,7 +74,8 @@ export class EmbeddedProvider implements Provider {
     this.statistics = setInterval(() => void this.analyzeStale(), STATISTICS_INTERVAL_MS).unref();
   }
 
-  static async open(config: ResolvedProvider): Promise<EmbeddedProvider> {
+  /** Open the data directory; a new (absent or empty) one starts from `seed`'s dump when it gives one. */
+  static async open(config: ResolvedProvider, seed?: EmbeddedSeed): Promise<EmbeddedProvider> {
     const dataDir = config.dataDir;
     if (!dataDir) throw new ConfigError(`embedded provider ${config.name} has no dataDir`, { provider: config.name });
     mkdirSync(dirname(dataDir), { recursive: true });
@@ -87,11 +94,14 @@ export class EmbeddedProvider implements Provider {
       throw error;
     }
     try {
+      const loadDataDir = seed && (!existsSync(dataDir) || readdirSync(dataDir).length === 0) ? await seed() : undefined;
+      if (loadDataDir) logger().debug({ provider: config.name, dataDir }, 'new embedded database from the packaged schema snapshot');
       const db = await PGlite.create(dataDir, {
         // btree_gin: the metadata index holds the tenant (migration 0020).
         extensions: { vector, btree_gin },
         // Same shapes as the pg driver gives: int8 as a string.
         parsers: { 20: (value: string) => value },
+        ...(loadDataDir ? { loadDataDir } : {}),
       });
       return new EmbeddedProvider(config, db, release);
     } catch (error) {
@@ -257,6 +267,11 @@ export class EmbeddedProvider implements Provider {
       logger().warn({ provider: this.name, err: (error as Error).message }, 'could not analyze the embedded tables; plans may be slower');
       return [];
     }
+  }
+
+  /** The whole data directory as a gzipped tar (what `EmbeddedSeed` gives a new directory). */
+  dump(): Promise<Blob> {
+    return this.exclusive(() => this.db.dumpDataDir('gzip'));
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { type AgentmemConfig, DEFAULT_TIMEOUTS, type ResolvedProvider } from '../config/index.js';
 import { ProviderNotFoundError, UsageError } from '../errors/index.js';
-import { EmbeddedProvider } from './embedded-provider.js';
+import { EmbeddedProvider, type EmbeddedSeed } from './embedded-provider.js';
 import { PgProvider } from './pg-provider.js';
 import type { Provider, ProviderDescription } from './types.js';
 
@@ -17,8 +17,13 @@ export function embeddedDefault(config: AgentmemConfig): ResolvedProvider {
   };
 }
 
-export async function openProvider(config: ResolvedProvider): Promise<Provider> {
-  return config.kind === 'embedded' ? EmbeddedProvider.open(config) : new PgProvider(config);
+/** How providers are opened: a new embedded data directory's seed (see EmbeddedProvider.open). */
+export interface OpenOptions {
+  embeddedSeed?: EmbeddedSeed | undefined;
+}
+
+export async function openProvider(config: ResolvedProvider, options: OpenOptions = {}): Promise<Provider> {
+  return config.kind === 'embedded' ? EmbeddedProvider.open(config, options.embeddedSeed) : new PgProvider(config);
 }
 
 /** Which providers a command acts on: `--provider NAME`, `--all`, or the default. */
@@ -40,11 +45,12 @@ export class ProviderSet {
     private readonly opened: Map<string, Provider>,
     /** One provider on a pg.Pool the caller made (see fromPool). */
     readonly fromCallersPool = false,
+    private readonly options: OpenOptions = {},
   ) {}
 
-  static fromConfig(config: AgentmemConfig): ProviderSet {
+  static fromConfig(config: AgentmemConfig, options: OpenOptions = {}): ProviderSet {
     const configs = config.providers.length ? config.providers : [embeddedDefault(config)];
-    return new ProviderSet(configs, new Map());
+    return new ProviderSet(configs, new Map(), false, options);
   }
 
   /**
@@ -79,7 +85,7 @@ export class ProviderSet {
     if (!config) throw new ProviderNotFoundError(name, this.names);
     let opening = this.opening.get(name);
     if (!opening) {
-      opening = openProvider(config);
+      opening = openProvider(config, this.options);
       this.opening.set(name, opening);
       opening.then(
         (provider) => {

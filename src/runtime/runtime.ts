@@ -16,7 +16,7 @@ import { type ReembedOptions, type ReembedReport, reembedMemories } from '../for
 import { type AgentMemory, createEmbedder, type Embedder, openMemory } from '../memory/index.js';
 import { type Executor, PrimaryExecutor, type Provider, ProviderSet, Router, type RouterHooks, routerOptions } from '../providers/index.js';
 import { ReplicationLoop, Replicator, SyncAcknowledger } from '../replication/index.js';
-import { diffSchema, Migrator, type MigratorOptions, schemaOptions } from '../schema/index.js';
+import { diffSchema, embeddedSnapshot, Migrator, type MigratorOptions, schemaOptions } from '../schema/index.js';
 import { MigratingExecutor, PrimaryMigration } from './migration.js';
 
 export interface RuntimeOptions {
@@ -85,12 +85,12 @@ export class Runtime {
     const config =
       options.config && 'providers' in options.config ? options.config : await loadConfig(options.config as LoadConfigOptions | undefined);
     if (options.pool) return new Runtime(config, ProviderSet.fromPool(config, options.pool), true);
-    return new Runtime(config, ProviderSet.fromConfig(config), true);
+    return Runtime.fromConfig(config);
   }
 
-  /** Over a loaded config, building its providers. */
+  /** Over a loaded config, building its providers (a new embedded directory starts from the packaged schema). */
   static fromConfig(config: AgentmemConfig): Runtime {
-    return new Runtime(config, ProviderSet.fromConfig(config), true);
+    return new Runtime(config, ProviderSet.fromConfig(config, { embeddedSeed: embeddedSnapshot(schemaOptions(config)) }), true);
   }
 
   /** Over providers the caller opened and will close (an ops function handed a ProviderSet). */

@@ -14,6 +14,7 @@ export { fromRow, type View, viewColumns } from '../core/views.js';
 export { requireAllTenants, type TenantAccess, tenantAccess } from './access.js';
 export { type Catalog, readCatalog, type TableCatalog } from './catalog.js';
 export { compareCatalogs, type DriftItem, type DriftReport, type DriftSeverity, diffSchema, type FixResult, fixSchema } from './drift.js';
+export { embeddedSnapshot, SNAPSHOT_DIR, writeEmbeddedSnapshot } from './embedded-snapshot.js';
 export * from './enums.js';
 export { type MigrateAction, migrateProviders, type ProviderMigrationResult } from './migrate-providers.js';
 export {
