@@ -4,7 +4,9 @@
  *     checking the model's output, deduplicating, superseding, the history and the watermark), with
  *     the AI SDK's test model answering after a fixed latency that is measured and taken out;
  *   - working-memory updates from 1, 4 and 16 writers at once against a raw
- *     `UPDATE … SET content = content || $1` of the same row, the order swapped each sitting,
+ *     `UPDATE … SET content = content || $1` of the same row (which keeps the row's version, so the
+ *     change history records nothing), and against the same UPDATE with the version bumped (the
+ *     history records it, as it records every agentmem write), the order rotated each sitting,
  *     and the updates lost: agentmem's merge (in the server) against a raw read-modify-write of
  *     that row (SELECT, merge in the client, UPDATE), the way a document store without one does it.
  * Prints JSON (min–median–max over BENCH_SITTINGS sittings).
@@ -115,6 +117,7 @@ try {
   const keysLike = (doc: Record<string, unknown>, prefix: string) => Object.keys(doc).filter((k) => k.startsWith(prefix)).length;
   for (const writers of WRITERS) {
     const ratios: number[] = [];
+    const versionedRatios: number[] = [];
     const lostRaw: number[] = [];
     const lostOurs: number[] = [];
     const each = Math.max(1, Math.floor(UPDATES / writers));
@@ -140,32 +143,32 @@ try {
         return performance.now() - started;
       };
       const ours = () => timed(() => inParallel((w, i) => memory.workingMemory.update(scope, { [`w${w}-${i}`]: i })));
-      const baseline = () =>
+      const rawUpdate = (bumpVersion: boolean) => () =>
         timed(() =>
           inParallel((w, i) =>
-            raw.query(`UPDATE agentmem.memories SET content = content || $2::jsonb WHERE tenant_id = 'bench' AND id = $1`, [
-              id,
-              JSON.stringify({ [`r${w}-${i}`]: i }),
-            ]),
+            raw.query(
+              `UPDATE agentmem.memories SET content = content || $2::jsonb${bumpVersion ? ', version = version + 1' : ''}
+                WHERE tenant_id = 'bench' AND id = $1`,
+              [id, JSON.stringify({ [`r${w}-${i}`]: i })],
+            ),
           ),
         );
-      // Order swapped every sitting.
-      let oursMs: number;
-      let rawMs: number;
       const oursThenCount = async () => {
         const ms = await ours();
         const doc = (await memory.workingMemory.get(scope)).content as Record<string, unknown>;
         lostOurs.push(writers * each - keysLike(doc, 'w'));
         return ms;
       };
-      if (sitting % 2) {
-        oursMs = await oursThenCount();
-        rawMs = await baseline();
-      } else {
-        rawMs = await baseline();
-        oursMs = await oursThenCount();
+      // The order rotated every sitting.
+      const sides = [oursThenCount, rawUpdate(false), rawUpdate(true)];
+      const ms: number[] = [0, 0, 0];
+      for (let k = 0; k < sides.length; k++) {
+        const side = (sitting + k) % sides.length;
+        ms[side] = await (sides[side] as () => Promise<number>)();
       }
+      const [oursMs = 0, rawMs = 0, versionedMs = 0] = ms;
       ratios.push(rawMs / oursMs);
+      versionedRatios.push(versionedMs / oursMs);
       // A read-modify-write in the client, of the same row: what a store without a server-side merge does.
       await raw.query(`UPDATE agentmem.memories SET content = '{}' WHERE tenant_id = 'bench' AND id = $1`, [id]);
       await inParallel(async (w, i) => {
@@ -184,6 +187,7 @@ try {
     working[`writers_${writers}`] = {
       updates: writers * each,
       throughput_ratio_vs_raw_update: spread(ratios),
+      throughput_ratio_vs_versioned_raw_update: spread(versionedRatios),
       lost_updates: { agentmem: spread(lostOurs), raw_read_modify_write: spread(lostRaw) },
     };
   }

@@ -249,6 +249,17 @@ describe.each(names)('memory formation on %s', (name) => {
       .filter((k) => k.startsWith('w'))
       .reduce((sum, k) => sum + Object.keys(doc[k] ?? {}).length, 0);
     expect(applied).toBe(writers.length * 50);
+    // Flat patches (no null, no object: merged as a plain `||`) lose nothing either.
+    await Promise.all(
+      writers.map((w, i) =>
+        (async () => {
+          for (let n = 0; n < 20; n++) await w.workingMemory.update(scope, { [`f${i}-${n}`]: n, tags: [i, n] });
+        })(),
+      ),
+    );
+    const flat = (await memory.workingMemory.get(scope)).content as Record<string, unknown>;
+    expect(Object.keys(flat).filter((k) => k.startsWith('f'))).toHaveLength(writers.length * 20);
+    expect(Object.keys(flat.w0 as object)).toHaveLength(50);
     // A null removes a key; a text replaces a Markdown document.
     expect((await memory.workingMemory.update(scope, { last: null })).content).not.toHaveProperty('last');
     await expect(memory.workingMemory.update(scope, { big: 'x'.repeat(20_000) })).rejects.toMatchObject({ code: 'VALIDATION' });
@@ -263,6 +274,12 @@ describe.each(names)('memory formation on %s', (name) => {
     expect(Object.keys(((await memory.workingMemory.get(scope)).content as Record<string, unknown>).w0 as object)).toHaveLength(50);
     const session = await memory.sessions.create({ userId: 'eve' });
     expect((await memory.workingMemory.update({ sessionId: session.id }, '# Plan\n- pack')).content).toBe('# Plan\n- pack');
+    // An object patch over a text document replaces it (RFC 7396: the target is not an object), flat or not.
+    const other = { userId: 'eve-text' };
+    await memory.workingMemory.update(other, 'notes');
+    expect((await memory.workingMemory.update(other, { a: 1 })).content).toEqual({ a: 1 });
+    await memory.workingMemory.update(other, 'notes');
+    expect((await memory.workingMemory.update(other, { a: { b: null, c: 2 } })).content).toEqual({ a: { c: 2 } });
     // History and as-of cover it: before the text, the session's document did not exist.
     const before = new Date(Date.now() - 60_000);
     expect((await memory.workingMemory.get({ sessionId: session.id }, { asOf: before })).content).toBeNull();

@@ -97,41 +97,52 @@ export class WorkingMemory {
     const p = parseInput(patchSchema, patch, 'working memory update');
     const id = this.idOf(s);
     const m = this.ctx.schema;
-    const merge = (doc: string) => `${m}.merge_working_memory(${doc}, $5::jsonb, $8)`;
+    // An object whose values are neither null nor objects merges as a plain `||` (RFC 7396 asks nothing
+    // more of it); a key to delete or an object to merge into goes through jsonb_merge_patch.
+    const merge = (doc: string) =>
+      isFlatPatch(p)
+        ? `CASE WHEN jsonb_typeof(${doc}) = 'object' THEN ${doc} || $5::jsonb ELSE $5::jsonb END`
+        : `${m}.jsonb_merge_patch(${doc}, $5::jsonb)`;
     // One statement: the update of an existing document locks its row, so the next update merges into
     // this one's result (with a version above the one it merged into: processes' clocks may tie, and
-    // replication keeps the higher version); the first update inserts it. A document past the budget raises, and nothing
-    // is written (a schema is checked on the merged document inside a transaction a mismatch rolls back).
+    // replication keeps the higher version); the first update inserts it. Its tokens are counted once, as
+    // it is returned, by working_memory_tokens(), which raises past the budget: the statement is undone and
+    // nothing is written (a schema is checked on the merged document inside a transaction a mismatch rolls back).
+    const tokens = (content: string) => `${m}.working_memory_tokens(${content}, $8) AS tokens`;
     const sql = `WITH s AS (SELECT user_id FROM ${this.ctx.table('sessions')} WHERE tenant_id = $1 AND id = $3::uuid AND deleted_at IS NULL),
       upd AS (
         UPDATE ${this.ctx.table('memories')} m
            SET content = ${merge('CASE WHEN m.deleted_at IS NULL THEN m.content END')}, deleted_at = NULL, updated_at = now(),
                version = greatest($6::bigint, m.version + 1), origin = $7
          WHERE m.tenant_id = $1 AND m.id = $2
-        RETURNING m.content, m.updated_at),
+        RETURNING m.content, m.updated_at, ${tokens('m.content')}),
       ins AS (
         INSERT INTO ${this.ctx.table('memories')}
                (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, updated_at, version, origin)
-        SELECT $1, $2, $3::uuid, coalesce($4::text, (SELECT user_id FROM s)), 'working_memory', ${merge('NULL')},
+        SELECT $1, $2, $3::uuid, coalesce($4::text, (SELECT user_id FROM s)), 'working_memory', ${merge('NULL::jsonb')},
                '{}'::jsonb, 1, now(), now(), $6, $7
          WHERE NOT EXISTS (SELECT FROM upd) AND ($3::uuid IS NULL OR EXISTS (SELECT FROM s))
         ON CONFLICT (tenant_id, id) DO NOTHING
-        RETURNING content, updated_at)
-      SELECT content, updated_at, ${m}.jsonb_tokens(content) AS tokens FROM upd
-      UNION ALL SELECT content, updated_at, ${m}.jsonb_tokens(content) FROM ins`;
+        RETURNING content, updated_at, ${tokens('content')})
+      SELECT content, updated_at, tokens FROM upd
+      UNION ALL SELECT content, updated_at, tokens FROM ins`;
     type Row = { content: WorkingMemoryDocument['content']; updated_at: Date; tokens: number };
     const update = async (tx: Queryable, provider: string): Promise<Row | undefined> =>
       (
-        await tx.query<Row>(sql, [
-          this.ctx.tenant,
-          id,
-          s.sessionId ?? null,
-          s.userId ?? null,
-          JSON.stringify(p),
-          this.ctx.version(),
-          provider,
-          this.options.budgetTokens,
-        ])
+        await tx.query<Row>(
+          sql,
+          [
+            this.ctx.tenant,
+            id,
+            s.sessionId ?? null,
+            s.userId ?? null,
+            JSON.stringify(p),
+            this.ctx.version(),
+            provider,
+            this.options.budgetTokens,
+          ],
+          { prepare: true },
+        )
       ).rows[0];
     const once = () =>
       options.schema
@@ -198,7 +209,12 @@ export function workingMemoryText(document: WorkingMemoryDocument): string {
   return typeof content === 'string' ? content : JSON.stringify(content, null, 2);
 }
 
-/** The server's refusal of a document past the budget (merge_working_memory, migration 0024), as a ValidationError. */
+/** A patch `||` merges exactly as RFC 7396 does: an object of values that are neither null (a delete) nor objects (merged into). */
+function isFlatPatch(patch: string | Record<string, unknown>): boolean {
+  return typeof patch === 'object' && Object.values(patch).every((v) => v !== null && (typeof v !== 'object' || Array.isArray(v)));
+}
+
+/** The server's refusal of a document past the budget (working_memory_tokens, migration 0029), as a ValidationError. */
 function overBudget(error: unknown, budgetTokens: number): ValidationError | undefined {
   const match = /working memory would take (\d+) tokens/.exec((error as Error)?.message ?? '');
   if (!match) return undefined;

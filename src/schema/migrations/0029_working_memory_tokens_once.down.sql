@@ -1,0 +1,1 @@
+DROP FUNCTION {{schema}}.working_memory_tokens(jsonb, integer);
