@@ -50,6 +50,8 @@ export interface RecallOutcome<H> {
 /** The memory types that are not messages (nor a scope's working memory, which is read whole): what a memory search covers by default. */
 export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as readonly string[]).includes(t) && t !== 'working_memory');
 
+type Ranked = RecallMatch & { id: string };
+
 export class RecallSearch {
   private readonly pgvector: PgvectorByProvider;
 
@@ -57,13 +59,19 @@ export class RecallSearch {
     this.pgvector = new PgvectorByProvider(ctx.schema, ctx.embedder.dimensions);
   }
 
-  /** The best `k` rows for the request, with why each matched; then `load` reads them, in that order. */
+  /**
+   * The best `k` rows for the request, with why each matched; then `load`
+   * reads them, in that order. The ranking is one statement (both legs), and
+   * the rows another (one more when `load` sends more than one): each goes
+   * alone on a connection that keeps the store's settings, with no BEGIN and
+   * COMMIT around them. A row gone between the two is left out.
+   */
   async search<H>(
     operation: string,
     request: RecallRequest,
     load: (tx: Queryable, ids: string[]) => Promise<Map<string, H>>,
+    options: { loadSends: 'one statement' | 'several' } = { loadSends: 'one statement' },
   ): Promise<RecallOutcome<H & RecallMatch>> {
-    type Ranked = RecallMatch & { id: string };
     let vector: number[] | undefined;
     let degraded: 'embedder' | undefined;
     if (request.mode !== 'text') {
@@ -75,27 +83,81 @@ export class RecallSearch {
       }
     }
     const pool = request.mode === 'hybrid' ? Math.max(request.k * 4, 40) : request.k;
-    return this.ctx.read(operation, async (tx, { provider }) => {
-      const textHits = request.mode !== 'vector' || degraded ? await this.textLeg(tx, request, pool) : [];
-      const vectorHits = vector ? await this.vectorLeg(tx, provider, request, vector, pool) : [];
-      // Hybrid fuses whatever each leg found; a single leg (or a degraded hybrid) is ordered by its own score.
-      let matches: Ranked[] =
-        request.mode === 'hybrid' && !degraded
-          ? fuseByRank(textHits, vectorHits, request.k, (hit) => hit.id)
-          : [...(vectorHits.length ? vectorHits : textHits)].slice(0, request.k);
-      if (request.minScore !== undefined) matches = matches.filter((m) => m.score >= (request.minScore as number));
-      const rows = matches.length
-        ? await load(
-            tx,
-            matches.map((m) => m.id),
-          )
-        : new Map<string, H>();
-      const hits = matches.flatMap(({ id, ...why }) => {
-        const row = rows.get(id);
-        return row ? [{ ...row, ...why }] : [];
-      });
-      return { mode: request.mode, hits, ...(degraded ? { degraded } : {}) };
+    if (vector) await this.vectorFacts(operation);
+    const { textHits, vectorHits } = await this.ctx.read(
+      operation,
+      (tx, { provider }) => this.rank(tx, provider, request, degraded ? undefined : vector, pool),
+      { single: true },
+    );
+    // Hybrid fuses whatever each leg found; a single leg (or a degraded hybrid) is ordered by its own score.
+    let matches: Ranked[] =
+      request.mode === 'hybrid' && !degraded
+        ? fuseByRank(textHits, vectorHits, request.k, (hit) => hit.id)
+        : [...(vectorHits.length ? vectorHits : textHits)].slice(0, request.k);
+    if (request.minScore !== undefined) matches = matches.filter((m) => m.score >= (request.minScore as number));
+    const ids = matches.map((m) => m.id);
+    const rows = ids.length
+      ? await this.ctx.read(operation, (tx) => load(tx, ids), { single: options.loadSends === 'one statement' })
+      : new Map<string, H>();
+    const hits = matches.flatMap(({ id, ...why }) => {
+      const row = rows.get(id);
+      return row ? [{ ...row, ...why }] : [];
     });
+    return { mode: request.mode, hits, ...(degraded ? { degraded } : {}) };
+  }
+
+  /** When each provider's stored vectors were last found to be of the configured model: checked again after a minute. */
+  private readonly modelChecked = new Map<string, number>();
+  /** The provider the last ranking ran on: the one whose facts the next is likely to need. */
+  private lastProvider: string | undefined;
+
+  /**
+   * What the vector leg needs to know of a provider — whether it has
+   * pgvector, and that its stored vectors are of the configured model (an
+   * EmbeddingMismatchError when not; checked again after a minute) — read in
+   * a read of its own when the last provider's are not at hand.
+   */
+  private async vectorFacts(operation: string): Promise<void> {
+    const last = this.lastProvider;
+    const checked = last === undefined ? undefined : this.modelChecked.get(last);
+    if (last !== undefined && checked !== undefined && Date.now() - checked <= 60_000 && this.pgvector.known(last) !== undefined) return;
+    await this.ctx.read(operation, async (tx, { provider }) => {
+      await checkEmbeddingModel(tx, this.ctx.schema, this.ctx.embedder);
+      this.modelChecked.set(provider, Date.now());
+      await this.pgvector.has(tx, provider);
+      this.lastProvider = provider;
+    });
+  }
+
+  /**
+   * Both legs in one statement: each leg's rows with their rank in it (1 is
+   * best), the text leg's when it runs (not in `vector` mode, unless the
+   * query could not be embedded), the vector leg's when there is a vector.
+   */
+  private async rank(
+    tx: Queryable,
+    provider: string,
+    request: RecallRequest,
+    vector: number[] | undefined,
+    pool: number,
+  ): Promise<{ textHits: Ranked[]; vectorHits: Ranked[] }> {
+    this.lastProvider = provider;
+    const params: unknown[] = [this.ctx.tenant];
+    const legs: string[] = [];
+    if (request.mode !== 'vector' || !vector) legs.push(`SELECT 't' AS leg, * FROM (${this.textLeg(request, params, pool)}) t`);
+    if (vector) legs.push(`SELECT 'v' AS leg, * FROM (${this.vectorLeg(provider, request, vector, params, pool)}) v`);
+    const { rows } = await tx.query<{ leg: 't' | 'v'; id: string; score: number; rank: string }>(legs.join(' UNION ALL '), params, {
+      prepare: true,
+    });
+    const textHits: Ranked[] = [];
+    const vectorHits: Ranked[] = [];
+    for (const row of rows.sort((a, b) => Number(a.rank) - Number(b.rank))) {
+      const rank = Number(row.rank);
+      const score = Number(row.score);
+      if (row.leg === 't') textHits.push({ id: row.id, score, textRank: rank });
+      else vectorHits.push({ id: row.id, score, similarity: score, vectorRank: rank });
+    }
+    return { textHits, vectorHits };
   }
 
   /**
@@ -148,42 +210,29 @@ export class RecallSearch {
    * cover first: a query is a question in words, not a list every hit must
    * hold all of; the rank puts rows with more and closer words first.
    */
-  private async textLeg(tx: Queryable, request: RecallRequest, pool: number): Promise<(RecallMatch & { id: string })[]> {
-    const params: unknown[] = [this.ctx.tenant];
+  private textLeg(request: RecallRequest, params: unknown[], pool: number): string {
     const { from, where } = this.filters(request, params);
     params.push(request.text, pool);
-    const q = `(SELECT replace(plainto_tsquery('english', $${params.length - 1})::text, ' & ', ' | ')::tsquery AS q) AS q`;
+    // The query's tsquery made once (OFFSET 0 keeps the planner from folding it into every use, which a
+    // prepared statement's generic plan would then compute again for each row it tests and sorts).
+    const q = `(SELECT replace(plainto_tsquery('english', $${params.length - 1})::text, ' & ', ' | ')::tsquery AS q OFFSET 0) AS q`;
     const matches = `SELECT m.id, m.search, q.q FROM ${from}, ${q} WHERE ${where} AND m.search @@ q.q`;
     // Cover density costs ~6 µs a match: past search.textRerank matches, only the best of them by ts_rank
     // (~1.6 µs, the same words and weights) are ranked by it — as the atoms' text search does.
     const rerank = this.ctx.search.textRerank;
     const candidates =
       rerank > 0 ? `(${matches} ORDER BY ts_rank(m.search, q.q) DESC, m.id LIMIT ${Math.max(rerank, pool)})` : `(${matches})`;
-    const { rows } = await tx.query<{ id: string; score: number }>(
-      `SELECT c.id::text AS id, ts_rank_cd(c.search, c.q)::float8 AS score FROM ${candidates} c
-        ORDER BY score DESC, c.id
-        LIMIT $${params.length}`,
-      params,
-    );
-    return rows.map((r, i) => ({ id: r.id, score: Number(r.score), textRank: i + 1 }));
+    return `SELECT r.id::text AS id, r.score, row_number() OVER (ORDER BY r.score DESC, r.id) AS rank
+      FROM (SELECT c.id, ts_rank_cd(c.search, c.q)::float8 AS score FROM ${candidates} c
+             ORDER BY score DESC, c.id LIMIT $${params.length}) r`;
   }
 
-  /** When each provider's stored vectors were last found to be of the configured model: checked again after a minute. */
-  private readonly modelChecked = new Map<string, number>();
-
-  private async vectorLeg(
-    tx: Queryable,
-    provider: string,
-    request: RecallRequest,
-    vector: number[],
-    pool: number,
-  ): Promise<(RecallMatch & { id: string })[]> {
-    const checked = this.modelChecked.get(provider);
-    if (checked === undefined || Date.now() - checked > 60_000) {
-      await checkEmbeddingModel(tx, this.ctx.schema, this.ctx.embedder);
-      this.modelChecked.set(provider, Date.now());
-    }
-    const params: unknown[] = [this.ctx.tenant];
+  /**
+   * Cosine similarity to the query among vectors of the configured model:
+   * with pgvector's `<=>` where the provider has it, else the SQL function (a
+   * provider whose pgvector is not known yet gets the function, which ranks the same).
+   */
+  private vectorLeg(provider: string, request: RecallRequest, vector: number[], params: unknown[], pool: number): string {
     const { from, where } = this.filters(request, params);
     const { model, dimensions } = this.ctx.embedder;
     // The dimension is inlined (an integer we own), so a prepared statement's generic plan can still
@@ -191,7 +240,7 @@ export class RecallSearch {
     params.push(model);
     const sameModel = `m.embedding_model = $${params.length} AND m.embedding_dim = ${Math.trunc(dimensions)}`;
     let distance: string;
-    if (await this.pgvector.has(tx, provider)) {
+    if (this.pgvector.known(provider)) {
       params.push(`[${vector.join(',')}]`);
       distance = `(m.embedding::vector(${dimensions}) <=> $${params.length}::vector(${dimensions}))`;
     } else {
@@ -199,22 +248,10 @@ export class RecallSearch {
       distance = `${this.ctx.schema}.cosine_distance(m.embedding, $${params.length}::real[])`;
     }
     params.push(pool);
-    const { rows } = await tx.query<{ id: string; distance: number }>(
-      `SELECT m.id::text AS id, ${distance} AS distance
-         FROM ${from}
-        WHERE ${where} AND m.embedding IS NOT NULL AND ${sameModel}
-        ORDER BY distance, m.id
-        LIMIT $${params.length}`,
-      params,
-      // Prepared: a scoped search's plan is a TID scan whatever the values, so planning it once per
-      // connection is enough (about a third of this leg's time). The text leg stays unprepared: its
-      // generic plan ranks worse than the plans made for each query's words.
-      { prepare: true },
-    );
-    return rows.map((r, i) => {
-      const similarity = 1 - Number(r.distance);
-      return { id: r.id, score: similarity, similarity, vectorRank: i + 1 };
-    });
+    return `SELECT r.id::text AS id, 1 - r.distance AS score, row_number() OVER (ORDER BY r.distance, r.id) AS rank
+      FROM (SELECT m.id, ${distance}::float8 AS distance FROM ${from}
+             WHERE ${where} AND m.embedding IS NOT NULL AND ${sameModel}
+             ORDER BY distance, m.id LIMIT $${params.length}) r`;
   }
 }
 

@@ -8,10 +8,6 @@ export interface RankedHit {
 /** Reciprocal rank fusion constant (the usual 60). */
 export const RRF_K = 60;
 
-const _pgVector = (values: number[]) => `[${values.join(',')}]`;
-/** A vector's signs as a bit string, as the embedding_bits column holds them (1 above zero: pgvector's binary_quantize). */
-const _signBits = (values: number[]) => values.map((x) => (x > 0 ? '1' : '0')).join('');
-
 /**
  * Reciprocal rank fusion of the two halves: a hit found by both keeps both
  * ranks; its score is the sum of 1 / (RRF_K + rank) over them. Ties break by

@@ -94,18 +94,23 @@ export async function readVectorCapability(tx: Queryable, schema: string, indexe
  * it with the SQL cosine function (unnest per row, many times slower).
  */
 export class PgvectorByProvider {
-  private readonly known = new Map<string, boolean>();
+  private readonly byProvider = new Map<string, boolean>();
 
   constructor(
     private readonly schema: string,
     private readonly dimensions: number,
   ) {}
 
+  /** What was read of the provider, if it has been. */
+  known(provider: string): boolean | undefined {
+    return this.byProvider.get(provider);
+  }
+
   async has(tx: Queryable, provider: string): Promise<boolean> {
-    let known = this.known.get(provider);
+    let known = this.byProvider.get(provider);
     if (known === undefined) {
       known = (await readVectorCapability(tx, this.schema, 'memories\\_embedding\\_hnsw%', this.dimensions)).pgvector;
-      this.known.set(provider, known);
+      this.byProvider.set(provider, known);
     }
     return known;
   }

@@ -224,6 +224,7 @@ export class Sessions {
         }
         return hits;
       },
+      { loadSends: o.around > 0 ? 'several' : 'one statement' },
     );
   }
 
