@@ -98,6 +98,28 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('recall on %s', (
     // Another tenant's session: nothing, and nothing said about it.
     const stranger = withEmbedder(await b.memory(tenant()), topical);
     expect((await stranger.sessions.searchMessages('parcel', { scope: { sessionId: monday.id } })).hits).toEqual([]);
+
+    // A long session with a forgotten message and a memory in it: the turns around a hit are the live
+    // messages next to it in the transcript, numbered as the transcript numbers them.
+    const long = await m.sessions.create({ userId: 'u3' });
+    await m.sessions.addMessages(
+      long.id,
+      Array.from({ length: 30 }, (_, i) => ({
+        role: i % 2 ? ('assistant' as const) : ('user' as const),
+        content: i === 20 ? 'the turbine alarm rang' : i === 1 ? 'the turbine started' : `turn ${i}`,
+      })),
+    );
+    const written = await m.sessions.getMessages(long.id);
+    await m.memories.forget((written[19] as { id: string }).id);
+    await m.memories.remember({ type: 'fact', content: 'the turbine is in hall 2', sessionId: long.id });
+    const transcript = await m.sessions.getMessages(long.id);
+    const found = await m.sessions.searchMessages('turbine', { scope: { sessionId: long.id }, mode: 'text', around: 2 });
+    for (const hit of found.hits) {
+      const at = transcript.findIndex((t) => t.id === hit.message.id);
+      expect(hit.message.seq).toBe(at);
+      expect(hit.context).toEqual(transcript.slice(Math.max(0, at - 2), at + 3));
+    }
+    expect(found.hits.map((h) => h.context?.length).sort()).toEqual([4, 5]);
   });
 
   it('answers the current fact of a supersession chain; superseded and past facts only when asked', async () => {

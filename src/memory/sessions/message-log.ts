@@ -150,18 +150,31 @@ export class MessageLog {
   }
 
   /** The messages up to `around` places before and after `message` in its session, in order, the message itself included. */
-  async around(tx: Queryable, message: Message, around: number): Promise<Message[]> {
+  /**
+   * Each message with the `around` messages before and after it in its
+   * session (itself included, in order), by message id: one statement for all
+   * of them, each side an index range of the session's positions next to the
+   * message, so a long session costs no more than a short one.
+   */
+  async around(tx: Queryable, messages: Message[], around: number): Promise<Map<string, Message[]>> {
+    const t = this.ctx.table('memories');
+    const side = (cmp: '<' | '>', order: 'ASC' | 'DESC') => `SELECT b.*, h.seq ${cmp === '<' ? '-' : '+'} b.k AS seq FROM (
+        SELECT x.*, row_number() OVER (ORDER BY x.position ${order}, x.id ${order}) AS k FROM (
+          SELECT ${MESSAGE_COLUMNS}, m.position FROM ${t} m
+           WHERE m.tenant_id = $1 AND m.session_id = p.session_id AND m.deleted_at IS NULL
+             AND m.memory_type IN (${MESSAGE_TYPE_LIST}) AND (m.position, m.id) ${cmp} (p.position, p.id)
+           ORDER BY m.position ${order}, m.id ${order} LIMIT $4) x) b`;
     const { rows } = await tx.query(
-      `SELECT * FROM (
-         SELECT ${MESSAGE_COLUMNS}, row_number() OVER (ORDER BY position, id) - 1 AS seq
-           FROM ${this.ctx.table('memories')}
-          WHERE tenant_id = $1 AND session_id = $2 AND deleted_at IS NULL AND memory_type IN (${MESSAGE_TYPE_LIST})
-       ) ranked
-       WHERE seq BETWEEN $3 AND $4
-       ORDER BY seq`,
-      [this.ctx.tenant, message.sessionId, message.seq - around, message.seq + around],
+      `SELECT h.hit::text AS hit, n.*
+         FROM unnest($2::uuid[], $3::bigint[]) AS h(hit, seq)
+         JOIN ${t} p ON p.tenant_id = $1 AND p.id = h.hit
+         CROSS JOIN LATERAL (${side('<', 'DESC')} UNION ALL ${side('>', 'ASC')}) n`,
+      [this.ctx.tenant, messages.map((m) => m.id), messages.map((m) => m.seq), around],
     );
-    return rows.map(toMessage);
+    const byHit = new Map<string, Message[]>(messages.map((m) => [m.id, [m]]));
+    for (const row of rows) byHit.get(String(row.hit))?.push(toMessage(row));
+    for (const context of byHit.values()) context.sort((a, b) => a.seq - b.seq);
+    return byHit;
   }
 
   async getMessages(sessionId: string, filter: MessagesFilter = {}): Promise<Message[]> {

@@ -216,12 +216,10 @@ export class Sessions {
       { text, mode: o.mode, k: o.k, scope: o.scope, types, includeSuperseded: true, minScore: o.minScore },
       async (tx, ids) => {
         const found = await this.log.byId(tx, ids);
+        const context = o.around > 0 ? await this.log.around(tx, [...found.values()], o.around) : undefined;
         const hits = new Map<string, MessageHit>();
-        for (const [id, message] of found) {
-          const hit: MessageHit = { message } as MessageHit;
-          if (o.around > 0) hit.context = await this.log.around(tx, message, o.around);
-          hits.set(id, hit);
-        }
+        for (const [id, message] of found)
+          hits.set(id, { message, ...(context ? { context: context.get(id) ?? [message] } : {}) } as MessageHit);
         return hits;
       },
       { loadSends: o.around > 0 ? 'several' : 'one statement' },
