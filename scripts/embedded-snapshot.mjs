@@ -1,6 +1,6 @@
 // A new embedded database starts from a dump of one the build migrated (see src/schema/embedded-snapshot.ts):
-// made here, by the compiled library in LIBRARY_DIR (default dist/), for the default config's schema name and
-// embedding dimension, and written next to that library's compiled migrations.
+// made here, by the compiled library in the directory given as the argument (default dist/), for the default
+// config's schema name and embedding dimension, and written next to that library's compiled migrations.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -149,7 +149,6 @@ export class MessageLog {
     return new Map(rows.map((row) => [String(row.id), toMessage(row)]));
   }
 
-  /** The messages up to `around` places before and after `message` in its session, in order, the message itself included. */
   /**
    * Each message with the `around` messages before and after it in its
    * session (itself included, in order), by message id: one statement for all
