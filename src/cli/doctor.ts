@@ -32,7 +32,10 @@ function printReport(report: DoctorReport): void {
         ['provider', 'role', 'state', 'server', 'schema', 'drift', 'tls'],
       ),
     );
-    out.line(`config: ${report.status.value.configSources.join(', ')}; embedder ${report.status.value.embedder.model}`);
+    const { embedder } = report.status.value;
+    out.line(`config: ${report.status.value.configSources.join(', ')}; embedder ${embedder.model}`);
+    if (embedder.missingPackages)
+      out.line(`  the embedder needs ${embedder.missingPackages.join(', ')}: npm install ${embedder.missingPackages.join(' ')}`);
   } else out.line(`  ${failed(report.status)}`);
   out.line('\nhealth and replication:');
   if (report.health.ok) {

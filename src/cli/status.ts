@@ -22,6 +22,10 @@ export function statusCommand(): Command {
                 : 'a model: matches meaning'
             }`,
           );
+          if (status.embedder.missingPackages)
+            out.line(
+              `embedder: needs ${status.embedder.missingPackages.join(', ')}: npm install ${status.embedder.missingPackages.join(' ')}`,
+            );
           out.line(
             table(
               status.providers.map((p) => ({

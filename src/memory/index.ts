@@ -42,7 +42,7 @@ export {
   type RememberOutcome,
 } from './memories/memories.js';
 export { type EmbeddingModelCall, ModelEmbedder, type ModelEmbedderOptions } from './model-embedder.js';
-export { createEmbedder, OpenAIEmbedder, type OpenAIEmbedderOptions } from './openai-embedder.js';
+export { createEmbedder, missingEmbedderPackages, OpenAIEmbedder, type OpenAIEmbedderOptions } from './openai-embedder.js';
 export type { MemorySearchOptions, MessageSearchOptions, Scope } from './recall/recall-input.js';
 export type { RecallMatch, RecallMode, RecallOutcome } from './recall/recall-search.js';
 export { approximateTokens, type ContextWindowOptions, selectContextWindow } from './sessions/context-window.js';

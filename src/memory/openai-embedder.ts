@@ -55,6 +55,23 @@ export class OpenAIEmbedder extends ModelEmbedder {
   }
 }
 
+/**
+ * The packages the configured embedder needs that cannot be found from here
+ * (none for the built-in one): what `status` and `doctor` report, before an
+ * embed fails on them.
+ */
+export function missingEmbedderPackages(config: AgentmemConfig['embedder']): string[] {
+  if (config.kind === 'local') return [];
+  return OPENAI_EMBEDDER_PACKAGES.filter((name) => {
+    try {
+      import.meta.resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
 export function createEmbedder(config: AgentmemConfig['embedder']): Embedder {
   if (config.kind === 'local') return new LocalHashEmbedder(config.dimensions);
   return new OpenAIEmbedder({

@@ -1,6 +1,6 @@
 import type { AgentmemConfig } from '../config/index.js';
 import { AgentmemError } from '../errors/index.js';
-import { createEmbedder, describeEmbedder } from '../memory/index.js';
+import { createEmbedder, describeEmbedder, missingEmbedderPackages } from '../memory/index.js';
 import { type ProviderDescription, type ProviderSet, type RouterEvent, readRecentEvents } from '../providers/index.js';
 import { Runtime } from '../runtime/index.js';
 import { diffSchema, schemaOptions } from '../schema/index.js';
@@ -26,7 +26,14 @@ export interface SystemStatus {
   /** The newest router events (failover, failback, breaker changes) recorded by agentmem processes here. */
   recentEvents: (RouterEvent & { at: string })[];
   /** What embeds memories, messages and atoms: the built-in embedder matches words, a model matches meaning. */
-  embedder: { kind: string; model: string; dimensions: number; matches: 'words' | 'meaning' };
+  embedder: {
+    kind: string;
+    model: string;
+    dimensions: number;
+    matches: 'words' | 'meaning';
+    /** Packages the configured embedder needs that are not installed (each embed fails until they are). */
+    missingPackages?: string[];
+  };
 }
 
 /** One direct look at each provider: reachable, how fast, which server, which schema version. */
@@ -69,12 +76,17 @@ export async function systemStatus(config: AgentmemConfig, providers: ProviderSe
       results.push({ ...base, reachable: false, error: { code, message: (error as Error).message } });
     }
   }
+  const missing = missingEmbedderPackages(config.embedder);
   return {
     checkedAt: new Date().toISOString(),
     schema: config.schema,
     configSources: config.sources,
     providers: results,
     recentEvents: readRecentEvents(config.router.eventLog),
-    embedder: { kind: config.embedder.kind, ...describeEmbedder(createEmbedder(config.embedder)) },
+    embedder: {
+      kind: config.embedder.kind,
+      ...describeEmbedder(createEmbedder(config.embedder)),
+      ...(missing.length ? { missingPackages: missing } : {}),
+    },
   };
 }

@@ -112,7 +112,7 @@ describe('the package, installed into a blank project', () => {
     expect(serve.stderr).toContain('npm install fastify');
   });
 
-  it('embedder.kind openai without its AI SDK provider package names it (nothing is sent anywhere)', async () => {
+  it('embedder.kind openai without its AI SDK provider package names it, in the error and in status and doctor (nothing is sent anywhere)', async () => {
     const probe = await run(
       process.execPath,
       [
@@ -124,6 +124,14 @@ describe('the package, installed into a blank project', () => {
     );
     expect(probe.stdout).toContain('DEPENDENCY_MISSING');
     expect(probe.stdout).toContain('npm install ai @ai-sdk/openai-compatible');
+    // status and doctor say so before any embed fails (this project has `ai`, as an AI SDK user does).
+    const dir = join(project, 'openai-embedder');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'agentmem.config.json'), JSON.stringify({ embedder: { kind: 'openai', dimensions: 1536 } }));
+    const status = await run('npx', ['agentmem', 'status', '--json'], { ...options, cwd: dir });
+    expect(JSON.parse(status.stdout).embedder).toMatchObject({ kind: 'openai', missingPackages: ['@ai-sdk/openai-compatible'] });
+    const doctor = await run('npx', ['agentmem', 'doctor'], { ...options, cwd: dir }).catch((failed: { stdout: string }) => failed);
+    expect(doctor.stdout).toContain('the embedder needs @ai-sdk/openai-compatible: npm install @ai-sdk/openai-compatible');
   });
 
   it('the adapters import, and a TypeScript user file type-checks with node16 and with bundler resolution', async () => {
