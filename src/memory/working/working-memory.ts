@@ -99,8 +99,9 @@ export class WorkingMemory {
     const m = this.ctx.schema;
     // An object whose values are neither null nor objects merges as a plain `||` (RFC 7396 asks nothing
     // more of it); a key to delete or an object to merge into goes through jsonb_merge_patch.
+    const flat = isFlatPatch(p);
     const merge = (doc: string) =>
-      isFlatPatch(p)
+      flat
         ? `CASE WHEN jsonb_typeof(${doc}) = 'object' THEN ${doc} || $5::jsonb ELSE $5::jsonb END`
         : `${m}.jsonb_merge_patch(${doc}, $5::jsonb)`;
     // One statement: the update of an existing document locks its row, so the next update merges into
