@@ -6,7 +6,7 @@
  * sides get the same CPU: this process (server and library) and PostgreSQL
  * share one core, and autocannon runs in its own process on another, as a real
  * client would (in the server's process, or sharing its cores, the load
- * generator's own work — about as much as the server's — was counted against
+ * generator's own work — about as much as the server's — would count against
  * the server); and MCP tool-call latency over Streamable
  * HTTP. Each sitting's ratio is reported, and a target holds when the worst
  * sitting holds it. Prints JSON.
