@@ -75,10 +75,22 @@ describe('embedded PGlite provider', () => {
     const provider = await EmbeddedProvider.open(embeddedConfig(dataDir));
     opened.push(provider);
     const migrator = new Migrator(provider, { schema: 'agentmem' });
+    // The atoms' HNSW graphs: vector on PGlite (halfvec distances are computed in software there), halfvec below 0030.
+    const graphs = async () =>
+      (
+        await provider.query<{ ops: string }>(
+          `SELECT DISTINCT substring(indexdef from '(\\w+_cosine_ops)') AS ops FROM pg_indexes
+            WHERE schemaname = 'agentmem' AND indexname LIKE 'knowledge\\_atoms\\_embedding\\_hnsw\\_b%'`,
+        )
+      ).rows.map((r) => r.ops);
     await migrator.up();
+    expect(await graphs()).toEqual(['vector_cosine_ops']);
+    await migrator.down({ to: 29 });
+    expect(await graphs()).toEqual(['halfvec_cosine_ops']);
     await migrator.down({ to: 0 });
     expect((await migrator.status()).current).toBe(0);
     await migrator.up();
+    expect(await graphs()).toEqual(['vector_cosine_ops']);
     await provider.query('CREATE TABLE t (id int primary key)');
     await expect(
       provider.transaction(async (tx) => {

@@ -570,11 +570,17 @@ describe.each(names)('memory API on %s', (name) => {
       const vector = (await m.storeContext.embedder.embed(['conveyor belt tracking']))[0] as number[];
       const plain = await indexOnly.read('t', async (tx) => {
         await tx.query("SELECT set_config('hnsw.iterative_scan', 'off', true)");
+        // The graph's type: halfvec on a server, vector on PGlite (migration 0030).
+        const graph = await tx.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', [
+          m.storeContext.schema,
+          `knowledge_atoms_embedding_hnsw_b${String(tenantBucket(m.tenant)).padStart(2, '0')}`,
+        ]);
+        const type = graph.rows[0]?.indexdef.includes('halfvec') ? 'halfvec' : 'vector';
         const { rows } = await tx.query(
           `SELECT atom_id FROM ${m.storeContext.table('knowledge_atoms')}
             WHERE tenant_id = $1 AND deleted_at IS NULL AND manufacturer = 'rare-vendor' AND embedding_dim = 384
               AND ${m.storeContext.schema}.tenant_bucket(tenant_id) = ${tenantBucket(m.tenant)}
-            ORDER BY (embedding::halfvec(384)) <=> $2::halfvec(384) LIMIT 10`,
+            ORDER BY (embedding::${type}(384)) <=> $2::${type}(384) LIMIT 10`,
           [m.tenant, `[${vector.join(',')}]`],
         );
         return rows.length;

@@ -92,13 +92,16 @@ export class AtomSearch {
 
   async search(query: string, options: SearchOptions = {}): Promise<AtomSearchResult> {
     const { text, o, pool } = prepare(query, options);
+    // A hybrid search's halves rank narrow rows (4× the rows asked, at least 40 each); only the fused
+    // top rows are read whole, in one more statement. The other modes read their rows as they rank.
+    const whole = o.mode !== 'hybrid';
     // The text half needs no embedding: it runs while the embedder works (a hosted model's call
     // takes longer than the text half), so a hybrid search takes the longer of the two, not both.
-    const textRun: Promise<AtomHit[]> = o.mode === 'vector' ? Promise.resolve([]) : this.textSearch(text, o.filter, pool, o.mode);
+    const textRun: Promise<Ranked[]> = o.mode === 'vector' ? Promise.resolve([]) : this.textSearch(text, o.filter, pool, o.mode, whole);
     const vectorRun =
       o.mode === 'text'
         ? Promise.resolve(undefined)
-        : this.ctx.embed([text]).then(([vector]) => this.vectorSearch(vector as number[], o.filter, pool, o.mode));
+        : this.ctx.embed([text]).then(([vector]) => this.vectorSearch(vector as number[], o.filter, pool, o.mode, whole));
     // Both settle before the search answers: no half is left running, or rejecting unobserved.
     // The embedder's (or the vector half's) error comes first, as it did when the embedding ran first.
     const [textSettled, vectorSettled] = await Promise.allSettled([textRun, vectorRun]);
@@ -107,10 +110,27 @@ export class AtomSearch {
     const textHits = textSettled.value;
     const vectorHalf = vectorSettled.value;
     const method = vectorHalf?.method ?? null;
-    if (o.mode === 'text') return { mode: o.mode, vectorMethod: null, results: textHits };
+    if (o.mode === 'text') return { mode: o.mode, vectorMethod: null, results: textHits.flatMap(asHit) };
     const vectorHits = vectorHalf?.hits ?? [];
-    if (o.mode === 'vector') return { mode: o.mode, vectorMethod: method, results: vectorHits };
-    return { mode: o.mode, vectorMethod: method, results: fuseByRank(textHits, vectorHits, o.limit, (hit) => hit.atom.atomId) };
+    if (o.mode === 'vector') return { mode: o.mode, vectorMethod: method, results: vectorHits.flatMap(asHit) };
+    const fused = fuseByRank(textHits, vectorHits, o.limit, (hit) => hit.atomId);
+    const atoms = await this.readAtoms(fused.map((hit) => hit.id));
+    return { mode: o.mode, vectorMethod: method, results: fused.flatMap((hit) => asHit({ ...hit, atom: atoms.get(hit.id) })) };
+  }
+
+  /** The atoms with these ids, whole, by id (one deleted since it was ranked is absent). */
+  private readAtoms(ids: string[]): Promise<Map<string, StoredAtom>> {
+    return this.ctx.read(
+      'atoms.search.hybrid',
+      async (tx) => {
+        const { rows } = await tx.query(
+          `SELECT ${COLUMNS} FROM ${this.ctx.table('knowledge_atoms')} WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL`,
+          [this.ctx.tenant, ids],
+        );
+        return new Map(rows.map((r) => [String(r.id), toAtom(r)]));
+      },
+      { single: true },
+    );
   }
 
   /**
@@ -123,24 +143,24 @@ export class AtomSearch {
     const [vector] = await this.ctx.embed([text]);
     const capability = await this.ctx.read('atoms.search.capability', (tx, { provider }) => this.capability(tx, provider));
     return {
-      text: this.textStatement(text, o.filter, pool),
-      vector: this.vectorStatement(vector as number[], o.filter, pool, capability),
+      text: this.textStatement(text, o.filter, pool, o.mode !== 'hybrid'),
+      vector: this.vectorStatement(vector as number[], o.filter, pool, capability, undefined, o.mode !== 'hybrid'),
     };
   }
 
-  private textSearch(text: string, filter: Filter, limit: number, mode: SearchMode): Promise<AtomHit[]> {
-    const { sql, params } = this.textStatement(text, filter, limit);
+  private textSearch(text: string, filter: Filter, limit: number, mode: SearchMode, whole: boolean): Promise<Ranked[]> {
+    const { sql, params } = this.textStatement(text, filter, limit, whole);
     return this.ctx.read(
       `atoms.search.${mode}`,
       async (tx) => {
         const { rows } = await tx.query(sql, params);
-        return rows.map((r, i) => ({ atom: toAtom(r), score: Number(r.score), textRank: i + 1 }));
+        return rows.map((r, i) => ({ ...rankedRow(r, whole), score: Number(r.score), textRank: i + 1 }));
       },
       { single: true },
     );
   }
 
-  private textStatement(text: string, filter: Filter, limit: number): Statement {
+  private textStatement(text: string, filter: Filter, limit: number, whole = true): Statement {
     const params: unknown[] = [this.ctx.tenant];
     const where = filterSql(filter, params, this.ctx.schema);
     params.push(text, limit);
@@ -153,12 +173,12 @@ export class AtomSearch {
     const rerank = this.ctx.search.textRerank;
     const candidates =
       rerank > 0 ? `(${matches} ORDER BY ts_rank(search, ${q}) DESC, id LIMIT ${Math.max(rerank, limit)})` : `(${matches})`;
-    return {
-      sql: `SELECT ${qualified('a')}, ranked.score FROM (
-              SELECT id, ts_rank_cd(search, ${q}) AS score FROM ${candidates} c
+    const ranked = `SELECT id, atom_id, ts_rank_cd(search, ${q}) AS score FROM ${candidates} c
                ORDER BY score DESC, atom_id
-               LIMIT $${params.length}
-            ) ranked JOIN ${table} a ON a.tenant_id = $1 AND a.id = ranked.id
+               LIMIT $${params.length}`;
+    if (!whole) return { sql: `${ranked}`, params };
+    return {
+      sql: `SELECT ${qualified('a')}, ranked.score FROM (${ranked}) ranked JOIN ${table} a ON a.tenant_id = $1 AND a.id = ranked.id
             ORDER BY ranked.score DESC, a.atom_id`,
       params,
     };
@@ -169,27 +189,27 @@ export class AtomSearch {
     filter: Filter,
     limit: number,
     mode: SearchMode,
-  ): Promise<{ hits: AtomHit[]; method: VectorMethod }> {
+    whole: boolean,
+  ): Promise<{ hits: Ranked[]; method: VectorMethod }> {
     return this.ctx.read(`atoms.search.${mode}`, async (tx, { provider }) => {
       const capability = await this.capability(tx, provider);
       const key = `${provider}\u0000${this.ctx.tenant}\u0000${JSON.stringify(filter)}`;
       const decided = this.decisions.get(key);
       const fresh = decided && Date.now() - decided.at < DECISION_TTL_MS ? decided.plan : undefined;
-      const statement = this.vectorStatement(vector, filter, limit, capability, fresh);
+      const statement = this.vectorStatement(vector, filter, limit, capability, fresh, whole);
       if (statement.settings) await tx.query(statement.settings.sql, statement.settings.params);
       const { rows } = await tx.query(statement.sql, statement.params);
       if (statement.choose && rows[0]?.candidates != null) this.decide(key, statement.choose(Number(rows[0].candidates)));
       // relaxed_order may return rows slightly out of order: sort by the exact distance.
       const hits = rows
-        .map((r) => ({ atom: toAtom(r), distance: Number(r.distance) }))
-        .sort((a, b) => a.distance - b.distance || a.atom.atomId.localeCompare(b.atom.atomId))
-        .map((hit, i) => ({ atom: hit.atom, distance: hit.distance, score: 1 - hit.distance, vectorRank: i + 1 }));
+        .map((r) => ({ ...rankedRow(r, whole), distance: Number(r.distance) }))
+        .sort((a, b) => a.distance - b.distance || a.atomId.localeCompare(b.atomId))
+        .map((hit, i) => ({ ...hit, score: 1 - hit.distance, vectorRank: i + 1 }));
       const plan: Plan = (rows[0]?.plan as Plan | undefined) ?? statement.plan;
       const method: VectorMethod =
         plan === 'index' ? 'hnsw' : plan === 'scan' ? 'quantized' : capability.pgvector ? 'exact-pgvector' : 'exact-sql';
       // Few rows back (or rows of another model) can mean the atoms were embedded by another model.
-      if (hits.length < limit || hits.some((h) => h.atom.embeddingModel !== this.ctx.embedder.model))
-        await this.checkEmbeddings(tx, filter);
+      if (hits.length < limit || hits.some((h) => h.embeddingModel !== this.ctx.embedder.model)) await this.checkEmbeddings(tx, filter);
       return { hits, method };
     });
   }
@@ -225,6 +245,7 @@ export class AtomSearch {
     limit: number,
     capability: VectorCapability,
     plan?: Plan,
+    whole = true,
   ): Statement & { settings?: Statement; plan: Plan; choose?: (candidates: number) => Plan } {
     const dim = this.ctx.embedder.dimensions;
     const table = this.ctx.table('knowledge_atoms');
@@ -249,8 +270,8 @@ export class AtomSearch {
       if (branch.plan === 'exact') {
         // Every candidate's distance, computed once; OFFSET 0 keeps the planner from folding the
         // subquery into the ORDER BY (which would compute it twice, or walk an index).
-        branch.sql = `SELECT id, distance, 'exact' AS plan FROM (
-            SELECT id, atom_id, ${distanceTo('embedding')} AS distance FROM ${table} WHERE ${where} OFFSET 0
+        branch.sql = `SELECT id, atom_id, embedding_model, distance, 'exact' AS plan FROM (
+            SELECT id, atom_id, embedding_model, ${distanceTo('embedding')} AS distance FROM ${table} WHERE ${where} OFFSET 0
           ) d ORDER BY distance, atom_id LIMIT ${n}`;
       } else if (branch.plan === 'scan') {
         params.push(signBits(vector));
@@ -264,8 +285,8 @@ export class AtomSearch {
         // The sort carries narrow rows (id, atom_id); the rows ranked again are joined back for their
         // embedding. Hamming distances tie often: the cut is made deterministic by id (a uuid compares
         // faster than text under a collation).
-        branch.sql = `SELECT id, distance, 'scan' AS plan FROM (
-            SELECT c.id, c.atom_id, ${distanceTo('a.embedding')} AS distance FROM (
+        branch.sql = `SELECT id, atom_id, embedding_model, distance, 'scan' AS plan FROM (
+            SELECT c.id, c.atom_id, a.embedding_model, ${distanceTo('a.embedding')} AS distance FROM (
               SELECT id, atom_id FROM ${table} WHERE ${where}
                ORDER BY ${hamming}, id
                LIMIT ${Math.max(RERANK_MIN, RERANK_PER_ROW * limit)}
@@ -277,7 +298,7 @@ export class AtomSearch {
         const bucket = capability.buckets ? ` AND ${this.ctx.schema}.tenant_bucket(tenant_id) = ${bucketNo}` : '';
         const efSearch = Math.max(this.ctx.search.efSearch, limit);
         const walk = (rows: string) =>
-          `SELECT id, atom_id, embedding FROM ${table} WHERE ${where}${bucket} ORDER BY (embedding::${type}) <=> ${q}::${type} LIMIT ${rows}`;
+          `SELECT id, atom_id, embedding_model, embedding FROM ${table} WHERE ${where}${bucket} ORDER BY (embedding::${type}) <=> ${q}::${type} LIMIT ${rows}`;
         // A halfvec graph ranks rounded copies (three significant digits): near neighbours swap
         // places. Twice the rows asked (up to ef_search) come from the walk and are ranked again
         // by full-precision distance, as the exact search ranks them. (Not more: under a filter
@@ -285,17 +306,20 @@ export class AtomSearch {
         const candidates = Math.max(limit, Math.min(efSearch, 2 * limit));
         branch.sql =
           capability.indexType === 'halfvec'
-            ? `SELECT id, distance, 'index' AS plan FROM (
-                 SELECT id, atom_id, ${distanceTo('embedding')} AS distance FROM (${walk(String(candidates))}) w OFFSET 0
+            ? `SELECT id, atom_id, embedding_model, distance, 'index' AS plan FROM (
+                 SELECT id, atom_id, embedding_model, ${distanceTo('embedding')} AS distance FROM (${walk(String(candidates))}) w OFFSET 0
                ) r ORDER BY distance, atom_id LIMIT ${n}`
-            : `SELECT id, (embedding::${type}) <=> ${q}::${type} AS distance, 'index' AS plan FROM (${walk(n)}) w`;
+            : `SELECT id, atom_id, embedding_model, (embedding::${type}) <=> ${q}::${type} AS distance, 'index' AS plan FROM (${walk(n)}) w`;
         const graph = capability.buckets ? bucketGraph(bucketNo) : capability.indexName;
         settings = efSearchStatement(this.ctx.schema, graph ?? '', efSearch, capability.iterativeScan);
       }
     }
+    // The atom read whole, or (a hybrid search's half) only the columns its ranking and checks need.
     const pick = (ranked: string, extra = '') =>
-      `SELECT ${qualified('a')}, ranked.distance, ranked.plan${extra} FROM (${ranked}) ranked
-         JOIN ${table} a ON a.tenant_id = $1 AND a.id = ranked.id`;
+      whole
+        ? `SELECT ${qualified('a')}, ranked.distance, ranked.plan${extra} FROM (${ranked}) ranked
+             JOIN ${table} a ON a.tenant_id = $1 AND a.id = ranked.id`
+        : `SELECT ranked.id, ranked.atom_id, ranked.embedding_model, ranked.distance, ranked.plan${extra} FROM (${ranked}) ranked`;
     const [only] = branches;
     if (branches.length === 1 && only) return { sql: pick(only.sql), params, plan: only.plan, ...(settings ? { settings } : {}) };
     // Each branch is gated by a one-time filter on the count: the planner runs only the chosen one.
@@ -373,6 +397,36 @@ export class AtomSearch {
       );
     }
   }
+}
+
+/**
+ * A hit as a half of the search ranks it: the atom read whole, or (a hybrid
+ * search's half) only what the fusion and the model check need.
+ */
+interface Ranked extends Omit<AtomHit, 'atom'> {
+  id: string;
+  atomId: string;
+  embeddingModel: string | null;
+  atom?: StoredAtom;
+}
+
+function rankedRow(row: Record<string, unknown>, whole: boolean): Pick<Ranked, 'id' | 'atomId' | 'embeddingModel' | 'atom'> {
+  const atom = whole ? toAtom(row) : undefined;
+  return { id: String(row.id), atomId: String(row.atom_id), embeddingModel: (row.embedding_model as string | null) ?? null, atom };
+}
+
+/** The hit as the search answers it (none when its atom was deleted after it was ranked). */
+function asHit({ atom, score, textRank, vectorRank, distance }: Ranked): AtomHit[] {
+  if (!atom) return [];
+  return [
+    {
+      atom,
+      score,
+      ...(textRank !== undefined && { textRank }),
+      ...(distance !== undefined && { distance }),
+      ...(vectorRank !== undefined && { vectorRank }),
+    },
+  ];
 }
 
 /** A search's validated query and options, and how many rows each half ranks (more than asked when two lists are fused). */
