@@ -2,18 +2,24 @@
  * The HTTP API against the library it wraps, in the same run: remembering a
  * memory and a hybrid search, at 16 concurrent callers, through HTTP
  * (autocannon, 16 connections) and through the library called directly (16
- * concurrent loops), in sittings that alternate which side goes first. Both
- * sides get the same CPU: this process (server and library) and PostgreSQL
- * share one core, and autocannon runs in its own process on another, as a real
- * client would (in the server's process, or sharing its cores, the load
- * generator's own work — about as much as the server's — would count against
- * the server); and MCP tool-call latency over Streamable
- * HTTP. Each sitting's ratio is reported, and a target holds when the worst
- * sitting holds it. Prints JSON.
+ * concurrent loops) — the same call the route makes (`rememberAndRead`: the
+ * route answers the memory, not only its id). Beside them, in each sitting, a
+ * bare `node:http` server making that same call: what HTTP itself costs on
+ * this machine, with no framework, key check or rate limit, so the bench says
+ * how much of the gap is agentmem's server and how much is HTTP.
+ *
+ * The three sides rotate their order between sittings. They get the same CPU:
+ * this process (servers and library) and PostgreSQL share one core, and
+ * autocannon runs in its own process on another, as a real client would (in
+ * the server's process, or sharing its cores, the load generator's own work —
+ * about as much as the server's — would count against the server). Then MCP
+ * tool-call latency over Streamable HTTP. Each sitting's ratios are reported,
+ * and a target holds when the worst sitting holds it. Prints JSON.
  *   BENCH_SECONDS (5) per side in a sitting, BENCH_SITTINGS (3), BENCH_ATOMS (2000) atoms to search.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,6 +95,29 @@ async function http(url: string, key: string, path: string, body: string) {
   };
 }
 
+/** A bare node:http server: each POST's JSON body to `call`, its answer as JSON (201). */
+async function bareHttp(call: (body: unknown) => Promise<unknown>): Promise<{ server: Server; url: string }> {
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      call(JSON.parse(Buffer.concat(chunks).toString('utf8'))).then(
+        (answer) => {
+          const json = JSON.stringify(answer);
+          response.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+          response.end(json);
+        },
+        (error: Error) => {
+          response.writeHead(500).end(error.message);
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return { server, url: `http://127.0.0.1:${address.port}` };
+}
+
 const out: Record<string, unknown> = {
   bench: 'serve',
   library: LIBRARY,
@@ -121,30 +150,47 @@ try {
 
   const cases = {
     remember: {
-      library: (i: number) => memory.memories.remember({ type: 'log', content: { n: i, text: 'the conveyor tripped again' } }),
-      http: () => http(url, key, '/v1/memories', "{ type: 'log', content: { n: i++, text: 'the conveyor tripped again' } }"),
+      library: (i: number) => memory.memories.rememberAndRead({ type: 'log', content: { n: i, text: 'the conveyor tripped again' } }),
+      path: '/v1/memories',
+      body: "{ type: 'log', content: { n: i++, text: 'the conveyor tripped again' } }",
+      bare: (body: { type: 'log'; content: Record<string, unknown> }) => memory.memories.rememberAndRead(body),
     },
     hybrid_search: {
       library: (i: number) => memory.atoms.search(questions[i % questions.length] as string, { mode: 'hybrid', limit: 10 }),
-      http: () => http(url, key, '/v1/atoms/search', `{ query: ${QUESTIONS}[i++ % ${questions.length}], mode: 'hybrid', limit: 10 }`),
+      path: '/v1/atoms/search',
+      body: `{ query: ${QUESTIONS}[i++ % ${questions.length}], mode: 'hybrid', limit: 10 }`,
+      bare: (body: { query: string }) => memory.atoms.search(body.query, { mode: 'hybrid', limit: 10 }),
     },
   };
+  // The bare server answers every path with the case being measured.
+  let bareCall: (body: never) => Promise<unknown> = cases.remember.bare;
+  const bare = await bareHttp((body) => bareCall(body as never));
   for (const [name, c] of Object.entries(cases)) {
-    const library: Awaited<ReturnType<typeof direct>>[] = [];
-    const served: Awaited<ReturnType<typeof http>>[] = [];
-    // Which side goes first alternates between sittings: the table grows as they run.
+    bareCall = c.bare as (body: never) => Promise<unknown>;
+    const sides = {
+      library: () => direct(c.library),
+      bare_http: () => http(bare.url, key, c.path, c.body),
+      agentmem_http: () => http(url, key, c.path, c.body),
+    };
+    const runs: Record<keyof typeof sides, { per_second: number }[]> = { library: [], bare_http: [], agentmem_http: [] };
+    // Which side goes first rotates between sittings: the table grows as they run.
     for (let sitting = 0; sitting < SITTINGS; sitting++) {
-      if (sitting % 2) served.push(await c.http());
-      library.push(await direct(c.library));
-      if (!(sitting % 2)) served.push(await c.http());
+      const order = Object.keys(sides) as (keyof typeof sides)[];
+      for (let k = 0; k < sitting % order.length; k++) order.push(order.shift() as keyof typeof sides);
+      for (const side of order) runs[side].push(await sides[side]());
     }
-    const ratios = served.map((h, i) => h.per_second / (library[i]?.per_second ?? Number.NaN));
+    const ratio = (a: keyof typeof sides, b: keyof typeof sides) =>
+      spread(runs[a].map((run, i) => run.per_second / (runs[b][i]?.per_second ?? Number.NaN)));
     out[name] = {
-      baseline_library: library.at(-1),
-      http: served.at(-1),
-      throughput_ratio: { ...spread(ratios), target: TARGET },
+      baseline_library: runs.library.at(-1),
+      bare_http: runs.bare_http.at(-1),
+      http: runs.agentmem_http.at(-1),
+      throughput_ratio: { ...ratio('agentmem_http', 'library'), target: TARGET },
+      bare_http_vs_library: ratio('bare_http', 'library'),
+      http_vs_bare_http: ratio('agentmem_http', 'bare_http'),
     };
   }
+  bare.server.close();
 
   // MCP: one tool call at a time over Streamable HTTP.
   const client = new Client({ name: 'bench', version: '1' });
