@@ -10,7 +10,7 @@ import { logger } from '../observability/logger.js';
 import { beginStatement } from './bulk.js';
 import { toProviderError } from './classify.js';
 import { STALE_TABLES_SQL, STATISTICS_INTERVAL_MS } from './embedded-statistics.js';
-import { carriable, inTransaction, settingsStatement, settingsToSend, wantedSettings } from './transaction.js';
+import { beginWithSettings, carriable, inTransaction, settingsToSend, wantedSettings } from './transaction.js';
 import type {
   BulkOptions,
   BulkSession,
@@ -175,19 +175,12 @@ export class EmbeddedProvider implements Provider {
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return this.exclusive(async () => {
       const wanted = wantedSettings(options.settings ?? {}, this.carried);
-      if (!options.single || !carriable(wanted)) {
-        const settings = settingsStatement(Object.fromEntries(wanted));
-        return inTransaction(this.session, async (tx) => {
-          if (settings) await tx.query(settings.sql, settings.params);
-          return fn(tx);
-        });
-      }
-      const changes = settingsStatement(settingsToSend(wanted, this.carried), 'session');
-      if (!changes) return fn(this.session);
-      const result = await inTransaction(this.session, async (tx) => {
-        await tx.query(changes.sql, changes.params);
-        return fn(tx);
-      });
+      // BEGIN and the settings go as one simple-protocol message: one call into the database, not two.
+      if (!options.single || !carriable(wanted))
+        return inTransaction(this.session, fn, () => this.session.exec(beginWithSettings(Object.fromEntries(wanted))));
+      const changes = settingsToSend(wanted, this.carried);
+      if (!Object.keys(changes).length) return fn(this.session);
+      const result = await inTransaction(this.session, fn, () => this.session.exec(beginWithSettings(changes, 'session')));
       // Committed with it: the session carries them now (a rollback would have undone them).
       this.carried = wanted;
       return result;
