@@ -176,7 +176,7 @@ export class AtomSearch {
     const ranked = `SELECT id, atom_id, ts_rank_cd(search, ${q}) AS score FROM ${candidates} c
                ORDER BY score DESC, atom_id
                LIMIT $${params.length}`;
-    if (!whole) return { sql: `${ranked}`, params };
+    if (!whole) return { sql: ranked, params };
     return {
       sql: `SELECT ${qualified('a')}, ranked.score FROM (${ranked}) ranked JOIN ${table} a ON a.tenant_id = $1 AND a.id = ranked.id
             ORDER BY ranked.score DESC, a.atom_id`,
