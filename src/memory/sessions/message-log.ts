@@ -137,11 +137,16 @@ export class MessageLog {
 
   /** Messages by id, each with its index in its session's transcript, keyed by id. */
   async byId(tx: Queryable, ids: string[]): Promise<Map<string, Message>> {
+    // The count walks the session's index range before the message. Its ORDER BY (that index's order) keeps
+    // the planner on that range when the table has no statistics yet (a fresh load): without it, the type
+    // index (tenant, type) looked as cheap, and each hit read every message of the tenant.
     const { rows } = await tx.query(
       `SELECT ${MESSAGE_COLUMNS},
-              (SELECT count(*) FROM ${this.ctx.table('memories')} x
-                WHERE x.tenant_id = m.tenant_id AND x.session_id = m.session_id AND x.deleted_at IS NULL
-                  AND x.memory_type IN (${MESSAGE_TYPE_LIST}) AND (x.position, x.id) < (m.position, m.id)) AS seq
+              (SELECT count(*) FROM (
+                 SELECT 1 FROM ${this.ctx.table('memories')} x
+                  WHERE x.tenant_id = m.tenant_id AND x.session_id = m.session_id AND (x.position, x.id) < (m.position, m.id)
+                    AND x.deleted_at IS NULL AND x.memory_type IN (${MESSAGE_TYPE_LIST})
+                  ORDER BY x.position, x.id) earlier) AS seq
          FROM ${this.ctx.table('memories')} m
         WHERE m.tenant_id = $1 AND m.id = ANY($2::uuid[]) AND m.memory_type IN (${MESSAGE_TYPE_LIST})`,
       [this.ctx.tenant, ids],
