@@ -27,7 +27,7 @@ export const filterSchema = z
 export type AtomFilter = z.input<typeof filterSchema>;
 
 /** How the memory API reads knowledge_atoms (the registry's types convert each value). */
-const ATOM_VIEW: View = {
+export const ATOM_VIEW: View = {
   table: 'knowledge_atoms',
   fields: {
     id: 'id',

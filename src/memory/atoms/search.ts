@@ -5,6 +5,7 @@ import { EmbeddingMismatchError } from '../../errors/index.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 import { fuseByRank } from '../search/fusion.js';
+import { rowsById } from '../search/rows-by-id.js';
 import {
   efSearchStatement,
   pgVector,
@@ -14,7 +15,7 @@ import {
   type VectorCapability,
 } from '../search/vector-index.js';
 import { cleanText, parseInput } from '../validation.js';
-import { bucketGraph, COLUMNS, filterSchema, filterSql, pgArray, type StoredAtom, toAtom, VECTOR_INDEXES_LIKE } from './rows.js';
+import { ATOM_VIEW, bucketGraph, COLUMNS, filterSchema, filterSql, pgArray, type StoredAtom, toAtom, VECTOR_INDEXES_LIKE } from './rows.js';
 
 export type SearchMode = 'text' | 'vector' | 'hybrid';
 /**
@@ -120,17 +121,9 @@ export class AtomSearch {
 
   /** The atoms with these ids, whole, by id (one deleted since it was ranked is absent). */
   private readAtoms(ids: string[]): Promise<Map<string, StoredAtom>> {
-    return this.ctx.read(
-      'atoms.search.hybrid',
-      async (tx) => {
-        const { rows } = await tx.query(
-          `SELECT ${COLUMNS} FROM ${this.ctx.table('knowledge_atoms')} WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL`,
-          [this.ctx.tenant, ids],
-        );
-        return new Map(rows.map((r) => [String(r.id), toAtom(r)]));
-      },
-      { single: true },
-    );
+    return this.ctx.read('atoms.search.hybrid', (tx) => rowsById(this.ctx, tx, 'knowledge_atoms', ATOM_VIEW, ids, toAtom), {
+      single: true,
+    });
   }
 
   /**

@@ -10,7 +10,8 @@ import { type DedupeOptions, type DedupeReport, dedupeMemories } from '../dedupe
 import { Retention } from '../expiry.js';
 import { embeddingTextOf } from '../recall/embedding-text.js';
 import { type MemorySearchOptions, memorySearchSchema, searchQuery } from '../recall/recall-input.js';
-import { NON_MESSAGE_TYPES, type RecallMatch, type RecallOutcome, RecallSearch, rowsById } from '../recall/recall-search.js';
+import { NON_MESSAGE_TYPES, type RecallMatch, type RecallOutcome, RecallSearch } from '../recall/recall-search.js';
+import { rowsById } from '../search/rows-by-id.js';
 import { checkJson, checkSize, parseInput, parseUuid } from '../validation.js';
 import {
   embeddingText,
@@ -328,7 +329,7 @@ export class Memories {
         includeSuperseded: o.includeSuperseded,
         minScore: o.minScore,
       },
-      (tx, ids) => rowsById(this.ctx, tx, MEMORY_VIEW, ids, (row) => ({ memory: toMemory(row) })),
+      (tx, ids) => rowsById(this.ctx, tx, 'memories', MEMORY_VIEW, ids, (row) => ({ memory: toMemory(row) })),
     );
   }
 

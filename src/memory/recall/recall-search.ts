@@ -8,7 +8,6 @@
  * says so (`degraded: 'embedder'`) instead of failing.
  */
 import { MEMORY_TYPES, MESSAGE_TYPES, type MemoryType } from '../../core/enums.js';
-import { viewColumns } from '../../core/views.js';
 import { logger } from '../../observability/logger.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
@@ -253,19 +252,4 @@ export class RecallSearch {
              WHERE ${where} AND m.embedding IS NOT NULL AND ${sameModel}
              ORDER BY distance, m.id LIMIT $${params.length}) r`;
   }
-}
-
-/** Read rows of `memories` by id with a view's columns, keyed by id. */
-export async function rowsById<H>(
-  ctx: StoreContext,
-  tx: Queryable,
-  view: Parameters<typeof viewColumns>[0],
-  ids: string[],
-  convert: (row: Record<string, unknown>) => H,
-): Promise<Map<string, H>> {
-  const { rows } = await tx.query(
-    `SELECT ${viewColumns(view)} FROM ${ctx.table('memories')} WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
-    [ctx.tenant, ids],
-  );
-  return new Map(rows.map((row) => [String(row.id), convert(row)]));
 }
