@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { DependencyMissingError } from '../errors/index.js';
 import { type DoctorReport, doctorReport, type Part } from '../ops/doctor.js';
 import { withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
@@ -34,8 +35,7 @@ function printReport(report: DoctorReport): void {
     );
     const { embedder } = report.status.value;
     out.line(`config: ${report.status.value.configSources.join(', ')}; embedder ${embedder.model}`);
-    if (embedder.missingPackages)
-      out.line(`  the embedder needs ${embedder.missingPackages.join(', ')}: npm install ${embedder.missingPackages.join(' ')}`);
+    if (embedder.missingPackages) out.line(`  ${new DependencyMissingError('the embedder', embedder.missingPackages).message}`);
   } else out.line(`  ${failed(report.status)}`);
   out.line('\nhealth and replication:');
   if (report.health.ok) {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { DependencyMissingError } from '../errors/index.js';
 import { systemStatus } from '../ops/status.js';
 import { withContext } from './context.js';
 import { EXIT, out, table } from './output.js';
@@ -23,9 +24,7 @@ export function statusCommand(): Command {
             }`,
           );
           if (status.embedder.missingPackages)
-            out.line(
-              `embedder: needs ${status.embedder.missingPackages.join(', ')}: npm install ${status.embedder.missingPackages.join(' ')}`,
-            );
+            out.line(new DependencyMissingError('the embedder', status.embedder.missingPackages).message);
           out.line(
             table(
               status.providers.map((p) => ({
