@@ -1,18 +1,7 @@
-/**
- * One diagnostic report for a bug report or an incident: what runs (versions),
- * how it is configured (secrets redacted), every provider (reachable, server,
- * schema and drift, TLS as the handshake really is), replication lag, the
- * embedding backlog, backups, the router's recent events, and the errors all
- * of these saw. Each part is gathered on its own: one that fails says why in
- * its place, and the others are still there.
- */
-import { existsSync, readFileSync } from 'node:fs';
 import { arch, platform, release } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { listBackups } from '../backup/index.js';
 import { type AgentmemConfig, redactDeep } from '../config/index.js';
-import { AGENTMEM_VERSION } from '../core/version.js';
+import { AGENTMEM_VERSION, installedVersion } from '../core/version.js';
 import { AgentmemError } from '../errors/index.js';
 import type { ProviderSet } from '../providers/index.js';
 import type { Runtime } from '../runtime/index.js';
@@ -39,23 +28,6 @@ export interface DoctorReport {
 }
 
 const DEPENDENCIES = ['pg', '@electric-sql/pglite', '@electric-sql/pglite-pgvector', 'zod', 'fastify', '@modelcontextprotocol/sdk'];
-
-/** The version in a package's own package.json, found from where its entry point resolves ("not installed" when it does not). */
-function installedVersion(name: string): string {
-  let dir: string;
-  try {
-    dir = dirname(fileURLToPath(import.meta.resolve(name)));
-  } catch {
-    return 'not installed';
-  }
-  for (; dir !== dirname(dir); dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (!existsSync(file)) continue;
-    const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-    if (manifest.name === name) return manifest.version ?? 'unknown';
-  }
-  return 'unknown';
-}
 
 async function part<T>(gather: () => Promise<T>): Promise<Part<T>> {
   try {

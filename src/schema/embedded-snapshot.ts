@@ -15,11 +15,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_TIMEOUTS } from '../config/index.js';
+import { installedVersion } from '../core/version.js';
 import { logger } from '../observability/logger.js';
 import { EmbeddedProvider, type EmbeddedSeed } from '../providers/index.js';
 import { loadMigrations } from './migrations.js';
@@ -39,20 +39,6 @@ interface SnapshotManifest {
   migrations: string;
   pglite: string;
   pgvector: string;
-}
-
-/** The installed version of a package (its package.json is not among its exports: found above its main entry). */
-function installedVersion(name: string): string {
-  let dir = dirname(createRequire(import.meta.url).resolve(name));
-  for (;;) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (manifest.name === name) return manifest.version ?? '';
-    }
-    if (dirname(dir) === dir) return '';
-    dir = dirname(dir);
-  }
 }
 
 function manifestFor(options: { schema: string; embeddingDim: number }): SnapshotManifest {
