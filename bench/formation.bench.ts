@@ -20,7 +20,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/index.js';
 import { Runtime } from '../src/runtime/index.js';
 import { startCluster } from '../test/harness/postgres.js';
-import { LIBRARY, spread } from './stats.js';
+import { LIBRARY, rotation, spread } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SITTINGS = env('BENCH_SITTINGS', 3);
@@ -162,10 +162,7 @@ try {
       // The order rotated every sitting.
       const sides = [oursThenCount, rawUpdate(false), rawUpdate(true)];
       const ms: number[] = [0, 0, 0];
-      for (let k = 0; k < sides.length; k++) {
-        const side = (sitting + k) % sides.length;
-        ms[side] = await (sides[side] as () => Promise<number>)();
-      }
+      for (const side of rotation([...sides.keys()], sitting)) ms[side] = await (sides[side] as () => Promise<number>)();
       const [oursMs = 0, rawMs = 0, versionedMs = 0] = ms;
       ratios.push(rawMs / oursMs);
       versionedRatios.push(versionedMs / oursMs);

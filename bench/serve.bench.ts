@@ -30,7 +30,7 @@ import { buildServer } from '../src/server/app.js';
 import { ApiKeys } from '../src/server/keys.js';
 import { startCluster } from '../test/harness/postgres.js';
 import { corpus, queries } from './corpus.js';
-import { LIBRARY, spread, summarize } from './stats.js';
+import { LIBRARY, rotation, spread, summarize } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SECONDS = env('BENCH_SECONDS', 5);
@@ -175,9 +175,7 @@ try {
     const runs: Record<keyof typeof sides, { per_second: number }[]> = { library: [], bare_http: [], agentmem_http: [] };
     // Which side goes first rotates between sittings: the table grows as they run.
     for (let sitting = 0; sitting < SITTINGS; sitting++) {
-      const order = Object.keys(sides) as (keyof typeof sides)[];
-      for (let k = 0; k < sitting % order.length; k++) order.push(order.shift() as keyof typeof sides);
-      for (const side of order) runs[side].push(await sides[side]());
+      for (const side of rotation(Object.keys(sides) as (keyof typeof sides)[], sitting)) runs[side].push(await sides[side]());
     }
     const ratio = (a: keyof typeof sides, b: keyof typeof sides) =>
       spread(runs[a].map((run, i) => run.per_second / (runs[b][i]?.per_second ?? Number.NaN)));

@@ -101,3 +101,8 @@ export async function alternateSittings(
   const last = runs.at(-1) as Awaited<ReturnType<typeof alternate>>;
   return { ...last, sittings, throughput_ratio: { ...spread(runs.map((r) => r.throughput_ratio)), target } };
 }
+
+/** The order of a sitting's sides: the list turned by one place each sitting, so each side goes first in turn. */
+export function rotation<T>(sides: readonly T[], sitting: number): T[] {
+  return sides.map((_, k) => sides[(sitting + k) % sides.length] as T);
+}
