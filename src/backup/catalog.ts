@@ -140,7 +140,10 @@ async function restoreTest(store: BackupStore, sidecar: Sidecar, options: Restor
     for (const table of REPLICATED_TABLES) {
       const recorded = sidecar.manifest.checksums[table.name];
       if (!recorded) continue;
-      const restored = await target.transaction((tx) => bucketChecksums(tx, scratch, table, tenant));
+      // Over the columns the archive has: an archive made before a column was added summed its rows without it.
+      const archived = new Set(sidecar.manifest.tables.find((t) => t.name === table.name)?.columns.map((c) => c.name));
+      const asArchived = { ...table, columns: table.columns.filter((c) => archived.has(c)) };
+      const restored = await target.transaction((tx) => bucketChecksums(tx, scratch, asArchived, tenant));
       for (let bucket = 0; bucket < BUCKETS; bucket++)
         if ((restored.get(bucket) ?? null) !== (recorded[String(bucket)] ?? null)) differing++;
     }

@@ -168,6 +168,8 @@ export const TABLES = [
       col('embedding', 'real[]'),
       col('embedding_model', 'text'),
       col('embedding_dim', 'integer'),
+      // In the memories' HNSW graph: rows embedded once their user has many (migration 0031).
+      col('embedding_graph', 'boolean'),
       // A message's speaker, tool calls, the call it answers, the framework's id, and format fields (migration 0010).
       col('name', 'text'),
       col('tool_calls', 'jsonb'),

@@ -1,4 +1,5 @@
 import { viewColumns } from '../../core/views.js';
+import { GRAPH_AFTER_ROWS } from '../recall/embedding-store.js';
 import { MEMORY_VIEW } from './memory-model.js';
 
 const COLUMNS = viewColumns(MEMORY_VIEW);
@@ -37,6 +38,9 @@ export interface RememberStatements {
 }
 
 export function rememberSql(schema: string): RememberStatements {
+  // An embedded row joins the HNSW graph when its user has many rows (as storeEmbeddings decides).
+  const inGraph = `CASE WHEN (SELECT count(*) FROM (SELECT FROM ${schema}.memories x WHERE x.tenant_id = $1 AND x.user_id = u.user_id
+                      LIMIT ${GRAPH_AFTER_ROWS}) c) >= ${GRAPH_AFTER_ROWS} THEN true END`;
   const call = (near: string) =>
     `SELECT existing_id, stored_id, duplicate_of, false AS taken
        FROM ${schema}.remember_memory($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, ${near})`;
@@ -52,9 +56,9 @@ export function rememberSql(schema: string): RememberStatements {
       ins AS (
         INSERT INTO ${schema}.memories
           (tenant_id, id, session_id, user_id, memory_type, content, metadata, importance, created_at, expires_at, version, origin,
-           content_hash, embedding, embedding_model, embedding_dim, duplicate_of)
+           content_hash, embedding, embedding_model, embedding_dim, duplicate_of, embedding_graph)
         SELECT $1, $2, $3, u.user_id, $5::text, $6::jsonb, $7::jsonb, $8::real, $9::timestamptz, $10::timestamptz, $11::bigint,
-               $12::text, $13, ${embedded ? '$15::real[], $16::text, $17::integer' : 'NULL, NULL, NULL'}, NULL
+               $12::text, $13, ${embedded ? '$15::real[], $16::text, $17::integer' : 'NULL, NULL, NULL'}, NULL, ${embedded ? inGraph : 'NULL'}
           FROM u WHERE NOT EXISTS (SELECT FROM dup)
         ON CONFLICT (tenant_id, id) DO NOTHING
         RETURNING ${returning})`;

@@ -8,6 +8,16 @@ export interface EmbeddingTarget {
   ctid?: string;
 }
 
+/**
+ * A user's rows join the memories' HNSW graph once the user has this many
+ * (of any type, embedded or not): below it, ranking all of a user's rows
+ * exactly takes about a millisecond, and a row kept out of the graph costs no
+ * insertion into it (most of an embedding's cost to store). The rows embedded
+ * before are ranked exactly beside the graph's walk: about this many, however
+ * large the history grows.
+ */
+export const GRAPH_AFTER_ROWS = 1000;
+
 /** The planner settings the store turns off for its one statement, so that only a TID scan is left to find the rows. */
 const OTHER_SCANS = ['enable_seqscan', 'enable_bitmapscan', 'enable_indexscan'];
 
@@ -37,8 +47,16 @@ export async function storeEmbeddings(
 ): Promise<number> {
   if (!rows.length) return 0;
   const ctids = rows.every((r) => r.ctid !== undefined) ? rows.map((r) => r.ctid as string) : await tupleIds(tx, schema, rows);
-  const { rows: before } = await tx.query<Record<string, string>>(
-    `SELECT set_config('agentmem.replicating', 'on', true), ${OTHER_SCANS.map((s) => `current_setting('${s}') AS ${s}, set_config('${s}', 'off', true)`).join(', ')}`,
+  // The batch's users with many rows (planned before the scans are turned off, in the same statement):
+  // their rows join the HNSW graph.
+  const { rows: before } = await tx.query<Record<string, string> & { graph_tenants: string[] | null; graph_users: string[] | null }>(
+    `SELECT set_config('agentmem.replicating', 'on', true), ${OTHER_SCANS.map((s) => `current_setting('${s}') AS ${s}, set_config('${s}', 'off', true)`).join(', ')},
+            g.tenants AS graph_tenants, g.users AS graph_users
+       FROM (SELECT array_agg(b.tenant_id) AS tenants, array_agg(b.user_id) AS users
+               FROM (SELECT DISTINCT m.tenant_id, m.user_id FROM ${schema}.memories m WHERE m.ctid = ANY($1::tid[]) AND m.user_id IS NOT NULL) b
+              WHERE (SELECT count(*) FROM (SELECT FROM ${schema}.memories x WHERE x.tenant_id = b.tenant_id AND x.user_id = b.user_id
+                                           LIMIT ${GRAPH_AFTER_ROWS}) c) >= ${GRAPH_AFTER_ROWS}) g`,
+    [ctids],
   );
   const dim = embedder.dimensions;
   // $1 the vectors, $2 the tuple ids, $3 the ids, $4 the tenants: a row's position in them picks its vector.
@@ -46,10 +64,21 @@ export async function storeEmbeddings(
   const { rowCount } = await tx.query(
     `UPDATE ${schema}.memories m
         SET embedding = ($1::real[])[(${position} - 1) * ${dim} + 1 : ${position} * ${dim}],
-            embedding_model = $5, embedding_dim = ${dim}, version = $6, origin = $7
+            embedding_model = $5, embedding_dim = ${dim}, version = $6, origin = $7,
+            embedding_graph = CASE WHEN EXISTS (SELECT FROM unnest($8::text[], $9::text[]) g(t, u) WHERE g.t = m.tenant_id AND g.u = m.user_id) THEN true END
       WHERE m.ctid = ANY($2::tid[]) AND m.id = ($3::uuid[])[${position}] AND m.tenant_id = ($4::text[])[${position}]
         AND m.embedding IS NULL AND m.deleted_at IS NULL`,
-    [realArrayBinary(vectors.flat()), ctids, rows.map((r) => r.id), rows.map((r) => r.tenant_id), embedder.model, version, origin],
+    [
+      realArrayBinary(vectors.flat()),
+      ctids,
+      rows.map((r) => r.id),
+      rows.map((r) => r.tenant_id),
+      embedder.model,
+      version,
+      origin,
+      before[0]?.graph_tenants ?? [],
+      before[0]?.graph_users ?? [],
+    ],
   );
   await tx.query(
     `SELECT ${OTHER_SCANS.map((s, i) => `set_config('${s}', $${i + 1}, true)`).join(', ')}`,

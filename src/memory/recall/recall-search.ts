@@ -12,7 +12,7 @@ import { logger } from '../../observability/logger.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 import { fuseByRank } from '../search/fusion.js';
-import { PgvectorByProvider } from '../search/vector-index.js';
+import { efSearchStatement, PgvectorByProvider } from '../search/vector-index.js';
 import { checkEmbeddingModel } from './embedding-model.js';
 import type { Scope } from './recall-input.js';
 
@@ -51,6 +51,9 @@ export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as r
 
 type Ranked = RecallMatch & { id: string };
 
+/** The memories' HNSW graph (migration 0031): rows of users with many rows. */
+const GRAPH_INDEX = 'memories_embedding_hnsw_idx';
+
 export class RecallSearch {
   private readonly pgvector: PgvectorByProvider;
 
@@ -83,10 +86,11 @@ export class RecallSearch {
     }
     const pool = request.mode === 'hybrid' ? Math.max(request.k * 4, 40) : request.k;
     if (vector) await this.vectorFacts(operation);
+    // A user's search may walk the HNSW graph, whose settings hold for a transaction: it gets one.
     const { textHits, vectorHits } = await this.ctx.read(
       operation,
       (tx, { provider }) => this.rank(tx, provider, request, degraded ? undefined : vector, pool),
-      { single: true },
+      { single: !vector || request.scope.userId === undefined },
     );
     // Hybrid fuses whatever each leg found; a single leg (or a degraded hybrid) is ordered by its own score.
     let matches: Ranked[] =
@@ -145,8 +149,15 @@ export class RecallSearch {
     const legs: string[] = [];
     if (request.mode !== 'vector' || !vector) legs.push(`SELECT 't' AS leg, * FROM (${this.textLeg(request, params, pool)}) t`);
     if (vector) legs.push(`SELECT 'v' AS leg, * FROM (${this.vectorLeg(provider, request, vector, params, pool)}) v`);
+    const graph = vector && request.scope.userId !== undefined ? this.pgvector.graph(provider) : null;
+    if (graph) {
+      const settings = efSearchStatement(this.ctx.schema, GRAPH_INDEX, this.ctx.search.efSearch, true);
+      await tx.query(settings.sql, settings.params);
+    }
     const { rows } = await tx.query<{ leg: 't' | 'v'; id: string; score: number; rank: string }>(legs.join(' UNION ALL '), params, {
-      prepare: true,
+      // A user's search is planned for its own values: how many rows hold the words, how many of the
+      // user's rows the graph holds (a generic plan guesses both, and sorts a large user's rows).
+      prepare: !this.windowed(request) && !graph,
     });
     const textHits: Ranked[] = [];
     const vectorHits: Ranked[] = [];
@@ -163,7 +174,7 @@ export class RecallSearch {
    * The rows both legs read (`from`, aliased `m`) and the filters they share
    * (`where`); their values are appended to params ($1 is the tenant).
    */
-  private filters(request: RecallRequest, params: unknown[]): { from: string; where: string } {
+  private filters(request: RecallRequest, params: unknown[]): { from: string; branches: string[]; where: string; user?: string } {
     const s = this.ctx.schema;
     const add = (value: unknown) => {
       params.push(value);
@@ -176,54 +187,100 @@ export class RecallSearch {
       `m.memory_type = ANY(${add(request.types)}::text[])`,
       '(m.expires_at IS NULL OR m.expires_at > now())',
     ];
-    // A user's rows (their own, and those in their sessions) or an agent's (in its sessions), as tuple ids
-    // read from the user's and the sessions' index entries once (an init plan), in a fenced subquery that
-    // has nothing but them to go by: the planner is left a TID scan of those rows, never a scan of the
-    // tenant, whatever its estimates say (of an array it cannot see into, of a table not yet analyzed).
-    const inSessionsOf = (column: string, value: string) =>
-      `SELECT x.ctid FROM ${s}.sessions ss JOIN ${s}.memories x ON x.tenant_id = ss.tenant_id AND x.session_id = ss.id
-        WHERE ss.tenant_id = $1 AND ss.${column} = ${value}`;
-    const scoped: string[] = [];
+    // A user's rows: their own, by the user's index, and those in their sessions that have no user of their
+    // own (a session given its user after they were written), by the sessions' index of such rows — each
+    // branch an index's reach, so a window of the newest matches walks the user's index backwards.
+    // An agent's rows (in its sessions) alone: as tuple ids read from the sessions' index entries once (an
+    // init plan), in a fenced subquery that has nothing but them to go by: the planner is left a TID scan
+    // of those rows, never a scan of the tenant, whatever its estimates say.
+    const table = this.ctx.table('memories');
+    const sessionsWhere = (column: string, value: string) => `ss.tenant_id = $1 AND ss.${column} = ${value}`;
+    let branches = [`${table} m`];
+    let user: string | undefined;
     const { userId, agentId, sessionId } = request.scope;
     if (userId !== undefined) {
       const u = add(userId);
-      scoped.push(`SELECT x.ctid FROM ${s}.memories x WHERE x.tenant_id = $1 AND x.user_id = ${u} UNION ALL ${inSessionsOf('user_id', u)}`);
+      user = u;
+      branches = [
+        `(SELECT * FROM ${table} m0 WHERE m0.tenant_id = $1 AND m0.user_id = ${u}) m`,
+        `(SELECT * FROM ${table} m0 WHERE m0.ctid = ANY(ARRAY(
+          SELECT x.ctid FROM ${s}.sessions ss JOIN ${table} x ON x.tenant_id = ss.tenant_id AND x.session_id = ss.id AND x.user_id IS NULL
+           WHERE ${sessionsWhere('user_id', u)})) OFFSET 0) m`,
+      ];
     }
-    if (agentId !== undefined) scoped.push(inSessionsOf('agent_id', add(agentId)));
+    if (agentId !== undefined) {
+      const a = add(agentId);
+      if (userId !== undefined)
+        where.push(`m.session_id = ANY(ARRAY(SELECT ss.id FROM ${s}.sessions ss WHERE ${sessionsWhere('agent_id', a)}))`);
+      else
+        branches = [
+          `(SELECT * FROM ${table} m0 WHERE m0.ctid = ANY(ARRAY(
+            SELECT x.ctid FROM ${s}.sessions ss JOIN ${table} x ON x.tenant_id = ss.tenant_id AND x.session_id = ss.id
+             WHERE ${sessionsWhere('agent_id', a)})) OFFSET 0) m`,
+        ];
+    }
     if (sessionId !== undefined) where.push(`m.session_id = ${add(sessionId)}::uuid`);
     if (request.asOf) {
       const at = add(request.asOf);
       where.push(`m.created_at <= ${at}`);
       if (!request.includeSuperseded) where.push(`(m.valid_to IS NULL OR m.valid_to > ${at})`);
     } else if (!request.includeSuperseded) where.push('m.valid_to IS NULL');
-    const table = this.ctx.table('memories');
-    // A user and an agent together: the rows of both (each an array of tuple ids).
-    const from = scoped.length
-      ? `(SELECT * FROM ${table} m0 WHERE ${scoped.map((q) => `m0.ctid = ANY(ARRAY(${q}))`).join(' AND ')} OFFSET 0) m`
-      : `${table} m`;
-    return { from, where: where.join(' AND ') };
+    // Both branches of a user's rows are read as one (their union) by the vector half, each on its own by the text window.
+    const from = branches.length === 1 ? (branches[0] as string) : `(${branches.map((b) => `SELECT m.* FROM ${b}`).join(' UNION ALL ')}) m`;
+    return { from, branches, where: where.join(' AND '), ...(user ? { user } : {}) };
   }
 
   /**
    * Rows sharing any word of the query (its stems, stop words left out), best
    * cover first: a query is a question in words, not a list every hit must
-   * hold all of; the rank puts rows with more and closer words first.
+   * hold all of; the rank puts rows with more and closer words first. Within
+   * a user's rows, only a window of the newest matches is ranked (see
+   * `windowed`).
    */
   private textLeg(request: RecallRequest, params: unknown[], pool: number): string {
-    const { from, where } = this.filters(request, params);
+    const { from, branches, where } = this.filters(request, params);
     params.push(request.text, pool);
-    // The query's tsquery made once (OFFSET 0 keeps the planner from folding it into every use, which a
-    // prepared statement's generic plan would then compute again for each row it tests and sorts).
-    const q = `(SELECT replace(plainto_tsquery('english', $${params.length - 1})::text, ' & ', ' | ')::tsquery AS q OFFSET 0) AS q`;
-    const matches = `SELECT m.id, m.search, q.q FROM ${from}, ${q} WHERE ${where} AND m.search @@ q.q`;
+    const text = `$${params.length - 1}`;
+    const anyWord = `replace(plainto_tsquery('english', ${text})::text, ' & ', ' | ')::tsquery`;
+    let matches: string;
+    if (this.windowed(request)) {
+      // Planned for this query (see windowed): the tsqueries are constants, so the planner knows how many
+      // rows hold the words — for common ones it walks the user's index from the newest row and stops at
+      // the window, for rare ones it reads their few matches from the text index.
+      const window = this.ctx.search.textWindow;
+      const allWords = `plainto_tsquery('english', ${text})`;
+      const newest = (test: string) =>
+        branches
+          .map((branch) => `(SELECT m.id, m.search FROM ${branch} WHERE ${where} AND ${test} ORDER BY m.created_at DESC LIMIT ${window})`)
+          .join(' UNION ALL ');
+      matches = `SELECT w.id, w.search, ${anyWord} AS q FROM (
+        ${newest(`m.search @@ ${allWords}`)} UNION ALL ${newest(`m.search @@ ${anyWord} AND NOT m.search @@ ${allWords}`)}) w`;
+    } else {
+      // The query's tsquery made once (OFFSET 0 keeps the planner from folding it into every use, which a
+      // prepared statement's generic plan would then compute again for each row it tests and sorts).
+      matches = `SELECT m.id, m.search, q.q FROM ${from}, (SELECT ${anyWord} AS q OFFSET 0) AS q WHERE ${where} AND m.search @@ q.q`;
+    }
     // Cover density costs ~6 µs a match: past search.textRerank matches, only the best of them by ts_rank
     // (~1.6 µs, the same words and weights) are ranked by it — as the atoms' text search does.
     const rerank = this.ctx.search.textRerank;
     const candidates =
-      rerank > 0 ? `(${matches} ORDER BY ts_rank(m.search, q.q) DESC, m.id LIMIT ${Math.max(rerank, pool)})` : `(${matches})`;
+      rerank > 0
+        ? `(SELECT * FROM (${matches}) c0 ORDER BY ts_rank(c0.search, c0.q) DESC, c0.id LIMIT ${Math.max(rerank, pool)})`
+        : `(${matches})`;
     return `SELECT r.id::text AS id, r.score, row_number() OVER (ORDER BY r.score DESC, r.id) AS rank
       FROM (SELECT c.id, ts_rank_cd(c.search, c.q)::float8 AS score FROM ${candidates} c
              ORDER BY score DESC, c.id LIMIT $${params.length}) r`;
+  }
+
+  /**
+   * Whether the text leg ranks a window of a user's newest matches: a user's
+   * history grows without bound, and a query of common words matches most of
+   * it. The statement is then planned for its own query (not prepared): how
+   * many rows hold the words decides between walking the user's rows newest
+   * first and reading the matches from the text index.
+   */
+  private windowed(request: RecallRequest): boolean {
+    return request.scope.userId !== undefined && request.mode !== 'vector' && this.ctx.search.textWindow > 0;
   }
 
   /**
@@ -232,24 +289,48 @@ export class RecallSearch {
    * provider whose pgvector is not known yet gets the function, which ranks the same).
    */
   private vectorLeg(provider: string, request: RecallRequest, vector: number[], params: unknown[], pool: number): string {
-    const { from, where } = this.filters(request, params);
+    const { from, branches, where, user } = this.filters(request, params);
     const { model, dimensions } = this.ctx.embedder;
+    const dim = Math.trunc(dimensions);
     // The dimension is inlined (an integer we own), so a prepared statement's generic plan can still
-    // match the partial HNSW index (WHERE embedding_dim = N) when no scope narrows the rows.
+    // match a partial index on it.
     params.push(model);
-    const sameModel = `m.embedding_model = $${params.length} AND m.embedding_dim = ${Math.trunc(dimensions)}`;
+    const sameModel = `m.embedding_model = $${params.length} AND m.embedding_dim = ${dim}`;
     let distance: string;
+    let query = '';
     if (this.pgvector.known(provider)) {
       params.push(`[${vector.join(',')}]`);
-      distance = `(m.embedding::vector(${dimensions}) <=> $${params.length}::vector(${dimensions}))`;
+      query = `$${params.length}`;
+      distance = `(m.embedding::vector(${dim}) <=> ${query}::vector(${dim}))`;
     } else {
       params.push(vector);
       distance = `${this.ctx.schema}.cosine_distance(m.embedding, $${params.length}::real[])`;
     }
-    params.push(pool);
-    return `SELECT r.id::text AS id, 1 - r.distance AS score, row_number() OVER (ORDER BY r.distance, r.id) AS rank
-      FROM (SELECT m.id, ${distance}::float8 AS distance FROM ${from}
+    // The limit inlined too (an integer we own): a generic plan that knows it walks the graph for a few rows.
+    const limit = String(Math.trunc(pool));
+    const ranked = (
+      rows: string,
+    ) => `SELECT r.id::text AS id, 1 - r.distance AS score, row_number() OVER (ORDER BY r.distance, r.id) AS rank
+      FROM (${rows}) r`;
+    const graph = user ? this.pgvector.graph(provider) : null;
+    if (!graph) {
+      return ranked(`SELECT m.id, ${distance}::float8 AS distance FROM ${from}
              WHERE ${where} AND m.embedding IS NOT NULL AND ${sameModel}
-             ORDER BY distance, m.id LIMIT $${params.length}) r`;
+             ORDER BY distance, m.id LIMIT ${limit}`);
+    }
+    // A user with many rows (migration 0031): the rows outside the graph (embedded while the user had few,
+    // and the rows of their sessions without a user) ranked exactly, through the index of such rows, beside
+    // the nearest of the graph's (the user's own), found by walking it and ranked again exactly.
+    const outside = branches
+      .map(
+        (branch) => `(SELECT m.id, ${distance}::float8 AS distance FROM ${branch}
+          WHERE ${where} AND m.embedding IS NOT NULL AND m.embedding_graph IS NOT TRUE AND ${sameModel}
+          ORDER BY distance, m.id LIMIT ${limit})`,
+      )
+      .join(' UNION ALL ');
+    const walked = `(SELECT m.id, ${distance}::float8 AS distance FROM ${this.ctx.table('memories')} m
+          WHERE ${where} AND m.user_id = ${user} AND m.embedding_graph AND ${sameModel}
+          ORDER BY m.embedding::${graph}(${dim}) <=> ${query}::${graph}(${dim}) LIMIT ${limit})`;
+    return ranked(`SELECT u.id, u.distance FROM (${outside} UNION ALL ${walked}) u ORDER BY u.distance, u.id LIMIT ${limit}`);
   }
 }

@@ -89,29 +89,37 @@ export async function readVectorCapability(tx: Queryable, schema: string, indexe
 }
 
 /**
- * Whether each provider has pgvector for memories' embeddings, read once per
- * provider: with it a search ranks with pgvector's `<=>` (C, one pass), without
- * it with the SQL cosine function (unnest per row, many times slower).
+ * What each provider offers for memories' embeddings, read once per provider:
+ * with pgvector a search ranks with its `<=>` (C, one pass), without it with
+ * the SQL cosine function (unnest per row, many times slower); with the
+ * memories' HNSW graph and iterative scan (pgvector 0.8), a user with many
+ * rows is searched by walking the graph (migration 0031).
  */
 export class PgvectorByProvider {
-  private readonly byProvider = new Map<string, boolean>();
+  private readonly byProvider = new Map<string, VectorCapability>();
 
   constructor(
     private readonly schema: string,
     private readonly dimensions: number,
   ) {}
 
-  /** What was read of the provider, if it has been. */
+  /** Whether the provider has pgvector, if it has been read. */
   known(provider: string): boolean | undefined {
-    return this.byProvider.get(provider);
+    return this.byProvider.get(provider)?.pgvector;
+  }
+
+  /** The type the provider's memories graph is walked over, when it has one a filtered search can walk (iterative scan). */
+  graph(provider: string): 'halfvec' | 'vector' | null {
+    const capability = this.byProvider.get(provider);
+    return capability?.iterativeScan && capability.indexName ? capability.indexType : null;
   }
 
   async has(tx: Queryable, provider: string): Promise<boolean> {
     let known = this.byProvider.get(provider);
     if (known === undefined) {
-      known = (await readVectorCapability(tx, this.schema, 'memories\\_embedding\\_hnsw%', this.dimensions)).pgvector;
+      known = await readVectorCapability(tx, this.schema, 'memories\\_embedding\\_hnsw%', this.dimensions);
       this.byProvider.set(provider, known);
     }
-    return known;
+    return known.pgvector;
   }
 }
