@@ -12,8 +12,9 @@ import { logger } from '../../observability/logger.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 import { fuseByRank } from '../search/fusion.js';
-import { efSearchStatement, PgvectorByProvider } from '../search/vector-index.js';
+import { PgvectorByProvider } from '../search/vector-index.js';
 import { checkEmbeddingModel } from './embedding-model.js';
+import { GRAPH_AFTER_ROWS } from './embedding-store.js';
 import type { Scope } from './recall-input.js';
 
 export type RecallMode = 'text' | 'vector' | 'hybrid';
@@ -51,8 +52,14 @@ export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as r
 
 type Ranked = RecallMatch & { id: string };
 
-/** The memories' HNSW graph (migration 0031): rows of users with many rows. */
-const GRAPH_INDEX = 'memories_embedding_hnsw_idx';
+/** The rows a leg reads and the filters they pass (see RecallSearch.filters). */
+interface Filters {
+  from: string;
+  branches: string[];
+  where: string;
+  user?: string;
+  walk: { types: string; sessions: string; session: string; at: string };
+}
 
 export class RecallSearch {
   private readonly pgvector: PgvectorByProvider;
@@ -86,11 +93,10 @@ export class RecallSearch {
     }
     const pool = request.mode === 'hybrid' ? Math.max(request.k * 4, 40) : request.k;
     if (vector) await this.vectorFacts(operation);
-    // A user's search may walk the HNSW graph, whose settings hold for a transaction: it gets one.
     const { textHits, vectorHits } = await this.ctx.read(
       operation,
       (tx, { provider }) => this.rank(tx, provider, request, degraded ? undefined : vector, pool),
-      { single: !vector || request.scope.userId === undefined },
+      { single: true },
     );
     // Hybrid fuses whatever each leg found; a single leg (or a degraded hybrid) is ordered by its own score.
     let matches: Ranked[] =
@@ -107,6 +113,21 @@ export class RecallSearch {
       return row ? [{ ...row, ...why }] : [];
     });
     return { mode: request.mode, hits, ...(degraded ? { degraded } : {}) };
+  }
+
+  /**
+   * Users whose history is long (GRAPH_AFTER_ROWS rows or more), per provider,
+   * as their last search counted: their search ranks a window of the newest
+   * text matches and walks the HNSW graph; a short history is ranked whole
+   * and exactly, in prepared statements. A user's first search, or one after
+   * their history grew, takes the exact way: every match and distance ranked.
+   */
+  private readonly longHistories = new Map<string, boolean>();
+
+  private rememberLength(key: string, long: boolean): void {
+    if (this.longHistories.get(key) === long) return;
+    if (this.longHistories.size >= 10_000) this.longHistories.clear();
+    this.longHistories.set(key, long);
   }
 
   /** When each provider's stored vectors were last found to be of the configured model: checked again after a minute. */
@@ -147,24 +168,27 @@ export class RecallSearch {
     this.lastProvider = provider;
     const params: unknown[] = [this.ctx.tenant];
     const legs: string[] = [];
-    if (request.mode !== 'vector' || !vector) legs.push(`SELECT 't' AS leg, * FROM (${this.textLeg(request, params, pool)}) t`);
-    if (vector) legs.push(`SELECT 'v' AS leg, * FROM (${this.vectorLeg(provider, request, vector, params, pool)}) v`);
-    const graph = vector && request.scope.userId !== undefined ? this.pgvector.graph(provider) : null;
-    if (graph) {
-      const settings = efSearchStatement(this.ctx.schema, GRAPH_INDEX, this.ctx.search.efSearch, true);
-      await tx.query(settings.sql, settings.params);
+    const { userId } = request.scope;
+    const sizeKey = userId === undefined ? undefined : `${provider}\u0000${this.ctx.tenant}\u0000${userId}`;
+    const long = sizeKey !== undefined && this.longHistories.get(sizeKey) === true;
+    if (request.mode !== 'vector' || !vector) legs.push(`SELECT 't' AS leg, * FROM (${this.textLeg(request, params, pool, long)}) t`);
+    if (vector) legs.push(`SELECT 'v' AS leg, * FROM (${this.vectorLeg(provider, request, vector, params, pool, long)}) v`);
+    // Whether the user's history is long, for their next search: a count that stops at GRAPH_AFTER_ROWS.
+    if (userId !== undefined) {
+      params.push(userId);
+      legs.push(`SELECT 'n' AS leg, NULL AS id, count(*)::float8 AS score, 0 AS rank FROM (SELECT FROM ${this.ctx.table('memories')} x
+        WHERE x.tenant_id = $1 AND x.user_id = $${params.length} LIMIT ${GRAPH_AFTER_ROWS}) n`);
     }
-    const { rows } = await tx.query<{ leg: 't' | 'v'; id: string; score: number; rank: string }>(legs.join(' UNION ALL '), params, {
-      // A user's search is planned for its own values: how many rows hold the words, how many of the
-      // user's rows the graph holds (a generic plan guesses both, and sorts a large user's rows).
-      prepare: !this.windowed(request) && !graph,
+    const { rows } = await tx.query<{ leg: 't' | 'v' | 'n'; id: string; score: number; rank: string }>(legs.join(' UNION ALL '), params, {
+      prepare: !(long && request.mode !== 'vector'),
     });
     const textHits: Ranked[] = [];
     const vectorHits: Ranked[] = [];
     for (const row of rows.sort((a, b) => Number(a.rank) - Number(b.rank))) {
       const rank = Number(row.rank);
       const score = Number(row.score);
-      if (row.leg === 't') textHits.push({ id: row.id, score, textRank: rank });
+      if (row.leg === 'n') this.rememberLength(sizeKey as string, score >= GRAPH_AFTER_ROWS);
+      else if (row.leg === 't') textHits.push({ id: row.id, score, textRank: rank });
       else vectorHits.push({ id: row.id, score, similarity: score, vectorRank: rank });
     }
     return { textHits, vectorHits };
@@ -174,19 +198,22 @@ export class RecallSearch {
    * The rows both legs read (`from`, aliased `m`) and the filters they share
    * (`where`); their values are appended to params ($1 is the tenant).
    */
-  private filters(request: RecallRequest, params: unknown[]): { from: string; branches: string[]; where: string; user?: string } {
+  private filters(request: RecallRequest, params: unknown[]): Filters {
     const s = this.ctx.schema;
     const add = (value: unknown) => {
       params.push(value);
       return `$${params.length}`;
     };
+    const types = add(request.types);
     const where = [
       'm.tenant_id = $1',
       'm.deleted_at IS NULL',
       'm.namespace IS NULL',
-      `m.memory_type = ANY(${add(request.types)}::text[])`,
+      `m.memory_type = ANY(${types}::text[])`,
       '(m.expires_at IS NULL OR m.expires_at > now())',
     ];
+    // The same filters as user_graph_nearest() takes them (NULL: none).
+    const walk = { types, sessions: 'NULL', session: 'NULL', at: 'NULL' };
     // A user's rows: their own, by the user's index, and those in their sessions that have no user of their
     // own (a session given its user after they were written), by the sessions' index of such rows — each
     // branch an index's reach, so a window of the newest matches walks the user's index backwards.
@@ -210,44 +237,49 @@ export class RecallSearch {
     }
     if (agentId !== undefined) {
       const a = add(agentId);
-      if (userId !== undefined)
-        where.push(`m.session_id = ANY(ARRAY(SELECT ss.id FROM ${s}.sessions ss WHERE ${sessionsWhere('agent_id', a)}))`);
-      else
+      if (userId !== undefined) {
+        walk.sessions = `ARRAY(SELECT ss.id FROM ${s}.sessions ss WHERE ${sessionsWhere('agent_id', a)})`;
+        where.push(`m.session_id = ANY(${walk.sessions})`);
+      } else
         branches = [
           `(SELECT * FROM ${table} m0 WHERE m0.ctid = ANY(ARRAY(
             SELECT x.ctid FROM ${s}.sessions ss JOIN ${table} x ON x.tenant_id = ss.tenant_id AND x.session_id = ss.id
              WHERE ${sessionsWhere('agent_id', a)})) OFFSET 0) m`,
         ];
     }
-    if (sessionId !== undefined) where.push(`m.session_id = ${add(sessionId)}::uuid`);
+    if (sessionId !== undefined) {
+      walk.session = `${add(sessionId)}::uuid`;
+      where.push(`m.session_id = ${walk.session}`);
+    }
     if (request.asOf) {
       const at = add(request.asOf);
+      walk.at = `${at}::timestamptz`;
       where.push(`m.created_at <= ${at}`);
       if (!request.includeSuperseded) where.push(`(m.valid_to IS NULL OR m.valid_to > ${at})`);
     } else if (!request.includeSuperseded) where.push('m.valid_to IS NULL');
     // Both branches of a user's rows are read as one (their union) by the vector half, each on its own by the text window.
     const from = branches.length === 1 ? (branches[0] as string) : `(${branches.map((b) => `SELECT m.* FROM ${b}`).join(' UNION ALL ')}) m`;
-    return { from, branches, where: where.join(' AND '), ...(user ? { user } : {}) };
+    return { from, branches, where: where.join(' AND '), ...(user ? { user } : {}), walk };
   }
 
   /**
    * Rows sharing any word of the query (its stems, stop words left out), best
    * cover first: a query is a question in words, not a list every hit must
-   * hold all of; the rank puts rows with more and closer words first. Within
-   * a user's rows, only a window of the newest matches is ranked (see
-   * `windowed`).
+   * hold all of; the rank puts rows with more and closer words first. In a
+   * long history (see longHistories), only a window of the newest matches is
+   * ranked: a query of common words matches most of it.
    */
-  private textLeg(request: RecallRequest, params: unknown[], pool: number): string {
+  private textLeg(request: RecallRequest, params: unknown[], pool: number, long: boolean): string {
     const { from, branches, where } = this.filters(request, params);
     params.push(request.text, pool);
     const text = `$${params.length - 1}`;
     const anyWord = `replace(plainto_tsquery('english', ${text})::text, ' & ', ' | ')::tsquery`;
     let matches: string;
-    if (this.windowed(request)) {
-      // Planned for this query (see windowed): the tsqueries are constants, so the planner knows how many
+    const window = this.ctx.search.textWindow;
+    if (long && window > 0) {
+      // Planned for this query (not prepared): the tsqueries are constants, so the planner knows how many
       // rows hold the words — for common ones it walks the user's index from the newest row and stops at
       // the window, for rare ones it reads their few matches from the text index.
-      const window = this.ctx.search.textWindow;
       const allWords = `plainto_tsquery('english', ${text})`;
       const newest = (test: string) =>
         branches
@@ -273,29 +305,19 @@ export class RecallSearch {
   }
 
   /**
-   * Whether the text leg ranks a window of a user's newest matches: a user's
-   * history grows without bound, and a query of common words matches most of
-   * it. The statement is then planned for its own query (not prepared): how
-   * many rows hold the words decides between walking the user's rows newest
-   * first and reading the matches from the text index.
-   */
-  private windowed(request: RecallRequest): boolean {
-    return request.scope.userId !== undefined && request.mode !== 'vector' && this.ctx.search.textWindow > 0;
-  }
-
-  /**
    * Cosine similarity to the query among vectors of the configured model:
    * with pgvector's `<=>` where the provider has it, else the SQL function (a
    * provider whose pgvector is not known yet gets the function, which ranks the same).
    */
-  private vectorLeg(provider: string, request: RecallRequest, vector: number[], params: unknown[], pool: number): string {
-    const { from, branches, where, user } = this.filters(request, params);
+  private vectorLeg(provider: string, request: RecallRequest, vector: number[], params: unknown[], pool: number, long: boolean): string {
+    const { from, branches, where, user, walk } = this.filters(request, params);
     const { model, dimensions } = this.ctx.embedder;
     const dim = Math.trunc(dimensions);
     // The dimension is inlined (an integer we own), so a prepared statement's generic plan can still
     // match a partial index on it.
     params.push(model);
-    const sameModel = `m.embedding_model = $${params.length} AND m.embedding_dim = ${dim}`;
+    const model$ = `$${params.length}`;
+    const sameModel = `m.embedding_model = ${model$} AND m.embedding_dim = ${dim}`;
     let distance: string;
     let query = '';
     if (this.pgvector.known(provider)) {
@@ -306,13 +328,13 @@ export class RecallSearch {
       params.push(vector);
       distance = `${this.ctx.schema}.cosine_distance(m.embedding, $${params.length}::real[])`;
     }
-    // The limit inlined too (an integer we own): a generic plan that knows it walks the graph for a few rows.
+    // The limit inlined too (an integer we own): a generic plan that knows how few rows it keeps.
     const limit = String(Math.trunc(pool));
     const ranked = (
       rows: string,
     ) => `SELECT r.id::text AS id, 1 - r.distance AS score, row_number() OVER (ORDER BY r.distance, r.id) AS rank
       FROM (${rows}) r`;
-    const graph = user ? this.pgvector.graph(provider) : null;
+    const graph = user && long ? this.pgvector.graph(provider) : null;
     if (!graph) {
       return ranked(`SELECT m.id, ${distance}::float8 AS distance FROM ${from}
              WHERE ${where} AND m.embedding IS NOT NULL AND ${sameModel}
@@ -320,7 +342,7 @@ export class RecallSearch {
     }
     // A user with many rows (migration 0031): the rows outside the graph (embedded while the user had few,
     // and the rows of their sessions without a user) ranked exactly, through the index of such rows, beside
-    // the nearest of the graph's (the user's own), found by walking it and ranked again exactly.
+    // the nearest of the graph's (the user's own), found by user_graph_nearest() walking it, ranked exactly.
     const outside = branches
       .map(
         (branch) => `(SELECT m.id, ${distance}::float8 AS distance FROM ${branch}
@@ -328,9 +350,8 @@ export class RecallSearch {
           ORDER BY distance, m.id LIMIT ${limit})`,
       )
       .join(' UNION ALL ');
-    const walked = `(SELECT m.id, ${distance}::float8 AS distance FROM ${this.ctx.table('memories')} m
-          WHERE ${where} AND m.user_id = ${user} AND m.embedding_graph AND ${sameModel}
-          ORDER BY m.embedding::${graph}(${dim}) <=> ${query}::${graph}(${dim}) LIMIT ${limit})`;
+    const walked = `(SELECT g.id, g.distance FROM ${this.ctx.schema}.user_graph_nearest($1, ${user}, ${query}::${graph}, ${model$},
+          ${walk.types}::text[], ${walk.at}, ${request.includeSuperseded}, ${walk.sessions}, ${walk.session}, ${limit}, ${Math.trunc(this.ctx.search.efSearch)}) g)`;
     return ranked(`SELECT u.id, u.distance FROM (${outside} UNION ALL ${walked}) u ORDER BY u.distance, u.id LIMIT ${limit}`);
   }
 }

@@ -92,11 +92,11 @@ export async function readVectorCapability(tx: Queryable, schema: string, indexe
  * What each provider offers for memories' embeddings, read once per provider:
  * with pgvector a search ranks with its `<=>` (C, one pass), without it with
  * the SQL cosine function (unnest per row, many times slower); with the
- * memories' HNSW graph and iterative scan (pgvector 0.8), a user with many
- * rows is searched by walking the graph (migration 0031).
+ * memories' HNSW graph and the function that walks it (migration 0031, on
+ * pgvector 0.8), a user with many rows is searched by walking the graph.
  */
 export class PgvectorByProvider {
-  private readonly byProvider = new Map<string, VectorCapability>();
+  private readonly byProvider = new Map<string, { pgvector: boolean; graph: 'halfvec' | 'vector' | null }>();
 
   constructor(
     private readonly schema: string,
@@ -108,16 +108,19 @@ export class PgvectorByProvider {
     return this.byProvider.get(provider)?.pgvector;
   }
 
-  /** The type the provider's memories graph is walked over, when it has one a filtered search can walk (iterative scan). */
+  /** The type the provider's memories graph is walked over (user_graph_nearest's query), when it has one. */
   graph(provider: string): 'halfvec' | 'vector' | null {
-    const capability = this.byProvider.get(provider);
-    return capability?.iterativeScan && capability.indexName ? capability.indexType : null;
+    return this.byProvider.get(provider)?.graph ?? null;
   }
 
   async has(tx: Queryable, provider: string): Promise<boolean> {
     let known = this.byProvider.get(provider);
     if (known === undefined) {
-      known = await readVectorCapability(tx, this.schema, 'memories\\_embedding\\_hnsw%', this.dimensions);
+      const capability = await readVectorCapability(tx, this.schema, 'memories\\_embedding\\_hnsw%', this.dimensions);
+      const { rows } = await tx.query<{ walk: boolean }>('SELECT to_regproc($1) IS NOT NULL AS walk', [
+        `${this.schema}.user_graph_nearest`,
+      ]);
+      known = { pgvector: capability.pgvector, graph: rows[0]?.walk && capability.indexName ? capability.indexType : null };
       this.byProvider.set(provider, known);
     }
     return known.pgvector;
