@@ -176,7 +176,7 @@ export const configSchema = z
          * rows of one user where the newest 2,000 take ~2. A match past the window is still found by the
          * vector half of a hybrid search; rare words match fewer rows than the window and rank exactly.
          */
-        textWindow: z.number().int().min(0).max(10_000_000).default(500),
+        textWindow: z.number().int().min(0).max(10_000_000).default(200),
         /** maintenance_work_mem for a deferred vector index build (`atoms import --defer-index`): the graph fits in it, or the build slows down. */
         indexBuildMemory: z
           .string()

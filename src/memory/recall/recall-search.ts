@@ -198,7 +198,7 @@ export class RecallSearch {
    * The rows both legs read (`from`, aliased `m`) and the filters they share
    * (`where`); their values are appended to params ($1 is the tenant).
    */
-  private filters(request: RecallRequest, params: unknown[]): Filters {
+  private filters(request: RecallRequest, params: unknown[], long: boolean): Filters {
     const s = this.ctx.schema;
     const add = (value: unknown) => {
       params.push(value);
@@ -214,12 +214,13 @@ export class RecallSearch {
     ];
     // The same filters as user_graph_nearest() takes them (NULL: none).
     const walk = { types, sessions: 'NULL', session: 'NULL', at: 'NULL' };
-    // A user's rows: their own, by the user's index, and those in their sessions that have no user of their
-    // own (a session given its user after they were written), by the sessions' index of such rows — each
-    // branch an index's reach, so a window of the newest matches walks the user's index backwards.
-    // An agent's rows (in its sessions) alone: as tuple ids read from the sessions' index entries once (an
-    // init plan), in a fenced subquery that has nothing but them to go by: the planner is left a TID scan
-    // of those rows, never a scan of the tenant, whatever its estimates say.
+    // A user's rows: their own, and those in their sessions that have no user of their own (a session given
+    // its user after they were written). A short history: as tuple ids read from the user's and the
+    // sessions' index entries once (an init plan), in a fenced subquery that has nothing but them to go by:
+    // the planner is left a TID scan of those rows, never a scan of the tenant, whatever its estimates say
+    // (of an array it cannot see into, of a table not yet analyzed). A long one: each part by its index,
+    // so that a window of the newest matches walks the user's index backwards and stops.
+    // An agent's rows (in its sessions) alone: as tuple ids, fenced, as a short history's.
     const table = this.ctx.table('memories');
     const sessionsWhere = (column: string, value: string) => `ss.tenant_id = $1 AND ss.${column} = ${value}`;
     let branches = [`${table} m`];
@@ -228,12 +229,15 @@ export class RecallSearch {
     if (userId !== undefined) {
       const u = add(userId);
       user = u;
-      branches = [
-        `(SELECT * FROM ${table} m0 WHERE m0.tenant_id = $1 AND m0.user_id = ${u}) m`,
-        `(SELECT * FROM ${table} m0 WHERE m0.ctid = ANY(ARRAY(
-          SELECT x.ctid FROM ${s}.sessions ss JOIN ${table} x ON x.tenant_id = ss.tenant_id AND x.session_id = ss.id AND x.user_id IS NULL
-           WHERE ${sessionsWhere('user_id', u)})) OFFSET 0) m`,
-      ];
+      const own = `SELECT x.ctid FROM ${table} x WHERE x.tenant_id = $1 AND x.user_id = ${u}`;
+      const inSessions = `SELECT x.ctid FROM ${s}.sessions ss
+        JOIN ${table} x ON x.tenant_id = ss.tenant_id AND x.session_id = ss.id AND x.user_id IS NULL WHERE ${sessionsWhere('user_id', u)}`;
+      branches = long
+        ? [
+            `(SELECT * FROM ${table} m0 WHERE m0.tenant_id = $1 AND m0.user_id = ${u}) m`,
+            `(SELECT * FROM ${table} m0 WHERE m0.ctid = ANY(ARRAY(${inSessions})) OFFSET 0) m`,
+          ]
+        : [`(SELECT * FROM ${table} m0 WHERE m0.ctid = ANY(ARRAY(${own} UNION ALL ${inSessions})) OFFSET 0) m`];
     }
     if (agentId !== undefined) {
       const a = add(agentId);
@@ -270,7 +274,7 @@ export class RecallSearch {
    * ranked: a query of common words matches most of it.
    */
   private textLeg(request: RecallRequest, params: unknown[], pool: number, long: boolean): string {
-    const { from, branches, where } = this.filters(request, params);
+    const { from, branches, where } = this.filters(request, params, long);
     params.push(request.text, pool);
     const text = `$${params.length - 1}`;
     const anyWord = `replace(plainto_tsquery('english', ${text})::text, ' & ', ' | ')::tsquery`;
@@ -280,13 +284,14 @@ export class RecallSearch {
       // Planned for this query (not prepared): the tsqueries are constants, so the planner knows how many
       // rows hold the words — for common ones it walks the user's index from the newest row and stops at
       // the window, for rare ones it reads their few matches from the text index.
-      const allWords = `plainto_tsquery('english', ${text})`;
-      const newest = (test: string) =>
-        branches
-          .map((branch) => `(SELECT m.id, m.search FROM ${branch} WHERE ${where} AND ${test} ORDER BY m.created_at DESC LIMIT ${window})`)
-          .join(' UNION ALL ');
-      matches = `SELECT w.id, w.search, ${anyWord} AS q FROM (
-        ${newest(`m.search @@ ${allWords}`)} UNION ALL ${newest(`m.search @@ ${anyWord} AND NOT m.search @@ ${allWords}`)}) w`;
+      // The newest matches of all the words and of any, each a window of the user's own rows (a row in both
+      // is ranked once); the rows of their sessions without a user of their own are few, and all ranked.
+      const [own, sessionless] = branches as [string, string];
+      const newest = (tsquery: string) =>
+        `(SELECT m.id, m.search FROM ${own} WHERE ${where} AND m.search @@ ${tsquery} ORDER BY m.created_at DESC LIMIT ${window})`;
+      matches = `SELECT DISTINCT ON (w.id) w.id, w.search, ${anyWord} AS q FROM (
+        ${newest(`plainto_tsquery('english', ${text})`)} UNION ALL ${newest(anyWord)}
+        UNION ALL (SELECT m.id, m.search FROM ${sessionless} WHERE ${where} AND m.search @@ ${anyWord})) w`;
     } else {
       // The query's tsquery made once (OFFSET 0 keeps the planner from folding it into every use, which a
       // prepared statement's generic plan would then compute again for each row it tests and sorts).
@@ -310,7 +315,7 @@ export class RecallSearch {
    * provider whose pgvector is not known yet gets the function, which ranks the same).
    */
   private vectorLeg(provider: string, request: RecallRequest, vector: number[], params: unknown[], pool: number, long: boolean): string {
-    const { from, branches, where, user, walk } = this.filters(request, params);
+    const { from, branches, where, user, walk } = this.filters(request, params, long);
     const { model, dimensions } = this.ctx.embedder;
     const dim = Math.trunc(dimensions);
     // The dimension is inlined (an integer we own), so a prepared statement's generic plan can still
