@@ -52,6 +52,9 @@ export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as r
 
 type Ranked = RecallMatch & { id: string };
 
+/** A long history's text window walks at most this many windows of the user's newest rows (user_text_window). */
+const WINDOW_WALK = 20;
+
 /** The rows a leg reads and the filters they pass (see RecallSearch.filters). */
 interface Filters {
   from: string;
@@ -180,7 +183,7 @@ export class RecallSearch {
         WHERE x.tenant_id = $1 AND x.user_id = $${params.length} LIMIT ${GRAPH_AFTER_ROWS}) n`);
     }
     const { rows } = await tx.query<{ leg: 't' | 'v' | 'n'; id: string; score: number; rank: string }>(legs.join(' UNION ALL '), params, {
-      prepare: !(long && request.mode !== 'vector'),
+      prepare: true,
     });
     const textHits: Ranked[] = [];
     const vectorHits: Ranked[] = [];
@@ -274,24 +277,22 @@ export class RecallSearch {
    * ranked: a query of common words matches most of it.
    */
   private textLeg(request: RecallRequest, params: unknown[], pool: number, long: boolean): string {
-    const { from, branches, where } = this.filters(request, params, long);
+    const { from, branches, where, user, walk } = this.filters(request, params, long);
     params.push(request.text, pool);
     const text = `$${params.length - 1}`;
     const anyWord = `replace(plainto_tsquery('english', ${text})::text, ' & ', ' | ')::tsquery`;
     let matches: string;
     const window = this.ctx.search.textWindow;
     if (long && window > 0) {
-      // Planned for this query (not prepared): the tsqueries are constants, so the planner knows how many
-      // rows hold the words — for common ones it walks the user's index from the newest row and stops at
-      // the window, for rare ones it reads their few matches from the text index.
-      // The newest matches of all the words and of any, each a window of the user's own rows (a row in both
-      // is ranked once); the rows of their sessions without a user of their own are few, and all ranked.
-      const [own, sessionless] = branches as [string, string];
-      const newest = (tsquery: string) =>
-        `(SELECT m.id, m.search FROM ${own} WHERE ${where} AND m.search @@ ${tsquery} ORDER BY m.created_at DESC LIMIT ${window})`;
-      matches = `SELECT DISTINCT ON (w.id) w.id, w.search, ${anyWord} AS q FROM (
-        ${newest(`plainto_tsquery('english', ${text})`)} UNION ALL ${newest(anyWord)}
-        UNION ALL (SELECT m.id, m.search FROM ${sessionless} WHERE ${where} AND m.search @@ ${anyWord})) w`;
+      // The newest matches of all the words and of any, each a window of the user's own rows walked newest
+      // first by user_text_window() (a row in both is ranked once); the rows of the user's sessions without
+      // a user of their own are few, and all ranked.
+      const window$ = (words: string) => `SELECT * FROM ${this.ctx.schema}.user_text_window($1, ${user}, q.${words}, ${walk.types}::text[],
+          ${walk.at}, ${request.includeSuperseded}, ${walk.sessions}, ${walk.session}, ${window}, ${window * WINDOW_WALK})`;
+      matches = `SELECT DISTINCT ON (w.id) w.id, w.search, q.any_words AS q
+        FROM (SELECT ${anyWord} AS any_words, plainto_tsquery('english', ${text}) AS all_words OFFSET 0) q,
+        LATERAL (${window$('all_words')} UNION ALL ${window$('any_words')}
+          UNION ALL SELECT m.id, m.search FROM ${branches[1]} WHERE ${where} AND m.search @@ q.any_words) w`;
     } else {
       // The query's tsquery made once (OFFSET 0 keeps the planner from folding it into every use, which a
       // prepared statement's generic plan would then compute again for each row it tests and sorts).

@@ -1,3 +1,4 @@
+DROP FUNCTION IF EXISTS {{schema}}.user_text_window;
 DROP FUNCTION IF EXISTS {{schema}}.user_graph_nearest;
 DROP INDEX IF EXISTS {{schema}}.memories_embedding_hnsw_idx;
 DROP INDEX IF EXISTS {{schema}}.memories_user_outside_graph_idx;

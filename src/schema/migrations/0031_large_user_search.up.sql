@@ -19,6 +19,54 @@ ALTER TABLE {{schema}}.memories ADD COLUMN embedding_graph boolean;
 CREATE INDEX memories_user_outside_graph_idx ON {{schema}}.memories (tenant_id, user_id)
   WHERE embedding IS NOT NULL AND embedding_graph IS NOT TRUE;
 
+-- In a long history, full text ranks a window of the newest matches:
+-- user_text_window() walks the user's rows newest first (their index, and
+-- nothing else: its settings hold for the walk alone) for at most p_walk rows
+-- and stops at p_window matches; words too rare to fill the window there are
+-- then read from the text index. Neither step depends on the planner's
+-- estimate of how many rows hold the words, which a table's statistics give
+-- only roughly (and not at all before it is analyzed).
+CREATE FUNCTION {{schema}}.user_text_window(
+  p_tenant text, p_user text, p_words tsquery, p_types text[], p_at timestamptz,
+  p_superseded boolean, p_sessions uuid[], p_session uuid, p_window integer, p_walk integer)
+RETURNS TABLE (id uuid, search tsvector)
+LANGUAGE plpgsql STABLE
+SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off
+AS $$
+DECLARE
+  found_rows bigint;
+BEGIN
+  RETURN QUERY
+    SELECT m.id, m.search
+      FROM (SELECT * FROM {{schema}}.memories x WHERE x.tenant_id = p_tenant AND x.user_id = p_user
+             ORDER BY x.created_at DESC LIMIT p_walk) m
+     WHERE m.deleted_at IS NULL AND m.namespace IS NULL AND m.memory_type = ANY(p_types)
+       AND (m.expires_at IS NULL OR m.expires_at > now())
+       AND (p_at IS NULL OR m.created_at <= p_at)
+       AND (p_superseded OR m.valid_to IS NULL OR m.valid_to > p_at)
+       AND (p_sessions IS NULL OR m.session_id = ANY(p_sessions))
+       AND (p_session IS NULL OR m.session_id = p_session)
+       AND m.search @@ p_words
+     ORDER BY m.created_at DESC
+     LIMIT p_window;
+  GET DIAGNOSTICS found_rows = ROW_COUNT;
+  IF found_rows < p_window THEN
+    PERFORM set_config('enable_bitmapscan', 'on', true), set_config('enable_sort', 'on', true);
+    RETURN QUERY
+      SELECT m.id, m.search FROM {{schema}}.memories m
+       WHERE m.tenant_id = p_tenant AND m.user_id = p_user AND m.search @@ p_words
+         AND m.deleted_at IS NULL AND m.namespace IS NULL AND m.memory_type = ANY(p_types)
+         AND (m.expires_at IS NULL OR m.expires_at > now())
+         AND (p_at IS NULL OR m.created_at <= p_at)
+         AND (p_superseded OR m.valid_to IS NULL OR m.valid_to > p_at)
+         AND (p_sessions IS NULL OR m.session_id = ANY(p_sessions))
+         AND (p_session IS NULL OR m.session_id = p_session)
+       ORDER BY m.created_at DESC
+       LIMIT p_window;
+  END IF;
+END
+$$;
+
 -- The graph over halfvec (half the size, the same ranking) on a server; over
 -- vector on the embedded database, whose pgvector computes halfvec distances
 -- in software (as migration 0030 found for the atoms' graphs).
