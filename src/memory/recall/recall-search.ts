@@ -52,6 +52,9 @@ export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as r
 
 type Ranked = RecallMatch & { id: string };
 
+/** How often a long history's search counts it again (see RecallSearch.longHistories). */
+const LENGTH_RECOUNT_MS = 30_000;
+
 /** A long history's text window walks at most this many windows of the user's newest rows (user_text_window). */
 const WINDOW_WALK = 20;
 
@@ -124,13 +127,14 @@ export class RecallSearch {
    * text matches and walks the HNSW graph; a short history is ranked whole
    * and exactly, in prepared statements. A user's first search, or one after
    * their history grew, takes the exact way: every match and distance ranked.
+   * The count rides along with every search of a short history (it stops at
+   * GRAPH_AFTER_ROWS), and with a long one's at most every LENGTH_RECOUNT_MS.
    */
-  private readonly longHistories = new Map<string, boolean>();
+  private readonly longHistories = new Map<string, { long: boolean; at: number }>();
 
   private rememberLength(key: string, long: boolean): void {
-    if (this.longHistories.get(key) === long) return;
     if (this.longHistories.size >= 10_000) this.longHistories.clear();
-    this.longHistories.set(key, long);
+    this.longHistories.set(key, { long, at: Date.now() });
   }
 
   /** When each provider's stored vectors were last found to be of the configured model: checked again after a minute. */
@@ -173,11 +177,12 @@ export class RecallSearch {
     const legs: string[] = [];
     const { userId } = request.scope;
     const sizeKey = userId === undefined ? undefined : `${provider}\u0000${this.ctx.tenant}\u0000${userId}`;
-    const long = sizeKey !== undefined && this.longHistories.get(sizeKey) === true;
+    const length = sizeKey === undefined ? undefined : this.longHistories.get(sizeKey);
+    const long = length?.long === true;
     if (request.mode !== 'vector' || !vector) legs.push(`SELECT 't' AS leg, * FROM (${this.textLeg(request, params, pool, long)}) t`);
     if (vector) legs.push(`SELECT 'v' AS leg, * FROM (${this.vectorLeg(provider, request, vector, params, pool, long)}) v`);
-    // Whether the user's history is long, for their next search: a count that stops at GRAPH_AFTER_ROWS.
-    if (userId !== undefined) {
+    // Whether the user's history is long, for their next searches: a count that stops at GRAPH_AFTER_ROWS.
+    if (userId !== undefined && (!long || Date.now() - (length?.at ?? 0) > LENGTH_RECOUNT_MS)) {
       params.push(userId);
       legs.push(`SELECT 'n' AS leg, NULL AS id, count(*)::float8 AS score, 0 AS rank FROM (SELECT FROM ${this.ctx.table('memories')} x
         WHERE x.tenant_id = $1 AND x.user_id = $${params.length} LIMIT ${GRAPH_AFTER_ROWS}) n`);
