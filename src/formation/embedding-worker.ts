@@ -97,7 +97,6 @@ export class EmbeddingWorker extends PassLoop<BatchResult> {
     await checkEmbeddingModel(provider, this.options.schema, this.embedder);
     const { rows, found } = await provider.transaction((tx) => this.claim(tx));
     if (!rows.length) {
-      await this.refreshStatistics(provider, 0);
       await this.publish(provider);
       return { found, claimed: 0, embedded: 0, failed: 0 };
     }
@@ -122,26 +121,14 @@ export class EmbeddingWorker extends PassLoop<BatchResult> {
   private storedSinceAnalyze = 0;
 
   /**
-   * ANALYZE memories after every ANALYZE_EVERY rows this worker stored, and when a pass finds nothing to
-   * embed and the table has grown by more than a tenth (and a megabyte) since its last ANALYZE (its pages
-   * against those the statistics counted: the embedded database keeps no count of changed rows). Searches are planned from the table's statistics; a table that grows faster than
-   * autovacuum looks (an import, a backlog being drained, one user's history growing by thousands) — or
-   * the embedded database, which never analyzes by itself — would otherwise be searched with plans made
-   * for the much smaller table it was, an order of magnitude slower.
+   * ANALYZE memories after every ANALYZE_EVERY rows this worker stored. Searches are planned from the
+   * table's statistics; a table that grows faster than autovacuum looks (an import, a backlog being
+   * drained) — or the embedded database, which never analyzes by itself — would otherwise be searched
+   * with plans made for the much smaller table it was, an order of magnitude slower.
    */
   private async refreshStatistics(provider: Provider, stored: number): Promise<void> {
     this.storedSinceAnalyze += stored;
-    if (this.storedSinceAnalyze < ANALYZE_EVERY) {
-      if (stored > 0) return;
-      const { rows } = await provider
-        .query<{ stale: boolean }>(
-          `SELECT pg_relation_size(c.oid) / current_setting('block_size')::int > 128 + 1.1 * c.relpages AS stale
-             FROM pg_class c WHERE c.oid = to_regclass($1)`,
-          [`${this.options.schema}.memories`],
-        )
-        .catch(() => ({ rows: [] as { stale: boolean }[] }));
-      if (!rows[0]?.stale) return;
-    }
+    if (this.storedSinceAnalyze < ANALYZE_EVERY) return;
     this.storedSinceAnalyze = 0;
     await provider
       .query(`ANALYZE ${this.options.schema}.memories`)
