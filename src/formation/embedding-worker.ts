@@ -65,6 +65,27 @@ interface ClaimedRow {
 /** What waits for an embedding, over alias `m` ($1: the embedded types): live rows of those types without one (items embed their own). */
 const WAITING = 'm.embedding IS NULL AND m.deleted_at IS NULL AND m.namespace IS NULL AND m.memory_type = ANY($1::text[])';
 
+/**
+ * The columns searches filter and order by: the ones whose statistics the worker keeps fresh. Sampling
+ * the embeddings (1.5 KB arrays) and contents would cost most of an ANALYZE and plan nothing; autovacuum
+ * on a server still analyzes every column.
+ */
+const ANALYZED_COLUMNS = [
+  'tenant_id',
+  'user_id',
+  'session_id',
+  'memory_type',
+  'namespace',
+  'created_at',
+  'deleted_at',
+  'valid_to',
+  'expires_at',
+  'search',
+  'embedding_model',
+  'embedding_dim',
+  'embedding_graph',
+];
+
 /** Rows stored between two ANALYZEs of memories (see refreshStatistics). */
 const ANALYZE_EVERY = 20_000;
 
@@ -97,6 +118,7 @@ export class EmbeddingWorker extends PassLoop<BatchResult> {
     await checkEmbeddingModel(provider, this.options.schema, this.embedder);
     const { rows, found } = await provider.transaction((tx) => this.claim(tx));
     if (!rows.length) {
+      await this.refreshStatistics(provider, 0);
       await this.publish(provider);
       return { found, claimed: 0, embedded: 0, failed: 0 };
     }
@@ -121,17 +143,29 @@ export class EmbeddingWorker extends PassLoop<BatchResult> {
   private storedSinceAnalyze = 0;
 
   /**
-   * ANALYZE memories after every ANALYZE_EVERY rows this worker stored. Searches are planned from the
-   * table's statistics; a table that grows faster than autovacuum looks (an import, a backlog being
-   * drained) — or the embedded database, which never analyzes by itself — would otherwise be searched
-   * with plans made for the much smaller table it was, an order of magnitude slower.
+   * ANALYZE memories after every ANALYZE_EVERY rows this worker stored, and when a pass finds nothing to
+   * embed and the table has grown by more than a tenth (and a megabyte) since its last ANALYZE (its pages
+   * against those the statistics counted: the embedded database keeps no count of changed rows).
+   * Searches are planned from the table's statistics; a table that grows faster than autovacuum looks (an import, a backlog being drained, one user's history growing by thousands) — or
+   * the embedded database, which never analyzes by itself — would otherwise be searched with plans made
+   * for the much smaller table it was, an order of magnitude slower.
    */
   private async refreshStatistics(provider: Provider, stored: number): Promise<void> {
     this.storedSinceAnalyze += stored;
-    if (this.storedSinceAnalyze < ANALYZE_EVERY) return;
+    if (this.storedSinceAnalyze < ANALYZE_EVERY) {
+      if (stored > 0) return;
+      const { rows } = await provider
+        .query<{ stale: boolean }>(
+          `SELECT pg_relation_size(c.oid) / current_setting('block_size')::int > 128 + 1.1 * c.relpages AS stale
+             FROM pg_class c WHERE c.oid = to_regclass($1)`,
+          [`${this.options.schema}.memories`],
+        )
+        .catch(() => ({ rows: [] as { stale: boolean }[] }));
+      if (!rows[0]?.stale) return;
+    }
     this.storedSinceAnalyze = 0;
     await provider
-      .query(`ANALYZE ${this.options.schema}.memories`)
+      .query(`ANALYZE ${this.options.schema}.memories (${ANALYZED_COLUMNS.join(', ')})`)
       .catch((error: unknown) =>
         logger().warn({ err: (error as Error).message }, 'could not analyze memories; its statistics may be behind'),
       );
