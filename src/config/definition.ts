@@ -170,11 +170,12 @@ export const configSchema = z
          */
         textRerank: z.number().int().min(0).max(10_000_000).default(800),
         /**
-         * A memory or message search within a user's rows ranks the newest this many of them holding all
-         * of the query's words, and the newest this many holding any (0: every match). A query of common
-         * words matches most of a long history, and ranking every match grows with it: 141 ms at 100,000
-         * rows of one user where the newest 2,000 take ~2. A match past the window is still found by the
-         * vector half of a hybrid search; rare words match fewer rows than the window and rank exactly.
+         * A search within a long history (a user's 1,000 rows or more) ranks the newest this many of the
+         * user's rows holding all of the query's words, and the newest this many holding any (0: every
+         * match). A query of common words matches most of a long history, and ranking every match grows
+         * with it (141 ms at 100,000 rows of one user). The window is found by walking the user's rows newest
+         * first, at most twenty windows of them; words too rare to fill it there are read from the text
+         * index, however old. A match past the window is still found by the vector half of a hybrid search.
          */
         textWindow: z.number().int().min(0).max(10_000_000).default(200),
         /** maintenance_work_mem for a deferred vector index build (`atoms import --defer-index`): the graph fits in it, or the build slows down. */

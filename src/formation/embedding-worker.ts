@@ -146,8 +146,9 @@ export class EmbeddingWorker extends PassLoop<BatchResult> {
    * ANALYZE memories after every ANALYZE_EVERY rows this worker stored, and when a pass finds nothing to
    * embed and the table has grown by more than a tenth (and a megabyte) since its last ANALYZE (its pages
    * against those the statistics counted: the embedded database keeps no count of changed rows).
-   * Searches are planned from the table's statistics; a table that grows faster than autovacuum looks (an import, a backlog being drained, one user's history growing by thousands) — or
-   * the embedded database, which never analyzes by itself — would otherwise be searched with plans made
+   * Searches are planned from the table's statistics; a table that grows faster than autovacuum looks
+   * (an import, a backlog being drained, one user's history growing by thousands) — or the embedded
+   * database, which never analyzes by itself — would otherwise be searched with plans made
    * for the much smaller table it was, an order of magnitude slower.
    */
   private async refreshStatistics(provider: Provider, stored: number): Promise<void> {
