@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import type { VectorMethod } from '../../src/index.js';
+import { EmbeddingWorker } from '../../src/formation/embedding-worker.js';
+import type { Embedder, VectorMethod } from '../../src/index.js';
 import { type AgentMemory, type AgentmemConfig, loadConfig } from '../../src/index.js';
 import { Runtime } from '../../src/runtime/index.js';
 import { type PgCluster, startCluster, TEST_PASSWORD } from './postgres.js';
@@ -94,4 +95,15 @@ export function useBackends(prefix = 't'): { backend(name: Backend['name']): Bac
     backend: (name) => backends?.list.find((b) => b.name === name) as Backend,
     tenant: () => `${prefix}-${randomUUID().slice(0, 8)}`,
   };
+}
+
+/** Embed everything that waits on the backend's writer with `embedder` (what the worker does in the background). */
+export async function embedAll(b: Backend, embedder: Embedder): Promise<void> {
+  await new EmbeddingWorker(() => b.runtime.writer(), embedder, {
+    schema: b.config.schema,
+    types: b.config.recall.embed.types,
+    batchSize: 500,
+    intervalMs: 50,
+    leaseMs: 60_000,
+  }).drain();
 }

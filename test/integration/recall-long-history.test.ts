@@ -7,23 +7,12 @@
  * found however old.
  */
 import { describe, expect, it } from 'vitest';
-import { EmbeddingWorker } from '../../src/formation/embedding-worker.js';
 import { AgentMemory } from '../../src/index.js';
 import { GRAPH_AFTER_ROWS } from '../../src/memory/recall/embedding-store.js';
 import { LocalHashEmbedder } from '../../src/ops/index.js';
-import { type Backend, useBackends } from '../harness/backends.js';
+import { embedAll, useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends('lh');
-
-async function embedAll(b: Backend): Promise<void> {
-  await new EmbeddingWorker(() => b.runtime.writer(), new LocalHashEmbedder(b.config.embedder.dimensions), {
-    schema: b.config.schema,
-    types: b.config.recall.embed.types,
-    batchSize: 500,
-    intervalMs: 50,
-    leaseMs: 60_000,
-  }).drain();
-}
 
 describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('a long history on %s', (name) => {
   it('ranks the graph and the rows before it as one, keeps sessionless rows in scope, and windows common words', async () => {
@@ -35,7 +24,7 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('a long history o
     const anonymous = await m.sessions.create({});
     await m.sessions.addMessages(anonymous.id, [{ role: 'user', content: 'Please send the invoice to my accountant' }]);
     await m.sessions.create({ id: anonymous.id, userId: 'big' });
-    await embedAll(b);
+    await embedAll(b, new LocalHashEmbedder(b.config.embedder.dimensions));
     // The user passes the threshold; what is embedded from then on joins the graph.
     const chat = await m.sessions.create({ userId: 'big' });
     const filler = Array.from({ length: GRAPH_AFTER_ROWS }, (_, i) => ({ role: 'user' as const, content: `Weather note ${i}` }));
@@ -44,7 +33,7 @@ describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('a long history o
     for (let day = 0; day < 30; day++)
       refunds.push(await m.memories.remember({ type: 'decision', content: `Decided to handle the refund on day ${day}`, userId: 'big' }));
     await m.memories.remember({ type: 'fact', content: 'Someone else is allergic to walnuts', userId: 'other' });
-    await embedAll(b);
+    await embedAll(b, new LocalHashEmbedder(b.config.embedder.dimensions));
 
     const provider = await b.runtime.writer();
     const flags = await provider.query<{ id: string; embedding_graph: boolean | null }>(

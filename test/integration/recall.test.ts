@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { EmbeddingWorker } from '../../src/formation/embedding-worker.js';
 import { AgentMemory, type Embedder, ValidationError } from '../../src/index.js';
 import { LocalHashEmbedder } from '../../src/ops/index.js';
-import { type Backend, useBackends } from '../harness/backends.js';
+import { embedAll, useBackends } from '../harness/backends.js';
 
 const { backend, tenant } = useBackends('rc');
 const DIM = 384;
@@ -42,17 +42,6 @@ const topical: Embedder = {
 };
 
 const withEmbedder = (m: AgentMemory, embedder: Embedder) => new AgentMemory(m.storeContext.with({ embedder }), m.config, undefined);
-
-async function embedAll(b: Backend, embedder: Embedder): Promise<void> {
-  const recall = b.config.recall.embed;
-  await new EmbeddingWorker(() => b.runtime.writer(), embedder, {
-    schema: b.config.schema,
-    types: recall.types,
-    batchSize: 500,
-    intervalMs: 50,
-    leaseMs: 60_000,
-  }).drain();
-}
 
 describe.each(['pg-vector', 'pg-novector', 'pglite'] as const)('recall on %s', (name) => {
   it("finds what a user said by meaning, across that user's sessions, and nobody else's", async () => {

@@ -170,7 +170,7 @@ describe('canary secrets in every configuration place never leave the process', 
       }
       // Not vacuous: the channels were tried and failed, the embedder was called and failed, metrics were served.
       expect(everything).toContain('alert channel failed');
-      expect(runs[5]?.code).toBe(0);
+      expect(runs[5]?.code, runs[5]?.stderr).toBe(0);
       expect(runs[6]?.code).toBe(1);
       expect(runs[6]?.stderr).toMatch(/embed/i);
       expect(metrics).toContain('agentmem_provider_up');

@@ -5,7 +5,10 @@
  * reciprocal rank for `hybrid`. Every filter — tenant, scope, type, time,
  * current facts only — is applied in SQL before the LIMIT of each leg. When
  * the embedder fails at query time, the answer comes from the text leg and
- * says so (`degraded: 'embedder'`) instead of failing.
+ * says so (`degraded: 'embedder'`) instead of failing. A user's long history
+ * (1,000 rows or more) is searched by walks that stay about as fast as it
+ * grows: the newest matches of the words, and an HNSW graph of the rows
+ * embedded since it grew long (migration 0031).
  */
 import { MEMORY_TYPES, MESSAGE_TYPES, type MemoryType } from '../../core/enums.js';
 import { logger } from '../../observability/logger.js';
@@ -220,14 +223,15 @@ export class RecallSearch {
       `m.memory_type = ANY(${types}::text[])`,
       '(m.expires_at IS NULL OR m.expires_at > now())',
     ];
-    // The same filters as user_graph_nearest() takes them (NULL: none).
+    // The same filters as user_text_window() and user_graph_nearest() take them (NULL: none).
     const walk = { types, sessions: 'NULL', session: 'NULL', at: 'NULL' };
     // A user's rows: their own, and those in their sessions that have no user of their own (a session given
     // its user after they were written). A short history: as tuple ids read from the user's and the
     // sessions' index entries once (an init plan), in a fenced subquery that has nothing but them to go by:
     // the planner is left a TID scan of those rows, never a scan of the tenant, whatever its estimates say
-    // (of an array it cannot see into, of a table not yet analyzed). A long one: each part by its index,
-    // so that a window of the newest matches walks the user's index backwards and stops.
+    // (of an array it cannot see into, of a table not yet analyzed). A long one: the user's own rows by
+    // their indexes (those outside the graph by theirs), the sessions' rows as tuple ids; its text window
+    // and its graph are walked by SQL functions (user_text_window, user_graph_nearest).
     // An agent's rows (in its sessions) alone: as tuple ids, fenced, as a short history's.
     const table = this.ctx.table('memories');
     const sessionsWhere = (column: string, value: string) => `ss.tenant_id = $1 AND ss.${column} = ${value}`;
@@ -361,8 +365,9 @@ export class RecallSearch {
           ORDER BY distance, m.id LIMIT ${limit})`,
       )
       .join(' UNION ALL ');
-    const walked = `(SELECT g.id, g.distance FROM ${this.ctx.schema}.user_graph_nearest($1, ${user}, ${query}::${graph}, ${model$},
-          ${walk.types}::text[], ${walk.at}, ${request.includeSuperseded}, ${walk.sessions}, ${walk.session}, ${limit}, ${Math.trunc(this.ctx.search.efSearch)}) g)`;
+    const walked = `(SELECT g.id, g.distance FROM ${this.ctx.schema}.user_graph_nearest($1, ${user}, ${query}::text, '${graph}', ${dim},
+          ${model$}, ${walk.types}::text[], ${walk.at}, ${request.includeSuperseded}, ${walk.sessions}, ${walk.session}, ${limit},
+          ${Math.trunc(this.ctx.search.efSearch)}) g)`;
     return ranked(`SELECT u.id, u.distance FROM (${outside} UNION ALL ${walked}) u ORDER BY u.distance, u.id LIMIT ${limit}`);
   }
 }

@@ -71,51 +71,61 @@ $$;
 -- vector on the embedded database, whose pgvector computes halfvec distances
 -- in software (as migration 0030 found for the atoms' graphs).
 --
--- user_graph_nearest() walks it for one user's rows that pass a search's
--- filters: pgvector's iterative scan keeps walking until enough rows pass
--- them, with ef_search grown with the graph (as the atoms' search does). Its
--- settings hold for the walk alone, and leave the planner no other way to
--- order the rows than the graph: a plan made from a table's statistics before
--- the user's rows were counted would sort every one of them instead.
+-- user_graph_nearest() walks it for one user's rows that pass a
+-- search's filters: pgvector's iterative scan keeps walking until enough rows
+-- pass them, with ef_search grown with the graph (as the atoms' search does),
+-- and the nearest are ranked again by their exact distance. Its settings hold
+-- for the walk alone, and leave the planner no other way to order the rows
+-- than the graph: a plan made from a table's statistics before the user's
+-- rows were counted would sort every one of them instead. The graph's type
+-- and dimension come from the caller (what the provider's index was built
+-- over), so the function is the same whatever the configured dimension.
+-- It is made wherever pgvector 0.8 is (its settings name pgvector's).
 DO $$
 DECLARE
   version text := (SELECT extversion FROM pg_extension WHERE extname = 'vector');
   kind text := CASE WHEN version() LIKE '%emscripten%' AND {{embedding_dim}} <= 2000 THEN 'vector' ELSE 'halfvec' END;
 BEGIN
-  IF version IS NOT NULL AND string_to_array(version, '.')::int[] >= '{0,8}'::int[] AND {{embedding_dim}} <= 4000 THEN
-    DROP INDEX IF EXISTS {{schema}}.memories_embedding_hnsw_idx;
-    EXECUTE format('CREATE INDEX memories_embedding_hnsw_idx ON {{schema}}.memories
-      USING hnsw ((embedding::%1$s({{embedding_dim}})) %1$s_cosine_ops)
-      WHERE embedding_graph AND embedding_dim = {{embedding_dim}}', kind);
-    EXECUTE format($f$
-      CREATE FUNCTION {{schema}}.user_graph_nearest(
-        p_tenant text, p_user text, p_query %1$s, p_model text, p_types text[], p_at timestamptz,
-        p_superseded boolean, p_sessions uuid[], p_session uuid, p_limit integer, p_ef_search integer)
-      RETURNS TABLE (id uuid, distance double precision)
-      LANGUAGE plpgsql STABLE
-      SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off
-      SET hnsw.ef_search = 40 SET hnsw.iterative_scan = relaxed_order
-      AS $body$
-      BEGIN
-        PERFORM set_config('hnsw.ef_search', least(1000, greatest(p_ef_search, ceil(p_ef_search *
-          coalesce((SELECT greatest(g.reltuples, 0) FROM pg_class t JOIN pg_index i ON i.indrelid = t.oid JOIN pg_class g ON g.oid = i.indexrelid
-                     WHERE t.reltype = pg_typeof(NULL::{{schema}}.memories)::oid AND g.relname = 'memories_embedding_hnsw_idx'), 0)::float8
-          / 100000)::int))::text, true);
-        RETURN QUERY
-          SELECT m.id, (m.embedding::vector({{embedding_dim}}) <=> p_query::vector({{embedding_dim}}))::double precision
-            FROM {{schema}}.memories m
-           WHERE m.embedding_graph AND m.embedding_dim = {{embedding_dim}} AND m.embedding_model = p_model
-             AND m.tenant_id = p_tenant AND m.user_id = p_user AND m.deleted_at IS NULL AND m.namespace IS NULL
-             AND m.memory_type = ANY(p_types) AND (m.expires_at IS NULL OR m.expires_at > now())
-             AND (p_at IS NULL OR m.created_at <= p_at)
-             AND (p_superseded OR m.valid_to IS NULL OR m.valid_to > p_at)
-             AND (p_sessions IS NULL OR m.session_id = ANY(p_sessions))
-             AND (p_session IS NULL OR m.session_id = p_session)
-           ORDER BY m.embedding::%1$s({{embedding_dim}}) <=> p_query
-           LIMIT p_limit;
-      END
-      $body$
-    $f$, kind);
+  IF version IS NOT NULL AND string_to_array(version, '.')::int[] >= '{0,8}'::int[] THEN
+    IF {{embedding_dim}} <= 4000 THEN
+      DROP INDEX IF EXISTS {{schema}}.memories_embedding_hnsw_idx;
+      EXECUTE format('CREATE INDEX memories_embedding_hnsw_idx ON {{schema}}.memories
+        USING hnsw ((embedding::%1$s({{embedding_dim}})) %1$s_cosine_ops)
+        WHERE embedding_graph AND embedding_dim = {{embedding_dim}}', kind);
+    END IF;
+    EXECUTE $f$
+    CREATE FUNCTION {{schema}}.user_graph_nearest(
+      p_tenant text, p_user text, p_query text, p_kind text, p_dim integer, p_model text, p_types text[],
+      p_at timestamptz, p_superseded boolean, p_sessions uuid[], p_session uuid, p_limit integer, p_ef_search integer)
+    RETURNS TABLE (id uuid, distance double precision)
+    LANGUAGE plpgsql STABLE
+    SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off
+    SET hnsw.ef_search = 40 SET hnsw.iterative_scan = relaxed_order
+    AS $body$
+    BEGIN
+      IF p_kind NOT IN ('halfvec', 'vector') THEN
+        RAISE EXCEPTION 'user_graph_nearest: a graph is walked over halfvec or vector, not %', p_kind;
+      END IF;
+      PERFORM set_config('hnsw.ef_search', least(1000, greatest(p_ef_search, ceil(p_ef_search *
+        coalesce((SELECT greatest(g.reltuples, 0) FROM pg_class t JOIN pg_index i ON i.indrelid = t.oid JOIN pg_class g ON g.oid = i.indexrelid
+                   WHERE t.reltype = pg_typeof(NULL::{{schema}}.memories)::oid AND g.relname = 'memories_embedding_hnsw_idx'), 0)::float8
+        / 100000)::int))::text, true);
+      RETURN QUERY EXECUTE format($walk$
+        SELECT m.id, (m.embedding::vector(%2$s) <=> $3::vector(%2$s))::double precision
+          FROM {{schema}}.memories m
+         WHERE m.embedding_graph AND m.embedding_dim = %2$s AND m.embedding_model = $4
+           AND m.tenant_id = $1 AND m.user_id = $2 AND m.deleted_at IS NULL AND m.namespace IS NULL
+           AND m.memory_type = ANY($5) AND (m.expires_at IS NULL OR m.expires_at > now())
+           AND ($6::timestamptz IS NULL OR m.created_at <= $6)
+           AND ($7 OR m.valid_to IS NULL OR m.valid_to > $6)
+           AND ($8::uuid[] IS NULL OR m.session_id = ANY($8))
+           AND ($9::uuid IS NULL OR m.session_id = $9)
+         ORDER BY m.embedding::%1$s(%2$s) <=> $3::%1$s(%2$s)
+         LIMIT $10 $walk$, p_kind, p_dim)
+        USING p_tenant, p_user, p_query, p_model, p_types, p_at, p_superseded, p_sessions, p_session, p_limit;
+    END
+    $body$
+    $f$;
   END IF;
 END
 $$;
