@@ -1,5 +1,5 @@
 import { viewColumns } from '../../core/views.js';
-import { GRAPH_AFTER_ROWS } from '../recall/embedding-store.js';
+import { hasLongHistorySql } from '../recall/embedding-store.js';
 import { MEMORY_VIEW } from './memory-model.js';
 
 const COLUMNS = viewColumns(MEMORY_VIEW);
@@ -39,8 +39,7 @@ export interface RememberStatements {
 
 export function rememberSql(schema: string): RememberStatements {
   // An embedded row joins the HNSW graph when its user has many rows (as storeEmbeddings decides).
-  const inGraph = `CASE WHEN (SELECT count(*) FROM (SELECT FROM ${schema}.memories x WHERE x.tenant_id = $1 AND x.user_id = u.user_id
-                      LIMIT ${GRAPH_AFTER_ROWS}) c) >= ${GRAPH_AFTER_ROWS} THEN true END`;
+  const inGraph = `CASE WHEN ${hasLongHistorySql(schema, '$1', 'u.user_id')} THEN true END`;
   const call = (near: string) =>
     `SELECT existing_id, stored_id, duplicate_of, false AS taken
        FROM ${schema}.remember_memory($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, ${near})`;

@@ -18,6 +18,15 @@ export interface EmbeddingTarget {
  */
 export const GRAPH_AFTER_ROWS = 1000;
 
+/**
+ * Whether a user has GRAPH_AFTER_ROWS rows or more, in SQL (each argument an
+ * SQL expression): a count that stops there, on the user's index.
+ */
+export function hasLongHistorySql(schema: string, tenant: string, user: string): string {
+  return `((SELECT count(*) FROM (SELECT FROM ${schema}.memories x WHERE x.tenant_id = ${tenant} AND x.user_id = ${user}
+             LIMIT ${GRAPH_AFTER_ROWS}) c) >= ${GRAPH_AFTER_ROWS})`;
+}
+
 /** The planner settings the store turns off for its one statement, so that only a TID scan is left to find the rows. */
 const OTHER_SCANS = ['enable_seqscan', 'enable_bitmapscan', 'enable_indexscan'];
 
@@ -54,8 +63,7 @@ export async function storeEmbeddings(
             g.tenants AS graph_tenants, g.users AS graph_users
        FROM (SELECT array_agg(b.tenant_id) AS tenants, array_agg(b.user_id) AS users
                FROM (SELECT DISTINCT m.tenant_id, m.user_id FROM ${schema}.memories m WHERE m.ctid = ANY($1::tid[]) AND m.user_id IS NOT NULL) b
-              WHERE (SELECT count(*) FROM (SELECT FROM ${schema}.memories x WHERE x.tenant_id = b.tenant_id AND x.user_id = b.user_id
-                                           LIMIT ${GRAPH_AFTER_ROWS}) c) >= ${GRAPH_AFTER_ROWS}) g`,
+              WHERE ${hasLongHistorySql(schema, 'b.tenant_id', 'b.user_id')}) g`,
     [ctids],
   );
   const dim = embedder.dimensions;

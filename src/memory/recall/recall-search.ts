@@ -15,9 +15,9 @@ import { logger } from '../../observability/logger.js';
 import type { Queryable } from '../../providers/index.js';
 import type { StoreContext } from '../context.js';
 import { fuseByRank } from '../search/fusion.js';
-import { PgvectorByProvider } from '../search/vector-index.js';
+import { efSearchSql, PgvectorByProvider } from '../search/vector-index.js';
 import { checkEmbeddingModel } from './embedding-model.js';
-import { GRAPH_AFTER_ROWS } from './embedding-store.js';
+import { hasLongHistorySql } from './embedding-store.js';
 import type { Scope } from './recall-input.js';
 
 export type RecallMode = 'text' | 'vector' | 'hybrid';
@@ -54,6 +54,9 @@ export interface RecallOutcome<H> {
 export const NON_MESSAGE_TYPES = MEMORY_TYPES.filter((t) => !(MESSAGE_TYPES as readonly string[]).includes(t) && t !== 'working_memory');
 
 type Ranked = RecallMatch & { id: string };
+
+/** The memories' HNSW graph (migration 0031): what user_graph_nearest() walks, whose size sets its ef_search. */
+const GRAPH_INDEX = 'memories_embedding_hnsw_idx';
 
 /** How often a long history's search counts it again (see RecallSearch.longHistories). */
 const LENGTH_RECOUNT_MS = 30_000;
@@ -187,8 +190,9 @@ export class RecallSearch {
     // Whether the user's history is long, for their next searches: a count that stops at GRAPH_AFTER_ROWS.
     if (userId !== undefined && (!long || Date.now() - (length?.at ?? 0) > LENGTH_RECOUNT_MS)) {
       params.push(userId);
-      legs.push(`SELECT 'n' AS leg, NULL AS id, count(*)::float8 AS score, 0 AS rank FROM (SELECT FROM ${this.ctx.table('memories')} x
-        WHERE x.tenant_id = $1 AND x.user_id = $${params.length} LIMIT ${GRAPH_AFTER_ROWS}) n`);
+      legs.push(
+        `SELECT 'n' AS leg, NULL AS id, ${hasLongHistorySql(this.ctx.schema, '$1', `$${params.length}`)}::int::float8 AS score, 0 AS rank`,
+      );
     }
     const { rows } = await tx.query<{ leg: 't' | 'v' | 'n'; id: string; score: number; rank: string }>(legs.join(' UNION ALL '), params, {
       prepare: true,
@@ -198,7 +202,7 @@ export class RecallSearch {
     for (const row of rows.sort((a, b) => Number(a.rank) - Number(b.rank))) {
       const rank = Number(row.rank);
       const score = Number(row.score);
-      if (row.leg === 'n') this.rememberLength(sizeKey as string, score >= GRAPH_AFTER_ROWS);
+      if (row.leg === 'n') this.rememberLength(sizeKey as string, score === 1);
       else if (row.leg === 't') textHits.push({ id: row.id, score, textRank: rank });
       else vectorHits.push({ id: row.id, score, similarity: score, vectorRank: rank });
     }
@@ -365,9 +369,11 @@ export class RecallSearch {
           ORDER BY distance, m.id LIMIT ${limit})`,
       )
       .join(' UNION ALL ');
+    params.push(this.ctx.schema, GRAPH_INDEX);
+    const efSearch = efSearchSql(`$${params.length - 1}`, `$${params.length}`, String(Math.trunc(this.ctx.search.efSearch)));
     const walked = `(SELECT g.id, g.distance FROM ${this.ctx.schema}.user_graph_nearest($1, ${user}, ${query}::text, '${graph}', ${dim},
           ${model$}, ${walk.types}::text[], ${walk.at}, ${request.includeSuperseded}, ${walk.sessions}, ${walk.session}, ${limit},
-          ${Math.trunc(this.ctx.search.efSearch)}) g)`;
+          ${efSearch}) g)`;
     return ranked(`SELECT u.id, u.distance FROM (${outside} UNION ALL ${walked}) u ORDER BY u.distance, u.id LIMIT ${limit}`);
   }
 }

@@ -34,14 +34,22 @@ export function efSearchFor(efSearch: number, graphRows: number): number {
 }
 
 /**
- * The walk's settings: ef_search from the graph's size (efSearchFor, in SQL:
- * the index's catalog row count, read as the setting is made), and pgvector's
- * iterative scan, which keeps walking until enough rows pass the filters, so a
- * filtered query still returns k rows.
+ * ef_search for a graph, in SQL (efSearchFor's rule): `efSearch` grown with
+ * the index's catalog row count, read as the statement runs. Each argument is
+ * SQL: the schema's and the index's names as text, the configured ef_search.
+ */
+export function efSearchSql(schema: string, index: string, efSearch: string): string {
+  const rows = `(SELECT greatest(c.reltuples, 0) FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', ${schema}::text, ${index}::text)))`;
+  return `least(${EF_MAX}, greatest(${efSearch}::int, ceil(${efSearch}::int * coalesce(${rows}, 0)::float8 / ${EF_BASE_ROWS})::int))`;
+}
+
+/**
+ * The walk's settings: ef_search from the graph's size (efSearchSql), and
+ * pgvector's iterative scan, which keeps walking until enough rows pass the
+ * filters, so a filtered query still returns k rows.
  */
 export function efSearchStatement(schema: string, index: string, efSearch: number, iterativeScan: boolean): Statement {
-  const rows = `(SELECT greatest(c.reltuples, 0) FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', $1::text, $2::text)))`;
-  const ef = `least(${EF_MAX}, greatest($3::int, ceil($3::int * coalesce(${rows}, 0)::float8 / ${EF_BASE_ROWS})::int))::text`;
+  const ef = `${efSearchSql('$1', '$2', '$3')}::text`;
   return {
     sql: `SELECT set_config('hnsw.ef_search', ${ef}, true)${iterativeScan ? ", set_config('hnsw.iterative_scan', 'relaxed_order', true)" : ''}`,
     params: [schema, index, efSearch],

@@ -73,8 +73,9 @@ $$;
 --
 -- user_graph_nearest() walks it for one user's rows that pass a
 -- search's filters: pgvector's iterative scan keeps walking until enough rows
--- pass them, with ef_search grown with the graph (as the atoms' search does),
--- and the nearest are ranked again by their exact distance. Its settings hold
+-- pass them, with the ef_search the caller computed from the graph's size
+-- (as the atoms' search does), and the nearest are ranked again by their
+-- exact distance. Its settings hold
 -- for the walk alone, and leave the planner no other way to order the rows
 -- than the graph: a plan made from a table's statistics before the user's
 -- rows were counted would sort every one of them instead. The graph's type
@@ -106,10 +107,7 @@ BEGIN
       IF p_kind NOT IN ('halfvec', 'vector') THEN
         RAISE EXCEPTION 'user_graph_nearest: a graph is walked over halfvec or vector, not %', p_kind;
       END IF;
-      PERFORM set_config('hnsw.ef_search', least(1000, greatest(p_ef_search, ceil(p_ef_search *
-        coalesce((SELECT greatest(g.reltuples, 0) FROM pg_class t JOIN pg_index i ON i.indrelid = t.oid JOIN pg_class g ON g.oid = i.indexrelid
-                   WHERE t.reltype = pg_typeof(NULL::{{schema}}.memories)::oid AND g.relname = 'memories_embedding_hnsw_idx'), 0)::float8
-        / 100000)::int))::text, true);
+      PERFORM set_config('hnsw.ef_search', p_ef_search::text, true);
       RETURN QUERY EXECUTE format($walk$
         SELECT m.id, (m.embedding::vector(%2$s) <=> $3::vector(%2$s))::double precision
           FROM {{schema}}.memories m
